@@ -1,0 +1,3 @@
+"""Process analytics over event logs. Imports nothing from Django."""
+
+__all__: list[str] = []

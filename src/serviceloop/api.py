@@ -1,0 +1,17 @@
+"""The one NinjaAPI of the project; each app contributes a Router. OpenAPI at /api/openapi.json."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from serviceloop.core.api_errors import install_error_handlers
+
+api = NinjaAPI(
+    title="ServiceLoop API",
+    version="1",
+    description="Cases, transitions, messages and the case event log.",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    urls_namespace="api",
+)
+install_error_handlers(api)

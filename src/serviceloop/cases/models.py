@@ -1,0 +1,184 @@
+"""Cases, their messages and attachments, and the immutable case event log.
+
+The event log (``CaseEvent``) is the spine of ServiceLoop: every change to a case appends one row in
+the same transaction, and the analytics never read anything else about the past.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from serviceloop.cases.choices import CaseStatus, Channel, EventKind, MessageKind, Priority
+
+__all__ = ["Attachment", "Case", "CaseEvent", "Category", "Message"]
+
+
+class Category(models.Model):
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    name_zh = models.CharField(_("Chinese name"), max_length=100, blank=True)
+    skill = models.ForeignKey(
+        "accounts.Skill",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Routing prefers agents with this skill."),
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Case(models.Model):
+    number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"))
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="cases"
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
+    )
+    priority = models.CharField(
+        _("priority"), max_length=16, choices=Priority.choices, default=Priority.NORMAL
+    )
+    process_version = models.ForeignKey(
+        "processes.ProcessVersion", on_delete=models.PROTECT, related_name="cases"
+    )
+    stage = models.ForeignKey("processes.Stage", on_delete=models.PROTECT, related_name="cases")
+    status = models.CharField(
+        _("status"), max_length=16, choices=CaseStatus.choices, default=CaseStatus.OPEN
+    )
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_cases",
+    )
+    attributes = models.JSONField(_("custom attributes"), default=dict, blank=True)
+    checklist_done = models.JSONField(
+        _("checklist items done in the current stage"), default=list, blank=True
+    )
+    stage_entered_at = models.DateTimeField(_("stage entered at"))
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"))
+    updated_at = models.DateTimeField(_("updated"))
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    version = models.PositiveIntegerField(
+        default=1, editable=False, help_text="Bumped on every change, for optimistic concurrency."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "team", "-created_at"], name="case_status_team_idx"),
+            models.Index(fields=["assignee", "status"], name="case_assignee_status_idx"),
+            models.Index(fields=["customer", "-created_at"], name="case_customer_idx"),
+            models.Index(fields=["status", "due_at"], name="case_status_due_idx"),
+            models.Index(fields=["-created_at", "-id"], name="case_created_idx"),
+        ]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+
+class Message(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="messages")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=MessageKind.choices)
+    body = models.TextField(_("body"))
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    created_at = models.DateTimeField(_("created"))
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "created_at"], name="message_case_idx")]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+
+    def __str__(self) -> str:
+        return f"{self.case.number} {self.kind} #{self.pk}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    """Files are stored under the case's id with a random name; the original name is kept apart."""
+    import uuid
+
+    return f"cases/{instance.case_id}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="attachments")
+    message = models.ForeignKey(
+        Message, on_delete=models.PROTECT, null=True, blank=True, related_name="attachments"
+    )
+    file = models.FileField(upload_to=attachment_path, max_length=255)
+    original_name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size"))
+    is_internal = models.BooleanField(_("internal"), default=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded"))
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class CaseEvent(models.Model):
+    """One immutable row of the event log.
+
+    ``activity`` is what process mining sees: the stage name for ``stage_entered`` events, the kind's
+    label otherwise. ``kind`` lets analytics pick the stage-level view.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(_("kind"), max_length=32, choices=EventKind.choices)
+    activity = models.CharField(_("activity"), max_length=200)
+    timestamp = models.DateTimeField(_("timestamp"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    lifecycle = models.CharField(_("lifecycle"), max_length=16, default="complete")
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["timestamp", "id"]
+        indexes = [
+            models.Index(fields=["case", "timestamp", "id"], name="event_case_ts_idx"),
+            models.Index(fields=["timestamp", "id"], name="event_ts_idx"),
+            models.Index(fields=["kind", "timestamp"], name="event_kind_ts_idx"),
+        ]
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.activity} @ {self.timestamp:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise ValueError("case events are immutable")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]

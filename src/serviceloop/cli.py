@@ -1,0 +1,62 @@
+"""The ``serviceloop`` command. Django is only set up by the commands that need it, so that
+``serviceloop analyze`` starts fast."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+app = typer.Typer(
+    help="ServiceLoop: run, watch, measure and improve a customer-service process.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """ServiceLoop: run, watch, measure and improve a customer-service process."""
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serviceloop.settings")
+    import django
+
+    django.setup()
+
+
+@app.command(
+    "manage",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def manage(ctx: typer.Context) -> None:
+    """Run a Django management command (migrate, createsuperuser, ...)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serviceloop.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["serviceloop manage", *ctx.args])
+
+
+@app.command()
+def demo(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    serve: bool = typer.Option(True, help="Start the web server after loading the demo data."),
+) -> None:
+    """Create the database, load the demo operation (once) and start the server."""
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    typer.echo(f"ServiceLoop is running at http://{host}:{port}/")
+    if serve:
+        call_command("runserver", f"{host}:{port}", use_reloader=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

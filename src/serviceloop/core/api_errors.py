@@ -1,0 +1,50 @@
+"""One error body for the whole API: ``{"detail": message, "fields": {field: [messages]}}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import ValidationError as NinjaValidationError
+
+from serviceloop.core.exceptions import ApplicationError
+
+
+def _ninja_fields(errors: list[dict[str, Any]]) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    for error in errors:
+        loc = [
+            str(part) for part in error.get("loc", []) if part not in {"body", "payload", "query"}
+        ]
+        fields.setdefault(".".join(loc) or "__all__", []).append(str(error.get("msg", "invalid")))
+    return fields
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    @api.exception_handler(ApplicationError)
+    def application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+        body: dict[str, Any] = {"detail": exc.message, **exc.extra}
+        return api.create_response(request, body, status=exc.status_code)
+
+    @api.exception_handler(NinjaValidationError)
+    def validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+        body = {"detail": "Invalid input.", "fields": _ninja_fields(list(exc.errors))}
+        return api.create_response(request, body, status=422)
+
+    @api.exception_handler(DjangoValidationError)
+    def django_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+        fields = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+        return api.create_response(
+            request, {"detail": "Invalid input.", "fields": fields}, status=422
+        )
+
+    @api.exception_handler(Http404)
+    def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+        return api.create_response(request, {"detail": "Not found."}, status=404)
+
+    @api.exception_handler(PermissionDenied)
+    def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+        return api.create_response(request, {"detail": str(exc) or "Forbidden."}, status=403)

@@ -1,0 +1,133 @@
+"""A service process is versioned; a published version is immutable and cases stay pinned to it.
+
+Stages carry who is responsible, the operating norm, the time standard and the checklist that must be
+ticked before a case may leave the stage. Transitions are the only way a case moves.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from serviceloop.accounts.choices import Role
+from serviceloop.processes.choices import TransitionKind, VersionStatus
+
+__all__ = ["ProcessVersion", "ServiceProcess", "Stage", "Transition"]
+
+
+class ServiceProcess(models.Model):
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    is_default = models.BooleanField(_("default for new cases"), default=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("service process")
+        verbose_name_plural = _("service processes")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProcessVersion(models.Model):
+    process = models.ForeignKey(ServiceProcess, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=VersionStatus.choices, default=VersionStatus.DRAFT
+    )
+    notes = models.TextField(_("change notes"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["process", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["process", "number"], name="processes_version_number_uniq"
+            )
+        ]
+        verbose_name = _("process version")
+        verbose_name_plural = _("process versions")
+
+    def __str__(self) -> str:
+        return f"{self.process} v{self.number}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == VersionStatus.DRAFT
+
+
+class Stage(models.Model):
+    version = models.ForeignKey(ProcessVersion, on_delete=models.CASCADE, related_name="stages")
+    code = models.SlugField(_("code"), max_length=50)
+    name = models.CharField(_("name"), max_length=100)
+    name_zh = models.CharField(_("Chinese name"), max_length=100, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"))
+    responsible_team = models.ForeignKey(
+        "accounts.Team", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    responsible_role = models.CharField(
+        _("responsible role"), max_length=16, choices=Role.choices, default=Role.AGENT
+    )
+    required_skill = models.ForeignKey(
+        "accounts.Skill", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    norm = models.TextField(_("operating norm"), blank=True)
+    time_standard_minutes = models.PositiveIntegerField(
+        _("time standard (minutes)"), null=True, blank=True
+    )
+    checklist = models.JSONField(_("checklist"), default=list, blank=True)
+    required_fields = models.JSONField(_("fields required to leave"), default=list, blank=True)
+    is_start = models.BooleanField(_("start stage"), default=False)
+    is_end = models.BooleanField(_("end stage"), default=False)
+
+    class Meta:
+        ordering = ["version", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "code"], name="processes_stage_code_uniq"),
+            models.UniqueConstraint(fields=["version", "name"], name="processes_stage_name_uniq"),
+        ]
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The stage name in the active language (Chinese when set and active)."""
+        lang = get_language() or ""
+        if lang.startswith("zh") and self.name_zh:
+            return self.name_zh
+        return self.name
+
+
+class Transition(models.Model):
+    version = models.ForeignKey(
+        ProcessVersion, on_delete=models.CASCADE, related_name="transitions"
+    )
+    source = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="outgoing")
+    target = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="incoming")
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=TransitionKind.choices, default=TransitionKind.FORWARD
+    )
+    label = models.CharField(_("label"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["version", "source__order", "target__order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "source", "target"], name="processes_transition_edge_uniq"
+            )
+        ]
+        verbose_name = _("transition")
+        verbose_name_plural = _("transitions")
+
+    def __str__(self) -> str:
+        return f"{self.source} → {self.target}"

@@ -1,0 +1,16 @@
+"""Project URLs: each app owns its pages; the REST API lives under /api/."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from serviceloop.api import api
+from serviceloop.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("accounts/", include("serviceloop.accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+]
