@@ -1,0 +1,264 @@
+"""Read queries over cases. Every list joins what it shows (no query per row) and is ordered for
+keyset pagination (``-created_at, -id``); single reads answer 404 for cases the user may not see, so
+existence does not leak."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from serviceloop.accounts.choices import Role
+from serviceloop.accounts.models import Team
+from serviceloop.cases.choices import CaseStatus, EventKind, MessageKind, Priority
+from serviceloop.cases.exceptions import (
+    MSG_BAD_CHOICE,
+    MSG_CHECKLIST_OPEN,
+    MSG_FIELD_REQUIRED,
+    InvalidInputError,
+    PermissionDeniedError,
+)
+from serviceloop.cases.models import Attachment, Case, CaseEvent, Message
+from serviceloop.cases.permissions import agent_team_id, case_can_view
+from serviceloop.processes.models import Stage, Transition
+
+__all__ = [
+    "CUSTOMER_VISIBLE_EVENTS",
+    "QUEUES",
+    "TimelineEntry",
+    "attachment_get_for_user",
+    "attachment_list_for_user",
+    "case_allowed_transitions",
+    "case_get_for_user",
+    "case_guard_problems",
+    "case_list",
+    "case_timeline",
+    "case_visible_queryset",
+    "message_list_for_user",
+]
+
+QUEUES = ("mine", "team", "unassigned", "overdue")
+CUSTOMER_VISIBLE_EVENTS = frozenset(
+    {
+        EventKind.CREATED,
+        EventKind.STAGE_ENTERED,
+        EventKind.STATUS_CHANGED,
+        EventKind.REOPENED,
+        EventKind.CLOSED,
+    }
+)
+LIST_RELATED = ("customer", "category", "stage", "team", "assignee", "process_version__process")
+
+
+def case_visible_queryset(user: Any) -> QuerySet[Case]:
+    """Cases ``user`` may see: all for managers/admins, team or assigned for agents, own for
+    customers, none for anonymous or inactive users."""
+    cases = Case.objects.all()
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return cases.none()
+    if user.role in {Role.ADMIN, Role.MANAGER}:
+        return cases
+    if user.role == Role.AGENT:
+        team_id = agent_team_id(user)
+        scope = Q(assignee_id=user.pk)
+        if team_id is not None:
+            scope |= Q(team_id=team_id)
+        return cases.filter(scope)
+    if user.role == Role.CUSTOMER:
+        return cases.filter(customer__user_id=user.pk)
+    return cases.none()
+
+
+def _by_pk_or_code(value: Any, model_label: str) -> Q:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Q(**{f"{model_label}_id": value})
+    if isinstance(value, str):
+        return Q(**{f"{model_label}__code": value})
+    return Q(**{model_label: value})
+
+
+def case_list(
+    *,
+    user: Any,
+    queue: str | None = None,
+    status: str | None = None,
+    priority: str | None = None,
+    team: Team | int | str | None = None,
+    stage: Stage | int | str | None = None,
+    search: str | None = None,
+) -> QuerySet[Case]:
+    """The cases a user sees, filtered. Queues hide closed cases unless ``status`` asks for them.
+
+    queue: ``mine`` (assigned to the user), ``team`` (the agent's team; every team for managers),
+    ``unassigned``, ``overdue`` (open or pending past ``due_at``). ``team`` / ``stage`` take an
+    object, an id or a code; ``search`` matches the number, title and customer name or email.
+    """
+    errors: dict[str, list[str]] = {}
+    if queue is not None and queue not in QUEUES:
+        errors["queue"] = [MSG_BAD_CHOICE.format(value=queue, choices=", ".join(QUEUES))]
+    if status is not None and status not in CaseStatus.values:
+        errors["status"] = [
+            MSG_BAD_CHOICE.format(value=status, choices=", ".join(CaseStatus.values))
+        ]
+    if priority is not None and priority not in Priority.values:
+        errors["priority"] = [
+            MSG_BAD_CHOICE.format(value=priority, choices=", ".join(Priority.values))
+        ]
+    if errors:
+        raise InvalidInputError("Invalid filter.", {"fields": errors})
+
+    cases = case_visible_queryset(user).select_related(*LIST_RELATED)
+    if queue is not None and status is None:
+        cases = cases.exclude(status=CaseStatus.CLOSED)
+    if queue == "mine":
+        cases = cases.filter(assignee_id=user.pk)
+    elif queue == "team":
+        team_id = agent_team_id(user)
+        if team_id is not None:
+            cases = cases.filter(team_id=team_id)
+        elif user.role not in {Role.ADMIN, Role.MANAGER}:
+            cases = cases.none()
+    elif queue == "unassigned":
+        cases = cases.filter(assignee__isnull=True)
+    elif queue == "overdue":
+        cases = cases.filter(
+            due_at__lt=timezone.now(), status__in=[CaseStatus.OPEN, CaseStatus.PENDING]
+        )
+    if status is not None:
+        cases = cases.filter(status=status)
+    if priority is not None:
+        cases = cases.filter(priority=priority)
+    if team is not None:
+        cases = cases.filter(_by_pk_or_code(team, "team"))
+    if stage is not None:
+        cases = cases.filter(_by_pk_or_code(stage, "stage"))
+    if search:
+        term = search.strip()
+        match = (
+            Q(title__icontains=term)
+            | Q(customer__name__icontains=term)
+            | Q(customer__email__iexact=term)
+        )
+        if term.upper().startswith("SL-"):
+            match |= Q(number=term.upper())
+        elif term.isdigit():
+            match |= Q(number=f"SL-{int(term):06d}")
+        cases = cases.filter(match)
+    return cases.order_by("-created_at", "-id")
+
+
+def case_get_for_user(*, user: Any, pk: int | None = None, number: str | None = None) -> Case:
+    """One case with its joins, or Http404 when it does not exist *or* the user may not see it."""
+    if (pk is None) == (number is None):
+        raise ValueError("give exactly one of pk or number")
+    lookup = {"pk": pk} if pk is not None else {"number": number}
+    case = case_visible_queryset(user).select_related(*LIST_RELATED).filter(**lookup).first()
+    if case is None:
+        raise Http404("No such case.")
+    return case
+
+
+def case_allowed_transitions(case: Case) -> list[Transition]:
+    """Transitions out of the case's current stage (none once closed), in stage order."""
+    if case.status == CaseStatus.CLOSED:
+        return []
+    return list(
+        Transition.objects.filter(version_id=case.process_version_id, source_id=case.stage_id)
+        .select_related("target")
+        .order_by("target__order", "id")
+    )
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str | list | dict) and not value)
+
+
+def case_guard_problems(case: Case) -> dict[str, list[str]]:
+    """Why the case may not leave its current stage yet: open checklist items (under
+    ``checklist``) and missing required fields (under the field's name). Empty when it may."""
+    problems: dict[str, list[str]] = {}
+    done = set(case.checklist_done or [])
+    open_items = [item for item in case.stage.checklist or [] if item not in done]
+    if open_items:
+        problems["checklist"] = [MSG_CHECKLIST_OPEN.format(item=item) for item in open_items]
+    model_fields = {f.name: f for f in Case._meta.concrete_fields}
+    for name in case.stage.required_fields or []:
+        field = model_fields.get(name)
+        value = getattr(case, field.attname) if field is not None else case.attributes.get(name)
+        if _empty(value):
+            problems[name] = [MSG_FIELD_REQUIRED]
+    return problems
+
+
+def message_list_for_user(*, case: Case, user: Any) -> QuerySet[Message]:
+    """Messages of a case the user may see: customers get public replies only."""
+    if not case_can_view(user, case):
+        raise PermissionDeniedError("You may not see this case.")
+    messages = Message.objects.filter(case=case).select_related("author")
+    if user.role == Role.CUSTOMER:
+        messages = messages.filter(kind=MessageKind.PUBLIC)
+    return messages.order_by("created_at", "id")
+
+
+def attachment_list_for_user(*, case: Case, user: Any) -> QuerySet[Attachment]:
+    """Attachments the user may see: customers get neither internal files nor those of notes."""
+    if not case_can_view(user, case):
+        raise PermissionDeniedError("You may not see this case.")
+    attachments = Attachment.objects.filter(case=case).select_related("uploaded_by", "message")
+    if user.role == Role.CUSTOMER:
+        attachments = attachments.filter(is_internal=False).exclude(
+            message__kind=MessageKind.INTERNAL
+        )
+    return attachments.order_by("created_at", "id")
+
+
+def attachment_get_for_user(*, user: Any, pk: int) -> Attachment:
+    """One attachment for download, or Http404 if it does not exist or the user may not see it."""
+    attachment = (
+        Attachment.objects.select_related("case__customer", "message").filter(pk=pk).first()
+    )
+    if attachment is None:
+        raise Http404("No such attachment.")
+    from serviceloop.cases.permissions import attachment_can_view
+
+    if not attachment_can_view(user, attachment):
+        raise Http404("No such attachment.")
+    return attachment
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    kind: Literal["event", "message", "attachment"]
+    at: datetime
+    item: CaseEvent | Message | Attachment
+
+
+_ORDER = {"event": 0, "message": 1, "attachment": 2}
+
+
+def case_timeline(*, case: Case, user: Any) -> list[TimelineEntry]:
+    """Events, messages and attachments of a case in time order (three queries).
+
+    Customers see public messages, their visible attachments and the milestones only
+    (created, stage entered, status changed, reopened, closed).
+    """
+    if not case_can_view(user, case):
+        raise PermissionDeniedError("You may not see this case.")
+    events = CaseEvent.objects.filter(case=case).select_related("actor")
+    if user.role == Role.CUSTOMER:
+        events = events.filter(kind__in=CUSTOMER_VISIBLE_EVENTS)
+    entries = [TimelineEntry("event", e.timestamp, e) for e in events]
+    entries += [
+        TimelineEntry("message", m.created_at, m)
+        for m in message_list_for_user(case=case, user=user)
+    ]
+    entries += [
+        TimelineEntry("attachment", a.created_at, a)
+        for a in attachment_list_for_user(case=case, user=user)
+    ]
+    entries.sort(key=lambda e: (e.at, _ORDER[e.kind], e.item.pk))
+    return entries

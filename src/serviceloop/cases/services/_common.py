@@ -1,0 +1,87 @@
+"""Pieces every case service shares: locking the case row, the version check, appending the event."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone, translation
+
+from serviceloop.cases.choices import EventKind
+from serviceloop.cases.exceptions import (
+    MSG_PERMISSION,
+    MSG_STALE_VERSION,
+    PermissionDeniedError,
+    StaleVersionError,
+)
+from serviceloop.cases.models import Case, CaseEvent
+from serviceloop.processes.models import Stage
+
+__all__ = ["append_event", "deny", "due_for_stage", "lock_case", "now_or", "stage_activity"]
+
+
+def now_or(at: datetime | None) -> datetime:
+    """``at`` (for replayed history) or now; naive datetimes are refused rather than guessed."""
+    if at is None:
+        return timezone.now()
+    if timezone.is_naive(at):
+        raise ValueError("'at' must be timezone-aware")
+    return at
+
+
+def lock_case(case: Case, *, expected_version: int | None = None) -> Case:
+    """Re-read the case row under ``SELECT ... FOR UPDATE`` and check the client's version.
+
+    On SQLite the lock is a no-op, but the IMMEDIATE transaction already holds the write lock, so
+    the re-read sees the latest committed state either way.
+    """
+    locked = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("stage", "process_version", "customer", "team", "assignee", "category")
+        .get(pk=case.pk)
+    )
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleVersionError(
+            MSG_STALE_VERSION.format(actual=locked.version, expected=expected_version),
+            {"version": locked.version},
+        )
+    return locked
+
+
+def deny(action: str) -> PermissionDeniedError:
+    return PermissionDeniedError(MSG_PERMISSION.format(action=action))
+
+
+def stage_activity(stage: Stage) -> str:
+    """The stage's canonical (English) name: the event log must not depend on the UI language."""
+    return stage.name
+
+
+def due_for_stage(stage: Stage, entered_at: datetime) -> datetime | None:
+    """Due date from the stage's time standard in elapsed minutes (the SLA app refines this)."""
+    if stage.time_standard_minutes is None:
+        return None
+    return entered_at + timedelta(minutes=stage.time_standard_minutes)
+
+
+def append_event(
+    *,
+    case: Case,
+    kind: EventKind,
+    actor: Any,
+    at: datetime,
+    attributes: dict[str, Any] | None = None,
+    activity: str | None = None,
+) -> CaseEvent:
+    """Append one event row; ``activity`` defaults to the kind's English label."""
+    if activity is None:
+        with translation.override("en"):
+            activity = str(EventKind(kind).label)
+    return CaseEvent.objects.create(
+        case=case,
+        kind=kind,
+        activity=activity,
+        timestamp=at,
+        actor=actor if actor is not None and getattr(actor, "pk", None) else None,
+        attributes=attributes or {},
+    )

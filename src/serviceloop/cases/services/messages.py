@@ -1,0 +1,210 @@
+"""Messages (public replies, internal notes) and attachments, each appending one event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from serviceloop.accounts.choices import Role
+from serviceloop.accounts.models import User
+from serviceloop.cases.choices import CaseStatus, Channel, EventKind, MessageKind
+from serviceloop.cases.exceptions import (
+    MSG_ATTACHMENT_MESSAGE,
+    MSG_BAD_CHOICE,
+    MSG_BODY_REQUIRED,
+    MSG_CASE_CLOSED,
+    MSG_CUSTOMER_NOTE,
+    ConflictError,
+    InvalidInputError,
+)
+from serviceloop.cases.models import Attachment, Case, Message
+from serviceloop.cases.permissions import case_can_change, case_can_reply
+from serviceloop.cases.services._common import append_event, deny, lock_case, now_or
+from serviceloop.cases.services.files import CheckedUpload, check_upload
+
+__all__ = ["attachment_add", "message_add"]
+
+REOPENED_BY_CUSTOMER_REPLY = (CaseStatus.PENDING, CaseStatus.RESOLVED)
+
+
+def _store(
+    *,
+    case: Case,
+    file: Any,
+    checked: CheckedUpload,
+    uploaded_by: User | None,
+    message: Message | None,
+    is_internal: bool,
+    at: datetime,
+) -> Attachment:
+    attachment = Attachment(
+        case=case,
+        message=message,
+        original_name=checked.name,
+        content_type=checked.content_type,
+        size=checked.size,
+        is_internal=is_internal,
+        uploaded_by=uploaded_by,
+        created_at=at,
+    )
+    file.seek(0)
+    attachment.file.save(checked.name, file, save=False)  # name from attachment_path(): random
+    attachment.save()
+    return attachment
+
+
+def _is_customer_side(author: User | None) -> bool:
+    return author is None or author.role == Role.CUSTOMER
+
+
+@transaction.atomic
+def message_add(
+    *,
+    case: Case,
+    author: User | None,
+    body: str,
+    kind: str,
+    channel: str,
+    files: Iterable[Any] = (),
+    at: datetime | None = None,
+) -> Message:
+    """Add a public reply or an internal note, with optional files, as one event.
+
+    Customers (and ``author`` None: the case's customer through a channel without login, e.g.
+    email) write public replies only -> ``customer_replied``; a customer reply on a pending or
+    resolved case sets it open again (recorded in the same event). Staff public replies ->
+    ``replied``, notes -> ``note_added``. Closed cases take internal notes only. The files become
+    attachments of the message (internal for notes) without events of their own.
+    """
+    at = now_or(at)
+    errors: dict[str, list[str]] = {}
+    text = body.strip() if isinstance(body, str) else ""
+    if not text:
+        errors["body"] = [MSG_BODY_REQUIRED]
+    if kind not in MessageKind.values:
+        errors["kind"] = [MSG_BAD_CHOICE.format(value=kind, choices=", ".join(MessageKind.values))]
+    elif _is_customer_side(author) and kind != MessageKind.PUBLIC:
+        errors["kind"] = [MSG_CUSTOMER_NOTE]
+    if channel not in Channel.values:
+        errors["channel"] = [
+            MSG_BAD_CHOICE.format(value=channel, choices=", ".join(Channel.values))
+        ]
+    if errors:
+        raise InvalidInputError("Invalid message.", {"fields": errors})
+    locked = lock_case(case)
+    if author is not None:
+        allowed = (
+            case_can_change(author, locked)
+            if kind == MessageKind.INTERNAL
+            else case_can_reply(author, locked)
+        )
+        if not allowed:
+            raise deny("write to")
+    if locked.status == CaseStatus.CLOSED and kind == MessageKind.PUBLIC:
+        raise ConflictError(MSG_CASE_CLOSED)
+    uploads = list(files)
+    checked = [check_upload(f) for f in uploads]  # all files valid before anything is written
+
+    message = Message.objects.create(
+        case=locked, author=author, kind=kind, body=text, channel=channel, created_at=at
+    )
+    internal = kind == MessageKind.INTERNAL
+    stored = [
+        _store(
+            case=locked,
+            file=f,
+            checked=c,
+            uploaded_by=author,
+            message=message,
+            is_internal=internal,
+            at=at,
+        )
+        for f, c in zip(uploads, checked, strict=True)
+    ]
+    attributes: dict[str, Any] = {
+        "message": message.pk,
+        "channel": channel,
+        "attachments": [a.pk for a in stored],
+    }
+    fields: list[str] = []
+    if internal:
+        event_kind = EventKind.NOTE_ADDED
+    elif _is_customer_side(author):
+        event_kind = EventKind.CUSTOMER_REPLIED
+        if locked.status in REOPENED_BY_CUSTOMER_REPLY:
+            attributes["status"] = {"from": locked.status, "to": CaseStatus.OPEN}
+            locked.status = CaseStatus.OPEN
+            fields.append("status")
+    else:
+        event_kind = EventKind.REPLIED
+    locked.version += 1
+    locked.updated_at = at
+    locked.save(update_fields=[*fields, "version", "updated_at"])
+    append_event(case=locked, kind=event_kind, actor=author, at=at, attributes=attributes)
+    return message
+
+
+@transaction.atomic
+def attachment_add(
+    *,
+    case: Case,
+    uploaded_by: User,
+    file: Any,
+    message: Message | None = None,
+    is_internal: bool = False,
+    at: datetime | None = None,
+) -> Attachment:
+    """Attach a checked file to a case (optionally to one of its messages): ``attachment_added``.
+
+    Customers may add public files to their own open cases; staff who may change the case may add
+    internal ones. Files of an internal note are internal whatever ``is_internal`` says.
+    """
+    at = now_or(at)
+    locked = lock_case(case)
+    customer_side = _is_customer_side(uploaded_by)
+    allowed = (
+        case_can_reply(uploaded_by, locked)
+        if customer_side
+        else case_can_change(uploaded_by, locked)
+    )
+    if not allowed:
+        raise deny("add files to")
+    if customer_side and is_internal:
+        raise InvalidInputError.for_field("is_internal", MSG_CUSTOMER_NOTE)
+    if message is not None and message.case_id != locked.pk:
+        raise InvalidInputError.for_field("message", MSG_ATTACHMENT_MESSAGE)
+    if customer_side and locked.status == CaseStatus.CLOSED:
+        raise ConflictError(MSG_CASE_CLOSED)
+    if message is not None and message.kind == MessageKind.INTERNAL:
+        is_internal = True
+    checked = check_upload(file)
+    attachment = _store(
+        case=locked,
+        file=file,
+        checked=checked,
+        uploaded_by=uploaded_by,
+        message=message,
+        is_internal=is_internal,
+        at=at,
+    )
+    locked.version += 1
+    locked.updated_at = at
+    locked.save(update_fields=["version", "updated_at"])
+    append_event(
+        case=locked,
+        kind=EventKind.ATTACHMENT_ADDED,
+        actor=uploaded_by,
+        at=at,
+        attributes={
+            "attachment": attachment.pk,
+            "name": attachment.original_name,
+            "content_type": attachment.content_type,
+            "size": attachment.size,
+            "internal": is_internal,
+            "message": message.pk if message is not None else None,
+        },
+    )
+    return attachment
