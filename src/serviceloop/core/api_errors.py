@@ -8,17 +8,19 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from serviceloop.core.exceptions import ApplicationError
+
+# Where ninja found a parameter; the client names the field without it ("title", "Idempotency-Key").
+_PARAM_SOURCES = {"body", "payload", "query", "header", "path", "form", "file", "cookie"}
 
 
 def _ninja_fields(errors: list[dict[str, Any]]) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     for error in errors:
-        loc = [
-            str(part) for part in error.get("loc", []) if part not in {"body", "payload", "query"}
-        ]
+        loc = [str(part) for part in error.get("loc", []) if part not in _PARAM_SOURCES]
         fields.setdefault(".".join(loc) or "__all__", []).append(str(error.get("msg", "invalid")))
     return fields
 
@@ -40,6 +42,15 @@ def install_error_handlers(api: NinjaAPI) -> None:
         return api.create_response(
             request, {"detail": "Invalid input.", "fields": fields}, status=422
         )
+
+    @api.exception_handler(AuthenticationError)
+    def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        body = {
+            "detail": "Authentication required: sign in, or send 'Authorization: Bearer <token>'."
+        }
+        response = api.create_response(request, body, status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="serviceloop"'
+        return response
 
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
