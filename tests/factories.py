@@ -183,8 +183,13 @@ def build_process_version(
     status: str = VersionStatus.PUBLISHED,
     front_team: Team | None = None,
     back_team: Team | None = None,
+    analysis_checklist: tuple[str, ...] = (CHECKLIST_ITEM,),
+    analysis_required: tuple[str, ...] = ("category",),
 ) -> ProcessVersion:
-    """The small test process: Intake -> Needs analysis -> Delivery -> Closed (+ rework, escalation)."""
+    """The small test process: Intake -> Needs analysis -> Delivery -> Closed (+ rework, escalation).
+
+    Built as a draft (published versions are immutable), then given ``status``.
+    """
     if process is None:
         process = ServiceProcessFactory(is_default=is_default)
     front = front_team if front_team is not None else TeamFactory()
@@ -193,10 +198,7 @@ def build_process_version(
         process.versions.order_by("-number").values_list("number", flat=True).first() or 0
     ) + 1
     version = ProcessVersion.objects.create(
-        process=process,
-        number=number,
-        status=status,
-        published_at=timezone.now() if status != VersionStatus.DRAFT else None,
+        process=process, number=number, status=VersionStatus.DRAFT
     )
     specs = [
         ("intake", "Intake", "受理", front, 60, [], [], True, False),
@@ -206,8 +208,8 @@ def build_process_version(
             "需求分析",
             front,
             240,
-            [CHECKLIST_ITEM],
-            ["category"],
+            list(analysis_checklist),
+            list(analysis_required),
             False,
             False,
         ),
@@ -242,6 +244,13 @@ def build_process_version(
         Transition.objects.create(
             version=version, source=stages[source], target=stages[target], kind=kind
         )
+    if status != VersionStatus.DRAFT:
+        version.status = VersionStatus.PUBLISHED
+        version.published_at = timezone.now()
+        version.save()
+    if status == VersionStatus.RETIRED:
+        version.status = VersionStatus.RETIRED
+        version.save()
     return version
 
 
