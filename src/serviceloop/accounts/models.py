@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -14,7 +16,19 @@ from serviceloop.accounts.choices import STAFF_ROLES, Role
 __all__ = ["AgentProfile", "ApiToken", "Skill", "Team", "User"]
 
 
+class UserManager(DjangoUserManager["User"]):
+    def create_superuser(
+        self, username: str, email: str | None = None, password: str | None = None, **extra: Any
+    ) -> User:
+        """``createsuperuser`` makes an admin: a superuser with the default customer role would be
+        sent to the customer portal and refused by every staff page."""
+        extra.setdefault("role", Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra)
+
+
 class User(AbstractUser):
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.CUSTOMER)
 
     @property

@@ -1,10 +1,16 @@
 """A service process is versioned; a published version is immutable and cases stay pinned to it.
 
+Immutability is guarded here, below the services, so that the admin and scripts cannot bypass it:
+``save()`` refuses changes to a frozen version and to its stages and transitions; deletion (also
+bulk ``QuerySet.delete()``) is refused by the ``pre_delete`` receivers in ``signals.py``.
+
 Stages carry who is responsible, the operating norm, the time standard and the checklist that must be
 ticked before a case may leave the stage. Transitions are the only way a case moves.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -13,8 +19,31 @@ from django.utils.translation import gettext_lazy as _
 
 from serviceloop.accounts.choices import Role
 from serviceloop.processes.choices import TransitionKind, VersionStatus
+from serviceloop.processes.exceptions import MSG_VERSION_IMMUTABLE, VersionImmutableError
 
 __all__ = ["ProcessVersion", "ServiceProcess", "Stage", "Transition"]
+
+
+def _refuse_frozen(version: ProcessVersion) -> None:
+    from django.utils.translation import gettext
+
+    raise VersionImmutableError(
+        gettext(MSG_VERSION_IMMUTABLE)
+        % {"version": str(version), "status": version.get_status_display()}
+    )
+
+
+def guard_version_editable(version_id: int | None) -> None:
+    """Refuse a write to stages/transitions of a version that is no longer a draft.
+
+    Read from the database, not from a possibly stale in-memory version, so that neither the admin
+    nor a script holding an old object can change a published definition.
+    """
+    if version_id is None:
+        return
+    stored = ProcessVersion.objects.filter(pk=version_id).first()
+    if stored is not None and stored.status != VersionStatus.DRAFT:
+        _refuse_frozen(stored)
 
 
 class ServiceProcess(models.Model):
@@ -58,6 +87,26 @@ class ProcessVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.process} v{self.number}"
 
+    # Fields a published/retired version may still change: only its status, published -> retired.
+    _MUTABLE_WHEN_FROZEN = frozenset({"status"})
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            stored = ProcessVersion.objects.filter(pk=self.pk).first()
+            if stored is not None and stored.status != VersionStatus.DRAFT:
+                changed = {
+                    f.attname
+                    for f in self._meta.concrete_fields
+                    if getattr(stored, f.attname) != getattr(self, f.attname)
+                }
+                retiring = (
+                    stored.status == VersionStatus.PUBLISHED
+                    and self.status == VersionStatus.RETIRED
+                )
+                if changed - self._MUTABLE_WHEN_FROZEN or ("status" in changed and not retiring):
+                    _refuse_frozen(stored)
+        super().save(*args, **kwargs)
+
     @property
     def is_editable(self) -> bool:
         return self.status == VersionStatus.DRAFT
@@ -99,6 +148,13 @@ class Stage(models.Model):
     def __str__(self) -> str:
         return self.display_name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        guard_version_editable(self.version_id)
+        if self.pk is not None:
+            stored_version = Stage.objects.filter(pk=self.pk).values_list("version_id", flat=True)
+            guard_version_editable(stored_version.first())
+        super().save(*args, **kwargs)
+
     @property
     def display_name(self) -> str:
         """The stage name in the active language (Chinese when set and active)."""
@@ -131,3 +187,12 @@ class Transition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} → {self.target}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        guard_version_editable(self.version_id)
+        if self.pk is not None:
+            stored_version = Transition.objects.filter(pk=self.pk).values_list(
+                "version_id", flat=True
+            )
+            guard_version_editable(stored_version.first())
+        super().save(*args, **kwargs)

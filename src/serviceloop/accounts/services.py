@@ -1,0 +1,195 @@
+"""Account writes: users with a role, agents with team/skills/capacity, API tokens.
+
+Passwords go through Django's validators; API tokens are shown once and only their SHA-256 is kept.
+Every function that takes ``actor`` refuses a non-admin actor (``actor=None`` is the system: CLI,
+demo, migrations).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from serviceloop.accounts.choices import Role
+from serviceloop.accounts.models import AgentProfile, ApiToken, Skill, Team, User
+from serviceloop.accounts.permissions import is_admin
+from serviceloop.core.exceptions import InvalidInputError, PermissionDeniedError
+
+__all__ = [
+    "MSG_CAPACITY_INVALID",
+    "MSG_NOT_ALLOWED",
+    "MSG_ROLE_INVALID",
+    "MSG_TOKEN_NAME_REQUIRED",
+    "MSG_USERNAME_TAKEN",
+    "TOKEN_TOUCH_INTERVAL",
+    "agent_create",
+    "api_token_authenticate",
+    "api_token_create",
+    "api_token_revoke",
+    "user_create",
+]
+
+MSG_NOT_ALLOWED = "Only an administrator may do this."
+MSG_ROLE_INVALID = "Unknown role."
+MSG_USERNAME_TAKEN = "This username is already taken."
+MSG_CAPACITY_INVALID = "Capacity must be between 1 and 1000 open cases."
+MSG_TOKEN_NAME_REQUIRED = "Give the token a name."  # noqa: S105
+
+# Writing ``last_used_at`` on every request would turn each API read into a write (on SQLite: take
+# the one write lock); once per interval still tells a live integration from a dead one.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
+
+
+def _require_admin(actor: User | None) -> None:
+    if actor is not None and not is_admin(actor):
+        raise PermissionDeniedError(_(MSG_NOT_ALLOWED))
+
+
+def _fields_error(fields: dict[str, list[str]]) -> InvalidInputError:
+    first = next(iter(fields.values()))[0]
+    return InvalidInputError(first, {"fields": fields})
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    password: str,
+    role: str,
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    actor: User | None = None,
+) -> User:
+    """Create a login with one role; admins also get Django admin access (configuration)."""
+    _require_admin(actor)
+    username = username.strip()
+    fields: dict[str, list[str]] = {}
+    if role not in Role.values:
+        fields["role"] = [_(MSG_ROLE_INVALID)]
+    if username and User.objects.filter(username__iexact=username).exists():
+        fields["username"] = [_(MSG_USERNAME_TAKEN)]
+    user = User(
+        username=username,
+        email=email.strip(),
+        first_name=first_name,
+        last_name=last_name,
+        role=role,
+        is_staff=role == Role.ADMIN,
+        is_superuser=role == Role.ADMIN,
+    )
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        fields["password"] = list(exc.messages)
+    user.set_password(password)
+    try:
+        # role and uniqueness are checked above, with clearer (and case-insensitive) rules
+        user.full_clean(exclude=["role", "password"], validate_unique=False)
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            known = fields.setdefault(field, [])
+            known.extend(m for m in messages if m not in known)
+    if fields:
+        raise _fields_error(fields)
+    user.save()
+    return user
+
+
+@transaction.atomic
+def agent_create(
+    *,
+    username: str,
+    password: str,
+    team: Team,
+    skills: Iterable[Skill] = (),
+    capacity: int = 10,
+    is_available: bool = True,
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    actor: User | None = None,
+) -> AgentProfile:
+    """Create an agent login and its profile (team, skills, capacity for open cases)."""
+    if not 1 <= capacity <= 1000:
+        raise InvalidInputError.for_field("capacity", _(MSG_CAPACITY_INVALID))
+    user = user_create(
+        username=username,
+        password=password,
+        role=Role.AGENT,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        actor=actor,
+    )
+    profile = AgentProfile.objects.create(
+        user=user, team=team, capacity=capacity, is_available=is_available
+    )
+    profile.skills.set(list(skills))
+    return profile
+
+
+@transaction.atomic
+def api_token_create(*, user: User, name: str, actor: User | None = None) -> tuple[ApiToken, str]:
+    """Issue a bearer token for ``user``; the raw key is returned once and never stored.
+
+    Users may issue tokens for themselves; only admins for others.
+    """
+    if actor is not None and actor.pk != user.pk:
+        _require_admin(actor)
+    name = name.strip()
+    if not name:
+        raise InvalidInputError.for_field("name", _(MSG_TOKEN_NAME_REQUIRED))
+    raw_key = ApiToken.new_key()
+    token = ApiToken(user=user, name=name[:100], key_hash=ApiToken.hash_key(raw_key))
+    token.prefix = raw_key[: ApiToken._meta.get_field("prefix").max_length]
+    token.save()
+    return token, raw_key
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, actor: User | None = None) -> ApiToken:
+    """Revoke for good (idempotent); the row stays so audits can still name the integration."""
+    if actor is not None and actor.pk != token.user_id:
+        _require_admin(actor)
+    if not token.revoked:
+        token.revoked = True
+        token.save(update_fields=["revoked"])
+    return token
+
+
+def api_token_authenticate(raw_key: str) -> User | None:
+    """The active owner of the unrevoked token ``raw_key``, or None.
+
+    Looked up by its short public prefix, then the SHA-256 is compared in constant time, so the
+    answer's timing does not reveal how much of a guessed hash matched.
+    """
+    raw_key = (raw_key or "").strip()
+    prefix_len = ApiToken._meta.get_field("prefix").max_length or 8
+    if len(raw_key) <= prefix_len:
+        return None
+    wanted = ApiToken.hash_key(raw_key)
+    candidates: list[Any] = list(
+        ApiToken.objects.select_related("user").filter(
+            prefix=raw_key[:prefix_len], revoked=False, user__is_active=True
+        )
+    )
+    match = None
+    for token in candidates:
+        if hmac.compare_digest(token.key_hash, wanted):
+            match = token
+    if match is None:
+        return None
+    now = timezone.now()
+    if match.last_used_at is None or now - match.last_used_at > TOKEN_TOUCH_INTERVAL:
+        ApiToken.objects.filter(pk=match.pk).update(last_used_at=now)
+    user: User = match.user
+    return user

@@ -1,0 +1,74 @@
+"""Customer writes: portal sign-up creates the login and the customer record together."""
+
+from __future__ import annotations
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from serviceloop.accounts.choices import Role
+from serviceloop.accounts.models import User
+from serviceloop.core.exceptions import InvalidInputError
+from serviceloop.customers.models import Customer
+
+__all__ = [
+    "MSG_EMAIL_INVALID",
+    "MSG_EMAIL_TAKEN",
+    "MSG_NAME_REQUIRED",
+    "customer_register",
+]
+
+MSG_EMAIL_TAKEN = "An account with this email address already exists."
+MSG_EMAIL_INVALID = "Enter a valid email address."
+MSG_NAME_REQUIRED = "Enter your name."
+
+
+def _email_taken(email: str) -> bool:
+    return (
+        Customer.objects.filter(email__iexact=email).exists()
+        or User.objects.filter(email__iexact=email).exists()
+        or User.objects.filter(username__iexact=email).exists()
+    )
+
+
+@transaction.atomic
+def customer_register(*, name: str, email: str, password: str) -> Customer:
+    """Create a portal login (role customer, username = email) and its customer record.
+
+    An address already known (as a customer from email/API intake, or as any login) is refused
+    rather than attached: without a verified mailbox, claiming it would expose that customer's cases.
+    """
+    name = name.strip()
+    email = email.strip().lower()
+    fields: dict[str, list[str]] = {}
+    if not name:
+        fields["name"] = [_(MSG_NAME_REQUIRED)]
+    try:
+        validate_email(email)
+    except ValidationError:
+        fields["email"] = [_(MSG_EMAIL_INVALID)]
+    else:
+        if _email_taken(email):
+            fields["email"] = [_(MSG_EMAIL_TAKEN)]
+    try:
+        validate_password(password, User(username=email, email=email, first_name=name))
+    except ValidationError as exc:
+        fields["password"] = list(exc.messages)
+    if fields:
+        first = next(iter(fields.values()))[0]
+        raise InvalidInputError(first, {"fields": fields})
+
+    try:
+        with transaction.atomic():
+            user = User(username=email, email=email, first_name=name[:150], role=Role.CUSTOMER)
+            user.set_password(password)
+            user.full_clean()
+            user.save()
+            customer = Customer(name=name, email=email, user=user)
+            customer.full_clean()
+            customer.save()
+    except IntegrityError as exc:  # a concurrent sign-up with the same address won the race
+        raise InvalidInputError.for_field("email", _(MSG_EMAIL_TAKEN)) from exc
+    return customer
