@@ -54,6 +54,11 @@ def demo(
         call_command("runserver", f"{host}:{port}", use_reloader=False)
 
 
+from serviceloop.commands.export_log import export_log  # noqa: E402  (after setup_django exists)
+
+app.command("export-log")(export_log)
+
+
 def main() -> None:
     app()
 

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "ninja",  # serves the Swagger UI assets from its static folder, not a CDN
     "serviceloop.core",
     "serviceloop.accounts",
     "serviceloop.customers",

@@ -1,0 +1,40 @@
+"""Export the case event log as CSV, Parquet or XES, streaming with flat memory.
+
+Used by ``serviceloop export-log`` and ``GET /api/events/export``; both read the same keyset
+batches (``rows.event_batches``) and hand them to one writer per format.
+"""
+
+from __future__ import annotations
+
+from serviceloop.cases.export.csv_writer import csv_chunks, neutralise_formula
+from serviceloop.cases.export.parquet_writer import PARQUET_SCHEMA, write_parquet
+from serviceloop.cases.export.rows import (
+    COLUMNS,
+    EventLogQuery,
+    can_export_event_log,
+    event_batches,
+    event_count,
+)
+from serviceloop.cases.export.xes_writer import xes_chunks
+
+__all__ = [
+    "COLUMNS",
+    "CONTENT_TYPES",
+    "FORMATS",
+    "PARQUET_SCHEMA",
+    "EventLogQuery",
+    "can_export_event_log",
+    "csv_chunks",
+    "event_batches",
+    "event_count",
+    "neutralise_formula",
+    "write_parquet",
+    "xes_chunks",
+]
+
+FORMATS = ("csv", "parquet", "xes")
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet",
+    "xes": "application/xml; charset=utf-8",
+}

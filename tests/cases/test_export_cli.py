@@ -1,0 +1,84 @@
+"""``serviceloop export-log``: writes complete files, refuses bad options with a clear message."""
+
+from __future__ import annotations
+
+import csv
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from serviceloop.cases.models import CaseEvent
+from serviceloop.cli import app
+from tests.factories import CaseFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def flat(output: str) -> str:
+    """Typer's error box wraps long lines; compare the words only."""
+    return " ".join(output.replace("│", " ").split())
+
+
+@pytest.fixture
+def events(world):
+    for _ in range(3):
+        CaseFactory()
+    return CaseEvent.objects.count()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "xes"])
+def test_export_log_writes_every_event(events, tmp_path, fmt):
+    out = tmp_path / f"log.{fmt}"
+    result = CliRunner().invoke(app, ["export-log", "--format", fmt, str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"Wrote {events} events" in result.output
+    assert not (tmp_path / f"log.{fmt}.partial").exists()
+    if fmt == "csv":
+        with out.open(encoding="utf-8") as handle:
+            assert len(list(csv.DictReader(handle))) == events
+    elif fmt == "parquet":
+        assert pq.read_table(out).num_rows == events
+    else:
+        assert out.read_text("utf-8").count("<event>") == events
+
+
+def test_export_log_stage_kind_and_window(events, tmp_path):
+    out = tmp_path / "stages.csv"
+    result = CliRunner().invoke(
+        app, ["export-log", str(out), "--kind", "stage", "--since", "2000-01-01"]
+    )
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 3
+    assert {r["kind"] for r in rows} == {"stage_entered"}
+
+
+def test_export_log_to_stdout(events):
+    result = CliRunner().invoke(app, ["export-log", "-", "--format", "xes"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("<trace>") == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--since", "yesterday"], "not an ISO-8601 date"),
+        (["--since", "2026-02-01", "--until", "2026-01-01"], "--since must be before --until"),
+        (["--format", "json"], "json"),
+    ],
+)
+def test_export_log_refuses_bad_options(tmp_path, args, message):
+    out = tmp_path / "log.csv"
+    result = CliRunner().invoke(app, ["export-log", str(out), *args])
+    assert result.exit_code == 2
+    assert message in flat(result.output)
+    assert not out.exists()
+
+
+def test_export_log_refuses_missing_directory_and_parquet_to_stdout(tmp_path):
+    result = CliRunner().invoke(app, ["export-log", str(tmp_path / "no" / "log.csv")])
+    assert result.exit_code == 2 and "does not exist" in flat(result.output)
+    result = CliRunner().invoke(app, ["export-log", "-", "--format", "parquet"])
+    assert result.exit_code == 2 and "standard output" in flat(result.output)
