@@ -1,55 +1,32 @@
 """API authentication: a browser session (with CSRF on unsafe methods) or a bearer token.
 
-Integrations send ``Authorization: Bearer <token>``; only the token's SHA-256 is stored
-(``accounts.ApiToken``). A request that carries an ``Authorization`` header is judged by that header
-alone, so a bad token is refused even when a session cookie rides along. Inactive users and revoked
-tokens are refused. Refusals become HTTP 401 in the API's common error body.
+Integrations send ``Authorization: Bearer <token>``; only the token's SHA-256 is stored and checked
+by ``accounts.services.api_token_authenticate``. A request that carries an ``Authorization`` header
+is judged by that header alone, so a bad token is refused even when a session cookie rides along.
+Inactive users and revoked tokens are refused. Refusals become HTTP 401 in the API's common error body.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
-from serviceloop.accounts.models import ApiToken, User
+from serviceloop.accounts.models import User
+from serviceloop.accounts.services import api_token_authenticate
 
-__all__ = ["BearerTokenAuth", "SessionCsrfAuth", "api_auth", "authenticate_token"]
-
-# Recording ``last_used_at`` on every request would turn each read into a write (and on SQLite take
-# the single write lock); once per interval is enough to tell a live integration from a dead one.
-TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
-
-
-def authenticate_token(raw_key: str) -> User | None:
-    """The active user owning the unrevoked token ``raw_key``, or None."""
-    raw_key = raw_key.strip()
-    if not raw_key:
-        return None
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(key_hash=ApiToken.hash_key(raw_key), revoked=False)
-        .first()
-    )
-    if token is None or not token.user.is_active:
-        return None
-    now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+__all__ = ["BearerTokenAuth", "SessionCsrfAuth", "api_auth"]
 
 
 class BearerTokenAuth(HttpBearer):
     """``Authorization: Bearer <token>`` for integrations and scripts."""
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        user = authenticate_token(token)
+        user = api_token_authenticate(token)
         if user is not None:
             # Code that reads request.user (services called with it, templates) sees the token's owner.
             request.user = user
