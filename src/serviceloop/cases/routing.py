@@ -58,8 +58,14 @@ def route_pick_agent(*, team: Team, skill: Skill | None, at: datetime) -> AgentP
     candidates = AgentProfile.objects.filter(team=team, is_available=True, user__is_active=True)
     if skill is not None:
         candidates = candidates.filter(skills=skill)
-    # Lock only the profile rows; the join tables stay unlocked (PostgreSQL "FOR UPDATE OF").
-    profiles = list(candidates.select_for_update(of=("self",)).order_by("id"))
+    ids = list(candidates.values_list("id", flat=True))
+    # Lock in id order with a join-free query (no deadlocks between routers; on PostgreSQL a
+    # waiting FOR UPDATE re-checks only this row), then re-read availability under the lock.
+    profiles = list(
+        AgentProfile.objects.select_for_update()
+        .filter(pk__in=ids, is_available=True)
+        .order_by("id")
+    )
     if not profiles:
         return None
     loads = agent_loads([p.user_id for p in profiles])

@@ -35,11 +35,12 @@ def lock_case(case: Case, *, expected_version: int | None = None) -> Case:
     On SQLite the lock is a no-op, but the IMMEDIATE transaction already holds the write lock, so
     the re-read sees the latest committed state either way.
     """
-    locked = (
-        Case.objects.select_for_update(of=("self",))
-        .select_related("stage", "process_version", "customer", "team", "assignee", "category")
-        .get(pk=case.pk)
-    )
+    # Lock with a join-free query: on PostgreSQL a FOR UPDATE that waited re-checks the new row
+    # version against the *old* joined rows, so a changed stage_id would make the row vanish.
+    Case.objects.select_for_update().filter(pk=case.pk).values_list("pk", flat=True).get()
+    locked = Case.objects.select_related(
+        "stage", "process_version", "customer", "team", "assignee", "category"
+    ).get(pk=case.pk)
     if expected_version is not None and locked.version != expected_version:
         raise StaleVersionError(
             MSG_STALE_VERSION.format(actual=locked.version, expected=expected_version),
