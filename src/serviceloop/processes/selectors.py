@@ -25,6 +25,7 @@ __all__ = [
 def process_list() -> QuerySet[ServiceProcess]:
     """All processes with their versions (newest first) and each version's case count."""
     versions = ProcessVersion.objects.annotate(case_count=Count("cases")).order_by("-number")
+    # (each version's ``process`` is filled in by the prefetch itself: no query per version)
     return ServiceProcess.objects.prefetch_related(Prefetch("versions", queryset=versions))
 
 
