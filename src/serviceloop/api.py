@@ -15,3 +15,5 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 install_error_handlers(api)
+api.add_router("/cases", "serviceloop.cases.api.router")
+api.add_router("/events", "serviceloop.cases.api.events_router")

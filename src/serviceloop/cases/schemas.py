@@ -1,0 +1,264 @@
+"""Input (``...In``) and output (``...Out``) schemas of the cases API.
+
+Outputs read from model instances whose relations the selectors already joined, so serialising a
+page makes no query per row. Inputs only shape and type the request; the services validate meaning
+(choices, guards, rights) and answer 422 / 409 / 403 with field messages.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from ninja import Field, Schema
+from pydantic import field_validator
+
+from serviceloop.cases.models import Attachment, Case, CaseEvent, Message
+
+__all__ = [
+    "AssignIn",
+    "AttachmentOut",
+    "AttachmentPageOut",
+    "CaseCreateIn",
+    "CaseFilterIn",
+    "CaseOut",
+    "CasePageOut",
+    "CasePatchIn",
+    "ChecklistIn",
+    "ErrorOut",
+    "EventOut",
+    "EventPageOut",
+    "MessageIn",
+    "MessageOut",
+    "MessagePageOut",
+    "TransitionIn",
+    "TransitionOut",
+]
+
+# Spelled out so OpenAPI lists them; a test keeps them equal to the model choices.
+PriorityCode = Literal["low", "normal", "high", "urgent"]
+ChannelCode = Literal["portal", "api", "email", "phone", "agent"]
+MessageKindCode = Literal["public", "internal"]
+
+
+class ErrorOut(Schema):
+    """Every error: a message, and for 422 the messages per field."""
+
+    detail: str
+    fields: dict[str, list[str]] | None = None
+
+
+# --- cases ---------------------------------------------------------------------------------------
+
+
+class CustomerRefOut(Schema):
+    id: int
+    name: str
+    email: str
+
+
+class StageRefOut(Schema):
+    code: str
+    name: str
+
+
+class CaseOut(Schema):
+    id: int
+    number: str
+    title: str
+    description: str
+    customer: CustomerRefOut
+    channel: str
+    category: str | None = Field(None, description="Category code.")
+    priority: str
+    status: str
+    process: str = Field(..., description="Process code and version, e.g. 'support@3'.")
+    stage: StageRefOut
+    team: str | None = Field(None, description="Team code.")
+    assignee: str | None = Field(None, description="Username of the assigned agent.")
+    attributes: dict[str, Any]
+    checklist_done: list[str]
+    version: int = Field(..., description="Send as expected_version to refuse stale writes.")
+    created_at: datetime
+    updated_at: datetime
+    stage_entered_at: datetime
+    due_at: datetime | None
+    closed_at: datetime | None
+
+    @staticmethod
+    def resolve_category(obj: Case) -> str | None:
+        return obj.category.code if obj.category is not None else None
+
+    @staticmethod
+    def resolve_team(obj: Case) -> str | None:
+        return obj.team.code if obj.team is not None else None
+
+    @staticmethod
+    def resolve_assignee(obj: Case) -> str | None:
+        return obj.assignee.username if obj.assignee is not None else None
+
+    @staticmethod
+    def resolve_process(obj: Case) -> str:
+        version = obj.process_version
+        return f"{version.process.code}@{version.number}"
+
+
+class CasePageOut(Schema):
+    items: list[CaseOut]
+    next_cursor: str | None = Field(None, description="Pass as cursor for the next page.")
+
+
+class CaseFilterIn(Schema):
+    status: str | None = Field(None, description="open, pending, resolved or closed.")
+    priority: str | None = Field(None, description="low, normal, high or urgent.")
+    team: str | None = Field(None, description="Team code.")
+    stage: str | None = Field(None, description="Stage code.")
+    queue: str | None = Field(None, description="mine, team, unassigned or overdue.")
+    search: str | None = Field(None, max_length=200, description="Number, title, customer.")
+    created_after: datetime | None = Field(None, description="Inclusive; UTC if no offset.")
+    created_before: datetime | None = Field(None, description="Exclusive; UTC if no offset.")
+
+    @field_validator("created_after", "created_before")
+    @classmethod
+    def _naive_is_utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class CaseCreateIn(Schema):
+    title: str = Field(..., max_length=200)
+    description: str
+    priority: PriorityCode = "normal"
+    category: str | None = Field(None, description="Category code.")
+    channel: ChannelCode = "api"
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    customer_id: int | None = Field(None, description="Staff only: the customer's id ...")
+    customer_email: str | None = Field(None, description="... or email. Customers omit both.")
+
+
+class CasePatchIn(Schema):
+    """Only the fields sent are changed; ``attributes`` merges (a null value removes a key)."""
+
+    title: str | None = Field(None, max_length=200)
+    description: str | None = None
+    priority: PriorityCode | None = None
+    category: str | None = Field(None, description="Category code; null clears it.")
+    attributes: dict[str, Any] | None = None
+    expected_version: int | None = None
+
+
+# --- transitions, assignment, checklist ---------------------------------------------------------
+
+
+class TransitionOut(Schema):
+    to_stage: str = Field(..., description="Target stage code.")
+    name: str
+    kind: str = Field(..., description="forward, rework or escalation.")
+    label: str
+    blocked_by: dict[str, list[str]] = Field(
+        ..., description="Why the case may not leave its stage yet (empty when it may)."
+    )
+
+
+class TransitionIn(Schema):
+    to_stage: str = Field(..., min_length=1, description="Target stage code.")
+    expected_version: int | None = None
+
+
+class AssignIn(Schema):
+    assignee: str | None = Field(..., description="Username; null unassigns.")
+    expected_version: int | None = None
+
+
+class ChecklistIn(Schema):
+    item: str = Field(..., min_length=1)
+    checked: bool = True
+    expected_version: int | None = None
+
+
+# --- messages, attachments, events --------------------------------------------------------------
+
+
+class MessageIn(Schema):
+    body: str = Field(..., min_length=1)
+    kind: MessageKindCode = "public"
+
+
+class MessageOut(Schema):
+    id: int
+    kind: str
+    body: str
+    channel: str
+    author: str | None = Field(None, description="Username of the author.")
+    created_at: datetime
+
+    @staticmethod
+    def resolve_author(obj: Message) -> str | None:
+        return obj.author.username if obj.author is not None else None
+
+
+class MessagePageOut(Schema):
+    items: list[MessageOut]
+    next_cursor: str | None = None
+
+
+class AttachmentOut(Schema):
+    id: int
+    name: str
+    content_type: str
+    size: int
+    is_internal: bool
+    message_id: int | None
+    uploaded_by: str | None
+    created_at: datetime
+    download_url: str
+
+    @staticmethod
+    def resolve_name(obj: Attachment) -> str:
+        return obj.original_name
+
+    @staticmethod
+    def resolve_uploaded_by(obj: Attachment) -> str | None:
+        return obj.uploaded_by.username if obj.uploaded_by is not None else None
+
+    @staticmethod
+    def resolve_download_url(obj: Attachment) -> str:
+        # The API sets ``case`` on listed attachments, so this reads no row per attachment.
+        return f"/api/cases/{obj.case.number}/attachments/{obj.pk}"
+
+
+class AttachmentPageOut(Schema):
+    items: list[AttachmentOut]
+    next_cursor: str | None = None
+
+
+class EventOut(Schema):
+    id: int
+    kind: str
+    activity: str
+    timestamp: datetime
+    lifecycle: str
+    actor: str | None = Field(None, description="Username; hidden from customers.")
+    attributes: dict[str, Any] | None = Field(None, description="Hidden from customers.")
+
+    @staticmethod
+    def resolve_actor(obj: CaseEvent, context: dict[str, Any]) -> str | None:
+        if _for_customer(context) or obj.actor is None:
+            return None
+        return obj.actor.username
+
+    @staticmethod
+    def resolve_attributes(obj: CaseEvent, context: dict[str, Any]) -> dict[str, Any] | None:
+        return None if _for_customer(context) else obj.attributes
+
+
+def _for_customer(context: dict[str, Any] | None) -> bool:
+    request = (context or {}).get("request")
+    user = getattr(request, "auth", None)
+    return bool(user is not None and getattr(user, "is_customer", False))
+
+
+class EventPageOut(Schema):
+    items: list[EventOut]
+    next_cursor: str | None = None
