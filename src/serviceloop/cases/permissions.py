@@ -33,16 +33,14 @@ def _active(user: Any) -> bool:
 
 
 def agent_team_id(user: Any) -> int | None:
-    """The team id of a user's agent profile, or None; a found id is cached on the user object."""
-    cached = getattr(user, "_sl_team_id", None)
-    if cached is not None:
-        return int(cached)
-    from serviceloop.accounts.models import AgentProfile
+    """The team id of a user's agent profile, or None; cached on the (request-scoped) user."""
+    if not hasattr(user, "_sl_team_id"):
+        from serviceloop.accounts.models import AgentProfile
 
-    team_id = AgentProfile.objects.filter(user_id=user.pk).values_list("team_id", flat=True).first()
-    if team_id is not None:
-        user._sl_team_id = team_id
-    return team_id
+        user._sl_team_id = (
+            AgentProfile.objects.filter(user_id=user.pk).values_list("team_id", flat=True).first()
+        )
+    return user._sl_team_id  # type: ignore[no-any-return]
 
 
 def _is_manager(user: Any) -> bool:
