@@ -1,3 +1,174 @@
-"""Process analytics over event logs. Imports nothing from Django."""
+"""Process analytics over event logs. Imports nothing from Django (nor pandas).
 
-__all__: list[str] = []
+A log is loaded once into an :class:`EventLog`: an integer-coded table (case code, activity
+code, UTC epoch microseconds, file order) sorted once by (case, timestamp, file order), so
+events with equal timestamps keep their file order. Every analysis is written once (Narwhals
+expressions) and runs on Polars (default) or Spark (``log.with_engine("spark")`` or
+``engine="spark"`` when loading); results always come back as small Polars frames with names,
+seconds and UTC datetimes.
+
+Public API
+----------
+Loading (``eventlog``)::
+
+    read_csv(path, *, case="case_id", activity="activity", timestamp="timestamp",
+             start_timestamp=None, resource=None, lifecycle=None, attributes=None,
+             timestamp_format=None, day_first=False, timezone="UTC", separator=None,
+             null_values=("", "?", "NA", ...), duplicates="error", engine="polars") -> EventLog
+    read_xes(path, *, case="case:concept:name", activity="concept:name",
+             timestamp="time:timestamp", start_timestamp=None, resource="org:resource",
+             lifecycle="lifecycle:transition", attributes=None, duplicates="error",
+             engine="polars") -> EventLog                      # .xes and .xes.gz
+    read_parquet(path, *, <same mapping as read_csv, no separator/null_values>) -> EventLog
+    from_polars(frame, *, <same mapping>) -> EventLog           # DataFrame or LazyFrame
+    from_arrow(table, **mapping) -> EventLog                    # the live case log
+    EventLog: .n_events .n_cases .activities .attributes .has_start .has_resource
+              .with_engine("polars" | "spark") .to_polars() .coded()
+
+``duplicates``: "error" (default) refuses repeated (case, activity, timestamp, resource) rows,
+"keep" keeps them (pm4py's behaviour; helpdesk_full.csv has 127), "drop" keeps the first.
+``from_polars`` / ``from_arrow`` pick up ``resource`` / ``start_timestamp`` columns by their
+canonical names. Attributes are every other column unless ``attributes=[...]`` is given.
+
+Discovery (``discovery``), each ``(log) -> pl.DataFrame``::
+
+    dfg(log)                 source, target, count, cases, mean/median/p90/total_seconds
+    start_activities(log)    activity, count            end_activities(log)  activity, count
+    activity_frequencies(log)  activity, count, cases
+    variants(log, *, top=None)  activities (list[str]), count, share, length; by count desc,
+                                ties: the variant seen first in the log comes first
+    process_map(log, *, activities=1.0, paths=1.0, edges=None) -> ProcessMap(nodes, edges,
+                                start, end)          # Disco-like sliders, shares in 0..1
+
+Performance (``performance``)::
+
+    case_durations(log)       case_id, start, end, duration_seconds, events
+    duration_summary(durations, *, percentiles=(...)) one row: count, mean, median, min, max, p10..
+    activity_times(log)       activity, count, wait_*, sojourn_*, [processing_*] (mean, median,
+                              p90, total seconds)
+    bottlenecks(log, *, top=None)  kind ("edge" | "activity"), source, target, count,
+                              mean/median/p90/total_seconds, share; most waiting first
+    rework(log)               activity, cases, cases_repeated, share_repeated, repeats, self_loops
+    rework_cases(log)         case_id, events, repeats, self_loops, back_edges
+    rework_by_attribute(log, attribute)  <attribute>, cases, cases_with_rework,
+                              share_with_rework, mean_repeats
+    throughput(log, *, every="day" | "week", closed_activities=None)  period, opened, closed,
+                              backlog
+    resource_workload(log)    resource, events, cases, activities, [processing_*]
+    handovers(log)            source, target (resources), count, cases, mean/median_seconds
+
+Filters (``filters``), each returns a new EventLog::
+
+    filter_time(log, *, start=None, end=None, mode="intersecting")  # contained | started |
+                              completed | events; datetimes, dates or ISO strings (UTC if naive)
+    filter_attribute(log, attribute, values, *, keep=True, level="case")  # or "event";
+                              attribute may be "activity" or "resource"
+    filter_activities(log, activities, *, keep=True)
+    filter_case_duration(log, *, min_seconds=None, max_seconds=None)
+    filter_variants(log, variants=None, *, top=None, keep=True)
+
+Everything at once (``result``)::
+
+    analyze(log, *, rework_attributes=(), closed_activities=None, percentiles=(...))
+        -> AnalysisResult (frozen dataclass of the frames above: events, cases, activities,
+           case_durations, duration_summary, dfg, start_activities, end_activities, variants,
+           activity_times, bottlenecks, rework, rework_cases, throughput_day, throughput_week,
+           resources, handovers, rework_by_attribute)
+    AnalysisResult.to_dict(*, top_variants=None) -> {"cases": {"count", "duration_seconds":
+        {"mean", "median", "min", "max", "p10", ..., "p90", "p95"}}, "events", "activities",
+        "start_activities": {act: n}, "end_activities": {act: n},
+        "dfg": [{"source", "target", "count", "cases", "mean_seconds", "median_seconds",
+                 "p90_seconds", "total_seconds"}],
+        "variants": [{"activities": [...], "count", "share"}], "activity_times": [...],
+        "bottlenecks": [...], "rework": [...], "rework_by_attribute": {attr: [...]},
+        "throughput": {"day": [...], "week": [...]}, "resources": [...], "handovers": [...]}
+
+Errors (``errors``): ``AnalyticsError`` > ``LogFormatError``, ``MissingColumnError``,
+``MissingValueError``, ``TimestampParseError`` (file, row, column, value), ``EmptyLogError``,
+``DuplicateEventError``, ``InvalidParameterError`` (also a ``ValueError``), ``EngineError``.
+CSV rows count the header as row 1; other sources count events from 1.
+"""
+
+from .discovery import (
+    ProcessMap,
+    activity_frequencies,
+    dfg,
+    end_activities,
+    process_map,
+    start_activities,
+    variants,
+)
+from .errors import (
+    AnalyticsError,
+    DuplicateEventError,
+    EmptyLogError,
+    EngineError,
+    InvalidParameterError,
+    LogFormatError,
+    MissingColumnError,
+    MissingValueError,
+    TimestampParseError,
+)
+from .eventlog import EventLog, from_arrow, from_polars, read_csv, read_parquet, read_xes
+from .filters import (
+    filter_activities,
+    filter_attribute,
+    filter_case_duration,
+    filter_time,
+    filter_variants,
+)
+from .performance import (
+    activity_times,
+    bottlenecks,
+    case_durations,
+    duration_summary,
+    handovers,
+    resource_workload,
+    rework,
+    rework_by_attribute,
+    rework_cases,
+    throughput,
+)
+from .result import AnalysisResult, analyze
+
+__all__ = [
+    "AnalysisResult",
+    "AnalyticsError",
+    "DuplicateEventError",
+    "EmptyLogError",
+    "EngineError",
+    "EventLog",
+    "InvalidParameterError",
+    "LogFormatError",
+    "MissingColumnError",
+    "MissingValueError",
+    "ProcessMap",
+    "TimestampParseError",
+    "activity_frequencies",
+    "activity_times",
+    "analyze",
+    "bottlenecks",
+    "case_durations",
+    "dfg",
+    "duration_summary",
+    "end_activities",
+    "filter_activities",
+    "filter_attribute",
+    "filter_case_duration",
+    "filter_time",
+    "filter_variants",
+    "from_arrow",
+    "from_polars",
+    "handovers",
+    "process_map",
+    "read_csv",
+    "read_parquet",
+    "read_xes",
+    "resource_workload",
+    "rework",
+    "rework_by_attribute",
+    "rework_cases",
+    "start_activities",
+    "throughput",
+    "variants",
+]

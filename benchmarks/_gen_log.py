@@ -1,0 +1,126 @@
+"""Deterministic generator of synthetic service-desk event logs for benchmarks and tests.
+
+A first-order Markov chain over help-desk activities (with rework loops and a start/end) drives
+every case; inter-event gaps are exponential, rounded to whole seconds so ties happen; rows are
+written in global time order, the way real exports interleave cases.
+
+Run ``python benchmarks/_gen_log.py 1e6 out.parquet`` to write a log.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+ACTIVITIES = [
+    "Create ticket",  # 0: start
+    "Assign seriousness",
+    "Take in charge",
+    "Wait for customer",
+    "Resolve ticket",
+    "Reopen",
+    "Escalate",
+    "Create SW anomaly",
+    "Resolve SW anomaly",
+    "Schedule intervention",
+    "Require upgrade",
+    "Insert ticket",
+    "Verify",
+    "Closed",  # 13: end
+]
+END = len(ACTIVITIES) - 1
+
+# Transition probabilities (row: from, column: to), each row sums to 1 and Closed is absorbing.
+_T = np.zeros((len(ACTIVITIES), len(ACTIVITIES)))
+_T[0, [1, 2, 11]] = [0.6, 0.3, 0.1]
+_T[1, [2, 6, 1]] = [0.85, 0.1, 0.05]
+_T[2, [4, 3, 6, 7, 9, 2]] = [0.55, 0.15, 0.08, 0.1, 0.07, 0.05]
+_T[3, [2, 4, 13]] = [0.5, 0.4, 0.1]
+_T[4, [13, 12, 5]] = [0.7, 0.2, 0.1]
+_T[5, [2, 1]] = [0.8, 0.2]
+_T[6, [2, 7, 10]] = [0.6, 0.3, 0.1]
+_T[7, [8, 3]] = [0.85, 0.15]
+_T[8, [4, 2]] = [0.8, 0.2]
+_T[9, [4, 3]] = [0.7, 0.3]
+_T[10, [4, 13]] = [0.6, 0.4]
+_T[11, [1, 2]] = [0.5, 0.5]
+_T[12, [13, 5]] = [0.9, 0.1]
+_T[13, 13] = 1.0
+_CUM = _T.cumsum(axis=1)
+# Mean waiting time (seconds) before each activity.
+_MEAN_GAP = np.array(
+    [0, 600, 3600, 86400, 7200, 3600, 1800, 14400, 172800, 43200, 86400, 300, 21600, 1800]
+)
+MAX_LEN = 60
+
+
+def generate(n_events: int, *, seed: int = 7, resources: int = 200) -> pl.DataFrame:
+    """Return a log of about ``n_events`` events (columns case_id, activity, timestamp, ...)."""
+    rng = np.random.default_rng(seed)
+    n_cases = max(1, int(n_events / 5.6))
+    state = np.zeros(n_cases, dtype=np.int64)
+    start = np.datetime64("2023-01-01T00:00:00", "s").astype(np.int64) + rng.integers(
+        0, 2 * 365 * 86400, n_cases
+    )
+    clock = start.copy()
+    alive = np.ones(n_cases, dtype=bool)
+    cols_case, cols_act, cols_ts = [np.arange(n_cases)], [state.copy()], [clock.copy()]
+    for _ in range(MAX_LEN - 1):
+        idx = np.flatnonzero(alive)
+        if idx.size == 0:
+            break
+        u = rng.random(idx.size)
+        nxt = (u[:, None] > _CUM[state[idx]]).sum(axis=1)
+        nxt = np.minimum(nxt, END)
+        gap = np.rint(rng.exponential(_MEAN_GAP[nxt])).astype(np.int64)
+        clock[idx] += gap
+        state[idx] = nxt
+        cols_case.append(idx)
+        cols_act.append(nxt)
+        cols_ts.append(clock[idx].copy())
+        alive[idx[nxt == END]] = False
+    case = np.concatenate(cols_case)
+    act = np.concatenate(cols_act)
+    ts = np.concatenate(cols_ts)
+    if case.size > n_events:  # trim whole trailing cases to stay near the requested size
+        keep = case < np.searchsorted(np.cumsum(np.bincount(case)), n_events)
+        case, act, ts = case[keep], act[keep], ts[keep]
+    order = np.lexsort((case, ts))  # global time order, ties by case
+    case, act, ts = case[order], act[order], ts[order]
+    res = rng.integers(0, resources, case.size)
+    channel = np.array(["email", "phone", "portal", "chat"])[case % 4]
+    priority = np.array(["low", "normal", "high"])[(case * 7) % 3]
+    return pl.DataFrame(
+        {
+            "case_id": pl.Series(case),
+            "activity": pl.Series(np.array(ACTIVITIES)[act]),
+            "timestamp": pl.Series((ts * 1_000_000).astype("datetime64[us]")).dt.replace_time_zone(
+                "UTC"
+            ),
+            "resource": pl.Series(res),
+            "channel": pl.Series(channel),
+            "priority": pl.Series(priority),
+        }
+    ).with_columns(
+        case_id=pl.lit("C") + pl.col("case_id").cast(pl.String).str.zfill(8),
+        resource=pl.lit("R") + pl.col("resource").cast(pl.String),
+    )
+
+
+def main(argv: list[str]) -> None:
+    n = int(float(argv[1]))
+    out = Path(argv[2])
+    df = generate(n)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".csv":
+        df.write_csv(out)
+    else:
+        df.write_parquet(out)
+    print(f"{out}: {df.height} events, {df['case_id'].n_unique()} cases")
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,158 @@
+"""The two engines and the few steps that must be written per engine.
+
+Every analysis is written once as Narwhals expressions over the coded event table. Only three
+steps differ: handing the table to the engine, the successor columns (Polars reads them off the
+one shared sort with a shift; Spark needs a window per case) and the per-case activity sequence
+(Narwhals has no list aggregation).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+import narwhals as nw
+import polars as pl
+
+from ._schema import A2, R2, S2, T2, A, C, I, R, S, T
+from .errors import EngineError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+__all__ = ["ENGINES", "FIRST", "VARIANT", "Engine", "PolarsEngine", "SparkEngine", "get_engine"]
+
+VARIANT = "__variant"
+FIRST = "__first"  # True on the first event of each case
+_NEXT = {A: A2, T: T2, S: S2, R: R2}
+
+
+class Engine(Protocol):
+    """What an engine must provide beyond Narwhals."""
+
+    name: str
+
+    def adopt(self, events: pl.DataFrame) -> Any:
+        """Return the sorted, coded event table as this engine's native frame."""
+
+    def lazy(self, native: Any) -> nw.LazyFrame[Any]:
+        """Wrap a native frame for the shared Narwhals code."""
+
+    def with_next(self, native: Any) -> Any:
+        """Add the next event's activity, time, start and resource in the same case (or null)."""
+
+    def case_sequences(self, native: Any) -> Any:
+        """Return one row per case: ``C`` and ``VARIANT``, its activity codes in order."""
+
+    def collect(self, frame: nw.LazyFrame[Any]) -> pl.DataFrame:
+        """Run a Narwhals query and return its (small) result as a Polars frame."""
+
+    def materialize(self, frame: nw.LazyFrame[Any]) -> Any:
+        """Run a Narwhals query over events and keep the result as a native event table."""
+
+    def keep_cases(self, native: Any, codes: pl.Series, *, keep: bool) -> Any:
+        """Keep (or drop) the events of the cases whose codes are given, order unchanged."""
+
+
+class PolarsEngine:
+    """The embedded default: the table is an eager Polars frame sorted by (case, time, row)."""
+
+    name = "polars"
+
+    def adopt(self, events: pl.DataFrame) -> pl.DataFrame:
+        return events
+
+    def lazy(self, native: pl.DataFrame) -> nw.LazyFrame[Any]:
+        return nw.from_native(native.lazy())
+
+    def with_next(self, native: pl.DataFrame) -> pl.DataFrame:
+        same = pl.col(C).shift(-1) == pl.col(C)
+        cols = [c for c in (A, T, S, R) if c in native.columns]
+        return native.with_columns(
+            *[pl.when(same).then(pl.col(c).shift(-1)).alias(_NEXT[c]) for c in cols],
+            (pl.col(C).shift(1) != pl.col(C)).fill_null(True).alias(FIRST),
+        )
+
+    def case_sequences(self, native: pl.DataFrame) -> pl.DataFrame:
+        return native.group_by(C, maintain_order=True).agg(pl.col(A).alias(VARIANT))
+
+    def collect(self, frame: nw.LazyFrame[Any]) -> pl.DataFrame:
+        out = frame.collect(backend="polars").to_native()
+        assert isinstance(out, pl.DataFrame)
+        return out
+
+    def materialize(self, frame: nw.LazyFrame[Any]) -> pl.DataFrame:
+        return self.collect(frame)  # Polars filters keep row order, so the sort survives
+
+    def keep_cases(self, native: pl.DataFrame, codes: pl.Series, *, keep: bool) -> pl.DataFrame:
+        hit = pl.col(C).is_in(codes.implode())
+        return native.filter(hit if keep else ~hit)
+
+
+class SparkEngine:
+    """PySpark (local or cluster): the table is a cached Spark DataFrame, order comes from windows."""
+
+    name = "spark"
+
+    def __init__(self, session: SparkSession | None = None) -> None:
+        self._session = session
+
+    @property
+    def session(self) -> SparkSession:
+        if self._session is None:
+            try:
+                from pyspark.sql import SparkSession
+            except ImportError as exc:  # pragma: no cover - depends on the install
+                raise EngineError("engine 'spark' needs pyspark: pip install pyspark") from exc
+            self._session = SparkSession.builder.getOrCreate()
+        return self._session
+
+    def adopt(self, events: pl.DataFrame) -> Any:
+        return self.session.createDataFrame(events.to_arrow()).cache()
+
+    def lazy(self, native: Any) -> nw.LazyFrame[Any]:
+        return nw.from_native(native)
+
+    def with_next(self, native: Any) -> Any:
+        frame = nw.from_native(native)
+        cols = [c for c in (A, T, S, R) if c in frame.columns]
+        out = frame.with_columns(
+            *[nw.col(c).shift(-1).over(C, order_by=[T, I]).alias(_NEXT[c]) for c in cols],
+            nw.col(I).shift(1).over(C, order_by=[T, I]).is_null().alias(FIRST),
+        )
+        return out.to_native().cache()
+
+    def case_sequences(self, native: Any) -> Any:
+        from pyspark.sql import functions as F
+
+        ordered = F.sort_array(F.collect_list(F.struct(T, I, A)))
+        return native.groupBy(C).agg(F.transform(ordered, lambda e: e[A]).alias(VARIANT))
+
+    def collect(self, frame: nw.LazyFrame[Any]) -> pl.DataFrame:
+        table = frame.to_native().toArrow()
+        out = pl.from_arrow(table)
+        assert isinstance(out, pl.DataFrame)
+        return out
+
+    def materialize(self, frame: nw.LazyFrame[Any]) -> Any:
+        return frame.to_native().cache()
+
+    def keep_cases(self, native: Any, codes: pl.Series, *, keep: bool) -> Any:
+        from pyspark.sql import functions as F
+
+        wanted = self.session.createDataFrame(codes.cast(pl.Int64).alias(C).to_frame().to_arrow())
+        how = "left_semi" if keep else "left_anti"
+        return native.join(F.broadcast(wanted), on=C, how=how).cache()
+
+
+ENGINES = ("polars", "spark")
+
+
+def get_engine(engine: str | Engine) -> Engine:
+    """Return an engine instance for ``"polars"``, ``"spark"`` or an engine object."""
+    if not isinstance(engine, str):
+        return engine
+    if engine == "polars":
+        return PolarsEngine()
+    if engine == "spark":
+        return SparkEngine()
+    raise EngineError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")

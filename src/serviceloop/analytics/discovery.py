@@ -1,0 +1,217 @@
+"""Discovery: directly-follows graph, start/end activities, variants, a readable process map.
+
+Every function takes an :class:`~serviceloop.analytics.eventlog.EventLog` and returns a small
+Polars frame with names (not codes), whatever engine the log runs on.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import narwhals as nw
+import polars as pl
+
+from ._engine import FIRST, VARIANT
+from ._schema import A2, T2, US, A, C, T
+from .errors import InvalidParameterError
+from .eventlog import EventLog
+
+__all__ = [
+    "ProcessMap",
+    "activity_frequencies",
+    "dfg",
+    "end_activities",
+    "process_map",
+    "start_activities",
+    "variants",
+]
+
+_DUR = "__dur"
+
+
+def dfg(log: EventLog) -> pl.DataFrame:
+    """Directly-follows graph with frequency and performance.
+
+    One row per pair of activities that directly follow each other in some case: ``source``,
+    ``target``, ``count`` (times it happens), ``cases`` (cases where it happens) and ``mean``,
+    ``median``, ``p90``, ``total`` of the time between the two completions, in seconds (linear
+    interpolation, like NumPy). Sorted by count, then names.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from serviceloop.analytics import from_polars
+    >>> log = from_polars(pl.DataFrame({"case_id": [1, 1, 1], "activity": ["a", "b", "c"],
+    ...                                 "timestamp": [0, 60, 180]}))
+    >>> dfg(log).select("source", "target", "count", "mean_seconds").rows()
+    [('a', 'b', 1, 60.0), ('b', 'c', 1, 120.0)]
+    """
+    steps = log.lazy_steps().filter(~nw.col(A2).is_null())
+    d = (nw.col(T2) - nw.col(T)).cast(nw.Float64()) / US
+    out = log.engine.collect(
+        steps.with_columns(d.alias(_DUR))
+        .group_by(A, A2)
+        .agg(
+            nw.len().alias("count"),
+            nw.col(C).n_unique().alias("cases"),
+            nw.col(_DUR).mean().alias("mean_seconds"),
+            nw.col(_DUR).median().alias("median_seconds"),
+            nw.col(_DUR).quantile(0.9, interpolation="linear").alias("p90_seconds"),
+            nw.col(_DUR).sum().alias("total_seconds"),
+        )
+    )
+    return _named_edges(log, out)
+
+
+def _named_edges(log: EventLog, out: pl.DataFrame) -> pl.DataFrame:
+    return (
+        out.with_columns(
+            log.decode_activity(A).alias("source"),
+            log.decode_activity(A2).alias("target"),
+            pl.col("count").cast(pl.Int64),
+            pl.col("cases").cast(pl.Int64),
+        )
+        .drop(A, A2)
+        .select("source", "target", pl.exclude("source", "target"))
+        .sort(["count", "source", "target"], descending=[True, False, False])
+    )
+
+
+def _boundary(log: EventLog, *, last: bool) -> pl.DataFrame:
+    steps = log.lazy_steps()
+    edge = steps.filter(nw.col(A2).is_null() if last else nw.col(FIRST))
+    out = log.engine.collect(edge.group_by(A).agg(nw.len().alias("count")))
+    return out.select(
+        log.decode_activity(A).alias("activity"), pl.col("count").cast(pl.Int64)
+    ).sort(["count", "activity"], descending=[True, False])
+
+
+def start_activities(log: EventLog) -> pl.DataFrame:
+    """How many cases start with each activity (``activity``, ``count``), most first.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from serviceloop.analytics import from_polars
+    >>> log = from_polars(pl.DataFrame({"case_id": [1, 1, 2], "activity": ["a", "b", "a"],
+    ...                                 "timestamp": [0, 1, 2]}))
+    >>> start_activities(log).rows()
+    [('a', 2)]
+    """
+    return _boundary(log, last=False)
+
+
+def end_activities(log: EventLog) -> pl.DataFrame:
+    """How many cases end with each activity (``activity``, ``count``), most first."""
+    return _boundary(log, last=True)
+
+
+def activity_frequencies(log: EventLog) -> pl.DataFrame:
+    """Events and cases per activity (``activity``, ``count``, ``cases``), most first."""
+    out = log.engine.collect(
+        log.lazy().group_by(A).agg(nw.len().alias("count"), nw.col(C).n_unique().alias("cases"))
+    )
+    return out.select(
+        log.decode_activity(A).alias("activity"),
+        pl.col("count").cast(pl.Int64),
+        pl.col("cases").cast(pl.Int64),
+    ).sort(["count", "activity"], descending=[True, False])
+
+
+def case_variants(log: EventLog) -> Any:
+    """Native per-case frame (case code, activity-code sequence); used by filters too."""
+    return log.engine.case_sequences(log._events)
+
+
+def variants(log: EventLog, *, top: int | None = None) -> pl.DataFrame:
+    """Variants (distinct activity sequences) with ``count`` and ``share`` of cases.
+
+    Sorted by count, most first; ties go to the variant whose first case appears first in
+    the log, so the order is the same on every run and engine. ``top`` keeps the first n.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from serviceloop.analytics import from_polars
+    >>> log = from_polars(pl.DataFrame({"case_id": [1, 1, 2, 2, 3], "activity": list("ababa"),
+    ...                                 "timestamp": [0, 1, 0, 1, 0]}))
+    >>> variants(log).select("activities", "count").rows()
+    [(['a', 'b'], 2), (['a'], 1)]
+    """
+    seqs = log.engine.lazy(case_variants(log))
+    grouped = seqs.group_by(VARIANT).agg(nw.len().alias("count"), nw.col(C).min().alias("__first"))
+    out = log.engine.collect(grouped)
+    total = out["count"].sum()
+    out = out.sort(["count", "__first"], descending=[True, False])
+    if top is not None:
+        out = out.head(top)
+    names = pl.lit(log.activity_names)
+    return out.select(
+        pl.col(VARIANT).list.eval(names.gather(pl.element())).alias("activities"),
+        pl.col("count").cast(pl.Int64),
+        (pl.col("count") / total).alias("share"),
+        pl.col(VARIANT).list.len().cast(pl.Int64).alias("length"),
+    )
+
+
+@dataclass(frozen=True)
+class ProcessMap:
+    """A process map cut to a readable size.
+
+    ``nodes``: activity, count, cases. ``edges``: the DFG rows kept. ``start`` / ``end``: cases
+    starting / ending at each kept activity.
+    """
+
+    nodes: pl.DataFrame
+    edges: pl.DataFrame
+    start: pl.DataFrame
+    end: pl.DataFrame
+
+
+def process_map(
+    log: EventLog,
+    *,
+    activities: float = 1.0,
+    paths: float = 1.0,
+    edges: pl.DataFrame | None = None,
+) -> ProcessMap:
+    """Keep the most frequent activities and paths, like Disco's two sliders.
+
+    ``activities`` keeps that share (0..1) of the activities, most frequent first (at least
+    one); ``paths`` keeps that share of the edges between kept activities, most frequent first,
+    and always keeps each kept activity's strongest incoming and outgoing edge so that no kept
+    activity floats alone. Pass ``edges`` (the :func:`dfg` frame) to avoid recomputing it.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from serviceloop.analytics import from_polars
+    >>> log = from_polars(pl.DataFrame({"case_id": [1, 1, 2, 2], "activity": list("abac"),
+    ...                                 "timestamp": [0, 1, 0, 1]}))
+    >>> process_map(log, activities=0.3).nodes["activity"].to_list()
+    ['a']
+    """
+    for name, value in (("activities", activities), ("paths", paths)):
+        if not 0.0 <= value <= 1.0 or math.isnan(value):
+            raise InvalidParameterError(f"{name} must be between 0 and 1, not {value}")
+    freq = activity_frequencies(log)
+    keep_n = max(1, math.ceil(activities * freq.height)) if freq.height else 0
+    nodes = freq.head(keep_n)
+    kept = nodes["activity"].implode()
+    all_edges = dfg(log) if edges is None else edges
+    inner = all_edges.filter(pl.col("source").is_in(kept) & pl.col("target").is_in(kept))
+    ranked = inner.with_row_index("__rank")  # already sorted by count desc, then names
+    n_paths = math.ceil(paths * ranked.height)
+    strongest_out = pl.col("__rank") == pl.col("__rank").min().over("source")
+    strongest_in = pl.col("__rank") == pl.col("__rank").min().over("target")
+    chosen = ranked.filter((pl.col("__rank") < n_paths) | strongest_out | strongest_in).drop(
+        "__rank"
+    )
+    return ProcessMap(
+        nodes=nodes,
+        edges=chosen,
+        start=start_activities(log).filter(pl.col("activity").is_in(kept)),
+        end=end_activities(log).filter(pl.col("activity").is_in(kept)),
+    )

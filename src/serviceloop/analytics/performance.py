@@ -1,0 +1,410 @@
+"""Performance: case durations, time per stage, throughput, bottlenecks, rework, resources.
+
+Times are in seconds (floats); percentiles interpolate linearly, like NumPy. Without start
+timestamps, the time before an activity is the time since the previous event of the case;
+with them, it is pure waiting (previous completion to this start) and processing is start to
+completion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+import narwhals as nw
+import polars as pl
+
+from ._engine import FIRST
+from ._schema import A2, R2, S2, T2, US, A, C, R, S, T
+from .errors import InvalidParameterError
+from .eventlog import EventLog
+
+__all__ = [
+    "activity_times",
+    "bottlenecks",
+    "case_durations",
+    "duration_summary",
+    "handovers",
+    "resource_workload",
+    "rework",
+    "rework_by_attribute",
+    "rework_cases",
+    "throughput",
+]
+
+_W = "__wait"
+_DAY = 86_400 * US
+
+
+def _stats(col: str, prefix: str) -> list[nw.Expr]:
+    x = nw.col(col)
+    return [
+        x.mean().alias(f"{prefix}mean_seconds"),
+        x.median().alias(f"{prefix}median_seconds"),
+        x.quantile(0.9, interpolation="linear").alias(f"{prefix}p90_seconds"),
+        x.sum().alias(f"{prefix}total_seconds"),
+    ]
+
+
+def _seconds(expr: nw.Expr) -> nw.Expr:
+    return expr.cast(nw.Float64()) / US
+
+
+def _utc(col: str) -> pl.Expr:
+    return pl.from_epoch(col, "us").dt.replace_time_zone("UTC")
+
+
+def case_durations(log: EventLog) -> pl.DataFrame:
+    """One row per case: ``case_id``, ``start``, ``end`` (UTC), ``duration_seconds``, ``events``.
+
+    Duration runs from the first event (its start time, when the log has one) to the last
+    completion. Cases keep the order of their first appearance in the log.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from serviceloop.analytics import from_polars
+    >>> log = from_polars(pl.DataFrame({"case_id": [1, 1], "activity": ["a", "b"],
+    ...                                 "timestamp": [0, 90]}))
+    >>> case_durations(log)["duration_seconds"].to_list()
+    [90.0]
+    """
+    first = nw.col(S if log.has_start else T).min()
+    out = log.engine.collect(
+        log.lazy()
+        .group_by(C)
+        .agg(first.alias("__start"), nw.col(T).max().alias("__end"), nw.len().alias("events"))
+    )
+    return out.sort(C).select(
+        log.decode_case(C).alias("case_id"),
+        _utc("__start").alias("start"),
+        _utc("__end").alias("end"),
+        ((pl.col("__end") - pl.col("__start")) / US).alias("duration_seconds"),
+        pl.col("events").cast(pl.Int64),
+    )
+
+
+def duration_summary(
+    durations: pl.DataFrame,
+    *,
+    percentiles: Sequence[float] = (0.1, 0.25, 0.5, 0.75, 0.9, 0.95),
+) -> pl.DataFrame:
+    """One row summarising a :func:`case_durations` frame: count, mean, min, max, ``p<q>``.
+
+    Examples
+    --------
+    >>> d = pl.DataFrame({"duration_seconds": [1.0, 2.0, 3.0]})
+    >>> duration_summary(d, percentiles=[0.5]).row(0, named=True)["p50"]
+    2.0
+    """
+    for q in percentiles:
+        if not 0.0 <= q <= 1.0:
+            raise InvalidParameterError(f"percentiles must lie in [0, 1], not {q}")
+    x = pl.col("duration_seconds")
+    return durations.select(
+        pl.len().cast(pl.Int64).alias("count"),
+        x.mean().alias("mean"),
+        x.median().alias("median"),
+        x.min().alias("min"),
+        x.max().alias("max"),
+        *[x.quantile(q, interpolation="linear").alias(f"p{round(q * 100):g}") for q in percentiles],
+    )
+
+
+def _waits(log: EventLog) -> nw.LazyFrame:
+    """Pairs of consecutive events with the wait before the second one."""
+    later = S2 if log.has_start else T2
+    return (
+        log.lazy_steps()
+        .filter(~nw.col(A2).is_null())
+        .with_columns(_seconds(nw.col(later) - nw.col(T)).alias(_W))
+    )
+
+
+def activity_times(log: EventLog) -> pl.DataFrame:
+    """Time per activity (stage): before it, in it and after it.
+
+    Columns: ``activity``, ``count``; ``wait_*`` (time before the activity: since the previous
+    event, or pure waiting with start times); ``sojourn_*`` (from this event to the next one of
+    the case: time spent in the stage the event opens); with start times also
+    ``processing_*`` (start to completion). Each as mean, median, p90 and total seconds.
+    """
+    before = log.engine.collect(_waits(log).group_by(A2).agg(*_stats(_W, "wait_")).rename({A2: A}))
+    steps = log.lazy_steps().with_columns(_seconds(nw.col(T2) - nw.col(T)).alias("__soj"))
+    aggs = [nw.len().alias("count"), *_stats("__soj", "sojourn_")]
+    if log.has_start:
+        steps = steps.with_columns(_seconds(nw.col(T) - nw.col(S)).alias("__proc"))
+        aggs += _stats("__proc", "processing_")
+    own = log.engine.collect(steps.group_by(A).agg(*aggs))
+    out = own.join(before, on=A, how="left").with_columns(pl.col("count").cast(pl.Int64))
+    return out.select(log.decode_activity(A).alias("activity"), pl.exclude(A)).sort(
+        ["count", "activity"], descending=[True, False]
+    )
+
+
+def bottlenecks(log: EventLog, *, top: int | None = None) -> pl.DataFrame:
+    """Edges and activities ranked by the total waiting time they cause, most first.
+
+    ``kind`` is ``"edge"`` (time between ``source`` and ``target``) or ``"activity"`` (all time
+    cases spend before reaching ``target``, from any source). Also ``count``, mean, median,
+    p90 and total seconds, and ``share`` of all waiting time.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from serviceloop.analytics import from_polars
+    >>> log = from_polars(pl.DataFrame({"case_id": [1, 1, 1], "activity": ["a", "b", "c"],
+    ...                                 "timestamp": [0, 10, 1000]}))
+    >>> bottlenecks(log).filter(kind="edge").select("source", "target").row(0)
+    ('b', 'c')
+    """
+    waits = _waits(log)
+    aggs = [nw.len().alias("count"), *_stats(_W, "")]
+    edges = log.engine.collect(waits.group_by(A, A2).agg(*aggs))
+    acts = log.engine.collect(waits.group_by(A2).agg(*aggs))
+    grand = edges["total_seconds"].sum() or 1.0
+    edges = edges.select(
+        pl.lit("edge").alias("kind"),
+        log.decode_activity(A).alias("source"),
+        log.decode_activity(A2).alias("target"),
+        pl.exclude(A, A2),
+    )
+    acts = acts.select(
+        pl.lit("activity").alias("kind"),
+        pl.lit(None, pl.String).alias("source"),
+        log.decode_activity(A2).alias("target"),
+        pl.exclude(A2),
+    )
+    out = (
+        pl.concat([edges, acts])
+        .with_columns(
+            pl.col("count").cast(pl.Int64), (pl.col("total_seconds") / grand).alias("share")
+        )
+        .sort(
+            ["total_seconds", "kind", "source", "target"],
+            descending=[True, False, False, False],
+            nulls_last=False,
+        )
+    )
+    return out if top is None else out.head(top)
+
+
+def rework_cases(log: EventLog) -> pl.DataFrame:
+    """Rework per case: ``events``, ``repeats`` (events beyond the first of their activity),
+    ``self_loops`` (an activity right after itself) and ``back_edges`` (a return to an activity
+    seen earlier, through others). ``repeats == self_loops + back_edges``.
+    """
+    steps = log.lazy_steps().with_columns(
+        (nw.col(A) == nw.col(A2)).fill_null(value=False).cast(nw.Int64()).alias("__self")
+    )
+    out = log.engine.collect(
+        steps.group_by(C).agg(
+            nw.len().alias("events"),
+            nw.col(A).n_unique().alias("__distinct"),
+            nw.col("__self").sum().alias("self_loops"),
+        )
+    )
+    return out.sort(C).select(
+        log.decode_case(C).alias("case_id"),
+        pl.col("events").cast(pl.Int64),
+        (pl.col("events") - pl.col("__distinct")).cast(pl.Int64).alias("repeats"),
+        pl.col("self_loops").cast(pl.Int64),
+        (pl.col("events") - pl.col("__distinct") - pl.col("self_loops"))
+        .cast(pl.Int64)
+        .alias("back_edges"),
+    )
+
+
+def rework(log: EventLog) -> pl.DataFrame:
+    """Rework per activity, most repeated first.
+
+    Columns: ``activity``, ``cases`` (cases doing it), ``cases_repeated`` (doing it more than
+    once), ``share_repeated``, ``repeats`` (extra executions), ``self_loops``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from serviceloop.analytics import from_polars
+    >>> log = from_polars(pl.DataFrame({"case_id": [1, 1, 1], "activity": ["a", "b", "a"],
+    ...                                 "timestamp": [0, 1, 2]}))
+    >>> rework(log).select("activity", "repeats").row(0)
+    ('a', 1)
+    """
+    per = log.lazy().group_by(C, A).agg(nw.len().alias("__n"))
+    counts = log.engine.collect(
+        per.group_by(A).agg(
+            nw.len().alias("cases"),
+            (nw.col("__n") > 1).cast(nw.Int64()).sum().alias("cases_repeated"),
+            (nw.col("__n") - 1).sum().alias("repeats"),
+        )
+    )
+    loops = log.engine.collect(
+        log.lazy_steps()
+        .filter(nw.col(A) == nw.col(A2))
+        .group_by(A)
+        .agg(nw.len().alias("self_loops"))
+    )
+    out = counts.join(loops, on=A, how="left").with_columns(pl.col("self_loops").fill_null(0))
+    return out.select(
+        log.decode_activity(A).alias("activity"),
+        pl.col("cases").cast(pl.Int64),
+        pl.col("cases_repeated").cast(pl.Int64),
+        (pl.col("cases_repeated") / pl.col("cases")).alias("share_repeated"),
+        pl.col("repeats").cast(pl.Int64),
+        pl.col("self_loops").cast(pl.Int64),
+    ).sort(["repeats", "activity"], descending=[True, False])
+
+
+def rework_by_attribute(log: EventLog, attribute: str) -> pl.DataFrame:
+    """Rework per value of an attribute (team, channel, ...), taken at each case's first event.
+
+    Columns: the attribute, ``cases``, ``cases_with_rework``, ``share_with_rework``,
+    ``mean_repeats``; most rework first.
+    """
+    if attribute not in log.attributes:
+        raise InvalidParameterError(
+            f"unknown attribute {attribute!r}; the log has: {', '.join(log.attributes)}"
+        )
+    per_case = log.lazy_steps().with_columns(
+        (nw.col(A) == nw.col(A2)).fill_null(value=False).cast(nw.Int64()).alias("__self")
+    )
+    value = log.lazy_steps().filter(nw.col(FIRST)).select(C, nw.col(attribute).alias("__v"))
+    cases = (
+        per_case.group_by(C)
+        .agg((nw.len() - nw.col(A).n_unique()).alias("__rep"))
+        .join(value, on=C, how="left")
+    )
+    out = log.engine.collect(
+        cases.group_by("__v").agg(
+            nw.len().alias("cases"),
+            (nw.col("__rep") > 0).cast(nw.Int64()).sum().alias("cases_with_rework"),
+            nw.col("__rep").mean().alias("mean_repeats"),
+        )
+    )
+    return out.select(
+        pl.col("__v").alias(attribute),
+        pl.col("cases").cast(pl.Int64),
+        pl.col("cases_with_rework").cast(pl.Int64),
+        (pl.col("cases_with_rework") / pl.col("cases")).alias("share_with_rework"),
+        pl.col("mean_repeats"),
+    ).sort(["share_with_rework", attribute], descending=[True, False], nulls_last=True)
+
+
+def throughput(
+    log: EventLog,
+    *,
+    every: str = "day",
+    closed_activities: Collection[str] | None = None,
+) -> pl.DataFrame:
+    """Cases opened and closed per day or week, and the backlog at the end of each period.
+
+    A case opens at its first event and closes at its last one; with ``closed_activities``, only
+    cases whose last activity is one of them count as closed (the live log has open cases).
+    Weeks start on Monday. Periods without events appear with zeros.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from serviceloop.analytics import from_polars
+    >>> log = from_polars(pl.DataFrame({"case_id": [1, 1], "activity": ["a", "b"],
+    ...     "timestamp": ["2024-01-01 10:00", "2024-01-03 10:00"]}))
+    >>> throughput(log)["backlog"].to_list()
+    [1, 1, 0]
+    """
+    if every not in ("day", "week"):
+        raise InvalidParameterError(f"every must be 'day' or 'week', not {every!r}")
+    steps = log.lazy_steps()
+    day = nw.col(T) // _DAY
+    period = day if every == "day" else day - ((day + 3) % 7)  # 1970-01-01 was a Thursday
+    opened = log.engine.collect(
+        steps.filter(nw.col(FIRST)).group_by(period.alias("__p")).agg(nw.len().alias("opened"))
+    )
+    last = steps.filter(nw.col(A2).is_null())
+    if closed_activities is not None:
+        codes = [i for i, a in enumerate(log.activities) if a in set(closed_activities)]
+        last = last.filter(nw.col(A).is_in(codes))
+    closed = log.engine.collect(last.group_by(period.alias("__p")).agg(nw.len().alias("closed")))
+    if opened.height == 0:
+        return pl.DataFrame(
+            schema={"period": pl.Date, "opened": pl.Int64, "closed": pl.Int64, "backlog": pl.Int64}
+        )
+    bounds = pl.concat([opened["__p"], closed["__p"]])
+    lo, hi = int(bounds.min()), int(bounds.max())  # type: ignore[arg-type]
+    step = 1 if every == "day" else 7
+    grid = pl.DataFrame({"__p": pl.int_range(lo, hi + 1, step, eager=True)})
+    out = (
+        grid.join(opened, on="__p", how="left")
+        .join(closed, on="__p", how="left")
+        .fill_null(0)
+        .sort("__p")
+    )
+    return out.select(
+        pl.col("__p").cast(pl.Int32).cast(pl.Date).alias("period"),
+        pl.col("opened").cast(pl.Int64),
+        pl.col("closed").cast(pl.Int64),
+        (pl.col("opened").cum_sum() - pl.col("closed").cum_sum()).cast(pl.Int64).alias("backlog"),
+    )
+
+
+def resource_workload(log: EventLog) -> pl.DataFrame:
+    """Work per resource: ``events``, ``cases``, ``activities`` (distinct), and with start times
+    the processing time; busiest first. Empty when the log has no resource column."""
+    if not log.has_resource:
+        return pl.DataFrame(
+            schema={
+                "resource": pl.String,
+                "events": pl.Int64,
+                "cases": pl.Int64,
+                "activities": pl.Int64,
+            }
+        )
+    aggs = [
+        nw.len().alias("events"),
+        nw.col(C).n_unique().alias("cases"),
+        nw.col(A).n_unique().alias("activities"),
+    ]
+    lf = log.lazy().filter(~nw.col(R).is_null())
+    if log.has_start:
+        lf = lf.with_columns(_seconds(nw.col(T) - nw.col(S)).alias("__proc"))
+        aggs += _stats("__proc", "processing_")
+    out = log.engine.collect(lf.group_by(R).agg(*aggs))
+    return out.select(
+        log.decode_resource(R).alias("resource"),
+        pl.col("events").cast(pl.Int64),
+        pl.col("cases").cast(pl.Int64),
+        pl.col("activities").cast(pl.Int64),
+        pl.exclude(R, "events", "cases", "activities"),
+    ).sort(["events", "resource"], descending=[True, False])
+
+
+def handovers(log: EventLog) -> pl.DataFrame:
+    """Handover-of-work network: how often work passes from one resource to another.
+
+    Columns ``source``, ``target`` (resources), ``count``, ``cases`` and mean / median seconds
+    between the two events; most frequent first. Self-handovers are not counted.
+    """
+    if not log.has_resource:
+        return pl.DataFrame(
+            schema={"source": pl.String, "target": pl.String, "count": pl.Int64, "cases": pl.Int64}
+        )
+    steps = log.lazy_steps().filter(
+        ~nw.col(R2).is_null() & ~nw.col(R).is_null() & (nw.col(R) != nw.col(R2))
+    )
+    d = _seconds(nw.col(T2) - nw.col(T))
+    out = log.engine.collect(
+        steps.with_columns(d.alias("__d"))
+        .group_by(R, R2)
+        .agg(
+            nw.len().alias("count"),
+            nw.col(C).n_unique().alias("cases"),
+            nw.col("__d").mean().alias("mean_seconds"),
+            nw.col("__d").median().alias("median_seconds"),
+        )
+    )
+    return out.select(
+        log.decode_resource(R).alias("source"),
+        log.decode_resource(R2).alias("target"),
+        pl.col("count").cast(pl.Int64),
+        pl.col("cases").cast(pl.Int64),
+        "mean_seconds",
+        "median_seconds",
+    ).sort(["count", "source", "target"], descending=[True, False, False])

@@ -1,0 +1,77 @@
+"""The public surface of serviceloop.analytics is exactly this list: change both on purpose."""
+
+import importlib
+import subprocess
+import sys
+
+import serviceloop.analytics as analytics
+
+EXPECTED = {
+    "AnalysisResult",
+    "AnalyticsError",
+    "DuplicateEventError",
+    "EmptyLogError",
+    "EngineError",
+    "EventLog",
+    "InvalidParameterError",
+    "LogFormatError",
+    "MissingColumnError",
+    "MissingValueError",
+    "ProcessMap",
+    "TimestampParseError",
+    "activity_frequencies",
+    "activity_times",
+    "analyze",
+    "bottlenecks",
+    "case_durations",
+    "dfg",
+    "duration_summary",
+    "end_activities",
+    "filter_activities",
+    "filter_attribute",
+    "filter_case_duration",
+    "filter_time",
+    "filter_variants",
+    "from_arrow",
+    "from_polars",
+    "handovers",
+    "process_map",
+    "read_csv",
+    "read_parquet",
+    "read_xes",
+    "resource_workload",
+    "rework",
+    "rework_by_attribute",
+    "rework_cases",
+    "start_activities",
+    "throughput",
+    "variants",
+}
+
+
+def test_all_lists_exactly_the_public_names():
+    assert set(analytics.__all__) == EXPECTED
+    assert len(analytics.__all__) == len(set(analytics.__all__))
+
+
+def test_every_public_name_exists_and_is_documented():
+    for name in analytics.__all__:
+        obj = getattr(analytics, name)
+        assert obj.__doc__, f"{name} has no docstring"
+
+
+def test_public_names_live_in_private_or_concept_modules():
+    for name in analytics.__all__:
+        module = importlib.import_module(getattr(analytics, name).__module__)
+        assert module.__name__.startswith("serviceloop.analytics.")
+
+
+def test_importing_the_library_pulls_in_neither_django_nor_pandas():
+    code = (
+        "import sys, serviceloop.analytics as a; "
+        "print(sorted(m for m in ('django', 'pandas', 'pm4py', 'pyspark') if m in sys.modules))"
+    )
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
