@@ -1,0 +1,15 @@
+"""Customer portal pages, mounted at /portal/ under the ``portal`` namespace."""
+
+from django.urls import path
+
+from serviceloop.cases.views import portal
+from serviceloop.cases.views._common import attachment_download
+
+urlpatterns = [
+    path("signup/", portal.signup, name="signup"),
+    path("", portal.case_list_view, name="case-list"),
+    path("cases/new/", portal.case_new, name="case-new"),
+    path("cases/<str:number>/", portal.case_detail, name="case-detail"),
+    path("cases/<str:number>/reply/", portal.case_reply, name="case-reply"),
+    path("attachments/<int:pk>/", attachment_download, name="attachment"),
+]

@@ -1,0 +1,1 @@
+"""Web pages of cases: the customer portal (``portal``) and the agent workspace (``workspace``)."""

@@ -1,0 +1,153 @@
+"""Helpers shared by the portal and workspace pages: paging, htmx detection, the attachment
+download, and turning the case timeline into rows a template can show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpRequest
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from serviceloop.accounts.models import User
+from serviceloop.cases.choices import EventKind
+from serviceloop.cases.models import Case, CaseEvent, Message
+from serviceloop.cases.selectors import attachment_get_for_user, case_timeline
+
+__all__ = [
+    "PAGE_SIZE",
+    "TimelineRow",
+    "attachment_download",
+    "is_htmx",
+    "paginate",
+    "signed_in",
+    "timeline_rows",
+]
+
+PAGE_SIZE = 25
+
+
+def signed_in(request: HttpRequest) -> User:
+    """The request's user, for views behind ``login_required``."""
+    return cast(User, request.user)
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    """An htmx request that wants a fragment (boosted links want the whole page)."""
+    return (
+        request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    )
+
+
+def paginate(request: HttpRequest, queryset: QuerySet[Any], per_page: int = PAGE_SIZE) -> Page:
+    """The requested page; numbers past the end give the last page, garbage gives the first."""
+    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+@dataclass
+class TimelineRow:
+    """One line of the timeline as shown: an event, or a message with its files."""
+
+    at: datetime
+    kind: str  # an EventKind value, or "public" / "internal" for messages, "attachment_added"
+    actor: Any
+    title: str
+    detail: str = ""
+    body: str = ""
+    attachments: list[Any] = field(default_factory=list)
+
+
+def _event_row(event: CaseEvent, stages: dict[str, Any]) -> TimelineRow | None:
+    attrs = event.attributes or {}
+    title = str(event.get_kind_display())
+    detail = ""
+    if event.kind in {EventKind.STAGE_ENTERED, EventKind.CLOSED}:
+        target = stages.get(attrs.get("to_stage", ""))
+        detail = target.display_name if target is not None else event.activity
+        source = stages.get(attrs.get("from_stage", ""))
+        if source is not None:
+            detail = f"{source.display_name} → {detail}"
+    elif event.kind == EventKind.ASSIGNED:
+        assignee = attrs.get("assignee")
+        to = assignee.get("to") if isinstance(assignee, dict) else assignee
+        detail = _("to %(name)s") % {"name": to} if to else _("unassigned")
+        if attrs.get("by") == "routing":
+            detail = _("%(detail)s (routed automatically)") % {"detail": detail}
+    elif event.kind == EventKind.CHECKLIST_CHECKED:
+        item = str(attrs.get("item", ""))
+        detail = item if attrs.get("checked", True) else _("unticked: %(item)s") % {"item": item}
+    elif event.kind in {EventKind.REPLIED, EventKind.NOTE_ADDED, EventKind.CUSTOMER_REPLIED}:
+        return None  # the message itself is shown instead
+    return TimelineRow(
+        at=event.timestamp, kind=event.kind, actor=event.actor, title=title, detail=detail
+    )
+
+
+def timeline_rows(*, case: Case, user: Any) -> list[TimelineRow]:
+    """The case timeline for ``user`` (the selector decides what they may see), with each file
+    shown under its message and stage codes named in the active language."""
+    stages = {s.code: s for s in case.process_version.stages.all()}
+    rows: list[TimelineRow] = []
+    by_message: dict[int, TimelineRow] = {}
+    for entry in case_timeline(case=case, user=user):
+        item: Any = entry.item
+        if entry.kind == "event":
+            row = _event_row(item, stages)
+            if row is not None:
+                rows.append(row)
+        elif entry.kind == "message":
+            assert isinstance(item, Message)
+            row = TimelineRow(
+                at=item.created_at,
+                kind=item.kind,
+                actor=item.author,
+                title=str(item.get_kind_display()),
+                body=item.body,
+            )
+            by_message[item.pk] = row
+            rows.append(row)
+        else:
+            holder = by_message.get(item.message_id) if item.message_id else None
+            if holder is not None:
+                holder.attachments.append(item)
+            else:
+                rows.append(
+                    TimelineRow(
+                        at=item.created_at,
+                        kind=EventKind.ATTACHMENT_ADDED,
+                        actor=item.uploaded_by,
+                        title=str(EventKind.ATTACHMENT_ADDED.label),
+                        attachments=[item],
+                    )
+                )
+    return rows
+
+
+@require_GET
+@login_required
+def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
+    """Stream an attachment to someone allowed to see it; everyone else gets 404, not 403.
+
+    ``Content-Disposition: attachment``, ``nosniff`` and a sandboxing CSP keep an uploaded HTML or
+    SVG file from ever running in the application's origin.
+    """
+    attachment = attachment_get_for_user(user=request.user, pk=pk)
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
