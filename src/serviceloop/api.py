@@ -5,12 +5,14 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from serviceloop.core.api_errors import install_error_handlers
+from serviceloop.core.docs import OfflineSwagger
 
 api = NinjaAPI(
     title="ServiceLoop API",
     version="1",
     description="Cases, transitions, messages and the case event log.",
     docs_url="/docs",
+    docs=OfflineSwagger(),
     openapi_url="/openapi.json",
     urls_namespace="api",
 )

@@ -18,9 +18,14 @@ _PARAM_SOURCES = {"body", "payload", "query", "header", "path", "form", "file", 
 
 
 def _ninja_fields(errors: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Field paths as the client knows them: ninja's leading source ("body", "query", ...) and the
+    body parameter's own name (endpoints call it ``payload``) are dropped."""
     fields: dict[str, list[str]] = {}
     for error in errors:
-        loc = [str(part) for part in error.get("loc", []) if part not in _PARAM_SOURCES]
+        loc = [str(part) for part in error.get("loc", [])]
+        source = loc.pop(0) if loc and loc[0] in _PARAM_SOURCES else ""
+        if source == "body" and loc and loc[0] == "payload":
+            loc.pop(0)
         fields.setdefault(".".join(loc) or "__all__", []).append(str(error.get("msg", "invalid")))
     return fields
 

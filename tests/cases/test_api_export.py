@@ -1,0 +1,77 @@
+"""GET /api/events/export: managers and admins only; CSV and XES stream, Parquet is a file."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pyarrow.parquet as pq
+import pytest
+from django.http import FileResponse, StreamingHttpResponse
+
+from serviceloop.cases.models import CaseEvent
+from tests.cases.api_client import Api
+from tests.factories import AdminFactory, CaseFactory, CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def events(world):
+    for _ in range(3):
+        CaseFactory(customer=CustomerFactory())
+    return CaseEvent.objects.count()
+
+
+def content(response) -> bytes:
+    return b"".join(response.streaming_content)
+
+
+def test_csv_export_streams_every_event(world, events):
+    response = Api(world.manager).get("/api/events/export", {"format": "csv"})
+    assert response.status_code == 200
+    assert isinstance(response, StreamingHttpResponse)
+    assert response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"].startswith('attachment; filename="serviceloop-events-')
+    rows = list(csv.DictReader(io.StringIO(content(response).decode())))
+    assert len(rows) == events
+
+
+def test_xes_export_streams_traces(world, events):
+    response = Api(AdminFactory()).get("/api/events/export", {"format": "xes", "kind": "stage"})
+    assert response.status_code == 200
+    assert isinstance(response, StreamingHttpResponse)
+    text = content(response).decode()
+    assert text.count("<trace>") == 3
+    assert text.count("<event>") == 3
+
+
+def test_parquet_export_is_a_file(world, events):
+    response = Api(world.manager).get("/api/events/export", {"format": "parquet"})
+    assert response.status_code == 200
+    assert isinstance(response, FileResponse)
+    assert response["Content-Type"] == "application/vnd.apache.parquet"
+    assert pq.read_table(io.BytesIO(content(response))).num_rows == events
+
+
+@pytest.mark.parametrize("who", ["front_agent", "customer"])
+def test_agents_and_customers_may_not_export(world, events, who):
+    user = CustomerFactory().user if who == "customer" else world.front_agent
+    response = Api(user).get("/api/events/export")
+    assert response.status_code == 403
+    assert "managers" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"format": "json"}, "format"),
+        ({"kind": "some"}, "kind"),
+        ({"since": "soon"}, "since"),
+        ({"since": "2026-02-01", "until": "2026-01-01"}, "since"),
+    ],
+)
+def test_bad_export_parameters_are_422(world, params, field):
+    response = Api(world.manager).get("/api/events/export", params)
+    assert response.status_code == 422
+    assert field in response.json()["fields"], response.json()
