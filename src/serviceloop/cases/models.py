@@ -90,6 +90,26 @@ class Case(models.Model):
             models.Index(fields=["status", "due_at"], name="case_status_due_idx"),
             models.Index(fields=["-created_at", "-id"], name="case_created_idx"),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=CaseStatus.values),
+                name="case_status_valid",
+                violation_error_message=_("Unknown case status."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(priority__in=Priority.values),
+                name="case_priority_valid",
+                violation_error_message=_("Unknown priority."),
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status=CaseStatus.CLOSED, closed_at__isnull=False)
+                    | (~models.Q(status=CaseStatus.CLOSED) & models.Q(closed_at__isnull=True))
+                ),
+                name="case_closed_at_iff_closed",
+                violation_error_message=_("A case has a closing time exactly when it is closed."),
+            ),
+        ]
         verbose_name = _("case")
         verbose_name_plural = _("cases")
 

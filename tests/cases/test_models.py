@@ -1,0 +1,24 @@
+"""Database constraints keep a case row coherent even if code bypasses the services."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from serviceloop.cases.models import Case
+from tests.factories import CaseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"status": "closed"}, {"status": "archived"}, {"priority": "p0"}],
+    ids=["closed-without-closed_at", "unknown-status", "unknown-priority"],
+)
+def test_database_refuses_incoherent_case_rows(world, change):
+    case = CaseFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Case.objects.filter(pk=case.pk).update(**change)
+    case.refresh_from_db()
+    assert (case.status, case.priority, case.closed_at) == ("open", "normal", None)
