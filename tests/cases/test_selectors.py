@@ -8,8 +8,8 @@ import pytest
 
 from serviceloop.cases.choices import CaseStatus
 from serviceloop.cases.exceptions import InvalidInputError
-from serviceloop.cases.selectors import case_list
-from serviceloop.cases.services import case_assign, case_set_status, case_transition
+from serviceloop.cases.selectors import case_get_for_user, case_list, case_timeline
+from serviceloop.cases.services import case_assign, case_set_status, case_transition, message_add
 from tests.factories import AgentFactory, CaseFactory, CustomerFactory, stage_of
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +130,18 @@ def test_bad_filters_are_refused_with_field_messages(world):
     with pytest.raises(InvalidInputError) as info:
         case_list(user=world.manager, queue="later", status="done", priority="p0")
     assert set(info.value.extra["fields"]) == {"queue", "status", "priority"}
+
+
+def test_timeline_makes_a_fixed_number_of_queries(world, django_assert_num_queries):
+    case = CaseFactory()
+    for i in range(3):
+        message_add(case=case, author=world.manager, body=f"m{i}", kind="public", channel="agent")
+    manager = type(world.manager).objects.get(pk=world.manager.pk)
+    loaded = case_get_for_user(user=manager, pk=case.pk)
+    with django_assert_num_queries(3):  # events, messages, attachments (with their joins)
+        entries = case_timeline(case=loaded, user=manager)
+        rendered = [
+            (e.kind, getattr(e.item, "actor", None) or getattr(e.item, "author", None))
+            for e in entries
+        ]
+    assert len(rendered) == 3 + 3 + 3  # created, stage_entered, assigned + 3 replies + 3 messages

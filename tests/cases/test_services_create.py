@@ -8,6 +8,7 @@ import pytest
 
 from serviceloop.cases.choices import CaseStatus, Channel, EventKind
 from serviceloop.cases.exceptions import (
+    MSG_ATTRIBUTE_VALUE,
     MSG_DESCRIPTION_REQUIRED,
     MSG_NO_DEFAULT_PROCESS,
     MSG_TITLE_REQUIRED,
@@ -102,6 +103,8 @@ def test_case_create_accepts_category_code_and_attributes(world):
         ({"priority": "asap"}, "priority", None),
         ({"channel": "fax"}, "channel", None),
         ({"attributes": ["a"]}, "attributes", None),
+        ({"attributes": {"when": object()}}, "attributes", MSG_ATTRIBUTE_VALUE),
+        ({"attributes": {"": 1}}, "attributes", None),
         ({"category": "no-such"}, "category", None),
     ],
 )

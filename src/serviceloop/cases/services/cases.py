@@ -14,6 +14,7 @@ Every service locks the case row, checks the actor's rights, bumps ``Case.versio
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,7 @@ from serviceloop.cases.exceptions import (
     MSG_AGENT_SELF_ONLY,
     MSG_ASSIGNEE_NOT_STAFF,
     MSG_ATTRIBUTE_NAME,
+    MSG_ATTRIBUTE_VALUE,
     MSG_ATTRIBUTES_NOT_OBJECT,
     MSG_BAD_CHOICE,
     MSG_BAD_STATUS,
@@ -117,6 +119,10 @@ def _clean_attributes(attributes: object, errors: dict[str, list[str]]) -> dict[
         if not isinstance(key, str) or not key.strip() or len(key) > 50:
             errors.setdefault("attributes", []).append(MSG_ATTRIBUTE_NAME)
             break
+    try:
+        json.dumps(attributes, allow_nan=False)
+    except (TypeError, ValueError):
+        errors.setdefault("attributes", []).append(MSG_ATTRIBUTE_VALUE)
     return dict(attributes)
 
 
@@ -199,7 +205,7 @@ def case_create(
         errors.setdefault("priority", []).append(_choice_error(priority, Priority))
     if channel not in Channel.values:
         errors.setdefault("channel", []).append(_choice_error(channel, Channel))
-    attrs = _clean_attributes(attributes, errors)
+    attrs = {k: v for k, v in _clean_attributes(attributes, errors).items() if v is not None}
     category_obj = _resolve_category(category, errors)
     version = process_version if process_version is not None else _default_version()
     if version is None:
