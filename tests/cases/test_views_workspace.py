@@ -238,7 +238,7 @@ def test_transition_with_unmet_guards_explains_and_changes_nothing(client, world
     page = client.get(_detail(case))
     assert page.context["guard_lines"] == [
         f"Tick the checklist item “{CHECKLIST_ITEM}”.",
-        "Fill in “category”.",
+        "Fill in “Category”.",
     ]
     response = client.post(
         reverse("workspace:case-transition", args=[case.number]),
@@ -247,7 +247,7 @@ def test_transition_with_unmet_guards_explains_and_changes_nothing(client, world
     )
     (message,) = _messages(response)
     assert "cannot move to “Delivery”" in message
-    assert CHECKLIST_ITEM in message and "category" in message
+    assert CHECKLIST_ITEM in message and "Fill in “Category”." in message
     assert snapshot(case) == before
 
 

@@ -11,25 +11,26 @@ from serviceloop.cases.forms import localized_name
 
 register = template.Library()
 
+# Symbols every system font has (DejaVu, Noto, PingFang): emoji are missing on many servers.
 EVENT_ICONS = {
     "created": "✚",
     "stage_entered": "➜",
-    "assigned": "👤",
-    "replied": "💬",
-    "note_added": "📝",
-    "customer_replied": "💬",
-    "attachment_added": "📎",
+    "assigned": "☺",
+    "replied": "✉",
+    "note_added": "✎",
+    "customer_replied": "✉",
+    "attachment_added": "▤",
     "field_changed": "✎",
     "priority_changed": "⚑",
-    "checklist_checked": "☑",
+    "checklist_checked": "✓",
     "status_changed": "◐",
-    "escalated": "⇪",
-    "sla_breached": "⏰",
+    "escalated": "⇧",
+    "sla_breached": "!",
     "survey_answered": "★",
     "reopened": "↺",
     "closed": "✔",
-    "public": "💬",
-    "internal": "📝",
+    "public": "✉",
+    "internal": "✎",
 }
 
 

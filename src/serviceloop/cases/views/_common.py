@@ -81,8 +81,13 @@ def _event_row(event: CaseEvent, stages: dict[str, Any]) -> TimelineRow | None:
     elif event.kind == EventKind.CHECKLIST_CHECKED:
         item = str(attrs.get("item", ""))
         detail = item if attrs.get("checked", True) else _("unticked: %(item)s") % {"item": item}
-    elif event.kind in {EventKind.REPLIED, EventKind.NOTE_ADDED, EventKind.CUSTOMER_REPLIED}:
-        return None  # the message itself is shown instead
+    elif event.kind in {
+        EventKind.REPLIED,
+        EventKind.NOTE_ADDED,
+        EventKind.CUSTOMER_REPLIED,
+        EventKind.ATTACHMENT_ADDED,
+    }:
+        return None  # the message or file itself is shown instead
     return TimelineRow(
         at=event.timestamp, kind=event.kind, actor=event.actor, title=title, detail=detail
     )

@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -67,7 +68,7 @@ def _field_label(name: str) -> str:
         field = Case._meta.get_field(name)
     except FieldDoesNotExist:
         return name
-    return str(getattr(field, "verbose_name", name))
+    return capfirst(str(getattr(field, "verbose_name", name)))
 
 
 def _guard_lines(problems: dict[str, list[str]], case: Case) -> list[str]:
@@ -166,6 +167,7 @@ def _case_page(request: HttpRequest, case: Case, **forms: Any) -> dict[str, Any]
         "checklist": _checklist(case),
         "transitions": case_allowed_transitions(case),
         "guard_lines": _guard_lines(case_guard_problems(case), case),
+        "required_labels": [_field_label(name) for name in case.stage.required_fields or []],
         "timeline": timeline_rows(case=case, user=user),
         "reply_form": forms.get("reply_form") or MessageForm(prefix="reply"),
         "note_form": forms.get("note_form") or MessageForm(prefix="note"),
