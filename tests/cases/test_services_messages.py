@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from serviceloop.cases.choices import CaseStatus, Channel, EventKind, MessageKind
 from serviceloop.cases.exceptions import (
+    MSG_ATTACHMENT_MESSAGE,
     MSG_BODY_REQUIRED,
     MSG_CASE_CLOSED,
     MSG_CUSTOMER_NOTE,
@@ -323,3 +324,21 @@ def test_sniffing_magic_numbers_and_text(data, expected):
 )
 def test_sanitize_filename(raw, clean):
     assert sanitize_filename(raw) == clean
+
+
+def test_files_cannot_go_to_a_message_of_another_case_or_a_customer_unseen_note(world, own_case):
+    other = CaseFactory()
+    elsewhere = message_add(
+        case=other, author=world.manager, body="x", kind="public", channel="agent"
+    )
+    note = message_add(
+        case=own_case, author=world.manager, body="n", kind="internal", channel="agent"
+    )
+    before = snapshot(own_case)
+    for author, message in ((world.manager, elsewhere), (own_case.customer.user, note)):
+        with pytest.raises(InvalidInputError) as info:
+            attachment_add(
+                case=own_case, uploaded_by=author, file=_upload("a.png", PNG), message=message
+            )
+        assert info.value.extra["fields"]["message"] == [MSG_ATTACHMENT_MESSAGE]
+    assert snapshot(own_case) == before

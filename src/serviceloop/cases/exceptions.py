@@ -53,7 +53,7 @@ MSG_FILE_EMPTY = "The file is empty."
 MSG_FILE_TOO_LARGE = "The file is larger than {max} bytes."
 MSG_FILE_TYPE = "Files of this type are not accepted ({detail})."
 MSG_FILE_MISMATCH = "The file's content ({sniffed}) does not match its name ({name!r})."
-MSG_ATTACHMENT_MESSAGE = "The message belongs to another case."
+MSG_ATTACHMENT_MESSAGE = "Files can only be added to a message of this case that you can see."
 MSG_PERMISSION = "You may not {action} this case."
 
 

@@ -174,7 +174,9 @@ def attachment_add(
         raise deny("add files to")
     if customer_side and is_internal:
         raise InvalidInputError.for_field("is_internal", MSG_CUSTOMER_NOTE)
-    if message is not None and message.case_id != locked.pk:
+    if message is not None and (
+        message.case_id != locked.pk or (customer_side and message.kind == MessageKind.INTERNAL)
+    ):
         raise InvalidInputError.for_field("message", MSG_ATTACHMENT_MESSAGE)
     if customer_side and locked.status == CaseStatus.CLOSED:
         raise ConflictError(MSG_CASE_CLOSED)
