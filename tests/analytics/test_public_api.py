@@ -46,6 +46,16 @@ EXPECTED = {
     "start_activities",
     "throughput",
     "variants",
+    # process definitions (process_model)
+    "ProcessDefinitionError",
+    "ProcessProblem",
+    "ProcessSpec",
+    "StageSpec",
+    "TransitionSpec",
+    "dump_process_yaml",
+    "load_process_yaml",
+    "parse_process_yaml",
+    "validate_process",
 }
 
 

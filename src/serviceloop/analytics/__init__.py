@@ -83,6 +83,18 @@ Everything at once (``result``)::
         "bottlenecks": [...], "rework": [...], "rework_by_attribute": {attr: [...]},
         "throughput": {"day": [...], "week": [...]}, "resources": [...], "handovers": [...]}
 
+Process definitions (``process_model``): the YAML format of a service process, shared with the
+Django ``processes`` app::
+
+    parse_process_yaml(text, *, source="<string>") -> ProcessSpec   load_process_yaml(path)
+    dump_process_yaml(spec) -> str            # parse(dump(spec)) == spec
+    validate_process(spec, *, raise_errors=True) -> list[ProcessProblem]
+    ProcessSpec(code, name, description, stages, transitions): .start_stage .end_stages
+        .stage(code | name | name_zh) .allowed_edges .edge_kind(a, b) .mandatory_stages()
+    StageSpec(code, name, name_zh, team, role, skill, norm, time_standard_minutes, checklist,
+              required_fields, start, end)      TransitionSpec(source, target, kind, label)
+    ProcessDefinitionError(AnalyticsError).problems: [ProcessProblem(path, message)]
+
 Errors (``errors``): ``AnalyticsError`` > ``LogFormatError``, ``MissingColumnError``,
 ``MissingValueError``, ``TimestampParseError`` (file, row, column, value), ``EmptyLogError``,
 ``DuplicateEventError``, ``InvalidParameterError`` (also a ``ValueError``), ``EngineError``.
@@ -129,6 +141,17 @@ from .performance import (
     rework_cases,
     throughput,
 )
+from .process_model import (
+    ProcessDefinitionError,
+    ProcessProblem,
+    ProcessSpec,
+    StageSpec,
+    TransitionSpec,
+    dump_process_yaml,
+    load_process_yaml,
+    parse_process_yaml,
+    validate_process,
+)
 from .result import AnalysisResult, analyze
 
 __all__ = [
@@ -142,14 +165,20 @@ __all__ = [
     "LogFormatError",
     "MissingColumnError",
     "MissingValueError",
+    "ProcessDefinitionError",
     "ProcessMap",
+    "ProcessProblem",
+    "ProcessSpec",
+    "StageSpec",
     "TimestampParseError",
+    "TransitionSpec",
     "activity_frequencies",
     "activity_times",
     "analyze",
     "bottlenecks",
     "case_durations",
     "dfg",
+    "dump_process_yaml",
     "duration_summary",
     "end_activities",
     "filter_activities",
@@ -160,6 +189,8 @@ __all__ = [
     "from_arrow",
     "from_polars",
     "handovers",
+    "load_process_yaml",
+    "parse_process_yaml",
     "process_map",
     "read_csv",
     "read_parquet",
@@ -170,5 +201,6 @@ __all__ = [
     "rework_cases",
     "start_activities",
     "throughput",
+    "validate_process",
     "variants",
 ]
