@@ -306,7 +306,12 @@ def test_checklist_tick_over_htmx_returns_the_fragment(client, world):
     response = client.post(url, {"item": CHECKLIST_ITEM, "done": "on"}, HTTP_HX_REQUEST="true")
     case.refresh_from_db()
     assert case.checklist_done == [CHECKLIST_ITEM]
-    assert "<html" not in response.content.decode() and "checked" in response.content.decode()
+    html = response.content.decode()
+    assert "<html" not in html and "checked" in html
+    # The transitions come along out of band with the new version and no unmet checklist item.
+    assert 'id="transitions" hx-swap-oob="true"' in html
+    assert f'name="expected_version" value="{case.version}"' in html
+    assert response.context["guard_lines"] == ["Fill in “Category”."]
     client.post(url, {"item": CHECKLIST_ITEM})  # unticked
     case.refresh_from_db()
     assert case.checklist_done == []

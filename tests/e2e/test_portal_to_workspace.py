@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from serviceloop.cases.models import Case, CaseEvent
 from tests.factories import (
@@ -121,6 +122,16 @@ def test_customer_submits_agent_moves_timeline_shows_both(browser, live_server):
     timeline = work.locator("#timeline .timeline")
     assert timeline.get_by_text("Case created").count() == 1
     assert timeline.get_by_text("Intake → Needs analysis").count() == 1
+    # Ticking the checklist (htmx) refreshes the guards and the transition buttons in place.
+    guards = work.locator("#guard-lines")
+    assert "Need confirmed with the customer" in guards.inner_text()
+    work.check("#checklist input[type=checkbox]")
+    expect(work.locator("#guard-lines li")).to_have_count(0)
+    case.refresh_from_db()
+    assert case.checklist_done == ["Need confirmed with the customer"]
+    assert work.locator("#transitions input[name=expected_version]").first.input_value() == str(
+        case.version
+    )
     _shot(work, "workspace-case.png")
 
     # The language switch (a script, allowed by the CSP) turns the page Chinese.

@@ -239,7 +239,14 @@ def case_checklist(request: HttpRequest, number: str) -> HttpResponse:
     else:
         error = _("Pick a checklist item.")
     if is_htmx(request):
-        context = {"case": case, "checklist": _checklist(case), "checklist_error": error}
+        context = {
+            "case": case,
+            "checklist": _checklist(case),
+            "checklist_error": error,
+            "transitions": case_allowed_transitions(case),
+            "guard_lines": _guard_lines(case_guard_problems(case), case),
+            "oob": True,  # also refresh the transitions: new case version, fewer unmet guards
+        }
         return render(request, "workspace/partials/checklist.html", context)
     if error:
         messages.error(request, error)
