@@ -19,3 +19,4 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("/cases", "serviceloop.cases.api.router")
 api.add_router("/events", "serviceloop.cases.api.events_router")
+api.add_router("/processes", "serviceloop.processes.api.router")

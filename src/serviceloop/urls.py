@@ -10,6 +10,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/", include("serviceloop.accounts.urls")),
+    path("processes/", include(("serviceloop.processes.urls", "processes"))),
     path("portal/", include(("serviceloop.cases.urls_portal", "portal"))),
     path("work/", include(("serviceloop.cases.urls_workspace", "workspace"))),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,0 +1,400 @@
+"""Process-design writes: import/export YAML, publish, retire, new draft, the default process.
+
+The definition format and its rules live in ``serviceloop.analytics.process_model`` (Django-free);
+this module only maps a validated ``ProcessSpec`` onto rows (resolving team and skill codes) and
+back. Every refusal names the offending path (``stages[3].team``) and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from serviceloop.accounts.choices import Role
+from serviceloop.accounts.models import Skill, Team, User
+from serviceloop.accounts.permissions import can_design_processes
+from serviceloop.analytics.process_model import (
+    ProcessDefinitionError,
+    ProcessSpec,
+    StageSpec,
+    TransitionSpec,
+    dump_process_yaml,
+    parse_process_yaml,
+    validate_process,
+)
+from serviceloop.core.exceptions import PermissionDeniedError
+from serviceloop.processes.choices import VersionStatus
+from serviceloop.processes.exceptions import ProcessDefinitionInvalid, VersionStateError
+from serviceloop.processes.models import ProcessVersion, ServiceProcess, Stage, Transition
+
+__all__ = [
+    "DEFAULT_PROCESS_PATH",
+    "MSG_CODE_MISMATCH",
+    "MSG_INVALID_DEFINITION",
+    "MSG_NOT_ALLOWED",
+    "MSG_NOT_DRAFT",
+    "MSG_NOT_PUBLISHED",
+    "MSG_UNKNOWN_ROLE",
+    "MSG_UNKNOWN_SKILL",
+    "MSG_UNKNOWN_TEAM",
+    "Problem",
+    "process_default_install",
+    "process_set_default",
+    "process_spec_from_version",
+    "process_version_export",
+    "process_version_import",
+    "process_version_new_draft",
+    "process_version_publish",
+    "process_version_retire",
+]
+
+DEFAULT_PROCESS_PATH = Path(__file__).resolve().parent / "defaults" / "standard-service.yaml"
+
+MSG_NOT_ALLOWED = "Only service managers and administrators may change process definitions."
+MSG_INVALID_DEFINITION = "The process definition is invalid: %(count)d problem(s)."
+MSG_UNKNOWN_TEAM = "Unknown team '%(code)s'. Create the team first or use an existing team code."
+MSG_UNKNOWN_SKILL = (
+    "Unknown skill '%(code)s'. Create the skill first or use an existing skill code."
+)
+MSG_UNKNOWN_ROLE = "Unknown role '%(role)s'; use one of: %(roles)s."
+MSG_CODE_MISMATCH = "This definition is for process '%(found)s', not '%(expected)s'."
+MSG_NOT_DRAFT = "Only a draft can be published; version %(version)s is %(status)s."
+MSG_NOT_PUBLISHED = "Only a published version can be retired; version %(version)s is %(status)s."
+
+Problem = dict[str, str]  # {"path": "stages[3].name", "message": "..."}
+
+# Model field -> the key a definition author wrote, so database-level refusals name the YAML path.
+_STAGE_FIELD_PATHS = {
+    "code": "code",
+    "name": "name",
+    "name_zh": "name_zh",
+    "norm": "norm",
+    "time_standard_minutes": "time_standard_minutes",
+    "checklist": "checklist",
+    "required_fields": "required_fields",
+    "responsible_role": "role",
+}
+
+
+def _require_designer(actor: User | None) -> None:
+    if actor is not None and not can_design_processes(actor):
+        raise PermissionDeniedError(_(MSG_NOT_ALLOWED))
+
+
+def _refuse(problems: list[Problem]) -> ProcessDefinitionInvalid:
+    """One error carrying every problem, also as ``fields`` (path -> messages) for forms and API."""
+    fields: dict[str, list[str]] = {}
+    for problem in problems:
+        # a problem of the whole text (YAML syntax, size) has no path: it belongs to the definition
+        fields.setdefault(problem["path"] or "definition", []).append(problem["message"])
+    message = _(MSG_INVALID_DEFINITION) % {"count": len(problems)}
+    if len(problems) == 1:
+        path = problems[0]["path"]
+        message = f"{message} {path + ': ' if path else ''}{problems[0]['message']}"
+    return ProcessDefinitionInvalid(message, {"problems": problems, "fields": fields})
+
+
+def _problems_of(error: ProcessDefinitionError) -> list[Problem]:
+    return [{"path": str(p.path), "message": str(p.message)} for p in error.problems]
+
+
+def _parse(text: str, source: str) -> ProcessSpec:
+    try:
+        return parse_process_yaml(text, source=source)
+    except ProcessDefinitionError as exc:
+        raise _refuse(_problems_of(exc)) from exc
+
+
+def _by_code(model: type[Team] | type[Skill], codes: Iterable[str]) -> dict[str, Any]:
+    return {row.code: row for row in model.objects.filter(code__in=set(codes))}
+
+
+def _build_stages(
+    spec: ProcessSpec, *, teams: Mapping[str, Team], skills: Mapping[str, Skill]
+) -> tuple[list[Stage], list[Problem]]:
+    """Unsaved stages for ``spec`` plus every problem found resolving codes and checking columns."""
+    problems: list[Problem] = []
+    stages: list[Stage] = []
+    for index, s in enumerate(spec.stages):
+        path = f"stages[{index}]"
+        team = teams.get(s.team) if s.team else None
+        skill = skills.get(s.skill) if s.skill else None
+        if s.team and team is None:
+            problems.append(
+                {"path": f"{path}.team", "message": _(MSG_UNKNOWN_TEAM) % {"code": s.team}}
+            )
+        if s.skill and skill is None:
+            problems.append(
+                {"path": f"{path}.skill", "message": _(MSG_UNKNOWN_SKILL) % {"code": s.skill}}
+            )
+        if s.role not in Role.values:
+            roles = ", ".join(Role.values)
+            problems.append(
+                {
+                    "path": f"{path}.role",
+                    "message": _(MSG_UNKNOWN_ROLE) % {"role": s.role, "roles": roles},
+                }
+            )
+        stage = Stage(
+            code=s.code,
+            name=s.name,
+            name_zh=s.name_zh or "",
+            order=index + 1,
+            responsible_team=team,
+            responsible_role=s.role if s.role in Role.values else Role.AGENT,
+            required_skill=skill,
+            norm=s.norm or "",
+            time_standard_minutes=s.time_standard_minutes,
+            checklist=list(s.checklist),
+            required_fields=list(s.required_fields),
+            is_start=s.start,
+            is_end=s.end,
+        )
+        try:
+            stage.full_clean(
+                exclude=["version", "responsible_team", "required_skill"], validate_unique=False
+            )
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                key = _STAGE_FIELD_PATHS.get(field, field)
+                problems += [{"path": f"{path}.{key}", "message": m} for m in messages]
+        stages.append(stage)
+    return stages, problems
+
+
+def _write_definition(
+    *, version: ProcessVersion, stages: list[Stage], transitions: Iterable[TransitionSpec]
+) -> None:
+    for stage in stages:
+        stage.version = version
+    Stage.objects.bulk_create(stages)
+    by_code = {stage.code: stage for stage in stages}
+    Transition.objects.bulk_create(
+        Transition(
+            version=version,
+            source=by_code[t.source],
+            target=by_code[t.target],
+            kind=t.kind,
+            label=t.label or "",
+        )
+        for t in transitions
+    )
+
+
+def _next_number(process: ServiceProcess) -> int:
+    current = process.versions.aggregate(top=Max("number"))["top"]
+    return (current or 0) + 1
+
+
+@transaction.atomic
+def process_version_import(
+    *,
+    text: str,
+    actor: User | None,
+    process: ServiceProcess | None = None,
+    source: str = "<upload>",
+) -> ProcessVersion:
+    """Create a new draft version from a YAML definition; all-or-nothing.
+
+    The process is found (or created) by the definition's ``code``; when ``process`` is given the
+    code must match it. The process's name and description follow the definition (they are labels,
+    not part of the versioned definition). Teams and skills are referenced by code and must exist.
+    """
+    _require_designer(actor)
+    spec = _parse(text, source)
+    if process is not None and spec.code != process.code:
+        message = _(MSG_CODE_MISMATCH) % {"found": spec.code, "expected": process.code}
+        raise _refuse([{"path": "code", "message": message}])
+    teams = _by_code(Team, (s.team for s in spec.stages if s.team))
+    skills = _by_code(Skill, (s.skill for s in spec.stages if s.skill))
+    stages, problems = _build_stages(spec, teams=teams, skills=skills)
+    if problems:
+        raise _refuse(problems)
+
+    target = ServiceProcess.objects.select_for_update().filter(code=spec.code).first()
+    if target is None:
+        target = ServiceProcess(code=spec.code, name=spec.name, description=spec.description or "")
+        target.full_clean()
+        target.save()
+    elif (target.name, target.description) != (spec.name, spec.description or ""):
+        target.name, target.description = spec.name, spec.description or ""
+        target.save(update_fields=["name", "description"])
+    version = ProcessVersion.objects.create(
+        process=target, number=_next_number(target), status=VersionStatus.DRAFT, created_by=actor
+    )
+    _write_definition(version=version, stages=stages, transitions=spec.transitions)
+    return version
+
+
+def process_spec_from_version(version: ProcessVersion) -> ProcessSpec:
+    """The definition held by ``version`` as a ``ProcessSpec`` (for export and re-validation)."""
+    stages = list(
+        version.stages.select_related("responsible_team", "required_skill").order_by("order")
+    )
+    transitions = version.transitions.select_related("source", "target").order_by("pk")
+    return ProcessSpec(
+        code=version.process.code,
+        name=version.process.name,
+        description=version.process.description,
+        stages=tuple(
+            StageSpec(
+                code=s.code,
+                name=s.name,
+                name_zh=s.name_zh,
+                team=s.responsible_team.code if s.responsible_team else None,
+                role=s.responsible_role,
+                skill=s.required_skill.code if s.required_skill else None,
+                norm=s.norm,
+                time_standard_minutes=s.time_standard_minutes,
+                checklist=tuple(s.checklist or ()),
+                required_fields=tuple(s.required_fields or ()),
+                start=s.is_start,
+                end=s.is_end,
+            )
+            for s in stages
+        ),
+        transitions=tuple(
+            TransitionSpec(source=t.source.code, target=t.target.code, kind=t.kind, label=t.label)
+            for t in transitions
+        ),
+    )
+
+
+def process_version_export(version: ProcessVersion) -> str:
+    """YAML that ``process_version_import`` turns back into the same definition."""
+    return dump_process_yaml(process_spec_from_version(version))
+
+
+@transaction.atomic
+def process_version_publish(*, version: ProcessVersion, actor: User | None) -> ProcessVersion:
+    """Make a draft the live version of its process and retire the one before it.
+
+    Validated again from the rows (a draft may have been edited since import). Cases already open
+    stay on the version they started on; only new cases start on this one.
+    """
+    _require_designer(actor)
+    locked = ProcessVersion.objects.select_for_update().select_related("process").get(pk=version.pk)
+    if locked.status != VersionStatus.DRAFT:
+        raise VersionStateError(
+            _(MSG_NOT_DRAFT) % {"version": str(locked), "status": locked.get_status_display()}
+        )
+    try:
+        validate_process(process_spec_from_version(locked))
+    except ProcessDefinitionError as exc:
+        raise _refuse(_problems_of(exc)) from exc
+    for previous in ProcessVersion.objects.select_for_update().filter(
+        process=locked.process, status=VersionStatus.PUBLISHED
+    ):
+        previous.status = VersionStatus.RETIRED
+        previous.save(update_fields=["status"])
+    locked.status = VersionStatus.PUBLISHED
+    locked.published_at = timezone.now()
+    locked.save(update_fields=["status", "published_at"])
+    version.status, version.published_at = locked.status, locked.published_at
+    return locked
+
+
+@transaction.atomic
+def process_version_retire(*, version: ProcessVersion, actor: User | None) -> ProcessVersion:
+    """Stop new cases from starting on ``version``; cases on it continue to the end."""
+    _require_designer(actor)
+    locked = ProcessVersion.objects.select_for_update().select_related("process").get(pk=version.pk)
+    if locked.status != VersionStatus.PUBLISHED:
+        raise VersionStateError(
+            _(MSG_NOT_PUBLISHED) % {"version": str(locked), "status": locked.get_status_display()}
+        )
+    locked.status = VersionStatus.RETIRED
+    locked.save(update_fields=["status"])
+    version.status = locked.status
+    return locked
+
+
+@transaction.atomic
+def process_version_new_draft(
+    *, from_version: ProcessVersion, actor: User | None
+) -> ProcessVersion:
+    """A new draft (next number) with a copy of ``from_version``'s stages and transitions."""
+    _require_designer(actor)
+    process = ServiceProcess.objects.select_for_update().get(pk=from_version.process_id)
+    draft = ProcessVersion.objects.create(
+        process=process,
+        number=_next_number(process),
+        status=VersionStatus.DRAFT,
+        created_by=actor,
+        notes=_("Copied from version %(number)d.") % {"number": from_version.number},
+    )
+    originals = list(from_version.stages.order_by("order"))
+    copies = [
+        Stage(
+            version=draft,
+            **{
+                f.attname: getattr(s, f.attname)
+                for f in Stage._meta.concrete_fields
+                if f.attname not in {"id", "version_id"}
+            },
+        )
+        for s in originals
+    ]
+    Stage.objects.bulk_create(copies)
+    new_id = {old.pk: new.pk for old, new in zip(originals, copies, strict=True)}
+    Transition.objects.bulk_create(
+        Transition(
+            version=draft,
+            source_id=new_id[t.source_id],
+            target_id=new_id[t.target_id],
+            kind=t.kind,
+            label=t.label,
+        )
+        for t in from_version.transitions.all()
+    )
+    return draft
+
+
+@transaction.atomic
+def process_set_default(*, process: ServiceProcess, actor: User | None) -> ServiceProcess:
+    """Make ``process`` the one new cases start on when no process is named."""
+    _require_designer(actor)
+    ServiceProcess.objects.filter(is_default=True).exclude(pk=process.pk).update(is_default=False)
+    if not process.is_default:
+        process.is_default = True
+        process.save(update_fields=["is_default"])
+    return process
+
+
+def _team_name(code: str) -> str:
+    return code.replace("-", " ").replace("_", " ").capitalize()
+
+
+@transaction.atomic
+def process_default_install(
+    *, actor: User | None = None, path: Path = DEFAULT_PROCESS_PATH
+) -> ProcessVersion:
+    """Install, publish and mark as default the shipped standard process; safe to run again.
+
+    When the process already has a published version, that version is kept (and the process made
+    the default): a re-run never creates a second version. Teams and skills the definition names
+    are created when missing.
+    """
+    _require_designer(actor)
+    spec = _parse(path.read_text(encoding="utf-8"), str(path))
+    process = ServiceProcess.objects.select_for_update().filter(code=spec.code).first()
+    if process is not None:
+        live = process.versions.filter(status=VersionStatus.PUBLISHED).order_by("-number").first()
+        if live is not None:
+            process_set_default(process=process, actor=actor)
+            return live
+    for code in {s.team for s in spec.stages if s.team}:
+        Team.objects.get_or_create(code=code, defaults={"name": _team_name(code)})
+    for code in {s.skill for s in spec.stages if s.skill}:
+        Skill.objects.get_or_create(code=code, defaults={"name": _team_name(code)})
+    version = process_version_import(text=path.read_text(encoding="utf-8"), actor=actor)
+    version = process_version_publish(version=version, actor=actor)
+    process_set_default(process=version.process, actor=actor)
+    return version

@@ -1,0 +1,176 @@
+"""Process design pages: the list of processes and versions, a version as a flow chart, YAML
+import/export, publish/retire/new draft. Staff read; managers and admins change; customers never."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from serviceloop.accounts.permissions import can_design_processes, can_view_processes
+from serviceloop.core.exceptions import ApplicationError
+from serviceloop.processes.flowchart import format_minutes, version_dot
+from serviceloop.processes.forms import ProcessImportForm
+from serviceloop.processes.models import ProcessVersion
+from serviceloop.processes.selectors import process_list, process_version_get
+from serviceloop.processes.services import (
+    process_version_export,
+    process_version_import,
+    process_version_new_draft,
+    process_version_publish,
+    process_version_retire,
+)
+
+View = Callable[..., HttpResponse]
+
+
+def _guarded(predicate: Callable[[Any], bool]) -> Callable[[View], View]:
+    def decorate(view: View) -> View:
+        @wraps(view)
+        @login_required
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not predicate(request.user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+staff_only = _guarded(can_view_processes)
+designers_only = _guarded(can_design_processes)
+
+
+def _version(pk: int) -> ProcessVersion:
+    try:
+        return process_version_get(pk)
+    except ProcessVersion.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _list_page(
+    request: HttpRequest, form: ProcessImportForm, problems: list[dict[str, str]], status: int = 200
+) -> HttpResponse:
+    context = {
+        "processes": process_list(),
+        "form": form,
+        "problems": problems,
+        "can_design": can_design_processes(request.user),
+    }
+    return render(request, "processes/process_list.html", context, status=status)
+
+
+@staff_only
+@require_GET
+def process_list_view(request: HttpRequest) -> HttpResponse:
+    return _list_page(request, ProcessImportForm(), [])
+
+
+@designers_only
+@require_http_methods(["GET", "POST"])
+def process_import_view(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return redirect("processes:list")
+    form = ProcessImportForm(request.POST, request.FILES)
+    problems: list[dict[str, str]] = []
+    if form.is_valid():
+        try:
+            version = process_version_import(
+                text=form.cleaned_data["text"],
+                actor=request.user,  # type: ignore[arg-type]
+                source=form.cleaned_data["source"],
+            )
+        except ApplicationError as exc:
+            problems = exc.extra.get("problems") or []
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Imported %(version)s as a draft.") % {"version": version})
+            return redirect("processes:version", pk=version.pk)
+    return _list_page(request, form, problems, status=422)
+
+
+@staff_only
+@require_GET
+def version_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    version = _version(pk)
+    stages = list(version.stages.all())
+    transitions = list(version.transitions.all())
+    siblings = version.process.versions.order_by("-number").only("pk", "number", "status")
+    context = {
+        "version": version,
+        "stage_rows": [(s, format_minutes(s.time_standard_minutes)) for s in stages],
+        "transitions": transitions,
+        "siblings": siblings,
+        "dot": version_dot(version, stages=stages, transitions=transitions),
+        "can_design": can_design_processes(request.user),
+    }
+    return render(request, "processes/version_detail.html", context)
+
+
+@staff_only
+@require_GET
+def version_export_view(request: HttpRequest, pk: int) -> HttpResponse:
+    version = _version(pk)
+    response = HttpResponse(
+        process_version_export(version), content_type="application/yaml; charset=utf-8"
+    )
+    filename = f"{version.process.code}-v{version.number}.yaml"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _version_action(
+    request: HttpRequest, pk: int, action: Callable[[ProcessVersion], ProcessVersion], done: str
+) -> HttpResponse:
+    version = _version(pk)
+    try:
+        result = action(version)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        for problem in exc.extra.get("problems") or []:
+            messages.error(request, f"{problem['path']}: {problem['message']}")
+        return redirect("processes:version", pk=version.pk)
+    messages.success(request, done % {"version": result})
+    return redirect("processes:version", pk=result.pk)
+
+
+@designers_only
+@require_POST
+def version_publish_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _version_action(
+        request,
+        pk,
+        lambda v: process_version_publish(version=v, actor=request.user),  # type: ignore[arg-type]
+        _("Published %(version)s; new cases start on it."),
+    )
+
+
+@designers_only
+@require_POST
+def version_retire_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _version_action(
+        request,
+        pk,
+        lambda v: process_version_retire(version=v, actor=request.user),  # type: ignore[arg-type]
+        _("Retired %(version)s; its open cases continue on it."),
+    )
+
+
+@designers_only
+@require_POST
+def version_new_draft_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _version_action(
+        request,
+        pk,
+        lambda v: process_version_new_draft(from_version=v, actor=request.user),  # type: ignore[arg-type]
+        _("Created draft %(version)s."),
+    )
