@@ -138,6 +138,7 @@ def test_customer_submits_agent_moves_timeline_shows_both(browser, live_server):
     work.select_option("select[name=language]", "zh-hans")
     work.wait_for_selector("text=流转工单")
     assert work.locator("[data-testid=case-stage]").inner_text() == "需求分析"
+    _shot(work, "workspace-case-zh.png")
 
     # --- the customer sees the move -----------------------------------------------------------
     page.reload()

@@ -68,7 +68,8 @@ def _field_label(name: str) -> str:
         field = Case._meta.get_field(name)
     except FieldDoesNotExist:
         return name
-    return capfirst(str(getattr(field, "verbose_name", name)))
+    # Foreign keys without an explicit verbose_name carry a plain (untranslated) string.
+    return capfirst(_(str(getattr(field, "verbose_name", name))))
 
 
 def _guard_lines(problems: dict[str, list[str]], case: Case) -> list[str]:
