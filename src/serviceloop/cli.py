@@ -43,13 +43,27 @@ def demo(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
     serve: bool = typer.Option(True, help="Start the web server after loading the demo data."),
+    days: int = typer.Option(90, min=1, help="Days of history, ending now."),
+    per_weekday: float = typer.Option(48.0, min=0.1, help="New cases on an average weekday."),
+    customers: int = typer.Option(300, min=1, help="Number of customers."),
+    seed: int = typer.Option(2024, help="Random seed: the same seed gives the same operation."),
 ) -> None:
     """Create the database, load the demo operation (once) and start the server."""
     setup_django()
     from django.core.management import call_command
 
+    from serviceloop.demo import DemoError
+    from serviceloop.demo.console import demo_load_with_progress, demo_print_summary
+
     call_command("migrate", interactive=False, verbosity=0)
-    typer.echo(f"ServiceLoop is running at http://{host}:{port}/")
+    try:
+        result = demo_load_with_progress(
+            days=days, per_weekday=per_weekday, customers=customers, seed=seed
+        )
+    except DemoError as exc:
+        typer.echo(f"serviceloop demo: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    demo_print_summary(result, url=f"http://{host}:{port}/")
     if serve:
         call_command("runserver", f"{host}:{port}", use_reloader=False)
 

@@ -1,0 +1,170 @@
+"""Load the demo operation once: the default process, people, and days of replayed history.
+
+Idempotent: the demo admin (created last, with the API token) marks a complete load, so running
+``serviceloop demo`` again changes nothing. A load that was interrupted is recognised (the demo
+manager exists but the admin does not) and refused with what to do, instead of loading twice.
+History is replayed one day per transaction: fast on SQLite, and a day is all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from serviceloop.accounts.choices import Role
+from serviceloop.accounts.models import ApiToken, User
+from serviceloop.accounts.services import api_token_create, user_create
+from serviceloop.demo.history import Counters, ProcessMap, Replay
+from serviceloop.demo.people import (
+    ADMIN_USERNAME,
+    AGENT_USERNAME,
+    CUSTOMER_USERNAME,
+    DEMO_PASSWORD,
+    EMAIL_DOMAIN,
+    MANAGER_USERNAME,
+    cast_create,
+)
+from serviceloop.processes.services import process_default_install
+
+__all__ = ["DemoError", "DemoResult", "demo_is_loaded", "demo_load"]
+
+ADMIN_EMAIL = f"{ADMIN_USERNAME}@{EMAIL_DOMAIN}"
+MANAGER_EMAIL = f"{MANAGER_USERNAME}@{EMAIL_DOMAIN}"
+TOKEN_NAME = "demo"  # noqa: S105 - the token's label, not a secret
+
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+class DemoError(RuntimeError):
+    """The database holds something that stops the demo from loading."""
+
+
+@dataclass
+class DemoResult:
+    loaded: bool  # False when the demo was already there
+    logins: dict[str, str]  # role -> username
+    password: str
+    api_token: str | None  # the demo agent's token, when known
+    counters: Counters = field(default_factory=Counters)
+
+
+def demo_is_loaded() -> bool:
+    return User.objects.filter(username=ADMIN_USERNAME, email=ADMIN_EMAIL).exists()
+
+
+def _logins() -> dict[str, str]:
+    return {
+        Role.ADMIN.value: ADMIN_USERNAME,
+        Role.MANAGER.value: MANAGER_USERNAME,
+        Role.AGENT.value: AGENT_USERNAME,
+        Role.CUSTOMER.value: CUSTOMER_USERNAME,
+    }
+
+
+def _check_empty() -> None:
+    if User.objects.filter(username=MANAGER_USERNAME, email=MANAGER_EMAIL).exists():
+        raise DemoError(
+            "An earlier demo load was interrupted: the database holds part of the demo. "
+            f"Delete {settings.DATABASES['default']['NAME']} (or drop the PostgreSQL database) "
+            "and run `serviceloop demo` again."
+        )
+    if User.objects.filter(username__iexact=ADMIN_USERNAME).exists():
+        raise DemoError(
+            f"A user {ADMIN_USERNAME!r} exists that the demo did not create; the demo loads into "
+            "a database without it (set SERVICELOOP_DATA_DIR or DATABASE_URL to a new one)."
+        )
+
+
+def _read_token(path: Path | None) -> str | None:
+    if path is None or not path.exists():
+        return None
+    key = path.read_text(encoding="utf-8").strip()
+    live = ApiToken.objects.filter(
+        key_hash=ApiToken.hash_key(key), revoked=False, user__username=AGENT_USERNAME
+    )
+    return key if live.exists() else None
+
+
+def demo_load(
+    *,
+    days: int = 90,
+    per_weekday: float = 48.0,
+    customers: int = 300,
+    seed: int = 2024,
+    end: datetime | None = None,
+    token_file: Path | None = None,
+    progress: Progress | None = None,
+) -> DemoResult:
+    """Load the demo unless it is there; ``end`` (default now) is when the history stops.
+
+    ``per_weekday`` is the expected number of new cases on a weekday (weekends are quieter);
+    ``token_file`` keeps the demo agent's API token so later runs can print it again.
+    """
+    if days < 1 or per_weekday <= 0 or customers < 1:
+        raise DemoError("days, per_weekday and customers must be positive.")
+    if demo_is_loaded():
+        return DemoResult(
+            loaded=False,
+            logins=_logins(),
+            password=DEMO_PASSWORD,
+            api_token=_read_token(token_file),
+        )
+    _check_empty()
+    report = progress or (lambda what, done, total: None)
+    rng = random.Random(seed)
+    end = end or timezone.now()
+    tz = ZoneInfo(settings.TIME_ZONE)
+    local_end = end.astimezone(tz)
+    first_day = (local_end - timedelta(days=days - 1)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+
+    report("Setting up the process and people", 0, days)
+    with transaction.atomic():
+        version = process_default_install(actor=None)
+        cast = cast_create(rng, customers=customers)
+        replay = Replay(
+            rng=rng,
+            cast=cast,
+            process=ProcessMap.of(version),
+            tz=tz,
+            end=end,
+            per_weekday=per_weekday,
+        )
+    for day in range(days):
+        day_start = first_day + timedelta(days=day)
+        trend = 0.85 + 0.3 * day / max(1, days - 1)  # the operation grows a little
+        with transaction.atomic():
+            replay.arrivals(day_start, trend)
+            replay.run_until(min(day_start + timedelta(days=1), end + timedelta(microseconds=1)))
+        report("Replaying history", day + 1, days)
+
+    with transaction.atomic():
+        user_create(
+            username=ADMIN_USERNAME,
+            password=DEMO_PASSWORD,
+            role=Role.ADMIN,
+            email=ADMIN_EMAIL,
+            first_name="Ada",
+            last_name="Admin",
+        )
+        _, key = api_token_create(user=cast.demo_agent, name=TOKEN_NAME)
+    if token_file is not None:
+        token_file.parent.mkdir(parents=True, exist_ok=True)
+        token_file.write_text(key + "\n", encoding="utf-8")
+        token_file.chmod(0o600)
+    return DemoResult(
+        loaded=True,
+        logins=_logins(),
+        password=DEMO_PASSWORD,
+        api_token=key,
+        counters=replay.counters,
+    )
