@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import narwhals as nw
 import polars as pl
+import polars.selectors as cs
 
 from ._schema import A2, R2, S2, T2, A, C, I, R, S, T
 from .errors import EngineError
@@ -107,7 +108,9 @@ class SparkEngine:
         return self._session
 
     def adopt(self, events: pl.DataFrame) -> Any:
-        return self.session.createDataFrame(events.to_arrow()).cache()
+        # Spark has no unsigned integers; codes fit in Int64.
+        signed = events.with_columns(cs.unsigned_integer().cast(pl.Int64))
+        return self.session.createDataFrame(signed.to_arrow()).cache()
 
     def lazy(self, native: Any) -> nw.LazyFrame[Any]:
         return nw.from_native(native)

@@ -25,10 +25,9 @@ def _candidates(day_first: bool) -> list[str]:
     dates = _DATES_YMD + (_DATES_DMY + _DATES_MDY if day_first else _DATES_MDY + _DATES_DMY)
     out = []
     for d in dates:
-        for sep in ("T", " "):
-            for t in _TIMES:
-                out.append(f"{d}{sep}{t}%z")
-                out.append(f"{d}{sep}{t}")
+        for t in _TIMES:
+            out.append(f"{d} {t}%z")
+            out.append(f"{d} {t}")
         out.append(d)
     return out
 
@@ -43,7 +42,12 @@ def _parse(col: pl.Expr, fmt: str, tz: str) -> pl.Expr:
 
 def _normalise(s: pl.Series) -> pl.Series:
     # chrono's %z wants +hh:mm or +hhmm, so write a trailing Z / UTC as +00:00.
-    return s.str.strip_chars().str.replace(r"(?i)(Z| ?UTC)$", "+00:00")
+    # ISO's "T" between date and time becomes a space, so mixed writers need one format.
+    return (
+        s.str.strip_chars()
+        .str.replace(r"(?i)(Z| ?UTC)$", "+00:00")
+        .str.replace(r"^(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4})T", "$1 ")
+    )
 
 
 def detect_format(values: pl.Series, *, day_first: bool, tz: str) -> str | None:

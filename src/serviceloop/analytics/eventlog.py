@@ -13,10 +13,9 @@ import gzip
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
-import pyarrow as pa
 
 from ._engine import Engine, PolarsEngine, get_engine
 from ._schema import (
@@ -33,6 +32,10 @@ from ._schema import (
     T,
 )
 from ._timestamps import to_epoch_us
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 from .errors import (
     DuplicateEventError,
     EmptyLogError,

@@ -1,0 +1,324 @@
+"""Whole-process speed and memory of ServiceLoop's mining vs pm4py, from the shell.
+
+For each log size, three tools run as separate processes (imports count): ServiceLoop, pm4py's
+default pandas path and pm4py fed a Polars LazyFrame. Each loads the Parquet log and computes
+the DFG, the performance DFG, variants and case durations, then writes what it found; the
+parent times the process, reads its peak memory (``os.wait4``), checks the answers are the
+same and prints the ratios. Then XES import: ServiceLoop's reader vs pm4py's readers.
+
+    python benchmarks/mining_vs_pm4py.py                   # 1M and 10M events + XES
+    python benchmarks/mining_vs_pm4py.py --sizes 1e6 --quick
+
+Logs are generated deterministically (``_gen_log.py``) under ``benchmarks/data/`` (gitignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+HELPDESK = Path(os.environ.get("SERVICELOOP_SHARED_DATA", HERE.parent.parent / "shared" / "data"))
+TOOLS = ("serviceloop", "pm4py", "pm4py-polars")
+XES_TOOLS = ("serviceloop-xes", "pm4py-xes-iterparse", "pm4py-xes-default")
+
+
+# -- children: one tool each, in its own process ---------------------------------------------
+def run_serviceloop(path: str) -> dict[str, Any]:
+    import polars as pl
+
+    from serviceloop.analytics import (
+        case_durations,
+        dfg,
+        end_activities,
+        read_parquet,
+        start_activities,
+        variants,
+    )
+
+    log = read_parquet(path, attributes=[], duplicates="keep")
+    edges = dfg(log)  # frequency and performance in one pass
+    durations = case_durations(log).select(
+        pl.len().alias("count"),
+        pl.col("duration_seconds").sum().alias("sum"),
+        pl.col("duration_seconds").min().alias("min"),
+        pl.col("duration_seconds").max().alias("max"),
+        pl.col("duration_seconds").median().alias("median"),
+    )
+    v = variants(log)
+    return {
+        "dfg": {f"{s}|{t}": n for s, t, n in edges.select("source", "target", "count").iter_rows()},
+        "perf": {
+            f"{s}|{t}": [m, md]
+            for s, t, m, md in edges.select(
+                "source", "target", "mean_seconds", "median_seconds"
+            ).iter_rows()
+        },
+        "start": dict(start_activities(log).iter_rows()),
+        "end": dict(end_activities(log).iter_rows()),
+        "variants": dict(
+            zip(v["activities"].list.join("|").to_list(), v["count"].to_list(), strict=True)
+        ),
+        "durations": durations.row(0, named=True),
+    }
+
+
+def _pm4py_results(pm4py: Any, df: Any) -> dict[str, Any]:
+    dfg, start, end = pm4py.discover_dfg(df)
+    perf, _, _ = pm4py.discover_performance_dfg(df)
+    variants = pm4py.get_variants(df)
+    durations = pm4py.get_all_case_durations(df)
+    return {
+        "dfg": {f"{s}|{t}": int(n) for (s, t), n in dfg.items()},
+        "perf": {f"{s}|{t}": [float(x["mean"]), float(x["median"])] for (s, t), x in perf.items()},
+        "start": {k: int(v) for k, v in start.items()},
+        "end": {k: int(v) for k, v in end.items()},
+        "variants": {"|".join(k): int(v) for k, v in variants.items()},
+        "durations": _summary([float(d) for d in durations]),
+    }
+
+
+def run_pm4py(path: str) -> dict[str, Any]:
+    warnings.filterwarnings("ignore")
+    import pandas as pd
+    import pm4py
+
+    df = pd.read_parquet(path, columns=["case_id", "activity", "timestamp"])
+    df = pm4py.format_dataframe(
+        df, case_id="case_id", activity_key="activity", timestamp_key="timestamp"
+    )
+    return _pm4py_results(pm4py, df)
+
+
+def run_pm4py_polars(path: str) -> dict[str, Any]:
+    warnings.filterwarnings("ignore")
+    import pm4py
+    import polars as pl
+
+    lf = pl.scan_parquet(path).select(
+        pl.col("case_id").alias("case:concept:name"),
+        pl.col("activity").alias("concept:name"),
+        pl.col("timestamp").alias("time:timestamp"),
+    )
+    return _pm4py_results(pm4py, lf)
+
+
+def run_serviceloop_xes(path: str) -> dict[str, Any]:
+    from serviceloop.analytics import read_xes
+
+    log = read_xes(path, duplicates="keep")
+    return {"events": log.n_events, "cases": log.n_cases}
+
+
+def _run_pm4py_xes(path: str, variant: str | None) -> dict[str, Any]:
+    warnings.filterwarnings("ignore")
+    import pm4py
+
+    df = pm4py.read_xes(path, variant=variant)
+    return {"events": len(df), "cases": int(df["case:concept:name"].nunique())}
+
+
+def run_pm4py_xes_iterparse(path: str) -> dict[str, Any]:
+    return _run_pm4py_xes(path, "iterparse")
+
+
+def run_pm4py_xes_default(path: str) -> dict[str, Any]:
+    return _run_pm4py_xes(path, None)
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    values = sorted(values)
+    n = len(values)
+    mid = (values[(n - 1) // 2] + values[n // 2]) / 2 if n else math.nan
+    return {
+        "count": n,
+        "sum": math.fsum(values),
+        "min": values[0],
+        "max": values[-1],
+        "median": mid,
+    }
+
+
+CHILDREN = {
+    "serviceloop": run_serviceloop,
+    "pm4py": run_pm4py,
+    "pm4py-polars": run_pm4py_polars,
+    "serviceloop-xes": run_serviceloop_xes,
+    "pm4py-xes-iterparse": run_pm4py_xes_iterparse,
+    "pm4py-xes-default": run_pm4py_xes_default,
+}
+
+
+# -- parent -------------------------------------------------------------------------------------
+def measure(tool: str, path: Path, timeout: float) -> tuple[float, float, dict[str, Any] | None]:
+    """Run one tool in a fresh interpreter; return (wall seconds, peak MiB, results)."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
+        out_path = out.name
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", tool, str(path), out_path]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = start + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() > deadline:
+            proc.kill()
+            _, status, usage = os.wait4(proc.pid, 0)
+            print(f"  {tool}: timed out after {timeout:.0f} s")
+            return math.nan, usage.ru_maxrss / 1024, None
+        time.sleep(0.005)
+    wall = time.perf_counter() - start
+    peak_mib = usage.ru_maxrss / 1024  # Linux reports KiB
+    if os.waitstatus_to_exitcode(status) != 0:
+        print(f"  {tool}: failed (exit {os.waitstatus_to_exitcode(status)})")
+        return wall, peak_mib, None
+    with open(out_path) as fh:
+        results = json.load(fh)
+    os.unlink(out_path)
+    return wall, peak_mib, results
+
+
+def same(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """Names of the results that differ (floats compared to 1e-6 relative)."""
+    bad = []
+    for key in a:
+        x, y = a[key], b.get(key)
+        if key == "perf":
+            ok = x.keys() == y.keys() and all(
+                math.isclose(p, q, rel_tol=1e-6, abs_tol=1e-3)
+                for k in x
+                for p, q in zip(x[k], y[k], strict=True)
+            )
+        elif key == "durations":
+            ok = all(math.isclose(x[k], y[k], rel_tol=1e-9, abs_tol=1e-3) for k in x)
+        else:
+            ok = x == y
+        if not ok:
+            bad.append(key)
+    return bad
+
+
+def ensure_log(n: int) -> Path:
+    sys.path.insert(0, str(HERE))
+    from _gen_log import generate
+
+    path = DATA / f"log_{_label(n)}.parquet"
+    if not path.exists():
+        print(f"generating {path} ...", flush=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        generate(n).write_parquet(path)
+    return path
+
+
+def ensure_xes(n: int | None) -> Path:
+    sys.path.insert(0, str(HERE))
+    import polars as pl
+    from _gen_log import generate, write_xes
+
+    if n is None:
+        path = DATA / "helpdesk.xes"
+        if not path.exists():
+            df = pl.read_csv(HELPDESK / "helpdesk_full.csv").select(
+                pl.col("Case ID").alias("case_id"),
+                pl.col("Activity").alias("activity"),
+                pl.col("Complete Timestamp")
+                .str.to_datetime("%Y/%m/%d %H:%M:%S%.f", time_zone="UTC")
+                .alias("timestamp"),
+                pl.col("Resource").alias("resource"),
+            )
+            DATA.mkdir(parents=True, exist_ok=True)
+            write_xes(df, path)
+        return path
+    path = DATA / f"log_{_label(n)}.xes"
+    if not path.exists():
+        print(f"writing {path} ...", flush=True)
+        write_xes(generate(n), path)
+    return path
+
+
+def _label(n: int) -> str:
+    return f"{n // 1_000_000}m" if n % 1_000_000 == 0 else f"{n // 1000}k"
+
+
+def _row(name: str, wall: float, mem: float, base: tuple[float, float] | None) -> str:
+    ratio = f"{wall / base[0]:6.1f}x  {mem / base[1]:5.1f}x" if base and wall == wall else ""
+    return f"  {name:<22} {wall:8.2f} s {mem:9.0f} MiB   {ratio}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="1e6,1e7", help="comma-separated event counts")
+    ap.add_argument("--quick", action="store_true", help="skip pm4py at 10M+ and the big XES")
+    ap.add_argument("--tools", default=",".join(TOOLS))
+    ap.add_argument("--xes-size", default="1e6", help="events in the generated XES (0: none)")
+    ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--child", nargs=3, metavar=("TOOL", "LOG", "OUT"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+
+    if args.child:
+        tool, log, out = args.child
+        results = CHILDREN[tool](log)
+        with open(out, "w") as fh:
+            json.dump(results, fh)
+        return 0
+
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
+    tools = [t for t in args.tools.split(",") if t]
+    failures = 0
+    for n in [int(float(s)) for s in args.sizes.split(",") if s]:
+        path = ensure_log(n)
+        print(f"\n{n:,} events ({path.name}): load + DFG + performance DFG + variants + durations")
+        print(f"  {'tool':<22} {'wall':>10} {'peak':>13}   pm4py/ServiceLoop (time, memory)")
+        measured: dict[str, tuple[float, float, dict[str, Any] | None]] = {}
+        for tool in tools:
+            if args.quick and tool != "serviceloop" and n >= 10_000_000:
+                continue
+            measured[tool] = measure(tool, path, args.timeout)
+        ours = measured.get("serviceloop")
+        for tool, (wall, mem, res) in measured.items():
+            base = (ours[0], ours[1]) if ours and tool != "serviceloop" else None
+            print(_row(tool, wall, mem, base))
+            if ours and ours[2] is not None and res is not None and tool != "serviceloop":
+                diff = same(ours[2], res)
+                print(
+                    f"  {'':<22} results identical to ServiceLoop: "
+                    f"{'yes' if not diff else 'NO: ' + ', '.join(diff)}"
+                )
+                failures += bool(diff)
+
+    xes_sizes: list[int | None] = [None]
+    if not args.quick and int(float(args.xes_size)):
+        xes_sizes.append(int(float(args.xes_size)))
+    for n in xes_sizes:
+        path = ensure_xes(n)
+        label = "helpdesk_full as XES" if n is None else f"{n:,} events as XES"
+        print(f"\nXES import: {label} ({path.stat().st_size / 2**20:.0f} MiB)")
+        measured = {tool: measure(tool, path, args.timeout) for tool in XES_TOOLS}
+        ours = measured["serviceloop-xes"]
+        for tool, (wall, mem, res) in measured.items():
+            base = (ours[0], ours[1]) if tool != "serviceloop-xes" else None
+            print(_row(tool, wall, mem, base))
+            if res is not None and ours[2] is not None and tool != "serviceloop-xes":
+                ok = res == ours[2]
+                print(f"  {'':<22} same events and cases: {'yes' if ok else 'NO'}")
+                failures += not ok
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
