@@ -94,12 +94,10 @@ def test_filters_and_search_narrow_the_queue(client, world):
 def test_bad_filter_values_are_ignored_not_fatal(client, world):
     case = CaseFactory()
     client.force_login(world.manager)
-    response = client.get(
-        QUEUE, {"queue": "nonsense", "status": "bogus", "team": "x", "page": "-3"}
-    )
+    response = client.get(QUEUE, {"queue": "nonsense", "status": "bogus", "team": "x"})
     assert response.status_code == 200
     assert response.context["queue_name"] == "mine"
-    response = client.get(QUEUE, {"queue": "all", "priority": "bogus", "page": "999"})
+    response = client.get(QUEUE, {"queue": "all", "priority": "bogus", "stage": "nowhere"})
     assert _numbers(response) == [case.number]
 
 
@@ -113,15 +111,28 @@ def test_htmx_request_gets_only_the_results_fragment(client, world):
     assert response.templates[0].name == "workspace/partials/queue_results.html"
 
 
-def test_queue_is_paginated(client, world):
+def test_queue_pages_by_keyset_cursor(client, world):
     for _ in range(27):
         CaseFactory()
     client.force_login(world.manager)
-    first = client.get(QUEUE, {"queue": "all"})
-    second = client.get(QUEUE, {"queue": "all", "page": 2})
-    assert len(_numbers(first)) == 25 and len(_numbers(second)) == 2
+    first = client.get(QUEUE, {"queue": "all", "priority": "normal"})
+    cursor = first.context["next_cursor"]
+    assert len(_numbers(first)) == 25 and cursor
+    assert f"queue=all&amp;priority=normal&amp;cursor={cursor}" in first.content.decode()
+    second = client.get(QUEUE, {"queue": "all", "priority": "normal", "cursor": cursor})
+    assert len(_numbers(second)) == 2 and second.context["next_cursor"] is None
     assert not set(_numbers(first)) & set(_numbers(second))
-    assert "queue=all&amp;page=2" in first.content.decode()
+    assert "First page" in second.content.decode()
+    newest_first = _numbers(first) + _numbers(second)
+    assert newest_first == sorted(newest_first, reverse=True)
+
+
+def test_a_mangled_cursor_shows_the_first_page(client, world):
+    case = CaseFactory()
+    client.force_login(world.manager)
+    response = client.get(QUEUE, {"queue": "all", "cursor": "not-a-cursor!"})
+    assert response.status_code == 200
+    assert _numbers(response) == [case.number] and response.context["is_first_page"]
 
 
 @pytest.mark.parametrize("queue", ["mine", "team", "unassigned", "overdue", "all"])

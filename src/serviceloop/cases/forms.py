@@ -211,7 +211,6 @@ class QueueFilterForm(forms.Form):
     category = LocalizedModelChoiceField(
         label=_("Category"), queryset=Category.objects.order_by("name"), required=False
     )
-    page = forms.IntegerField(min_value=1, required=False)
 
     def __init__(self, *args: Any, stage_choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -41,13 +41,14 @@ from serviceloop.cases.selectors import (
     case_list,
 )
 from serviceloop.cases.services import case_assign, case_check_item, case_transition, message_add
-from serviceloop.cases.views._common import is_htmx, paginate, signed_in, timeline_rows
+from serviceloop.cases.views._common import PAGE_SIZE, is_htmx, signed_in, timeline_rows
 from serviceloop.cases.views._messages import translate_service_message
-from serviceloop.core.exceptions import ApplicationError
+from serviceloop.core.exceptions import ApplicationError, InvalidInputError
+from serviceloop.core.pagination import keyset_page
 from serviceloop.processes.models import Stage
 
 View = Callable[..., HttpResponse]
-QUEUE_NAMES = tuple(value for value, _label in QUEUES)
+QUEUE_ORDER = ("-created_at", "-id")
 
 
 def staff_required(view: View) -> View:
@@ -131,15 +132,22 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
     if filters.get("category") is not None:
         cases = cases.filter(category=filters["category"])
-    page = paginate(request, cases)
+    # Keyset pages: one query of PAGE_SIZE + 1 rows however deep the agent pages, no COUNT(*).
+    cursor = request.GET.get("cursor") or None
+    try:
+        page = keyset_page(cases, order=QUEUE_ORDER, limit=PAGE_SIZE, cursor=cursor)
+    except InvalidInputError:  # a mangled or stale link: start again at the top
+        cursor = None
+        page = keyset_page(cases, order=QUEUE_ORDER, limit=PAGE_SIZE, cursor=None)
     query = request.GET.copy()
-    query.pop("page", None)
+    query.pop("cursor", None)
     context = {
         "form": form,
         "queue_name": queue_name,
         "queues": QUEUES,
-        "page": page,
-        "cases": page.object_list,
+        "cases": page.items,
+        "next_cursor": page.next_cursor,
+        "is_first_page": cursor is None,
         "query": query.urlencode(),
     }
     if is_htmx(request):
