@@ -56,6 +56,9 @@ EXPECTED = {
     "load_process_yaml",
     "parse_process_yaml",
     "validate_process",
+    # conformance
+    "ConformanceResult",
+    "check_conformance",
 }
 
 

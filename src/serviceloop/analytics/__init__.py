@@ -95,12 +95,20 @@ Django ``processes`` app::
               required_fields, start, end)      TransitionSpec(source, target, kind, label)
     ProcessDefinitionError(AnalyticsError).problems: [ProcessProblem(path, message)]
 
+Conformance to a process definition (``conformance``)::
+
+    check_conformance(log | frame, spec) -> ConformanceResult(summary, activities, transitions,
+        cases, deviations, variants, stage_times, over_standard).to_dict(*, top_variants, cases)
+    # moves = stage events; move_fitness = allowed moves / moves; a case conforms when all its
+    # moves are allowed and it skipped no mandatory stage; time standards are reported apart
+
 Errors (``errors``): ``AnalyticsError`` > ``LogFormatError``, ``MissingColumnError``,
 ``MissingValueError``, ``TimestampParseError`` (file, row, column, value), ``EmptyLogError``,
 ``DuplicateEventError``, ``InvalidParameterError`` (also a ``ValueError``), ``EngineError``.
 CSV rows count the header as row 1; other sources count events from 1.
 """
 
+from .conformance import ConformanceResult, check_conformance
 from .discovery import (
     ProcessMap,
     activity_frequencies,
@@ -157,6 +165,7 @@ from .result import AnalysisResult, analyze
 __all__ = [
     "AnalysisResult",
     "AnalyticsError",
+    "ConformanceResult",
     "DuplicateEventError",
     "EmptyLogError",
     "EngineError",
@@ -177,6 +186,7 @@ __all__ = [
     "analyze",
     "bottlenecks",
     "case_durations",
+    "check_conformance",
     "dfg",
     "dump_process_yaml",
     "duration_summary",
