@@ -3,10 +3,11 @@
 A case goes to the responsible team of its stage and to the least-loaded available agent of that team
 who has the needed skill (the category's skill, else the stage's required skill). Load counts the
 agent's open and pending cases; an agent at capacity gets no more. Among equals the agent routed to
-longest ago wins (``AgentProfile.last_routed_at``, never-routed first): round-robin. The candidate
-profile rows are locked (``SELECT ... FOR UPDATE``) so concurrent creations queue instead of all
-picking the same agent; on SQLite the IMMEDIATE transaction already serialises writers. If nobody
-qualifies, the case waits unassigned in the team queue.
+longest ago wins (``AgentProfile.last_routed_at``, never-routed first): round-robin. The chosen
+agent's row is locked (``SELECT ... FOR UPDATE``, skipping agents another creation holds) and the
+load re-counted under the lock, so concurrent creations neither pick the same agent nor overfill
+one; on SQLite the IMMEDIATE transaction already serialises writers. If nobody qualifies, the case
+waits unassigned in the team queue.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import transaction
 from django.db.models import Count
 
 from serviceloop.accounts.models import AgentProfile, Skill, Team
@@ -50,33 +52,58 @@ def agent_loads(user_ids: list[int]) -> dict[int, int]:
     return {row["assignee_id"]: row["n"] for row in rows}
 
 
+def _take(profile: AgentProfile, *, wait: bool) -> bool:
+    """Lock one agent row and re-count their load under the lock; keep the lock only on success.
+
+    ``wait=False`` skips an agent another transaction is routing to right now (SKIP LOCKED). The
+    savepoint releases the row again when the agent turned out to be full, so a transaction never
+    holds a useless lock while it waits for another one (no deadlocks).
+    """
+    sid = transaction.savepoint()
+    locked = (
+        AgentProfile.objects.select_for_update(skip_locked=not wait)
+        .filter(pk=profile.pk, is_available=True)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if (
+        locked is not None
+        and agent_loads([profile.user_id]).get(profile.user_id, 0) < profile.capacity
+    ):
+        transaction.savepoint_commit(sid)
+        return True
+    transaction.savepoint_rollback(sid)
+    return False
+
+
 def route_pick_agent(*, team: Team, skill: Skill | None, at: datetime) -> AgentProfile | None:
     """Pick, lock and stamp the agent of ``team`` who gets the next case; None if nobody fits.
 
-    Must run inside the transaction that assigns the case.
+    Candidates are ranked from an unlocked read (load, then longest since last routed, then id).
+    Only the chosen agent's row is locked, and their load is re-counted under that lock, so
+    concurrent creations spread over the team in parallel and nobody exceeds their capacity. Must
+    run inside the transaction that assigns the case.
     """
     candidates = AgentProfile.objects.filter(team=team, is_available=True, user__is_active=True)
     if skill is not None:
         candidates = candidates.filter(skills=skill)
-    ids = list(candidates.values_list("id", flat=True))
-    # Lock in id order with a join-free query (no deadlocks between routers; on PostgreSQL a
-    # waiting FOR UPDATE re-checks only this row), then re-read availability under the lock.
-    profiles = list(
-        AgentProfile.objects.select_for_update()
-        .filter(pk__in=ids, is_available=True)
-        .order_by("id")
-    )
+    profiles = list(candidates.select_related("user").order_by("id"))
     if not profiles:
         return None
     loads = agent_loads([p.user_id for p in profiles])
-    free = [p for p in profiles if loads.get(p.user_id, 0) < p.capacity]
-    if not free:
-        return None
     never = datetime.min.replace(tzinfo=at.tzinfo)
-    chosen = min(free, key=lambda p: (loads.get(p.user_id, 0), p.last_routed_at or never, p.id))
-    AgentProfile.objects.filter(pk=chosen.pk).update(last_routed_at=at)
-    chosen.last_routed_at = at
-    return chosen
+    ranked = sorted(
+        (p for p in profiles if loads.get(p.user_id, 0) < p.capacity),
+        key=lambda p: (loads.get(p.user_id, 0), p.last_routed_at or never, p.id),
+    )
+    # First the best agent nobody is being routed to at this instant; if all are busy, wait.
+    for wait in (False, True):
+        for profile in ranked:
+            if _take(profile, wait=wait):
+                AgentProfile.objects.filter(pk=profile.pk).update(last_routed_at=at)
+                profile.last_routed_at = at
+                return profile
+    return None
 
 
 def route_for_stage(*, stage: Stage, category: Category | None, at: datetime) -> RouteDecision:

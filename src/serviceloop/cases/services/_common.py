@@ -17,7 +17,15 @@ from serviceloop.cases.exceptions import (
 from serviceloop.cases.models import Case, CaseEvent
 from serviceloop.processes.models import Stage
 
-__all__ = ["append_event", "deny", "due_for_stage", "lock_case", "now_or", "stage_activity"]
+__all__ = [
+    "append_event",
+    "build_event",
+    "deny",
+    "due_for_stage",
+    "lock_case",
+    "now_or",
+    "stage_activity",
+]
 
 
 def now_or(at: datetime | None) -> datetime:
@@ -65,6 +73,29 @@ def due_for_stage(stage: Stage, entered_at: datetime) -> datetime | None:
     return entered_at + timedelta(minutes=stage.time_standard_minutes)
 
 
+def build_event(
+    *,
+    case: Case,
+    kind: EventKind,
+    actor: Any,
+    at: datetime,
+    attributes: dict[str, Any] | None = None,
+    activity: str | None = None,
+) -> CaseEvent:
+    """An unsaved event; ``activity`` defaults to the kind's English label."""
+    if activity is None:
+        with translation.override("en"):
+            activity = str(EventKind(kind).label)
+    return CaseEvent(
+        case=case,
+        kind=kind,
+        activity=activity,
+        timestamp=at,
+        actor=actor if actor is not None and getattr(actor, "pk", None) else None,
+        attributes=attributes or {},
+    )
+
+
 def append_event(
     *,
     case: Case,
@@ -74,15 +105,9 @@ def append_event(
     attributes: dict[str, Any] | None = None,
     activity: str | None = None,
 ) -> CaseEvent:
-    """Append one event row; ``activity`` defaults to the kind's English label."""
-    if activity is None:
-        with translation.override("en"):
-            activity = str(EventKind(kind).label)
-    return CaseEvent.objects.create(
-        case=case,
-        kind=kind,
-        activity=activity,
-        timestamp=at,
-        actor=actor if actor is not None and getattr(actor, "pk", None) else None,
-        attributes=attributes or {},
+    """Append one event row."""
+    event = build_event(
+        case=case, kind=kind, actor=actor, at=at, attributes=attributes, activity=activity
     )
+    event.save()
+    return event

@@ -60,6 +60,7 @@ from serviceloop.cases.routing import route_for_stage
 from serviceloop.cases.selectors import case_guard_problems
 from serviceloop.cases.services._common import (
     append_event,
+    build_event,
     deny,
     due_for_stage,
     lock_case,
@@ -142,11 +143,17 @@ def _resolve_category(value: object, errors: dict[str, list[str]]) -> Category |
     return found
 
 
-def _default_version() -> ProcessVersion | None:
+def _start_stage(version: ProcessVersion | None) -> Stage | None:
+    """The start stage of ``version``, or of the default process's latest published version, with
+    its version, process, team and skill (one query)."""
+    stages = Stage.objects.filter(is_start=True).select_related(
+        "version__process", "responsible_team", "required_skill"
+    )
+    if version is not None:
+        return stages.filter(version=version).order_by("order").first()
     return (
-        ProcessVersion.objects.filter(process__is_default=True, status=VersionStatus.PUBLISHED)
-        .select_related("process")
-        .order_by("-number")
+        stages.filter(version__process__is_default=True, version__status=VersionStatus.PUBLISHED)
+        .order_by("-version__number", "order")
         .first()
     )
 
@@ -207,26 +214,18 @@ def case_create(
         errors.setdefault("channel", []).append(_choice_error(channel, Channel))
     attrs = {k: v for k, v in _clean_attributes(attributes, errors).items() if v is not None}
     category_obj = _resolve_category(category, errors)
-    version = process_version if process_version is not None else _default_version()
+    start = _start_stage(process_version)
+    version = start.version if start is not None else process_version
     if version is None:
         errors.setdefault("process_version", []).append(MSG_NO_DEFAULT_PROCESS)
     elif version.status != VersionStatus.PUBLISHED:
         errors.setdefault("process_version", []).append(MSG_VERSION_NOT_PUBLISHED)
-    start: Stage | None = None
-    if version is not None and "process_version" not in errors:
-        start = (
-            version.stages.filter(is_start=True)
-            .select_related("responsible_team", "required_skill")
-            .order_by("order")
-            .first()
-        )
-        if start is None:
-            errors.setdefault("process_version", []).append(MSG_NO_START_STAGE)
+    elif start is None:
+        errors.setdefault("process_version", []).append(MSG_NO_START_STAGE)
     if errors:
         raise InvalidInputError("Invalid case.", {"fields": errors})
     assert version is not None and start is not None
 
-    route = route_for_stage(stage=start, category=category_obj, at=at)
     case = Case.objects.create(
         number=f"~{uuid.uuid4().hex[:19]}",  # placeholder until the pk is known, unique anyway
         title=title,
@@ -238,8 +237,7 @@ def case_create(
         process_version=version,
         stage=start,
         status=CaseStatus.OPEN,
-        team=route.team,
-        assignee=route.agent.user if route.agent is not None else None,
+        team=start.responsible_team,
         attributes=attrs,
         checklist_done=[],
         stage_entered_at=at,
@@ -247,46 +245,54 @@ def case_create(
         created_at=at,
         updated_at=at,
     )
+    # Route after the insert: an agent's row stays locked from here to the commit, keep it short.
+    route = route_for_stage(stage=start, category=category_obj, at=at)
     case.number = f"SL-{case.pk:06d}"
-    Case.objects.filter(pk=case.pk).update(number=case.number)
+    case.assignee = route.agent.user if route.agent is not None else None
+    Case.objects.filter(pk=case.pk).update(number=case.number, assignee=case.assignee)
 
-    append_event(
-        case=case,
-        kind=EventKind.CREATED,
-        actor=actor,
-        at=at,
-        attributes={
-            "number": case.number,
-            "channel": channel,
-            "priority": priority,
-            "category": _code(category_obj),
-            "process": version.process.code,
-            "process_version": version.number,
-            "customer": customer.pk,
-        },
-    )
-    append_event(
-        case=case,
-        kind=EventKind.STAGE_ENTERED,
-        actor=actor,
-        at=at,
-        activity=stage_activity(start),
-        attributes={"from_stage": None, "to_stage": start.code, "transition_kind": "start"},
-    )
-    if route.agent is not None:
-        append_event(
+    events = [
+        build_event(
             case=case,
-            kind=EventKind.ASSIGNED,
+            kind=EventKind.CREATED,
             actor=actor,
             at=at,
             attributes={
-                "assignee": _username(route.agent.user),
-                "from_assignee": None,
-                "team": _code(route.team),
-                "skill": _code(route.skill),
-                "by": "routing",
+                "number": case.number,
+                "channel": channel,
+                "priority": priority,
+                "category": _code(category_obj),
+                "process": version.process.code,
+                "process_version": version.number,
+                "customer": customer.pk,
             },
+        ),
+        build_event(
+            case=case,
+            kind=EventKind.STAGE_ENTERED,
+            actor=actor,
+            at=at,
+            activity=stage_activity(start),
+            attributes={"from_stage": None, "to_stage": start.code, "transition_kind": "start"},
+        ),
+    ]
+    if route.agent is not None:
+        events.append(
+            build_event(
+                case=case,
+                kind=EventKind.ASSIGNED,
+                actor=actor,
+                at=at,
+                attributes={
+                    "assignee": _username(route.agent.user),
+                    "from_assignee": None,
+                    "team": _code(route.team),
+                    "skill": _code(route.skill),
+                    "by": "routing",
+                },
+            )
         )
+    CaseEvent.objects.bulk_create(events)
     return case
 
 
