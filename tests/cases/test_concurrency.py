@@ -142,3 +142,25 @@ def test_concurrent_creations_spread_over_agents_and_respect_capacity(db):
     assert agent_loads([a.pk for a in agents]) == {a.pk: 1 for a in agents}
     assert sum(c.assignee_id is None and c.status == CaseStatus.OPEN for c in cases) == 2
     assert AgentProfile.objects.filter(last_routed_at__isnull=False).count() == 3
+
+
+def test_more_concurrent_creations_than_agents_all_get_routed(db):
+    team = TeamFactory()
+    build_process_version(is_default=True, front_team=team)
+    agents = [AgentFactory(team=team, capacity=5) for _ in range(3)]
+    customers = [CustomerFactory() for _ in range(12)]
+    results = run_at_once(
+        [
+            (
+                lambda c=c: case_create(
+                    actor=c.user, customer=c, title="Rush hour", description="d", channel="api"
+                )
+            )
+            for c in customers
+        ]
+    )
+    assert all(isinstance(r, Case) for r in results), results
+    loads = agent_loads([a.pk for a in agents])
+    assert sum(loads.values()) == 12  # nobody left in the queue while agents had room
+    assert all(0 < n <= 5 for n in loads.values()), loads
+    assert CaseEvent.objects.filter(kind=EventKind.ASSIGNED).count() == 12
