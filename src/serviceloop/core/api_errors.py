@@ -8,10 +8,12 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from serviceloop.core.exceptions import ApplicationError
+
+MSG_UNPARSABLE_BODY = "The request body could not be read: send valid JSON (multipart for files)."
 
 # Where ninja found a parameter; the client names the field without it ("title", "Idempotency-Key").
 _PARAM_SOURCES = {"body", "payload", "query", "header", "path", "form", "file", "cookie"}
@@ -56,6 +58,13 @@ def install_error_handlers(api: NinjaAPI) -> None:
         response = api.create_response(request, body, status=401)
         response["WWW-Authenticate"] = 'Bearer realm="serviceloop"'
         return response
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if exc.status_code == 400:  # ninja could not parse the body: bad input like any other
+            body = {"detail": MSG_UNPARSABLE_BODY, "fields": {"__all__": [MSG_UNPARSABLE_BODY]}}
+            return api.create_response(request, body, status=422)
+        return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
 
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
