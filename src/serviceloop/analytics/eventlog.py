@@ -113,7 +113,7 @@ class EventLog:
         out = self.engine.collect(
             self.engine.lazy(self._events).select(n=nw.len(), c=nw.col(C).n_unique())
         )
-        return int(out["n"][0]), int(out["c"][0])
+        return int(out["n"][0] or 0), int(out["c"][0] or 0)
 
     @property
     def n_events(self) -> int:
