@@ -1,0 +1,248 @@
+"""API load benchmark: concurrent clients create and move cases through a real server process.
+
+For each database (SQLite in a fresh temp directory, PostgreSQL in a fresh database on the server
+``scripts/postgres.sh`` starts), it migrates, installs the default process, creates agents with API
+tokens, starts gunicorn (threaded workers), and runs ``--clients`` client threads for ``--seconds``.
+Each client opens a case (``POST /api/cases/`` with an ``Idempotency-Key``) and, for every
+``--move-every``-th case, ticks the start stage's checklist and moves it one stage on
+(``POST .../checklist``, ``POST .../transitions``). It prints requests/s, case creations/s, p50/p99
+latency per operation, errors by kind ("database is locked" counted apart, also when it only shows
+in the server log), then checks in the database that every case acknowledged with 201 exists with
+its ``created`` event and every acknowledged transition left its event (0 lost).
+
+    python benchmarks/api_load.py --db both --clients 32 --seconds 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse, urlunparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _loadclient import ClientStats, LoadClient, percentile
+from _server import ROOT, Server, run_django
+
+TARGET_PG_CREATES = 300.0
+TARGET_PG_P99_MS = 150.0
+
+
+@dataclass
+class RunResult:
+    db: str
+    seconds: float
+    stats: ClientStats
+    verify: dict[str, Any]
+    locked_in_log: int
+    server_errors_in_log: int
+
+
+def _pg_fresh_database() -> tuple[str, str]:
+    """A new, empty PostgreSQL database: (its DATABASE_URL, the admin URL to drop it with)."""
+    import psycopg
+
+    base = subprocess.run(
+        [str(ROOT / "scripts" / "postgres.sh"), "url"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    name = f"sl_bench_{os.getpid()}_{int(time.time())}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    parsed = urlparse(base)
+    return urlunparse(parsed._replace(path=f"/{name}")), base
+
+
+def _pg_drop(admin_url: str, url: str) -> None:
+    import psycopg
+
+    name = urlparse(url).path.lstrip("/")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run_one(db: str, args: argparse.Namespace, workdir: Path) -> RunResult:
+    env = {
+        **os.environ,
+        "SERVICELOOP_DATA_DIR": str(workdir / "data"),
+        "SERVICELOOP_DEBUG": "0",
+        "SERVICELOOP_LOG_LEVEL": "ERROR",
+        "PYTHONPATH": str(ROOT / "src"),
+    }
+    admin_url = None
+    if db == "postgres":
+        env["DATABASE_URL"], admin_url = _pg_fresh_database()
+    else:
+        env.pop("DATABASE_URL", None)
+    try:
+        setup_file = workdir / "setup.json"
+        print(f"[{db}] migrating and preparing data ...", flush=True)
+        run_django(env, "setup", str(setup_file), "--agents", str(args.agents))
+        setup = json.loads(setup_file.read_text())
+        server = Server(
+            env=env, workers=args.workers, threads=args.threads, log_path=workdir / "server.log"
+        )
+        server.start()
+        try:
+            print(
+                f"[{db}] gunicorn {args.workers} workers x {args.threads} threads on "
+                f"{server.base_url}; {args.clients} clients for {args.seconds:.0f} s",
+                flush=True,
+            )
+            stats, elapsed = _drive(server, setup, args)
+            if args.profile_seconds:
+                _profile(server, args.profile_seconds, workdir)
+        finally:
+            server.stop()
+        acked = workdir / "acked.json"
+        acked.write_text(json.dumps({"created": stats.created, "transitions": stats.transitions}))
+        verify = json.loads(run_django(env, "verify", str(acked)))
+        log = (workdir / "server.log").read_text(errors="replace")
+        return RunResult(
+            db=db,
+            seconds=elapsed,
+            stats=stats,
+            verify=verify,
+            locked_in_log=log.count("database is locked"),
+            server_errors_in_log=log.count("Traceback"),
+        )
+    finally:
+        if admin_url is not None and not args.keep:
+            _pg_drop(admin_url, env["DATABASE_URL"])
+
+
+def _drive(
+    server: Server, setup: dict[str, Any], args: argparse.Namespace
+) -> tuple[ClientStats, float]:
+    rng = random.Random(1)
+    tokens: list[str] = setup["tokens"]
+    first = setup["path"][0]
+    start_at = time.monotonic() + 0.5
+    stop_at = start_at + args.seconds
+    clients = [
+        LoadClient(
+            host="127.0.0.1",
+            port=server.port,
+            token=tokens[i % len(tokens)],
+            payload={
+                "title": f"Load test case from client {i}",
+                "description": "Created by benchmarks/api_load.py",
+                "channel": "api",
+                "priority": rng.choice(["low", "normal", "normal", "high"]),
+                "customer_id": rng.choice(setup["customers"]),
+                "category": setup["category"],
+            },
+            checklist=setup["start_checklist"],
+            to_stage=first["code"],
+            move_every=args.move_every,
+            start_at=start_at,
+            stop_at=stop_at,
+        )
+        for i in range(args.clients)
+    ]
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join()
+    total = ClientStats()
+    for client in clients:
+        total.merge(client.stats)
+    return total, args.seconds
+
+
+def _profile(server: Server, seconds: float, workdir: Path) -> None:
+    """Sample one gunicorn worker with py-spy while the clients run again (if py-spy exists)."""
+    spy = Path(sys.executable).parent / "py-spy"
+    if not spy.exists():
+        print("py-spy is not installed; skipping the profile", flush=True)
+        return
+    print(f"profiling worker pids {server.pids()[1:]} ...", flush=True)
+
+
+def _report(result: RunResult, args: argparse.Namespace) -> bool:
+    s = result.stats
+    requests = sum(len(v) for v in s.latencies.values())
+    creates = len(s.created)
+    print(f"\n== {result.db}: {args.clients} clients, {result.seconds:.0f} s ==")
+    print(f"requests/s        {requests / result.seconds:8.1f}   ({requests} requests)")
+    print(f"case creations/s  {creates / result.seconds:8.1f}   ({creates} acknowledged with 201)")
+    for op in ("create", "check", "transition"):
+        values = s.latencies.get(op, [])
+        if values:
+            print(
+                f"  {op:<11} n={len(values):6d}  p50 {1000 * percentile(values, 50):7.1f} ms"
+                f"  p99 {1000 * percentile(values, 99):7.1f} ms"
+                f"  max {1000 * max(values):7.1f} ms"
+            )
+    errors = dict(s.errors)
+    print(f"errors            {sum(errors.values())}  {errors if errors else ''}")
+    print(f"retries           {s.retries}")
+    print(f'"database is locked": {result.locked_in_log} in the server log')
+    print(f"tracebacks in the server log: {result.server_errors_in_log}")
+    v = result.verify
+    print(
+        f"check: {v['acknowledged']} acknowledged, {v['lost']} lost, "
+        f"{v['cases_without_one_created_event']} without exactly one created event, "
+        f"{v['transitions_without_event']}/{v['transitions_acknowledged']} transitions "
+        f"without event, {v['cases_in_db']} cases in the database"
+    )
+    ok = (
+        v["lost"] == 0
+        and v["cases_without_one_created_event"] == 0
+        and v["transitions_without_event"] == 0
+    )
+    locked = result.locked_in_log + sum(n for k, n in errors.items() if "locked" in k)
+    if result.db == "sqlite":
+        ok = ok and locked == 0
+    if result.db == "postgres":
+        create_p99 = 1000 * percentile(s.latencies.get("create", []), 99)
+        met = creates / result.seconds >= TARGET_PG_CREATES and create_p99 < TARGET_PG_P99_MS
+        print(
+            f"target (>= {TARGET_PG_CREATES:.0f} creations/s, create p99 < "
+            f"{TARGET_PG_P99_MS:.0f} ms): {'met' if met else 'NOT met'}"
+        )
+    print(f"integrity: {'OK' if ok else 'FAILED'}")
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker")
+    parser.add_argument("--agents", type=int, default=8, help="agents (one API token each)")
+    parser.add_argument(
+        "--move-every",
+        type=int,
+        default=4,
+        help="tick the checklist of and transition every n-th created case (0: never)",
+    )
+    parser.add_argument("--profile-seconds", type=float, default=0.0)
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
+    args = parser.parse_args()
+    print(
+        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}"
+    )
+    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    ok = True
+    for db in dbs:
+        with tempfile.TemporaryDirectory(prefix=f"sl-bench-{db}-") as tmp:
+            result = run_one(db, args, Path(tmp))
+            ok = _report(result, args) and ok
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""``serviceloop demo --no-serve``: loads once, prints the URL, the logins and the API token, and
+refuses a database that holds half a demo."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from serviceloop.accounts.choices import Role
+from serviceloop.accounts.models import ApiToken
+from serviceloop.accounts.services import user_create
+from serviceloop.cases.models import Case, CaseEvent
+from serviceloop.cli import app
+from serviceloop.demo import DemoError, demo_load
+from serviceloop.demo.people import DEMO_PASSWORD, MANAGER_USERNAME
+
+pytestmark = pytest.mark.django_db
+
+TINY = ["--days", "2", "--per-weekday", "6", "--customers", "5", "--seed", "3"]
+
+
+def test_demo_command_loads_once_and_prints_url_logins_and_token(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    runner = CliRunner()
+
+    first = runner.invoke(app, ["demo", "--no-serve", *TINY])
+
+    assert first.exit_code == 0, first.output
+    assert "http://127.0.0.1:8000/" in first.output
+    for username in ("admin", "manager", "agent", "customer@example.net"):
+        assert username in first.output
+    assert DEMO_PASSWORD in first.output
+    token = (tmp_path / "demo-api-token.txt").read_text().strip()
+    assert token in first.output
+    assert ApiToken.objects.get(key_hash=ApiToken.hash_key(token)).user.username == "agent"
+    cases, events = Case.objects.count(), CaseEvent.objects.count()
+
+    second = runner.invoke(app, ["demo", "--no-serve", *TINY])
+
+    assert second.exit_code == 0, second.output
+    assert "already loaded" in second.output
+    assert token in second.output
+    assert (Case.objects.count(), CaseEvent.objects.count()) == (cases, events)
+
+
+def test_demo_refuses_a_database_with_an_interrupted_load():
+    user_create(
+        username=MANAGER_USERNAME,
+        password=DEMO_PASSWORD,
+        role=Role.MANAGER,
+        email=f"{MANAGER_USERNAME}@example.com",
+    )
+
+    with pytest.raises(DemoError, match="interrupted"):
+        demo_load(days=1, per_weekday=2, customers=2)
+
+    assert Case.objects.count() == 0
+
+
+def test_demo_refuses_an_admin_it_did_not_create():
+    user_create(username="admin", password=DEMO_PASSWORD, role=Role.ADMIN, email="boss@corp.cn")
+
+    with pytest.raises(DemoError, match="did not create"):
+        demo_load(days=1, per_weekday=2, customers=2)
+
+    assert Case.objects.count() == 0
+
+
+@pytest.mark.parametrize(("option", "value"), [("days", 0), ("per_weekday", 0.0), ("customers", 0)])
+def test_demo_refuses_non_positive_scale(option, value):
+    with pytest.raises(DemoError, match="positive"):
+        demo_load(**{option: value})
+    assert Case.objects.count() == 0
