@@ -472,3 +472,58 @@ def test_events_count_matches_changes(client, world):
     )
     assert CaseEvent.objects.filter(case=case).count() == start + 2
     assert Case.objects.get(pk=case.pk).stage.code == "analysis"
+
+
+def test_status_pending_then_resolved_is_shown_to_the_customer(client, world):
+    case = CaseFactory()
+    url = reverse("workspace:case-status", args=[case.number])
+    client.force_login(world.front_agent)
+    response = client.post(url, {"status": "pending"}, follow=True)
+    assert _messages(response) == ["Status: Pending."]
+    assert events_of(case)[-1].kind == EventKind.STATUS_CHANGED
+    client.force_login(case.customer.user)
+    page = client.get(reverse("portal:case-detail", args=[case.number])).content.decode()
+    assert "We are waiting for information from you." in page
+    client.force_login(world.front_agent)
+    client.post(url, {"status": "resolved"})
+    assert Case.objects.get(pk=case.pk).status == "resolved"
+
+
+def test_reopen_brings_a_closed_case_back(client, world):
+    case = CaseFactory(category=CategoryFactory())
+    case = case_transition(
+        case=case, to_stage=stage_of(world.version, "analysis"), actor=world.manager
+    )
+    case = case_check_item(case=case, actor=world.manager, item=CHECKLIST_ITEM)
+    for code in ("delivery", "closed"):
+        case = case_transition(
+            case=case, to_stage=stage_of(world.version, code), actor=world.manager
+        )
+    client.force_login(world.manager)
+    page = client.get(_detail(case)).content.decode()
+    assert 'name="status" value="reopen"' in page and 'value="resolved"' not in page
+    client.post(reverse("workspace:case-status", args=[case.number]), {"status": "reopen"})
+    case.refresh_from_db()
+    assert (case.status, case.stage.code) == ("open", "delivery")
+    assert events_of(case)[-1].kind == EventKind.REOPENED
+
+
+@pytest.mark.parametrize("status", ["closed", "", "reopen"])
+def test_bad_or_refused_status_changes_nothing(client, world, status):
+    case = CaseFactory()  # open: "reopen" is refused by the service
+    before = snapshot(case)
+    client.force_login(world.front_agent)
+    response = client.post(
+        reverse("workspace:case-status", args=[case.number]), {"status": status}, follow=True
+    )
+    assert len(_messages(response)) == 1
+    assert snapshot(case) == before
+
+
+def test_customer_cannot_change_status(client, world):
+    case = CaseFactory()
+    before = snapshot(case)
+    client.force_login(case.customer.user)
+    url = reverse("workspace:case-status", args=[case.number])
+    assert client.post(url, {"status": "resolved"}).status_code == 403
+    assert snapshot(case) == before

@@ -30,6 +30,7 @@ __all__ = [
     "MessageForm",
     "QueueFilterForm",
     "SignUpForm",
+    "StatusForm",
     "TransitionForm",
     "add_application_error",
     "localized_name",
@@ -227,6 +228,18 @@ class QueueFilterForm(forms.Form):
 
 class TransitionForm(forms.Form):
     to_stage = forms.IntegerField(min_value=1)
+    expected_version = forms.IntegerField(min_value=1, required=False)
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[
+            (CaseStatus.OPEN, CaseStatus.OPEN.label),
+            (CaseStatus.PENDING, CaseStatus.PENDING.label),
+            (CaseStatus.RESOLVED, CaseStatus.RESOLVED.label),
+            ("reopen", _("Reopen")),
+        ]
+    )
     expected_version = forms.IntegerField(min_value=1, required=False)
 
 

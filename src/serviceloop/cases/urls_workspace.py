@@ -13,5 +13,6 @@ urlpatterns = [
     path("cases/<str:number>/reply/", workspace.case_message, {"kind": "reply"}, name="case-reply"),
     path("cases/<str:number>/note/", workspace.case_message, {"kind": "note"}, name="case-note"),
     path("cases/<str:number>/assign/", workspace.case_assign_view, name="case-assign"),
+    path("cases/<str:number>/status/", workspace.case_status_view, name="case-status"),
     path("attachments/<int:pk>/", attachment_download, name="attachment"),
 ]

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from serviceloop.accounts.choices import STAFF_ROLES
 from serviceloop.accounts.models import User
-from serviceloop.cases.choices import Channel, MessageKind
+from serviceloop.cases.choices import CaseStatus, Channel, MessageKind
 from serviceloop.cases.exceptions import GuardFailedError, StaleVersionError
 from serviceloop.cases.forms import (
     QUEUES,
@@ -29,6 +29,7 @@ from serviceloop.cases.forms import (
     ChecklistItemForm,
     MessageForm,
     QueueFilterForm,
+    StatusForm,
     TransitionForm,
     add_application_error,
     stage_filter_choices,
@@ -40,7 +41,14 @@ from serviceloop.cases.selectors import (
     case_guard_problems,
     case_list,
 )
-from serviceloop.cases.services import case_assign, case_check_item, case_transition, message_add
+from serviceloop.cases.services import (
+    case_assign,
+    case_check_item,
+    case_reopen,
+    case_set_status,
+    case_transition,
+    message_add,
+)
 from serviceloop.cases.views._common import PAGE_SIZE, is_htmx, signed_in, timeline_rows
 from serviceloop.cases.views._messages import translate_service_message
 from serviceloop.core.exceptions import ApplicationError, InvalidInputError
@@ -314,4 +322,37 @@ def case_assign_view(request: HttpRequest, number: str) -> HttpResponse:
     else:
         name = assignee.get_full_name() or assignee.username
         messages.success(request, _("Assigned to %(name)s.") % {"name": name})
+    return redirect("workspace:case-detail", number=case.number)
+
+
+@staff_required
+@require_POST
+def case_status_view(request: HttpRequest, number: str) -> HttpResponse:
+    """Open / pending (waiting for the customer) / resolved, or reopen a resolved or closed case."""
+    case = _get_case(request, number)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a status."))
+        return redirect("workspace:case-detail", number=case.number)
+    status = form.cleaned_data["status"]
+    try:
+        if status == "reopen":
+            case = case_reopen(
+                case=case,
+                actor=signed_in(request),
+                expected_version=form.cleaned_data["expected_version"],
+            )
+        else:
+            case = case_set_status(
+                case=case,
+                actor=signed_in(request),
+                status=status,
+                expected_version=form.cleaned_data["expected_version"],
+            )
+    except ApplicationError as exc:
+        messages.error(request, _error_text(exc, case))
+    else:
+        messages.success(
+            request, _("Status: %(status)s.") % {"status": CaseStatus(case.status).label}
+        )
     return redirect("workspace:case-detail", number=case.number)
