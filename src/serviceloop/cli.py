@@ -72,6 +72,10 @@ from serviceloop.commands.export_log import export_log  # noqa: E402  (after set
 
 app.command("export-log")(export_log)
 
+from serviceloop.commands.analyze import analyze  # noqa: E402  (Django-free, imports lazily)
+
+app.command("analyze")(analyze)
+
 
 def main() -> None:
     app()

@@ -59,6 +59,10 @@ EXPECTED = {
     # conformance
     "ConformanceResult",
     "check_conformance",
+    # report
+    "ReportAssetsError",
+    "render_report",
+    "write_report",
 }
 
 

@@ -102,6 +102,12 @@ Conformance to a process definition (``conformance``)::
     # moves = stage events; move_fitness = allowed moves / moves; a case conforms when all its
     # moves are allowed and it skipped no mandatory stage; time standards are reported apart
 
+Offline HTML report (``report``; inlines ECharts and viz.js from ``serviceloop/static/vendor``)::
+
+    render_report(log, result, *, conformance=None, spec=None, title=..., assets=None) -> str
+    write_report(path, log, result, *, conformance=None, spec=None, title=None) -> Path
+    ReportAssetsError(AnalyticsError): the vendor scripts are missing (run ``make assets``)
+
 Errors (``errors``): ``AnalyticsError`` > ``LogFormatError``, ``MissingColumnError``,
 ``MissingValueError``, ``TimestampParseError`` (file, row, column, value), ``EmptyLogError``,
 ``DuplicateEventError``, ``InvalidParameterError`` (also a ``ValueError``), ``EngineError``.
@@ -160,6 +166,7 @@ from .process_model import (
     parse_process_yaml,
     validate_process,
 )
+from .report import ReportAssetsError, render_report, write_report
 from .result import AnalysisResult, analyze
 
 __all__ = [
@@ -178,6 +185,7 @@ __all__ = [
     "ProcessMap",
     "ProcessProblem",
     "ProcessSpec",
+    "ReportAssetsError",
     "StageSpec",
     "TimestampParseError",
     "TransitionSpec",
@@ -205,6 +213,7 @@ __all__ = [
     "read_csv",
     "read_parquet",
     "read_xes",
+    "render_report",
     "resource_workload",
     "rework",
     "rework_by_attribute",
@@ -213,4 +222,5 @@ __all__ = [
     "throughput",
     "validate_process",
     "variants",
+    "write_report",
 ]

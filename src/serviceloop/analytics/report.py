@@ -1,0 +1,275 @@
+"""One self-contained, offline HTML report of an analysis (no CDN, no server).
+
+The page inlines the front-end libraries ServiceLoop serves itself (ECharts and viz.js, copied
+into ``serviceloop/static/vendor`` by ``make assets``) and embeds the results as JSON in a
+``<script type="application/json">`` block with ``<``, ``>`` and ``&`` escaped, so nothing read
+from a log (activity names with HTML or quotes) can break out of the data; the page builds
+every table with ``textContent`` and every Graphviz label with DOT escaping. The process map
+is computed in the browser from the embedded DFG: frequency/performance toggle and Disco-like
+activity and path sliders (the same rule as :func:`~serviceloop.analytics.process_map`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from .conformance import ConformanceResult
+from .errors import AnalyticsError
+from .eventlog import EventLog
+from .process_model import ProcessSpec
+from .result import AnalysisResult
+
+__all__ = ["ReportAssets", "ReportAssetsError", "load_assets", "render_report", "write_report"]
+
+_TEMPLATE = Path(__file__).with_name("_report_template.html")
+_ASSET_FILES = {"echarts": "echarts.min.js", "viz": "viz-global.js"}
+# Where the assets may be: the installed package's static/vendor (what ``make assets`` fills),
+# then a source checkout's node_modules.
+_VENDOR = Path(__file__).resolve().parents[1] / "static" / "vendor"
+_NODE_MODULES = Path(__file__).resolve().parents[3] / "node_modules"
+_NODE_PATHS = {"echarts": "echarts/dist/echarts.min.js", "viz": "@viz-js/viz/dist/viz-global.js"}
+MAX_EDGES = 5000  # DFG edges embedded in the page (most frequent first)
+MAX_VARIANTS = 100
+MAX_ROWS = 200  # rows of the long tables (bottlenecks, handovers, ...)
+_HIST_BINS = 40
+
+
+class ReportAssetsError(AnalyticsError):
+    """The front-end libraries the report inlines are not installed."""
+
+
+@dataclass(frozen=True)
+class ReportAssets:
+    """The JavaScript inlined into every report."""
+
+    echarts: str
+    viz: str
+
+
+def load_assets(directory: str | Path | None = None) -> ReportAssets:
+    """Read ``echarts.min.js`` and ``viz-global.js`` (from ``directory`` when given).
+
+    Raises
+    ------
+    ReportAssetsError
+        When a file is missing, with the command that installs them.
+    """
+    found: dict[str, str] = {}
+    missing: list[str] = []
+    for key, name in _ASSET_FILES.items():
+        candidates = (
+            [Path(directory) / name]
+            if directory is not None
+            else [_VENDOR / name, _NODE_MODULES / _NODE_PATHS[key]]
+        )
+        for candidate in candidates:
+            if candidate.is_file():
+                found[key] = candidate.read_text(encoding="utf-8")
+                break
+        else:
+            missing.append(name)
+    if missing:
+        where = Path(directory) if directory is not None else _VENDOR
+        raise ReportAssetsError(
+            f"the HTML report needs {' and '.join(missing)} in {where}, which this installation "
+            "lacks; run `make assets` in the ServiceLoop source folder (it installs them with npm "
+            "and copies them there), or use --json only"
+        )
+    return ReportAssets(echarts=found["echarts"], viz=found["viz"])
+
+
+def _inline_js(code: str) -> str:
+    """JavaScript safe inside ``<script>``: no ``</script`` or ``<!--`` can end the element."""
+    code = re.sub(r"</(script)", r"<\\/\1", code, flags=re.IGNORECASE)
+    return code.replace("<!--", "<\\!--")
+
+
+def _json_for_html(data: Any) -> str:
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dt.datetime | dt.date):
+        return v.isoformat()
+    if isinstance(v, list):
+        return [_clean(x) for x in v]
+    return v
+
+
+def _rows(frame: pl.DataFrame, limit: int | None = MAX_ROWS) -> list[dict[str, Any]]:
+    if limit is not None:
+        frame = frame.head(limit)
+    return [{k: _clean(v) for k, v in r.items()} for r in frame.iter_rows(named=True)]
+
+
+def _histogram(durations: pl.Series) -> dict[str, Any]:
+    """Bins of case durations in seconds: linear up to the 99th percentile, one overflow bin."""
+    d = durations.drop_nulls().cast(pl.Float64)
+    if d.is_empty():
+        return {"edges": [], "counts": [], "overflow": 0}
+    top = float(d.quantile(0.99, interpolation="linear") or 0.0)
+    if top <= 0:
+        top = float(d.to_numpy().max()) or 1.0
+    width = top / _HIST_BINS
+    idx = (d / width).floor().clip(0, _HIST_BINS).cast(pl.Int64)
+    counts = idx.value_counts().sort(idx.name)
+    bins = [0] * (_HIST_BINS + 1)
+    for i, c in counts.iter_rows():
+        bins[int(i)] = int(c)
+    # the value exactly at the top belongs to the last regular bin
+    at_top = int((d == top).sum())
+    bins[_HIST_BINS] -= at_top
+    bins[_HIST_BINS - 1] += at_top
+    return {
+        "edges": [width * i for i in range(_HIST_BINS + 1)],
+        "counts": bins[:_HIST_BINS],
+        "overflow": bins[_HIST_BINS],
+    }
+
+
+def _report_data(
+    log: EventLog,
+    result: AnalysisResult,
+    conformance: ConformanceResult | None,
+    spec: ProcessSpec | None,
+    title: str,
+) -> dict[str, Any]:
+    summary = result.duration_summary.row(0, named=True)
+    activities = (
+        pl.DataFrame({"activity": result.activities})
+        .join(
+            result.activity_times.select("activity", "count"),
+            on="activity",
+            how="left",
+        )
+        .with_columns(pl.col("count").fill_null(0))
+        .sort(["count", "activity"], descending=[True, False])
+    )
+    data: dict[str, Any] = {
+        "title": title,
+        "generated": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "events": result.events,
+        "cases": result.cases,
+        "has_start": log.has_start,
+        "duration": {k: _clean(v) for k, v in summary.items()},
+        "activities": _rows(activities, None),
+        "start": _rows(result.start_activities, None),
+        "end": _rows(result.end_activities, None),
+        "dfg": _rows(result.dfg, MAX_EDGES),
+        "dfg_total": result.dfg.height,
+        "variants": _rows(result.variants, MAX_VARIANTS),
+        "variants_total": result.variants.height,
+        "histogram": _histogram(result.case_durations["duration_seconds"]),
+        "bottlenecks": _rows(result.bottlenecks),
+        "activity_times": _rows(result.activity_times),
+        "rework": _rows(result.rework),
+        "rework_cases": {
+            "with_rework": int((result.rework_cases["repeats"] > 0).sum()),
+            "cases": result.rework_cases.height,
+        },
+        "throughput": _rows(result.throughput_week, None),
+        "resources": _rows(result.resources),
+        "handovers": _rows(result.handovers),
+    }
+    if conformance is not None and spec is not None:
+        data["conformance"] = {
+            "process": {"code": spec.code, "name": spec.name},
+            "summary": {k: _clean(v) for k, v in conformance.summary.items()},
+            "stages": [
+                {
+                    "code": s.code,
+                    "name": s.name,
+                    "name_zh": s.name_zh,
+                    "start": s.start,
+                    "end": s.end,
+                }
+                for s in spec.stages
+            ],
+            "declared": [
+                {"source": t.source, "target": t.target, "kind": t.kind} for t in spec.transitions
+            ],
+            "transitions": _rows(conformance.transitions, None),
+            "unmapped": _rows(conformance.activities.filter(pl.col("stage").is_null())),
+            "stage_times": _rows(conformance.stage_times, None),
+            "variants": _rows(conformance.variants, MAX_VARIANTS),
+            "skipped": _rows(
+                conformance.deviations.filter(pl.col("kind") == "skipped")
+                .group_by("target")
+                .agg(pl.len().alias("cases"))
+                .sort(["cases", "target"], descending=[True, False])
+                .rename({"target": "stage"}),
+                None,
+            ),
+        }
+    return data
+
+
+def render_report(
+    log: EventLog,
+    result: AnalysisResult,
+    *,
+    conformance: ConformanceResult | None = None,
+    spec: ProcessSpec | None = None,
+    title: str = "Event log",
+    assets: ReportAssets | None = None,
+) -> str:
+    """The report as one HTML string (about 2.5 MB: the two libraries are inlined).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from serviceloop.analytics import analyze, from_polars
+    >>> log = from_polars(pl.DataFrame({"case_id": [1, 1], "activity": ["<a>", "b"],
+    ...                                 "timestamp": [0, 60]}))
+    >>> page = render_report(log, analyze(log), title="demo")  # doctest: +SKIP
+    """
+    assets = assets or load_assets()
+    data = _report_data(log, result, conformance, spec, title)
+    parts = {
+        "TITLE": html.escape(title),
+        "DATA": _json_for_html(data),
+        "ECHARTS": _inline_js(assets.echarts),
+        "VIZ": _inline_js(assets.viz),
+    }
+    template = _TEMPLATE.read_text(encoding="utf-8")
+    # One pass, so nothing inserted is scanned for markers again.
+    return re.sub(r"\{\{(TITLE|DATA|ECHARTS|VIZ)\}\}", lambda m: parts[m.group(1)], template)
+
+
+def write_report(
+    path: str | Path,
+    log: EventLog,
+    result: AnalysisResult,
+    *,
+    conformance: ConformanceResult | None = None,
+    spec: ProcessSpec | None = None,
+    title: str | None = None,
+) -> Path:
+    """Render and write the report to ``path`` (whole file or nothing); returns the path."""
+    p = Path(path)
+    page = render_report(log, result, conformance=conformance, spec=spec, title=title or p.stem)
+    partial = p.with_name(p.name + ".partial")
+    try:
+        partial.write_text(page, encoding="utf-8")
+        partial.replace(p)
+    finally:
+        partial.unlink(missing_ok=True)
+    return p

@@ -1,0 +1,270 @@
+"""``serviceloop analyze``: mine an event log file into JSON and an offline HTML report.
+
+Django-free and quick to start: the analytics library is imported inside the command. Bad
+input ends with one error naming the file, row, column and value (exit code 2) and writes
+nothing: outputs are rendered in memory, written to ``*.partial`` files and renamed at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from serviceloop.analytics import EventLog
+
+__all__ = ["analyze"]
+
+EXIT_BAD_INPUT = 2
+
+
+class Duplicates(StrEnum):
+    error = "error"
+    keep = "keep"
+    drop = "drop"
+
+
+class Engine(StrEnum):
+    polars = "polars"
+    spark = "spark"
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"serviceloop analyze: {message}", err=True)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+def _check_output(path: Path | None, option: str) -> None:
+    if path is None or str(path) == "-":
+        return
+    if not path.parent.is_dir():
+        raise _fail(f"{option} {path}: directory {path.parent} does not exist")
+    if path.is_dir():
+        raise _fail(f"{option} {path}: is a directory")
+
+
+def _load(path: Path, mapping: dict[str, Any], csv_options: dict[str, Any]) -> EventLog:
+    from serviceloop.analytics import read_csv, read_parquet, read_xes
+
+    name = path.name.lower()
+    if name.endswith((".xes", ".xes.gz")):
+        xes = {k: v for k, v in mapping.items() if v is not None}
+        xes.pop("timestamp_format", None)
+        xes.pop("day_first", None)
+        xes.pop("timezone", None)
+        return read_xes(path, **xes)
+    if name.endswith((".parquet", ".pq")):
+        return read_parquet(path, **mapping)
+    return read_csv(path, **mapping, **csv_options)
+
+
+def _write_atomically(outputs: dict[Path, str]) -> None:
+    """Write every output to ``NAME.partial`` first; rename all only when all are written."""
+    partials = {path: path.with_name(path.name + ".partial") for path in outputs}
+    try:
+        for path, text in outputs.items():
+            partials[path].write_text(text, encoding="utf-8")
+        for path, partial in partials.items():
+            os.replace(partial, path)
+    finally:
+        for partial in partials.values():
+            partial.unlink(missing_ok=True)
+
+
+def _print_summary(data: dict[str, Any], console: Any) -> None:
+    from rich.table import Table
+
+    durations = data["cases"]["duration_seconds"]
+    console.print(
+        f"[bold]{data['events']}[/] events, [bold]{data['cases']['count']}[/] cases, "
+        f"{len(data['activities'])} activities; case duration median "
+        f"{_human(durations.get('median'))}, mean {_human(durations.get('mean'))}, "
+        f"p90 {_human(durations.get('p90'))}"
+    )
+    table = Table(title="Top variants", show_lines=False)
+    table.add_column("cases", justify="right")
+    table.add_column("share", justify="right")
+    table.add_column("activities")
+    for v in data["variants"][:5]:
+        table.add_row(str(v["count"]), f"{v['share']:.1%}", " → ".join(v["activities"]))
+    console.print(table)
+    bottlenecks = Table(title="Bottlenecks (total waiting time)")
+    for col in ("where", "count", "mean", "total"):
+        bottlenecks.add_column(col, justify="left" if col == "where" else "right")
+    for b in data["bottlenecks"][:5]:
+        where = f"{b['source']} → {b['target']}" if b.get("source") else str(b["target"])
+        bottlenecks.add_row(
+            where, str(b["count"]), _human(b["mean_seconds"]), _human(b["total_seconds"])
+        )
+    console.print(bottlenecks)
+    conf = data.get("conformance")
+    if conf:
+        s = conf["summary"]
+        fitness = s["move_fitness"]
+        console.print(
+            f"Conformance to {conf['process']!r}: move fitness "
+            f"{'n/a' if fitness is None else f'{fitness:.1%}'}, {s['conforming_cases']} of "
+            f"{s['cases']} cases conform, {s['unmapped_activities']} unmapped activities"
+        )
+
+
+def _human(seconds: float | None) -> str:
+    if seconds is None:
+        return "n/a"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if abs(seconds) >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def analyze(
+    log: Annotated[Path, typer.Argument(help="Event log: .csv[.gz], .xes[.gz] or .parquet.")],
+    case_col: Annotated[str | None, typer.Option(help="Case id column [case_id].")] = None,
+    activity_col: Annotated[str | None, typer.Option(help="Activity column [activity].")] = None,
+    timestamp_col: Annotated[
+        str | None, typer.Option(help="Completion timestamp column [timestamp].")
+    ] = None,
+    start_timestamp_col: Annotated[
+        str | None, typer.Option(help="Start timestamp column (waiting vs processing time).")
+    ] = None,
+    resource_col: Annotated[
+        str | None, typer.Option(help="Resource column (workload, handovers).")
+    ] = None,
+    lifecycle_col: Annotated[
+        str | None, typer.Option(help="Lifecycle column (start/complete rows).")
+    ] = None,
+    timestamp_format: Annotated[
+        str | None, typer.Option(help="strftime format, e.g. '%d/%m/%Y %H:%M'; default: detect.")
+    ] = None,
+    day_first: Annotated[
+        bool, typer.Option(help="When detecting, read 03/04/2024 as 3 April.")
+    ] = False,
+    timezone: Annotated[
+        str, typer.Option(help="Time zone of timestamps written without an offset.")
+    ] = "UTC",
+    separator: Annotated[str | None, typer.Option(help="CSV separator; default: guess.")] = None,
+    duplicates: Annotated[
+        Duplicates,
+        typer.Option(help="Repeated events: refuse them, keep them (as pm4py) or drop them."),
+    ] = Duplicates.error,
+    process: Annotated[
+        Path | None, typer.Option(help="Process definition (YAML) to check conformance against.")
+    ] = None,
+    report: Annotated[Path | None, typer.Option(help="Write an offline HTML report here.")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the results as JSON here ('-': stdout).")
+    ] = None,
+    rework_by: Annotated[
+        list[str] | None, typer.Option(help="Attribute to break rework down by (repeatable).")
+    ] = None,
+    engine: Annotated[Engine, typer.Option(help="Analytics engine.")] = Engine.polars,
+) -> None:
+    """Mine an event log: process map, variants, durations, bottlenecks, rework, conformance."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from serviceloop.analytics import AnalyticsError
+
+    _check_output(report, "--report")
+    _check_output(json_out, "--json")
+    if report is not None and str(report) == "-":
+        raise _fail("--report needs a file name")
+    if not log.is_file():
+        raise _fail(f"{log}: no such file")
+
+    mapping: dict[str, Any] = {
+        "case": case_col,
+        "activity": activity_col,
+        "timestamp": timestamp_col,
+        "start_timestamp": start_timestamp_col,
+        "resource": resource_col,
+        "lifecycle": lifecycle_col,
+        "timestamp_format": timestamp_format,
+        "day_first": day_first,
+        "timezone": timezone,
+        "duplicates": duplicates.value,
+        "engine": engine.value,
+    }
+    for key in ("case", "activity", "timestamp"):
+        if mapping[key] is None and not log.name.lower().endswith((".xes", ".xes.gz")):
+            mapping[key] = {"case": "case_id", "activity": "activity"}.get(key, key)
+    csv_options = {"separator": separator} if separator else {}
+    console = Console(stderr=True)
+    to_stdout = json_out is not None and str(json_out) == "-"
+    steps = ["load", "discover", "conformance", "report", "write"]
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+        transient=True,
+    )
+    try:
+        spec = None
+        if process is not None:
+            from serviceloop.analytics import load_process_yaml
+
+            spec = load_process_yaml(process)
+        render = None
+        if report is not None:
+            from serviceloop.analytics.report import load_assets, render_report
+
+            assets = load_assets()  # fail before the long work when they are missing
+        with progress:
+            task = progress.add_task(f"Loading {log.name}", total=len(steps))
+            event_log = _load(log, mapping, csv_options)
+            progress.update(task, advance=1, description="Discovering the process, measuring")
+            from serviceloop.analytics import analyze as run_analysis
+
+            result = run_analysis(event_log, rework_attributes=tuple(rework_by or ()))
+            data = result.to_dict()
+            progress.update(task, advance=1, description="Checking conformance")
+            conformance = None
+            if spec is not None:
+                from serviceloop.analytics import check_conformance
+
+                conformance = check_conformance(event_log, spec)
+                data["conformance"] = conformance.to_dict()
+            progress.update(task, advance=1, description="Rendering the report")
+            if report is not None:
+                render = render_report(
+                    event_log,
+                    result,
+                    conformance=conformance,
+                    spec=spec,
+                    title=log.name,
+                    assets=assets,
+                )
+            progress.update(task, advance=1, description="Writing")
+            outputs: dict[Path, str] = {}
+            if report is not None and render is not None:
+                outputs[report] = render
+            text = json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False)
+            if json_out is not None and not to_stdout:
+                outputs[json_out] = text + "\n"
+            _write_atomically(outputs)
+            progress.update(task, advance=1)
+    except AnalyticsError as exc:
+        message = str(exc)
+        if "duplicates='keep'" in message:
+            message = message.replace(
+                "pass duplicates='keep' or 'drop'", "pass --duplicates keep or drop"
+            )
+        raise _fail(message) from None
+    except OSError as exc:
+        raise _fail(f"{exc.filename or log}: {exc.strerror or exc}") from None
+    if to_stdout:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+        return
+    _print_summary(data, Console())
+    for path in outputs:
+        console.print(f"Wrote {path}")

@@ -1,0 +1,225 @@
+"""``serviceloop analyze``: JSON equal to pm4py's numbers on the real helpdesk log, precise errors,
+no partial output, no Django on the path."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from serviceloop.analytics import report as report_module
+from serviceloop.cli import app
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+if not DATA.is_dir():
+    DATA = Path("/work/shared/data")
+HELPDESK = DATA / "helpdesk_full.csv"
+HELPDESK_ARGS = [
+    "--case-col",
+    "Case ID",
+    "--activity-col",
+    "Activity",
+    "--timestamp-col",
+    "Complete Timestamp",
+    "--resource-col",
+    "Resource",
+    "--duplicates",
+    "keep",
+]
+PROCESS = """\
+process: {code: helpdesk, name: Helpdesk}
+stages:
+  - {code: assign, name: Assign seriousness, start: true}
+  - {code: take, name: Take in charge ticket, time_standard_minutes: 1440}
+  - {code: resolve, name: Resolve ticket}
+  - {code: closed, name: Closed, end: true}
+transitions:
+  - {from: assign, to: take}
+  - {from: take, to: resolve}
+  - {from: resolve, to: closed}
+  - {from: resolve, to: take, kind: rework}
+"""
+
+runner = CliRunner()
+
+
+def _run(*args: str):
+    return runner.invoke(app, ["analyze", *args])
+
+
+@pytest.fixture(scope="module")
+def helpdesk_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("analyze")
+    (out / "process.yaml").write_text(PROCESS, encoding="utf-8")
+    result = _run(
+        str(HELPDESK),
+        *HELPDESK_ARGS,
+        "--process",
+        str(out / "process.yaml"),
+        "--json",
+        str(out / "out.json"),
+        "--report",
+        str(out / "report.html"),
+    )
+    assert result.exit_code == 0, result.output
+    return out, result, json.loads((out / "out.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def pm4py_numbers():
+    from tests.analytics._pm4py_ref import pm4py_reference
+
+    frame = pl.read_csv(HELPDESK, columns=["Case ID", "Activity", "Complete Timestamp"])
+    frame = frame.with_columns(
+        pl.col("Complete Timestamp").str.to_datetime("%Y/%m/%d %H:%M:%S%.3f", time_zone="UTC")
+    )
+    return pm4py_reference(
+        frame, case="Case ID", activity="Activity", timestamp="Complete Timestamp"
+    )
+
+
+def test_json_has_the_documented_shape(helpdesk_run):
+    _, _, data = helpdesk_run
+    assert data["events"] == 21348 and data["cases"]["count"] == 4580
+    assert set(data["cases"]["duration_seconds"]) >= {"mean", "median", "p90"}
+    edge = data["dfg"][0]
+    assert set(edge) >= {"source", "target", "count", "mean_seconds", "median_seconds"}
+    assert "p90_seconds" in edge
+    counts = [v["count"] for v in data["variants"]]
+    assert counts == sorted(counts, reverse=True) and sum(counts) == 4580
+    waits = [b["total_seconds"] for b in data["bottlenecks"]]
+    assert waits == sorted(waits, reverse=True)
+    assert data["rework"] and {"activity", "repeats"} <= set(data["rework"][0])
+    assert data["conformance"]["summary"]["cases"] == 4580
+
+
+def test_json_matches_pm4py(helpdesk_run, pm4py_numbers):
+    _, _, data = helpdesk_run
+    ref = pm4py_numbers
+    assert {(e["source"], e["target"]): e["count"] for e in data["dfg"]} == ref["dfg"]
+    for e in data["dfg"]:
+        assert e["mean_seconds"] == pytest.approx(ref["perf"][(e["source"], e["target"])]["mean"])
+    assert data["start_activities"] == ref["start"]
+    assert data["end_activities"] == ref["end"]
+    assert {tuple(v["activities"]): v["count"] for v in data["variants"]} == ref["variants"]
+    durations = data["cases"]["duration_seconds"]
+    assert durations["mean"] == pytest.approx(statistics.fmean(ref["durations"]))
+    assert durations["median"] == pytest.approx(statistics.median(ref["durations"]))
+
+
+def test_report_is_written_and_summary_printed(helpdesk_run):
+    out, result, _ = helpdesk_run
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "helpdesk_full.csv" in page
+    assert "21348 events, 4580 cases" in result.stdout
+    assert "Conformance to 'helpdesk'" in result.stdout
+    assert not list(out.glob("*.partial"))
+
+
+def test_json_to_stdout(tmp_path):
+    result = _run(str(HELPDESK), *HELPDESK_ARGS, "--json", "-")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["events"] == 21348
+
+
+def _assert_failed_cleanly(result, out_dir: Path, *fragments: str) -> None:
+    assert result.exit_code == 2, result.output
+    message = result.stderr.strip()
+    assert message.startswith("serviceloop analyze: ")
+    for fragment in fragments:
+        assert fragment in message, message
+    assert (
+        sorted(p.name for p in out_dir.iterdir() if p.suffix != ".csv" and p.suffix != ".yaml")
+        == []
+    )
+
+
+def _outputs(tmp_path: Path) -> list[str]:
+    return ["--json", str(tmp_path / "out.json"), "--report", str(tmp_path / "r.html")]
+
+
+def test_unparsable_timestamp_names_file_row_column_and_value(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "case,act,ts\n1,a,2024-01-01 10:00\n1,b,2024-01-01 11:00\n2,a,yesterday\n",
+        encoding="utf-8",
+    )
+    result = _run(
+        str(bad), "--case-col", "case", "--activity-col", "act", "--timestamp-col", "ts",
+        "--timestamp-format", "%Y-%m-%d %H:%M", *_outputs(tmp_path),
+    )  # fmt: skip
+    _assert_failed_cleanly(result, tmp_path, str(bad), "row 4", "'ts'", "'yesterday'")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_wrong_timestamp_format_is_refused(tmp_path):
+    bad = tmp_path / "fmt.csv"
+    bad.write_text("case_id,activity,timestamp\n1,a,01/02/2024\n", encoding="utf-8")
+    result = _run(str(bad), "--timestamp-format", "%Y-%m-%d", *_outputs(tmp_path))
+    _assert_failed_cleanly(result, tmp_path, "row 2", "'01/02/2024'", "%Y-%m-%d")
+
+
+def test_missing_column_is_named(tmp_path):
+    bad = tmp_path / "cols.csv"
+    bad.write_text("case_id,activity,time\n1,a,2024-01-01\n", encoding="utf-8")
+    result = _run(str(bad), *_outputs(tmp_path))
+    _assert_failed_cleanly(result, tmp_path, "column 'timestamp' not found", "'time'")
+
+
+def test_duplicate_events_point_to_the_cli_option(tmp_path):
+    bad = tmp_path / "dup.csv"
+    bad.write_text("case_id,activity,timestamp\n1,a,2024-01-01\n1,a,2024-01-01\n", encoding="utf-8")
+    result = _run(str(bad), *_outputs(tmp_path))
+    _assert_failed_cleanly(result, tmp_path, "row 3", "duplicate of row 2", "--duplicates keep")
+
+
+def test_missing_log_file(tmp_path):
+    result = _run(str(tmp_path / "nope.csv"), *_outputs(tmp_path))
+    _assert_failed_cleanly(result, tmp_path, "nope.csv: no such file")
+
+
+def test_invalid_process_definition_writes_nothing(tmp_path):
+    (tmp_path / "p.yaml").write_text("process: {code: x, name: X}\nstages: []\n", encoding="utf-8")
+    result = _run(
+        str(HELPDESK), *HELPDESK_ARGS, "--process", str(tmp_path / "p.yaml"), *_outputs(tmp_path)
+    )
+    assert result.exit_code == 2
+    assert "p.yaml: invalid process definition" in result.stderr
+    assert "stages: must list at least one stage" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.yaml"]
+
+
+def test_missing_report_assets_fail_before_any_work(tmp_path, monkeypatch):
+    monkeypatch.setattr(report_module, "_VENDOR", tmp_path / "vendor")
+    monkeypatch.setattr(report_module, "_NODE_MODULES", tmp_path / "node_modules")
+    result = _run(str(HELPDESK), *HELPDESK_ARGS, *_outputs(tmp_path))
+    _assert_failed_cleanly(result, tmp_path, "echarts.min.js and viz-global.js", "make assets")
+
+
+def test_output_directory_must_exist(tmp_path):
+    result = _run(str(HELPDESK), *HELPDESK_ARGS, "--json", str(tmp_path / "no" / "out.json"))
+    _assert_failed_cleanly(result, tmp_path, "directory", "does not exist")
+
+
+def test_analyze_never_imports_django_or_pandas(tmp_path):
+    code = (
+        "import sys\n"
+        "from serviceloop.cli import app\n"
+        "try:\n"
+        f"    app(['analyze', {str(HELPDESK)!r}, *{HELPDESK_ARGS!r}, '--json', "
+        f"{str(tmp_path / 'o.json')!r}])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in ('django', 'pandas', 'pm4py') if m in sys.modules))\n"
+    )
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+    assert json.loads((tmp_path / "o.json").read_text(encoding="utf-8"))["events"] == 21348
