@@ -1,0 +1,480 @@
+"""What each Insights page shows, computed from the filtered live log by the analytics library.
+
+A :class:`Scope` is the log plus the process version it is compared with: the version chosen in
+the filters, else the one most of the log's cases ran on. Each ``*_context`` function returns the
+template context of one page; the views only parse the request and render.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from django.utils.translation import gettext as _
+
+from serviceloop import analytics
+from serviceloop.analytics import EventLog
+from serviceloop.analytics.conformance import ConformanceResult, check_conformance
+from serviceloop.analytics.process_model import ProcessSpec
+from serviceloop.insights import charts
+from serviceloop.insights.formatting import (
+    activity_labeller,
+    choice_label,
+    format_count,
+    format_duration,
+    format_share,
+)
+from serviceloop.insights.process_map import Measure, discovered_dot
+from serviceloop.insights.selectors import LogFilters, end_stage_names
+from serviceloop.processes.flowchart import version_dot
+from serviceloop.processes.models import ProcessVersion
+from serviceloop.processes.selectors import process_version_get
+from serviceloop.processes.services import process_spec_from_version
+
+__all__ = [
+    "REWORK_ATTRIBUTES",
+    "Scope",
+    "handovers_context",
+    "overview_context",
+    "performance_context",
+    "process_context",
+    "rework_context",
+    "scope_build",
+    "variants_context",
+]
+
+REWORK_ATTRIBUTES = ("team", "category", "priority", "channel")
+
+
+@dataclass
+class Scope:
+    filters: LogFilters
+    log: EventLog
+    version: ProcessVersion | None
+    spec: ProcessSpec | None
+    label: Callable[[str], str]
+    _conformance: ConformanceResult | None = None
+    _frame: pl.DataFrame | None = None
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """The log with names and attributes (decoded once per request)."""
+        if self._frame is None:
+            self._frame = self.log.to_polars()
+        return self._frame
+
+    @property
+    def compares(self) -> bool:
+        """Conformance is meaningful on the stage view, against a version."""
+        return self.spec is not None and self.filters.view == "stages"
+
+    @property
+    def mixed_versions(self) -> bool:
+        """Whether the log holds cases of versions other than the compared one."""
+        return self.filters.version is None and self.frame["version"].n_unique() > 1
+
+    def conformance(self) -> ConformanceResult | None:
+        if not self.compares:
+            return None
+        if self._conformance is None:
+            assert self.spec is not None
+            self._conformance = check_conformance(self.log, self.spec)
+        return self._conformance
+
+    def version_label(self, version_id: object) -> str:
+        if self.version is not None and version_id == self.version.pk:
+            return str(self.version)
+        return _("version #%(id)s") % {"id": version_id}
+
+
+def scope_build(filters: LogFilters, log: EventLog) -> Scope:
+    frame = log.to_polars()
+    version_id = filters.version
+    if version_id is None:
+        counts = frame.group_by("version").agg(pl.col("case_id").n_unique().alias("n"))
+        version_id = counts.sort(["n", "version"], descending=[True, True])["version"][0]
+    version: ProcessVersion | None
+    try:
+        version = process_version_get(int(version_id))
+    except ProcessVersion.DoesNotExist:
+        version = None
+    spec = process_spec_from_version(version) if version is not None else None
+    stages = [(s.name, s.name_zh) for s in version.stages.all()] if version is not None else []
+    return Scope(
+        filters=filters,
+        log=log,
+        version=version,
+        spec=spec,
+        label=activity_labeller(stages),
+        _frame=frame,
+    )
+
+
+# -- overview -----------------------------------------------------------------------------------------
+
+
+def overview_context(scope: Scope) -> dict[str, Any]:
+    log = scope.log
+    status = scope.frame.group_by("case_id").agg(pl.col("status").first())
+    durations = analytics.case_durations(log).join(status, on="case_id", how="left")
+    closed = durations.filter(pl.col("status") == "closed")["duration_seconds"]
+    rework_cases = analytics.rework_cases(log)
+    with_rework = int((rework_cases["repeats"] > 0).sum())
+    ends = end_stage_names()
+    conf = scope.conformance()
+    kpis = [
+        (_("Cases"), format_count(log.n_cases), ""),
+        (_("Events"), format_count(log.n_events), ""),
+        (
+            _("Still open"),
+            format_count(durations.height - closed.len()),
+            _("cases not closed yet"),
+        ),
+        (
+            _("Median duration"),
+            format_duration(closed.median() if closed.len() else None),  # type: ignore[arg-type]
+            _("of closed cases"),
+        ),
+        (
+            _("90th percentile"),
+            format_duration(closed.quantile(0.9, interpolation="linear") if closed.len() else None),
+            _("of closed cases"),
+        ),
+        (
+            _("Rework"),
+            format_share(with_rework / log.n_cases if log.n_cases else None),
+            _("cases that repeat a stage or step"),
+        ),
+    ]
+    if conf is not None:
+        kpis.append(
+            (
+                _("Conformance"),
+                format_share(conf.summary["case_fitness"]),
+                _("cases that follow the design exactly; %(moves)s of moves allowed")
+                % {"moves": format_share(conf.summary["move_fitness"])},
+            )
+        )
+    return {
+        "kpis": kpis,
+        "histogram": charts.duration_histogram(closed),
+        "throughput_day": charts.throughput_chart(
+            analytics.throughput(log, every="day", closed_activities=ends)
+        ),
+        "throughput_week": charts.throughput_chart(
+            analytics.throughput(log, every="week", closed_activities=ends)
+        ),
+    }
+
+
+# -- process map -----------------------------------------------------------------------------------
+def _deviation_pairs(
+    conf: ConformanceResult, activities: list[str]
+) -> tuple[set[tuple[str, str]], set[str]]:
+    """Activity pairs that are disallowed moves, and activities where a start is wrong."""
+    by_code: dict[str, list[str]] = {}
+    for activity, code in conf.activities.select("activity", "stage").rows():
+        if code is not None and activity in activities:
+            by_code.setdefault(code, []).append(activity)
+    bad = conf.transitions.filter(~pl.col("allowed"))
+    pairs: set[tuple[str, str]] = set()
+    starts: set[str] = set()
+    for source, target in bad.select("source", "target").rows():
+        for t in by_code.get(target, []):
+            if source is None:
+                starts.add(t)
+            else:
+                pairs.update((s, t) for s in by_code.get(source, []))
+    return pairs, starts
+
+
+def process_map_dot(
+    scope: Scope, *, measure: Measure, activities: float, paths: float
+) -> dict[str, Any]:
+    pmap = analytics.process_map(scope.log, activities=activities, paths=paths)
+    conf = scope.conformance()
+    pairs, starts = _deviation_pairs(conf, scope.log.activities) if conf else (set(), set())
+    dot = discovered_dot(
+        pmap,
+        measure=measure,
+        disallowed=pairs,
+        bad_starts=starts,
+        label=scope.label,
+        duration=format_duration,
+        number=format_count,
+    )
+    shown = pmap.edges.select("source", "target").rows()
+    return {
+        "dot": dot,
+        "measure": measure,
+        "activities": activities,
+        "paths": paths,
+        "shown_nodes": pmap.nodes.height,
+        "total_nodes": len(scope.log.activities),
+        "shown_edges": len(shown),
+        "hidden_deviations": len(pairs - set(shown)),
+    }
+
+
+def process_context(
+    scope: Scope, *, measure: Measure, activities: float, paths: float
+) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "map": process_map_dot(scope, measure=measure, activities=activities, paths=paths)
+    }
+    if scope.version is not None:
+        designed = version_dot(
+            scope.version,
+            stages=scope.version.stages.all(),
+            transitions=scope.version.transitions.all(),
+        )
+        # Top to bottom, like the discovered map, so the two fit side by side.
+        context["designed_dot"] = designed.replace("rankdir=LR", "rankdir=TB", 1)
+    conf = scope.conformance()
+    if conf is None or scope.spec is None:
+        return context
+    names = {s.code: s.name for s in scope.spec.stages}
+
+    def stage(code: str | None) -> str:
+        return _("(case start)") if code is None else scope.label(names.get(code, code))
+
+    bad = conf.transitions.filter(~pl.col("allowed"))
+    skipped = (
+        conf.deviations.filter(pl.col("kind") == "skipped")
+        .group_by("target")
+        .agg(pl.len().alias("cases"))
+        .sort(["cases", "target"], descending=[True, False])
+    )
+    completed = conf.summary["completed_cases"] or 0
+    over = conf.stage_times.filter(pl.col("over_standard") > 0).sort(
+        "share_over", descending=True, nulls_last=True
+    )
+    context.update(
+        {
+            "summary": {
+                "case_fitness": format_share(conf.summary["case_fitness"]),
+                "move_fitness": format_share(conf.summary["move_fitness"]),
+                "conforming": format_count(conf.summary["conforming_cases"]),
+                "cases": format_count(conf.summary["cases"]),
+                "unmapped": conf.summary["unmapped_activities"],
+            },
+            "disallowed": [
+                {
+                    "source": stage(s),
+                    "target": stage(t),
+                    "count": format_count(n),
+                    "cases": format_count(c),
+                }
+                for s, t, n, c in bad.select("source", "target", "count", "cases").rows()
+            ],
+            "skipped": [
+                {
+                    "stage": stage(code),
+                    "cases": format_count(n),
+                    "share": format_share(n / completed if completed else None),
+                }
+                for code, n in skipped.rows()
+            ],
+            "over_standard": [
+                {
+                    "stage": stage(row["stage"]),
+                    "standard": format_duration(row["standard_seconds"]),
+                    "median": format_duration(row["median_seconds"]),
+                    "over": format_count(row["over_standard"]),
+                    "share": format_share(row["share_over"]),
+                }
+                for row in over.iter_rows(named=True)
+            ],
+        }
+    )
+    return context
+
+
+# -- performance --------------------------------------------------------------------------------------
+def _bottleneck_rows(scope: Scope, frame: pl.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {
+            "what": (
+                f"{scope.label(row['source'])} → {scope.label(row['target'])}"
+                if row["kind"] == "edge"
+                else scope.label(row["target"])
+            ),
+            "count": format_count(row["count"]),
+            "median": format_duration(row["median_seconds"]),
+            "p90": format_duration(row["p90_seconds"]),
+            "total": format_duration(row["total_seconds"]),
+            "share": format_share(row["share"]),
+            "bar": round(100 * (row["share"] or 0), 1),
+        }
+        for row in frame.iter_rows(named=True)
+    ]
+
+
+def performance_context(scope: Scope, *, top: int = 12) -> dict[str, Any]:
+    log = scope.log
+    ranked = analytics.bottlenecks(log)
+    waits = ranked.filter(pl.col("kind") == "activity").head(top)
+    paths = ranked.filter(pl.col("kind") == "edge").head(top)
+    context: dict[str, Any] = {
+        "bottleneck_tables": [
+            (
+                "waits-title",
+                _("Where cases wait"),
+                _("Time before each step, from any step before it; most total waiting first."),
+                _bottleneck_rows(scope, waits),
+            ),
+            (
+                "paths-title",
+                _("Slowest paths"),
+                _("Time between two steps; most total waiting first."),
+                _bottleneck_rows(scope, paths),
+            ),
+        ]
+    }
+    conf = scope.conformance()
+    if conf is not None and scope.spec is not None:
+        ends = {s.code for s in scope.spec.end_stages}
+        rows = [
+            row
+            for row in conf.stage_times.iter_rows(named=True)
+            if row["stage"] not in ends and (row["measured"] or row["standard_seconds"])
+        ]
+        context["stage_chart"] = charts.stage_time_bars(
+            [dict(row, label=scope.label(row["name"])) for row in rows]
+        )
+        context["stages"] = [
+            {
+                "stage": scope.label(row["name"]),
+                "visits": format_count(row["measured"]),
+                "median": format_duration(row["median_seconds"]),
+                "p90": format_duration(row["p90_seconds"]),
+                "standard": format_duration(row["standard_seconds"]),
+                "over": format_count(row["over_standard"]),
+                "share": format_share(row["share_over"]),
+                "late": (row["share_over"] or 0) > 0.2,
+            }
+            for row in rows
+        ]
+    else:
+        times = analytics.activity_times(log)
+        context["activities"] = [
+            {
+                "activity": scope.label(row["activity"]),
+                "count": format_count(row["count"]),
+                "wait": format_duration(row["wait_median_seconds"]),
+                "sojourn": format_duration(row["sojourn_median_seconds"]),
+                "sojourn_p90": format_duration(row["sojourn_p90_seconds"]),
+            }
+            for row in times.iter_rows(named=True)
+        ]
+    return context
+
+
+# -- rework -------------------------------------------------------------------------------------------
+def rework_context(scope: Scope) -> dict[str, Any]:
+    log = scope.log
+    per_activity = [
+        {
+            "activity": scope.label(row["activity"]),
+            "cases": format_count(row["cases"]),
+            "repeated": format_count(row["cases_repeated"]),
+            "share": format_share(row["share_repeated"]),
+            "repeats": format_count(row["repeats"]),
+            "self_loops": format_count(row["self_loops"]),
+            "bar": round(100 * (row["share_repeated"] or 0), 1),
+        }
+        for row in analytics.rework(log).iter_rows(named=True)
+    ]
+    titles = {
+        "team": _("By team"),
+        "category": _("By category"),
+        "priority": _("By priority"),
+        "channel": _("By channel"),
+    }
+    by_attribute = []
+    for attribute in REWORK_ATTRIBUTES:
+        frame = analytics.rework_by_attribute(log, attribute)
+        by_attribute.append(
+            {
+                "title": titles[attribute],
+                "rows": [
+                    {
+                        "value": choice_label(attribute, value),
+                        "cases": format_count(cases),
+                        "with_rework": format_count(with_rework),
+                        "share": format_share(share),
+                        "mean": f"{mean:.2f}" if mean is not None else "—",
+                        "bar": round(100 * (share or 0), 1),
+                    }
+                    for value, cases, with_rework, share, mean in frame.rows()
+                ],
+            }
+        )
+    return {"per_activity": per_activity, "by_attribute": by_attribute}
+
+
+# -- variants -----------------------------------------------------------------------------------------
+def variants_context(scope: Scope, *, top: int = 25) -> dict[str, Any]:
+    frame = analytics.variants(scope.log)
+    fitness: dict[tuple[str, ...], float | None] = {}
+    conf = scope.conformance()
+    if conf is not None:
+        for activities, share in conf.variants.select("activities", "share_conforming").rows():
+            fitness[tuple(activities)] = share
+    shown = frame.head(top)
+    rows = []
+    covered = 0.0
+    for activities, count, share, length in shown.rows():
+        covered += share
+        rows.append(
+            {
+                "steps": [scope.label(a) for a in activities],
+                "count": format_count(count),
+                "share": format_share(share),
+                "covered": format_share(covered),
+                "length": length,
+                "conforms": fitness.get(tuple(activities)),
+                "bar": round(100 * share, 1),
+            }
+        )
+    return {
+        "variants": rows,
+        "total_variants": format_count(frame.height),
+        "shown": shown.height,
+        "covered": format_share(covered),
+        "compares": conf is not None,
+    }
+
+
+# -- handovers ----------------------------------------------------------------------------------------
+def handovers_context(scope: Scope, *, top: int = 40) -> dict[str, Any]:
+    log = scope.log
+    frame = analytics.handovers(log)
+    workload = analytics.resource_workload(log)
+    return {
+        "handovers": [
+            {
+                "source": source,
+                "target": target,
+                "count": format_count(count),
+                "cases": format_count(cases),
+                "median": format_duration(median),
+            }
+            for source, target, count, cases, median in frame.head(top)
+            .select("source", "target", "count", "cases", "median_seconds")
+            .rows()
+        ],
+        "total_handovers": format_count(int(frame["count"].sum() or 0)),
+        "graph": charts.handover_graph(frame),
+        "workload": [
+            {
+                "resource": row["resource"],
+                "events": format_count(row["events"]),
+                "cases": format_count(row["cases"]),
+                "activities": row["activities"],
+            }
+            for row in workload.head(top).iter_rows(named=True)
+        ],
+    }

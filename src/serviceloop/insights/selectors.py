@@ -1,0 +1,303 @@
+"""Read the live case log into the analytics library, and the choices the filter form offers.
+
+The log is read with one query straight into Arrow columns (a database cursor, ``fetchmany`` in
+chunks, no model instance or dict per event) and handed to :func:`serviceloop.analytics.from_arrow`.
+Case attributes (team, category, priority, channel, process version) are pushed into the query;
+time window, case duration and variants are applied by the library's filters afterwards.
+
+Two views of the log:
+
+``stages``  what process mining needs: one event per stage a case entered (``stage_entered`` and
+            ``closed``, activity = stage name), plus reopening a closed case, which re-enters the
+            stage the case closed from (activity = that stage's name).
+``events``  every event of every kind (assigned, replied, ...), activity = the event's label.
+
+The Arrow table read for a set of database-level filters is kept in Django's cache under the id of
+the newest event, so a page load over unchanged data does not read the log again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import polars as pl
+import pyarrow as pa
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Case as CaseWhen
+from django.db.models import (
+    CharField,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from serviceloop.accounts.choices import STAFF_ROLES
+from serviceloop.accounts.models import Team
+from serviceloop.analytics import (
+    EventLog,
+    filter_case_duration,
+    filter_time,
+    filter_variants,
+    from_arrow,
+)
+from serviceloop.cases.choices import CaseStatus, EventKind
+from serviceloop.cases.models import CaseEvent, Category
+from serviceloop.processes.models import ProcessVersion, Stage
+
+__all__ = [
+    "ATTRIBUTES",
+    "LOG_COLUMNS",
+    "LogFilters",
+    "end_stage_names",
+    "event_log",
+    "event_log_last_id",
+    "event_table",
+    "filter_categories",
+    "filter_teams",
+    "filter_versions",
+]
+
+View = Literal["stages", "events"]
+TimeMode = Literal["started", "intersecting", "completed", "contained"]
+
+#: Case attributes carried by every event of the loaded log.
+ATTRIBUTES = ("team", "category", "priority", "channel", "version", "status")
+#: The columns of :func:`event_table`, in order.
+LOG_COLUMNS = ("case_id", "activity", "timestamp", "resource", *ATTRIBUTES)
+
+CHUNK = 10_000
+CACHE_SECONDS = 15 * 60
+STAGE_KINDS = (EventKind.STAGE_ENTERED, EventKind.CLOSED)
+
+
+@dataclass(frozen=True)
+class LogFilters:
+    """What the manager asked to look at. Dates are local calendar days, ``end`` inclusive."""
+
+    view: View = "stages"
+    start: dt.date | None = None
+    end: dt.date | None = None
+    time_mode: TimeMode = "started"
+    teams: tuple[int, ...] = ()
+    categories: tuple[int, ...] = ()
+    priorities: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    version: int | None = None
+    min_hours: float | None = None
+    max_hours: float | None = None
+    top_variants: int | None = None
+
+    @property
+    def start_at(self) -> dt.datetime | None:
+        return _local_midnight(self.start) if self.start else None
+
+    @property
+    def end_at(self) -> dt.datetime | None:
+        """Exclusive end: midnight after the last day asked for."""
+        return _local_midnight(self.end + dt.timedelta(days=1)) if self.end else None
+
+    def database_key(self) -> str:
+        """Identifies what the database query reads (the window's pushed-down bounds included)."""
+        parts = [repr(getattr(self, name)) for name in _QUERY_FIELDS]
+        parts += [repr(self.start_at if self.time_mode in ("started", "contained") else None)]
+        parts += [repr(self.end_at)]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+_QUERY_FIELDS = ("view", "teams", "categories", "priorities", "channels", "version")
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+# -- the log ----------------------------------------------------------------------------------------
+def _events_queryset(filters: LogFilters) -> QuerySet[CaseEvent]:
+    events = CaseEvent.objects.all()
+    if filters.view == "stages":
+        reopened = Q(kind=EventKind.REOPENED, attributes__from_status=CaseStatus.CLOSED)
+        events = events.filter(Q(kind__in=STAGE_KINDS) | reopened)
+        reentered = (
+            Stage.objects.filter(
+                version_id=OuterRef("case__process_version_id"), code=OuterRef("to_stage")
+            )
+            .order_by()
+            .values("name")[:1]
+        )
+        events = events.annotate(to_stage=KeyTextTransform("to_stage", "attributes")).annotate(
+            stage_name=CaseWhen(
+                When(kind=EventKind.REOPENED, then=Subquery(reentered)),
+                default=F("activity"),
+                output_field=CharField(),
+            )
+        )
+        activity = "stage_name"
+    else:
+        activity = "activity"
+    case_filters: dict[str, Any] = {}
+    if filters.teams:
+        case_filters["case__team_id__in"] = filters.teams
+    if filters.categories:
+        case_filters["case__category_id__in"] = filters.categories
+    if filters.priorities:
+        case_filters["case__priority__in"] = filters.priorities
+    if filters.channels:
+        case_filters["case__channel__in"] = filters.channels
+    if filters.version is not None:
+        case_filters["case__process_version_id"] = filters.version
+    # Every time mode needs the case's first event (its creation) before the window's end; the
+    # "started" and "contained" modes also need it at or after the window's start.
+    if filters.end_at is not None:
+        case_filters["case__created_at__lt"] = filters.end_at
+    if filters.start_at is not None and filters.time_mode in ("started", "contained"):
+        case_filters["case__created_at__gte"] = filters.start_at
+    events = events.filter(**case_filters)
+    staff_actor = CaseWhen(
+        When(actor__role__in=sorted(STAFF_ROLES), then=F("actor__username")),
+        default=Value(None),
+        output_field=CharField(),
+    )
+    # SQLite: read the stored ISO text and parse it in one vectorised step, rather than through
+    # the driver's per-row datetime converter; PostgreSQL's driver converts in C.
+    timestamp: Any = "timestamp"
+    if connection.vendor == "sqlite":
+        events = events.annotate(timestamp_text=Cast("timestamp", TextField()))
+        timestamp = "timestamp_text"
+    return (
+        events.annotate(resource_name=staff_actor)
+        .order_by("case_id", "timestamp", "id")
+        .values_list(
+            "case__number",
+            activity,
+            timestamp,
+            "resource_name",
+            "case__team__name",
+            "case__category__name",
+            "case__priority",
+            "case__channel",
+            "case__process_version_id",
+            "case__status",
+        )
+    )
+
+
+def _timestamps(values: list[Any]) -> pa.Array:
+    """UTC timestamps from what the driver returns: datetimes (PostgreSQL) or ISO text (SQLite)."""
+    if values and isinstance(values[0], str):
+        parsed = pl.Series(values, dtype=pl.String).str.to_datetime(
+            "%Y-%m-%d %H:%M:%S%.f", time_unit="us", time_zone="UTC"
+        )
+        return parsed.to_arrow()
+    return pa.array(values, type=pa.timestamp("us", tz="UTC"))
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while rows stream in.
+
+    The driver's row tuples and the values cannot form cycles, but their sheer number triggers
+    repeated full collections that cost more than reading the rows (measured: 0.7 s of 0.8 s).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def event_table(filters: LogFilters) -> pa.Table:
+    """The live log as Arrow columns :data:`LOG_COLUMNS`, ordered by case, time and event id."""
+    sql, params = _events_queryset(filters).query.sql_with_params()
+    columns: list[list[Any]] = [[] for _ in LOG_COLUMNS]
+    with connection.cursor() as cursor, _gc_paused():
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(CHUNK):
+            for column, values in zip(columns, zip(*rows, strict=True), strict=True):
+                column.extend(values)
+    case_id, activity, timestamp, resource, *attributes = columns
+    arrays = [
+        pa.array(case_id, type=pa.string()),
+        pa.array(activity, type=pa.string()),
+        _timestamps(timestamp),
+        pa.array(resource, type=pa.string()),
+        *(
+            pa.array(values, type=pa.int64() if name == "version" else pa.string())
+            for name, values in zip(ATTRIBUTES, attributes, strict=True)
+        ),
+    ]
+    return pa.Table.from_arrays(arrays, names=list(LOG_COLUMNS))
+
+
+def event_log_last_id() -> int:
+    """The id of the newest event: it changes whenever the log does (events are append-only)."""
+    return CaseEvent.objects.aggregate(last=Max("id"))["last"] or 0
+
+
+def _cached_table(filters: LogFilters) -> pa.Table:
+    key = f"insights:log:{filters.database_key()}:{event_log_last_id()}"
+    table = cache.get(key)
+    if table is None:
+        table = event_table(filters)
+        cache.set(key, table, CACHE_SECONDS)
+    return table
+
+
+def event_log(filters: LogFilters) -> EventLog | None:
+    """The filtered live log, or None when nothing is left (an empty database or filters that
+    keep no case)."""
+    table = _cached_table(filters)
+    if table.num_rows == 0:
+        return None
+    log = from_arrow(table, duplicates="keep")
+    if filters.start_at is not None or filters.end_at is not None:
+        log = filter_time(log, start=filters.start_at, end=filters.end_at, mode=filters.time_mode)
+    if filters.min_hours is not None or filters.max_hours is not None:
+        log = filter_case_duration(
+            log,
+            min_seconds=None if filters.min_hours is None else filters.min_hours * 3600,
+            max_seconds=None if filters.max_hours is None else filters.max_hours * 3600,
+        )
+    if filters.top_variants is not None and log.n_events:
+        log = filter_variants(log, top=filters.top_variants)
+    return log if log.n_events else None
+
+
+# -- filter choices -----------------------------------------------------------------------------------
+def filter_teams() -> QuerySet[Team]:
+    return Team.objects.order_by("name")
+
+
+def filter_categories() -> QuerySet[Category]:
+    return Category.objects.order_by("name")
+
+
+def filter_versions() -> QuerySet[ProcessVersion]:
+    """Versions that cases ran on (or may run on), newest first, with their process."""
+    return (
+        ProcessVersion.objects.select_related("process")
+        .exclude(status="draft")
+        .order_by("process__name", "-number")
+    )
+
+
+def end_stage_names() -> list[str]:
+    """Names of the end stages of every version: a case whose last stage is one is closed."""
+    return sorted(set(Stage.objects.filter(is_end=True).values_list("name", flat=True)))

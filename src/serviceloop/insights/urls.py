@@ -1,0 +1,15 @@
+"""Insights URLs, included under ``/insights/`` with the namespace ``insights``."""
+
+from django.urls import path
+
+from serviceloop.insights import views
+
+urlpatterns = [
+    path("", views.overview_view, name="dashboard"),
+    path("process/", views.process_view, name="process"),
+    path("process/map/", views.process_map_view, name="process-map"),
+    path("bottlenecks/", views.performance_view, name="performance"),
+    path("rework/", views.rework_view, name="rework"),
+    path("variants/", views.variants_view, name="variants"),
+    path("handovers/", views.handovers_view, name="handovers"),
+]

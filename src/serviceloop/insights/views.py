@@ -1,0 +1,178 @@
+"""Insights pages over the live case log: managers and admins only (agents and customers: 403).
+
+Every page shares the filter bar (GET); invalid filters answer 422 with the form's messages and
+no analysis. The process map's controls reload only the map, through htmx.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
+
+from serviceloop.accounts.permissions import is_manager
+from serviceloop.analytics import EmptyLogError
+from serviceloop.insights import pages
+from serviceloop.insights.forms import FILTER_FIELDS, InsightsFilterForm, ProcessMapForm
+from serviceloop.insights.selectors import event_log
+
+View = Callable[..., HttpResponse]
+Builder = Callable[[pages.Scope], dict[str, Any]]
+
+TABS = (
+    ("dashboard", _("Overview")),
+    ("process", _("Process map")),
+    ("performance", _("Bottlenecks")),
+    ("rework", _("Rework")),
+    ("variants", _("Variants")),
+    ("handovers", _("Handovers")),
+)
+
+
+def managers_only(view: View) -> View:
+    @wraps(view)
+    @login_required
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_manager(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _filter_query(params: QueryDict) -> str:
+    """The filter part of the query string, carried from tab to tab."""
+    kept = QueryDict(mutable=True)
+    for name in FILTER_FIELDS:
+        values = [v for v in params.getlist(name) if v != ""]
+        if values:
+            kept.setlist(name, values)
+    return kept.urlencode()
+
+
+def _filter_items(params: QueryDict) -> list[tuple[str, str]]:
+    """The filters as (name, value) pairs, for hidden inputs of the process map's controls."""
+    return [(name, v) for name in FILTER_FIELDS for v in params.getlist(name) if v != ""]
+
+
+def _page(
+    request: HttpRequest,
+    page: str,
+    build: Builder,
+    *,
+    extra: dict[str, Any] | None = None,
+    valid: bool = True,
+) -> HttpResponse:
+    form = InsightsFilterForm(request.GET)
+    query = _filter_query(request.GET)
+    context: dict[str, Any] = {
+        "form": form,
+        "page": page,
+        "tabs": [(name, label, reverse(f"insights:{name}")) for name, label in TABS],
+        "query": query,
+        "filter_items": _filter_items(request.GET),
+    }
+    context.update(extra or {})
+    template = f"insights/{page}.html"
+    if not form.is_valid() or not valid:
+        return render(request, template, context, status=422)
+    filters = form.filters()
+    context["filters"] = filters
+    log = event_log(filters)
+    if log is None:
+        context["empty"] = True
+        return render(request, template, context)
+    try:
+        scope = pages.scope_build(filters, log)
+        context.update(build(scope))
+    except EmptyLogError:
+        context["empty"] = True
+        return render(request, template, context)
+    context["scope"] = scope
+    return render(request, template, context)
+
+
+@managers_only
+@require_GET
+def overview_view(request: HttpRequest) -> HttpResponse:
+    return _page(request, "dashboard", pages.overview_context)
+
+
+def _map_options(request: HttpRequest) -> tuple[ProcessMapForm, dict[str, Any]]:
+    form = ProcessMapForm(request.GET)
+    if not form.is_valid():
+        return form, {}
+    return form, form.options()
+
+
+@managers_only
+@require_GET
+def process_view(request: HttpRequest) -> HttpResponse:
+    map_form, options = _map_options(request)
+    return _page(
+        request,
+        "process",
+        lambda scope: pages.process_context(scope, **options),
+        extra={
+            "map_form": map_form,
+            "map_hidden": [
+                (name, v)
+                for name in ("measure", "activities", "paths")
+                for v in request.GET.getlist(name)
+                if v != ""
+            ],
+        },
+        valid=bool(options),
+    )
+
+
+@managers_only
+@require_GET
+def process_map_view(request: HttpRequest) -> HttpResponse:
+    """The discovered map alone (htmx target of the measure toggle and threshold sliders)."""
+    map_form, options = _map_options(request)
+    form = InsightsFilterForm(request.GET)
+    context: dict[str, Any] = {"map_form": map_form, "filter_items": _filter_items(request.GET)}
+    if not options or not form.is_valid():
+        context["errors"] = [*form.errors.values(), *map_form.errors.values()]
+        return render(request, "insights/partials/process_map.html", context, status=422)
+    filters = form.filters()
+    log = event_log(filters)
+    if log is None:
+        context["empty"] = True
+        return render(request, "insights/partials/process_map.html", context)
+    scope = pages.scope_build(filters, log)
+    context["map"] = pages.process_map_dot(scope, **options)
+    return render(request, "insights/partials/process_map.html", context)
+
+
+@managers_only
+@require_GET
+def performance_view(request: HttpRequest) -> HttpResponse:
+    return _page(request, "performance", pages.performance_context)
+
+
+@managers_only
+@require_GET
+def rework_view(request: HttpRequest) -> HttpResponse:
+    return _page(request, "rework", pages.rework_context)
+
+
+@managers_only
+@require_GET
+def variants_view(request: HttpRequest) -> HttpResponse:
+    return _page(request, "variants", pages.variants_context)
+
+
+@managers_only
+@require_GET
+def handovers_view(request: HttpRequest) -> HttpResponse:
+    return _page(request, "handovers", pages.handovers_context)
