@@ -14,10 +14,11 @@ __all__ = ["FORMULA_PREFIXES", "csv_chunks", "format_timestamp", "neutralise_for
 # A spreadsheet opening the file would evaluate a cell starting with these as a formula
 # (CSV injection); a leading apostrophe makes it plain text.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_PREFIXES)
 
 
 def neutralise_formula(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    return "'" + value if value[:1] in _FORMULA_FIRST else value
 
 
 def format_timestamp(value: datetime) -> str:
@@ -25,12 +26,25 @@ def format_timestamp(value: datetime) -> str:
     return value.isoformat(timespec="microseconds")
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return format_timestamp(value)
-    return neutralise_formula(str(value))
+def _text(value: str | None) -> str | None:
+    return neutralise_formula(value) if value else value
+
+
+def _csv_row(row: EventRow) -> tuple[object, ...]:
+    """Free-text columns neutralised; kind, channel and priority are fixed codes; None -> ""."""
+    case_id, activity, timestamp, resource, lifecycle, kind, channel, priority, category, team = row
+    return (
+        _text(case_id),
+        _text(activity),
+        format_timestamp(timestamp),
+        _text(resource),
+        _text(lifecycle),
+        kind,
+        channel,
+        priority,
+        _text(category),
+        _text(team),
+    )
 
 
 def csv_chunks(batches: Iterable[list[EventRow]]) -> Iterator[str]:
@@ -42,5 +56,5 @@ def csv_chunks(batches: Iterable[list[EventRow]]) -> Iterator[str]:
     for batch in batches:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows([_cell(value) for value in row] for row in batch)
+        writer.writerows(map(_csv_row, batch))
         yield buffer.getvalue()

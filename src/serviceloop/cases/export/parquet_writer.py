@@ -47,20 +47,31 @@ def write_parquet(
     *,
     row_group_size: int = DEFAULT_ROW_GROUP_SIZE,
 ) -> int:
-    """Write every row to ``sink`` (zstd-compressed); returns the number of rows written."""
+    """Write every row to ``sink`` (zstd-compressed); returns the number of rows written.
+
+    Each database batch becomes a small Arrow table at once (columnar, far smaller than the Python
+    rows); a row group is written whenever ``row_group_size`` rows have gathered.
+    """
     written = 0
-    pending: list[EventRow] = []
+    pending: list[pa.Table] = []
+    pending_rows = 0
     with pq.ParquetWriter(sink, PARQUET_SCHEMA, compression="zstd") as writer:
+
+        def flush() -> None:
+            nonlocal pending, pending_rows, written
+            writer.write_table(pa.concat_tables(pending), row_group_size=row_group_size)
+            written += pending_rows
+            pending, pending_rows = [], 0
+
         for batch in batches:
-            pending.extend(batch)
-            if len(pending) >= row_group_size:
-                writer.write_table(_table(pending), row_group_size=row_group_size)
-                written += len(pending)
-                pending = []
-        if pending or written == 0:
-            writer.write_table(
-                _table(pending) if pending else PARQUET_SCHEMA.empty_table(),
-                row_group_size=row_group_size,
-            )
-            written += len(pending)
+            if not batch:
+                continue
+            pending.append(_table(batch))
+            pending_rows += len(batch)
+            if pending_rows >= row_group_size:
+                flush()
+        if pending:
+            flush()
+        elif written == 0:
+            writer.write_table(PARQUET_SCHEMA.empty_table())
     return written

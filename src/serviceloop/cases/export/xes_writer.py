@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 from serviceloop.cases.export.csv_writer import format_timestamp
 from serviceloop.cases.export.rows import CASE_ATTRIBUTES, EventRow
@@ -54,6 +55,7 @@ HEADER = """<?xml version="1.0" encoding="UTF-8"?>
 FOOTER = "</log>\n"
 
 
+@lru_cache(maxsize=8192)  # activities, resources and codes repeat on almost every event
 def xes_attr(value: str) -> str:
     """``value`` made safe inside a double-quoted XML attribute (whitespace kept as entities)."""
     return _INVALID_XML.sub("\ufffd", value).translate(_ESCAPES)
@@ -71,18 +73,23 @@ def _trace_open(row: EventRow) -> str:
     return "".join(parts)
 
 
+_EVENT = (
+    '    <event>\n      <string key="concept:name" value="{activity}"/>\n'
+    '      <date key="time:timestamp" value="{timestamp}"/>\n{resource}'
+    '      <string key="lifecycle:transition" value="{lifecycle}"/>\n'
+    '      <string key="kind" value="{kind}"/>\n    </event>\n'
+)
+
+
 def _event(row: EventRow) -> str:
-    parts = [
-        "    <event>\n",
-        _string("concept:name", row[1], "      "),
-        f'      <date key="time:timestamp" value="{format_timestamp(row[2])}"/>\n',
-    ]
-    if row[3] is not None:
-        parts.append(_string("org:resource", row[3], "      "))
-    parts.append(_string("lifecycle:transition", row[4], "      "))
-    parts.append(_string("kind", row[5], "      "))
-    parts.append("    </event>\n")
-    return "".join(parts)
+    resource = row[3]
+    return _EVENT.format(
+        activity=xes_attr(row[1]),
+        timestamp=format_timestamp(row[2]),
+        resource=_string("org:resource", resource, "      ") if resource is not None else "",
+        lifecycle=xes_attr(row[4]),
+        kind=xes_attr(row[5]),
+    )
 
 
 def xes_chunks(batches: Iterable[list[EventRow]]) -> Iterator[str]:
