@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone, translation
 
 from serviceloop.cases.choices import EventKind
@@ -45,7 +46,9 @@ def lock_case(case: Case, *, expected_version: int | None = None) -> Case:
     """
     # Lock with a join-free query: on PostgreSQL a FOR UPDATE that waited re-checks the new row
     # version against the *old* joined rows, so a changed stage_id would make the row vanish.
-    Case.objects.select_for_update().filter(pk=case.pk).values_list("pk", flat=True).get()
+    # SQLite has no row locks (its IMMEDIATE transaction already holds the database's write lock).
+    if connection.features.has_select_for_update:
+        Case.objects.select_for_update().filter(pk=case.pk).values_list("pk", flat=True).get()
     locked = Case.objects.select_related(
         "stage", "process_version", "customer", "team", "assignee", "category"
     ).get(pk=case.pk)
