@@ -218,3 +218,22 @@ def test_events_list_full_for_staff_and_milestones_only_for_customer(world, case
     customer = Api(case.customer.user).get(f"/api/cases/{case.number}/events").json()["items"]
     assert {e["kind"] for e in customer} <= {"created", "stage_entered"}
     assert all(e["actor"] is None and e["attributes"] is None for e in customer)
+
+
+@pytest.mark.parametrize("sub", ["messages", "attachments", "events"])
+def test_sub_lists_make_no_query_per_row(world, case, sub, django_assert_max_num_queries):
+    api = Api(world.front_agent)
+    api.get(f"/api/cases/{case.number}")  # token last_used_at written once; measure steady state
+
+    def grow() -> None:
+        for i in range(4):
+            api.post(f"/api/cases/{case.number}/messages", {"body": f"m{i}"})
+            upload(api, case, name=f"f{i}.pdf")
+
+    # token, agent team, the case, the page: the same four with 1 row or 5
+    with django_assert_max_num_queries(4):
+        first = api.get(f"/api/cases/{case.number}/{sub}")
+    grow()
+    with django_assert_max_num_queries(4):
+        second = api.get(f"/api/cases/{case.number}/{sub}")
+    assert len(second.json()["items"]) > len(first.json()["items"])
