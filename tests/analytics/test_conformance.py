@@ -167,13 +167,22 @@ def test_start_timestamps_measure_processing_time():
     assert times["d"]["mean_seconds"] == 5 * 60.0
 
 
-def test_fitness_per_variant(result):
-    v = {tuple(r["activities"]): r for r in result.variants.iter_rows(named=True)}
-    assert v[("Open", "Check", "Done")]["fitness"] == pytest.approx(2 / 3)
-    assert v[("Open", "Check", "Done")]["share_conforming"] == 0.0
-    assert v[("Open", "Work", "Check", "Done")]["fitness"] == 1.0
-    assert v[("note",)]["moves"] == 0 and v[("note",)]["fitness"] is None
+def test_fitness_per_stage_variant(result):
+    v = {tuple(r["stages"]): r for r in result.variants.iter_rows(named=True)}
+    # cases 1 and 2 differ in activities but 2 skips c through the escalation edge
+    assert v[("a", "b", "c", "d")]["count"] == 1 and v[("a", "b", "c", "d")]["fitness"] == 1.0
+    assert v[("a", "c", "d")]["fitness"] == pytest.approx(2 / 3)
+    assert v[("a", "c", "d")]["share_conforming"] == 0.0
+    assert v[("a", "b", "d")]["share_conforming"] == 1.0
+    assert v[()]["moves"] == 0 and v[()]["fitness"] is None  # case 6: no stage events
     assert result.variants["count"].sum() == 6
+
+
+def test_unmapped_activities_do_not_split_stage_variants():
+    rows = [("1", "Open", 0), ("1", "note", 1), ("1", "Work", 2), ("1", "Done", 3)]
+    rows += [("2", "Open", 0), ("2", "Work", 2), ("2", "call", 3), ("2", "Done", 4)]
+    r = check_conformance(_log(rows), SPEC)
+    assert r.variants.select("stages", "count", "conforming").rows() == [(["a", "b", "d"], 2, 2)]
 
 
 def test_accepts_an_event_log_and_to_dict_is_json(result):
@@ -245,3 +254,11 @@ transitions:
     assert s["conforming_cases"] == conforming
     assert s["unmapped_activities"] == 10
     assert r.variants["count"].sum() == 4580
+
+
+def test_same_answers_on_every_engine(engine):
+    log = engine(from_polars(_log(ROWS)))
+    r = check_conformance(log, SPEC)
+    base = check_conformance(from_polars(_log(ROWS)), SPEC)
+    assert r.summary == base.summary
+    assert r.deviations.equals(base.deviations)

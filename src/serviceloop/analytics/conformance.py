@@ -54,8 +54,9 @@ class ConformanceResult:
     completed, skipped (list of codes), over_standard, conforming.
     ``deviations``: case_id, kind ("start" | "transition" | "skipped"), source, target,
     timestamp: one row per wrong start, disallowed transition and skipped mandatory stage.
-    ``variants``: activities, count, moves, allowed_moves, fitness, conforming,
-    share_conforming: per activity variant, most frequent first.
+    ``variants``: stages (the case's stage sequence, codes), count, moves, allowed_moves,
+    fitness, conforming, share_conforming: per stage variant, most frequent first (unmapped
+    activities left out, so replies or assignments do not split variants).
     ``stage_times``: stage, name, visits, measured, mean/median/p90_seconds,
     standard_seconds, over_standard, share_over: per stage, in process order.
     ``over_standard``: case_id, stage, entered (UTC), seconds, standard_seconds, over_seconds.
@@ -367,10 +368,12 @@ def check_conformance(
         )
     )
 
-    # -- variants (activity variants, the same as discovery's) --------------------------------
-    seqs = ev.group_by(C, maintain_order=True).agg(pl.col(A).alias("__seq"))
+    # -- variants of the stage sequence (what the definition speaks about) ------------------------
+    seqs = st.group_by(C, maintain_order=True).agg(pl.col(_STAGE).alias("__seq"))
     var = (
-        seqs.join(cases.select(C, "moves", "allowed_moves", "conforming"), on=C)
+        cases.select(C, "moves", "allowed_moves", "conforming")
+        .join(seqs, on=C, how="left")
+        .with_columns(pl.col("__seq").fill_null(pl.lit([], pl.List(pl.Int32))))
         .group_by("__seq")
         .agg(
             pl.len().alias("count"),
@@ -382,7 +385,7 @@ def check_conformance(
         .sort(["count", "__firstcase"], descending=[True, False])
     )
     variants = var.select(
-        pl.col("__seq").list.eval(pl.lit(act_names).gather(pl.element())).alias("activities"),
+        pl.col("__seq").list.eval(pl.lit(code_s).gather(pl.element())).alias("stages"),
         pl.col("count").cast(pl.Int64),
         pl.col("moves").cast(pl.Int64),
         pl.col("allowed_moves").cast(pl.Int64),
