@@ -133,3 +133,25 @@ def test_concurrent_retries_with_same_key_create_exactly_once():
     assert len({body["id"] for _, body in results}) == 1
     assert Organisation.objects.count() == 1
     assert IdempotencyRecord.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_purge_forgets_only_records_past_retention(client):
+    from datetime import timedelta
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+    from django.utils import timezone
+
+    token = token_for("a")
+    post(client, token, {"name": "Old"}, key="old")
+    post(client, token, {"name": "New"}, key="new")
+    IdempotencyRecord.objects.filter(key="old").update(
+        created_at=timezone.now() - timedelta(days=8)
+    )
+    out = StringIO()
+    call_command("idempotency_purge", stdout=out)
+    assert "1 idempotency record(s) deleted." in out.getvalue()
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+    with pytest.raises(CommandError, match="negative"):
+        call_command("idempotency_purge", "--older-than-hours", "-1")

@@ -18,16 +18,29 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated, Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 from ninja import Header, Schema
 
 from serviceloop.core.exceptions import ConflictError, InvalidInputError
 from serviceloop.core.models import IdempotencyRecord
 
-__all__ = ["IdempotencyKey", "JsonResult", "idempotent", "request_fingerprint"]
+__all__ = [
+    "RETENTION",
+    "IdempotencyKey",
+    "JsonResult",
+    "idempotency_records_purge",
+    "idempotent",
+    "request_fingerprint",
+]
+
+# How long a key is remembered. A client retries within minutes; after this a reused key is a new
+# request. ``serviceloop manage idempotency_purge`` deletes older records.
+RETENTION = timedelta(days=7)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MSG_BAD_KEY = "Use visible ASCII characters only (letters, digits, punctuation), e.g. a UUID."
@@ -169,3 +182,13 @@ def idempotent(
                     f"A request with {IDEMPOTENCY_HEADER} {key!r} was in progress; retry it."
                 ) from None
     return _replay(request, record, fingerprint).response()
+
+
+@transaction.atomic
+def idempotency_records_purge(*, older_than: timedelta = RETENTION) -> int:
+    """Delete records older than ``older_than``; returns how many were deleted."""
+    if older_than < timedelta(0):
+        raise ValueError("older_than must not be negative")
+    cutoff = timezone.now() - older_than
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
