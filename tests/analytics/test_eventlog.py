@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 import pytest
+from polars.testing import assert_frame_equal
 
 from serviceloop.analytics import (
     DuplicateEventError,
@@ -263,3 +264,47 @@ def test_generated_xes_matches_the_frame_it_came_from(tmp_path):
     ours = read_xes(path, duplicates="keep").to_polars()
     expected = from_polars(frame, attributes=[], duplicates="keep").to_polars()
     assert ours.select(expected.columns).equals(expected)
+
+
+def test_a_case_id_hash_collision_falls_back_to_exact_codes(monkeypatch, tmp_path):
+    from serviceloop.analytics import eventlog
+
+    real = eventlog._first_rows
+
+    def colliding(case, rows, *, exact=False):
+        if exact:
+            return real(case, rows, exact=True)
+        return pl.Series(eventlog.C, [0] * len(case), dtype=pl.Int64)  # every case "collides"
+
+    monkeypatch.setattr(eventlog, "_first_rows", colliding)
+    path = _csv(
+        tmp_path, "case_id,activity,timestamp\n1,a,2024-01-01\n2,b,2024-01-02\n1,c,2024-01-03\n"
+    )
+    log = read_csv(path)
+    assert log.n_cases == 2
+    assert variants(log)["activities"].to_list() == [["a", "c"], ["b"]]
+
+
+@pytest.mark.parametrize(
+    "order", ["grouped", "by-time", "shuffled"], ids=["no-sort", "stable-by-case", "full-sort"]
+)
+def test_every_sort_path_gives_the_same_log(order, generated):
+    # Untie the timestamps first: reordering a file legitimately reorders tied events.
+    frame = generated.to_polars().with_row_index("n")
+    frame = frame.with_columns(pl.col("timestamp") + pl.duration(microseconds=pl.col("n"))).drop(
+        "n"
+    )
+    reference = from_polars(frame, duplicates="keep")
+    if order == "grouped":
+        frame = frame.sort("case_id", "timestamp", maintain_order=True)
+    elif order == "by-time":
+        frame = frame.sort("timestamp", maintain_order=True)
+    else:
+        frame = frame.sample(fraction=1.0, shuffle=True, seed=5)
+    log = from_polars(frame, duplicates="keep")
+    assert sorted(map(tuple, variants(log)["activities"].to_list())) == sorted(
+        map(tuple, variants(reference)["activities"].to_list())
+    )
+    assert_frame_equal(
+        dfg(log).sort("source", "target"), dfg(reference).sort("source", "target"), rel_tol=1e-9
+    )

@@ -48,6 +48,7 @@ from .errors import (
 __all__ = ["EventLog", "from_arrow", "from_polars", "read_csv", "read_parquet", "read_xes"]
 
 Duplicates = Literal["error", "keep", "drop"]
+_POS = "__pos"
 DEFAULT_NULLS = ("", "?", "NA", "N/A", "null", "NULL", "None")
 
 
@@ -282,21 +283,21 @@ def _build(
         resource_names = res.drop_nulls().unique().sort()
         cols.append(res.cast(pl.Enum(resource_names)).to_physical().alias(R))
 
-    # Case code = first row of the case: stable, no string sort, and ordered by first appearance.
     case_str = frame[case].cast(pl.String)
-    first_row = (
-        pl.DataFrame({"k": case_str, I: frame[I]})
-        .select(pl.col(I).min().over("k"))
-        .to_series()
-        .alias(C)
+    pos = pl.int_range(frame.height, dtype=pl.Int64, eager=True)  # I may skip filtered rows
+    coded = frame.select(I, *dict.fromkeys(attrs)).with_columns(
+        _first_rows(case_str, pos), *cols, pos.alias(_POS)
     )
-    coded = (
-        frame.select(I, *[c for c in dict.fromkeys(attrs)])
-        .with_columns(first_row, *cols)
-        .sort(C, T, I)
-    )
-    case_names = case_str.gather(coded[C].unique(maintain_order=True))
-    coded = coded.with_columns(pl.col(C).rle_id().cast(pl.Int64))
+    coded = _shared_sort(coded)
+    starts = pl.col(C) != pl.col(C).shift(1).fill_null(-1)
+    # Two cases sharing a 64-bit hash would share a run: a second, independent hash must then
+    # change inside the run (odds 2**-128; comparing the strings themselves costs a string gather).
+    check = case_str.hash(seed=0x5EED).gather(coded[_POS])
+    if (~coded.select(starts).to_series() & (check != check.shift(1))).any():
+        # A 64-bit hash collision merged two cases: code them by the strings instead.
+        coded = _shared_sort(coded.with_columns(_first_rows(case_str, pos, exact=True)))
+    case_names = case_str.gather(coded.filter(starts)[C])
+    coded = coded.with_columns(pl.col(C).rle_id().cast(pl.Int64).set_sorted()).drop(_POS)
     coded = _check_duplicates(coded, duplicates, path, row_offset)
     keep = [c for c in (C, A, T, S, R, I) if c in coded.columns]
     coded = coded.select(*keep, *attrs)
@@ -310,6 +311,31 @@ def _build(
         engine=eng,
         source=path,
     )
+
+
+def _first_rows(case: pl.Series, rows: pl.Series, *, exact: bool = False) -> pl.Series:
+    """Case code = the position of the case's first row: first-appearance order, no string sort.
+
+    Grouping by the 64-bit hash of the id is much cheaper than by the string; the caller checks
+    that no two cases shared a hash (and then retries with ``exact=True``).
+    """
+    key = case if exact else case.hash()
+    return pl.DataFrame({"k": key, I: rows}).select(pl.col(I).min().over("k")).to_series().alias(C)
+
+
+def _shared_sort(coded: pl.DataFrame) -> pl.DataFrame:
+    """The one sort: by (case, time, file order).
+
+    Real exports are grouped by case or ordered by time. Grouped and time-ordered within cases:
+    no sort. Time-ordered: a stable sort by case alone is enough. Otherwise the full sort.
+    """
+    in_order = (pl.col(T) >= pl.col(T).shift(1)) | (pl.col(C) != pl.col(C).shift(1))
+    if coded.select((pl.col(C).diff() >= 0).all() & in_order.fill_null(True).all()).item():
+        return coded
+    by_case = coded.sort(C, maintain_order=True)
+    if by_case.select(in_order.fill_null(True).all()).item():
+        return by_case
+    return by_case.sort(C, T, I)
 
 
 def _apply_lifecycle(
