@@ -25,7 +25,7 @@ def test_stages_are_boxes_with_name_team_and_time_standard() -> None:
     assert dot.startswith("digraph ")
     analysis = version.stages.select_related("responsible_team").get(code="analysis")
     assert analysis.responsible_team is not None
-    assert f'label="Needs analysis\\n{analysis.responsible_team.name}\\n⏱ 4 h"' in dot
+    assert f'label="Needs analysis\\n{analysis.responsible_team.name}\\n4 h"' in dot
     assert "shape=box" in dot
     closed_line = next(line for line in dot.splitlines() if line.startswith('  "s_closed" ['))
     assert "peripheries=2" in closed_line

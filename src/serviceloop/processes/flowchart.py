@@ -53,7 +53,7 @@ def _stage_label(stage: Stage) -> str:
     else:
         lines.append(stage.get_responsible_role_display())
     if stage.time_standard_minutes is not None:
-        lines.append("⏱ " + format_minutes(stage.time_standard_minutes))
+        lines.append(format_minutes(stage.time_standard_minutes))
     return "\n".join(lines)
 
 
