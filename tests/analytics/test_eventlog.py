@@ -73,7 +73,7 @@ def test_missing_column_names_what_the_log_has(tmp_path):
 
 
 def test_question_mark_is_a_missing_value_reported_with_row(tmp_path):
-    path = _csv(tmp_path, "case_id,activity,timestamp\n1,a,2024-01-01\n1,?,2024-01-02\n")
+    path = _csv(tmp_path, "case_id,activity,timestamp\n1,a,2024-01-01\n1, ? ,2024-01-02\n")
     with pytest.raises(MissingValueError) as err:
         read_csv(path)
     assert (err.value.column, err.value.row) == ("activity", 3)

@@ -464,12 +464,16 @@ def read_csv(
         )
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
         raise LogFormatError(f"not a readable CSV file: {exc}", path=str(path)) from exc
-    frame = frame.with_columns(pl.col(pl.String).str.strip_chars())
+    # Exports pad cells (" ? "): strip the mapped columns, then their null markers are nulls too.
+    mapped = [
+        c
+        for c in dict.fromkeys((case, activity, timestamp, start_timestamp, resource, lifecycle))
+        if c is not None and c in frame.columns
+    ]
+    nulls = list(null_values)
     frame = frame.with_columns(
-        [
-            pl.when(pl.col(c).is_in(list(null_values))).then(None).otherwise(pl.col(c)).alias(c)
-            for c in frame.columns
-        ]
+        pl.col(c).str.strip_chars().replace(nulls, None) if nulls else pl.col(c).str.strip_chars()
+        for c in mapped
     )
     # Row 1 is the header line, so data row i (0-based) is row i + 2.
     return _build(
