@@ -12,10 +12,23 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Server", "free_port", "run_django"]
+__all__ = ["Server", "cpu_seconds", "free_port", "run_django"]
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time used so far by the processes ``pids`` (Linux ``/proc``)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def free_port() -> int:

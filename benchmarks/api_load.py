@@ -32,7 +32,7 @@ from urllib.parse import urlparse, urlunparse
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _loadclient import ClientStats, LoadClient, percentile
-from _server import ROOT, Server, run_django
+from _server import ROOT, Server, cpu_seconds, run_django
 
 TARGET_PG_CREATES = 300.0
 TARGET_PG_P99_MS = 150.0
@@ -46,6 +46,9 @@ class RunResult:
     verify: dict[str, Any]
     locked_in_log: int
     server_errors_in_log: int
+    cpu: dict[str, float]  # seconds of CPU used during the run: server, database, clients
+    load: tuple[float, float]  # 1-minute load average before and after
+    profile: list[str]
 
 
 def _pg_fresh_database() -> tuple[str, str]:
@@ -92,15 +95,28 @@ def run_one(db: str, args: argparse.Namespace, workdir: Path) -> RunResult:
             env=env, workers=args.workers, threads=args.threads, log_path=workdir / "server.log"
         )
         server.start()
+        profile: list[str] = []
         try:
             print(
                 f"[{db}] gunicorn {args.workers} workers x {args.threads} threads on "
                 f"{server.base_url}; {args.clients} clients for {args.seconds:.0f} s",
                 flush=True,
             )
+            _warm_up(server, setup["tokens"], threads=args.workers * args.threads * 2)
+            load_before = os.getloadavg()[0]
+            server_cpu = cpu_seconds(server.pids())
+            client_cpu = time.process_time()
+            spy = _start_profiler(server, args, workdir)
             stats, elapsed = _drive(server, setup, args)
-            if args.profile_seconds:
-                _profile(server, args.profile_seconds, workdir)
+            cpu = {
+                "server": cpu_seconds(server.pids()) - server_cpu,
+                "clients": time.process_time() - client_cpu,
+            }
+            if db == "postgres":
+                cpu["database"] = cpu_seconds(_pg_backends(env["DATABASE_URL"]))
+            load = (load_before, os.getloadavg()[0])
+            if spy is not None:
+                profile = _finish_profiler(spy, workdir)
         finally:
             server.stop()
         acked = workdir / "acked.json"
@@ -114,10 +130,33 @@ def run_one(db: str, args: argparse.Namespace, workdir: Path) -> RunResult:
             verify=verify,
             locked_in_log=log.count("database is locked"),
             server_errors_in_log=log.count("Traceback"),
+            cpu=cpu,
+            load=load,
+            profile=profile,
         )
     finally:
         if admin_url is not None and not args.keep:
             _pg_drop(admin_url, env["DATABASE_URL"])
+
+
+def _warm_up(server: Server, tokens: list[str], *, threads: int, rounds: int = 5) -> None:
+    """Authenticated reads until every worker has imported the URL conf and opened its database
+    connection (Django does both on its first request), so that start-up is not measured."""
+    import http.client
+    import threading
+
+    def read(token: str) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+        for _ in range(rounds):
+            conn.request("GET", "/api/cases/?limit=1", headers={"Authorization": f"Bearer {token}"})
+            conn.getresponse().read()
+            conn.close()  # a new connection each time, so the requests spread over the workers
+
+    pool = [threading.Thread(target=read, args=(tokens[i % len(tokens)],)) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
 
 
 def _drive(
@@ -159,13 +198,75 @@ def _drive(
     return total, args.seconds
 
 
-def _profile(server: Server, seconds: float, workdir: Path) -> None:
-    """Sample one gunicorn worker with py-spy while the clients run again (if py-spy exists)."""
+def _pg_backends(url: str) -> list[int]:
+    """Process ids of the PostgreSQL backends serving the benchmark database."""
+    import psycopg
+
+    name = urlparse(url).path.lstrip("/")
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        ).fetchall()
+    return [int(pid) for (pid,) in rows]
+
+
+def _start_profiler(
+    server: Server, args: argparse.Namespace, workdir: Path
+) -> subprocess.Popen[bytes] | None:
+    """py-spy samples one gunicorn worker for the whole run (``--profile``)."""
+    if not args.profile:
+        return None
     spy = Path(sys.executable).parent / "py-spy"
     if not spy.exists():
-        print("py-spy is not installed; skipping the profile", flush=True)
-        return
-    print(f"profiling worker pids {server.pids()[1:]} ...", flush=True)
+        print("py-spy is not installed (pip install py-spy); no profile", flush=True)
+        return None
+    worker = server.pids()[1]
+    return subprocess.Popen(
+        [
+            str(spy),
+            "record",
+            "--pid",
+            str(worker),
+            "--format",
+            "raw",
+            "--rate",
+            "200",
+            "--duration",
+            str(int(args.seconds)),
+            "--nonblocking",
+            "--output",
+            str(workdir / "profile.txt"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _finish_profiler(spy: subprocess.Popen[bytes], workdir: Path, top: int = 22) -> list[str]:
+    """Inclusive share of samples per function of the sampled worker, busiest first."""
+    spy.wait(timeout=60)
+    path = workdir / "profile.txt"
+    if not path.exists():
+        return ["(py-spy wrote no profile)"]
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        for frame in set(stack.split(";")):
+            inclusive[frame] = inclusive.get(frame, 0) + n
+    interesting = [
+        (n, frame)
+        for frame, n in inclusive.items()
+        if any(key in frame for key in ("serviceloop", "django/db", "sqlite3", "psycopg", "ninja"))
+    ]
+    interesting.sort(reverse=True)
+    lines = [f"{total} samples of worker {path.name}"]
+    return lines + [f"{100 * n / total:5.1f}%  {frame}" for n, frame in interesting[:top]]
 
 
 def _report(result: RunResult, args: argparse.Namespace) -> bool:
@@ -210,6 +311,17 @@ def _report(result: RunResult, args: argparse.Namespace) -> bool:
             f"target (>= {TARGET_PG_CREATES:.0f} creations/s, create p99 < "
             f"{TARGET_PG_P99_MS:.0f} ms): {'met' if met else 'NOT met'}"
         )
+    cpu = result.cpu
+    per_request = {k: 1000 * v / max(1, requests) for k, v in cpu.items()}
+    print(
+        "CPU per request: "
+        + ", ".join(f"{k} {v:.1f} ms" for k, v in per_request.items())
+        + f"; load average {result.load[0]:.1f} -> {result.load[1]:.1f} on {os.cpu_count()} CPUs"
+    )
+    if result.profile:
+        print("profile of one worker (inclusive share of samples):")
+        for line in result.profile:
+            print("   ", line)
     print(f"integrity: {'OK' if ok else 'FAILED'}")
     return ok
 
@@ -228,7 +340,9 @@ def main() -> int:
         default=4,
         help="tick the checklist of and transition every n-th created case (0: never)",
     )
-    parser.add_argument("--profile-seconds", type=float, default=0.0)
+    parser.add_argument(
+        "--profile", action="store_true", help="sample one server worker with py-spy"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
     args = parser.parse_args()
     print(

@@ -59,7 +59,7 @@ PRIORITIES = [
     (Priority.URGENT, 0.05),
 ]
 REGIONS = [("华东 East", 0.4), ("华北 North", 0.25), ("华南 South", 0.2), ("西部 West", 0.15)]
-ESCALATE_AFTER_HOURS = 30.0  # working hours waiting for Solution design before a manager steps in
+ESCALATE_AFTER_HOURS = 40.0  # working hours waiting for Solution design before a manager steps in
 MAX_REWORK = 2
 # Urgent and high-priority cases sometimes skip confirmation along the escalation edges.
 ESCALATION_SHARE: dict[tuple[str, str], float] = {
@@ -311,15 +311,16 @@ class Replay:
         shift = self._shift(stage)
         name = stage.name
         if name == "Needs analysis":
-            self._message(run, at, "ack", staff=True)
-            if self.rng.random() < 0.5:
+            if run.case.channel != "phone":  # phoned-in needs were acknowledged on the call
+                self._message(run, at, "ack", staff=True)
+            if self.rng.random() < 0.3:
                 self._message(
                     run, at + timedelta(minutes=20), "analysis_note", staff=True, note=True
                 )
         elif name == "Confirmation":
             self._propose(at, run, "proposal")
             return
-        elif name == BOTTLENECK_STAGE and self.rng.random() < 0.6:
+        elif name == BOTTLENECK_STAGE and self.rng.random() < 0.4:
             self._message(run, at, "design_note", staff=True, note=True)
         elif name == "Follow-up":
             self._refresh(
@@ -440,7 +441,9 @@ class Replay:
         stage = run.stage
         actor = self._actor(run)
         if stage.name == "Delivery":
-            self._message(run, at - timedelta(minutes=30), "delivery_note", staff=True, note=True)
+            if self.rng.random() < 0.4:
+                note_at = at - timedelta(minutes=30)
+                self._message(run, note_at, "delivery_note", staff=True, note=True)
             self._message(run, at - timedelta(minutes=5), "delivery_reply", staff=True)
         for item in stage.checklist or []:
             if item not in (run.case.checklist_done or []):
