@@ -122,10 +122,12 @@ def test_report_is_written_and_summary_printed(helpdesk_run):
     assert not list(out.glob("*.partial"))
 
 
-def test_json_to_stdout(tmp_path):
-    result = _run(str(HELPDESK), *HELPDESK_ARGS, "--json", "-")
+def test_json_to_stdout_with_top_variants(tmp_path):
+    result = _run(str(HELPDESK), *HELPDESK_ARGS, "--json", "-", "--top-variants", "3")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["events"] == 21348
+    data = json.loads(result.stdout)
+    assert data["events"] == 21348
+    assert [v["count"] for v in data["variants"]] == [2366, 552, 228]
 
 
 def _assert_failed_cleanly(result, out_dir: Path, *fragments: str) -> None:

@@ -157,6 +157,18 @@ def test_report_draws_offline_in_chromium(tmp_path, page):
         tab.check('input[value="performance"]')
         tab.wait_for_timeout(300)
         assert tab.locator("#histogram canvas").count() == 1
+        assert "no resources" in tab.locator("#handover-view").inner_text()
         assert not tab.locator("#conformance").is_hidden()
         browser.close()
     assert problems == []
+
+
+def test_histogram_spans_shortest_case_to_p99_with_an_overflow_bin():
+    from serviceloop.analytics.report import _histogram
+
+    h = _histogram(pl.Series([5.0, 5.0, 6.0, 10.0, 15.0] + [7.0] * 200))
+    assert h["edges"][0] == 5.0 and h["edges"][-1] == pytest.approx(7.0)
+    assert h["counts"][0] == 2 and h["counts"][-1] == 200 and h["overflow"] == 2
+    assert sum(h["counts"]) + h["overflow"] == 205
+    same = _histogram(pl.Series([3.0, 3.0]))
+    assert same["counts"][0] == 2 and same["overflow"] == 0

@@ -121,25 +121,27 @@ def _rows(frame: pl.DataFrame, limit: int | None = MAX_ROWS) -> list[dict[str, A
 
 
 def _histogram(durations: pl.Series) -> dict[str, Any]:
-    """Bins of case durations in seconds: linear up to the 99th percentile, one overflow bin."""
+    """Bins of case durations (seconds), linear from the shortest case to the 99th percentile;
+    the slowest 1% are counted in ``overflow`` so one outlier cannot flatten the chart."""
     d = durations.drop_nulls().cast(pl.Float64)
     if d.is_empty():
         return {"edges": [], "counts": [], "overflow": 0}
-    top = float(d.quantile(0.99, interpolation="linear") or 0.0)
-    if top <= 0:
-        top = float(d.to_numpy().max()) or 1.0
-    width = top / _HIST_BINS
-    idx = (d / width).floor().clip(0, _HIST_BINS).cast(pl.Int64)
-    counts = idx.value_counts().sort(idx.name)
+    values = d.to_numpy()
+    lo = float(values.min())
+    hi = float(d.quantile(0.99, interpolation="linear") or lo)
+    if hi <= lo:
+        hi = float(values.max())
+    if hi <= lo:
+        hi = lo + 1.0
+    width = (hi - lo) / _HIST_BINS
+    idx = ((d - lo) / width).floor().cast(pl.Int64)
+    # the value exactly at the top edge belongs to the last regular bin
+    idx = pl.Series(idx).set(d == hi, _HIST_BINS - 1).clip(0, _HIST_BINS)
     bins = [0] * (_HIST_BINS + 1)
-    for i, c in counts.iter_rows():
+    for i, c in idx.value_counts().iter_rows():
         bins[int(i)] = int(c)
-    # the value exactly at the top belongs to the last regular bin
-    at_top = int((d == top).sum())
-    bins[_HIST_BINS] -= at_top
-    bins[_HIST_BINS - 1] += at_top
     return {
-        "edges": [width * i for i in range(_HIST_BINS + 1)],
+        "edges": [lo + width * i for i in range(_HIST_BINS + 1)],
         "counts": bins[:_HIST_BINS],
         "overflow": bins[_HIST_BINS],
     }

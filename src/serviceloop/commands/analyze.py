@@ -163,6 +163,9 @@ def analyze(
     rework_by: Annotated[
         list[str] | None, typer.Option(help="Attribute to break rework down by (repeatable).")
     ] = None,
+    top_variants: Annotated[
+        int | None, typer.Option(min=1, help="Only the N most frequent variants in the JSON.")
+    ] = None,
     engine: Annotated[Engine, typer.Option(help="Analytics engine.")] = Engine.polars,
 ) -> None:
     """Mine an event log: process map, variants, durations, bottlenecks, rework, conformance."""
@@ -225,14 +228,14 @@ def analyze(
             from serviceloop.analytics import analyze as run_analysis
 
             result = run_analysis(event_log, rework_attributes=tuple(rework_by or ()))
-            data = result.to_dict()
+            data = result.to_dict(top_variants=top_variants)
             progress.update(task, advance=1, description="Checking conformance")
             conformance = None
             if spec is not None:
                 from serviceloop.analytics import check_conformance
 
                 conformance = check_conformance(event_log, spec)
-                data["conformance"] = conformance.to_dict()
+                data["conformance"] = conformance.to_dict(top_variants=top_variants)
             progress.update(task, advance=1, description="Rendering the report")
             if report is not None:
                 render = render_report(
