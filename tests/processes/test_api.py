@@ -172,3 +172,14 @@ def test_session_auth_needs_csrf(version: ProcessVersion) -> None:
     response = client.post(f"/api/processes/versions/{version.pk}/new-draft")
     assert response.status_code == 403
     assert ProcessVersion.objects.count() == 1
+
+
+def test_openapi_lists_process_endpoints(client: Client) -> None:
+    paths = client.get("/api/openapi.json").json()["paths"]
+    assert {
+        "/api/processes/",
+        "/api/processes/versions/{version_id}",
+        "/api/processes/versions/{version_id}/yaml",
+        "/api/processes/import",
+        "/api/processes/versions/{version_id}/publish",
+    } <= set(paths)
