@@ -169,6 +169,12 @@ def test_error_is_an_analytics_error_and_lists_every_problem():
         ),
         (_doc(transitions=[{"from": "open"}]), "transitions[0].to", "is required"),
         (
+            _doc(transitions=[{"from": "Open", "to": "work"}]),
+            "transitions[0].from",
+            "did you mean 'open'",
+        ),
+        (_doc(stages=["open", *BASE["stages"][1:]]), "stages[0]", "must be a mapping"),
+        (
             _doc(
                 transitions=[*BASE["transitions"], {"from": "open", "to": "work", "kind": "jump"}]
             ),

@@ -621,10 +621,13 @@ def validate_process(
         ok = True
         for key, value in (("from", t.source), ("to", t.target)):
             if value not in codes:
-                fail(
-                    f"{path}.{key}",
-                    f"unknown stage {value!r}; stages are: {', '.join(sorted(codes))}",
+                named = spec.find_stage(value)
+                hint = (
+                    f"; transitions name stages by code: did you mean {named.code!r}?"
+                    if named is not None
+                    else f"; stages are: {', '.join(sorted(codes))}"
                 )
+                fail(f"{path}.{key}", f"unknown stage {value!r}{hint}")
                 ok = False
         if t.kind not in KINDS:
             fail(
