@@ -39,6 +39,7 @@ __all__ = ["ConformanceResult", "check_conformance"]
 
 _STAGE, _NEXT, _PREV, _FIRST, _OK, _DUR = "__stage", "__next", "__prev", "__first", "__ok", "__dur"
 _NULL_STAGE = pl.lit(None, pl.String)
+_MAX_BIT_STAGES = 63  # visited stages per case fit in one Int64 bitmask up to this many stages
 
 
 @dataclass(frozen=True)
@@ -274,6 +275,8 @@ def check_conformance(
     # -- per case -------------------------------------------------------------------------------
     over = (pl.col(_DUR) > pl.col("__std")).fill_null(False)
     ends = pl.Series(end_idx, dtype=pl.Int32).implode()
+    use_bits = len(codes) <= _MAX_BIT_STAGES
+    bits = pl.Series([1 << i for i in range(len(codes))] if use_bits else [], dtype=pl.Int64)
     per_case = (
         st.with_columns(pl.col(_STAGE).is_in(ends).alias("__end"))
         .group_by(C)
@@ -283,19 +286,41 @@ def check_conformance(
             pl.col(_OK).first().alias("starts_at_start"),
             pl.col("__end").any().alias("completed"),
             over.sum().alias("over_standard"),
+            *(
+                [pl.lit(bits).gather(pl.col(_STAGE)).bitwise_or().alias("__visited")]
+                if use_bits
+                else []
+            ),
         )
     )
-    # Skipped mandatory stages, in long form: (completed case x mandatory stage) - visited.
-    must = pl.DataFrame({_STAGE: mandatory}, schema={_STAGE: pl.Int32})
-    skips_long = (
-        per_case.filter(pl.col("completed"))
-        .select(C)
-        .join(must, how="cross")
-        .join(st.select(C, _STAGE).unique(), on=[C, _STAGE], how="anti")
-        .sort(C, _STAGE)
-    )
-    skipped_per_case = skips_long.group_by(C).agg(
-        pl.lit(code_s).gather(pl.col(_STAGE)).alias("skipped")
+    # Skipped mandatory stages, long form (case, stage), for completed cases: a bit test per
+    # mandatory stage on the per-case set of visited stages (a bitmask), or, for processes
+    # with more stages than bits, (case x mandatory stage) minus the visited pairs.
+    done = per_case.filter(pl.col("completed"))
+    if use_bits:
+        parts = [
+            done.filter((pl.col("__visited") & (1 << m)) == 0).select(
+                C, pl.lit(m, pl.Int32).alias(_STAGE)
+            )
+            for m in mandatory
+        ]
+        skips_long = (
+            pl.concat(parts)
+            if parts
+            else pl.DataFrame(schema={C: per_case.schema[C], _STAGE: pl.Int32})
+        ).sort(C, _STAGE)
+    else:
+        must = pl.DataFrame({_STAGE: mandatory}, schema={_STAGE: pl.Int32})
+        skips_long = (
+            done.select(C)
+            .join(must, how="cross")
+            .join(st.select(C, _STAGE).unique(), on=[C, _STAGE], how="anti")
+            .sort(C, _STAGE)
+        )
+    skipped_per_case = (
+        skips_long.with_columns(pl.lit(code_s).gather(pl.col(_STAGE)).alias("skipped"))
+        .group_by(C)
+        .agg(pl.col("skipped"))
     )
     all_cases = ev.group_by(C).agg(pl.len().alias("events"))
     cases = (
@@ -308,7 +333,7 @@ def check_conformance(
             pl.col("over_standard").fill_null(0).cast(pl.Int64),
         )
         .join(skipped_per_case, on=C, how="left")
-        .with_columns(pl.col("skipped").fill_null([]))
+        .with_columns(pl.col("skipped").fill_null(pl.lit([], pl.List(pl.String))))
         .with_columns(
             pl.col("stage_events").alias("moves"),
             pl.when(pl.col("stage_events") > 0)
