@@ -522,7 +522,9 @@ def read_parquet(
 ) -> EventLog:
     """Read a Parquet event log (only the mapped columns are read from disk).
 
-    Same mapping and checks as :func:`read_csv`; rows are counted from 1.
+    Same mapping and checks as :func:`read_csv`; rows are counted from 1. With
+    ``engine="spark"`` (or a ``SparkEngine``) Spark reads and codes the files itself, so the
+    log never has to fit in this process (``path`` may then be a directory of Parquet files).
 
     Examples
     --------
@@ -531,6 +533,23 @@ def read_parquet(
     p = Path(path)
     if not p.exists():
         raise LogFormatError("no such file", path=str(path))
+    eng = get_engine(engine)
+    if eng.name == "spark" and lifecycle is None and timestamp_format is None:
+        from ._engine import SparkEngine
+        from ._spark_load import spark_read_parquet
+
+        assert isinstance(eng, SparkEngine)
+        return spark_read_parquet(
+            str(p),
+            case=case,
+            activity=activity,
+            timestamp=timestamp,
+            start_timestamp=start_timestamp,
+            resource=resource,
+            attributes=attributes,
+            duplicates=duplicates,
+            engine=eng,
+        )
     try:
         lazy = pl.scan_parquet(p)
         names = lazy.collect_schema().names()
