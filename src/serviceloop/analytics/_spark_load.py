@@ -94,7 +94,7 @@ def spark_read_parquet(
         raise EmptyLogError(f"{path} has no events")
     for col in (case, activity, timestamp):
         bad = df.filter(F.col(col).isNull()).agg(F.min(I), F.count(F.lit(1))).first()
-        if bad[1]:
+        if bad is not None and bad[1]:
             raise MissingValueError(column=col, row=_row(df, bad[0]), count=bad[1], path=str(path))
     df = df.withColumn(T, _epoch_us(df, timestamp, str(path)))
     if start_timestamp is not None:
