@@ -419,10 +419,13 @@ def rework_context(scope: Scope) -> dict[str, Any]:
 def variants_context(scope: Scope, *, top: int = 25) -> dict[str, Any]:
     frame = analytics.variants(scope.log)
     fitness: dict[tuple[str, ...], float | None] = {}
+    stage_of: dict[str, str] = {}
     conf = scope.conformance()
     if conf is not None:
-        for activities, share in conf.variants.select("activities", "share_conforming").rows():
-            fitness[tuple(activities)] = share
+        # Conformance speaks of stage-code sequences; map each activity variant onto one.
+        stage_of = {a: s for a, s in conf.activities.select("activity", "stage").rows() if s}
+        for stages, share in conf.variants.select("stages", "share_conforming").rows():
+            fitness[tuple(stages)] = share
     shown = frame.head(top)
     rows = []
     covered = 0.0
@@ -435,7 +438,7 @@ def variants_context(scope: Scope, *, top: int = 25) -> dict[str, Any]:
                 "share": format_share(share),
                 "covered": format_share(covered),
                 "length": length,
-                "conforms": fitness.get(tuple(activities)),
+                "conforms": fitness.get(tuple(stage_of[a] for a in activities if a in stage_of)),
                 "bar": round(100 * share, 1),
             }
         )

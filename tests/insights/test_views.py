@@ -1,0 +1,195 @@
+"""Insights pages: who may see them, what they show with data, with no data and with bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories import AdminFactory, AgentFactory, CustomerFactory, ManagerFactory
+from tests.insights.conftest import Log
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["dashboard", "process", "process-map", "performance", "rework", "variants", "handovers"]
+
+
+def _client(user: object) -> Client:
+    client = Client()
+    client.force_login(user)  # type: ignore[arg-type]
+    return client
+
+
+def _json_script(html: str, element_id: str) -> object:
+    match = re.search(
+        rf'<script id="{element_id}" type="application/json">(.*?)</script>', html, re.S
+    )
+    assert match, f"no JSON script {element_id!r} in the page"
+    return json.loads(match.group(1))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_agents_and_customers_are_refused(db: None, page: str) -> None:
+    url = reverse(f"insights:{page}")
+    assert _client(AgentFactory()).get(url).status_code == 403
+    assert _client(CustomerFactory().user).get(url).status_code == 403
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_anonymous_users_are_sent_to_sign_in(db: None, page: str) -> None:
+    response = Client().get(reverse(f"insights:{page}"))
+    assert response.status_code == 302
+    assert reverse("login") in response["Location"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_managers_and_admins_see_every_page(live_log: Log, page: str) -> None:
+    for user in (live_log.manager, AdminFactory()):
+        response = _client(user).get(reverse(f"insights:{page}"))
+        assert response.status_code == 200, page
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_empty_log_shows_a_friendly_empty_state(db: None, page: str) -> None:
+    response = _client(ManagerFactory()).get(reverse(f"insights:{page}"))
+    assert response.status_code == 200
+    text = response.content.decode()
+    if page == "process-map":
+        assert "No case matches these filters." in text
+    else:
+        assert "No cases to analyse." in text
+        assert "The event log is empty" in text
+
+
+def test_filters_that_match_nothing_explain_themselves(live_log: Log) -> None:
+    response = _client(live_log.manager).get(reverse("insights:dashboard"), {"priority": "urgent"})
+    assert response.status_code == 200
+    assert "No case matches these filters." in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"start": "2025-03-10", "end": "2025-03-01"},
+        {"min_hours": "10", "max_hours": "2"},
+        {"start": "not a date"},
+        {"priority": "whenever"},
+        {"min_hours": "-1"},
+        {"version": "abc"},
+    ],
+)
+def test_invalid_filters_answer_422_with_the_form_errors(
+    live_log: Log, params: dict[str, str]
+) -> None:
+    response = _client(live_log.manager).get(reverse("insights:dashboard"), params)
+    assert response.status_code == 422
+    text = response.content.decode()
+    assert "Some filters are not valid." in text
+    assert "errorlist" in text
+
+
+@pytest.mark.parametrize("params", [{"activities": "150"}, {"measure": "colour"}])
+def test_invalid_map_settings_answer_422(live_log: Log, params: dict[str, str]) -> None:
+    client = _client(live_log.manager)
+    assert client.get(reverse("insights:process"), params).status_code == 422
+    assert client.get(reverse("insights:process-map"), params).status_code == 422
+
+
+def test_dashboard_shows_kpis_and_chart_data(live_log: Log) -> None:
+    response = _client(live_log.manager).get(reverse("insights:dashboard"))
+    text = response.content.decode()
+    kpis = dict((title, value) for title, value, _note in response.context["kpis"])
+    assert kpis["Cases"] == "4"
+    assert kpis["Events"] == "15"
+    assert kpis["Still open"] == "2"
+    assert kpis["Rework"] == "25.0%"  # the detour case only
+    assert kpis["Conformance"] == "75.0%"  # the detour case reopened against the design
+    histogram = _json_script(text, "chart-histogram")
+    assert sum(histogram["series"][0]["data"]) == 2  # type: ignore[index]  # two closed cases
+    week = _json_script(text, "chart-throughput-week")
+    assert sum(week["series"][0]["data"]) == 4  # type: ignore[index]  # four opened
+
+
+def _edges(dot: str) -> dict[tuple[str, str], bool]:
+    """(source label, target label) -> whether the edge is marked as a deviation."""
+    names = dict(re.findall(r'^  (a\d+) \[label="([^"\\]+)', dot, re.M))
+    names |= {'"__start"': "START", '"__end"': "END"}
+    out = {}
+    for source, target, attrs in re.findall(r"^  (\S+) -> (\S+) \[(.*)\];$", dot, re.M):
+        out[(names[source], names[target])] = 'class="deviation"' in attrs
+    return out
+
+
+def test_process_page_marks_exactly_the_disallowed_edges(live_log: Log) -> None:
+    response = _client(live_log.manager).get(reverse("insights:process"))
+    assert response.status_code == 200
+    text = response.content.decode()
+    edges = _edges(_json_script(text, "discovered-dot"))  # type: ignore[arg-type]
+    marked = {edge for edge, deviation in edges.items() if deviation}
+    assert marked == {("Closed", "Delivery")}  # the reopen; every other move is designed
+    assert ("Intake", "Needs analysis") in edges and ("Delivery", "Needs analysis") in edges
+    designed = _json_script(text, "designed-dot")
+    assert "rankdir=TB" in designed  # type: ignore[operator]
+    assert response.context["disallowed"] == [
+        {"source": "Closed", "target": "Delivery", "count": "1", "cases": "1"}
+    ]
+
+
+def test_process_map_fragment_follows_measure_and_thresholds(live_log: Log) -> None:
+    client = _client(live_log.manager)
+    full = client.get(reverse("insights:process-map"), {"measure": "frequency"})
+    assert full.status_code == 200
+    assert full.context["map"]["shown_nodes"] == 4
+    cut = client.get(
+        reverse("insights:process-map"),
+        {"measure": "performance", "activities": "25", "paths": "0"},
+    )
+    assert cut.status_code == 200
+    assert cut.context["map"]["shown_nodes"] == 1
+    assert "<html" not in cut.content.decode()  # a fragment for htmx
+
+
+def test_all_events_view_skips_the_design_comparison(live_log: Log) -> None:
+    response = _client(live_log.manager).get(reverse("insights:process"), {"view": "events"})
+    assert response.status_code == 200
+    assert "summary" not in response.context
+    assert "Deviations are checked on stage events only" in response.content.decode()
+
+
+def test_pages_show_bottlenecks_rework_variants_and_handovers(live_log: Log) -> None:
+    client = _client(live_log.manager)
+    performance = client.get(reverse("insights:performance"))
+    stages = {row["stage"]: row for row in performance.context["stages"]}
+    assert set(stages) == {"Intake", "Needs analysis", "Delivery"}  # end stage left out
+    assert stages["Intake"]["standard"] == "1 h"
+    rework = client.get(reverse("insights:rework"))
+    delivery = next(r for r in rework.context["per_activity"] if r["activity"] == "Delivery")
+    assert delivery["repeated"] == "1"
+    variants = client.get(reverse("insights:variants"))
+    first = variants.context["variants"][0]
+    assert first["steps"] == ["Intake", "Needs analysis", "Delivery", "Closed"]
+    assert first["count"] == "2" and first["conforms"] == 1
+    handovers = client.get(reverse("insights:handovers"), {"view": "events"})
+    assert handovers.status_code == 200
+    assert handovers.context["workload"][0]["resource"] == live_log.manager.username
+
+
+def test_pages_are_translated(live_log: Log) -> None:
+    client = _client(live_log.manager)
+    client.cookies["django_language"] = "zh-hans"
+    response = client.get(reverse("insights:process"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 200
+    dot = _json_script(response.content.decode(), "discovered-dot")
+    assert "受理" in dot  # type: ignore[operator]  # stage names in Chinese on the map
+
+
+def test_page_queries_do_not_grow_with_the_log(
+    live_log: Log, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    client = _client(live_log.manager)
+    for page in PAGES:
+        with django_assert_max_num_queries(16):
+            assert client.get(reverse(f"insights:{page}")).status_code == 200
