@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from django.db import connection
+
 from serviceloop.accounts.choices import Role
 from serviceloop.cases.choices import EventKind
 from serviceloop.cases.models import CaseEvent
@@ -107,6 +109,18 @@ def event_count(query: EventLogQuery) -> int:
     return int(_base_queryset(query).count())
 
 
+def _utc(value: datetime | str) -> datetime:
+    """The driver's timestamp as an aware UTC datetime.
+
+    Batches are read with the raw cursor: Django's per-field converters cost more than the query
+    itself at millions of rows. psycopg returns aware datetimes; Django's SQLite connection returns
+    naive ones in UTC (or the stored text).
+    """
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def event_batches(
     query: EventLogQuery, *, batch_size: int = DEFAULT_BATCH_SIZE
 ) -> Iterator[list[EventRow]]:
@@ -117,11 +131,15 @@ def event_batches(
     after: tuple[int, datetime, int] | None = None
     while True:
         page = base.filter(keyset_after(_ORDER, after)) if after else base
-        raw = list(page[:batch_size])
+        sql, params = page[:batch_size].query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            raw = cursor.fetchall()
         if not raw:
             return
+        rows: list[EventRow] = [(r[2], r[3], _utc(r[4]), *r[5:]) for r in raw]
         last = raw[-1]
-        after = (last[0], last[4], last[1])
-        yield [(r[2], r[3], r[4].astimezone(UTC), *r[5:]) for r in raw]
+        after = (last[0], rows[-1][2], last[1])
+        yield rows
         if len(raw) < batch_size:
             return
