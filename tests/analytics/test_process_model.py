@@ -365,3 +365,13 @@ def test_dump_round_trips_any_valid_definition(names, norm, label, minutes, chec
     if validate_process(spec, raise_errors=False):
         return
     assert parse_process_yaml(dump_process_yaml(spec)) == spec
+
+
+@pytest.mark.parametrize("module", ["process_model", "conformance", "report"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"serviceloop.analytics.{module}")
+    failed, tried = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+    assert failed == 0 and tried > 0
