@@ -125,10 +125,14 @@ def _human(seconds: float | None) -> str:
 
 def analyze(
     log: Annotated[Path, typer.Argument(help="Event log: .csv[.gz], .xes[.gz] or .parquet.")],
-    case_col: Annotated[str | None, typer.Option(help="Case id column [case_id].")] = None,
-    activity_col: Annotated[str | None, typer.Option(help="Activity column [activity].")] = None,
+    case_col: Annotated[
+        str | None, typer.Option(help="Case id column (default case_id; XES: case:concept:name).")
+    ] = None,
+    activity_col: Annotated[
+        str | None, typer.Option(help="Activity column (default activity).")
+    ] = None,
     timestamp_col: Annotated[
-        str | None, typer.Option(help="Completion timestamp column [timestamp].")
+        str | None, typer.Option(help="Completion timestamp column (default timestamp).")
     ] = None,
     start_timestamp_col: Annotated[
         str | None, typer.Option(help="Start timestamp column (waiting vs processing time).")
