@@ -527,3 +527,12 @@ def test_customer_cannot_change_status(client, world):
     url = reverse("workspace:case-status", args=[case.number])
     assert client.post(url, {"status": "resolved"}).status_code == 403
     assert snapshot(case) == before
+
+
+def test_chinese_names_are_written_family_name_first(client, world):
+    agent = AgentFactory(team=world.front, first_name="小明", last_name="王")
+    case = CaseFactory()
+    client.force_login(world.manager)
+    client.post(reverse("workspace:case-assign", args=[case.number]), {"assignee": agent.pk})
+    html = client.get(_detail(case)).content.decode()
+    assert "王小明" in html and "小明 王" not in html

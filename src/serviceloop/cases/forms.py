@@ -249,7 +249,9 @@ class ChecklistItemForm(forms.Form):
 
 
 def _person_label(user: Any) -> str:
-    return str(user.get_full_name() or user.username)
+    from serviceloop.cases.templatetags.case_ui import person
+
+    return person(user)
 
 
 class AssignForm(forms.Form):

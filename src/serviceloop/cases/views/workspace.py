@@ -49,6 +49,7 @@ from serviceloop.cases.services import (
     case_transition,
     message_add,
 )
+from serviceloop.cases.templatetags.case_ui import person
 from serviceloop.cases.views._common import PAGE_SIZE, is_htmx, signed_in, timeline_rows
 from serviceloop.cases.views._messages import translate_service_message
 from serviceloop.core.exceptions import ApplicationError, InvalidInputError
@@ -320,7 +321,7 @@ def case_assign_view(request: HttpRequest, number: str) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, _error_text(exc, case))
     else:
-        name = assignee.get_full_name() or assignee.username
+        name = person(assignee)
         messages.success(request, _("Assigned to %(name)s.") % {"name": name})
     return redirect("workspace:case-detail", number=case.number)
 
