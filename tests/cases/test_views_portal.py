@@ -275,6 +275,7 @@ def test_case_page_shows_public_history_in_plain_language(client, alice_case, wo
     assert "We are checking the printer queue." in html
     assert "report.pdf" in html
     assert "We are working on your request." in html
+    assert "Reply from our team" in html and "Your message" in html
     assert "SECRET" not in html and "internal.pdf" not in html
     kinds = [row.kind for row in page.context["timeline"]]
     assert EventKind.ASSIGNED not in kinds and MessageKind.INTERNAL not in kinds

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from serviceloop.accounts.models import User
-from serviceloop.cases.choices import EventKind
+from serviceloop.cases.choices import EventKind, MessageKind
 from serviceloop.cases.models import Case, CaseEvent, Message
 from serviceloop.cases.selectors import attachment_get_for_user, case_timeline
 
@@ -93,10 +93,21 @@ def _event_row(event: CaseEvent, stages: dict[str, Any]) -> TimelineRow | None:
     )
 
 
+def _message_title(message: Message, *, viewer_is_customer: bool) -> str:
+    """Who wrote it, from the reader's side: "your message" / "reply from our team" for customers."""
+    if message.kind == MessageKind.INTERNAL:
+        return str(MessageKind.INTERNAL.label)
+    from_customer = message.author is None or getattr(message.author, "is_customer", False)
+    if viewer_is_customer:
+        return _("Your message") if from_customer else _("Reply from our team")
+    return _("Message from the customer") if from_customer else str(MessageKind.PUBLIC.label)
+
+
 def timeline_rows(*, case: Case, user: Any) -> list[TimelineRow]:
     """The case timeline for ``user`` (the selector decides what they may see), with each file
     shown under its message and stage codes named in the active language."""
     stages = {s.code: s for s in case.process_version.stages.all()}
+    viewer_is_customer = bool(getattr(user, "is_customer", False))
     rows: list[TimelineRow] = []
     by_message: dict[int, TimelineRow] = {}
     for entry in case_timeline(case=case, user=user):
@@ -111,7 +122,7 @@ def timeline_rows(*, case: Case, user: Any) -> list[TimelineRow]:
                 at=item.created_at,
                 kind=item.kind,
                 actor=item.author,
-                title=str(item.get_kind_display()),
+                title=_message_title(item, viewer_is_customer=viewer_is_customer),
                 body=item.body,
             )
             by_message[item.pk] = row
