@@ -15,8 +15,6 @@ from serviceloop.analytics import (
     read_parquet,
 )
 
-pytestmark = pytest.mark.spark
-
 
 def _close(a, b) -> bool:
     if isinstance(a, dict):
@@ -35,6 +33,7 @@ def spark_engine(spark_session):
     return SparkEngine(spark_session)
 
 
+@pytest.mark.spark
 def test_native_spark_load_gives_the_polars_analysis(tmp_path, generated, spark_engine):
     path = tmp_path / "log.parquet"
     generated.to_polars().write_parquet(path)
@@ -46,6 +45,7 @@ def test_native_spark_load_gives_the_polars_analysis(tmp_path, generated, spark_
     assert _close(got, want)
 
 
+@pytest.mark.spark
 def test_native_spark_load_reports_rows(tmp_path, spark_engine):
     path = tmp_path / "bad.parquet"
     pl.DataFrame(
@@ -64,3 +64,10 @@ def test_native_spark_load_reports_rows(tmp_path, spark_engine):
     dropped = read_parquet(dup, duplicates="drop", engine=spark_engine)
     assert dropped.n_events == 2
     assert from_polars(pl.read_parquet(dup), duplicates="drop").n_events == 2
+
+
+def test_whole_analysis_of_the_helpdesk_log_is_the_same_on_spark(helpdesk, engine):
+    """Every analysis (times, bottlenecks, rework, throughput, resources) on the real log."""
+    got = analyze(engine(helpdesk), rework_attributes=["workgroup"]).to_dict()
+    want = analyze(helpdesk, rework_attributes=["workgroup"]).to_dict()
+    assert _close(got, want)

@@ -20,6 +20,7 @@ Loading (``eventlog``)::
              lifecycle="lifecycle:transition", attributes=None, duplicates="error",
              engine="polars") -> EventLog                      # .xes and .xes.gz
     read_parquet(path, *, <same mapping as read_csv, no separator/null_values>) -> EventLog
+                 # engine="spark": Spark reads and codes the files itself (a file or a folder)
     from_polars(frame, *, <same mapping>) -> EventLog           # DataFrame or LazyFrame
     from_arrow(table, **mapping) -> EventLog                    # the live case log
     EventLog: .n_events .n_cases .activities .attributes .has_start .has_resource
