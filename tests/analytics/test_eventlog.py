@@ -267,7 +267,7 @@ def test_generated_xes_matches_the_frame_it_came_from(tmp_path):
 
 
 def test_a_case_id_hash_collision_falls_back_to_exact_codes(monkeypatch, tmp_path):
-    from serviceloop.analytics import eventlog
+    from serviceloop.analytics import _build as eventlog
 
     real = eventlog._first_rows
 

@@ -25,7 +25,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .eventlog import EventLog
+    from ._log import EventLog
 
 __all__ = ["spark_read_parquet"]
 
@@ -79,7 +79,7 @@ def spark_read_parquet(
     """Build an :class:`EventLog` on Spark from Parquet files (a file or a directory)."""
     from pyspark.sql import functions as F
 
-    from .eventlog import EventLog
+    from ._log import EventLog
 
     raw = engine.session.read.parquet(str(path))
     names = raw.columns
