@@ -44,7 +44,7 @@ def demo(
     port: int = typer.Option(8000, help="Port to listen on."),
     serve: bool = typer.Option(True, help="Start the web server after loading the demo data."),
     days: int = typer.Option(90, min=1, help="Days of history, ending now."),
-    per_weekday: float = typer.Option(32.0, min=0.1, help="New cases on an average weekday."),
+    per_weekday: float = typer.Option(24.0, min=0.1, help="New cases on an average weekday."),
     customers: int = typer.Option(300, min=1, help="Number of customers."),
     seed: int = typer.Option(2024, help="Random seed: the same seed gives the same operation."),
 ) -> None:

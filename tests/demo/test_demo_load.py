@@ -30,8 +30,8 @@ from serviceloop.processes.models import Transition
 pytestmark = pytest.mark.django_db
 
 END = datetime(2026, 3, 18, 8, 30, tzinfo=UTC)  # a Wednesday, 16:30 in Shanghai
-DAYS = 21
-CUSTOMERS = 40
+DAYS = 18
+CUSTOMERS = 30
 STAGE_KINDS = (EventKind.STAGE_ENTERED, EventKind.CLOSED, EventKind.REOPENED)
 
 
@@ -43,7 +43,7 @@ def demo(django_db_setup, django_db_blocker, tmp_path_factory):
         try:
             result = demo_load(
                 days=DAYS,
-                per_weekday=14,
+                per_weekday=10,
                 customers=CUSTOMERS,
                 seed=7,
                 end=END,
@@ -191,7 +191,7 @@ def test_loading_again_adds_nothing(demo, tmp_path):
         model.__name__: model.objects.count()
         for model in (User, Customer, Case, CaseEvent, Message, Category, Team)
     }
-    again = demo_load(days=DAYS, per_weekday=14, customers=CUSTOMERS, seed=7, end=END)
+    again = demo_load(days=DAYS, per_weekday=10, customers=CUSTOMERS, seed=7, end=END)
     assert not again.loaded
     assert again.logins == demo.logins
     after = {

@@ -61,6 +61,7 @@ PRIORITIES = [
 REGIONS = [("华东 East", 0.4), ("华北 North", 0.25), ("华南 South", 0.2), ("西部 West", 0.15)]
 ESCALATE_AFTER_HOURS = 40.0  # working hours waiting for Solution design before a manager steps in
 MAX_REWORK = 2
+END_MARGIN = timedelta(minutes=1)
 # Urgent and high-priority cases sometimes skip confirmation along the escalation edges.
 ESCALATION_SHARE: dict[tuple[str, str], float] = {
     ("Intake", Priority.URGENT): 0.5,
@@ -176,8 +177,12 @@ class Replay:
     # --- scheduling ------------------------------------------------------------------------
 
     def schedule(self, at: datetime, step: Callable[..., None], *args: Any) -> None:
-        """Run ``step(at, *args)`` at ``at``; steps after the end of history never happen."""
-        if at <= self.end:
+        """Run ``step(at, *args)`` at ``at``; steps after the end of history never happen.
+
+        A step's service calls are spaced a second apart (``CaseRun.tick``), so steps stop a
+        minute before the end: no event is ever later than ``end``.
+        """
+        if at <= self.end - END_MARGIN:
             heapq.heappush(self._heap, (at, next(self._seq), step, args))
 
     def arrivals(self, day_start: datetime, trend: float) -> None:
@@ -314,9 +319,7 @@ class Replay:
             if run.case.channel != "phone":  # phoned-in needs were acknowledged on the call
                 self._message(run, at, "ack", staff=True)
             if self.rng.random() < 0.3:
-                self._message(
-                    run, at + timedelta(minutes=20), "analysis_note", staff=True, note=True
-                )
+                self.schedule(at + timedelta(minutes=20), self._note, run, run.visit)
         elif name == "Confirmation":
             self._propose(at, run, "proposal")
             return
@@ -346,6 +349,10 @@ class Replay:
             return
         work = lognormal(self.rng, *model.work)
         self.schedule(shift.add(at, work), self._finish, run, run.visit)
+
+    def _note(self, at: datetime, run: CaseRun, visit: int) -> None:
+        if visit == run.visit:
+            self._message(run, at, "analysis_note", staff=True, note=True)
 
     def _propose(self, at: datetime, run: CaseRun, what: str) -> None:
         self._message(run, at, what, staff=True)

@@ -96,7 +96,7 @@ def _read_token(path: Path | None) -> str | None:
 def demo_load(
     *,
     days: int = 90,
-    per_weekday: float = 32.0,
+    per_weekday: float = 24.0,
     customers: int = 300,
     seed: int = 2024,
     end: datetime | None = None,

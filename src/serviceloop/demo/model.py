@@ -55,9 +55,9 @@ STAGES: dict[str, StageModel] = {
             "Delivery",
             wait=(3.0, 0.7),
             work=(4.0, 0.6),
-            rework=((BOTTLENECK_STAGE, 0.12),),
+            rework=((BOTTLENECK_STAGE, 0.08),),
         ),
-        StageModel("Follow-up", wait=(5.0, 0.6), work=(0.4, 0.5), rework=(("Delivery", 0.08),)),
+        StageModel("Follow-up", wait=(5.0, 0.6), work=(0.4, 0.5), rework=(("Delivery", 0.05),)),
     )
 }
 
