@@ -89,6 +89,7 @@ def test_customer_submits_agent_moves_timeline_shows_both(browser, live_server):
     )
     page.click("button:has-text('Send request')")
     page.wait_for_url(re.compile(r"/portal/cases/SL-\d+/$"))
+    assert Case.objects.count() == 1
     number = page.url.rstrip("/").rsplit("/", 1)[-1]
     assert page.locator("h1").inner_text().startswith(number)
     assert page.locator(".timeline").get_by_text("blink.txt").count() == 1

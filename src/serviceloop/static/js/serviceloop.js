@@ -25,6 +25,22 @@
       if (el && !window.confirm(el.getAttribute("data-confirm"))) event.preventDefault();
     });
 
+    // A sent form's buttons go quiet until the next page: a double click makes one request, not two.
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (!(form instanceof HTMLFormElement) || event.defaultPrevented) return;
+      if (form.hasAttribute("hx-get") || form.hasAttribute("hx-post")) return;
+      window.setTimeout(function () {
+        form.querySelectorAll("button[type=submit], button:not([type])").forEach(function (b) {
+          b.disabled = true;
+        });
+      }, 0);
+    });
+    window.addEventListener("pageshow", function (event) {
+      if (!event.persisted) return; // restored from the back/forward cache: make buttons usable
+      document.querySelectorAll("form button:disabled").forEach(function (b) { b.disabled = false; });
+    });
+
     // Show the names of the files picked in a multiple-file input.
     document.addEventListener("change", function (event) {
       var input = event.target;
