@@ -190,6 +190,14 @@ def measure(tool: str, path: Path, timeout: float) -> tuple[float, float, dict[s
     return wall, peak_mib, results
 
 
+def best_of(
+    n: int, tool: str, path: Path, timeout: float
+) -> tuple[float, float, dict[str, Any] | None]:
+    """Fastest of ``n`` runs (other load on the machine only ever slows a run down)."""
+    runs = [measure(tool, path, timeout) for _ in range(max(1, n))]
+    return min(runs, key=lambda r: r[0] if r[0] == r[0] else math.inf)
+
+
 def same(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     """Names of the results that differ (floats compared to 1e-6 relative)."""
     bad = []
@@ -264,6 +272,7 @@ def main() -> int:
     ap.add_argument("--tools", default=",".join(TOOLS))
     ap.add_argument("--xes-size", default="1e6", help="events in the generated XES (0: none)")
     ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--repeat", type=int, default=1, help="runs per tool; the fastest counts")
     ap.add_argument("--child", nargs=3, metavar=("TOOL", "LOG", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
 
@@ -288,7 +297,7 @@ def main() -> int:
         for tool in tools:
             if args.quick and tool != "serviceloop" and n >= 10_000_000:
                 continue
-            measured[tool] = measure(tool, path, args.timeout)
+            measured[tool] = best_of(args.repeat, tool, path, args.timeout)
         ours = measured.get("serviceloop")
         for tool, (wall, mem, res) in measured.items():
             base = (ours[0], ours[1]) if ours and tool != "serviceloop" else None
@@ -308,7 +317,7 @@ def main() -> int:
         path = ensure_xes(n)
         label = "helpdesk_full as XES" if n is None else f"{n:,} events as XES"
         print(f"\nXES import: {label} ({path.stat().st_size / 2**20:.0f} MiB)")
-        measured = {tool: measure(tool, path, args.timeout) for tool in XES_TOOLS}
+        measured = {tool: best_of(args.repeat, tool, path, args.timeout) for tool in XES_TOOLS}
         ours = measured["serviceloop-xes"]
         for tool, (wall, mem, res) in measured.items():
             base = (ours[0], ours[1]) if tool != "serviceloop-xes" else None
