@@ -378,3 +378,28 @@ def test_customer_sign_in_with_password_lands_on_my_requests(client, alice):
         reverse("login"), {"username": alice.user.username, "password": PASSWORD}, follow=True
     )
     assert response.redirect_chain[-1][0] == reverse("portal:case-list")
+
+
+def test_closed_case_offers_a_new_request_instead_of_a_reply(client, alice, world):
+    from serviceloop.cases.services import case_check_item, case_transition
+    from tests.factories import CHECKLIST_ITEM, stage_of
+
+    case = CaseFactory(customer=alice, actor=alice.user, category=CategoryFactory())
+    case = case_transition(
+        case=case, to_stage=stage_of(world.version, "analysis"), actor=world.manager
+    )
+    case = case_check_item(case=case, actor=world.manager, item=CHECKLIST_ITEM)
+    for code in ("delivery", "closed"):
+        case = case_transition(
+            case=case, to_stage=stage_of(world.version, code), actor=world.manager
+        )
+    before = snapshot(case)
+    _login(client, alice)
+    html = client.get(reverse("portal:case-detail", args=[case.number])).content.decode()
+    assert "This request is closed, so it takes no more replies." in html
+    assert 'name="body"' not in html
+    response = client.post(reverse("portal:case-reply", args=[case.number]), {"body": "Hello?"})
+    assert response.status_code == 422
+    assert response.context["reply_form"].non_field_errors() == ["The case is closed."]
+    assert "The case is closed." in response.content.decode()
+    assert snapshot(case) == before
