@@ -102,6 +102,13 @@ def test_header_only_file_is_an_empty_log(tmp_path):
         read_csv(_csv(tmp_path, "case_id,activity,timestamp\n"))
 
 
+def test_gzipped_csv(tmp_path):
+    path = tmp_path / "log.csv.gz"
+    with gzip.open(path, "wt") as fh:
+        fh.write("case_id,activity,timestamp\n1,a,2024-01-01\n1,b,2024-01-02\n")
+    assert dfg(read_csv(path))["mean_seconds"].to_list() == [86_400.0]
+
+
 def test_day_first_dates(tmp_path):
     path = _csv(
         tmp_path, "case_id,activity,timestamp\n1,a,03/04/2024 10:00\n1,b,05/04/2024 10:00\n"

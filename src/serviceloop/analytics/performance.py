@@ -320,7 +320,8 @@ def throughput(
     )
     last = steps.filter(nw.col(A2).is_null())
     if closed_activities is not None:
-        codes = [i for i, a in enumerate(log.activities) if a in set(closed_activities)]
+        wanted = set(closed_activities)
+        codes = [i for i, a in enumerate(log.activities) if a in wanted]
         last = last.filter(nw.col(A).is_in(codes))
     closed = log.engine.collect(last.group_by(period.alias("__p")).agg(nw.len().alias("closed")))
     if opened.height == 0:
