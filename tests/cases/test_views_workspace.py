@@ -395,6 +395,8 @@ def test_reply_on_a_closed_case_is_refused_with_the_reason(client, world):
     )
     assert response.status_code == 422
     assert response.context["reply_form"].non_field_errors() == ["The case is closed."]
+    assert "The case is closed." in response.content.decode()
+    assert 'name="reply-body"' not in response.content.decode()
     assert snapshot(case) == before
     assert response.context["transitions"] == []
 
