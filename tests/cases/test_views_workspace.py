@@ -111,6 +111,17 @@ def test_htmx_request_gets_only_the_results_fragment(client, world):
     assert response.templates[0].name == "workspace/partials/queue_results.html"
 
 
+def test_history_restore_gets_the_whole_page(client, world):
+    client.force_login(world.manager)
+    response = client.get(
+        QUEUE,
+        {"queue": "all"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_HISTORY_RESTORE_REQUEST="true",
+    )
+    assert response.templates[0].name == "workspace/queue.html"
+
+
 def test_queue_pages_by_keyset_cursor(client, world):
     for _ in range(27):
         CaseFactory()

@@ -38,9 +38,13 @@ def signed_in(request: HttpRequest) -> User:
 
 
 def is_htmx(request: HttpRequest) -> bool:
-    """An htmx request that wants a fragment (boosted links want the whole page)."""
+    """An htmx request that wants a fragment. Boosted links and history restores (the back button
+    after ``hx-push-url``) want the whole page."""
+    headers = request.headers
     return (
-        request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-Boosted") != "true"
+        and headers.get("HX-History-Restore-Request") != "true"
     )
 
 
