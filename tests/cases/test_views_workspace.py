@@ -109,6 +109,7 @@ def test_htmx_request_gets_only_the_results_fragment(client, world):
     assert response.status_code == 200
     assert "<html" not in html and case.number in html
     assert response.templates[0].name == "workspace/partials/queue_results.html"
+    assert "HX-Request" in response["Vary"]
 
 
 def test_history_restore_gets_the_whole_page(client, world):

@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_vary_headers
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -159,9 +160,13 @@ def queue(request: HttpRequest) -> HttpResponse:
         "is_first_page": cursor is None,
         "query": query.urlencode(),
     }
-    if is_htmx(request):
-        return render(request, "workspace/partials/queue_results.html", context)
-    return render(request, "workspace/queue.html", context)
+    template = (
+        "workspace/partials/queue_results.html" if is_htmx(request) else "workspace/queue.html"
+    )
+    response = render(request, template, context)
+    # Same URL, two bodies: caches must not hand the fragment to a plain page load.
+    patch_vary_headers(response, ("HX-Request", "HX-History-Restore-Request"))
+    return response
 
 
 def _assignees() -> Any:
