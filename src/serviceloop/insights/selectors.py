@@ -290,11 +290,18 @@ def event_log_last_id() -> int:
 
 
 def _cached_table(filters: LogFilters) -> pa.Table:
-    key = f"insights:log:{filters.database_key()}:{event_log_last_id()}"
-    table = cache.get(key)
-    if table is None:
-        table = event_table(filters)
-        cache.set(key, table, CACHE_SECONDS)
+    """The table for ``filters``, read again only when a newer event exists.
+
+    One cache entry per set of filters, holding the newest event id it was read at: a new event
+    replaces the entry instead of adding one, so the cache does not fill up with stale logs.
+    """
+    key = f"insights:log:{filters.database_key()}"
+    last_id = event_log_last_id()
+    cached = cache.get(key)
+    if cached is not None and cached[0] == last_id:
+        return cached[1]
+    table = event_table(filters)
+    cache.set(key, (last_id, table), CACHE_SECONDS)
     return table
 
 
