@@ -75,3 +75,24 @@ def test_bad_export_parameters_are_422(world, params, field):
     response = Api(world.manager).get("/api/events/export", params)
     assert response.status_code == 422
     assert field in response.json()["fields"], response.json()
+
+
+@pytest.mark.parametrize(
+    ("since", "status"),
+    [
+        ("0266-03-22T20:06:59-18:40", 200),
+        ("2026-01-01T00:00:00+23:59", 200),
+        ("0001-01-01T00:00:00+05:00", 422),
+    ],
+)
+def test_extreme_offsets_are_normalised_or_refused_never_500(world, events, since, status):
+    response = Api(world.manager).get("/api/events/export", {"since": since})
+    assert response.status_code == status
+    if status == 422:
+        assert response.json()["fields"] == {"since": ["Value error, Date out of range."]}
+
+
+def test_case_list_accepts_offsets_postgres_cannot_store(world, events):
+    response = Api(world.manager).get("/api/cases/", {"created_after": "2000-01-01T00:00:00-18:40"})
+    assert response.status_code == 200
+    assert len(response.json()["items"]) == 3

@@ -9,8 +9,7 @@ become 403 / 404 / 409 / 422 in ``core.api_errors``. Cases are addressed by thei
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from django.http import (
     FileResponse,
@@ -40,6 +39,7 @@ from serviceloop.cases.schemas import (
     CasePatchIn,
     ChecklistIn,
     ErrorOut,
+    EventExportIn,
     EventPageOut,
     MessageIn,
     MessageOut,
@@ -410,9 +410,6 @@ def list_events(
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-ExportFormat = Literal["csv", "parquet", "xes"]
-
-
 @events_router.get(
     "/export",
     response={200: None, **E401, 403: ErrorOut, 422: ErrorOut},
@@ -429,22 +426,17 @@ ExportFormat = Literal["csv", "parquet", "xes"]
         }
     },
 )
-def export_events(
-    request: HttpRequest,
-    format: ExportFormat = "csv",
-    since: datetime | None = None,
-    until: datetime | None = None,
-    kind: Literal["stage", "all"] = "all",
-) -> HttpResponseBase:
+def export_events(request: HttpRequest, params: Query[EventExportIn]) -> HttpResponseBase:
     """Every case event (managers and admins): ``case_id, activity, timestamp, resource,
     lifecycle, kind`` and case attributes, ordered by case then time. Memory stays flat: CSV and
     XES stream as they are read; Parquet is written in row groups to a temporary file."""
     if not export.can_export_event_log(_user(request)):
         raise PermissionDeniedError(MSG_EXPORT_FORBIDDEN)
     try:
-        query = export.EventLogQuery(since=_as_utc(since), until=_as_utc(until), kind=kind)
+        query = export.EventLogQuery(since=params.since, until=params.until, kind=params.kind)
     except ValueError as exc:
         raise InvalidInputError.for_field("since", str(exc).capitalize() + ".") from exc
+    format = params.format
     filename = f"serviceloop-events-{timezone.now():%Y%m%dT%H%M%SZ}.{format}"
     batches = export.event_batches(query)
     if format == "parquet":
@@ -468,9 +460,3 @@ def export_events(
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["X-Content-Type-Options"] = "nosniff"
     return response
-
-
-def _as_utc(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value

@@ -26,6 +26,7 @@ __all__ = [
     "CasePatchIn",
     "ChecklistIn",
     "ErrorOut",
+    "EventExportIn",
     "EventOut",
     "EventPageOut",
     "MessageIn",
@@ -46,6 +47,19 @@ class ErrorOut(Schema):
 
     detail: str
     fields: dict[str, list[str]] | None = None
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Instants in UTC (naive ones are taken as UTC): databases differ on the offsets they accept
+    (PostgreSQL refuses beyond +-15:59), UTC they all take."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("Date out of range.") from None
 
 
 # --- cases ---------------------------------------------------------------------------------------
@@ -118,12 +132,18 @@ class CaseFilterIn(Schema):
     created_after: datetime | None = Field(None, description="Inclusive; UTC if no offset.")
     created_before: datetime | None = Field(None, description="Exclusive; UTC if no offset.")
 
-    @field_validator("created_after", "created_before")
-    @classmethod
-    def _naive_is_utc(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
+    _utc = field_validator("created_after", "created_before")(as_utc)
+
+
+class EventExportIn(Schema):
+    format: Literal["csv", "parquet", "xes"] = "csv"
+    since: datetime | None = Field(None, description="Events at or after; UTC if no offset.")
+    until: datetime | None = Field(None, description="Events before; UTC if no offset.")
+    kind: Literal["stage", "all"] = Field(
+        "all", description="stage: stage entries only (the process view); all: every event."
+    )
+
+    _utc = field_validator("since", "until")(as_utc)
 
 
 class CaseCreateIn(Schema):
