@@ -63,3 +63,11 @@ def person(user: Any) -> str:
 @register.filter
 def is_past(moment: Any) -> bool:
     return bool(moment is not None and moment < timezone.now())
+
+
+@register.simple_tag
+def accepted_file_types() -> str:
+    """The ``accept`` list of file inputs: the extensions the attachment check takes."""
+    from serviceloop.cases.services.files import EXTENSIONS
+
+    return ",".join(sorted(EXTENSIONS))
