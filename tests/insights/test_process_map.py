@@ -100,3 +100,16 @@ def test_activity_names_are_escaped() -> None:
 def test_performance_view_labels_edges_with_median_times() -> None:
     dot = discovered_dot(process_map(LOG), measure="performance", duration=lambda s: f"{s:.0f}s")
     assert 'label="7s"' in dot  # Open -> Work: 10 s in case 1, 4 s in case 4
+
+
+def test_designed_chart_marks_late_and_skipped_stages() -> None:
+    from serviceloop.insights.pages import highlight_designed
+
+    dot = 'digraph "p" {\n  "s_a" [label="A"];\n  "s_b" [label="B"];\n  "s_c" [label="C"];\n}\n'
+    out = highlight_designed(dot, late={"a": 0.6, "b": 0.25, "c": 0.1}, skipped={"c"})
+    assert out.startswith(dot.rstrip()[:-1])  # the original statements are kept
+    assert out.rstrip().endswith("}") and out.count("}") == 1
+    assert '"s_a" [style="rounded,filled", fillcolor="#fecaca"' in out
+    assert '"s_b" [style="rounded,filled", fillcolor="#fed7aa"' in out
+    assert '"s_c" [style="rounded,dashed", color="#dc2626", penwidth=2];' in out
+    assert highlight_designed(dot, late={"a": 0.1}, skipped=set()) == dot

@@ -133,6 +133,9 @@ def test_process_page_marks_exactly_the_disallowed_edges(live_log: Log) -> None:
     assert ("Intake", "Needs analysis") in edges and ("Delivery", "Needs analysis") in edges
     designed = _json_script(text, "designed-dot")
     assert "rankdir=TB" in designed  # type: ignore[operator]
+    # Delivery: 2 of 4 finished visits over its 8 h standard; Intake: 1 of 3 over 1 h
+    assert '"s_delivery" [style="rounded,filled", fillcolor="#fecaca"' in designed  # type: ignore[operator]
+    assert '"s_intake" [style="rounded,filled", fillcolor="#fed7aa"' in designed  # type: ignore[operator]
     assert response.context["disallowed"] == [
         {"source": "Closed", "target": "Delivery", "count": "1", "cases": "1"}
     ]

@@ -218,6 +218,33 @@ def process_map_dot(
     }
 
 
+LATE_SHARE, MOSTLY_LATE_SHARE = 0.2, 0.5
+
+
+def highlight_designed(dot: str, *, late: dict[str, float], skipped: set[str]) -> str:
+    """The designed flow chart with its deviations: stages whose visits often exceed the time
+    standard filled orange (>= 20 %) or red (>= 50 %), mandatory stages that closed cases skipped
+    with a dashed red border. DOT merges a repeated node statement's attributes into the node."""
+    lines = []
+    for code in sorted(set(late) | skipped):
+        share = late.get(code) or 0.0
+        style, attrs = ["rounded"], []
+        if share >= LATE_SHARE:
+            style.append("filled")
+            attrs.append(f'fillcolor="{"#fecaca" if share >= MOSTLY_LATE_SHARE else "#fed7aa"}"')
+            note = _("%(share)s of visits over the time standard") % {"share": format_share(share)}
+            attrs.append('tooltip="{}"'.format(note.replace("\\", "").replace('"', "'")))
+        if code in skipped:
+            style.append("dashed")
+            attrs += ['color="#dc2626"', "penwidth=2"]
+        if attrs:
+            lines.append(f'  "s_{code}" [style="{",".join(style)}", {", ".join(attrs)}];')
+    if not lines:
+        return dot
+    head, _sep, _tail = dot.rstrip().rpartition("}")
+    return head + "\n".join(lines) + "\n}\n"
+
+
 def process_context(
     scope: Scope, *, measure: Measure, activities: float, paths: float
 ) -> dict[str, Any]:
@@ -248,6 +275,15 @@ def process_context(
         .sort(["cases", "target"], descending=[True, False])
     )
     completed = conf.summary["completed_cases"] or 0
+    if "designed_dot" in context:
+        late = {
+            row["stage"]: row["share_over"]
+            for row in conf.stage_times.iter_rows(named=True)
+            if row["share_over"] is not None
+        }
+        context["designed_dot"] = highlight_designed(
+            context["designed_dot"], late=late, skipped=set(skipped["target"].to_list())
+        )
     over = conf.stage_times.filter(pl.col("over_standard") > 0).sort(
         "share_over", descending=True, nulls_last=True
     )
