@@ -83,9 +83,26 @@ def test_public_names_live_in_private_or_concept_modules():
         assert module.__name__.startswith("serviceloop.analytics.")
 
 
+def test_every_public_name_has_a_home_module():
+    assert set(analytics._WHERE) == set(analytics.__all__)
+    assert set(dir(analytics)) >= set(analytics.__all__)
+
+
+def test_mining_does_not_load_report_or_conformance_code():
+    code = (
+        "import sys; from serviceloop.analytics import read_parquet, dfg, variants; "
+        "print(sorted(m for m in sys.modules if m.startswith('serviceloop.analytics.')"
+        " and m.rsplit('.', 1)[1] in ('report', 'conformance', 'process_model', 'result')))"
+    )
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
 def test_importing_the_library_pulls_in_neither_django_nor_pandas():
     code = (
-        "import sys, serviceloop.analytics as a; "
+        "import sys, serviceloop.analytics as a; [getattr(a, n) for n in a.__all__]; "
         "print(sorted(m for m in ('django', 'pandas', 'pm4py', 'pyspark') if m in sys.modules))"
     )
     out = subprocess.run(  # noqa: S603

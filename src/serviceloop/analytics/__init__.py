@@ -115,60 +115,139 @@ Errors (``errors``): ``AnalyticsError`` > ``LogFormatError``, ``MissingColumnErr
 CSV rows count the header as row 1; other sources count events from 1.
 """
 
-from .conformance import ConformanceResult, check_conformance
-from .discovery import (
-    ProcessMap,
-    activity_frequencies,
-    dfg,
-    end_activities,
-    process_map,
-    start_activities,
-    variants,
-)
-from .errors import (
-    AnalyticsError,
-    DuplicateEventError,
-    EmptyLogError,
-    EngineError,
-    InvalidParameterError,
-    LogFormatError,
-    MissingColumnError,
-    MissingValueError,
-    TimestampParseError,
-)
-from .eventlog import EventLog, from_arrow, from_polars, read_csv, read_parquet, read_xes
-from .filters import (
-    filter_activities,
-    filter_attribute,
-    filter_case_duration,
-    filter_time,
-    filter_variants,
-)
-from .performance import (
-    activity_times,
-    bottlenecks,
-    case_durations,
-    duration_summary,
-    handovers,
-    resource_workload,
-    rework,
-    rework_by_attribute,
-    rework_cases,
-    throughput,
-)
-from .process_model import (
-    ProcessDefinitionError,
-    ProcessProblem,
-    ProcessSpec,
-    StageSpec,
-    TransitionSpec,
-    dump_process_yaml,
-    load_process_yaml,
-    parse_process_yaml,
-    validate_process,
-)
-from .report import ReportAssetsError, render_report, write_report
-from .result import AnalysisResult, analyze
+# Submodules load on first use (PEP 562), so `from serviceloop.analytics import read_parquet,
+# dfg` does not pay for the report, conformance or YAML code: imports are most of the time a
+# one-million-event analysis takes from the shell.
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .conformance import ConformanceResult, check_conformance
+    from .discovery import (
+        ProcessMap,
+        activity_frequencies,
+        dfg,
+        end_activities,
+        process_map,
+        start_activities,
+        variants,
+    )
+    from .errors import (
+        AnalyticsError,
+        DuplicateEventError,
+        EmptyLogError,
+        EngineError,
+        InvalidParameterError,
+        LogFormatError,
+        MissingColumnError,
+        MissingValueError,
+        TimestampParseError,
+    )
+    from .eventlog import EventLog, from_arrow, from_polars, read_csv, read_parquet, read_xes
+    from .filters import (
+        filter_activities,
+        filter_attribute,
+        filter_case_duration,
+        filter_time,
+        filter_variants,
+    )
+    from .performance import (
+        activity_times,
+        bottlenecks,
+        case_durations,
+        duration_summary,
+        handovers,
+        resource_workload,
+        rework,
+        rework_by_attribute,
+        rework_cases,
+        throughput,
+    )
+    from .process_model import (
+        ProcessDefinitionError,
+        ProcessProblem,
+        ProcessSpec,
+        StageSpec,
+        TransitionSpec,
+        dump_process_yaml,
+        load_process_yaml,
+        parse_process_yaml,
+        validate_process,
+    )
+    from .report import ReportAssetsError, render_report, write_report
+    from .result import AnalysisResult, analyze
+
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "conformance": ("ConformanceResult", "check_conformance"),
+    "discovery": (
+        "ProcessMap",
+        "activity_frequencies",
+        "dfg",
+        "end_activities",
+        "process_map",
+        "start_activities",
+        "variants",
+    ),
+    "errors": (
+        "AnalyticsError",
+        "DuplicateEventError",
+        "EmptyLogError",
+        "EngineError",
+        "InvalidParameterError",
+        "LogFormatError",
+        "MissingColumnError",
+        "MissingValueError",
+        "TimestampParseError",
+    ),
+    "eventlog": ("EventLog", "from_arrow", "from_polars", "read_csv", "read_parquet", "read_xes"),
+    "filters": (
+        "filter_activities",
+        "filter_attribute",
+        "filter_case_duration",
+        "filter_time",
+        "filter_variants",
+    ),
+    "performance": (
+        "activity_times",
+        "bottlenecks",
+        "case_durations",
+        "duration_summary",
+        "handovers",
+        "resource_workload",
+        "rework",
+        "rework_by_attribute",
+        "rework_cases",
+        "throughput",
+    ),
+    "process_model": (
+        "ProcessDefinitionError",
+        "ProcessProblem",
+        "ProcessSpec",
+        "StageSpec",
+        "TransitionSpec",
+        "dump_process_yaml",
+        "load_process_yaml",
+        "parse_process_yaml",
+        "validate_process",
+    ),
+    "report": ("ReportAssetsError", "render_report", "write_report"),
+    "result": ("AnalysisResult", "analyze"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "AnalysisResult",
