@@ -15,7 +15,13 @@ from django.urls import reverse
 from serviceloop.accounts.models import AgentProfile
 from serviceloop.cases.choices import Channel, EventKind, MessageKind
 from serviceloop.cases.models import Case, CaseEvent, Message
-from serviceloop.cases.services import case_check_item, case_transition, case_update, message_add
+from serviceloop.cases.services import (
+    case_assign,
+    case_check_item,
+    case_transition,
+    case_update,
+    message_add,
+)
 from tests.cases.helpers import events_of, snapshot
 from tests.factories import (
     CHECKLIST_ITEM,
@@ -550,3 +556,18 @@ def test_chinese_names_are_written_family_name_first(client, world):
     client.post(reverse("workspace:case-assign", args=[case.number]), {"assignee": agent.pk})
     html = client.get(_detail(case)).content.decode()
     assert "王小明" in html and "小明 王" not in html
+
+
+def test_assign_to_me_is_offered_only_where_it_can_work(client, world):
+    taken = CaseFactory()  # routed to the front-office agent
+    colleague = AgentFactory(team=world.front)
+    client.force_login(colleague)
+    assert 'name="assignee" value="me"' not in client.get(_detail(taken)).content.decode()
+    client.force_login(world.manager)
+    assert 'name="assignee" value="me"' in client.get(_detail(taken)).content.decode()
+    free = case_assign(case=CaseFactory(), assignee=None, actor=world.manager)
+    client.force_login(colleague)
+    assert 'name="assignee" value="me"' in client.get(_detail(free)).content.decode()
+    client.post(reverse("workspace:case-assign", args=[free.number]), {"assignee": "me"})
+    free.refresh_from_db()
+    assert free.assignee == colleague
