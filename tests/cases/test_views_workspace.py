@@ -571,3 +571,15 @@ def test_assign_to_me_is_offered_only_where_it_can_work(client, world):
     client.post(reverse("workspace:case-assign", args=[free.number]), {"assignee": "me"})
     free.refresh_from_db()
     assert free.assignee == colleague
+
+
+def test_queue_shows_time_left_or_overdue(client, world):
+    late = CaseFactory(at=datetime.now(tz=UTC) - timedelta(hours=3))  # intake standard: 60 min
+    CaseFactory()
+    client.force_login(world.manager)
+    html = client.get(QUEUE, {"queue": "all"}).content.decode()
+    assert html.count('class="overdue"') == 1
+    assert "2\xa0hours overdue" in html and "in 59\xa0minutes" in html
+    client.cookies["django_language"] = "zh-hans"
+    html = client.get(_detail(late)).content.decode()
+    assert "已逾期 2\xa0小时" in html
