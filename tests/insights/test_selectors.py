@@ -169,3 +169,13 @@ def test_a_new_event_invalidates_the_cached_log(live_log: Log) -> None:
         after = event_log(LogFilters())
     assert after is not None and after.n_events == 16
     assert len(queries) == 4
+
+
+def test_an_erased_event_invalidates_the_cached_log(live_log: Log) -> None:
+    """Data erasure may delete events without moving the newest id: the log is read again."""
+    assert event_log(LogFilters(view="events")).n_events == CaseEvent.objects.count()  # type: ignore[union-attr]
+    oldest = CaseEvent.objects.order_by("id").first()
+    assert oldest is not None
+    CaseEvent.objects.filter(pk=oldest.pk).delete()
+    after = event_log(LogFilters(view="events"))
+    assert after is not None and after.n_events == CaseEvent.objects.count()

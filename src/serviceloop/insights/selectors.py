@@ -12,8 +12,8 @@ Two views of the log:
             stage the case closed from (activity = that stage's name).
 ``events``  every event of every kind (assigned, replied, ...), activity = the event's label.
 
-The Arrow table read for a set of database-level filters is kept in Django's cache under the id of
-the newest event, so a page load over unchanged data does not read the log again.
+The Arrow table read for a set of database-level filters is kept in Django's cache with the log's
+version (newest event id, event count), so a page load over unchanged data does not read it again.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from django.db import connection
 from django.db.models import Case as CaseWhen
 from django.db.models import (
     CharField,
+    Count,
     F,
     Max,
     OuterRef,
@@ -65,7 +66,7 @@ __all__ = [
     "LogFilters",
     "end_stage_names",
     "event_log",
-    "event_log_last_id",
+    "event_log_version",
     "event_table",
     "filter_categories",
     "filter_teams",
@@ -284,24 +285,29 @@ def event_table(filters: LogFilters) -> pa.Table:
     return table.to_arrow()
 
 
-def event_log_last_id() -> int:
-    """The id of the newest event: it changes whenever the log does (events are append-only)."""
-    return CaseEvent.objects.aggregate(last=Max("id"))["last"] or 0
+def event_log_version() -> tuple[int, int]:
+    """(newest event id, number of events): changes whenever the log does.
+
+    Events are appended, so the newest id moves on every change; the count also catches the one
+    removal the app knows, an audited data erasure, which may leave the newest id in place.
+    """
+    found = CaseEvent.objects.aggregate(last=Max("id"), count=Count("id"))
+    return found["last"] or 0, found["count"]
 
 
 def _cached_table(filters: LogFilters) -> pa.Table:
     """The table for ``filters``, read again only when a newer event exists.
 
-    One cache entry per set of filters, holding the newest event id it was read at: a new event
+    One cache entry per set of filters, holding the log version it was read at: a new event
     replaces the entry instead of adding one, so the cache does not fill up with stale logs.
     """
     key = f"insights:log:{filters.database_key()}"
-    last_id = event_log_last_id()
+    version = event_log_version()
     cached = cache.get(key)
-    if cached is not None and cached[0] == last_id:
+    if cached is not None and cached[0] == version:
         return cached[1]
     table = event_table(filters)
-    cache.set(key, (last_id, table), CACHE_SECONDS)
+    cache.set(key, (version, table), CACHE_SECONDS)
     return table
 
 
