@@ -72,7 +72,9 @@ def test_queues_show_the_agents_cases(client, world):
         case=CaseFactory(), to_stage=stage_of(world.version, "delivery"), actor=world.manager
     )
     client.force_login(world.front_agent)
-    assert _numbers(client.get(QUEUE)) == [mine.number]  # "mine" is the default
+    assert _numbers(client.get(QUEUE)) == [mine.number]  # "mine" is an agent's default
+    client.force_login(world.manager)
+    assert client.get(QUEUE).context["queue_name"] == "team"
     assert other_team.number not in _numbers(client.get(QUEUE, {"queue": "team"}))
     client.force_login(world.back_agent)
     assert _numbers(client.get(QUEUE, {"queue": "team"})) == [other_team.number]
@@ -103,7 +105,7 @@ def test_bad_filter_values_are_ignored_not_fatal(client, world):
     client.force_login(world.manager)
     response = client.get(QUEUE, {"queue": "nonsense", "status": "bogus", "team": "x"})
     assert response.status_code == 200
-    assert response.context["queue_name"] == "mine"
+    assert response.context["queue_name"] == "team"  # a manager's default queue
     response = client.get(QUEUE, {"queue": "all", "priority": "bogus", "stage": "nowhere"})
     assert _numbers(response) == [case.number]
 

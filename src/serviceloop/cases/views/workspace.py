@@ -130,7 +130,9 @@ def queue(request: HttpRequest) -> HttpResponse:
         form.is_valid()
         # Keep the valid filters, drop broken ones: a stale bookmark still shows a queue.
         filters = {k: v for k, v in form.cleaned_data.items() if k not in form.errors}
-    queue_name = filters.get("queue") or "mine"
+    # Agents start on their own cases; managers, who rarely hold cases, on every team's open ones.
+    default_queue = "team" if getattr(request.user, "is_manager", False) else "mine"
+    queue_name = filters.get("queue") or default_queue
     cases = case_list(
         user=request.user,
         queue=None if queue_name == "all" else queue_name,
