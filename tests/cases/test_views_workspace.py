@@ -73,11 +73,11 @@ def test_queues_show_the_agents_cases(client, world):
     )
     client.force_login(world.front_agent)
     assert _numbers(client.get(QUEUE)) == [mine.number]  # "mine" is an agent's default
-    client.force_login(world.manager)
-    assert client.get(QUEUE).context["queue_name"] == "team"
     assert other_team.number not in _numbers(client.get(QUEUE, {"queue": "team"}))
     client.force_login(world.back_agent)
     assert _numbers(client.get(QUEUE, {"queue": "team"})) == [other_team.number]
+    client.force_login(world.manager)
+    assert client.get(QUEUE).context["queue_name"] == "team"
 
 
 def test_filters_and_search_narrow_the_queue(client, world):
