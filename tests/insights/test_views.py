@@ -137,8 +137,15 @@ def test_process_page_marks_exactly_the_disallowed_edges(live_log: Log) -> None:
     assert '"s_delivery" [style="rounded,filled", fillcolor="#fecaca"' in designed  # type: ignore[operator]
     assert '"s_intake" [style="rounded,filled", fillcolor="#fed7aa"' in designed  # type: ignore[operator]
     assert response.context["disallowed"] == [
-        {"source": "Closed", "target": "Delivery", "count": "1", "cases": "1"}
+        {
+            "source": "Closed",
+            "target": "Delivery",
+            "count": "1",
+            "cases": "1",
+            "examples": [live_log.detour.number],
+        }
     ]
+    assert reverse("workspace:case-detail", args=[live_log.detour.number]) in text
 
 
 def test_process_map_fragment_follows_measure_and_thresholds(live_log: Log) -> None:

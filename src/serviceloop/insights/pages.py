@@ -219,6 +219,19 @@ def process_map_dot(
 
 
 LATE_SHARE, MOSTLY_LATE_SHARE = 0.2, 0.5
+EXAMPLES = 5
+
+
+def _deviation_examples(
+    conf: ConformanceResult,
+) -> dict[tuple[str, str | None, str], list[str]]:
+    """A few case numbers per deviation (kind, source, target), so the manager can open them."""
+    grouped = (
+        conf.deviations.group_by("kind", "source", "target")
+        .agg(pl.col("case_id").unique().sort().head(EXAMPLES))
+        .rows()
+    )
+    return {(kind, source, target): cases for kind, source, target, cases in grouped}
 
 
 def highlight_designed(dot: str, *, late: dict[str, float], skipped: set[str]) -> str:
@@ -275,6 +288,7 @@ def process_context(
         .sort(["cases", "target"], descending=[True, False])
     )
     completed = conf.summary["completed_cases"] or 0
+    examples = _deviation_examples(conf)
     if "designed_dot" in context:
         late = {
             row["stage"]: row["share_over"]
@@ -302,6 +316,7 @@ def process_context(
                     "target": stage(t),
                     "count": format_count(n),
                     "cases": format_count(c),
+                    "examples": examples.get(("start" if s is None else "transition", s, t), []),
                 }
                 for s, t, n, c in bad.select("source", "target", "count", "cases").rows()
             ],
@@ -310,6 +325,7 @@ def process_context(
                     "stage": stage(code),
                     "cases": format_count(n),
                     "share": format_share(n / completed if completed else None),
+                    "examples": examples.get(("skipped", None, code), []),
                 }
                 for code, n in skipped.rows()
             ],
