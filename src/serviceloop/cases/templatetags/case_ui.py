@@ -6,6 +6,7 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.timesince import timesince, timeuntil
 
 from serviceloop.cases.forms import localized_name
 
@@ -71,3 +72,15 @@ def accepted_file_types() -> str:
     from serviceloop.cases.services.files import EXTENSIONS
 
     return ",".join(sorted(EXTENSIONS))
+
+
+@register.filter
+def until_short(moment: Any) -> str:
+    """Time from now until ``moment`` in its largest unit ("2 hours")."""
+    return timeuntil(moment, depth=1) if moment is not None else ""
+
+
+@register.filter
+def since_short(moment: Any) -> str:
+    """Time since ``moment`` in its largest unit ("3 days")."""
+    return timesince(moment, depth=1) if moment is not None else ""
