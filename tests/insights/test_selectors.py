@@ -96,6 +96,14 @@ def test_event_log_counts_cases_events_and_activities(live_log: Log) -> None:
             ),
             {"detour"},
         ),
+        (
+            LogFilters(start=DAY0.date() + dt.timedelta(days=2), time_mode="intersecting"),
+            {"detour", "fresh"},  # the detour was reopened on day 3
+        ),
+        (
+            LogFilters(end=DAY0.date() + dt.timedelta(days=1), time_mode="completed"),
+            {"standard", "again"},
+        ),
         (LogFilters(min_hours=8), {"again", "detour"}),
         (LogFilters(max_hours=7), {"standard", "fresh"}),
         (LogFilters(top_variants=1), {"standard", "again"}),
