@@ -59,6 +59,7 @@ class LoadClient(threading.Thread):
         checklist: list[str],
         to_stage: str,
         move_every: int,
+        replay_every: int,
         start_at: float,
         stop_at: float,
     ) -> None:
@@ -73,6 +74,7 @@ class LoadClient(threading.Thread):
         self.checklist = checklist
         self.to_stage = to_stage
         self.move_every = move_every
+        self.replay_every = replay_every
         self.start_at, self.stop_at = start_at, stop_at
         self.stats = ClientStats()
         self.conn: http.client.HTTPConnection | None = None
@@ -117,9 +119,17 @@ class LoadClient(threading.Thread):
                 case = json.loads(raw)
                 if status == 201 or attempt:
                     self.stats.created.append(int(case["id"]))
+                if self.replay_every and n % self.replay_every == 0:
+                    self._replay(body, key, int(case["id"]))
                 return case  # type: ignore[no-any-return]
             return None
         return None
+
+    def _replay(self, body: dict[str, Any], key: str, case_id: int) -> None:
+        """Send the same create again with the same key: the first answer must come back."""
+        result = self._request("replay", "POST", "/api/cases/", body, {"Idempotency-Key": key})
+        if result is not None and result[0] == 201 and json.loads(result[1])["id"] != case_id:
+            self.stats.errors["replay: answered with another case"] += 1
 
     def _move(self, case: dict[str, Any]) -> None:
         """Tick the stage's checklist, then move the case one stage on."""
