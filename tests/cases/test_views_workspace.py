@@ -503,6 +503,7 @@ def test_status_pending_then_resolved_is_shown_to_the_customer(client, world):
     client.force_login(world.front_agent)
     response = client.post(url, {"status": "pending"}, follow=True)
     assert _messages(response) == ["Status: Pending."]
+    assert "Open → Pending" in client.get(_detail(case)).content.decode()
     assert events_of(case)[-1].kind == EventKind.STATUS_CHANGED
     client.force_login(case.customer.user)
     page = client.get(reverse("portal:case-detail", args=[case.number])).content.decode()
@@ -587,3 +588,14 @@ def test_queue_shows_time_left_or_overdue(client, world):
     client.cookies["django_language"] = "zh-hans"
     html = client.get(_detail(late)).content.decode()
     assert "已逾期 2\xa0小时" in html
+
+
+def test_mail_from_the_customer_names_the_customer(client, world):
+    case = CaseFactory(customer=CustomerFactory(name="Zhao Lei"))
+    message_add(
+        case=case, author=None, body="Sent from my phone", kind="public", channel=Channel.EMAIL
+    )
+    client.force_login(world.manager)
+    rows = client.get(_detail(case)).context["timeline"]
+    (row,) = [r for r in rows if r.body == "Sent from my phone"]
+    assert (row.title, row.actor_label) == ("Message from the customer", "Zhao Lei")

@@ -8,14 +8,16 @@ from datetime import datetime
 from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from serviceloop.accounts.models import User
-from serviceloop.cases.choices import EventKind, MessageKind
+from serviceloop.cases.choices import CaseStatus, EventKind, MessageKind, Priority
 from serviceloop.cases.models import Case, CaseEvent, Message
 from serviceloop.cases.selectors import attachment_get_for_user, case_timeline
 
@@ -23,6 +25,7 @@ __all__ = [
     "PAGE_SIZE",
     "TimelineRow",
     "attachment_download",
+    "field_label",
     "is_htmx",
     "paginate",
     "signed_in",
@@ -62,8 +65,26 @@ class TimelineRow:
     actor: Any
     title: str
     detail: str = ""
+    actor_label: str = ""  # shown instead of ``actor`` (the customer, for mail without a login)
     body: str = ""
     attachments: list[Any] = field(default_factory=list)
+
+
+def _choice_label(choices: Any, value: Any) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value)
+
+
+def field_label(name: str) -> str:
+    """A case field's label in the active language (the attribute name for custom attributes)."""
+    try:
+        field_obj = Case._meta.get_field(name)
+    except FieldDoesNotExist:
+        return name
+    # Foreign keys without an explicit verbose_name carry a plain (untranslated) string.
+    return capfirst(_(str(getattr(field_obj, "verbose_name", name))))
 
 
 def _event_row(event: CaseEvent, stages: dict[str, Any]) -> TimelineRow | None:
@@ -85,6 +106,18 @@ def _event_row(event: CaseEvent, stages: dict[str, Any]) -> TimelineRow | None:
     elif event.kind == EventKind.CHECKLIST_CHECKED:
         item = str(attrs.get("item", ""))
         detail = item if attrs.get("checked", True) else _("unticked: %(item)s") % {"item": item}
+    elif event.kind in {EventKind.STATUS_CHANGED, EventKind.PRIORITY_CHANGED}:
+        choices = CaseStatus if event.kind == EventKind.STATUS_CHANGED else Priority
+        detail = " → ".join(
+            _choice_label(choices, attrs.get(key)) for key in ("from", "to") if attrs.get(key)
+        )
+    elif event.kind == EventKind.FIELD_CHANGED:
+        detail = field_label(str(attrs.get("field", "")))
+    elif event.kind == EventKind.REOPENED:
+        target = stages.get(attrs.get("to_stage", ""))
+        detail = target.display_name if target is not None else ""
+    elif event.kind == EventKind.ESCALATED:
+        detail = str(attrs.get("reason", ""))
     elif event.kind in {
         EventKind.REPLIED,
         EventKind.NOTE_ADDED,
@@ -126,6 +159,7 @@ def timeline_rows(*, case: Case, user: Any) -> list[TimelineRow]:
                 at=item.created_at,
                 kind=item.kind,
                 actor=item.author,
+                actor_label="" if item.author is not None else case.customer.name,
                 title=_message_title(item, viewer_is_customer=viewer_is_customer),
                 body=item.body,
             )

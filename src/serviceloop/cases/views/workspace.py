@@ -12,11 +12,10 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -51,7 +50,13 @@ from serviceloop.cases.services import (
     message_add,
 )
 from serviceloop.cases.templatetags.case_ui import person
-from serviceloop.cases.views._common import PAGE_SIZE, is_htmx, signed_in, timeline_rows
+from serviceloop.cases.views._common import (
+    PAGE_SIZE,
+    field_label,
+    is_htmx,
+    signed_in,
+    timeline_rows,
+)
 from serviceloop.cases.views._messages import translate_service_message
 from serviceloop.core.exceptions import ApplicationError, InvalidInputError
 from serviceloop.core.pagination import keyset_page
@@ -74,15 +79,6 @@ def staff_required(view: View) -> View:
     return wrapper
 
 
-def _field_label(name: str) -> str:
-    try:
-        field = Case._meta.get_field(name)
-    except FieldDoesNotExist:
-        return name
-    # Foreign keys without an explicit verbose_name carry a plain (untranslated) string.
-    return capfirst(_(str(getattr(field, "verbose_name", name))))
-
-
 def _guard_lines(problems: dict[str, list[str]], case: Case) -> list[str]:
     """Unmet guards of the current stage as sentences in the user's language."""
     lines: list[str] = []
@@ -95,7 +91,7 @@ def _guard_lines(problems: dict[str, list[str]], case: Case) -> list[str]:
                 if item not in done
             ]
         else:
-            lines.append(_("Fill in “%(field)s”.") % {"field": _field_label(name)})
+            lines.append(_("Fill in “%(field)s”.") % {"field": field_label(name)})
     return lines
 
 
@@ -192,7 +188,7 @@ def _case_page(request: HttpRequest, case: Case, **forms: Any) -> dict[str, Any]
         "checklist": _checklist(case),
         "transitions": case_allowed_transitions(case),
         "guard_lines": _guard_lines(case_guard_problems(case), case),
-        "required_labels": [_field_label(name) for name in case.stage.required_fields or []],
+        "required_labels": [field_label(name) for name in case.stage.required_fields or []],
         "timeline": timeline_rows(case=case, user=user),
         "reply_form": forms.get("reply_form") or MessageForm(prefix="reply"),
         "note_form": forms.get("note_form") or MessageForm(prefix="note"),
