@@ -68,11 +68,27 @@ def test_unknown_customer_is_a_field_error(world):
     assert response.json()["fields"] == {"customer_id": ["No customer has this id."]}
 
 
-def test_customer_cannot_open_a_case_for_another_customer(world):
+@pytest.mark.parametrize(
+    "named",
+    [
+        lambda other: {"customer_id": other.pk},
+        lambda other: {"customer_email": other.email},
+        lambda other: {"customer_id": 999999},
+        lambda other: {"customer_email": "nobody@example.com"},
+    ],
+)
+def test_customer_cannot_open_a_case_for_anybody_else_nor_probe_who_exists(world, named):
     mine, other = CustomerFactory(), CustomerFactory()
-    response = Api(mine.user).post("/api/cases/", NEW_CASE | {"customer_id": other.pk})
+    response = Api(mine.user).post("/api/cases/", NEW_CASE | named(other))
     assert response.status_code == 403
+    assert response.json()["detail"] == "Customers open cases for themselves only."
     assert not Case.objects.exists()
+
+
+def test_customer_may_name_themselves(world):
+    mine = CustomerFactory()
+    response = Api(mine.user).post("/api/cases/", NEW_CASE | {"customer_email": mine.email})
+    assert response.status_code == 201
 
 
 @pytest.mark.parametrize(

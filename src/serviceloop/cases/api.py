@@ -87,6 +87,7 @@ WRITE = {**READ, 409: ErrorOut}
 MSG_NO_CUSTOMER_PROFILE = "Your account has no customer profile; ask the service desk."
 MSG_CUSTOMER_REQUIRED = "Give customer_id or customer_email of the customer the case is for."
 MSG_NO_SUCH_CUSTOMER = "No customer has this {field}."
+MSG_CUSTOMER_SELF_ONLY = "Customers open cases for themselves only."
 MSG_NO_SUCH_STAGE = "The case's process version has no stage {code!r}."
 MSG_NO_SUCH_USER = "No user is called {username!r}."
 MSG_NO_SUCH_MESSAGE = "This case has no message {pk} that you can see."
@@ -107,8 +108,22 @@ def _case_location(case: Case) -> str:
 
 
 def _customer_for(user: User, data: CaseCreateIn) -> Customer:
-    """The case's customer: the caller's own profile for customers, the named one for staff
-    (the service then refuses a customer acting for somebody else)."""
+    """The case's customer: the caller's own profile for customers, the named one for staff.
+
+    A customer naming anybody else is refused the same way whether that customer exists or not,
+    so the endpoint cannot be used to find out which emails are customers.
+    """
+    if user.is_customer:
+        own = Customer.objects.filter(user=user).first()
+        if own is None:
+            raise PermissionDeniedError(MSG_NO_CUSTOMER_PROFILE)
+        named_other = (data.customer_id is not None and data.customer_id != own.pk) or (
+            bool(data.customer_email)
+            and (data.customer_email or "").strip().lower() != own.email.lower()
+        )
+        if named_other:
+            raise PermissionDeniedError(MSG_CUSTOMER_SELF_ONLY)
+        return own
     if data.customer_id is not None:
         found = Customer.objects.filter(pk=data.customer_id).first()
         if found is None:
@@ -123,11 +138,6 @@ def _customer_for(user: User, data: CaseCreateIn) -> Customer:
                 "customer_email", MSG_NO_SUCH_CUSTOMER.format(field="email")
             )
         return found
-    if user.is_customer:
-        own = Customer.objects.filter(user=user).first()
-        if own is None:
-            raise PermissionDeniedError(MSG_NO_CUSTOMER_PROFILE)
-        return own
     raise InvalidInputError.for_field("customer_id", MSG_CUSTOMER_REQUIRED)
 
 
