@@ -127,3 +127,15 @@ def test_agent_cannot_assign_case_to_someone_else(world, case):
     )
     assert response.status_code == 403
     assert snapshot(case) == before
+
+
+@pytest.mark.parametrize("username", ["ghost", "agent-that-exists"])
+def test_customer_cannot_assign_nor_probe_usernames(world, case, username):
+    if username == "agent-that-exists":
+        username = world.front_agent.username
+    before = snapshot(case)
+    response = Api(case.customer.user).post(
+        f"/api/cases/{case.number}/assign", {"assignee": username}
+    )
+    assert response.status_code == 403
+    assert snapshot(case) == before

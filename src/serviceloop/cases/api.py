@@ -27,7 +27,7 @@ from serviceloop.cases import export
 from serviceloop.cases.choices import Channel
 from serviceloop.cases.exceptions import InvalidInputError, PermissionDeniedError
 from serviceloop.cases.models import Case, CaseEvent
-from serviceloop.cases.permissions import case_can_transition
+from serviceloop.cases.permissions import case_can_change, case_can_transition
 from serviceloop.cases.schemas import (
     AssignIn,
     AttachmentOut,
@@ -258,6 +258,8 @@ def transition_case(request: HttpRequest, number: str, payload: TransitionIn) ->
 @router.post("/{number}/assign", response={200: CaseOut, **WRITE}, summary="Assign the case")
 def assign_case(request: HttpRequest, number: str, payload: AssignIn) -> Case:
     case = _case(request, number)
+    if not case_can_change(_user(request), case):  # before the lookup: no probing for usernames
+        raise PermissionDeniedError("You may not assign this case.")
     assignee = None
     if payload.assignee is not None:
         assignee = User.objects.filter(username=payload.assignee).first()
