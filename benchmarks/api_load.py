@@ -24,7 +24,9 @@ import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,7 @@ class RunResult:
     locked_in_log: int
     server_errors_in_log: int
     cpu: dict[str, float]  # seconds of CPU used during the run: server, database, clients
+    pg_waits: dict[str, int]  # PostgreSQL: samples of active backends by wait event
     load: tuple[float, float]  # 1-minute load average before and after
     profile: list[str]
 
@@ -108,7 +111,13 @@ def run_one(db: str, args: argparse.Namespace, workdir: Path) -> RunResult:
             server_cpu = cpu_seconds(server.pids())
             client_cpu = time.process_time()
             spy = _start_profiler(server, args, workdir)
+            sampler = _PgWaitSampler(env["DATABASE_URL"]) if db == "postgres" else None
+            if sampler is not None:
+                sampler.start()
             stats, elapsed = _drive(server, setup, args)
+            if sampler is not None:
+                sampler.stop.set()
+                sampler.join()
             cpu = {
                 "server": cpu_seconds(server.pids()) - server_cpu,
                 "clients": time.process_time() - client_cpu,
@@ -132,6 +141,7 @@ def run_one(db: str, args: argparse.Namespace, workdir: Path) -> RunResult:
             locked_in_log=log.count("database is locked"),
             server_errors_in_log=log.count("Traceback"),
             cpu=cpu,
+            pg_waits=dict(sampler.counts) if sampler is not None else {},
             load=load,
             profile=profile,
         )
@@ -198,6 +208,33 @@ def _drive(
     for client in clients:
         total.merge(client.stats)
     return total, args.seconds
+
+
+class _PgWaitSampler(threading.Thread):
+    """What the benchmark database's busy backends are doing, sampled every 50 ms:
+    on CPU, waiting for a lock (``Lock:tuple``, ``Lock:transactionid``), for the WAL flush
+    (``IO:WALSync``), or for the client (``Client:ClientRead``: idle in a transaction)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.stop = threading.Event()
+        self.counts: Counter[str] = Counter()
+
+    def run(self) -> None:
+        import psycopg
+
+        name = urlparse(self.url).path.lstrip("/")
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self.stop.wait(0.05):
+                rows = conn.execute(
+                    "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid() AND state <> 'idle'",
+                    (name,),
+                ).fetchall()
+                for state, wait_type, wait in rows:
+                    where = "CPU" if wait_type is None else f"{wait_type}:{wait}"
+                    self.counts[f"{state} / {where}"] += 1
 
 
 def _pg_backends(url: str) -> list[int]:
@@ -324,6 +361,11 @@ def _report(result: RunResult, args: argparse.Namespace) -> bool:
         + ", ".join(f"{k} {v:.1f} ms" for k, v in per_request.items())
         + f"; load average {result.load[0]:.1f} -> {result.load[1]:.1f} on {os.cpu_count()} CPUs"
     )
+    if result.pg_waits:
+        total = sum(result.pg_waits.values())
+        print("PostgreSQL backends busy with (share of samples):")
+        for what, n in sorted(result.pg_waits.items(), key=lambda kv: -kv[1])[:8]:
+            print(f"    {100 * n / total:5.1f}%  {what}")
     if result.profile:
         print("profile of one worker (inclusive share of samples):")
         for line in result.profile:
