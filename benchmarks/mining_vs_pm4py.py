@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -161,8 +162,18 @@ CHILDREN = {
 
 
 # -- parent -------------------------------------------------------------------------------------
-def measure(tool: str, path: Path, timeout: float) -> tuple[float, float, dict[str, Any] | None]:
-    """Run one tool in a fresh interpreter; return (wall seconds, peak MiB, results)."""
+@dataclass
+class Run:
+    """One child process: wall seconds, CPU seconds (user + system), peak MiB, its answers."""
+
+    wall: float
+    cpu: float
+    mem: float
+    results: dict[str, Any] | None
+
+
+def measure(tool: str, path: Path, timeout: float) -> Run:
+    """Run one tool in a fresh interpreter (imports count) and read its rusage."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
         out_path = out.name
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", tool, str(path), out_path]
@@ -177,25 +188,27 @@ def measure(tool: str, path: Path, timeout: float) -> tuple[float, float, dict[s
             proc.kill()
             _, status, usage = os.wait4(proc.pid, 0)
             print(f"  {tool}: timed out after {timeout:.0f} s")
-            return math.nan, usage.ru_maxrss / 1024, None
+            return Run(math.nan, math.nan, usage.ru_maxrss / 1024, None)
         time.sleep(0.005)
-    wall = time.perf_counter() - start
-    peak_mib = usage.ru_maxrss / 1024  # Linux reports KiB
+    run = Run(
+        wall=time.perf_counter() - start,
+        cpu=usage.ru_utime + usage.ru_stime,
+        mem=usage.ru_maxrss / 1024,  # Linux reports KiB
+        results=None,
+    )
     if os.waitstatus_to_exitcode(status) != 0:
         print(f"  {tool}: failed (exit {os.waitstatus_to_exitcode(status)})")
-        return wall, peak_mib, None
+        return run
     with open(out_path) as fh:
-        results = json.load(fh)
+        run.results = json.load(fh)
     os.unlink(out_path)
-    return wall, peak_mib, results
+    return run
 
 
-def best_of(
-    n: int, tool: str, path: Path, timeout: float
-) -> tuple[float, float, dict[str, Any] | None]:
+def best_of(n: int, tool: str, path: Path, timeout: float) -> Run:
     """Fastest of ``n`` runs (other load on the machine only ever slows a run down)."""
     runs = [measure(tool, path, timeout) for _ in range(max(1, n))]
-    return min(runs, key=lambda r: r[0] if r[0] == r[0] else math.inf)
+    return min(runs, key=lambda r: r.wall if r.wall == r.wall else math.inf)
 
 
 def same(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
@@ -203,6 +216,9 @@ def same(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     bad = []
     for key in a:
         x, y = a[key], b.get(key)
+        if y is None:
+            bad.append(key)
+            continue
         if key == "perf":
             ok = x.keys() == y.keys() and all(
                 math.isclose(p, q, rel_tol=1e-6, abs_tol=1e-3)
@@ -260,9 +276,16 @@ def _label(n: int) -> str:
     return f"{n // 1_000_000}m" if n % 1_000_000 == 0 else f"{n // 1000}k"
 
 
-def _row(name: str, wall: float, mem: float, base: tuple[float, float] | None) -> str:
-    ratio = f"{wall / base[0]:6.1f}x  {mem / base[1]:5.1f}x" if base and wall == wall else ""
-    return f"  {name:<22} {wall:8.2f} s {mem:9.0f} MiB   {ratio}"
+def _row(name: str, run: Run, base: Run | None) -> str:
+    ratio = ""
+    if base is not None and run.wall == run.wall:
+        ratio = (
+            f"{run.wall / base.wall:6.1f}x {run.cpu / base.cpu:6.1f}x {run.mem / base.mem:6.1f}x"
+        )
+    return f"  {name:<20} {run.wall:8.2f} s {run.cpu:7.2f} s {run.mem:8.0f} MiB  {ratio}"
+
+
+HEADER = f"  {'tool':<20} {'wall':>10} {'cpu':>9} {'peak':>12}   ratios: wall    cpu    memory"
 
 
 def main() -> int:
@@ -284,26 +307,27 @@ def main() -> int:
         return 0
 
     print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}"
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f} at start "
+        f"(cpu = user + system seconds, robust when other work shares the machine)"
     )
     tools = [t for t in args.tools.split(",") if t]
     failures = 0
     for n in [int(float(s)) for s in args.sizes.split(",") if s]:
         path = ensure_log(n)
         print(f"\n{n:,} events ({path.name}): load + DFG + performance DFG + variants + durations")
-        print(f"  {'tool':<22} {'wall':>10} {'peak':>13}   pm4py/ServiceLoop (time, memory)")
-        measured: dict[str, tuple[float, float, dict[str, Any] | None]] = {}
+        print(HEADER)
+        measured: dict[str, Run] = {}
         for tool in tools:
             if args.quick and tool != "serviceloop" and n >= 10_000_000:
                 continue
             measured[tool] = best_of(args.repeat, tool, path, args.timeout)
         ours = measured.get("serviceloop")
-        for tool, (wall, mem, res) in measured.items():
-            base = (ours[0], ours[1]) if ours and tool != "serviceloop" else None
-            print(_row(tool, wall, mem, base))
-            if ours and ours[2] is not None and res is not None and tool != "serviceloop":
-                diff = same(ours[2], res)
+        for tool, run in measured.items():
+            base = ours if tool != "serviceloop" else None
+            print(_row(tool, run, base))
+            if ours and ours.results is not None and run.results is not None and base:
+                diff = same(ours.results, run.results)
                 print(
                     f"  {'':<22} results identical to ServiceLoop: "
                     f"{'yes' if not diff else 'NO: ' + ', '.join(diff)}"
@@ -313,17 +337,18 @@ def main() -> int:
     xes_sizes: list[int | None] = [None]
     if not args.quick and int(float(args.xes_size)):
         xes_sizes.append(int(float(args.xes_size)))
-    for n in xes_sizes:
-        path = ensure_xes(n)
-        label = "helpdesk_full as XES" if n is None else f"{n:,} events as XES"
+    for xes_n in xes_sizes:
+        path = ensure_xes(xes_n)
+        label = "helpdesk_full as XES" if xes_n is None else f"{xes_n:,} events as XES"
         print(f"\nXES import: {label} ({path.stat().st_size / 2**20:.0f} MiB)")
+        print(HEADER)
         measured = {tool: best_of(args.repeat, tool, path, args.timeout) for tool in XES_TOOLS}
-        ours = measured["serviceloop-xes"]
-        for tool, (wall, mem, res) in measured.items():
-            base = (ours[0], ours[1]) if tool != "serviceloop-xes" else None
-            print(_row(tool, wall, mem, base))
-            if res is not None and ours[2] is not None and tool != "serviceloop-xes":
-                ok = res == ours[2]
+        xes_ours = measured["serviceloop-xes"]
+        for tool, run in measured.items():
+            xes_base = xes_ours if tool != "serviceloop-xes" else None
+            print(_row(tool, run, xes_base))
+            if run.results is not None and xes_ours.results is not None and xes_base:
+                ok = run.results == xes_ours.results
                 print(f"  {'':<22} same events and cases: {'yes' if ok else 'NO'}")
                 failures += not ok
     return 1 if failures else 0
