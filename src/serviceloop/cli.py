@@ -68,7 +68,7 @@ def demo(
         call_command("runserver", f"{host}:{port}", use_reloader=False)
 
 
-from serviceloop.commands.export_log import export_log  # noqa: E402  (after setup_django exists)
+from serviceloop.commands.export_log import export_log  # noqa: E402  (Django loads only when run)
 
 app.command("export-log")(export_log)
 
