@@ -1,9 +1,12 @@
-"""``serviceloop demo --no-serve``: loads once, prints the URL, the logins and the API token, and
-refuses a database that holds half a demo."""
+"""``serviceloop demo --no-serve``: loads once, prints the URL, the logins and the API token,
+refuses a database that holds half a demo, and replays the same history for the same seed."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+from django.db import transaction
 from typer.testing import CliRunner
 
 from serviceloop.accounts.choices import Role
@@ -71,3 +74,31 @@ def test_demo_refuses_non_positive_scale(option, value):
     with pytest.raises(DemoError, match="positive"):
         demo_load(**{option: value})
     assert Case.objects.count() == 0
+
+
+def _history() -> list[tuple[str, str, str, str, str | None]]:
+    """The whole event log, without ids (those differ between databases)."""
+    events = CaseEvent.objects.select_related("case", "actor").order_by("timestamp", "id")
+    return [
+        (
+            e.case.title,
+            e.kind,
+            e.activity,
+            e.timestamp.isoformat(),
+            e.actor.username if e.actor else None,
+        )
+        for e in events
+    ]
+
+
+def test_demo_is_deterministic_for_a_seed_and_end():
+    end = datetime(2026, 5, 6, 7, 0, tzinfo=UTC)
+    runs = []
+    for _ in range(2):
+        with transaction.atomic():
+            demo_load(days=4, per_weekday=8, customers=8, seed=11, end=end)
+            runs.append(_history())
+            transaction.set_rollback(True)
+
+    assert runs[0] == runs[1]
+    assert len(runs[0]) > 50
