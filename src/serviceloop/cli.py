@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import typer
 
@@ -65,6 +66,9 @@ def demo(
         raise typer.Exit(1) from exc
     demo_print_summary(result, url=f"http://{host}:{port}/")
     if serve:
+        from django.conf import settings
+
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # whitenoise expects it
         call_command("runserver", f"{host}:{port}", use_reloader=False)
 
 
