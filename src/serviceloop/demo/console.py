@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -10,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from serviceloop.demo.loader import DemoResult, demo_load
+from serviceloop.demo.loader import DemoResult, demo_is_loaded, demo_load
 
 __all__ = ["demo_load_with_progress", "demo_print_summary", "demo_token_file"]
 
@@ -22,6 +23,17 @@ def demo_token_file() -> Path:
 def demo_load_with_progress(
     *, days: int, per_weekday: float, customers: int, seed: int, end: datetime | None = None
 ) -> DemoResult:
+    load = partial(
+        demo_load,
+        days=days,
+        per_weekday=per_weekday,
+        customers=customers,
+        seed=seed,
+        end=end,
+        token_file=demo_token_file(),
+    )
+    if demo_is_loaded():
+        return load()
     console = Console(stderr=True)
     columns = (
         TextColumn("{task.description}"),
@@ -36,15 +48,7 @@ def demo_load_with_progress(
         def report(what: str, done: int, total: int) -> None:
             bar.update(task, description=what, completed=done, total=total)
 
-        return demo_load(
-            days=days,
-            per_weekday=per_weekday,
-            customers=customers,
-            seed=seed,
-            end=end,
-            token_file=demo_token_file(),
-            progress=report,
-        )
+        return load(progress=report)
 
 
 def demo_print_summary(result: DemoResult, *, url: str) -> None:
