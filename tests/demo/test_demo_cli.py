@@ -15,7 +15,9 @@ from serviceloop.accounts.services import user_create
 from serviceloop.cases.models import Case, CaseEvent
 from serviceloop.cli import app
 from serviceloop.demo import DemoError, demo_load
+from serviceloop.demo.history import ProcessMap
 from serviceloop.demo.people import DEMO_PASSWORD, MANAGER_USERNAME
+from tests.factories import build_process_version
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +104,10 @@ def test_demo_is_deterministic_for_a_seed_and_end():
 
     assert runs[0] == runs[1]
     assert len(runs[0]) > 50
+
+
+def test_demo_refuses_a_process_without_the_stages_of_its_story():
+    version = build_process_version(is_default=True)  # Intake, Needs analysis, Delivery, Closed
+
+    with pytest.raises(DemoError, match="Confirmation"):
+        ProcessMap.of(version)

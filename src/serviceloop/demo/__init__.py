@@ -3,6 +3,7 @@
 Not a Django app (no models): generator modules used by ``serviceloop demo`` and the tests.
 """
 
-from serviceloop.demo.loader import DemoError, DemoResult, demo_is_loaded, demo_load
+from serviceloop.demo.errors import DemoError
+from serviceloop.demo.loader import DemoResult, demo_is_loaded, demo_load
 
 __all__ = ["DemoError", "DemoResult", "demo_is_loaded", "demo_load"]

@@ -36,6 +36,7 @@ from serviceloop.cases.services import (
     message_add,
 )
 from serviceloop.demo.clock import Shift, arrivals_for_day
+from serviceloop.demo.errors import DemoError
 from serviceloop.demo.model import (
     BOTTLENECK_STAGE,
     PRIORITY_SPEED,
@@ -97,10 +98,10 @@ class ProcessMap:
                     forward[t.source.name] = t.target.name
         missing = [name for name in STAGES if name not in stages]
         if missing:
-            raise RuntimeError(f"The default process has no stages named {missing}.")
+            raise DemoError(f"The default process has no stages named {missing}.")
         for source, target in (("Delivery", BOTTLENECK_STAGE), ("Follow-up", "Delivery")):
             if (source, target) not in edges:
-                raise RuntimeError(f"The default process has no edge {source} -> {target}.")
+                raise DemoError(f"The default process has no edge {source} -> {target}.")
         return cls(version=version, stages=stages, forward=forward, edges=edges)
 
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 from serviceloop.accounts.choices import Role
 from serviceloop.accounts.models import ApiToken, User
 from serviceloop.accounts.services import api_token_create, user_create
+from serviceloop.demo.errors import DemoError
 from serviceloop.demo.history import Counters, ProcessMap, Replay
 from serviceloop.demo.people import (
     ADMIN_USERNAME,
@@ -41,10 +42,6 @@ MANAGER_EMAIL = f"{MANAGER_USERNAME}@{EMAIL_DOMAIN}"
 TOKEN_NAME = "demo"  # noqa: S105 - the token's label, not a secret
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
-
-
-class DemoError(RuntimeError):
-    """The database holds something that stops the demo from loading."""
 
 
 @dataclass

@@ -21,6 +21,7 @@ from serviceloop.accounts.services import agent_create, user_create
 from serviceloop.cases.models import Category
 from serviceloop.customers.models import Customer, Organisation
 from serviceloop.customers.services import customer_register
+from serviceloop.demo.errors import DemoError
 from serviceloop.demo.names import CATEGORIES, chinese_name, english_name, organisation_names
 
 __all__ = [
@@ -205,7 +206,7 @@ def cast_create(rng: random.Random, *, customers: int) -> Cast:
     teams = {team.code: team for team in Team.objects.filter(code__in=TEAM_SIZES)}
     missing = sorted(TEAM_SIZES.keys() - teams.keys())
     if missing:
-        raise RuntimeError(f"The default process did not create the teams {missing}.")
+        raise DemoError(f"The default process did not create the teams {missing}.")
     skills = _skills_by_code({spec.skill for spec in CATEGORIES} | set(TEAM_SKILL.values()))
     with _fast_hashing():
         cast = _staff_create(rng, teams, skills)
