@@ -69,7 +69,7 @@ def export_log(
         typer.Option(help="'stage': stage entries only (process view); 'all': every event."),
     ] = ExportKind.all,
     batch_size: Annotated[
-        int, typer.Option(min=100, max=100_000, help="Rows per database query.")
+        int, typer.Option(min=100, max=20_000, help="Events per database query.")
     ] = 5000,
 ) -> None:
     """Export the case event log (case_id, activity, timestamp, resource, ...) to a file."""
