@@ -66,7 +66,9 @@ def build_log(
             if col not in available:
                 raise MissingColumnError(col, available, path=path)
     frame = frame.select([*dict.fromkeys([*(c for c in mapped if c), *attrs])]).with_row_index(I)
-    frame = frame.with_columns(pl.col(I).cast(pl.Int64))
+    # 32-bit positions and codes sort and group faster than 64-bit ones (and use half the memory).
+    idx = pl.UInt32 if frame.height < 2**32 else pl.UInt64
+    frame = frame.with_columns(pl.col(I).cast(idx))
     if frame.height == 0:
         raise EmptyLogError(f"{path or 'the log'} has no events")
 
@@ -105,7 +107,7 @@ def build_log(
         cols.append(res.cast(pl.Enum(resource_names)).to_physical().alias(R))
 
     case_str = frame[case].cast(pl.String)
-    pos = pl.int_range(frame.height, dtype=pl.Int64, eager=True)  # I may skip filtered rows
+    pos = pl.int_range(frame.height, dtype=idx, eager=True)  # I may skip filtered rows
     coded = frame.select(I, *dict.fromkeys(attrs)).with_columns(
         _first_rows(case_str, pos), *cols, pos.alias(_POS)
     )
@@ -118,7 +120,7 @@ def build_log(
         # A 64-bit hash collision merged two cases: code them by the strings instead.
         coded = _shared_sort(coded.with_columns(_first_rows(case_str, pos, exact=True)))
     case_names = case_str.gather(coded.filter(starts)[C])
-    coded = coded.with_columns(pl.col(C).rle_id().cast(pl.Int64).set_sorted()).drop(_POS)
+    coded = coded.with_columns(pl.col(C).rle_id().cast(idx).set_sorted()).drop(_POS)
     coded = _check_duplicates(coded, duplicates, path, row_offset)
     keep = [c for c in (C, A, T, S, R, I) if c in coded.columns]
     coded = coded.select(*keep, *attrs)
@@ -151,7 +153,8 @@ def _shared_sort(coded: pl.DataFrame) -> pl.DataFrame:
     no sort. Time-ordered: a stable sort by case alone is enough. Otherwise the full sort.
     """
     in_order = (pl.col(T) >= pl.col(T).shift(1)) | (pl.col(C) != pl.col(C).shift(1))
-    if coded.select((pl.col(C).diff() >= 0).all() & in_order.fill_null(True).all()).item():
+    grouped = (pl.col(C) >= pl.col(C).shift(1)).fill_null(True).all()
+    if coded.select(grouped & in_order.fill_null(True).all()).item():
         return coded
     by_case = coded.sort(C, maintain_order=True)
     if by_case.select(in_order.fill_null(True).all()).item():
