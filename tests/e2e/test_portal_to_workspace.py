@@ -93,6 +93,11 @@ def test_customer_submits_agent_moves_timeline_shows_both(browser, live_server):
     number = page.url.rstrip("/").rsplit("/", 1)[-1]
     assert page.locator("h1").inner_text().startswith(number)
     assert page.locator(".timeline").get_by_text("blink.txt").count() == 1
+    with page.expect_download() as download_info:
+        page.locator(".timeline a", has_text="blink.txt").click()
+    download = download_info.value
+    assert download.suggested_filename == "blink.txt"
+    assert Path(download.path()).read_bytes() == b"3 blinks, then off"
     case = Case.objects.get(number=number)
     assert (case.title, case.priority, case.assignee_id) == (
         "Laptop does not start",
