@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,20 +39,28 @@ def now_or(at: datetime | None) -> datetime:
     return at
 
 
-def lock_case(case: Case, *, expected_version: int | None = None) -> Case:
-    """Re-read the case row under ``SELECT ... FOR UPDATE`` and check the client's version.
+# Every column but the primary key: what a concurrent writer may have changed since the caller read.
+_REFRESH_COLUMNS = tuple(f.attname for f in Case._meta.concrete_fields if not f.primary_key)
 
-    On SQLite the lock is a no-op, but the IMMEDIATE transaction already holds the write lock, so
-    the re-read sees the latest committed state either way.
+
+def lock_case(case: Case, *, expected_version: int | None = None) -> Case:
+    """Lock the case row (``SELECT ... FOR UPDATE``), re-read its columns and check the version.
+
+    One join-free query: on PostgreSQL a FOR UPDATE that waited returns the row's newest version
+    (with joins it would re-check the new row against the *old* joined rows, so a changed stage_id
+    would make the row vanish). The answer is a copy of ``case`` with every column refreshed;
+    related objects the caller already loaded are kept while their foreign key is unchanged (a
+    changed key drops them, so they load afresh on access). On SQLite the lock is a no-op, but the
+    IMMEDIATE transaction already holds the database's write lock, so the re-read is the latest
+    committed state either way.
     """
-    # Lock with a join-free query: on PostgreSQL a FOR UPDATE that waited re-checks the new row
-    # version against the *old* joined rows, so a changed stage_id would make the row vanish.
-    # SQLite has no row locks (its IMMEDIATE transaction already holds the database's write lock).
+    rows = Case.objects.filter(pk=case.pk)
     if connection.features.has_select_for_update:
-        Case.objects.select_for_update().filter(pk=case.pk).values_list("pk", flat=True).get()
-    locked = Case.objects.select_related(
-        "stage", "process_version", "customer", "team", "assignee", "category"
-    ).get(pk=case.pk)
+        rows = rows.select_for_update()
+    values = rows.values_list(*_REFRESH_COLUMNS).get()
+    locked = copy.copy(case)
+    for name, value in zip(_REFRESH_COLUMNS, values, strict=True):
+        setattr(locked, name, value)
     if expected_version is not None and locked.version != expected_version:
         raise StaleVersionError(
             MSG_STALE_VERSION.format(actual=locked.version, expected=expected_version),
