@@ -120,25 +120,28 @@ def request_fingerprint(request: HttpRequest) -> str:
 def _run_first(
     request: HttpRequest, user: Any, key: str, fingerprint: str, produce: Callable[[], JsonResult]
 ) -> JsonResult:
+    """Insert the record, then do the work, in one transaction.
+
+    The insert is the transaction's first statement, so a duplicate key needs no savepoint: the
+    failed insert rolls back a transaction that has done nothing else yet.
+    """
     with transaction.atomic():
         try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    user=user,
-                    key=key,
-                    method=request.method or "",
-                    path=request.path[:500],
-                    request_hash=fingerprint,
-                    status_code=0,
-                    body={},
-                )
+            record = IdempotencyRecord.objects.create(
+                user=user,
+                key=key,
+                method=request.method or "",
+                path=request.path[:500],
+                request_hash=fingerprint,
+                status_code=0,
+                body={},
+            )
         except IntegrityError as exc:
             raise _KeyTaken from exc
         result = produce()
-        record.status_code = result.status
-        record.body = result.body
-        record.location = result.location[:500]
-        record.save(update_fields=["status_code", "body", "location"])
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            status_code=result.status, body=result.body, location=result.location[:500]
+        )
     return result
 
 
@@ -171,16 +174,15 @@ def idempotent(
         raise InvalidInputError.for_field(IDEMPOTENCY_HEADER, MSG_BAD_KEY)
     user = request.auth  # type: ignore[attr-defined]
     fingerprint = request_fingerprint(request)
-    record = IdempotencyRecord.objects.filter(user=user, key=key).first()
-    if record is None:
-        try:
-            return _run_first(request, user, key, fingerprint, produce).response()
-        except _KeyTaken:
-            record = IdempotencyRecord.objects.filter(user=user, key=key).first()
-            if record is None:  # the first request was rolled back after our insert failed
-                raise ConflictError(
-                    f"A request with {IDEMPOTENCY_HEADER} {key!r} was in progress; retry it."
-                ) from None
+    # Insert first: a new key (the usual case) costs no look-up; a used one fails the insert.
+    try:
+        return _run_first(request, user, key, fingerprint, produce).response()
+    except _KeyTaken:
+        record = IdempotencyRecord.objects.filter(user=user, key=key).first()
+        if record is None:  # the first request was rolled back after our insert failed
+            raise ConflictError(
+                f"A request with {IDEMPOTENCY_HEADER} {key!r} was in progress; retry it."
+            ) from None
     return _replay(request, record, fingerprint).response()
 
 
