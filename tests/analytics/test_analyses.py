@@ -236,3 +236,17 @@ def test_start_timestamps_split_waiting_from_processing(engine):
     assert times["b"]["wait_mean_seconds"] == 20.0
     assert bottlenecks(log).filter(kind="edge")["total_seconds"].to_list() == [20.0]
     assert case_durations(log)["duration_seconds"].to_list() == [100.0]
+
+
+def test_unknown_engine_is_refused(small_polars):
+    from serviceloop.analytics import EngineError
+
+    with pytest.raises(EngineError, match="unknown engine"):
+        small_polars.with_engine("duckdb")
+
+
+def test_filters_return_logs_that_still_answer_like_fresh_ones(small_polars):
+    kept = filter_attribute(small_polars, "channel", ["email"])
+    fresh = from_polars(kept.to_polars())
+    assert dfg(kept).equals(dfg(fresh))
+    assert variants(kept).equals(variants(fresh))

@@ -161,7 +161,8 @@ def read_parquet(
 
     Same mapping and checks as :func:`read_csv`; rows are counted from 1. With
     ``engine="spark"`` (or a ``SparkEngine``) Spark reads and codes the files itself, so the
-    log never has to fit in this process (``path`` may then be a directory of Parquet files).
+    log never has to fit in this process (``path`` may then be a directory of Parquet files);
+    with ``lifecycle`` or ``timestamp_format`` the log is loaded here and handed to Spark.
 
     Examples
     --------
