@@ -104,12 +104,34 @@ def start_activities(log: EventLog) -> pl.DataFrame:
 
 
 def end_activities(log: EventLog) -> pl.DataFrame:
-    """How many cases end with each activity (``activity``, ``count``), most first."""
+    """How many cases end with each activity (``activity``, ``count``), most first.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from serviceloop.analytics import from_polars
+    >>> log = from_polars(pl.DataFrame({"case_id": [1, 1, 1, 2, 2],
+    ...     "activity": ["a", "b", "a", "a", "c"], "timestamp": [0, 60, 120, 0, 30],
+    ...     "resource": ["ann", "bob", "ann", "ann", "cy"], "team": ["x", "x", "x", "y", "y"]}))
+    >>> end_activities(log).rows()
+    [('a', 1), ('c', 1)]
+    """
     return _boundary(log, last=True)
 
 
 def activity_frequencies(log: EventLog) -> pl.DataFrame:
-    """Events and cases per activity (``activity``, ``count``, ``cases``), most first."""
+    """Events and cases per activity (``activity``, ``count``, ``cases``), most first.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from serviceloop.analytics import from_polars
+    >>> log = from_polars(pl.DataFrame({"case_id": [1, 1, 1, 2, 2],
+    ...     "activity": ["a", "b", "a", "a", "c"], "timestamp": [0, 60, 120, 0, 30],
+    ...     "resource": ["ann", "bob", "ann", "ann", "cy"], "team": ["x", "x", "x", "y", "y"]}))
+    >>> activity_frequencies(log).row(0)
+    ('a', 3, 2)
+    """
     out = log.engine.collect(
         log.lazy().group_by(A).agg(nw.len().alias("count"), nw.col(C).n_unique().alias("cases"))
     )

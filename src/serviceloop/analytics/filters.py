@@ -148,7 +148,17 @@ def filter_attribute(
 
 
 def filter_activities(log: EventLog, activities: Collection[str], *, keep: bool = True) -> EventLog:
-    """Keep (or drop) the events of the given activities; cases stay, shortened."""
+    """Keep (or drop) the events of the given activities; cases stay, shortened.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from serviceloop.analytics import from_polars
+    >>> log = from_polars(pl.DataFrame({"case_id": [1, 1], "activity": ["a", "b"],
+    ...     "timestamp": [0, 1]}))
+    >>> filter_activities(log, ["b"], keep=False).n_events
+    1
+    """
     return filter_attribute(log, ACTIVITY, activities, keep=keep, level="event")
 
 

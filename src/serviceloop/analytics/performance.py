@@ -127,6 +127,16 @@ def activity_times(log: EventLog) -> pl.DataFrame:
     event, or pure waiting with start times); ``sojourn_*`` (from this event to the next one of
     the case: time spent in the stage the event opens); with start times also
     ``processing_*`` (start to completion). Each as mean, median, p90 and total seconds.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from serviceloop.analytics import from_polars
+    >>> log = from_polars(pl.DataFrame({"case_id": [1, 1, 1, 2, 2],
+    ...     "activity": ["a", "b", "a", "a", "c"], "timestamp": [0, 60, 120, 0, 30],
+    ...     "resource": ["ann", "bob", "ann", "ann", "cy"], "team": ["x", "x", "x", "y", "y"]}))
+    >>> activity_times(log).filter(activity="b")["wait_mean_seconds"].to_list()
+    [60.0]
     """
     before = log.engine.collect(_waits(log).group_by(A2).agg(*_stats(_W, "wait_")).rename({A2: A}))
     steps = log.lazy_steps().with_columns(_seconds(nw.col(T2) - nw.col(T)).alias("__soj"))
@@ -192,6 +202,16 @@ def rework_cases(log: EventLog) -> pl.DataFrame:
     """Rework per case: ``events``, ``repeats`` (events beyond the first of their activity),
     ``self_loops`` (an activity right after itself) and ``back_edges`` (a return to an activity
     seen earlier, through others). ``repeats == self_loops + back_edges``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from serviceloop.analytics import from_polars
+    >>> log = from_polars(pl.DataFrame({"case_id": [1, 1, 1, 2, 2],
+    ...     "activity": ["a", "b", "a", "a", "c"], "timestamp": [0, 60, 120, 0, 30],
+    ...     "resource": ["ann", "bob", "ann", "ann", "cy"], "team": ["x", "x", "x", "y", "y"]}))
+    >>> rework_cases(log).rows()
+    [('1', 3, 1, 0, 1), ('2', 2, 0, 0, 0)]
     """
     steps = log.lazy_steps().with_columns(
         (nw.col(A) == nw.col(A2)).fill_null(value=False).cast(nw.Int64()).alias("__self")
@@ -259,6 +279,16 @@ def rework_by_attribute(log: EventLog, attribute: str) -> pl.DataFrame:
 
     Columns: the attribute, ``cases``, ``cases_with_rework``, ``share_with_rework``,
     ``mean_repeats``; most rework first.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from serviceloop.analytics import from_polars
+    >>> log = from_polars(pl.DataFrame({"case_id": [1, 1, 1, 2, 2],
+    ...     "activity": ["a", "b", "a", "a", "c"], "timestamp": [0, 60, 120, 0, 30],
+    ...     "resource": ["ann", "bob", "ann", "ann", "cy"], "team": ["x", "x", "x", "y", "y"]}))
+    >>> rework_by_attribute(log, "team").select("team", "share_with_rework").rows()
+    [('x', 1.0), ('y', 0.0)]
     """
     if attribute not in log.attributes:
         raise InvalidParameterError(
@@ -348,7 +378,18 @@ def throughput(
 
 def resource_workload(log: EventLog) -> pl.DataFrame:
     """Work per resource: ``events``, ``cases``, ``activities`` (distinct), and with start times
-    the processing time; busiest first. Empty when the log has no resource column."""
+    the processing time; busiest first. Empty when the log has no resource column.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from serviceloop.analytics import from_polars
+    >>> log = from_polars(pl.DataFrame({"case_id": [1, 1, 1, 2, 2],
+    ...     "activity": ["a", "b", "a", "a", "c"], "timestamp": [0, 60, 120, 0, 30],
+    ...     "resource": ["ann", "bob", "ann", "ann", "cy"], "team": ["x", "x", "x", "y", "y"]}))
+    >>> resource_workload(log).select("resource", "events", "cases").row(0)
+    ('ann', 3, 2)
+    """
     if not log.has_resource:
         return pl.DataFrame(
             schema={
@@ -382,6 +423,16 @@ def handovers(log: EventLog) -> pl.DataFrame:
 
     Columns ``source``, ``target`` (resources), ``count``, ``cases`` and mean / median seconds
     between the two events; most frequent first. Self-handovers are not counted.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from serviceloop.analytics import from_polars
+    >>> log = from_polars(pl.DataFrame({"case_id": [1, 1, 1, 2, 2],
+    ...     "activity": ["a", "b", "a", "a", "c"], "timestamp": [0, 60, 120, 0, 30],
+    ...     "resource": ["ann", "bob", "ann", "ann", "cy"], "team": ["x", "x", "x", "y", "y"]}))
+    >>> handovers(log).select("source", "target", "count").rows()
+    [('ann', 'bob', 1), ('ann', 'cy', 1), ('bob', 'ann', 1)]
     """
     if not log.has_resource:
         return pl.DataFrame(
