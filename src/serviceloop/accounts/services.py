@@ -177,8 +177,10 @@ def api_token_authenticate(raw_key: str) -> User | None:
     if len(raw_key) <= prefix_len:
         return None
     wanted = ApiToken.hash_key(raw_key)
+    # The agent profile rides along (one LEFT JOIN) so permission checks need no query for the
+    # agent's team.
     candidates: list[Any] = list(
-        ApiToken.objects.select_related("user").filter(
+        ApiToken.objects.select_related("user__agent_profile").filter(
             prefix=raw_key[:prefix_len], revoked=False, user__is_active=True
         )
     )

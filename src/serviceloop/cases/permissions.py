@@ -33,13 +33,24 @@ def _active(user: Any) -> bool:
 
 
 def agent_team_id(user: Any) -> int | None:
-    """The team id of a user's agent profile, or None; cached on the (request-scoped) user."""
-    if not hasattr(user, "_sl_team_id"):
-        from serviceloop.accounts.models import AgentProfile
+    """The team id of a user's agent profile, or None; cached on the (request-scoped) user.
 
-        user._sl_team_id = (
-            AgentProfile.objects.filter(user_id=user.pk).values_list("team_id", flat=True).first()
-        )
+    No query when the profile was loaded with the user (API token authentication joins it).
+    """
+    if not hasattr(user, "_sl_team_id"):
+        from serviceloop.accounts.models import AgentProfile, User
+
+        profile_rel = User.agent_profile.related
+        if isinstance(user, User) and profile_rel.is_cached(user):
+            profile: Any = profile_rel.get_cached_value(user)
+            team_id = profile.team_id if profile is not None else None
+            user._sl_team_id = team_id  # type: ignore[attr-defined]
+        else:
+            user._sl_team_id = (
+                AgentProfile.objects.filter(user_id=user.pk)
+                .values_list("team_id", flat=True)
+                .first()
+            )
     return user._sl_team_id  # type: ignore[no-any-return]
 
 
