@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 from serviceloop.accounts.models import AgentProfile, Skill, Team
 from serviceloop.cases.choices import CaseStatus
@@ -87,14 +88,21 @@ def route_pick_agent(*, team: Team, skill: Skill | None, at: datetime) -> AgentP
     candidates = AgentProfile.objects.filter(team=team, is_available=True, user__is_active=True)
     if skill is not None:
         candidates = candidates.filter(skills=skill)
-    profiles = list(candidates.select_related("user").order_by("id"))
-    if not profiles:
-        return None
-    loads = agent_loads([p.user_id for p in profiles])
+    # Each candidate's load comes with it (a correlated count on the assignee/status index).
+    load = (
+        Case.objects.filter(assignee_id=OuterRef("user_id"), status__in=ACTIVE_STATUSES)
+        .order_by()
+        .values("assignee_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    profiles = list(
+        candidates.select_related("user").annotate(load=Coalesce(Subquery(load), 0)).order_by("id")
+    )
     never = datetime.min.replace(tzinfo=at.tzinfo)
     ranked = sorted(
-        (p for p in profiles if loads.get(p.user_id, 0) < p.capacity),
-        key=lambda p: (loads.get(p.user_id, 0), p.last_routed_at or never, p.id),
+        (p for p in profiles if p.load < p.capacity),  # type: ignore[attr-defined]
+        key=lambda p: (p.load, p.last_routed_at or never, p.id),  # type: ignore[attr-defined]
     )
     # First the best agent nobody is being routed to at this instant; if all are busy, wait.
     for wait in (False, True):
