@@ -28,6 +28,7 @@ from serviceloop.cases.choices import Channel
 from serviceloop.cases.exceptions import InvalidInputError, PermissionDeniedError
 from serviceloop.cases.models import Case, CaseEvent
 from serviceloop.cases.permissions import case_can_change, case_can_transition
+from serviceloop.cases.process_graph import stage_by_code
 from serviceloop.cases.schemas import (
     AssignIn,
     AttachmentOut,
@@ -70,7 +71,6 @@ from serviceloop.core.auth import api_auth
 from serviceloop.core.idempotency import IdempotencyKey, JsonResult, idempotent
 from serviceloop.core.pagination import MAX_LIMIT, keyset_page
 from serviceloop.customers.models import Customer
-from serviceloop.processes.models import Stage
 
 __all__ = ["events_router", "router"]
 
@@ -243,7 +243,7 @@ def transition_case(request: HttpRequest, number: str, payload: TransitionIn) ->
     """409 if no transition leads there or ``expected_version`` is stale; 422 with the reasons
     if the current stage's checklist or required fields are not complete."""
     case = _case(request, number)
-    target = Stage.objects.filter(version_id=case.process_version_id, code=payload.to_stage).first()
+    target = stage_by_code(version_id=case.process_version_id, code=payload.to_stage)
     if target is None:
         raise InvalidInputError.for_field(
             "to_stage", MSG_NO_SUCH_STAGE.format(code=payload.to_stage)

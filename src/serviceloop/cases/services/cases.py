@@ -56,6 +56,7 @@ from serviceloop.cases.permissions import (
     case_can_change,
     case_can_transition,
 )
+from serviceloop.cases.process_graph import transition_between
 from serviceloop.cases.routing import route_for_stage
 from serviceloop.cases.selectors import case_guard_problems
 from serviceloop.cases.services._common import (
@@ -69,7 +70,7 @@ from serviceloop.cases.services._common import (
 )
 from serviceloop.customers.models import Customer
 from serviceloop.processes.choices import VersionStatus
-from serviceloop.processes.models import ProcessVersion, Stage, Transition
+from serviceloop.processes.models import ProcessVersion, Stage
 
 __all__ = [
     "case_assign",
@@ -319,12 +320,8 @@ def case_transition(
         raise deny("move")
     if locked.status == CaseStatus.CLOSED:
         raise ConflictError(MSG_CASE_CLOSED)
-    transition = (
-        Transition.objects.filter(
-            version_id=locked.process_version_id, source_id=locked.stage_id, target_id=to_stage.pk
-        )
-        .select_related("target__responsible_team", "target__required_skill")
-        .first()
+    transition = transition_between(
+        version_id=locked.process_version_id, source_id=locked.stage_id, target_id=to_stage.pk
     )
     if transition is None:
         raise TransitionNotAllowedError(
