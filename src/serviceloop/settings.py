@@ -38,12 +38,15 @@ def _database(url: str) -> dict[str, object]:
             "PORT": str(parsed.port or ""),
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
-            # Server-side binding lets psycopg prepare repeated statements, so PostgreSQL plans
-            # them once per connection: benchmarks/api_load.py measured 10 -> 1.5 ms of database
-            # CPU per API request. Opt-in (SERVICELOOP_PG_PREPARED=1) until the suite runs with it.
+            # Server-side binding lets psycopg prepare statements it sees 5 times, so PostgreSQL
+            # plans them once per connection instead of on every request (planning the joins was
+            # most of the database's CPU). Prepared statements live and die with the connection
+            # (CONN_MAX_AGE), psycopg keeps at most 100 per connection, and the suite passes with
+            # it. SERVICELOOP_PG_PREPARED=0 turns it off behind a transaction-pooling PgBouncer
+            # (before 1.21), which cannot keep a connection's prepared statements.
             "OPTIONS": (
                 {"server_side_binding": True, "prepare_threshold": 5}
-                if os.environ.get("SERVICELOOP_PG_PREPARED") == "1"
+                if os.environ.get("SERVICELOOP_PG_PREPARED", "1") != "0"
                 else {}
             ),
         }
