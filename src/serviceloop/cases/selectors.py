@@ -156,10 +156,13 @@ def case_get_for_user(*, user: Any, pk: int | None = None, number: str | None = 
     if (pk is None) == (number is None):
         raise ValueError("give exactly one of pk or number")
     lookup = {"pk": pk} if pk is not None else {"number": number}
-    case = case_visible_queryset(user).select_related(*LIST_RELATED).filter(**lookup).first()
-    if case is None:
+    # pk and number are unique: no ORDER BY (first() would sort by the model's ordering).
+    found = list(
+        case_visible_queryset(user).select_related(*LIST_RELATED).filter(**lookup).order_by()[:1]
+    )
+    if not found:
         raise Http404("No such case.")
-    return case
+    return found[0]
 
 
 def case_allowed_transitions(case: Case) -> list[Transition]:
