@@ -13,8 +13,9 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
+from ._durations import duration_stats, seconds
 from ._engine import FIRST, VARIANT
-from ._schema import A2, T2, US, A, C, T
+from ._schema import A2, T2, A, C, T
 from .errors import InvalidParameterError
 from .eventlog import EventLog
 
@@ -49,17 +50,11 @@ def dfg(log: EventLog) -> pl.DataFrame:
     [('a', 'b', 1, 60.0), ('b', 'c', 1, 120.0)]
     """
     steps = log.lazy_steps().filter(~nw.col(A2).is_null())
-    d = (nw.col(T2) - nw.col(T)).cast(nw.Float64()) / US
     out = log.engine.collect(
-        steps.with_columns(d.alias(_DUR))
+        steps.with_columns(seconds(nw.col(T2) - nw.col(T)).alias(_DUR))
         .group_by(A, A2)
         .agg(
-            nw.len().alias("count"),
-            nw.col(C).n_unique().alias("cases"),
-            nw.col(_DUR).mean().alias("mean_seconds"),
-            nw.col(_DUR).median().alias("median_seconds"),
-            nw.col(_DUR).quantile(0.9, interpolation="linear").alias("p90_seconds"),
-            nw.col(_DUR).sum().alias("total_seconds"),
+            nw.len().alias("count"), nw.col(C).n_unique().alias("cases"), *duration_stats(_DUR, "")
         )
     )
     return _named_edges(log, out)

@@ -13,6 +13,7 @@ from collections.abc import Collection, Sequence
 import narwhals as nw
 import polars as pl
 
+from ._durations import duration_stats, seconds
 from ._engine import FIRST
 from ._schema import A2, R2, S2, T2, US, A, C, R, S, T
 from .errors import InvalidParameterError
@@ -33,20 +34,6 @@ __all__ = [
 
 _W = "__wait"
 _DAY = 86_400 * US
-
-
-def _stats(col: str, prefix: str) -> list[nw.Expr]:
-    x = nw.col(col)
-    return [
-        x.mean().alias(f"{prefix}mean_seconds"),
-        x.median().alias(f"{prefix}median_seconds"),
-        x.quantile(0.9, interpolation="linear").alias(f"{prefix}p90_seconds"),
-        x.sum().alias(f"{prefix}total_seconds"),
-    ]
-
-
-def _seconds(expr: nw.Expr) -> nw.Expr:
-    return expr.cast(nw.Float64()) / US
 
 
 def _utc(col: str) -> pl.Expr:
@@ -116,7 +103,7 @@ def _waits(log: EventLog) -> nw.LazyFrame:
     return (
         log.lazy_steps()
         .filter(~nw.col(A2).is_null())
-        .with_columns(_seconds(nw.col(later) - nw.col(T)).alias(_W))
+        .with_columns(seconds(nw.col(later) - nw.col(T)).alias(_W))
     )
 
 
@@ -138,12 +125,14 @@ def activity_times(log: EventLog) -> pl.DataFrame:
     >>> activity_times(log).filter(activity="b")["wait_mean_seconds"].to_list()
     [60.0]
     """
-    before = log.engine.collect(_waits(log).group_by(A2).agg(*_stats(_W, "wait_")).rename({A2: A}))
-    steps = log.lazy_steps().with_columns(_seconds(nw.col(T2) - nw.col(T)).alias("__soj"))
-    aggs = [nw.len().alias("count"), *_stats("__soj", "sojourn_")]
+    before = log.engine.collect(
+        _waits(log).group_by(A2).agg(*duration_stats(_W, "wait_")).rename({A2: A})
+    )
+    steps = log.lazy_steps().with_columns(seconds(nw.col(T2) - nw.col(T)).alias("__soj"))
+    aggs = [nw.len().alias("count"), *duration_stats("__soj", "sojourn_")]
     if log.has_start:
-        steps = steps.with_columns(_seconds(nw.col(T) - nw.col(S)).alias("__proc"))
-        aggs += _stats("__proc", "processing_")
+        steps = steps.with_columns(seconds(nw.col(T) - nw.col(S)).alias("__proc"))
+        aggs += duration_stats("__proc", "processing_")
     own = log.engine.collect(steps.group_by(A).agg(*aggs))
     out = own.join(before, on=A, how="left").with_columns(pl.col("count").cast(pl.Int64))
     return out.select(log.decode_activity(A).alias("activity"), pl.exclude(A)).sort(
@@ -168,7 +157,7 @@ def bottlenecks(log: EventLog, *, top: int | None = None) -> pl.DataFrame:
     ('b', 'c')
     """
     waits = _waits(log)
-    aggs = [nw.len().alias("count"), *_stats(_W, "")]
+    aggs = [nw.len().alias("count"), *duration_stats(_W, "")]
     edges = log.engine.collect(waits.group_by(A, A2).agg(*aggs))
     acts = log.engine.collect(waits.group_by(A2).agg(*aggs))
     grand = edges["total_seconds"].sum() or 1.0
@@ -294,12 +283,10 @@ def rework_by_attribute(log: EventLog, attribute: str) -> pl.DataFrame:
         raise InvalidParameterError(
             f"unknown attribute {attribute!r}; the log has: {', '.join(log.attributes)}"
         )
-    per_case = log.lazy_steps().with_columns(
-        (nw.col(A) == nw.col(A2)).fill_null(value=False).cast(nw.Int64()).alias("__self")
-    )
     value = log.lazy_steps().filter(nw.col(FIRST)).select(C, nw.col(attribute).alias("__v"))
     cases = (
-        per_case.group_by(C)
+        log.lazy_steps()
+        .group_by(C)
         .agg((nw.len() - nw.col(A).n_unique()).alias("__rep"))
         .join(value, on=C, how="left")
     )
@@ -406,8 +393,8 @@ def resource_workload(log: EventLog) -> pl.DataFrame:
     ]
     lf = log.lazy().filter(~nw.col(R).is_null())
     if log.has_start:
-        lf = lf.with_columns(_seconds(nw.col(T) - nw.col(S)).alias("__proc"))
-        aggs += _stats("__proc", "processing_")
+        lf = lf.with_columns(seconds(nw.col(T) - nw.col(S)).alias("__proc"))
+        aggs += duration_stats("__proc", "processing_")
     out = log.engine.collect(lf.group_by(R).agg(*aggs))
     return out.select(
         log.decode_resource(R).alias("resource"),
@@ -441,7 +428,7 @@ def handovers(log: EventLog) -> pl.DataFrame:
     steps = log.lazy_steps().filter(
         ~nw.col(R2).is_null() & ~nw.col(R).is_null() & (nw.col(R) != nw.col(R2))
     )
-    d = _seconds(nw.col(T2) - nw.col(T))
+    d = seconds(nw.col(T2) - nw.col(T))
     out = log.engine.collect(
         steps.with_columns(d.alias("__d"))
         .group_by(R, R2)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from ._json import clean, records
 from .conformance import ConformanceResult
 from .errors import AnalyticsError
 from .eventlog import EventLog
@@ -104,20 +104,8 @@ def _json_for_html(data: Any) -> str:
     )
 
 
-def _clean(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, dt.datetime | dt.date):
-        return v.isoformat()
-    if isinstance(v, list):
-        return [_clean(x) for x in v]
-    return v
-
-
 def _rows(frame: pl.DataFrame, limit: int | None = MAX_ROWS) -> list[dict[str, Any]]:
-    if limit is not None:
-        frame = frame.head(limit)
-    return [{k: _clean(v) for k, v in r.items()} for r in frame.iter_rows(named=True)]
+    return records(frame if limit is None else frame.head(limit))
 
 
 def _histogram(durations: pl.Series) -> dict[str, Any]:
@@ -171,7 +159,7 @@ def _report_data(
         "events": result.events,
         "cases": result.cases,
         "has_start": log.has_start,
-        "duration": {k: _clean(v) for k, v in summary.items()},
+        "duration": {k: clean(v) for k, v in summary.items()},
         "activities": _rows(activities, None),
         "start": _rows(result.start_activities, None),
         "end": _rows(result.end_activities, None),
@@ -194,7 +182,7 @@ def _report_data(
     if conformance is not None and spec is not None:
         data["conformance"] = {
             "process": {"code": spec.code, "name": spec.name},
-            "summary": {k: _clean(v) for k, v in conformance.summary.items()},
+            "summary": {k: clean(v) for k, v in conformance.summary.items()},
             "stages": [
                 {
                     "code": s.code,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +9,7 @@ from typing import Any
 import polars as pl
 
 from . import discovery, performance
+from ._json import clean, records
 from .errors import EmptyLogError
 from .eventlog import EventLog
 
@@ -50,39 +49,25 @@ class AnalysisResult:
         return {
             "cases": {
                 "count": self.cases,
-                "duration_seconds": {k: _clean(v) for k, v in s.items() if k != "count"},
+                "duration_seconds": {k: clean(v) for k, v in s.items() if k != "count"},
             },
             "events": self.events,
             "activities": self.activities,
             "start_activities": dict(self.start_activities.iter_rows()),
             "end_activities": dict(self.end_activities.iter_rows()),
-            "dfg": _records(self.dfg),
-            "variants": _records(variants.drop("length")),
-            "activity_times": _records(self.activity_times),
-            "bottlenecks": _records(self.bottlenecks),
-            "rework": _records(self.rework),
-            "rework_by_attribute": {k: _records(v) for k, v in self.rework_by_attribute.items()},
+            "dfg": records(self.dfg),
+            "variants": records(variants.drop("length")),
+            "activity_times": records(self.activity_times),
+            "bottlenecks": records(self.bottlenecks),
+            "rework": records(self.rework),
+            "rework_by_attribute": {k: records(v) for k, v in self.rework_by_attribute.items()},
             "throughput": {
-                "day": _records(self.throughput_day),
-                "week": _records(self.throughput_week),
+                "day": records(self.throughput_day),
+                "week": records(self.throughput_week),
             },
-            "resources": _records(self.resources),
-            "handovers": _records(self.handovers),
+            "resources": records(self.resources),
+            "handovers": records(self.handovers),
         }
-
-
-def _clean(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, dt.datetime | dt.date):
-        return v.isoformat()
-    if isinstance(v, list):
-        return [_clean(x) for x in v]
-    return v
-
-
-def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _clean(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
 
 
 def analyze(
