@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
@@ -60,6 +60,10 @@ def _take(profile: AgentProfile, *, wait: bool) -> bool:
     savepoint releases the row again when the agent turned out to be full, so a transaction never
     holds a useless lock while it waits for another one (no deadlocks).
     """
+    if not connection.features.has_select_for_update:
+        # SQLite: the IMMEDIATE transaction has held the database's write lock since before the
+        # candidates were read, so their availability and loads are still exact; nothing to lock.
+        return True
     sid = transaction.savepoint()
     locked = (
         AgentProfile.objects.select_for_update(skip_locked=not wait)
