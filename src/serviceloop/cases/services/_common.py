@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
+from django.db.models import ForeignKey
 from django.utils import timezone, translation
 
 from serviceloop.cases.choices import EventKind
@@ -39,28 +39,27 @@ def now_or(at: datetime | None) -> datetime:
     return at
 
 
-# Every column but the primary key: what a concurrent writer may have changed since the caller read.
-_REFRESH_COLUMNS = tuple(f.attname for f in Case._meta.concrete_fields if not f.primary_key)
+# The case's foreign keys: related objects the caller loaded are handed over while unchanged.
+_RELATIONS = tuple(f for f in Case._meta.concrete_fields if isinstance(f, ForeignKey))
 
 
 def lock_case(case: Case, *, expected_version: int | None = None) -> Case:
-    """Lock the case row (``SELECT ... FOR UPDATE``), re-read its columns and check the version.
+    """Lock the case row (``SELECT ... FOR UPDATE``), re-read it and check the version.
 
     One join-free query: on PostgreSQL a FOR UPDATE that waited returns the row's newest version
     (with joins it would re-check the new row against the *old* joined rows, so a changed stage_id
-    would make the row vanish). The answer is a copy of ``case`` with every column refreshed;
-    related objects the caller already loaded are kept while their foreign key is unchanged (a
-    changed key drops them, so they load afresh on access). On SQLite the lock is a no-op, but the
-    IMMEDIATE transaction already holds the database's write lock, so the re-read is the latest
-    committed state either way.
+    would make the row vanish). The related objects the caller already loaded (customer, stage,
+    team, ...) are reused while their foreign key is unchanged; changed ones load on access. On
+    SQLite the lock is a no-op, but the IMMEDIATE transaction already holds the database's write
+    lock, so the re-read is the latest committed state either way.
     """
     rows = Case.objects.filter(pk=case.pk)
     if connection.features.has_select_for_update:
         rows = rows.select_for_update()
-    values = rows.values_list(*_REFRESH_COLUMNS).get()
-    locked = copy.copy(case)
-    for name, value in zip(_REFRESH_COLUMNS, values, strict=True):
-        setattr(locked, name, value)
+    locked = rows.get()
+    for field in _RELATIONS:
+        if field.is_cached(case) and getattr(case, field.attname) == getattr(locked, field.attname):
+            field.set_cached_value(locked, field.get_cached_value(case))
     if expected_version is not None and locked.version != expected_version:
         raise StaleVersionError(
             MSG_STALE_VERSION.format(actual=locked.version, expected=expected_version),
