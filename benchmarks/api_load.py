@@ -88,7 +88,7 @@ def run_one(db: str, args: argparse.Namespace, workdir: Path) -> RunResult:
     admin_url = None
     if db == "postgres":
         env["DATABASE_URL"], admin_url = _pg_fresh_database()
-        env["SERVICELOOP_PG_PREPARED"] = "1" if args.pg_prepared else "0"
+        env["SERVICELOOP_PG_PREPARED"] = "0" if args.no_pg_prepared else "1"
     else:
         env.pop("DATABASE_URL", None)
     try:
@@ -313,7 +313,7 @@ def _report(result: RunResult, args: argparse.Namespace) -> bool:
     s = result.stats
     requests = sum(len(v) for v in s.latencies.values())
     creates = len(set(s.created))
-    variant = " (prepared statements)" if result.db == "postgres" and args.pg_prepared else ""
+    variant = " (no prepared statements)" if result.db == "postgres" and args.no_pg_prepared else ""
     print(f"\n== {result.db}{variant}: {args.clients} clients, {result.seconds:.0f} s ==")
     print(f"requests/s        {requests / result.seconds:8.1f}   ({requests} requests)")
     print(f"case creations/s  {creates / result.seconds:8.1f}   ({creates} acknowledged with 201)")
@@ -400,9 +400,9 @@ def main() -> int:
         "--profile", action="store_true", help="sample one server worker with py-spy"
     )
     parser.add_argument(
-        "--pg-prepared",
+        "--no-pg-prepared",
         action="store_true",
-        help="PostgreSQL with server-side binding and prepared statements (SERVICELOOP_PG_PREPARED)",
+        help="PostgreSQL without prepared statements (SERVICELOOP_PG_PREPARED=0; on by default)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
     args = parser.parse_args()
