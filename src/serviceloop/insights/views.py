@@ -7,24 +7,21 @@ no analysis. The process map's controls reload only the map, through htmx.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from serviceloop.accounts.decorators import role_required
 from serviceloop.accounts.permissions import is_manager
 from serviceloop.analytics import EmptyLogError
 from serviceloop.insights import pages
 from serviceloop.insights.forms import FILTER_FIELDS, InsightsFilterForm, ProcessMapForm
 from serviceloop.insights.selectors import event_log
 
-View = Callable[..., HttpResponse]
 Builder = Callable[[pages.Scope], dict[str, Any]]
 
 TABS = (
@@ -37,15 +34,7 @@ TABS = (
 )
 
 
-def managers_only(view: View) -> View:
-    @wraps(view)
-    @login_required
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not is_manager(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
+managers_only = role_required(is_manager)
 
 
 def _filter_query(params: QueryDict) -> str:

@@ -4,17 +4,14 @@ import/export, publish/retire/new draft. Staff read; managers and admins change;
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
-from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from serviceloop.accounts.decorators import role_required
 from serviceloop.accounts.permissions import can_design_processes, can_view_processes
 from serviceloop.core.exceptions import ApplicationError
 from serviceloop.processes.flowchart import format_minutes, version_dot
@@ -29,25 +26,8 @@ from serviceloop.processes.services import (
     process_version_retire,
 )
 
-View = Callable[..., HttpResponse]
-
-
-def _guarded(predicate: Callable[[Any], bool]) -> Callable[[View], View]:
-    def decorate(view: View) -> View:
-        @wraps(view)
-        @login_required
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not predicate(request.user):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorate
-
-
-staff_only = _guarded(can_view_processes)
-designers_only = _guarded(can_design_processes)
+staff_only = role_required(can_view_processes)
+designers_only = role_required(can_design_processes)
 
 
 def _version(pk: int) -> ProcessVersion:
