@@ -273,23 +273,30 @@ def test_generated_xes_matches_the_frame_it_came_from(tmp_path):
     assert ours.select(expected.columns).equals(expected)
 
 
-def test_a_case_id_hash_collision_falls_back_to_exact_codes(monkeypatch, tmp_path):
-    from serviceloop.analytics import _build as eventlog
+@pytest.mark.parametrize("interleaved", [False, True], ids=["grouped-file", "interleaved-file"])
+def test_a_case_id_hash_collision_falls_back_to_exact_codes(monkeypatch, tmp_path, interleaved):
+    from serviceloop.analytics import _build
 
-    real = eventlog._first_rows
+    real = _build._case_key
 
-    def colliding(case, rows, *, exact=False):
+    def colliding(case, *, exact):
         if exact:
-            return real(case, rows, exact=True)
-        return pl.Series(eventlog.C, [0] * len(case), dtype=pl.Int64)  # every case "collides"
+            return real(case, exact=True)
+        return real(case.replace("2", "1"), exact=False)  # cases "1" and "2" "collide"
 
-    monkeypatch.setattr(eventlog, "_first_rows", colliding)
-    path = _csv(
-        tmp_path, "case_id,activity,timestamp\n1,a,2024-01-01\n2,b,2024-01-02\n1,c,2024-01-03\n"
-    )
+    monkeypatch.setattr(_build, "_case_key", colliding)
+    rows = ["1,a,2024-01-01", "2,b,2024-01-02", "1,c,2024-01-03"]
+    if interleaved:
+        rows = ["1,a,2024-01-01", "3,x,2024-01-01", "2,b,2024-01-02", "3,y,2024-01-02"]
+        rows += ["1,c,2024-01-03", "3,z,2024-01-04"]
+    path = _csv(tmp_path, "case_id,activity,timestamp\n" + "\n".join(rows) + "\n")
     log = read_csv(path)
-    assert log.n_cases == 2
-    assert variants(log)["activities"].to_list() == [["a", "c"], ["b"]]
+    assert log.n_cases == (3 if interleaved else 2)
+    expected = [["a", "c"], ["x", "y", "z"], ["b"]] if interleaved else [["a", "c"], ["b"]]
+    assert variants(log)["activities"].to_list() == expected
+    assert log.to_polars()["case_id"].unique(maintain_order=True).to_list() == (
+        ["1", "3", "2"] if interleaved else ["1", "2"]
+    )
 
 
 @pytest.mark.parametrize(

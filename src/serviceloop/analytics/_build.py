@@ -1,8 +1,9 @@
 """Coding and sorting a raw frame into an :class:`EventLog`, with every check on the way.
 
-Case code = position of the case's first row (first-appearance order, found by hashing, not by
-sorting strings); activity and resource codes = positions in their sorted names; timestamps =
-UTC epoch microseconds; then the one shared sort by (case, time, file order).
+Case code = rank of the case's first appearance (found by one hash group-by that also groups
+the rows, not by sorting strings); activity and resource codes = positions in their sorted
+names; timestamps = UTC epoch microseconds; the one shared sort by (case, time, file order)
+runs only when times within a case are out of file order.
 """
 
 from __future__ import annotations
@@ -107,20 +108,17 @@ def build_log(
         cols.append(res.cast(pl.Enum(resource_names)).to_physical().alias(R))
 
     case_str = frame[case].cast(pl.String)
-    pos = pl.int_range(frame.height, dtype=idx, eager=True)  # I may skip filtered rows
-    coded = frame.select(I, *dict.fromkeys(attrs)).with_columns(
-        _first_rows(case_str, pos), *cols, pos.alias(_POS)
-    )
-    coded = _shared_sort(coded)
-    starts = pl.col(C) != pl.col(C).shift(1).fill_null(-1)
-    # Two cases sharing a 64-bit hash would share a run: a second, independent hash must then
-    # change inside the run (odds 2**-128; comparing the strings themselves costs a string gather).
-    check = case_str.hash(seed=0x5EED).gather(coded[_POS])
-    if (~coded.select(starts).to_series() & (check != check.shift(1))).any():
+    base = frame.select(I, *dict.fromkeys(attrs)).with_columns(*cols)
+    coded, firsts = _group_cases(base, _case_key(case_str, exact=False), idx)
+    # Two cases sharing a 64-bit hash would share a code: a second, independent hash of each
+    # row's id must then differ from that of its case's first row (odds 2**-128; comparing the
+    # strings themselves costs a string gather).
+    check = pl.lit(case_str.hash(seed=0x5EED))
+    if coded.select((check.gather(_POS) != check.gather(firsts).gather(C)).any()).item():
         # A 64-bit hash collision merged two cases: code them by the strings instead.
-        coded = _shared_sort(coded.with_columns(_first_rows(case_str, pos, exact=True)))
-    case_names = case_str.gather(coded.filter(starts)[C])
-    coded = coded.with_columns(pl.col(C).rle_id().cast(idx).set_sorted()).drop(_POS)
+        coded, firsts = _group_cases(base, _case_key(case_str, exact=True), idx)
+    case_names = case_str.gather(firsts)
+    coded = _shared_sort(coded).with_columns(pl.col(C).set_sorted()).drop(_POS)
     coded = _check_duplicates(coded, duplicates, path, row_offset)
     keep = [c for c in (C, A, T, S, R, I) if c in coded.columns]
     coded = coded.select(*keep, *attrs)
@@ -136,30 +134,45 @@ def build_log(
     )
 
 
-def _first_rows(case: pl.Series, rows: pl.Series, *, exact: bool = False) -> pl.Series:
-    """Case code = the position of the case's first row: first-appearance order, no string sort.
+def _case_key(case: pl.Series, *, exact: bool) -> pl.Series:
+    """What rows of one case share: the 64-bit hash of the id, much cheaper to group by than the
+    string (the caller checks that no two cases shared a hash, then retries with ``exact``)."""
+    return case if exact else case.hash()
 
-    Grouping by the 64-bit hash of the id is much cheaper than by the string; the caller checks
-    that no two cases shared a hash (and then retries with ``exact=True``).
+
+def _group_cases(base: pl.DataFrame, key: pl.Series, idx: Any) -> tuple[pl.DataFrame, pl.Series]:
+    """Rows grouped by case, with the case code ``C`` and each row's file position ``_POS``,
+    plus the file position of each case's first row (indexed by code).
+
+    Cases come in order of first appearance (no string sort), each case's rows in file order:
+    one hash group-by, no sort. A log already grouped by case (one run per case) keeps its row
+    order; an interleaved export changes case on most rows, so the distinct count that proves
+    a log grouped is only worth its cost when there are few runs.
     """
-    key = case if exact else case.hash()
-    return pl.DataFrame({"k": key, I: rows}).select(pl.col(I).min().over("k")).to_series().alias(C)
+    n = key.len()
+    runs = key.rle_id()
+    n_runs = int(runs[-1]) + 1
+    pos = pl.int_range(n, dtype=idx, eager=True)
+    if 2 * n_runs <= n and key.n_unique() == n_runs:
+        coded = base.with_columns(runs.cast(idx).alias(C), pos.alias(_POS))
+        return coded, pos.filter(runs != runs.shift(1).fill_null(-1))
+    groups = pl.DataFrame({"k": key, _POS: pos}).group_by("k", maintain_order=True).agg(_POS)
+    firsts = groups[_POS].list.first()
+    rows = groups.select(pl.int_range(pl.len(), dtype=idx).alias(C), _POS).explode(_POS)
+    order = rows[_POS]
+    return base.select(pl.all().gather(order)).with_columns(rows[C], order), firsts
 
 
 def _shared_sort(coded: pl.DataFrame) -> pl.DataFrame:
-    """The one sort: by (case, time, file order).
+    """The one sort, by (case, time, file order), only when times within a case are out of order.
 
-    Real exports are grouped by case or ordered by time. Grouped and time-ordered within cases:
-    no sort. Time-ordered: a stable sort by case alone is enough. Otherwise the full sort.
+    Rows arrive grouped by case in file order (:func:`_group_cases`); real exports are ordered
+    by time, so usually nothing is left to sort.
     """
     in_order = (pl.col(T) >= pl.col(T).shift(1)) | (pl.col(C) != pl.col(C).shift(1))
-    grouped = (pl.col(C) >= pl.col(C).shift(1)).fill_null(True).all()
-    if coded.select(grouped & in_order.fill_null(True).all()).item():
+    if coded.select(in_order.fill_null(True).all()).item():
         return coded
-    by_case = coded.sort(C, maintain_order=True)
-    if by_case.select(in_order.fill_null(True).all()).item():
-        return by_case
-    return by_case.sort(C, T, I)
+    return coded.sort(C, T, I)
 
 
 def _apply_lifecycle(

