@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Cast, Concat, LPad
 from django.utils.translation import gettext_lazy as _
 
 from serviceloop.cases.choices import CaseStatus, Channel, EventKind, MessageKind, Priority
@@ -37,8 +38,26 @@ class Category(models.Model):
         return self.name
 
 
+def _case_number() -> models.Func:
+    """``SL-`` and the id, zero-padded to six digits (longer ids are kept whole)."""
+    digits = Cast("id", models.CharField(max_length=20))
+    return Concat(
+        models.Value("SL-"),
+        models.Case(
+            models.When(id__lt=1_000_000, then=LPad(digits, 6, models.Value("0"))),
+            default=digits,
+        ),
+        output_field=models.CharField(max_length=23),
+    )
+
+
 class Case(models.Model):
-    number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
+    # Computed by the database from the id, so creating a case is one INSERT (number via RETURNING).
+    number = models.GeneratedField(
+        expression=_case_number(),
+        output_field=models.CharField(_("number"), max_length=23, unique=True),
+        db_persist=True,
+    )
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"))
     customer = models.ForeignKey(

@@ -15,7 +15,6 @@ Every service locks the case row, checks the actor's rights, bumps ``Case.versio
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -227,8 +226,8 @@ def case_create(
         raise InvalidInputError("Invalid case.", {"fields": errors})
     assert version is not None and start is not None
 
-    case = Case.objects.create(
-        number=f"~{uuid.uuid4().hex[:19]}",  # placeholder until the pk is known, unique anyway
+    route = route_for_stage(stage=start, category=category_obj, at=at)
+    case = Case.objects.create(  # the database numbers it (``Case.number``, via RETURNING)
         title=title,
         description=description,
         customer=customer,
@@ -239,6 +238,7 @@ def case_create(
         stage=start,
         status=CaseStatus.OPEN,
         team=start.responsible_team,
+        assignee=route.agent.user if route.agent is not None else None,
         attributes=attrs,
         checklist_done=[],
         stage_entered_at=at,
@@ -246,11 +246,6 @@ def case_create(
         created_at=at,
         updated_at=at,
     )
-    # Route after the insert: an agent's row stays locked from here to the commit, keep it short.
-    route = route_for_stage(stage=start, category=category_obj, at=at)
-    case.number = f"SL-{case.pk:06d}"
-    case.assignee = route.agent.user if route.agent is not None else None
-    Case.objects.filter(pk=case.pk).update(number=case.number, assignee=case.assignee)
 
     events = [
         build_event(
