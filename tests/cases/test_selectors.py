@@ -7,8 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from serviceloop.cases.choices import CaseStatus
-from serviceloop.cases.exceptions import InvalidInputError
-from serviceloop.cases.selectors import case_get_for_user, case_list, case_timeline
+from serviceloop.cases.exceptions import InvalidInputError, PermissionDeniedError
+from serviceloop.cases.selectors import (
+    case_get_for_user,
+    case_list,
+    case_timeline,
+    event_list_for_user,
+)
 from serviceloop.cases.services import case_assign, case_set_status, case_transition, message_add
 from tests.factories import AgentFactory, CaseFactory, CustomerFactory, stage_of
 
@@ -145,3 +150,15 @@ def test_timeline_makes_a_fixed_number_of_queries(world, django_assert_num_queri
             for e in entries
         ]
     assert len(rendered) == 3 + 3 + 3  # created, stage_entered, assigned + 3 replies + 3 messages
+
+
+def test_event_list_shows_customers_their_own_milestones_only(world):
+    alice, bob = CustomerFactory(), CustomerFactory()
+    case = CaseFactory(customer=alice, actor=alice.user)
+    case = case_assign(case=case, assignee=world.front_agent, actor=world.manager)
+    staff_kinds = [e.kind for e in event_list_for_user(case=case, user=world.manager)]
+    customer_kinds = [e.kind for e in event_list_for_user(case=case, user=alice.user)]
+    assert "assigned" in staff_kinds
+    assert customer_kinds == [k for k in staff_kinds if k in {"created", "stage_entered"}]
+    with pytest.raises(PermissionDeniedError):
+        event_list_for_user(case=case, user=bob.user)

@@ -26,7 +26,7 @@ from serviceloop.accounts.models import User
 from serviceloop.cases import export
 from serviceloop.cases.choices import Channel
 from serviceloop.cases.exceptions import InvalidInputError, PermissionDeniedError
-from serviceloop.cases.models import Case, CaseEvent
+from serviceloop.cases.models import Case
 from serviceloop.cases.permissions import case_can_change, case_can_transition
 from serviceloop.cases.process_graph import stage_by_code
 from serviceloop.cases.schemas import (
@@ -49,13 +49,13 @@ from serviceloop.cases.schemas import (
     TransitionOut,
 )
 from serviceloop.cases.selectors import (
-    CUSTOMER_VISIBLE_EVENTS,
     attachment_get_for_user,
     attachment_list_for_user,
     case_allowed_transitions,
     case_get_for_user,
     case_guard_problems,
     case_list,
+    event_list_for_user,
     message_list_for_user,
 )
 from serviceloop.cases.services import (
@@ -413,11 +413,7 @@ def list_events(
 ) -> dict[str, Any]:
     """The case's event log, oldest first. Customers see the milestones only, without actors
     and attributes."""
-    user = _user(request)
-    case = _case(request, number)
-    events = CaseEvent.objects.filter(case=case).select_related("actor")
-    if user.is_customer:
-        events = events.filter(kind__in=CUSTOMER_VISIBLE_EVENTS)
+    events = event_list_for_user(case=_case(request, number), user=_user(request))
     page = keyset_page(events, order=("timestamp", "id"), limit=limit, cursor=cursor)
     return {"items": page.items, "next_cursor": page.next_cursor}
 

@@ -38,6 +38,7 @@ __all__ = [
     "case_list",
     "case_timeline",
     "case_visible_queryset",
+    "event_list_for_user",
     "message_list_for_user",
 ]
 
@@ -197,6 +198,17 @@ def case_guard_problems(case: Case) -> dict[str, list[str]]:
     return problems
 
 
+def event_list_for_user(*, case: Case, user: Any) -> QuerySet[CaseEvent]:
+    """Events of a case the user may see: customers get the milestones only (created, stage
+    entered, status changed, reopened, closed)."""
+    if not case_can_view(user, case):
+        raise PermissionDeniedError("You may not see this case.")
+    events = CaseEvent.objects.filter(case=case).select_related("actor")
+    if user.role == Role.CUSTOMER:
+        events = events.filter(kind__in=CUSTOMER_VISIBLE_EVENTS)
+    return events.order_by("timestamp", "id")
+
+
 def message_list_for_user(*, case: Case, user: Any) -> QuerySet[Message]:
     """Messages of a case the user may see: customers get public replies only."""
     if not case_can_view(user, case):
@@ -244,17 +256,11 @@ _ORDER = {"event": 0, "message": 1, "attachment": 2}
 
 
 def case_timeline(*, case: Case, user: Any) -> list[TimelineEntry]:
-    """Events, messages and attachments of a case in time order (three queries).
-
-    Customers see public messages, their visible attachments and the milestones only
-    (created, stage entered, status changed, reopened, closed).
-    """
-    if not case_can_view(user, case):
-        raise PermissionDeniedError("You may not see this case.")
-    events = CaseEvent.objects.filter(case=case).select_related("actor")
-    if user.role == Role.CUSTOMER:
-        events = events.filter(kind__in=CUSTOMER_VISIBLE_EVENTS)
-    entries = [TimelineEntry("event", e.timestamp, e) for e in events]
+    """Events, messages and attachments of a case in time order (three queries), each filtered
+    to what the user may see."""
+    entries = [
+        TimelineEntry("event", e.timestamp, e) for e in event_list_for_user(case=case, user=user)
+    ]
     entries += [
         TimelineEntry("message", m.created_at, m)
         for m in message_list_for_user(case=case, user=user)
