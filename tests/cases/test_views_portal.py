@@ -3,6 +3,8 @@ never see (another customer's case or file, internal notes) — always 404, neve
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -403,3 +405,60 @@ def test_closed_case_offers_a_new_request_instead_of_a_reply(client, alice, worl
     assert response.context["reply_form"].non_field_errors() == ["The case is closed."]
     assert "The case is closed." in response.content.decode()
     assert snapshot(case) == before
+
+
+# --- sending the same form twice --------------------------------------------------------------
+
+
+def _shown_key(client) -> str:
+    page = client.get(reverse("portal:case-new")).content.decode()
+    match = re.search(r'name="submission_key" value="([0-9a-f]{32})"', page)
+    assert match is not None
+    return match.group(1)
+
+
+def test_the_same_form_sent_twice_opens_one_case(client, alice):
+    _login(client, alice)
+    key = _shown_key(client)
+    assert _shown_key(client) != key  # each form shown gets its own key
+    form = {
+        "title": "Double click",
+        "description": "D",
+        "priority": "normal",
+        "submission_key": key,
+    }
+    first = client.post(reverse("portal:case-new"), form)
+    second = client.post(reverse("portal:case-new"), form)
+    case = Case.objects.get()
+    assert first.status_code == second.status_code == 302
+    assert (
+        first["Location"] == second["Location"] == reverse("portal:case-detail", args=[case.number])
+    )
+    assert CaseEvent.objects.filter(kind="created").count() == 1
+
+
+def test_a_sent_form_changed_and_sent_again_asks_before_opening_another(client, alice):
+    _login(client, alice)
+    key = _shown_key(client)
+    form = {"title": "First", "description": "D", "priority": "normal", "submission_key": key}
+    client.post(reverse("portal:case-new"), form)
+    response = client.post(reverse("portal:case-new"), {**form, "title": "Second"})
+    assert response.status_code == 200
+    assert Case.objects.count() == 1
+    shown = response.context["form"]
+    assert shown["title"].value() == "Second"
+    new_key = shown["submission_key"].value()
+    assert new_key and new_key != key
+    again = client.post(
+        reverse("portal:case-new"), {**form, "title": "Second", "submission_key": new_key}
+    )
+    assert again.status_code == 302
+    assert sorted(Case.objects.values_list("title", flat=True)) == ["First", "Second"]
+
+
+def test_a_tampered_submission_key_is_refused_and_writes_nothing(client, alice):
+    _login(client, alice)
+    form = {"title": "T", "description": "D", "priority": "normal", "submission_key": "bad key!"}
+    response = client.post(reverse("portal:case-new"), form)
+    assert response.status_code == 200
+    assert Case.objects.count() == 0

@@ -7,6 +7,7 @@ copy back onto these forms.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -179,6 +180,11 @@ class CaseSubmitForm(forms.Form):
         label=_("Priority"), choices=Priority.choices, initial=Priority.NORMAL
     )
     attachments = MultipleFileField(label=_("Attachments"))
+    # A new key each time the form is shown: the same form sent twice (a double click, a retry
+    # after a lost answer) opens one case. Optional, so a page cached before it still works.
+    submission_key = forms.CharField(
+        widget=forms.HiddenInput, initial=lambda: uuid.uuid4().hex, max_length=64, required=False
+    )
 
 
 class MessageForm(forms.Form):

@@ -33,9 +33,11 @@ __all__ = [
     "RETENTION",
     "IdempotencyKey",
     "JsonResult",
+    "KeyReusedError",
     "idempotency_records_purge",
     "idempotent",
     "request_fingerprint",
+    "run_once",
 ]
 
 # How long a key is remembered. A client retries within minutes; after this a reused key is a new
@@ -68,6 +70,10 @@ class JsonResult:
     location: str = ""
     headers: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def replayed(self) -> bool:
+        return self.headers.get(REPLAYED_HEADER) == "true"
+
     @classmethod
     def of(cls, status: int, payload: Schema, location: str = "") -> JsonResult:
         return cls(status=status, body=payload.model_dump(mode="json"), location=location)
@@ -83,6 +89,10 @@ class JsonResult:
 
 class _KeyTaken(Exception):
     """Another request with the same key committed first."""
+
+
+class KeyReusedError(InvalidInputError):
+    """The key already served a different request."""
 
 
 def _update(digest: Any, *parts: str | bytes) -> None:
@@ -155,7 +165,7 @@ def _replay(request: HttpRequest, record: IdempotencyRecord, fingerprint: str) -
             f"The {IDEMPOTENCY_HEADER} {record.key!r} was already used for a different request "
             f"({record.method} {record.path}); send a new key for a new request."
         )
-        raise InvalidInputError.for_field(IDEMPOTENCY_HEADER, message)
+        raise KeyReusedError.for_field(IDEMPOTENCY_HEADER, message)
     return JsonResult(
         status=record.status_code,
         body=record.body,
@@ -164,26 +174,32 @@ def _replay(request: HttpRequest, record: IdempotencyRecord, fingerprint: str) -
     )
 
 
-def idempotent(
-    request: HttpRequest, key: str | None, produce: Callable[[], JsonResult]
-) -> JsonResponse:
-    """Run ``produce`` once per (user, key); without a key just run it."""
-    if key is None:
-        return produce().response()
+def run_once(
+    request: HttpRequest, user: Any, key: str, produce: Callable[[], JsonResult]
+) -> JsonResult:
+    """Run ``produce`` once per (user, key): its answer, or the first one again (``replayed``)."""
     if not _KEY_CHARS.fullmatch(key):
         raise InvalidInputError.for_field(IDEMPOTENCY_HEADER, MSG_BAD_KEY)
-    user = request.auth  # type: ignore[attr-defined]
     fingerprint = request_fingerprint(request)
     # Insert first: a new key (the usual case) costs no look-up; a used one fails the insert.
     try:
-        return _run_first(request, user, key, fingerprint, produce).response()
+        return _run_first(request, user, key, fingerprint, produce)
     except _KeyTaken:
         record = IdempotencyRecord.objects.filter(user=user, key=key).first()
         if record is None:  # the first request was rolled back after our insert failed
             raise ConflictError(
                 f"A request with {IDEMPOTENCY_HEADER} {key!r} was in progress; retry it."
             ) from None
-    return _replay(request, record, fingerprint).response()
+    return _replay(request, record, fingerprint)
+
+
+def idempotent(
+    request: HttpRequest, key: str | None, produce: Callable[[], JsonResult]
+) -> JsonResponse:
+    """An API answer produced once per (token owner, key); without a key just produce it."""
+    if key is None:
+        return produce().response()
+    return run_once(request, request.auth, key, produce).response()  # type: ignore[attr-defined]
 
 
 @transaction.atomic

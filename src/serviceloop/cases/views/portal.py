@@ -6,6 +6,7 @@ or attachment of someone else is simply not found (404).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -16,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -25,6 +27,7 @@ from serviceloop.cases.selectors import case_get_for_user, case_list
 from serviceloop.cases.services import attachment_add, case_create, message_add
 from serviceloop.cases.views._common import paginate, signed_in, timeline_rows
 from serviceloop.core.exceptions import ApplicationError
+from serviceloop.core.idempotency import JsonResult, KeyReusedError, run_once
 from serviceloop.customers.services import customer_register
 
 View = Callable[..., HttpResponse]
@@ -83,29 +86,52 @@ def case_new(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Your account is not linked to a customer record yet."))
     elif request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        user = signed_in(request)
+
+        def submit() -> JsonResult:
             # The case and its files stand or fall together (the form already checked the files).
-            with transaction.atomic():
-                case = case_create(
-                    actor=signed_in(request),
-                    customer=customer,
-                    title=data["title"],
-                    description=data["description"],
-                    channel=Channel.PORTAL,
-                    category=data["category"],
-                    priority=data["priority"],
-                )
-                for upload in data["attachments"]:
-                    attachment_add(case=case, uploaded_by=signed_in(request), file=upload)
+            case = case_create(
+                actor=user,
+                customer=customer,
+                title=data["title"],
+                description=data["description"],
+                channel=Channel.PORTAL,
+                category=data["category"],
+                priority=data["priority"],
+            )
+            for upload in data["attachments"]:
+                attachment_add(case=case, uploaded_by=user, file=upload)
+            url = reverse("portal:case-detail", args=[case.number])
+            return JsonResult(status=303, body={"number": case.number}, location=url)
+
+        try:
+            if data["submission_key"]:
+                result = run_once(request, user, data["submission_key"], submit)
+            else:
+                with transaction.atomic():
+                    result = submit()
+        except KeyReusedError:
+            form = _with_new_key(form)
+            messages.warning(
+                request,
+                _("This form was sent before. Check it and send it again for a new request."),
+            )
         except ApplicationError as exc:
             add_application_error(form, exc)
         else:
             messages.success(
                 request,
-                _("Thank you. Your request %(number)s is registered.") % {"number": case.number},
+                _("Thank you. Your request %(number)s is registered.")
+                % {"number": result.body["number"]},
             )
-            return redirect("portal:case-detail", number=case.number)
+            return redirect(result.location)
     return render(request, "portal/case_new.html", {"form": form})
+
+
+def _with_new_key(form: CaseSubmitForm) -> CaseSubmitForm:
+    """The same answers under a fresh submission key (files must be chosen again)."""
+    data = {name: form.data.get(name) for name in form.fields}
+    return CaseSubmitForm({**data, "submission_key": uuid.uuid4().hex})
 
 
 def _detail_context(request: HttpRequest, case: Any, reply_form: MessageForm) -> dict[str, Any]:
