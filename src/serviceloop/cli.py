@@ -76,6 +76,10 @@ from serviceloop.commands.export_log import export_log  # noqa: E402  (Django lo
 
 app.command("export-log")(export_log)
 
+from serviceloop.commands.worker import worker  # noqa: E402  (Django loads only when run)
+
+app.command("worker")(worker)
+
 from serviceloop.commands.analyze import analyze  # noqa: E402  (Django-free, imports lazily)
 
 app.command("analyze")(analyze)

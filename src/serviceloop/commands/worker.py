@@ -1,0 +1,69 @@
+"""``serviceloop worker``: the periodic housekeeping a running ServiceLoop needs.
+
+Each round deletes upload files whose transaction rolled back (old enough that no transaction can
+still be writing them) and forgets idempotency keys past their retention. Run it beside the web
+server (a systemd unit, a container); ``--once`` suits cron.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["SweepCounts", "sweep", "worker"]
+
+
+@dataclass(frozen=True)
+class SweepCounts:
+    orphaned_files: int
+    expired_keys: int
+
+
+def sweep(*, files_older_than: timedelta) -> SweepCounts:
+    """One round of housekeeping (Django must be set up)."""
+    from serviceloop.cases.services.maintenance import attachment_orphans_delete
+    from serviceloop.core.idempotency import idempotency_records_purge
+
+    files = attachment_orphans_delete(older_than=files_older_than)
+    keys = idempotency_records_purge()
+    return SweepCounts(orphaned_files=len(files), expired_keys=keys)
+
+
+def worker(
+    every: Annotated[
+        int, typer.Option(min=10, help="Seconds between rounds.", show_default=True)
+    ] = 900,
+    once: Annotated[bool, typer.Option("--once", help="Run one round and exit.")] = False,
+    files_older_than: Annotated[
+        int, typer.Option(min=1, help="Minutes an unreferenced upload file must be old.")
+    ] = 60,
+) -> None:
+    """Run the periodic housekeeping until stopped (SIGTERM or Ctrl-C finish the round first)."""
+    from serviceloop.cli import setup_django
+
+    setup_django()
+    stop = threading.Event()
+
+    def _stop(*_: Any) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while True:
+            started = time.monotonic()
+            counts = sweep(files_older_than=timedelta(minutes=files_older_than))
+            typer.echo(
+                f"swept: {counts.orphaned_files} orphaned upload file(s), "
+                f"{counts.expired_keys} expired idempotency key(s)"
+            )
+            if once or stop.wait(max(0.0, every - (time.monotonic() - started))):
+                return
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
