@@ -57,8 +57,13 @@ _MEAN_GAP = np.array(
 MAX_LEN = 60
 
 
-def generate(n_events: int, *, seed: int = 7, resources: int = 200) -> pl.DataFrame:
-    """Return a log of about ``n_events`` events (columns case_id, activity, timestamp, ...)."""
+def generate(
+    n_events: int, *, seed: int | list[int] = 7, resources: int = 200, first_case: int = 0
+) -> pl.DataFrame:
+    """Return a log of about ``n_events`` events (columns case_id, activity, timestamp, ...).
+
+    Case ids are numbered from ``first_case`` (so that chunks of one big log never share one).
+    """
     rng = np.random.default_rng(seed)
     n_cases = max(1, int(n_events / 5.6))
     state = np.zeros(n_cases, dtype=np.int64)
@@ -91,6 +96,7 @@ def generate(n_events: int, *, seed: int = 7, resources: int = 200) -> pl.DataFr
     order = np.lexsort((case, ts))  # global time order, ties by case
     case, act, ts = case[order], act[order], ts[order]
     res = rng.integers(0, resources, case.size)
+    case = case + first_case
     channel = np.array(["email", "phone", "portal", "chat"])[case % 4]
     priority = np.array(["low", "normal", "high"])[(case * 7) % 3]
     return pl.DataFrame(
@@ -110,11 +116,55 @@ def generate(n_events: int, *, seed: int = 7, resources: int = 200) -> pl.DataFr
     )
 
 
+def write_big_parquet(n_events: int, path: Path, *, chunk: int = 4_000_000, seed: int = 7) -> int:
+    """Write a log of about ``n_events`` events to ``path`` in global time order, holding only
+    one chunk or one month of it in memory; return the number of events written.
+
+    Chunk ``k`` simulates its own cases (ids continue from the previous chunk, seed
+    ``[seed, k]``) and is cut into months on disk; then each month is read back, sorted by
+    (timestamp, case id) like :func:`generate` and appended. Same output on every run.
+    """
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    parts = path.with_name(path.name + ".parts")
+    shutil.rmtree(parts, ignore_errors=True)
+    first_case = 0
+    for k in range(-(-n_events // chunk)):
+        df = generate(min(chunk, n_events - k * chunk), seed=[seed, k], first_case=first_case)
+        first_case += int(df["case_id"].n_unique())
+        month = df["timestamp"].dt.strftime("%Y%m")
+        for (m,), piece in df.with_columns(month=month).partition_by("month", as_dict=True).items():
+            (parts / str(m)).mkdir(parents=True, exist_ok=True)
+            piece.drop("month").write_parquet(parts / str(m) / f"{k:05d}.parquet")
+        del df
+    written = 0
+    writer = None
+    try:
+        for folder in sorted(parts.iterdir()):
+            files = sorted(folder.glob("*.parquet"))
+            month_df = pl.read_parquet(files).sort("timestamp", "case_id")
+            table = month_df.to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema, compression="zstd")
+            writer.write_table(table, row_group_size=1_000_000)
+            written += month_df.height
+    finally:
+        if writer is not None:
+            writer.close()
+        shutil.rmtree(parts, ignore_errors=True)
+    return written
+
+
 def main(argv: list[str]) -> None:
     n = int(float(argv[1]))
     out = Path(argv[2])
-    df = generate(n)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if n > 20_000_000 and out.suffix == ".parquet":
+        print(f"{out}: {write_big_parquet(n, out)} events")
+        return
+    df = generate(n)
     if out.suffix == ".csv":
         df.write_csv(out)
     else:

@@ -59,6 +59,9 @@ EXPECTED = {
     # conformance
     "ConformanceResult",
     "check_conformance",
+    # logs bigger than memory
+    "LargeLogResult",
+    "mine_large_parquet",
     # report
     "ReportAssetsError",
     "render_report",

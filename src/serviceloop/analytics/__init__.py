@@ -68,6 +68,13 @@ Filters (``filters``), each returns a new EventLog::
     filter_case_duration(log, *, min_seconds=None, max_seconds=None)
     filter_variants(log, variants=None, *, top=None, keep=True)
 
+Logs bigger than memory (``large``; Polars, one hash slice of the cases at a time)::
+
+    mine_large_parquet(path, *, case=..., activity=..., timestamp=..., part_events=8_000_000,
+                       slice_events=10_000_000, duplicates="error", workdir=None)
+        -> LargeLogResult(events, cases, parts, dfg, start_activities, end_activities, variants,
+                          case_durations)   # the frames equal those of the functions above
+
 Everything at once (``result``)::
 
     analyze(log, *, rework_attributes=(), closed_activities=None, percentiles=(...))
@@ -151,6 +158,7 @@ if TYPE_CHECKING:
         filter_time,
         filter_variants,
     )
+    from .large import LargeLogResult, mine_large_parquet
     from .performance import (
         activity_times,
         bottlenecks,
@@ -207,6 +215,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "filter_time",
         "filter_variants",
     ),
+    "large": ("LargeLogResult", "mine_large_parquet"),
     "performance": (
         "activity_times",
         "bottlenecks",
@@ -258,6 +267,7 @@ __all__ = [
     "EngineError",
     "EventLog",
     "InvalidParameterError",
+    "LargeLogResult",
     "LogFormatError",
     "MissingColumnError",
     "MissingValueError",
@@ -288,6 +298,7 @@ __all__ = [
     "from_polars",
     "handovers",
     "load_process_yaml",
+    "mine_large_parquet",
     "parse_process_yaml",
     "process_map",
     "read_csv",

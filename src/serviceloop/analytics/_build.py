@@ -48,7 +48,13 @@ def build_log(
     engine: str | Engine,
     path: str | None,
     row_offset: int,
+    row_index: str | None = None,
 ) -> EventLog:
+    """Check, code and sort ``frame`` into an :class:`EventLog`.
+
+    ``row_index`` names a column that already holds each row's 0-based position in the source
+    (a part of a bigger file), in ascending order; otherwise rows are numbered here.
+    """
     if duplicates not in ("error", "keep", "drop"):
         raise InvalidParameterError(
             f"duplicates must be 'error', 'keep' or 'drop', not {duplicates!r}"
@@ -66,9 +72,15 @@ def build_log(
         for col in attrs:
             if col not in available:
                 raise MissingColumnError(col, available, path=path)
-    frame = frame.select([*dict.fromkeys([*(c for c in mapped if c), *attrs])]).with_row_index(I)
+    keep = [*dict.fromkeys([*(c for c in mapped if c), *attrs])]
+    if row_index is None:
+        frame = frame.select(keep).with_row_index(I)
+        top = frame.height
+    else:
+        frame = frame.select(pl.col(row_index).alias(I), *keep)
+        top = int(frame[I].max() or 0) + 1  # type: ignore[arg-type]
     # 32-bit positions and codes sort and group faster than 64-bit ones (and use half the memory).
-    idx = pl.UInt32 if frame.height < 2**32 else pl.UInt64
+    idx = pl.UInt32 if top < 2**32 else pl.UInt64
     frame = frame.with_columns(pl.col(I).cast(idx))
     if frame.height == 0:
         raise EmptyLogError(f"{path or 'the log'} has no events")

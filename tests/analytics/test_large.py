@@ -1,0 +1,124 @@
+"""Logs bigger than memory: mining part by part gives exactly the in-memory answers."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from serviceloop.analytics import (
+    DuplicateEventError,
+    EmptyLogError,
+    EventLog,
+    InvalidParameterError,
+    LogFormatError,
+    MissingColumnError,
+    MissingValueError,
+    case_durations,
+    dfg,
+    end_activities,
+    mine_large_parquet,
+    read_parquet,
+    start_activities,
+    variants,
+)
+
+from .conftest import HELPDESK
+
+
+def _assert_same_as_in_memory(path: Path, **kwargs) -> None:
+    mapping = {k: kwargs[k] for k in ("case", "activity", "timestamp") if k in kwargs}
+    log = read_parquet(path, attributes=[], duplicates="keep", **mapping)
+    found = mine_large_parquet(path, duplicates="keep", **kwargs)
+    assert (found.events, found.cases) == (log.n_events, log.n_cases)
+    assert_frame_equal(found.dfg, dfg(log), rel_tol=1e-9)
+    assert_frame_equal(found.start_activities, start_activities(log))
+    assert_frame_equal(found.end_activities, end_activities(log))
+    assert_frame_equal(found.variants, variants(log))
+    assert_frame_equal(found.case_durations, case_durations(log))
+
+
+def _write(frame: pl.DataFrame, tmp_path: Path, name: str = "log.parquet") -> Path:
+    path = tmp_path / name
+    frame.write_parquet(path)
+    return path
+
+
+@pytest.mark.parametrize("order", ["by-time", "shuffled"])
+def test_generated_log_in_parts_equals_the_whole(tmp_path, generated: EventLog, order):
+    frame = generated.to_polars()
+    if order == "shuffled":
+        frame = frame.sample(fraction=1.0, shuffle=True, seed=11)
+    path = _write(frame, tmp_path)
+    _assert_same_as_in_memory(path, part_events=3_000, slice_events=2_500)
+    found = mine_large_parquet(path, part_events=3_000, slice_events=2_500, duplicates="keep")
+    assert found.parts == math.ceil(frame.height / 3_000)
+
+
+def test_helpdesk_ties_and_duplicates_in_parts_equal_the_whole(tmp_path):
+    frame = pl.read_csv(HELPDESK).select(
+        pl.col("Case ID").alias("case"),
+        pl.col("Activity").alias("act"),
+        pl.col("Complete Timestamp").str.to_datetime("%Y/%m/%d %H:%M:%S%.f").alias("ts"),
+    )
+    path = _write(frame, tmp_path)
+    _assert_same_as_in_memory(
+        path, case="case", activity="act", timestamp="ts", part_events=4_000, slice_events=3_333
+    )
+
+
+def test_duplicates_are_reported_with_their_file_rows(tmp_path):
+    frame = pl.DataFrame(
+        {
+            "case_id": ["a", "b", "a", "c", "a", "b"],
+            "activity": ["x", "x", "y", "x", "y", "y"],
+            "timestamp": [0, 5, 10, 11, 10, 20],
+        }
+    ).with_columns(pl.from_epoch("timestamp"))
+    path = _write(frame, tmp_path)
+    with pytest.raises(DuplicateEventError) as whole:
+        read_parquet(path)
+    with pytest.raises(DuplicateEventError) as parts:
+        mine_large_parquet(path, part_events=2, slice_events=2)
+    assert (parts.value.row, parts.value.duplicate_of) == (
+        whole.value.row,
+        whole.value.duplicate_of,
+    )
+    assert (parts.value.row, parts.value.duplicate_of) == (5, 3)
+
+
+def test_a_missing_case_id_is_reported_with_its_file_row(tmp_path):
+    frame = pl.DataFrame(
+        {"case_id": ["a", "b", None, "a"], "activity": list("xyzx"), "timestamp": [1, 2, 3, 4]}
+    ).with_columns(pl.from_epoch("timestamp"))
+    with pytest.raises(MissingValueError) as err:
+        mine_large_parquet(_write(frame, tmp_path), part_events=1, slice_events=1)
+    assert err.value.row == 3
+
+
+def test_bad_input_is_refused(tmp_path):
+    frame = pl.DataFrame({"case_id": ["a"], "activity": ["x"], "when": [1]})
+    path = _write(frame, tmp_path)
+    with pytest.raises(MissingColumnError):
+        mine_large_parquet(path)
+    with pytest.raises(EmptyLogError):
+        mine_large_parquet(_write(frame.head(0), tmp_path, "empty.parquet"), timestamp="when")
+    with pytest.raises(InvalidParameterError):
+        mine_large_parquet(path, timestamp="when", part_events=0)
+    with pytest.raises(LogFormatError):
+        mine_large_parquet(tmp_path / "nowhere.parquet")
+    not_parquet = tmp_path / "log.parquet.txt"
+    not_parquet.write_text("case_id,activity\n")
+    with pytest.raises(LogFormatError):
+        mine_large_parquet(not_parquet)
+
+
+def test_scratch_parts_are_removed(tmp_path, generated: EventLog):
+    path = _write(generated.to_polars(), tmp_path)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    mine_large_parquet(path, part_events=5_000, duplicates="keep", workdir=scratch)
+    assert list(scratch.iterdir()) == []
