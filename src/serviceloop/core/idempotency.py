@@ -70,10 +70,6 @@ class JsonResult:
     location: str = ""
     headers: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def replayed(self) -> bool:
-        return self.headers.get(REPLAYED_HEADER) == "true"
-
     @classmethod
     def of(cls, status: int, payload: Schema, location: str = "") -> JsonResult:
         return cls(status=status, body=payload.model_dump(mode="json"), location=location)
@@ -177,7 +173,7 @@ def _replay(request: HttpRequest, record: IdempotencyRecord, fingerprint: str) -
 def run_once(
     request: HttpRequest, user: Any, key: str, produce: Callable[[], JsonResult]
 ) -> JsonResult:
-    """Run ``produce`` once per (user, key): its answer, or the first one again (``replayed``)."""
+    """Run ``produce`` once per (user, key): its answer, or the stored first answer again."""
     if not _KEY_CHARS.fullmatch(key):
         raise InvalidInputError.for_field(IDEMPOTENCY_HEADER, MSG_BAD_KEY)
     fingerprint = request_fingerprint(request)
