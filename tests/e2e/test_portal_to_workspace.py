@@ -116,6 +116,7 @@ def test_customer_submits_agent_moves_timeline_shows_both(browser, live_server):
     work.fill("input[name=q]", number)
     work.press("input[name=q]", "Enter")
     work.wait_for_url(re.compile(r"q=SL-"))
+    work.wait_for_load_state("networkidle")  # Enter fires change, search and submit: let them land
     rows = work.locator("#queue-results tbody tr")
     assert rows.count() == 1
     _shot(work, "workspace-queue.png")
