@@ -322,3 +322,19 @@ def test_every_sort_path_gives_the_same_log(order, generated):
     assert_frame_equal(
         dfg(log).sort("source", "target"), dfg(reference).sort("source", "target"), rel_tol=1e-9
     )
+
+
+def test_an_enum_activity_column_gives_the_same_log_as_strings():
+    frame = pl.DataFrame(
+        {
+            "case_id": ["a", "a", "b", "b", "c"],
+            "activity": ["x", "y", "y", "z", "x"],
+            "timestamp": [1, 2, 3, 4, 5],
+        }
+    )
+    # Categories unsorted, one never used: the codes must still follow the sorted names present.
+    coded = frame.with_columns(pl.col("activity").cast(pl.Enum(["z", "q", "y", "x"])))
+    text, enum = from_polars(frame), from_polars(coded)
+    assert enum.activities == text.activities == ["x", "y", "z"]
+    assert_frame_equal(enum.coded(), text.coded())
+    assert_frame_equal(dfg(enum), dfg(text))

@@ -110,9 +110,8 @@ def build_log(
         start = to_epoch_us(frame, start_timestamp, **ts_opts)
         cols.append(start.alias(S))
 
-    act = frame[activity].cast(pl.String)
-    activity_names = act.unique().sort()
-    cols.append(act.cast(pl.Enum(activity_names)).to_physical().alias(A))
+    activity_names, act_codes = _code_names(frame[activity])
+    cols.append(act_codes.alias(A))
     resource_names = None
     if resource is not None:
         res = frame[resource].cast(pl.String)
@@ -144,6 +143,27 @@ def build_log(
         engine=eng,
         source=path,
     )
+
+
+def _code_names(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """The sorted distinct names of a null-free column and each row's position among them.
+
+    An Enum column is already coded: only its few categories are looked at and the codes are
+    renumbered, so its strings are never built (a big log's parts arrive that way).
+    """
+    if not isinstance(values.dtype, pl.Enum):
+        text = values.cast(pl.String)
+        names = text.unique().sort()
+        return names, text.cast(pl.Enum(names)).to_physical()
+    codes = values.to_physical()
+    present = codes.unique()
+    found = values.dtype.categories.gather(present)
+    order = found.arg_sort()
+    names = found.gather(order)
+    width = pl.Series(dtype=pl.Enum(names)).to_physical().dtype
+    lut = pl.zeros(len(values.dtype.categories), width, eager=True)
+    lut = lut.scatter(present.gather(order), pl.int_range(len(names), dtype=width, eager=True))
+    return names, lut.gather(codes)
 
 
 def _case_key(case: pl.Series, *, exact: bool) -> pl.Series:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,24 +113,38 @@ def _split(
     slice_events: int,
 ) -> tuple[list[Path], pl.Series]:
     """Write each slice's events into one file per part (a part's files keep the file order);
-    return the part folders and every activity name, sorted."""
+    return the part folders and every activity name, sorted.
+
+    Activities travel as codes of one Enum of every name (found first, by a streaming pass
+    over that column alone): a byte an event instead of the string, on disk and in memory.
+    """
+    names = (
+        lazy.select(pl.col(activity).cast(pl.String).unique().drop_nulls().sort())
+        .collect(engine="streaming")
+        .to_series()
+    )
+    enum = pl.Enum(names)
     folders = [scratch / f"part-{k:04d}" for k in range(n_parts)]
-    names: list[pl.Series] = []
     for folder in folders:
         folder.mkdir()
     part = (pl.col(case).cast(pl.String).hash(seed=0x9A27) % n_parts).alias(_PART)
-    for n, start in enumerate(range(0, n_rows, slice_events)):
-        rows = (
-            lazy.select(_ROW, case, activity, timestamp)
-            .slice(start, slice_events)
-            .with_columns(part)
-            .collect()
-        )
-        names.append(rows[activity].cast(pl.String).unique())
-        for (k,), piece in rows.partition_by(_PART, as_dict=True, include_key=False).items():
-            piece.write_ipc(folders[int(k)] / f"{n:06d}.arrow")  # 3x faster than Parquet
-        del rows
-    return folders, pl.concat(names).drop_nulls().unique().sort()
+
+    def read(start: int) -> pl.DataFrame:
+        query = lazy.select(_ROW, case, activity, timestamp).slice(start, slice_events)
+        return query.with_columns(part, pl.col(activity).cast(pl.String).cast(enum)).collect()
+
+    # Polars lets go of the GIL: the next slice is read while this one is cut and written.
+    starts = range(0, n_rows, slice_events)
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        pending = reader.submit(read, starts[0])
+        for n in range(len(starts)):
+            rows = pending.result()
+            if n + 1 < len(starts):
+                pending = reader.submit(read, starts[n + 1])
+            for (k,), piece in rows.partition_by(_PART, as_dict=True, include_key=False).items():
+                piece.write_ipc(folders[int(k)] / f"{n:06d}.arrow")  # 3x faster than Parquet
+            del rows
+    return folders, names
 
 
 @dataclass(frozen=True)
