@@ -162,7 +162,7 @@ def _code_names(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     names = found.gather(order)
     width = pl.Series(dtype=pl.Enum(names)).to_physical().dtype
     lut = pl.zeros(len(values.dtype.categories), width, eager=True)
-    lut = lut.scatter(present.gather(order), pl.int_range(len(names), dtype=width, eager=True))
+    lut = lut.scatter(present.gather(order), pl.int_range(len(names), eager=True).cast(width))
     return names, lut.gather(codes)
 
 
