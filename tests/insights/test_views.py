@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from serviceloop.insights.formatting import format_duration
 from tests.factories import AdminFactory, AgentFactory, CustomerFactory, ManagerFactory
 from tests.insights.conftest import Log
 
@@ -185,6 +186,18 @@ def test_pages_show_bottlenecks_rework_variants_and_handovers(live_log: Log) -> 
     handovers = client.get(reverse("insights:handovers"), {"view": "events"})
     assert handovers.status_code == 200
     assert handovers.context["workload"][0]["resource"] == live_log.manager.username
+
+
+def test_stage_view_blames_time_on_the_stage_it_is_spent_in(live_log: Log) -> None:
+    """Stage events mark entering a stage: the hours until the next event count for that stage
+    (Delivery 3 + 5 + 19 + 10 h), not for the stage entered next (Needs analysis would lead)."""
+    client = _client(live_log.manager)
+    tables = client.get(reverse("insights:performance")).context["bottleneck_tables"]
+    where = {title_id: rows for title_id, _title, _help, rows in tables}["waits-title"]
+    assert [row["what"] for row in where] == ["Delivery", "Needs analysis", "Closed", "Intake"]
+    assert where[0]["total"] == format_duration(37 * 3600)
+    events = client.get(reverse("insights:performance"), {"view": "events"}).context
+    assert "Where cases wait" in [title for _id, title, _help, _rows in events["bottleneck_tables"]]
 
 
 def test_pages_are_translated(live_log: Log) -> None:

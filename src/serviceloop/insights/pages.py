@@ -364,19 +364,48 @@ def _bottleneck_rows(scope: Scope, frame: pl.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
+def _stage_time_rows(scope: Scope, top: int) -> list[dict[str, Any]]:
+    """Total time spent in each stage (from entering it to the case's next event), most first."""
+    times = analytics.activity_times(scope.log).filter(pl.col("sojourn_total_seconds") > 0)
+    grand = times["sojourn_total_seconds"].sum() or 1.0
+    frame = (
+        times.select(
+            pl.lit("activity").alias("kind"),
+            pl.lit(None, pl.String).alias("source"),
+            pl.col("activity").alias("target"),
+            "count",
+            pl.col("sojourn_median_seconds").alias("median_seconds"),
+            pl.col("sojourn_p90_seconds").alias("p90_seconds"),
+            pl.col("sojourn_total_seconds").alias("total_seconds"),
+            (pl.col("sojourn_total_seconds") / grand).alias("share"),
+        )
+        .sort(["total_seconds", "target"], descending=[True, False])
+        .head(top)
+    )
+    return _bottleneck_rows(scope, frame)
+
+
 def performance_context(scope: Scope, *, top: int = 12) -> dict[str, Any]:
     log = scope.log
     ranked = analytics.bottlenecks(log)
-    waits = ranked.filter(pl.col("kind") == "activity").head(top)
     paths = ranked.filter(pl.col("kind") == "edge").head(top)
+    if scope.filters.view == "stages":
+        # A stage event marks entering the stage, so the time until the next event is spent *in*
+        # it; blaming the next stage for it would point at the stage after the bottleneck.
+        where = (
+            _("Where time goes"),
+            _("Time from entering each stage to the next step; most total time first."),
+            _stage_time_rows(scope, top),
+        )
+    else:
+        where = (
+            _("Where cases wait"),
+            _("Time before each step, from any step before it; most total waiting first."),
+            _bottleneck_rows(scope, ranked.filter(pl.col("kind") == "activity").head(top)),
+        )
     context: dict[str, Any] = {
         "bottleneck_tables": [
-            (
-                "waits-title",
-                _("Where cases wait"),
-                _("Time before each step, from any step before it; most total waiting first."),
-                _bottleneck_rows(scope, waits),
-            ),
+            ("waits-title", *where),
             (
                 "paths-title",
                 _("Slowest paths"),
