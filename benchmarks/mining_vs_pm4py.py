@@ -213,6 +213,7 @@ class Run:
     cpu: float
     mem: float
     results: dict[str, Any] | None
+    killed: str = ""  # why the parent stopped it (memory cap, timeout)
 
 
 def _tree_rss(pid: int) -> int:
@@ -257,16 +258,16 @@ def measure(tool: str, path: Path, timeout: float, mem_cap: float | None = None)
             if tree_peak > mem_cap:
                 os.killpg(proc.pid, 9)
                 _, status, usage = os.wait4(proc.pid, 0)
-                print(
-                    f"  {tool}: killed after {now - start:.0f} s: its processes held "
-                    f"{tree_peak / 2**30:.1f} GiB, over the {mem_cap / 2**30:.0f} GiB cap"
-                )
-                return Run(now - start, usage.ru_utime + usage.ru_stime, tree_peak / 2**20, None)
+                why = f"killed past the {mem_cap / 2**30:g} GiB cap after {now - start:.0f} s"
+                print(f"  {tool}: {why}")
+                cpu = usage.ru_utime + usage.ru_stime
+                return Run(now - start, cpu, tree_peak / 2**20, None, killed=why)
         if now > deadline:
             os.killpg(proc.pid, 9)
             _, status, usage = os.wait4(proc.pid, 0)
             print(f"  {tool}: timed out after {timeout:.0f} s")
-            return Run(math.nan, math.nan, usage.ru_maxrss / 1024, None)
+            why = f"timed out after {timeout:.0f} s"
+            return Run(math.nan, math.nan, usage.ru_maxrss / 1024, None, killed=why)
         time.sleep(0.005)
     run = Run(
         wall=time.perf_counter() - start,
@@ -287,7 +288,7 @@ def measure(tool: str, path: Path, timeout: float, mem_cap: float | None = None)
 def best_of(n: int, tool: str, path: Path, timeout: float, mem_cap: float | None = None) -> Run:
     """Fastest of ``n`` runs (other load on the machine only ever slows a run down)."""
     runs = [measure(tool, path, timeout, mem_cap) for _ in range(max(1, n))]
-    return min(runs, key=lambda r: r.wall if r.wall == r.wall else math.inf)
+    return min(runs, key=lambda r: r.wall if r.wall == r.wall and not r.killed else math.inf)
 
 
 def same(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
@@ -384,6 +385,8 @@ def _label(n: int) -> str:
 
 
 def _row(name: str, run: Run, base: Run | None) -> str:
+    if run.killed:
+        return f"  {name:<20} did not finish: {run.killed} ({run.mem:.0f} MiB held)"
     ratio = ""
     if base is not None and run.wall == run.wall:
         ratio = (
