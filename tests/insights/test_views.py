@@ -143,10 +143,12 @@ def test_process_page_marks_exactly_the_disallowed_edges(live_log: Log) -> None:
             "target": "Delivery",
             "count": "1",
             "cases": "1",
+            "reopened": True,  # out of the end stage: shown as a reopen, not a mystery
             "examples": [live_log.detour.number],
         }
     ]
     assert reverse("workspace:case-detail", args=[live_log.detour.number]) in text
+    assert '<span class="badge" title="A closed case was reopened' in text
 
 
 def test_process_map_fragment_follows_measure_and_thresholds(live_log: Log) -> None:

@@ -276,6 +276,7 @@ def process_context(
     if conf is None or scope.spec is None:
         return context
     names = {s.code: s.name for s in scope.spec.stages}
+    ends = {s.code for s in scope.spec.end_stages}
 
     def stage(code: str | None) -> str:
         return _("(case start)") if code is None else scope.label(names.get(code, code))
@@ -316,6 +317,8 @@ def process_context(
                     "target": stage(t),
                     "count": format_count(n),
                     "cases": format_count(c),
+                    # Out of an end stage: a closed case was reopened (not a designed transition).
+                    "reopened": s in ends,
                     "examples": examples.get(("start" if s is None else "transition", s, t), []),
                 }
                 for s, t, n, c in bad.select("source", "target", "count", "cases").rows()
