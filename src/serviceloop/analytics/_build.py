@@ -119,7 +119,11 @@ def build_log(
         cols.append(res.cast(pl.Enum(resource_names)).to_physical().alias(R))
 
     case_str = frame[case].cast(pl.String)
-    base = frame.select(I, *dict.fromkeys(attrs)).with_columns(*cols)
+    # Rows numbered here are their own positions: the file order is then the position the
+    # grouping hands back anyway, one column fewer to reorder.
+    numbered = row_index is None and lifecycle is None
+    kept = [*([] if numbered else [I]), *dict.fromkeys(attrs)]
+    base = frame.select(kept).with_columns(*cols) if kept else pl.DataFrame(cols)
     coded, firsts = _group_cases(base, _case_key(case_str, exact=False), idx)
     # Two cases sharing a 64-bit hash would share a code: a second, independent hash of each
     # row's id must then differ from that of its case's first row (odds 2**-128; comparing the
@@ -129,6 +133,8 @@ def build_log(
         # A 64-bit hash collision merged two cases: code them by the strings instead.
         coded, firsts = _group_cases(base, _case_key(case_str, exact=True), idx)
     case_names = case_str.gather(firsts)
+    if numbered:
+        coded = coded.with_columns(pl.col(_POS).alias(I))
     coded = _shared_sort(coded).with_columns(pl.col(C).set_sorted()).drop(_POS)
     coded = _check_duplicates(coded, duplicates, path, row_offset)
     keep = [c for c in (C, A, T, S, R, I) if c in coded.columns]
