@@ -122,3 +122,29 @@ def test_scratch_parts_are_removed(tmp_path, generated: EventLog):
     scratch.mkdir()
     mine_large_parquet(path, part_events=5_000, duplicates="keep", workdir=scratch)
     assert list(scratch.iterdir()) == []
+
+
+def test_text_timestamps_are_read_with_one_format_for_every_part(tmp_path):
+    # Only case a shows that days come first; alone, the other cases' parts would read 01/02
+    # as January 2nd.
+    frame = pl.DataFrame(
+        {
+            "case_id": ["a", "b", "c", "a", "b", "c", "d", "d"],
+            "activity": ["x", "x", "x", "y", "y", "y", "x", "y"],
+            "timestamp": [
+                "13/01/2024 08:00",
+                "01/02/2024 08:00",
+                "02/02/2024 08:00",
+                "14/01/2024 09:00",
+                "03/02/2024 09:00",
+                "04/02/2024 09:00",
+                "05/02/2024 09:00",
+                "06/02/2024 09:00",
+            ],
+        }
+    )
+    path = _write(frame, tmp_path)
+    _assert_same_as_in_memory(path, part_events=2, slice_events=3)
+    found = mine_large_parquet(path, part_events=2, slice_events=3)
+    starts = dict(found.case_durations.select("case_id", pl.col("start").dt.day()).iter_rows())
+    assert starts == {"a": 13, "b": 1, "c": 2, "d": 5}

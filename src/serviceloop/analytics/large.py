@@ -26,6 +26,7 @@ import polars as pl
 from ._build import Duplicates, build_log
 from ._engine import VARIANT
 from ._schema import A2, ACTIVITY, CASE_ID, T2, TIMESTAMP, US, A, C, I, T
+from ._timestamps import detect_format
 from .errors import EmptyLogError, InvalidParameterError, LogFormatError, MissingColumnError
 
 __all__ = ["LargeLogResult", "mine_large_parquet"]
@@ -91,12 +92,13 @@ def mine_large_parquet(
     if n_rows == 0:
         raise EmptyLogError(f"{path} has no events")
     n_parts = max(1, math.ceil(n_rows / part_events))
+    fmt = _timestamp_format(lazy, timestamp)
     with tempfile.TemporaryDirectory(prefix="serviceloop-parts-", dir=workdir) as scratch:
         folders, activities = _split(
             lazy, Path(scratch), case, activity, timestamp, n_rows, n_parts, slice_events
         )
         partials = [
-            _mine_part(folder, activities, case, activity, timestamp, duplicates, str(path))
+            _mine_part(folder, activities, case, activity, timestamp, fmt, duplicates, str(path))
             for folder in folders
         ]
     return _merge([p for p in partials if p is not None], activities, n_parts)
@@ -161,12 +163,22 @@ class _Partial:
     durations: pl.DataFrame  # case_durations columns + __first_row
 
 
+def _timestamp_format(lazy: pl.LazyFrame, timestamp: str) -> str | None:
+    """Timestamps written as text get one format for the whole file, found on its first rows,
+    so that no part reads them differently."""
+    if lazy.collect_schema()[timestamp] != pl.String:
+        return None
+    head = lazy.select(pl.col(timestamp).drop_nulls().head(2000)).collect().to_series()
+    return detect_format(head, day_first=False, tz="UTC")
+
+
 def _mine_part(
     folder: Path,
     names: pl.Series,
     case: str,
     activity: str,
     timestamp: str,
+    timestamp_format: str | None,
     duplicates: Duplicates,
     path: str,
 ) -> _Partial | None:
@@ -186,7 +198,7 @@ def _mine_part(
         resource=None,
         lifecycle=None,
         attributes=[],
-        timestamp_format=None,
+        timestamp_format=timestamp_format,
         day_first=False,
         timezone="UTC",
         duplicates=duplicates,
