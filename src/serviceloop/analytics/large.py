@@ -7,7 +7,7 @@ folder; then each part is loaded like any log (:func:`~serviceloop.analytics.fro
 check included, rows numbered as in the file) and mined; the partial answers are merged.
 
 Counts add up across parts (cases are never split); medians and percentiles of the DFG need
-every duration, so each part hands over its edges' durations (10 bytes an event) and they are
+every duration, so each part hands over its edges' durations (8 bytes an event) and they are
 aggregated once at the end. Case order, variant ties and row numbers in errors follow the
 file, exactly as when the whole log is loaded, so the frames equal those of :func:`dfg`,
 :func:`start_activities`, :func:`end_activities`, :func:`variants` and :func:`case_durations`.
@@ -71,9 +71,9 @@ def mine_large_parquet(
 
     Examples
     --------
-    >>> r = mine_large_parquet("log_100m.parquet")  # doctest: +SKIP
-    >>> r.events, r.cases, r.dfg.height  # doctest: +SKIP
-    (99999993, 17857141, 35)
+    >>> r = mine_large_parquet("benchmarks/data/log_100m.parquet")  # doctest: +SKIP
+    >>> r.events, r.cases, r.parts  # doctest: +SKIP
+    (99999884, 15139661, 13)
     """
     if part_events < 1 or slice_events < 1:
         raise InvalidParameterError("part_events and slice_events must be positive")
