@@ -233,20 +233,18 @@ def _mine_part(
     return _Partial(
         events=steps.height,
         cases=per_case.height,
-        edges=_by_edge(pairs.group_by(A, A2).agg(_DUR)),  # half the cost of partition_by
+        edges={
+            (int(a), int(b)): piece.to_series()
+            for (a, b), piece in pairs.select(A, A2, _DUR)
+            .partition_by([A, A2], as_dict=True, include_key=False)
+            .items()
+        },
         edge_cases=edge_cases,
         start=start_activities(log),
         end=end_activities(log),
         variants=variants.with_columns(pl.col(VARIANT).list.eval(lut.gather(pl.element()))),
         durations=case_durations(log).with_columns(per_case[_FIRST_ROW]),
     )
-
-
-def _by_edge(lists: pl.DataFrame) -> dict[tuple[int, int], pl.Series]:
-    durations = lists[_DUR]
-    return {
-        (int(a), int(b)): durations[i] for i, (a, b) in enumerate(lists.select(A, A2).iter_rows())
-    }
 
 
 def _merge(partials: list[_Partial], names: pl.Series, n_parts: int) -> LargeLogResult:
