@@ -184,16 +184,18 @@ def _group_cases(base: pl.DataFrame, key: pl.Series, idx: Any) -> tuple[pl.DataF
 
     Cases come in order of first appearance (no string sort), each case's rows in file order:
     one hash group-by, no sort. A log already grouped by case (one run per case) keeps its row
-    order; an interleaved export changes case on most rows, so the distinct count that proves
-    a log grouped is only worth its cost when there are few runs.
+    order; an interleaved export changes case on most rows (its first rows tell), so counting
+    runs and distinct ids to prove a log grouped is only worth it when there are few runs.
     """
     n = key.len()
-    runs = key.rle_id()
-    n_runs = int(runs[-1]) + 1
     pos = pl.int_range(n, dtype=idx, eager=True)
-    if 2 * n_runs <= n and key.n_unique() == n_runs:
-        coded = base.with_columns(runs.cast(idx).alias(C), pos.alias(_POS))
-        return coded, pos.filter(runs != runs.shift(1).fill_null(-1))
+    head = key.head(4096)
+    if 2 * int((head != head.shift(1)).sum()) <= head.len():  # few runs so far: grouped?
+        runs = key.rle_id()
+        n_runs = int(runs[-1]) + 1
+        if 2 * n_runs <= n and key.n_unique() == n_runs:
+            coded = base.with_columns(runs.cast(idx).alias(C), pos.alias(_POS))
+            return coded, pos.filter(runs != runs.shift(1).fill_null(-1))
     groups = pl.DataFrame({"k": key, _POS: pos}).group_by("k", maintain_order=True).agg(_POS)
     firsts = groups[_POS].list.first()
     rows = groups.select(pl.int_range(pl.len(), dtype=idx).alias(C), _POS).explode(_POS)
