@@ -250,3 +250,54 @@ def test_filters_return_logs_that_still_answer_like_fresh_ones(small_polars):
     fresh = from_polars(kept.to_polars())
     assert dfg(kept).equals(dfg(fresh))
     assert variants(kept).equals(variants(fresh))
+
+
+def _utc(text: str) -> int:
+    return int(dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC).timestamp())
+
+
+@pytest.fixture(scope="module")
+def across_dst_polars():
+    """New York spring-forward on 2024-03-10; Shanghai is UTC+8 all year."""
+    rows = [  # case, UTC time
+        (
+            "x",
+            "2024-03-09 04:30",
+        ),  # 23:30 on 8 March in New York (EST), 12:30 on 9 March in Shanghai
+        ("x", "2024-03-09 20:00"),  # 15:00 on 9 March in New York, 04:00 on 10 March in Shanghai
+        ("y", "2024-03-11 03:30"),  # 23:30 on 10 March in New York (EDT; 22:30 had EST stayed)
+        ("z", "2024-03-11 04:30"),  # 00:30 on 11 March in New York (EDT; still 10 March in EST)
+    ]
+    return from_polars(
+        pl.DataFrame(
+            {
+                "case_id": [c for c, _ in rows],
+                "activity": ["a"] * len(rows),
+                "timestamp": [_utc(t) for _, t in rows],
+            }
+        )
+    )
+
+
+@pytest.fixture
+def across_dst(across_dst_polars, engine):
+    return engine(across_dst_polars)
+
+
+def test_throughput_days_begin_where_the_time_zone_says(across_dst):
+    def opened(**kwargs):
+        out = throughput(across_dst, **kwargs)
+        return {
+            row["period"].day: row["opened"] for row in out.iter_rows(named=True) if row["opened"]
+        }
+
+    assert opened() == {9: 1, 11: 2}  # UTC days
+    assert opened(time_zone="America/New_York") == {8: 1, 10: 1, 11: 1}
+    assert opened(time_zone="Asia/Shanghai") == {9: 1, 11: 2}
+    closed = throughput(across_dst, time_zone="Asia/Shanghai")
+    assert closed.filter(pl.col("closed") > 0)["period"].to_list() == [
+        dt.date(2024, 3, 10),  # case x closes at 04:00 Shanghai time on the 10th
+        dt.date(2024, 3, 11),
+    ]
+    with pytest.raises(InvalidParameterError, match="unknown time zone 'Mars/Olympus'"):
+        throughput(across_dst, time_zone="Mars/Olympus")

@@ -53,8 +53,8 @@ Performance (``performance``)::
     rework_cases(log)         case_id, events, repeats, self_loops, back_edges
     rework_by_attribute(log, attribute)  <attribute>, cases, cases_with_rework,
                               share_with_rework, mean_repeats
-    throughput(log, *, every="day" | "week", closed_activities=None)  period, opened, closed,
-                              backlog
+    throughput(log, *, every="day" | "week", closed_activities=None, time_zone=None)
+                              period, opened, closed, backlog (days of time_zone, else UTC)
     resource_workload(log)    resource, events, cases, activities, [processing_*]
     handovers(log)            source, target (resources), count, cases, mean/median_seconds
 

@@ -76,11 +76,13 @@ def analyze(
     rework_attributes: Sequence[str] = (),
     closed_activities: Collection[str] | None = None,
     percentiles: Sequence[float] = (0.1, 0.25, 0.5, 0.75, 0.9, 0.95),
+    time_zone: str | None = None,
 ) -> AnalysisResult:
     """Run every discovery and performance analysis on ``log``.
 
     ``rework_attributes`` lists attributes (team, channel, ...) to break rework down by;
-    ``closed_activities`` is passed to :func:`~serviceloop.analytics.performance.throughput`.
+    ``closed_activities`` and ``time_zone`` (where days begin) are passed to
+    :func:`~serviceloop.analytics.performance.throughput`.
 
     Raises
     ------
@@ -114,10 +116,10 @@ def analyze(
         rework=performance.rework(log),
         rework_cases=performance.rework_cases(log),
         throughput_day=performance.throughput(
-            log, every="day", closed_activities=closed_activities
+            log, every="day", closed_activities=closed_activities, time_zone=time_zone
         ),
         throughput_week=performance.throughput(
-            log, every="week", closed_activities=closed_activities
+            log, every="week", closed_activities=closed_activities, time_zone=time_zone
         ),
         resources=performance.resource_workload(log),
         handovers=performance.handovers(log),

@@ -150,7 +150,11 @@ def analyze(
         bool, typer.Option(help="When detecting, read 03/04/2024 as 3 April.")
     ] = False,
     timezone: Annotated[
-        str, typer.Option(help="Time zone of timestamps written without an offset.")
+        str,
+        typer.Option(
+            help="Time zone of timestamps written without an offset, and where days begin "
+            "in the throughput."
+        ),
     ] = "UTC",
     separator: Annotated[str | None, typer.Option(help="CSV separator; default: guess.")] = None,
     duplicates: Annotated[
@@ -231,7 +235,9 @@ def analyze(
             progress.update(task, advance=1, description="Discovering the process, measuring")
             from serviceloop.analytics import analyze as run_analysis
 
-            result = run_analysis(event_log, rework_attributes=tuple(rework_by or ()))
+            result = run_analysis(
+                event_log, rework_attributes=tuple(rework_by or ()), time_zone=timezone
+            )
             data = result.to_dict(top_variants=top_variants)
             progress.update(task, advance=1, description="Checking conformance")
             conformance = None

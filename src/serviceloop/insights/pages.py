@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from serviceloop import analytics
@@ -157,14 +158,15 @@ def overview_context(scope: Scope) -> dict[str, Any]:
                 % {"moves": format_share(conf.summary["move_fitness"])},
             )
         )
+    zone = timezone.get_current_timezone_name()  # days as the help desk lives them
     return {
         "kpis": kpis,
         "histogram": charts.duration_histogram(closed),
         "throughput_day": charts.throughput_chart(
-            analytics.throughput(log, every="day", closed_activities=ends)
+            analytics.throughput(log, every="day", closed_activities=ends, time_zone=zone)
         ),
         "throughput_week": charts.throughput_chart(
-            analytics.throughput(log, every="week", closed_activities=ends)
+            analytics.throughput(log, every="week", closed_activities=ends, time_zone=zone)
         ),
     }
 
