@@ -22,3 +22,16 @@ def test_database_refuses_incoherent_case_rows(world, change):
         Case.objects.filter(pk=case.pk).update(**change)
     case.refresh_from_db()
     assert (case.status, case.priority, case.closed_at) == ("open", "normal", None)
+
+
+def test_the_database_numbers_cases_from_their_id_without_cutting_long_ids(world):
+    case = CaseFactory()
+    assert case.number == f"SL-{case.pk:06d}"  # read back by the INSERT itself
+    fields = {
+        f.attname: getattr(case, f.attname)
+        for f in Case._meta.concrete_fields
+        if not f.primary_key and not f.generated
+    }
+    big = Case.objects.create(**fields, id=12_345_678)
+    assert big.number == "SL-12345678"
+    assert Case.objects.get(number="SL-12345678").pk == 12_345_678
