@@ -225,3 +225,74 @@ def test_analyze_never_imports_django_or_pandas(tmp_path):
     )
     assert out.stdout.strip().splitlines()[-1] == "[]"
     assert json.loads((tmp_path / "o.json").read_text(encoding="utf-8"))["events"] == 21348
+
+
+def test_large_mode_mines_parquet_part_by_part_with_the_same_answers(tmp_path):
+    """The helpdesk log as Parquet, held three parts at a time at most: every key ``--large``
+    writes equals the in-memory run's, and its bottlenecks are that run's slowest paths."""
+    frame = pl.read_csv(HELPDESK).select(
+        pl.col("Case ID").alias("case_id"),
+        pl.col("Activity").alias("activity"),
+        pl.col("Complete Timestamp").str.to_datetime("%Y/%m/%d %H:%M:%S.%3f").alias("timestamp"),
+    )
+    log = tmp_path / "helpdesk.parquet"
+    frame.write_parquet(log)
+    normal, large = tmp_path / "normal.json", tmp_path / "large.json"
+    assert _run(str(log), "--duplicates", "keep", "--json", str(normal)).exit_code == 0
+    part = str(frame.height // 3)
+    args = [
+        str(log),
+        "--large",
+        "--part-events",
+        part,
+        "--duplicates",
+        "keep",
+        "--json",
+        str(large),
+    ]
+    result = _run(*args)
+    assert result.exit_code == 0, result.output
+    want, got = json.loads(normal.read_text()), json.loads(large.read_text())
+    for key in ("cases", "events", "activities", "start_activities", "end_activities", "variants"):
+        assert got[key] == want[key], key
+    assert _by_edge(got["dfg"]) == pytest.approx(_by_edge(want["dfg"]))
+    paths = [b for b in want["bottlenecks"] if b["kind"] == "edge"]
+    assert [(b["source"], b["target"]) for b in got["bottlenecks"]] == [
+        (b["source"], b["target"]) for b in paths
+    ]
+    assert set(got) == {*want} - {
+        "activity_times",
+        "rework",
+        "rework_by_attribute",
+        "throughput",
+        "resources",
+        "handovers",
+    }
+
+
+def _by_edge(rows):
+    return {
+        (r["source"], r["target"], k): v
+        for r in rows
+        for k, v in r.items()
+        if k not in ("source", "target")
+    }
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--report", "out.html"], "--large cannot be combined with --report"),
+        (["--resource-col", "Resource"], "--large cannot be combined with --resource-col"),
+    ],
+)
+def test_large_mode_refuses_what_it_cannot_do(tmp_path, extra, message):
+    log = tmp_path / "log.parquet"
+    pl.DataFrame({"case_id": ["a"], "activity": ["x"], "timestamp": [1]}).write_parquet(log)
+    result = _run(
+        str(log), "--large", *[str(tmp_path / a) if a.endswith(".html") else a for a in extra]
+    )
+    assert result.exit_code == 2
+    assert message in result.output
+    csv = _run(str(HELPDESK), "--large")
+    assert csv.exit_code == 2 and "--large reads Parquet logs only" in csv.output

@@ -20,14 +20,18 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from ._build import Duplicates, build_log
 from ._engine import FIRST, VARIANT
+from ._json import records
 from ._schema import A2, ACTIVITY, CASE_ID, T2, TIMESTAMP, US, A, C, I, T
 from ._timestamps import detect_format
 from .errors import EmptyLogError, InvalidParameterError, LogFormatError, MissingColumnError
+from .performance import duration_summary
+from .result import discovery_dict
 
 __all__ = ["LargeLogResult", "mine_large_parquet"]
 
@@ -49,6 +53,37 @@ class LargeLogResult:
     end_activities: pl.DataFrame
     variants: pl.DataFrame
     case_durations: pl.DataFrame
+
+    def path_bottlenecks(self) -> pl.DataFrame:
+        """The ``edge`` rows of :func:`~serviceloop.analytics.bottlenecks`, from the DFG: the
+        time between two activities, most total first (waits *before* an activity need every
+        duration of its incoming edges at once, which is what this path avoids)."""
+        grand = self.dfg["total_seconds"].sum() or 1.0
+        return self.dfg.select(
+            pl.lit("edge").alias("kind"),
+            pl.exclude("cases"),
+            (pl.col("total_seconds") / grand).alias("share"),
+        ).sort(["total_seconds", "source", "target"], descending=[True, False, False])
+
+    def to_dict(self, *, top_variants: int | None = None) -> dict[str, Any]:
+        """JSON-ready dict with the keys of :meth:`AnalysisResult.to_dict` this path computes,
+        and ``bottlenecks`` limited to paths between two activities."""
+        names = {*self.start_activities["activity"], *self.end_activities["activity"]}
+        names |= {*self.dfg["source"], *self.dfg["target"]}
+        return {
+            **discovery_dict(
+                events=self.events,
+                cases=self.cases,
+                activities=sorted(names),
+                duration_summary=duration_summary(self.case_durations),
+                start_activities=self.start_activities,
+                end_activities=self.end_activities,
+                dfg=self.dfg,
+                variants=self.variants,
+                top_variants=top_variants,
+            ),
+            "bottlenecks": records(self.path_bottlenecks()),
+        }
 
 
 def mine_large_parquet(

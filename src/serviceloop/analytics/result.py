@@ -13,7 +13,37 @@ from ._json import clean, records
 from .errors import EmptyLogError
 from .eventlog import EventLog
 
-__all__ = ["AnalysisResult", "analyze"]
+__all__ = ["AnalysisResult", "analyze", "discovery_dict"]
+
+
+def discovery_dict(
+    *,
+    events: int,
+    cases: int,
+    activities: list[str],
+    duration_summary: pl.DataFrame,
+    start_activities: pl.DataFrame,
+    end_activities: pl.DataFrame,
+    dfg: pl.DataFrame,
+    variants: pl.DataFrame,
+    top_variants: int | None = None,
+) -> dict[str, Any]:
+    """The keys every JSON result has: cases and their durations, events, activities, start and
+    end activities, the DFG and the variants (the ``top_variants`` most frequent)."""
+    s = duration_summary.row(0, named=True)
+    shown = variants if top_variants is None else variants.head(top_variants)
+    return {
+        "cases": {
+            "count": cases,
+            "duration_seconds": {k: clean(v) for k, v in s.items() if k != "count"},
+        },
+        "events": events,
+        "activities": activities,
+        "start_activities": dict(start_activities.iter_rows()),
+        "end_activities": dict(end_activities.iter_rows()),
+        "dfg": records(dfg),
+        "variants": records(shown.drop("length")),
+    }
 
 
 @dataclass(frozen=True)
@@ -44,19 +74,18 @@ class AnalysisResult:
 
     def to_dict(self, *, top_variants: int | None = None) -> dict[str, Any]:
         """JSON-ready dict; the shape the CLI's ``--json`` writes (see the package docstring)."""
-        s = self.duration_summary.row(0, named=True)
-        variants = self.variants if top_variants is None else self.variants.head(top_variants)
         return {
-            "cases": {
-                "count": self.cases,
-                "duration_seconds": {k: clean(v) for k, v in s.items() if k != "count"},
-            },
-            "events": self.events,
-            "activities": self.activities,
-            "start_activities": dict(self.start_activities.iter_rows()),
-            "end_activities": dict(self.end_activities.iter_rows()),
-            "dfg": records(self.dfg),
-            "variants": records(variants.drop("length")),
+            **discovery_dict(
+                events=self.events,
+                cases=self.cases,
+                activities=self.activities,
+                duration_summary=self.duration_summary,
+                start_activities=self.start_activities,
+                end_activities=self.end_activities,
+                dfg=self.dfg,
+                variants=self.variants,
+                top_variants=top_variants,
+            ),
             "activity_times": records(self.activity_times),
             "bottlenecks": records(self.bottlenecks),
             "rework": records(self.rework),

@@ -77,6 +77,31 @@ def _write_atomically(outputs: dict[Path, str]) -> None:
             partial.unlink(missing_ok=True)
 
 
+def _check_large(log: Path, given: dict[str, object]) -> None:
+    """``--large`` mines Parquet part by part, for the analyses that allows; say what does not fit."""
+    if not log.name.lower().endswith((".parquet", ".pq")):
+        raise _fail(f"--large reads Parquet logs only, not {log.name}")
+    refused = [option for option, value in given.items() if value]
+    if refused:
+        raise _fail(f"--large cannot be combined with {', '.join(refused)}")
+
+
+def _mine_large(
+    log: Path, mapping: dict[str, Any], part_events: int, top_variants: int | None
+) -> dict[str, Any]:
+    from serviceloop.analytics import mine_large_parquet
+
+    result = mine_large_parquet(
+        log,
+        case=mapping["case"],
+        activity=mapping["activity"],
+        timestamp=mapping["timestamp"],
+        duplicates=mapping["duplicates"],
+        part_events=part_events,
+    )
+    return result.to_dict(top_variants=top_variants)
+
+
 def _print_summary(data: dict[str, Any], console: Any) -> None:
     from rich.table import Table
 
@@ -175,6 +200,16 @@ def analyze(
         int | None, typer.Option(min=1, help="Only the N most frequent variants in the JSON.")
     ] = None,
     engine: Annotated[Engine, typer.Option(help="Analytics engine.")] = Engine.polars,
+    large: Annotated[
+        bool,
+        typer.Option(
+            help="A Parquet log bigger than memory: mined part by part (DFG, start and end "
+            "activities, variants, durations, slowest paths)."
+        ),
+    ] = False,
+    part_events: Annotated[
+        int, typer.Option(min=1, help="With --large: events held in memory at a time.")
+    ] = 8_000_000,
 ) -> None:
     """Mine an event log: process map, variants, durations, bottlenecks, rework, conformance."""
     from rich.console import Console
@@ -188,6 +223,20 @@ def analyze(
         raise _fail("--report needs a file name")
     if not log.is_file():
         raise _fail(f"{log}: no such file")
+    if large:
+        _check_large(
+            log,
+            {
+                "--start-timestamp-col": start_timestamp_col,
+                "--resource-col": resource_col,
+                "--lifecycle-col": lifecycle_col,
+                "--timestamp-format": timestamp_format,
+                "--process": process,
+                "--report": report,
+                "--rework-by": rework_by,
+                "--engine spark": engine == Engine.spark or None,
+            },
+        )
 
     mapping: dict[str, Any] = {
         "case": case_col,
@@ -208,7 +257,7 @@ def analyze(
     csv_options = {"separator": separator} if separator else {}
     console = Console(stderr=True)
     to_stdout = json_out is not None and str(json_out) == "-"
-    steps = ["load", "discover", "conformance", "report", "write"]
+    steps = ["load", "discover", "conformance", "report"]
     progress = Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -229,42 +278,46 @@ def analyze(
             from serviceloop.analytics.report import load_assets, render_report
 
             assets = load_assets()  # fail before the long work when they are missing
-        with progress:
-            task = progress.add_task(f"Loading {log.name}", total=len(steps))
-            event_log = _load(log, mapping, csv_options)
-            progress.update(task, advance=1, description="Discovering the process, measuring")
-            from serviceloop.analytics import analyze as run_analysis
+        if large:
+            with progress:
+                progress.add_task(f"Mining {log.name} part by part", total=None)
+                data = _mine_large(log, mapping, part_events, top_variants)
+        else:
+            with progress:
+                task = progress.add_task(f"Loading {log.name}", total=len(steps))
+                event_log = _load(log, mapping, csv_options)
+                progress.update(task, advance=1, description="Discovering the process, measuring")
+                from serviceloop.analytics import analyze as run_analysis
 
-            result = run_analysis(
-                event_log, rework_attributes=tuple(rework_by or ()), time_zone=timezone
-            )
-            data = result.to_dict(top_variants=top_variants)
-            progress.update(task, advance=1, description="Checking conformance")
-            conformance = None
-            if spec is not None:
-                from serviceloop.analytics import check_conformance
-
-                conformance = check_conformance(event_log, spec)
-                data["conformance"] = conformance.to_dict(top_variants=top_variants)
-            progress.update(task, advance=1, description="Rendering the report")
-            if report is not None:
-                render = render_report(
-                    event_log,
-                    result,
-                    conformance=conformance,
-                    spec=spec,
-                    title=log.name,
-                    assets=assets,
+                result = run_analysis(
+                    event_log, rework_attributes=tuple(rework_by or ()), time_zone=timezone
                 )
-            progress.update(task, advance=1, description="Writing")
-            outputs: dict[Path, str] = {}
-            if report is not None and render is not None:
-                outputs[report] = render
-            text = json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False)
-            if json_out is not None and not to_stdout:
-                outputs[json_out] = text + "\n"
-            _write_atomically(outputs)
-            progress.update(task, advance=1)
+                data = result.to_dict(top_variants=top_variants)
+                progress.update(task, advance=1, description="Checking conformance")
+                conformance = None
+                if spec is not None:
+                    from serviceloop.analytics import check_conformance
+
+                    conformance = check_conformance(event_log, spec)
+                    data["conformance"] = conformance.to_dict(top_variants=top_variants)
+                progress.update(task, advance=1, description="Rendering the report")
+                if report is not None:
+                    render = render_report(
+                        event_log,
+                        result,
+                        conformance=conformance,
+                        spec=spec,
+                        title=log.name,
+                        assets=assets,
+                    )
+                progress.update(task, advance=1)
+        outputs: dict[Path, str] = {}
+        if report is not None and render is not None:
+            outputs[report] = render
+        text = json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False)
+        if json_out is not None and not to_stdout:
+            outputs[json_out] = text + "\n"
+        _write_atomically(outputs)
     except AnalyticsError as exc:
         message = str(exc)
         if "duplicates='keep'" in message:
