@@ -22,6 +22,7 @@ from serviceloop.analytics import (
     end_activities,
     mine_large_parquet,
     read_parquet,
+    rework,
     start_activities,
     variants,
 )
@@ -39,6 +40,7 @@ def _assert_same_as_in_memory(path: Path, **kwargs) -> None:
     assert_frame_equal(found.end_activities, end_activities(log))
     assert_frame_equal(found.variants, variants(log))
     assert_frame_equal(found.case_durations, case_durations(log))
+    assert_frame_equal(found.rework, rework(log))
 
 
 def _write(frame: pl.DataFrame, tmp_path: Path, name: str = "log.parquet") -> Path:

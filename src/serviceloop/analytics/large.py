@@ -10,7 +10,8 @@ Counts add up across parts (cases are never split); medians and percentiles of t
 every duration, so each part hands over its edges' durations (8 bytes an event) and they are
 aggregated once at the end. Case order, variant ties and row numbers in errors follow the
 file, exactly as when the whole log is loaded, so the frames equal those of :func:`dfg`,
-:func:`start_activities`, :func:`end_activities`, :func:`variants` and :func:`case_durations`.
+:func:`start_activities`, :func:`end_activities`, :func:`variants`, :func:`case_durations` and
+:func:`rework`.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class LargeLogResult:
     end_activities: pl.DataFrame
     variants: pl.DataFrame
     case_durations: pl.DataFrame
+    rework: pl.DataFrame
 
     def path_bottlenecks(self) -> pl.DataFrame:
         """The ``edge`` rows of :func:`~serviceloop.analytics.bottlenecks`, from the DFG: the
@@ -66,8 +68,8 @@ class LargeLogResult:
         ).sort(["total_seconds", "source", "target"], descending=[True, False, False])
 
     def to_dict(self, *, top_variants: int | None = None) -> dict[str, Any]:
-        """JSON-ready dict with the keys of :meth:`AnalysisResult.to_dict` this path computes,
-        and ``bottlenecks`` limited to paths between two activities."""
+        """JSON-ready dict with the keys of :meth:`AnalysisResult.to_dict` this path computes
+        (``rework`` included), and ``bottlenecks`` limited to paths between two activities."""
         names = {*self.start_activities["activity"], *self.end_activities["activity"]}
         names |= {*self.dfg["source"], *self.dfg["target"]}
         return {
@@ -83,6 +85,7 @@ class LargeLogResult:
                 top_variants=top_variants,
             ),
             "bottlenecks": records(self.path_bottlenecks()),
+            "rework": records(self.rework),
         }
 
 
@@ -196,6 +199,7 @@ class _Partial:
     end: pl.DataFrame
     variants: pl.DataFrame  # VARIANT (list of codes), count, __first_row
     durations: pl.DataFrame  # case_durations columns + __first_row
+    rework: pl.DataFrame  # rework() of the part: its counts add up over parts
 
 
 def _timestamp_format(lazy: pl.LazyFrame, timestamp: str) -> str | None:
@@ -218,7 +222,7 @@ def _mine_part(
     path: str,
 ) -> _Partial | None:
     from .discovery import end_activities, start_activities
-    from .performance import case_durations
+    from .performance import case_durations, rework
 
     files = sorted(folder.glob("*.arrow"))
     if not files:
@@ -279,6 +283,7 @@ def _mine_part(
         end=end_activities(log),
         variants=variants.with_columns(pl.col(VARIANT).list.eval(lut.gather(pl.element()))),
         durations=case_durations(log).with_columns(per_case[_FIRST_ROW]),
+        rework=rework(log),
     )
 
 
@@ -364,4 +369,24 @@ def _merge(partials: list[_Partial], names: pl.Series, n_parts: int) -> LargeLog
         end_activities=counts([p.end for p in partials]),
         variants=variants,
         case_durations=case_durations,
+        rework=_merge_rework([p.rework for p in partials]),
+    )
+
+
+def _merge_rework(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """:func:`~serviceloop.analytics.rework` of the whole log: counts summed, shares recomputed."""
+    counts = ["cases", "cases_repeated", "repeats", "self_loops"]
+    return (
+        pl.concat(frames)
+        .group_by("activity")
+        .agg(pl.col(counts).sum())
+        .select(
+            "activity",
+            "cases",
+            "cases_repeated",
+            (pl.col("cases_repeated") / pl.col("cases")).alias("share_repeated"),
+            "repeats",
+            "self_loops",
+        )
+        .sort(["repeats", "activity"], descending=[True, False])
     )

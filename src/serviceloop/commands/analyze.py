@@ -204,7 +204,7 @@ def analyze(
         bool,
         typer.Option(
             help="A Parquet log bigger than memory: mined part by part (DFG, start and end "
-            "activities, variants, durations, slowest paths)."
+            "activities, variants, durations, rework, slowest paths)."
         ),
     ] = False,
     part_events: Annotated[
