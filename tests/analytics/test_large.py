@@ -24,6 +24,7 @@ from serviceloop.analytics import (
     read_parquet,
     rework,
     start_activities,
+    throughput,
     variants,
 )
 
@@ -41,6 +42,8 @@ def _assert_same_as_in_memory(path: Path, **kwargs) -> None:
     assert_frame_equal(found.variants, variants(log))
     assert_frame_equal(found.case_durations, case_durations(log))
     assert_frame_equal(found.rework, rework(log))
+    assert_frame_equal(found.throughput_day, throughput(log, every="day"))
+    assert_frame_equal(found.throughput_week, throughput(log, every="week"))
 
 
 def _write(frame: pl.DataFrame, tmp_path: Path, name: str = "log.parquet") -> Path:
@@ -150,3 +153,13 @@ def test_text_timestamps_are_read_with_one_format_for_every_part(tmp_path):
     found = mine_large_parquet(path, part_events=2, slice_events=3)
     starts = dict(found.case_durations.select("case_id", pl.col("start").dt.day()).iter_rows())
     assert starts == {"a": 13, "b": 1, "c": 2, "d": 5}
+
+
+def test_throughput_in_parts_follows_the_time_zone(tmp_path, generated: EventLog):
+    path = _write(generated.to_polars(), tmp_path)
+    log = read_parquet(path, attributes=[], duplicates="keep")
+    zone = "America/New_York"
+    found = mine_large_parquet(path, part_events=3_000, duplicates="keep", time_zone=zone)
+    assert_frame_equal(found.throughput_day, throughput(log, every="day", time_zone=zone))
+    assert_frame_equal(found.throughput_week, throughput(log, every="week", time_zone=zone))
+    assert not found.throughput_day.equals(throughput(log, every="day"))  # the zone mattered

@@ -71,9 +71,10 @@ Filters (``filters``), each returns a new EventLog::
 Logs bigger than memory (``large``; Polars, one hash slice of the cases at a time)::
 
     mine_large_parquet(path, *, case=..., activity=..., timestamp=..., part_events=8_000_000,
-                       slice_events=10_000_000, duplicates="error", workdir=None)
+                       slice_events=10_000_000, duplicates="error", workdir=None, time_zone=None)
         -> LargeLogResult(events, cases, parts, dfg, start_activities, end_activities, variants,
-                          case_durations, rework)   # frames equal those of the functions above
+                          case_durations, rework, throughput_day, throughput_week)
+                          # frames equal those of the functions above
            .path_bottlenecks(), .to_dict(top_variants=None)
 
 Everything at once (``result``)::

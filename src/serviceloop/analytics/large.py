@@ -10,8 +10,8 @@ Counts add up across parts (cases are never split); medians and percentiles of t
 every duration, so each part hands over its edges' durations (8 bytes an event) and they are
 aggregated once at the end. Case order, variant ties and row numbers in errors follow the
 file, exactly as when the whole log is loaded, so the frames equal those of :func:`dfg`,
-:func:`start_activities`, :func:`end_activities`, :func:`variants`, :func:`case_durations` and
-:func:`rework`.
+:func:`start_activities`, :func:`end_activities`, :func:`variants`, :func:`case_durations`,
+:func:`rework` and :func:`throughput`.
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ class LargeLogResult:
     variants: pl.DataFrame
     case_durations: pl.DataFrame
     rework: pl.DataFrame
+    throughput_day: pl.DataFrame
+    throughput_week: pl.DataFrame
 
     def path_bottlenecks(self) -> pl.DataFrame:
         """The ``edge`` rows of :func:`~serviceloop.analytics.bottlenecks`, from the DFG: the
@@ -69,7 +71,8 @@ class LargeLogResult:
 
     def to_dict(self, *, top_variants: int | None = None) -> dict[str, Any]:
         """JSON-ready dict with the keys of :meth:`AnalysisResult.to_dict` this path computes
-        (``rework`` included), and ``bottlenecks`` limited to paths between two activities."""
+        (``rework`` and ``throughput`` included), and ``bottlenecks`` limited to paths between
+        two activities."""
         names = {*self.start_activities["activity"], *self.end_activities["activity"]}
         names |= {*self.dfg["source"], *self.dfg["target"]}
         return {
@@ -86,6 +89,10 @@ class LargeLogResult:
             ),
             "bottlenecks": records(self.path_bottlenecks()),
             "rework": records(self.rework),
+            "throughput": {
+                "day": records(self.throughput_day),
+                "week": records(self.throughput_week),
+            },
         }
 
 
@@ -99,6 +106,7 @@ def mine_large_parquet(
     slice_events: int = 10_000_000,
     duplicates: Duplicates = "error",
     workdir: str | Path | None = None,
+    time_zone: str | None = None,
 ) -> LargeLogResult:
     """DFG (frequency and performance), start / end activities, variants and case durations of
     a Parquet log of any size, holding about ``part_events`` events in memory at a time.
@@ -136,7 +144,9 @@ def mine_large_parquet(
             lazy, Path(scratch), case, activity, timestamp, n_rows, n_parts, slice_events
         )
         partials = [
-            _mine_part(folder, activities, case, activity, timestamp, fmt, duplicates, str(path))
+            _mine_part(
+                folder, activities, case, activity, timestamp, fmt, duplicates, str(path), time_zone
+            )
             for folder in folders
         ]
     return _merge([p for p in partials if p is not None], activities, n_parts)
@@ -200,6 +210,7 @@ class _Partial:
     variants: pl.DataFrame  # VARIANT (list of codes), count, __first_row
     durations: pl.DataFrame  # case_durations columns + __first_row
     rework: pl.DataFrame  # rework() of the part: its counts add up over parts
+    throughput: dict[str, pl.DataFrame]  # "day" / "week" -> throughput() of the part
 
 
 def _timestamp_format(lazy: pl.LazyFrame, timestamp: str) -> str | None:
@@ -220,9 +231,10 @@ def _mine_part(
     timestamp_format: str | None,
     duplicates: Duplicates,
     path: str,
+    time_zone: str | None,
 ) -> _Partial | None:
     from .discovery import end_activities, start_activities
-    from .performance import case_durations, rework
+    from .performance import case_durations, rework, throughput
 
     files = sorted(folder.glob("*.arrow"))
     if not files:
@@ -284,6 +296,9 @@ def _mine_part(
         variants=variants.with_columns(pl.col(VARIANT).list.eval(lut.gather(pl.element()))),
         durations=case_durations(log).with_columns(per_case[_FIRST_ROW]),
         rework=rework(log),
+        throughput={
+            every: throughput(log, every=every, time_zone=time_zone) for every in ("day", "week")
+        },
     )
 
 
@@ -370,6 +385,29 @@ def _merge(partials: list[_Partial], names: pl.Series, n_parts: int) -> LargeLog
         variants=variants,
         case_durations=case_durations,
         rework=_merge_rework([p.rework for p in partials]),
+        throughput_day=_merge_throughput([p.throughput["day"] for p in partials], step_days=1),
+        throughput_week=_merge_throughput([p.throughput["week"] for p in partials], step_days=7),
+    )
+
+
+def _merge_throughput(frames: list[pl.DataFrame], *, step_days: int) -> pl.DataFrame:
+    """:func:`~serviceloop.analytics.throughput` of the whole log: opened and closed summed per
+    period over every period of the span, the backlog accumulated again."""
+    both = pl.concat(frames).group_by("period").agg(pl.col("opened", "closed").sum())
+    grid = both.select(
+        pl.date_range(pl.col("period").min(), pl.col("period").max(), f"{step_days}d")
+    )
+    return (
+        grid.join(both, on="period", how="left")
+        .fill_null(0)
+        .select(
+            "period",
+            pl.col("opened").cast(pl.Int64),
+            pl.col("closed").cast(pl.Int64),
+            (pl.col("opened").cum_sum() - pl.col("closed").cum_sum())
+            .cast(pl.Int64)
+            .alias("backlog"),
+        )
     )
 
 

@@ -98,6 +98,7 @@ def _mine_large(
         timestamp=mapping["timestamp"],
         duplicates=mapping["duplicates"],
         part_events=part_events,
+        time_zone=mapping["timezone"],
     )
     return result.to_dict(top_variants=top_variants)
 
@@ -204,7 +205,7 @@ def analyze(
         bool,
         typer.Option(
             help="A Parquet log bigger than memory: mined part by part (DFG, start and end "
-            "activities, variants, durations, rework, slowest paths)."
+            "activities, variants, durations, rework, throughput, slowest paths)."
         ),
     ] = False,
     part_events: Annotated[
