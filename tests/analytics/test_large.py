@@ -163,3 +163,9 @@ def test_throughput_in_parts_follows_the_time_zone(tmp_path, generated: EventLog
     assert_frame_equal(found.throughput_day, throughput(log, every="day", time_zone=zone))
     assert_frame_equal(found.throughput_week, throughput(log, every="week", time_zone=zone))
     assert not found.throughput_day.equals(throughput(log, every="day"))  # the zone mattered
+
+
+def test_an_unknown_time_zone_is_refused_before_any_work(tmp_path, generated: EventLog):
+    path = _write(generated.to_polars(), tmp_path)
+    with pytest.raises(InvalidParameterError, match="unknown time zone 'Nowhere/Town'"):
+        mine_large_parquet(path, time_zone="Nowhere/Town", workdir=tmp_path / "missing")

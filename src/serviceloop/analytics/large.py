@@ -31,7 +31,7 @@ from ._json import records
 from ._schema import A2, ACTIVITY, CASE_ID, T2, TIMESTAMP, US, A, C, I, T
 from ._timestamps import detect_format
 from .errors import EmptyLogError, InvalidParameterError, LogFormatError, MissingColumnError
-from .performance import duration_summary
+from .performance import duration_summary, zone_of
 from .result import discovery_dict
 
 __all__ = ["LargeLogResult", "mine_large_parquet"]
@@ -108,8 +108,9 @@ def mine_large_parquet(
     workdir: str | Path | None = None,
     time_zone: str | None = None,
 ) -> LargeLogResult:
-    """DFG (frequency and performance), start / end activities, variants and case durations of
-    a Parquet log of any size, holding about ``part_events`` events in memory at a time.
+    """DFG (frequency and performance), start / end activities, variants, case durations, rework
+    and throughput (days of ``time_zone``, else UTC) of a Parquet log of any size, holding about
+    ``part_events`` events in memory at a time.
 
     ``slice_events`` rows are read per step of the splitting pass; the parts go to a scratch
     folder under ``workdir`` (default: the system's temporary folder; pass a folder on disk if
@@ -123,6 +124,7 @@ def mine_large_parquet(
     """
     if part_events < 1 or slice_events < 1:
         raise InvalidParameterError("part_events and slice_events must be positive")
+    zone_of(time_zone)  # an unknown zone fails now, not after the long splitting pass
     p = Path(path)
     if not p.is_file():
         raise LogFormatError("no such file", path=str(path))

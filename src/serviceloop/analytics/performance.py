@@ -338,7 +338,7 @@ def throughput(
     if every not in ("day", "week"):
         raise InvalidParameterError(f"every must be 'day' or 'week', not {every!r}")
     steps = log.lazy_steps()
-    day = _local(nw.col(T), _zone(time_zone), log) // _DAY
+    day = _local(nw.col(T), zone_of(time_zone), log) // _DAY
     period = day if every == "day" else day - ((day + 3) % 7)  # 1970-01-01 was a Thursday
     opened = log.engine.collect(
         steps.filter(nw.col(FIRST)).group_by(period.alias("__p")).agg(nw.len().alias("opened"))
@@ -371,7 +371,8 @@ def throughput(
     )
 
 
-def _zone(name: str | None) -> ZoneInfo | None:
+def zone_of(name: str | None) -> ZoneInfo | None:
+    """The IANA zone ``name`` (None: UTC), or InvalidParameterError naming it."""
     if name is None:
         return None
     try:
