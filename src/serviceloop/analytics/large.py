@@ -31,7 +31,7 @@ from ._json import records
 from ._schema import A2, ACTIVITY, CASE_ID, T2, TIMESTAMP, US, A, C, I, T
 from ._timestamps import detect_format
 from .errors import EmptyLogError, InvalidParameterError, LogFormatError, MissingColumnError
-from .performance import duration_summary, zone_of
+from .performance import duration_summary, rework_table, with_backlog, zone_of
 from .result import discovery_dict
 
 __all__ = ["LargeLogResult", "mine_large_parquet"]
@@ -399,34 +399,10 @@ def _merge_throughput(frames: list[pl.DataFrame], *, step_days: int) -> pl.DataF
     grid = both.select(
         pl.date_range(pl.col("period").min(), pl.col("period").max(), f"{step_days}d")
     )
-    return (
-        grid.join(both, on="period", how="left")
-        .fill_null(0)
-        .select(
-            "period",
-            pl.col("opened").cast(pl.Int64),
-            pl.col("closed").cast(pl.Int64),
-            (pl.col("opened").cum_sum() - pl.col("closed").cum_sum())
-            .cast(pl.Int64)
-            .alias("backlog"),
-        )
-    )
+    return with_backlog(grid.join(both, on="period", how="left").fill_null(0))
 
 
 def _merge_rework(frames: list[pl.DataFrame]) -> pl.DataFrame:
     """:func:`~serviceloop.analytics.rework` of the whole log: counts summed, shares recomputed."""
     counts = ["cases", "cases_repeated", "repeats", "self_loops"]
-    return (
-        pl.concat(frames)
-        .group_by("activity")
-        .agg(pl.col(counts).sum())
-        .select(
-            "activity",
-            "cases",
-            "cases_repeated",
-            (pl.col("cases_repeated") / pl.col("cases")).alias("share_repeated"),
-            "repeats",
-            "self_loops",
-        )
-        .sort(["repeats", "activity"], descending=[True, False])
-    )
+    return rework_table(pl.concat(frames).group_by("activity").agg(pl.col(counts).sum()))

@@ -258,8 +258,14 @@ def rework(log: EventLog) -> pl.DataFrame:
         .agg(nw.len().alias("self_loops"))
     )
     out = counts.join(loops, on=A, how="left").with_columns(pl.col("self_loops").fill_null(0))
-    return out.select(
-        log.decode_activity(A).alias("activity"),
+    return rework_table(out.with_columns(log.decode_activity(A).alias("activity")))
+
+
+def rework_table(counts: pl.DataFrame) -> pl.DataFrame:
+    """The :func:`rework` frame from per-activity counts (``activity``, ``cases``,
+    ``cases_repeated``, ``repeats``, ``self_loops``): the share added, most repeated first."""
+    return counts.select(
+        "activity",
         pl.col("cases").cast(pl.Int64),
         pl.col("cases_repeated").cast(pl.Int64),
         (pl.col("cases_repeated") / pl.col("cases")).alias("share_repeated"),
@@ -363,8 +369,16 @@ def throughput(
         .fill_null(0)
         .sort("__p")
     )
-    return out.select(
-        pl.col("__p").cast(pl.Int32).cast(pl.Date).alias("period"),
+    return with_backlog(
+        out.select(pl.col("__p").cast(pl.Int32).cast(pl.Date).alias("period"), "opened", "closed")
+    )
+
+
+def with_backlog(periods: pl.DataFrame) -> pl.DataFrame:
+    """The :func:`throughput` frame from ``period``, ``opened``, ``closed`` (every period, in
+    order): the backlog is what was opened minus what was closed so far."""
+    return periods.select(
+        "period",
         pl.col("opened").cast(pl.Int64),
         pl.col("closed").cast(pl.Int64),
         (pl.col("opened").cum_sum() - pl.col("closed").cum_sum()).cast(pl.Int64).alias("backlog"),
