@@ -14,13 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import cast
 
 from django.db import connection, transaction
 from django.db.models import Count
 
-from serviceloop.accounts.models import AgentProfile, Skill, Team
+from serviceloop.accounts.models import AgentProfile, Skill, Team, User
 from serviceloop.cases.choices import CaseStatus
 from serviceloop.cases.models import Case, Category
+from serviceloop.core.rows import columns, fetch, load, width
 from serviceloop.processes.models import Stage
 
 __all__ = ["ACTIVE_STATUSES", "RouteDecision", "agent_loads", "route_for_stage", "route_pick_agent"]
@@ -52,30 +55,82 @@ def agent_loads(user_ids: list[int]) -> dict[int, int]:
     return {row["assignee_id"]: row["n"] for row in rows}
 
 
-def _take(profile: AgentProfile, *, wait: bool) -> bool:
-    """Lock one agent row and re-count their load under the lock; keep the lock only on success.
+def _tables() -> dict[str, str]:
+    return {
+        "agent": AgentProfile._meta.db_table,
+        "user": User._meta.db_table,
+        "case": Case._meta.db_table,
+        "skills": AgentProfile.skills.through._meta.db_table,
+    }
+
+
+# Written-out SQL: routing runs on every creation and stage change, and the ORM spent more time
+# building these statements than the database spent running them. Names come from the models'
+# metadata only; values are always parameters.
+_LOAD = "SELECT COUNT(*) FROM {case} c WHERE c.assignee_id = {user_id} AND c.status IN (%s, %s)"
+_ACTIVE = [status.value for status in ACTIVE_STATUSES]
+
+
+@cache
+def _candidates_sql(with_skill: bool) -> str:
+    t = _tables()
+    load = _LOAD.format(case=t["case"], user_id="a.user_id")
+    skill = (
+        f" AND EXISTS (SELECT 1 FROM {t['skills']} s"  # noqa: S608
+        f" WHERE s.agentprofile_id = a.id AND s.skill_id = %s)"
+        if with_skill
+        else ""
+    )
+    return (
+        f"SELECT {columns(AgentProfile, 'a')}, {columns(User, 'u')}, ({load}) "  # noqa: S608
+        f"FROM {t['agent']} a JOIN {t['user']} u ON u.id = a.user_id "
+        f"WHERE a.team_id = %s AND a.is_available AND u.is_active{skill}"
+    )
+
+
+def _candidates(team: Team, skill: Skill | None) -> list[tuple[AgentProfile, int]]:
+    """The team's available, active agents with ``skill``, each with their load (one query)."""
+    params: list[object] = [*_ACTIVE, team.pk]
+    if skill is not None:
+        params.append(skill.pk)
+    found = []
+    for row in fetch(_candidates_sql(skill is not None), params):
+        profile = load(AgentProfile, row)
+        assert profile is not None
+        profile.user = cast(User, load(User, row, width(AgentProfile)))
+        found.append((profile, row[-1]))
+    return found
+
+
+def _take(profile: AgentProfile, *, at: datetime, wait: bool) -> bool:
+    """Lock and stamp one agent row, re-count their load under the lock; keep it on success.
 
     ``wait=False`` skips an agent another transaction is routing to right now (SKIP LOCKED). The
     savepoint releases the row again when the agent turned out to be full, so a transaction never
     holds a useless lock while it waits for another one (no deadlocks).
     """
+    stamp = connection.ops.adapt_datetimefield_value(at)
+    t = _tables()
     if not connection.features.has_select_for_update:
         # SQLite: the IMMEDIATE transaction has held the database's write lock since before the
         # candidates were read, so their availability and loads are still exact; nothing to lock.
+        fetch(f"UPDATE {t['agent']} SET last_routed_at = %s WHERE id = %s", [stamp, profile.pk])  # noqa: S608
         return True
+    skip = " SKIP LOCKED" if not wait else ""
     sid = transaction.savepoint()
-    locked = (
-        AgentProfile.objects.select_for_update(skip_locked=not wait)
-        .filter(pk=profile.pk, is_available=True)
-        .values_list("pk", flat=True)
-        .first()
+    locked = fetch(
+        f"UPDATE {t['agent']} SET last_routed_at = %s WHERE id = ("  # noqa: S608
+        f"SELECT id FROM {t['agent']} WHERE id = %s AND is_available FOR UPDATE{skip}"
+        f") RETURNING id",
+        [stamp, profile.pk],
     )
-    if (
-        locked is not None
-        and agent_loads([profile.user_id]).get(profile.user_id, 0) < profile.capacity
-    ):
-        transaction.savepoint_commit(sid)
-        return True
+    if locked:
+        (load_now,) = fetch(
+            _LOAD.format(case=t["case"], user_id="%s"), [profile.user_id, *_ACTIVE]
+        )[0]
+        if load_now < profile.capacity:
+            transaction.savepoint_commit(sid)
+            return True
     transaction.savepoint_rollback(sid)
     return False
 
@@ -88,22 +143,15 @@ def route_pick_agent(*, team: Team, skill: Skill | None, at: datetime) -> AgentP
     concurrent creations spread over the team in parallel and nobody exceeds their capacity. Must
     run inside the transaction that assigns the case.
     """
-    candidates = AgentProfile.objects.filter(team=team, is_available=True, user__is_active=True)
-    if skill is not None:
-        candidates = candidates.filter(skills=skill)
-    profiles = list(candidates.select_related("user").order_by("id"))
-    # Two plain queries cost less to build than one with a correlated count per candidate.
-    loads = agent_loads([p.user_id for p in profiles])
     never = datetime.min.replace(tzinfo=at.tzinfo)
     ranked = sorted(
-        (p for p in profiles if loads.get(p.user_id, 0) < p.capacity),
-        key=lambda p: (loads.get(p.user_id, 0), p.last_routed_at or never, p.id),
+        ((p, n) for p, n in _candidates(team, skill) if n < p.capacity),
+        key=lambda pn: (pn[1], pn[0].last_routed_at or never, pn[0].id),
     )
     # First the best agent nobody is being routed to at this instant; if all are busy, wait.
     for wait in (False, True):
-        for profile in ranked:
-            if _take(profile, wait=wait):
-                AgentProfile.objects.filter(pk=profile.pk).update(last_routed_at=at)
+        for profile, _load in ranked:
+            if _take(profile, at=at, wait=wait):
                 profile.last_routed_at = at
                 return profile
     return None

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 from django.db import transaction
 
 from serviceloop.accounts.choices import Role
-from serviceloop.accounts.models import AgentProfile, User
+from serviceloop.accounts.models import AgentProfile, Skill, Team, User
 from serviceloop.cases.choices import CaseStatus, Channel, EventKind, Priority
 from serviceloop.cases.exceptions import (
     MSG_AGENT_SELF_ONLY,
@@ -67,9 +68,12 @@ from serviceloop.cases.services._common import (
     now_or,
     stage_activity,
 )
+from serviceloop.core.rows import columns, load, width
+from serviceloop.core.rows import fetch as rows_fetch
+from serviceloop.core.rows import insert as rows_insert
 from serviceloop.customers.models import Customer
 from serviceloop.processes.choices import VersionStatus
-from serviceloop.processes.models import ProcessVersion, Stage
+from serviceloop.processes.models import ProcessVersion, ServiceProcess, Stage
 
 __all__ = [
     "case_assign",
@@ -135,27 +139,73 @@ def _resolve_category(value: object, errors: dict[str, list[str]]) -> Category |
         return value
     found: Category | None = None
     if isinstance(value, int) and not isinstance(value, bool):
-        found = Category.objects.filter(pk=value).select_related("skill").first()
+        found = _category_where("id", value)
     elif isinstance(value, str):
-        found = Category.objects.filter(code=value).select_related("skill").first()
+        found = _category_where("code", value)
     if found is None:
         errors.setdefault("category", []).append(f"Unknown category {value!r}.")
     return found
 
 
+@cache
+def _category_sql(key: str) -> str:
+    # Table and column names from the models' metadata only; values are always parameters.
+    return (
+        f"SELECT {columns(Category, 'c')}, {columns(Skill, 'k')} "  # noqa: S608
+        f"FROM {Category._meta.db_table} c "
+        f"LEFT JOIN {Skill._meta.db_table} k ON k.id = c.skill_id WHERE c.{key} = %s"
+    )
+
+
+def _category_where(key: str, value: object) -> Category | None:
+    """The category whose ``key`` column is ``value``, with its skill (one query)."""
+    rows = rows_fetch(_category_sql(key), [value])
+    if not rows:
+        return None
+    category = load(Category, rows[0])
+    assert category is not None
+    category.skill = load(Skill, rows[0], width(Category))
+    return category
+
+
+_START_PARTS = (Stage, ProcessVersion, ServiceProcess, Team, Skill)
+
+
+@cache
+def _start_stage_sql(where: str) -> str:
+    selected = ", ".join(columns(m, a) for m, a in zip(_START_PARTS, "svptk", strict=True))
+    return (
+        f"SELECT {selected} "  # noqa: S608 -- names from the models' metadata, values are parameters
+        f"FROM {Stage._meta.db_table} s "
+        f"JOIN {ProcessVersion._meta.db_table} v ON v.id = s.version_id "
+        f"JOIN {ServiceProcess._meta.db_table} p ON p.id = v.process_id "
+        f"LEFT JOIN {Team._meta.db_table} t ON t.id = s.responsible_team_id "
+        f"LEFT JOIN {Skill._meta.db_table} k ON k.id = s.required_skill_id "
+        f'WHERE s.is_start AND {where} ORDER BY v.number DESC, s."order" LIMIT 1'
+    )
+
+
 def _start_stage(version: ProcessVersion | None) -> Stage | None:
     """The start stage of ``version``, or of the default process's latest published version, with
-    its version, process, team and skill (one query)."""
-    stages = Stage.objects.filter(is_start=True).select_related(
-        "version__process", "responsible_team", "required_skill"
-    )
+    its version, process, team and skill: one query, written out since every creation runs it."""
     if version is not None:
-        return stages.filter(version=version).order_by("order").first()
-    return (
-        stages.filter(version__process__is_default=True, version__status=VersionStatus.PUBLISHED)
-        .order_by("-version__number", "order")
-        .first()
-    )
+        rows = rows_fetch(_start_stage_sql("v.id = %s"), [version.pk])
+    else:
+        sql = _start_stage_sql("p.is_default AND v.status = %s")
+        rows = rows_fetch(sql, [VersionStatus.PUBLISHED.value])
+    if not rows:
+        return None
+    parts: list[Any] = []
+    at = 0
+    for model in _START_PARTS:
+        parts.append(load(model, rows[0], at))
+        at += width(model)
+    stage, found_version, process, team, skill = parts
+    found_version.process = process
+    stage.version = found_version
+    stage.responsible_team = team
+    stage.required_skill = skill
+    return cast(Stage, stage)
 
 
 def _username(user: Any) -> str | None:
@@ -227,7 +277,7 @@ def case_create(
     assert version is not None and start is not None
 
     route = route_for_stage(stage=start, category=category_obj, at=at)
-    case = Case.objects.create(  # the database numbers it (``Case.number``, via RETURNING)
+    case = Case(
         title=title,
         description=description,
         customer=customer,
@@ -246,6 +296,7 @@ def case_create(
         created_at=at,
         updated_at=at,
     )
+    rows_insert([case])  # the database numbers it (``Case.number``, read back by RETURNING)
 
     events = [
         build_event(
@@ -288,7 +339,7 @@ def case_create(
                 },
             )
         )
-    CaseEvent.objects.bulk_create(events)
+    rows_insert(events)
     return case
 
 
