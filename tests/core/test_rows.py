@@ -23,7 +23,7 @@ def test_load_gives_what_the_orm_gives_for_json_times_booleans_and_nulls():
     case = CaseFactory(attributes={"vip": True, "seats": 3, "tags": ["a", "b"]})
     # Stage: booleans, JSON lists, a NULL foreign key on the LEFT JOIN side; Case: JSON, times.
     rows = fetch(
-        f"SELECT {columns(Case, 'c')}, {columns(Stage, 's')} FROM cases_case c "
+        f"SELECT {columns(Case, 'c')}, {columns(Stage, 's')} FROM cases_case c "  # noqa: S608
         "JOIN processes_stage s ON s.id = c.stage_id WHERE c.id = %s",
         [case.pk],
     )
@@ -39,7 +39,7 @@ def test_load_gives_what_the_orm_gives_for_json_times_booleans_and_nulls():
 
 def test_load_of_the_empty_side_of_a_left_join_is_none():
     row = fetch(
-        f"SELECT {columns(Stage, 's')} FROM (SELECT 1 AS x) one "
+        f"SELECT {columns(Stage, 's')} FROM (SELECT 1 AS x) one "  # noqa: S608
         "LEFT JOIN processes_stage s ON s.id = -1"
     )
     assert load(Stage, row[0]) is None
