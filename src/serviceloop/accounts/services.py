@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
+from functools import cache
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from serviceloop.accounts.choices import Role
 from serviceloop.accounts.models import AgentProfile, ApiToken, Skill, Team, User
 from serviceloop.accounts.permissions import is_admin
+from serviceloop.core import rows
 from serviceloop.core.exceptions import InvalidInputError, PermissionDeniedError
 
 __all__ = [
@@ -177,21 +178,36 @@ def api_token_authenticate(raw_key: str) -> User | None:
     if len(raw_key) <= prefix_len:
         return None
     wanted = ApiToken.hash_key(raw_key)
-    # The agent profile rides along (one LEFT JOIN) so permission checks need no query for the
-    # agent's team.
-    candidates: list[Any] = list(
-        ApiToken.objects.select_related("user__agent_profile").filter(
-            prefix=raw_key[:prefix_len], revoked=False, user__is_active=True
-        )
-    )
     match = None
-    for token in candidates:
-        if hmac.compare_digest(token.key_hash, wanted):
-            match = token
+    for row in rows.fetch(_token_sql(), [raw_key[:prefix_len]]):
+        token = rows.load(ApiToken, row)
+        if token is not None and hmac.compare_digest(token.key_hash, wanted):
+            match, user_row = token, row
     if match is None:
         return None
     now = timezone.now()
     if match.last_used_at is None or now - match.last_used_at > TOKEN_TOUCH_INTERVAL:
         ApiToken.objects.filter(pk=match.pk).update(last_used_at=now)
-    user: User = match.user
+    user = rows.load(User, user_row, rows.width(ApiToken))
+    assert user is not None
+    # The agent profile rides along (cached on the user, also when there is none) so permission
+    # checks need no query for the agent's team.
+    profile = rows.load(AgentProfile, user_row, rows.width(ApiToken) + rows.width(User))
+    User.agent_profile.related.set_cached_value(user, profile)  # type: ignore[attr-defined]
+    if profile is not None:
+        AgentProfile.user.field.set_cached_value(profile, user)
+    match.user = user
     return user
+
+
+@cache
+def _token_sql() -> str:
+    """Unrevoked tokens of active users with this prefix, their user and agent profile (every
+    API request runs it, so it is written out; names from the models' metadata)."""
+    return (
+        f"SELECT {rows.columns(ApiToken, 't')}, {rows.columns(User, 'u')}, "  # noqa: S608
+        f"{rows.columns(AgentProfile, 'a')} FROM {ApiToken._meta.db_table} t "
+        f"JOIN {User._meta.db_table} u ON u.id = t.user_id "
+        f"LEFT JOIN {AgentProfile._meta.db_table} a ON a.user_id = u.id "
+        "WHERE t.prefix = %s AND NOT t.revoked AND u.is_active"
+    )

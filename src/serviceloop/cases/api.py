@@ -67,6 +67,7 @@ from serviceloop.cases.services import (
     case_update,
     message_add,
 )
+from serviceloop.core import rows
 from serviceloop.core.auth import api_auth
 from serviceloop.core.idempotency import IdempotencyKey, JsonResult, idempotent
 from serviceloop.core.pagination import MAX_LIMIT, keyset_page
@@ -125,7 +126,7 @@ def _customer_for(user: User, data: CaseCreateIn) -> Customer:
             raise PermissionDeniedError(MSG_CUSTOMER_SELF_ONLY)
         return own
     if data.customer_id is not None:
-        found = Customer.objects.filter(pk=data.customer_id).first()
+        found = rows.get(Customer, data.customer_id)  # written-out SQL: every creation
         if found is None:
             raise InvalidInputError.for_field(
                 "customer_id", MSG_NO_SUCH_CUSTOMER.format(field="id")

@@ -26,6 +26,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from ninja import Header, Schema
 
+from serviceloop.core import rows
 from serviceloop.core.exceptions import ConflictError, InvalidInputError
 from serviceloop.core.models import IdempotencyRecord
 
@@ -132,22 +133,23 @@ def _run_first(
     failed insert rolls back a transaction that has done nothing else yet.
     """
     with transaction.atomic():
+        record = IdempotencyRecord(
+            user=user,
+            key=key,
+            method=request.method or "",
+            path=request.path[:500],
+            request_hash=fingerprint,
+            status_code=0,
+            body={},
+        )
         try:
-            record = IdempotencyRecord.objects.create(
-                user=user,
-                key=key,
-                method=request.method or "",
-                path=request.path[:500],
-                request_hash=fingerprint,
-                status_code=0,
-                body={},
-            )
+            rows.insert([record])  # written-out SQL: every retry-safe create runs both statements
         except IntegrityError as exc:
             raise _KeyTaken from exc
         result = produce()
-        IdempotencyRecord.objects.filter(pk=record.pk).update(
-            status_code=result.status, body=result.body, location=result.location[:500]
-        )
+        record.status_code, record.body = result.status, result.body
+        record.location = result.location[:500]
+        rows.update(record, ["status_code", "body", "location"])
     return result
 
 

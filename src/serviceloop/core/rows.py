@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 from django.db import connection
 from django.db.models import Field, Model
 
-__all__ = ["columns", "fetch", "insert", "load", "width"]
+__all__ = ["columns", "fetch", "get", "insert", "load", "update", "width"]
 
 M = TypeVar("M", bound=Model)
 _Converter = Callable[[Any, Any, Any], Any]
@@ -81,6 +81,18 @@ def load(model: type[M], row: Sequence[Any], start: int = 0) -> M | None:
     return model.from_db(connection.alias, [f.attname for f in fields], values)
 
 
+def get(model: type[M], pk: object) -> M | None:
+    """The instance with this primary key, or None (``filter(pk=...).first()``)."""
+    found = fetch(_get_sql(model), [pk])
+    return load(model, found[0]) if found else None
+
+
+@cache
+def _get_sql(model: type[Model]) -> str:
+    table, pk = connection.ops.quote_name(model._meta.db_table), _quoted(model._meta.pk)
+    return f"SELECT {columns(model, 'm')} FROM {table} m WHERE m.{pk} = %s"  # noqa: S608
+
+
 def insert(objs: Sequence[Model]) -> None:
     """INSERT ``objs`` (one model, unsaved) in one statement, like ``Model.save``/``bulk_create``.
 
@@ -114,3 +126,16 @@ def insert(objs: Sequence[Model]) -> None:
         for field, value in zip(returning, rows[0], strict=True):
             reader = readers[meta.concrete_fields.index(field)]
             setattr(objs[0], field.attname, _convert(reader, value))
+
+
+def update(obj: Model, attnames: Sequence[str]) -> None:
+    """UPDATE these fields of a saved ``obj`` by its key, like ``save(update_fields=...)``."""
+    meta = obj._meta
+    fields = [cast("Field[Any, Any]", meta.get_field(name)) for name in attnames]
+    assignments = ", ".join(f"{_quoted(f)} = %s" for f in fields)
+    params = [f.get_db_prep_save(getattr(obj, f.attname), connection=connection) for f in fields]
+    fetch(
+        f"UPDATE {connection.ops.quote_name(meta.db_table)} SET {assignments} "  # noqa: S608
+        f"WHERE {_quoted(meta.pk)} = %s",
+        [*params, obj.pk],
+    )
