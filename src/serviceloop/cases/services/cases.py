@@ -231,7 +231,6 @@ def _require_active_actor(actor: Any, action: str) -> None:
 # --- create ------------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def case_create(
     *,
     actor: User | None,
@@ -276,71 +275,74 @@ def case_create(
         raise InvalidInputError("Invalid case.", {"fields": errors})
     assert version is not None and start is not None
 
-    route = route_for_stage(stage=start, category=category_obj, at=at)
-    case = Case(
-        title=title,
-        description=description,
-        customer=customer,
-        channel=channel,
-        category=category_obj,
-        priority=priority,
-        process_version=version,
-        stage=start,
-        status=CaseStatus.OPEN,
-        team=start.responsible_team,
-        assignee=route.agent.user if route.agent is not None else None,
-        attributes=attrs,
-        checklist_done=[],
-        stage_entered_at=at,
-        due_at=due_for_stage(start, at),
-        created_at=at,
-        updated_at=at,
-    )
-    rows_insert([case])  # the database numbers it (``Case.number``, read back by RETURNING)
+    # Everything above only reads, so the transaction can fail only on a database error; inside a
+    # caller's transaction (the API's idempotency record) it then needs no savepoint of its own.
+    with transaction.atomic(savepoint=False):
+        route = route_for_stage(stage=start, category=category_obj, at=at)
+        case = Case(
+            title=title,
+            description=description,
+            customer=customer,
+            channel=channel,
+            category=category_obj,
+            priority=priority,
+            process_version=version,
+            stage=start,
+            status=CaseStatus.OPEN,
+            team=start.responsible_team,
+            assignee=route.agent.user if route.agent is not None else None,
+            attributes=attrs,
+            checklist_done=[],
+            stage_entered_at=at,
+            due_at=due_for_stage(start, at),
+            created_at=at,
+            updated_at=at,
+        )
+        rows_insert([case])  # the database numbers it (``Case.number``, read back by RETURNING)
 
-    events = [
-        build_event(
-            case=case,
-            kind=EventKind.CREATED,
-            actor=actor,
-            at=at,
-            attributes={
-                "number": case.number,
-                "channel": channel,
-                "priority": priority,
-                "category": _code(category_obj),
-                "process": version.process.code,
-                "process_version": version.number,
-                "customer": customer.pk,
-            },
-        ),
-        build_event(
-            case=case,
-            kind=EventKind.STAGE_ENTERED,
-            actor=actor,
-            at=at,
-            activity=stage_activity(start),
-            attributes={"from_stage": None, "to_stage": start.code, "transition_kind": "start"},
-        ),
-    ]
-    if route.agent is not None:
-        events.append(
+        events = [
             build_event(
                 case=case,
-                kind=EventKind.ASSIGNED,
+                kind=EventKind.CREATED,
                 actor=actor,
                 at=at,
                 attributes={
-                    "assignee": _username(route.agent.user),
-                    "from_assignee": None,
-                    "team": _code(route.team),
-                    "skill": _code(route.skill),
-                    "by": "routing",
+                    "number": case.number,
+                    "channel": channel,
+                    "priority": priority,
+                    "category": _code(category_obj),
+                    "process": version.process.code,
+                    "process_version": version.number,
+                    "customer": customer.pk,
                 },
+            ),
+            build_event(
+                case=case,
+                kind=EventKind.STAGE_ENTERED,
+                actor=actor,
+                at=at,
+                activity=stage_activity(start),
+                attributes={"from_stage": None, "to_stage": start.code, "transition_kind": "start"},
+            ),
+        ]
+        if route.agent is not None:
+            events.append(
+                build_event(
+                    case=case,
+                    kind=EventKind.ASSIGNED,
+                    actor=actor,
+                    at=at,
+                    attributes={
+                        "assignee": _username(route.agent.user),
+                        "from_assignee": None,
+                        "team": _code(route.team),
+                        "skill": _code(route.skill),
+                        "by": "routing",
+                    },
+                )
             )
-        )
-    rows_insert(events)
-    return case
+        rows_insert(events)
+        return case
 
 
 # --- transition --------------------------------------------------------------------------------
