@@ -23,7 +23,7 @@ from django.db.models import Count
 from serviceloop.accounts.models import AgentProfile, Skill, Team, User
 from serviceloop.cases.choices import CaseStatus
 from serviceloop.cases.models import Case, Category
-from serviceloop.core.rows import columns, fetch, load, width
+from serviceloop.core.rows import columns, execute, fetch, load, width
 from serviceloop.processes.models import Stage
 
 __all__ = ["ACTIVE_STATUSES", "RouteDecision", "agent_loads", "route_for_stage", "route_pick_agent"]
@@ -114,7 +114,7 @@ def _take(profile: AgentProfile, *, at: datetime, wait: bool) -> bool:
     if not connection.features.has_select_for_update:
         # SQLite: the IMMEDIATE transaction has held the database's write lock since before the
         # candidates were read, so their availability and loads are still exact; nothing to lock.
-        fetch(f"UPDATE {t['agent']} SET last_routed_at = %s WHERE id = %s", [stamp, profile.pk])  # noqa: S608
+        execute(f"UPDATE {t['agent']} SET last_routed_at = %s WHERE id = %s", [stamp, profile.pk])  # noqa: S608
         return True
     skip = " SKIP LOCKED" if not wait else ""
     sid = transaction.savepoint()

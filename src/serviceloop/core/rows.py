@@ -7,6 +7,9 @@ these helpers keep them tied to the models: column names come from ``_meta``, va
 the fields' own ``get_db_prep_save`` and come back through the same converters the ORM applies, so
 a row read or written here is the row the ORM would read or write, on SQLite and PostgreSQL alike.
 Everything else keeps using the ORM.
+
+Statements are built once per model and cached; SQL identifiers in them come from the models'
+metadata only and values are always parameters (``%s`` on every database).
 """
 
 from __future__ import annotations
@@ -15,30 +18,44 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, TypeVar, cast
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
-__all__ = ["columns", "fetch", "get", "insert", "load", "update", "width"]
+__all__ = ["columns", "execute", "fetch", "get", "insert", "load", "update", "width"]
 
 M = TypeVar("M", bound=Model)
 _Converter = Callable[[Any, Any, Any], Any]
 
 
+def _db() -> BaseDatabaseWrapper:
+    """This thread's connection, looked up once per call (``django.db.connection`` is a proxy
+    that repeats the thread-local look-up on every attribute)."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
 def fetch(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    """All rows of one statement (``%s`` placeholders on every database)."""
-    with connection.cursor() as cursor:
+    """All rows of a statement that returns rows (SELECT, ... RETURNING)."""
+    with _db().cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall() if cursor.description is not None else []
+        return cursor.fetchall()
 
 
-def columns(model: type[Model], alias: str) -> str:
-    """The model's columns, in ``load`` order, for a SELECT list: ``alias."col", ...``."""
-    return ", ".join(f"{alias}.{_quoted(f)}" for f in model._meta.concrete_fields)
+def execute(sql: str, params: Sequence[Any] = ()) -> int:
+    """Run a statement that returns no rows; how many rows it changed."""
+    with _db().cursor() as cursor:
+        cursor.execute(sql, params)
+        return cast(int, cursor.rowcount)
 
 
 def _quoted(field: Field[Any, Any]) -> str:
-    """A concrete field's column name, quoted."""
-    return connection.ops.quote_name(cast(str, field.column))
+    return _db().ops.quote_name(cast(str, field.column))
+
+
+@cache
+def columns(model: type[Model], alias: str) -> str:
+    """The model's columns, in ``load`` order, for a SELECT list: ``alias."col", ...``."""
+    return ", ".join(f"{alias}.{_quoted(f)}" for f in model._meta.concrete_fields)
 
 
 def width(model: type[Model]) -> int:
@@ -51,34 +68,45 @@ def _readers(model: type[Model], vendor: str) -> tuple[tuple[Any, tuple[_Convert
     """Per column: its expression and the converters the ORM runs on its raw value (the
     backend's, then the field's). Converters take the connection as an argument, so one list per
     database vendor serves every thread's connection."""
+    db = _db()
     readers = []
     for field in model._meta.concrete_fields:
         col = field.get_col(model._meta.db_table)
-        converters = [*connection.ops.get_db_converters(col), *field.get_db_converters(connection)]
+        converters = [*db.ops.get_db_converters(col), *field.get_db_converters(db)]
         readers.append((col, tuple(converters)))
     return tuple(readers)
 
 
-def _convert(reader: tuple[Any, tuple[_Converter, ...]], value: Any) -> Any:
+@cache
+def _attnames(model: type[Model]) -> tuple[list[str], int]:
+    """The attribute names ``from_db`` takes, and where the primary key sits among them."""
+    fields = model._meta.concrete_fields
+    return [f.attname for f in fields], fields.index(model._meta.pk)
+
+
+def _convert(
+    db: BaseDatabaseWrapper, reader: tuple[Any, tuple[_Converter, ...]], value: Any
+) -> Any:
     col, converters = reader
     for convert in converters:
-        value = convert(value, col, connection)
+        value = convert(value, col, db)
     return value
 
 
 def load(model: type[M], row: Sequence[Any], start: int = 0) -> M | None:
     """The instance held in ``row[start:start + width(model)]``; None when its key is NULL
     (the empty side of a LEFT JOIN)."""
-    fields = model._meta.concrete_fields
-    raw = row[start : start + len(fields)]
-    if raw[fields.index(model._meta.pk)] is None:
+    names, pk_at = _attnames(model)
+    raw = row[start : start + len(names)]
+    if raw[pk_at] is None:
         return None
-    readers = _readers(model, connection.vendor)
+    db = _db()
+    readers = _readers(model, db.vendor)
     values = [
-        _convert(reader, value) if value is not None else None
+        value if value is None or not reader[1] else _convert(db, reader, value)
         for reader, value in zip(readers, raw, strict=True)
     ]
-    return model.from_db(connection.alias, [f.attname for f in fields], values)
+    return model.from_db(db.alias, names, values)
 
 
 def get(model: type[M], pk: object) -> M | None:
@@ -89,8 +117,25 @@ def get(model: type[M], pk: object) -> M | None:
 
 @cache
 def _get_sql(model: type[Model]) -> str:
-    table, pk = connection.ops.quote_name(model._meta.db_table), _quoted(model._meta.pk)
+    table, pk = _db().ops.quote_name(model._meta.db_table), _quoted(model._meta.pk)
     return f"SELECT {columns(model, 'm')} FROM {table} m WHERE m.{pk} = %s"  # noqa: S608
+
+
+@cache
+def _insert_plan(model: type[Model], rows: int) -> tuple[str, list[Field[Any, Any]], list[Any]]:
+    """The INSERT for ``rows`` objects, the fields it writes and those it reads back."""
+    meta = model._meta
+    generated = list(meta.db_returning_fields)  # the auto key and generated columns
+    fields = [f for f in meta.local_concrete_fields if f not in generated]
+    returning = generated if rows == 1 else []
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = (
+        f"INSERT INTO {_db().ops.quote_name(meta.db_table)} "  # noqa: S608
+        f"({', '.join(_quoted(f) for f in fields)}) VALUES {', '.join([row] * rows)}"
+    )
+    if returning:
+        sql += " RETURNING " + ", ".join(_quoted(f) for f in returning)
+    return sql, fields, returning
 
 
 def insert(objs: Sequence[Model]) -> None:
@@ -101,41 +146,37 @@ def insert(objs: Sequence[Model]) -> None:
     RETURNING; for several, keys are not read back. No model signals are sent.
     """
     model = type(objs[0])
-    meta = model._meta
-    generated = meta.db_returning_fields  # the auto key and generated columns
-    fields = [f for f in meta.local_concrete_fields if f not in generated]
-    returning = generated if len(objs) == 1 else []
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = (
-        f"INSERT INTO {connection.ops.quote_name(meta.db_table)} "  # noqa: S608
-        f"({', '.join(_quoted(f) for f in fields)}) VALUES {', '.join([row] * len(objs))}"
-    )
-    if returning:
-        sql += " RETURNING " + ", ".join(_quoted(f) for f in returning)
+    sql, fields, returning = _insert_plan(model, len(objs))
+    db = _db()
     params = [
-        f.get_db_prep_save(f.pre_save(obj, add=True), connection=connection)
-        for obj in objs
-        for f in fields
+        f.get_db_prep_save(f.pre_save(obj, add=True), connection=db) for obj in objs for f in fields
     ]
-    rows = fetch(sql, params)
+    if returning:
+        (row,) = fetch(sql, params)
+        readers = _readers(model, db.vendor)
+        concrete = model._meta.concrete_fields
+        for field, value in zip(returning, row, strict=True):
+            setattr(objs[0], field.attname, _convert(db, readers[concrete.index(field)], value))
+    else:
+        execute(sql, params)
     for obj in objs:
         obj._state.adding = False
-        obj._state.db = connection.alias
-    if returning:
-        readers = _readers(model, connection.vendor)
-        for field, value in zip(returning, rows[0], strict=True):
-            reader = readers[meta.concrete_fields.index(field)]
-            setattr(objs[0], field.attname, _convert(reader, value))
+        obj._state.db = db.alias
+
+
+@cache
+def _update_sql(model: type[Model], attnames: tuple[str, ...]) -> tuple[str, list[Any]]:
+    meta = model._meta
+    fields = [meta.get_field(name) for name in attnames]
+    assignments = ", ".join(f"{_quoted(cast('Field[Any, Any]', f))} = %s" for f in fields)
+    table = _db().ops.quote_name(meta.db_table)
+    sql = f"UPDATE {table} SET {assignments} WHERE {_quoted(meta.pk)} = %s"  # noqa: S608
+    return sql, fields
 
 
 def update(obj: Model, attnames: Sequence[str]) -> None:
     """UPDATE these fields of a saved ``obj`` by its key, like ``save(update_fields=...)``."""
-    meta = obj._meta
-    fields = [cast("Field[Any, Any]", meta.get_field(name)) for name in attnames]
-    assignments = ", ".join(f"{_quoted(f)} = %s" for f in fields)
-    params = [f.get_db_prep_save(getattr(obj, f.attname), connection=connection) for f in fields]
-    fetch(
-        f"UPDATE {connection.ops.quote_name(meta.db_table)} SET {assignments} "  # noqa: S608
-        f"WHERE {_quoted(meta.pk)} = %s",
-        [*params, obj.pk],
-    )
+    sql, fields = _update_sql(type(obj), tuple(attnames))
+    db = _db()
+    params = [f.get_db_prep_save(getattr(obj, f.attname), connection=db) for f in fields]
+    execute(sql, [*params, obj.pk])
