@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import cast
+from typing import Any, cast
 
 from django.db import connection, transaction
 from django.db.models import Count
@@ -88,8 +88,9 @@ def _candidates_sql(with_skill: bool) -> str:
     )
 
 
-def _candidates(team: Team, skill: Skill | None) -> list[tuple[AgentProfile, int]]:
-    """The team's available, active agents with ``skill``, each with their load (one query)."""
+def _candidates(team: Team, skill: Skill | None) -> list[tuple[AgentProfile, int, tuple[Any, ...]]]:
+    """The team's available, active agents with ``skill``: profile, load and the row, whose user
+    is built only for the agent who gets the case (one query)."""
     params: list[object] = [*_ACTIVE, team.pk]
     if skill is not None:
         params.append(skill.pk)
@@ -97,8 +98,7 @@ def _candidates(team: Team, skill: Skill | None) -> list[tuple[AgentProfile, int
     for row in fetch(_candidates_sql(skill is not None), params):
         profile = load(AgentProfile, row)
         assert profile is not None
-        profile.user = cast(User, load(User, row, width(AgentProfile)))
-        found.append((profile, row[-1]))
+        found.append((profile, row[-1], row))
     return found
 
 
@@ -145,14 +145,15 @@ def route_pick_agent(*, team: Team, skill: Skill | None, at: datetime) -> AgentP
     """
     never = datetime.min.replace(tzinfo=at.tzinfo)
     ranked = sorted(
-        ((p, n) for p, n in _candidates(team, skill) if n < p.capacity),
-        key=lambda pn: (pn[1], pn[0].last_routed_at or never, pn[0].id),
+        (c for c in _candidates(team, skill) if c[1] < c[0].capacity),
+        key=lambda c: (c[1], c[0].last_routed_at or never, c[0].id),
     )
     # First the best agent nobody is being routed to at this instant; if all are busy, wait.
     for wait in (False, True):
-        for profile, _load in ranked:
+        for profile, _load, row in ranked:
             if _take(profile, at=at, wait=wait):
                 profile.last_routed_at = at
+                profile.user = cast(User, load(User, row, width(AgentProfile)))
                 return profile
     return None
 
