@@ -18,8 +18,8 @@ from serviceloop.accounts.models import AgentProfile
 from serviceloop.cases.choices import CaseStatus, EventKind
 from serviceloop.cases.exceptions import ConflictError, StaleVersionError
 from serviceloop.cases.models import Case, CaseEvent
-from serviceloop.cases.routing import agent_loads
 from serviceloop.cases.services import case_create, case_transition, case_update
+from tests.cases.helpers import agent_loads
 from tests.factories import (
     AgentFactory,
     CaseFactory,

@@ -13,9 +13,9 @@ from serviceloop.cases.exceptions import (
     InvalidInputError,
     PermissionDeniedError,
 )
-from serviceloop.cases.routing import agent_loads, route_pick_agent
+from serviceloop.cases.routing import route_pick_agent
 from serviceloop.cases.services import case_assign, case_set_status
-from tests.cases.helpers import events_of, snapshot
+from tests.cases.helpers import agent_loads, events_of, snapshot
 from tests.factories import (
     AgentFactory,
     CaseFactory,

@@ -18,7 +18,6 @@ from functools import cache
 from typing import Any, cast
 
 from django.db import connection, transaction
-from django.db.models import Count
 
 from serviceloop.accounts.models import AgentProfile, Skill, Team, User
 from serviceloop.cases.choices import CaseStatus
@@ -26,7 +25,7 @@ from serviceloop.cases.models import Case, Category
 from serviceloop.core.rows import columns, execute, fetch, load, width
 from serviceloop.processes.models import Stage
 
-__all__ = ["ACTIVE_STATUSES", "RouteDecision", "agent_loads", "route_for_stage", "route_pick_agent"]
+__all__ = ["ACTIVE_STATUSES", "RouteDecision", "route_for_stage", "route_pick_agent"]
 
 ACTIVE_STATUSES = (CaseStatus.OPEN, CaseStatus.PENDING)
 
@@ -44,46 +43,30 @@ def needed_skill(*, stage: Stage, category: Category | None) -> Skill | None:
     return stage.required_skill
 
 
-def agent_loads(user_ids: list[int]) -> dict[int, int]:
-    """Open + pending cases held by each user (one grouped query)."""
-    rows = (
-        Case.objects.filter(assignee_id__in=user_ids, status__in=ACTIVE_STATUSES)
-        .values("assignee_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return {row["assignee_id"]: row["n"] for row in rows}
-
-
-def _tables() -> dict[str, str]:
-    return {
-        "agent": AgentProfile._meta.db_table,
-        "user": User._meta.db_table,
-        "case": Case._meta.db_table,
-        "skills": AgentProfile.skills.through._meta.db_table,
-    }
-
-
 # Written-out SQL: routing runs on every creation and stage change, and the ORM spent more time
 # building these statements than the database spent running them. Names come from the models'
 # metadata only; values are always parameters.
-_LOAD = "SELECT COUNT(*) FROM {case} c WHERE c.assignee_id = {user_id} AND c.status IN (%s, %s)"
+_AGENTS = AgentProfile._meta.db_table
 _ACTIVE = [status.value for status in ACTIVE_STATUSES]
+_LOAD = (
+    f"SELECT COUNT(*) FROM {Case._meta.db_table} c "  # noqa: S608
+    "WHERE c.assignee_id = {user} AND c.status IN (%s, %s)"
+)
 
 
 @cache
 def _candidates_sql(with_skill: bool) -> str:
-    t = _tables()
-    load = _LOAD.format(case=t["case"], user_id="a.user_id")
+    skills = AgentProfile.skills.through._meta.db_table
     skill = (
-        f" AND EXISTS (SELECT 1 FROM {t['skills']} s"  # noqa: S608
-        f" WHERE s.agentprofile_id = a.id AND s.skill_id = %s)"
+        f" AND EXISTS (SELECT 1 FROM {skills} s"  # noqa: S608
+        " WHERE s.agentprofile_id = a.id AND s.skill_id = %s)"
         if with_skill
         else ""
     )
     return (
-        f"SELECT {columns(AgentProfile, 'a')}, {columns(User, 'u')}, ({load}) "  # noqa: S608
-        f"FROM {t['agent']} a JOIN {t['user']} u ON u.id = a.user_id "
+        f"SELECT {columns(AgentProfile, 'a')}, {columns(User, 'u')}, "  # noqa: S608
+        f"({_LOAD.format(user='a.user_id')}) FROM {_AGENTS} a "
+        f"JOIN {User._meta.db_table} u ON u.id = a.user_id "
         f"WHERE a.team_id = %s AND a.is_available AND u.is_active{skill}"
     )
 
@@ -110,24 +93,21 @@ def _take(profile: AgentProfile, *, at: datetime, wait: bool) -> bool:
     holds a useless lock while it waits for another one (no deadlocks).
     """
     stamp = connection.ops.adapt_datetimefield_value(at)
-    t = _tables()
     if not connection.features.has_select_for_update:
         # SQLite: the IMMEDIATE transaction has held the database's write lock since before the
         # candidates were read, so their availability and loads are still exact; nothing to lock.
-        execute(f"UPDATE {t['agent']} SET last_routed_at = %s WHERE id = %s", [stamp, profile.pk])  # noqa: S608
+        execute(f"UPDATE {_AGENTS} SET last_routed_at = %s WHERE id = %s", [stamp, profile.pk])  # noqa: S608
         return True
     skip = " SKIP LOCKED" if not wait else ""
     sid = transaction.savepoint()
     locked = fetch(
-        f"UPDATE {t['agent']} SET last_routed_at = %s WHERE id = ("  # noqa: S608
-        f"SELECT id FROM {t['agent']} WHERE id = %s AND is_available FOR UPDATE{skip}"
+        f"UPDATE {_AGENTS} SET last_routed_at = %s WHERE id = ("  # noqa: S608
+        f"SELECT id FROM {_AGENTS} WHERE id = %s AND is_available FOR UPDATE{skip}"
         f") RETURNING id",
         [stamp, profile.pk],
     )
     if locked:
-        (load_now,) = fetch(
-            _LOAD.format(case=t["case"], user_id="%s"), [profile.user_id, *_ACTIVE]
-        )[0]
+        ((load_now,),) = fetch(_LOAD.format(user="%s"), [profile.user_id, *_ACTIVE])
         if load_now < profile.capacity:
             transaction.savepoint_commit(sid)
             return True
