@@ -79,3 +79,12 @@ def test_docs_page_disables_online_validator_and_carries_csrf_token(client):
     assert settings["validatorUrl"] is None
     assert settings["url"] == "/api/openapi.json"
     assert re.search(r'data-csrf-token="[^"]+"', html)
+
+
+def test_schema_is_built_once_per_process_and_served_the_same(client, schema):
+    from serviceloop.api import api
+
+    assert api.get_openapi_schema(path_prefix="/api/") is api.get_openapi_schema(
+        path_prefix="/api/"
+    )
+    assert client.get("/api/openapi.json").json() == schema
