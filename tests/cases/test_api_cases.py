@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from serviceloop.accounts.services import api_token_create
 from serviceloop.cases.choices import Channel, EventKind, MessageKind, Priority
@@ -43,6 +45,26 @@ def test_customer_creates_own_case_with_201_location_and_events(world):
     assert body["process"].endswith(f"@{world.version.number}")
     case = Case.objects.get(number=body["number"])
     assert CaseEvent.objects.filter(case=case, kind=EventKind.CREATED).count() == 1
+
+
+def test_creating_a_routed_case_runs_a_pinned_number_of_statements(world):
+    """Token, customer, category, start stage, routing (candidates, lock and stamp, recount),
+    the case, its events and the idempotency record, each once: a query added to the hot path
+    shows up here (savepoints of the test's own transaction included)."""
+    customer = CustomerFactory()
+    api = Api(world.front_agent)
+    body = NEW_CASE | {"customer_id": customer.pk, "category": CategoryFactory().code}
+    api.post("/api/cases/", body, Idempotency_Key="warm")  # first use: touches the token
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post("/api/cases/", body, Idempotency_Key="pinned")
+    assert response.status_code == 201, response.json()
+    assert response.json()["assignee"] is not None
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    writes = [s for s in statements if s in {"INSERT", "UPDATE"}]
+    # idempotency record, agent stamp, case, events, idempotency answer
+    assert len(writes) == 5, statements
+    locking = connection.features.has_select_for_update
+    assert len([s for s in statements if s == "SELECT"]) == (6 if locking else 5), statements
 
 
 def test_staff_creates_case_for_customer_by_email(world):
