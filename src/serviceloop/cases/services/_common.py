@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 from django.db import connection
 from django.db.models import ForeignKey
@@ -17,6 +18,7 @@ from serviceloop.cases.exceptions import (
     StaleVersionError,
 )
 from serviceloop.cases.models import Case, CaseEvent
+from serviceloop.core import rows
 from serviceloop.processes.models import Stage
 
 __all__ = [
@@ -43,6 +45,13 @@ def now_or(at: datetime | None) -> datetime:
 _RELATIONS = tuple(f for f in Case._meta.concrete_fields if isinstance(f, ForeignKey))
 
 
+@cache
+def _lock_sql(for_update: bool) -> str:
+    """Every change of a case runs it, so it is written out (names from the model's metadata)."""
+    lock = " FOR UPDATE" if for_update else ""
+    return f"SELECT {rows.columns(Case, 'c')} FROM {Case._meta.db_table} c WHERE c.id = %s{lock}"  # noqa: S608
+
+
 def lock_case(case: Case, *, expected_version: int | None = None) -> Case:
     """Lock the case row (``SELECT ... FOR UPDATE``), re-read it and check the version.
 
@@ -53,10 +62,11 @@ def lock_case(case: Case, *, expected_version: int | None = None) -> Case:
     SQLite the lock is a no-op, but the IMMEDIATE transaction already holds the database's write
     lock, so the re-read is the latest committed state either way.
     """
-    rows = Case.objects.filter(pk=case.pk)
-    if connection.features.has_select_for_update:
-        rows = rows.select_for_update()
-    locked = rows.get()
+    for_update = connection.features.has_select_for_update
+    found = rows.fetch(_lock_sql(for_update), [case.pk])
+    if not found:
+        raise Case.DoesNotExist(f"No case {case.pk}.")
+    locked = cast(Case, rows.load(Case, found[0]))
     for field in _RELATIONS:
         if field.is_cached(case) and getattr(case, field.attname) == getattr(locked, field.attname):
             field.set_cached_value(locked, field.get_cached_value(case))
@@ -120,5 +130,5 @@ def append_event(
     event = build_event(
         case=case, kind=kind, actor=actor, at=at, attributes=attributes, activity=activity
     )
-    event.save()
+    rows.insert([event])  # written-out SQL, as every change of a case appends one
     return event
