@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from functools import cache
+from typing import Any, Literal, cast
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from serviceloop.accounts.choices import Role
-from serviceloop.accounts.models import Team
+from serviceloop.accounts.models import Team, User
 from serviceloop.cases.choices import CaseStatus, EventKind, MessageKind, Priority
 from serviceloop.cases.exceptions import (
     MSG_BAD_CHOICE,
@@ -22,9 +23,11 @@ from serviceloop.cases.exceptions import (
     InvalidInputError,
     PermissionDeniedError,
 )
-from serviceloop.cases.models import Attachment, Case, CaseEvent, Message
+from serviceloop.cases.models import Attachment, Case, CaseEvent, Category, Message
 from serviceloop.cases.permissions import agent_team_id, case_can_view
-from serviceloop.processes.models import Stage, Transition
+from serviceloop.core import rows
+from serviceloop.customers.models import Customer
+from serviceloop.processes.models import ProcessVersion, ServiceProcess, Stage, Transition
 
 __all__ = [
     "CUSTOMER_VISIBLE_EVENTS",
@@ -153,17 +156,60 @@ def case_list(
 
 
 def case_get_for_user(*, user: Any, pk: int | None = None, number: str | None = None) -> Case:
-    """One case with its joins, or Http404 when it does not exist *or* the user may not see it."""
+    """One case with its joins, or Http404 when it does not exist *or* the user may not see it.
+
+    Every case page and endpoint starts here, so the read is written out (one join of the case
+    and its ``LIST_RELATED`` objects); ``case_can_view`` then applies the rule that
+    ``case_visible_queryset`` applies to lists.
+    """
     if (pk is None) == (number is None):
         raise ValueError("give exactly one of pk or number")
-    lookup = {"pk": pk} if pk is not None else {"number": number}
-    # pk and number are unique: no ORDER BY (first() would sort by the model's ordering).
-    found = list(
-        case_visible_queryset(user).select_related(*LIST_RELATED).filter(**lookup).order_by()[:1]
+    found = rows.fetch(
+        _case_sql("id" if pk is not None else "number"), [pk if pk is not None else number]
     )
-    if not found:
+    case = _case_from_row(found[0]) if found else None
+    if case is None or not case_can_view(user, case):
         raise Http404("No such case.")
-    return found[0]
+    return case
+
+
+# The case's LIST_RELATED objects, in the order of the written-out join: (field, model, alias).
+_CASE_JOINS = (
+    (Case.customer.field, Customer, "cu"),
+    (Case.category.field, Category, "ca"),
+    (Case.stage.field, Stage, "st"),
+    (Case.team.field, Team, "te"),
+    (Case.assignee.field, User, "us"),
+    (Case.process_version.field, ProcessVersion, "pv"),
+)
+
+
+@cache
+def _case_sql(key: str) -> str:
+    joins = " ".join(
+        f"{'JOIN' if not field.null else 'LEFT JOIN'} {model._meta.db_table} {alias} "
+        f"ON {alias}.id = c.{field.column}"
+        for field, model, alias in _CASE_JOINS
+    )
+    selected = ", ".join(
+        [rows.columns(Case, "c")]
+        + [rows.columns(model, alias) for _, model, alias in _CASE_JOINS]
+        + [rows.columns(ServiceProcess, "sp")]
+    )
+    return (
+        f"SELECT {selected} FROM {Case._meta.db_table} c {joins} "  # noqa: S608
+        f"JOIN {ServiceProcess._meta.db_table} sp ON sp.id = pv.process_id WHERE c.{key} = %s"
+    )
+
+
+def _case_from_row(row: tuple[Any, ...]) -> Case:
+    case = cast(Case, rows.load(Case, row))
+    at = rows.width(Case)
+    for field, model, _ in _CASE_JOINS:
+        field.set_cached_value(case, rows.load(model, row, at))
+        at += rows.width(model)
+    case.process_version.process = cast(ServiceProcess, rows.load(ServiceProcess, row, at))
+    return case
 
 
 def case_allowed_transitions(case: Case) -> list[Transition]:
