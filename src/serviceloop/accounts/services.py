@@ -11,6 +11,7 @@ import hmac
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import cache
+from typing import cast
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -188,16 +189,14 @@ def api_token_authenticate(raw_key: str) -> User | None:
     now = timezone.now()
     if match.last_used_at is None or now - match.last_used_at > TOKEN_TOUCH_INTERVAL:
         ApiToken.objects.filter(pk=match.pk).update(last_used_at=now)
-    user = rows.load(User, user_row, rows.width(ApiToken))
-    assert user is not None
     # The agent profile rides along (cached on the user, also when there is none) so permission
     # checks need no query for the agent's team.
-    profile = rows.load(AgentProfile, user_row, rows.width(ApiToken) + rows.width(User))
+    _, user, profile = rows.load_all(user_row, (ApiToken, User, AgentProfile))
     User.agent_profile.related.set_cached_value(user, profile)  # type: ignore[attr-defined]
     if profile is not None:
         AgentProfile.user.field.set_cached_value(profile, user)
     match.user = user
-    return user
+    return cast(User, user)
 
 
 @cache

@@ -174,7 +174,7 @@ def case_get_for_user(*, user: Any, pk: int | None = None, number: str | None = 
 
 
 # The case's LIST_RELATED objects, in the order of the written-out join: (field, model, alias).
-_CASE_JOINS = (
+_CASE_JOINS: tuple[tuple[Any, Any, str], ...] = (
     (Case.customer.field, Customer, "cu"),
     (Case.category.field, Category, "ca"),
     (Case.stage.field, Stage, "st"),
@@ -203,13 +203,12 @@ def _case_sql(key: str) -> str:
 
 
 def _case_from_row(row: tuple[Any, ...]) -> Case:
-    case = cast(Case, rows.load(Case, row))
-    at = rows.width(Case)
-    for field, model, _ in _CASE_JOINS:
-        field.set_cached_value(case, rows.load(model, row, at))
-        at += rows.width(model)
-    case.process_version.process = cast(ServiceProcess, rows.load(ServiceProcess, row, at))
-    return case
+    models = [Case, *(model for _, model, _ in _CASE_JOINS), ServiceProcess]
+    case, *related, process = rows.load_all(row, models)
+    for (field, _, _), obj in zip(_CASE_JOINS, related, strict=True):
+        field.set_cached_value(case, obj)
+    case.process_version.process = process
+    return cast(Case, case)
 
 
 def case_allowed_transitions(case: Case) -> list[Transition]:

@@ -22,7 +22,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
-__all__ = ["columns", "execute", "fetch", "get", "insert", "load", "update", "width"]
+__all__ = ["columns", "execute", "fetch", "get", "insert", "load", "load_all", "update", "width"]
 
 M = TypeVar("M", bound=Model)
 _Converter = Callable[[Any, Any, Any], Any]
@@ -107,6 +107,16 @@ def load(model: type[M], row: Sequence[Any], start: int = 0) -> M | None:
         for reader, value in zip(readers, raw, strict=True)
     ]
     return model.from_db(db.alias, names, values)
+
+
+def load_all(row: Sequence[Any], models: Sequence[type[Model]]) -> list[Any]:
+    """The instances of ``models`` selected one after the other (``columns`` of each) in ``row``;
+    None for an empty LEFT JOIN side."""
+    found, at = [], 0
+    for model in models:
+        found.append(load(model, row, at))
+        at += width(model)
+    return found
 
 
 def get(model: type[M], pk: object) -> M | None:

@@ -68,10 +68,7 @@ from serviceloop.cases.services._common import (
     now_or,
     stage_activity,
 )
-from serviceloop.core.rows import columns, load, width
-from serviceloop.core.rows import fetch as rows_fetch
-from serviceloop.core.rows import insert as rows_insert
-from serviceloop.core.rows import update as rows_update
+from serviceloop.core import rows
 from serviceloop.customers.models import Customer
 from serviceloop.processes.choices import VersionStatus
 from serviceloop.processes.models import ProcessVersion, ServiceProcess, Stage
@@ -148,11 +145,12 @@ def _resolve_category(value: object, errors: dict[str, list[str]]) -> Category |
     return found
 
 
+# Written out: every creation runs these. Table and column names come from the models' metadata
+# only; values are always parameters.
 @cache
 def _category_sql(key: str) -> str:
-    # Table and column names from the models' metadata only; values are always parameters.
     return (
-        f"SELECT {columns(Category, 'c')}, {columns(Skill, 'k')} "  # noqa: S608
+        f"SELECT {rows.columns(Category, 'c')}, {rows.columns(Skill, 'k')} "  # noqa: S608
         f"FROM {Category._meta.db_table} c "
         f"LEFT JOIN {Skill._meta.db_table} k ON k.id = c.skill_id WHERE c.{key} = %s"
     )
@@ -160,13 +158,12 @@ def _category_sql(key: str) -> str:
 
 def _category_where(key: str, value: object) -> Category | None:
     """The category whose ``key`` column is ``value``, with its skill (one query)."""
-    rows = rows_fetch(_category_sql(key), [value])
-    if not rows:
+    found = rows.fetch(_category_sql(key), [value])
+    if not found:
         return None
-    category = load(Category, rows[0])
-    assert category is not None
-    category.skill = load(Skill, rows[0], width(Category))
-    return category
+    category, skill = rows.load_all(found[0], (Category, Skill))
+    category.skill = skill
+    return cast(Category, category)
 
 
 _START_PARTS = (Stage, ProcessVersion, ServiceProcess, Team, Skill)
@@ -174,10 +171,9 @@ _START_PARTS = (Stage, ProcessVersion, ServiceProcess, Team, Skill)
 
 @cache
 def _start_stage_sql(where: str) -> str:
-    selected = ", ".join(columns(m, a) for m, a in zip(_START_PARTS, "svptk", strict=True))
+    selected = ", ".join(rows.columns(m, a) for m, a in zip(_START_PARTS, "svptk", strict=True))
     return (
-        f"SELECT {selected} "  # noqa: S608 -- names from the models' metadata, values are parameters
-        f"FROM {Stage._meta.db_table} s "
+        f"SELECT {selected} FROM {Stage._meta.db_table} s "  # noqa: S608
         f"JOIN {ProcessVersion._meta.db_table} v ON v.id = s.version_id "
         f"JOIN {ServiceProcess._meta.db_table} p ON p.id = v.process_id "
         f"LEFT JOIN {Team._meta.db_table} t ON t.id = s.responsible_team_id "
@@ -188,24 +184,17 @@ def _start_stage_sql(where: str) -> str:
 
 def _start_stage(version: ProcessVersion | None) -> Stage | None:
     """The start stage of ``version``, or of the default process's latest published version, with
-    its version, process, team and skill: one query, written out since every creation runs it."""
+    its version, process, team and skill (one query)."""
     if version is not None:
-        rows = rows_fetch(_start_stage_sql("v.id = %s"), [version.pk])
+        found = rows.fetch(_start_stage_sql("v.id = %s"), [version.pk])
     else:
         sql = _start_stage_sql("p.is_default AND v.status = %s")
-        rows = rows_fetch(sql, [VersionStatus.PUBLISHED.value])
-    if not rows:
+        found = rows.fetch(sql, [VersionStatus.PUBLISHED.value])
+    if not found:
         return None
-    parts: list[Any] = []
-    at = 0
-    for model in _START_PARTS:
-        parts.append(load(model, rows[0], at))
-        at += width(model)
-    stage, found_version, process, team, skill = parts
-    found_version.process = process
-    stage.version = found_version
-    stage.responsible_team = team
-    stage.required_skill = skill
+    stage, version, process, team, skill = rows.load_all(found[0], _START_PARTS)
+    version.process = process
+    stage.version, stage.responsible_team, stage.required_skill = version, team, skill
     return cast(Stage, stage)
 
 
@@ -221,7 +210,7 @@ def _touch(case: Case, at: datetime, fields: list[str]) -> None:
     """Save the changed fields together with the version bump and ``updated_at``."""
     case.version += 1
     case.updated_at = at
-    rows_update(case, [*fields, "version", "updated_at"])  # written out: every change runs it
+    rows.update(case, [*fields, "version", "updated_at"])  # written out: every change runs it
 
 
 def _require_active_actor(actor: Any, action: str) -> None:
@@ -299,7 +288,7 @@ def case_create(
             created_at=at,
             updated_at=at,
         )
-        rows_insert([case])  # the database numbers it (``Case.number``, read back by RETURNING)
+        rows.insert([case])  # the database numbers it (``Case.number``, read back by RETURNING)
 
         events = [
             build_event(
@@ -342,7 +331,7 @@ def case_create(
                     },
                 )
             )
-        rows_insert(events)
+        rows.insert(events)
         return case
 
 
