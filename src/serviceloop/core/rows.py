@@ -1,16 +1,17 @@
-"""Written-out SQL for the hot path, still typed by the models.
+"""Written-out SQL for the hot paths, still typed by the models.
 
 The ORM builds, compiles and unpacks every query anew: 0.2-0.8 ms of Python per statement, which
-was most of the cost of opening a case through the API (about 14 statements; see
-``benchmarks/api_load.py``). The few statements on that path are written out in SQL instead, and
-these helpers keep them tied to the models: column names come from ``_meta``, values go in through
-the fields' own ``get_db_prep_save`` and come back through the same converters the ORM applies, so
-a row read or written here is the row the ORM would read or write, on SQLite and PostgreSQL alike.
-Everything else keeps using the ORM.
+was most of the cost of opening a case through the API (19 statements; see
+``benchmarks/api_load.py``). The statements every request runs (API token) and every creation,
+case read and case change runs (start stage, routing, the case row, its events, idempotency
+records) are written out in SQL instead, and these helpers keep them tied to the models: column
+names come from ``_meta``, values go in through the fields' own ``get_db_prep_save`` and come back
+through the same converters the ORM applies, so a row read or written here is the row the ORM
+would read or write, on SQLite and PostgreSQL alike. Lists, searches, exports and the rest keep
+using the ORM; write SQL here only for a statement a profile shows on a hot path.
 
 Statements are built once per model and cached; SQL identifiers in them come from the models'
-metadata only and values are always parameters (``%s`` on every database).
-"""
+metadata only and values are always parameters (``%s`` on every database)."""
 
 from __future__ import annotations
 
