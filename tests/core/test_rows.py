@@ -84,3 +84,12 @@ def test_insert_many_stores_every_row_in_order():
     assert [e.activity for e in stored] == ["Reply 0", "Reply 1", "Reply 2"]
     assert all(e.timestamp == AT and e.attributes == {} for e in stored)
     assert all(e.lifecycle == "complete" for e in stored)
+
+
+def test_locking_a_case_outside_a_transaction_is_refused(transactional_db):
+    from django.db.transaction import TransactionManagementError
+
+    from serviceloop.cases.services._common import lock_case
+
+    with pytest.raises(TransactionManagementError):
+        lock_case(CaseFactory())

@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from django.db import connection
 from django.db.models import ForeignKey
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone, translation
 
 from serviceloop.cases.choices import EventKind
@@ -63,6 +64,8 @@ def lock_case(case: Case, *, expected_version: int | None = None) -> Case:
     lock, so the re-read is the latest committed state either way.
     """
     for_update = connection.features.has_select_for_update
+    if not connection.in_atomic_block:  # as the ORM's select_for_update: a lock needs a transaction
+        raise TransactionManagementError("lock_case() must run inside a transaction.")
     found = rows.fetch(_lock_sql(for_update), [case.pk])
     if not found:
         raise Case.DoesNotExist(f"No case {case.pk}.")
