@@ -120,16 +120,18 @@ def load_all(row: Sequence[Any], models: Sequence[type[Model]]) -> list[Any]:
     return found
 
 
-def get(model: type[M], pk: object) -> M | None:
-    """The instance with this primary key, or None (``filter(pk=...).first()``)."""
-    found = fetch(_get_sql(model), [pk])
+def get(model: type[M], pk: object, *, for_update: bool = False) -> M | None:
+    """The instance with this primary key, or None (``filter(pk=...).first()``); ``for_update``
+    locks its row until the transaction ends (``select_for_update``)."""
+    found = fetch(_get_sql(model, for_update), [pk])
     return load(model, found[0]) if found else None
 
 
 @cache
-def _get_sql(model: type[Model]) -> str:
+def _get_sql(model: type[Model], for_update: bool) -> str:
     table, pk = _db().ops.quote_name(model._meta.db_table), _quoted(model._meta.pk)
-    return f"SELECT {columns(model, 'm')} FROM {table} m WHERE m.{pk} = %s"  # noqa: S608
+    lock = " FOR UPDATE" if for_update else ""
+    return f"SELECT {columns(model, 'm')} FROM {table} m WHERE m.{pk} = %s{lock}"  # noqa: S608
 
 
 @cache

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import cache
-from typing import Any, cast
+from typing import Any
 
 from django.db import connection
 from django.db.models import ForeignKey
@@ -46,13 +45,6 @@ def now_or(at: datetime | None) -> datetime:
 _RELATIONS = tuple(f for f in Case._meta.concrete_fields if isinstance(f, ForeignKey))
 
 
-@cache
-def _lock_sql(for_update: bool) -> str:
-    """Every change of a case runs it, so it is written out (names from the model's metadata)."""
-    lock = " FOR UPDATE" if for_update else ""
-    return f"SELECT {rows.columns(Case, 'c')} FROM {Case._meta.db_table} c WHERE c.id = %s{lock}"  # noqa: S608
-
-
 def lock_case(case: Case, *, expected_version: int | None = None) -> Case:
     """Lock the case row (``SELECT ... FOR UPDATE``), re-read it and check the version.
 
@@ -63,13 +55,12 @@ def lock_case(case: Case, *, expected_version: int | None = None) -> Case:
     SQLite the lock is a no-op, but the IMMEDIATE transaction already holds the database's write
     lock, so the re-read is the latest committed state either way.
     """
-    for_update = connection.features.has_select_for_update
-    if not connection.in_atomic_block:  # as the ORM's select_for_update: a lock needs a transaction
+    if not connection.in_atomic_block:  # the lock (or SQLite's write lock) ends with it
         raise TransactionManagementError("lock_case() must run inside a transaction.")
-    found = rows.fetch(_lock_sql(for_update), [case.pk])
-    if not found:
+    # Written out: every change of a case runs it.
+    locked = rows.get(Case, case.pk, for_update=connection.features.has_select_for_update)
+    if locked is None:
         raise Case.DoesNotExist(f"No case {case.pk}.")
-    locked = cast(Case, rows.load(Case, found[0]))
     for field in _RELATIONS:
         if field.is_cached(case) and getattr(case, field.attname) == getattr(locked, field.attname):
             field.set_cached_value(locked, field.get_cached_value(case))
