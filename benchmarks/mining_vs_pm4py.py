@@ -35,7 +35,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
-HELPDESK = Path(os.environ.get("SERVICELOOP_SHARED_DATA", HERE.parent.parent / "shared" / "data"))
+HELPDESK = HERE.parent / "tests" / "data"
 TOOLS = ("serviceloop", "pm4py", "pm4py-polars")
 ANSWERS = ("dfg", "perf", "start", "end", "variants", "durations")
 BIG = 50_000_000  # from here on: mine_large_parquet, a memory cap, sanity checks

@@ -16,9 +16,7 @@ from typer.testing import CliRunner
 from serviceloop.analytics import report as report_module
 from serviceloop.cli import app
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-if not DATA.is_dir():
-    DATA = Path("/work/shared/data")
+DATA = Path(__file__).resolve().parent / "data"
 HELPDESK = DATA / "helpdesk_full.csv"
 HELPDESK_ARGS = [
     "--case-col",

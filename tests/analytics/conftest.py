@@ -16,9 +16,7 @@ import pytest
 
 from serviceloop.analytics import EventLog, from_polars, read_csv
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-if not DATA.is_dir():  # the repository may live elsewhere than /work/main
-    DATA = Path("/work/shared/data")
+DATA = Path(__file__).resolve().parents[1] / "data"
 HELPDESK = DATA / "helpdesk_full.csv"
 TAX2017 = DATA / "helpdesk_tax2017.csv"
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
