@@ -14,20 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
-from typing import Any, cast
 
 from django.db import connection, transaction
 
-from serviceloop.accounts.models import AgentProfile, Skill, Team, User
-from serviceloop.cases.choices import CaseStatus
-from serviceloop.cases.models import Case, Category
-from serviceloop.core.rows import columns, execute, fetch, load, width
+from serviceloop.accounts.models import AgentProfile, Skill, Team
+from serviceloop.cases import queries
+from serviceloop.cases.models import Category
+from serviceloop.cases.queries import ACTIVE_STATUSES
 from serviceloop.processes.models import Stage
 
 __all__ = ["ACTIVE_STATUSES", "RouteDecision", "route_for_stage", "route_pick_agent"]
-
-ACTIVE_STATUSES = (CaseStatus.OPEN, CaseStatus.PENDING)
 
 
 @dataclass(frozen=True)
@@ -43,48 +39,6 @@ def needed_skill(*, stage: Stage, category: Category | None) -> Skill | None:
     return stage.required_skill
 
 
-# Written-out SQL: routing runs on every creation and stage change, and the ORM spent more time
-# building these statements than the database spent running them. Names come from the models'
-# metadata only; values are always parameters.
-_AGENTS = AgentProfile._meta.db_table
-_ACTIVE = [status.value for status in ACTIVE_STATUSES]
-_LOAD = (
-    f"SELECT COUNT(*) FROM {Case._meta.db_table} c "  # noqa: S608
-    "WHERE c.assignee_id = {user} AND c.status IN (%s, %s)"
-)
-
-
-@cache
-def _candidates_sql(with_skill: bool) -> str:
-    skills = AgentProfile.skills.through._meta.db_table
-    skill = (
-        f" AND EXISTS (SELECT 1 FROM {skills} s"  # noqa: S608
-        " WHERE s.agentprofile_id = a.id AND s.skill_id = %s)"
-        if with_skill
-        else ""
-    )
-    return (
-        f"SELECT {columns(AgentProfile, 'a')}, {columns(User, 'u')}, "  # noqa: S608
-        f"({_LOAD.format(user='a.user_id')}) FROM {_AGENTS} a "
-        f"JOIN {User._meta.db_table} u ON u.id = a.user_id "
-        f"WHERE a.team_id = %s AND a.is_available AND u.is_active{skill}"
-    )
-
-
-def _candidates(team: Team, skill: Skill | None) -> list[tuple[AgentProfile, int, tuple[Any, ...]]]:
-    """The team's available, active agents with ``skill``: profile, load and the row, whose user
-    is built only for the agent who gets the case (one query)."""
-    params: list[object] = [*_ACTIVE, team.pk]
-    if skill is not None:
-        params.append(skill.pk)
-    found = []
-    for row in fetch(_candidates_sql(skill is not None), params):
-        profile = load(AgentProfile, row)
-        assert profile is not None
-        found.append((profile, row[-1], row))
-    return found
-
-
 def _take(profile: AgentProfile, *, at: datetime, wait: bool) -> bool:
     """Lock and stamp one agent row, re-count their load under the lock; keep it on success.
 
@@ -92,25 +46,17 @@ def _take(profile: AgentProfile, *, at: datetime, wait: bool) -> bool:
     savepoint releases the row again when the agent turned out to be full, so a transaction never
     holds a useless lock while it waits for another one (no deadlocks).
     """
-    stamp = connection.ops.adapt_datetimefield_value(at)
     if not connection.features.has_select_for_update:
         # SQLite: the IMMEDIATE transaction has held the database's write lock since before the
         # candidates were read, so their availability and loads are still exact; nothing to lock.
-        execute(f"UPDATE {_AGENTS} SET last_routed_at = %s WHERE id = %s", [stamp, profile.pk])  # noqa: S608
+        queries.agent_stamp(profile.pk, at)
         return True
-    skip = " SKIP LOCKED" if not wait else ""
     sid = transaction.savepoint()
-    locked = fetch(
-        f"UPDATE {_AGENTS} SET last_routed_at = %s WHERE id = ("  # noqa: S608
-        f"SELECT id FROM {_AGENTS} WHERE id = %s AND is_available FOR UPDATE{skip}"
-        f") RETURNING id",
-        [stamp, profile.pk],
-    )
-    if locked:
-        ((load_now,),) = fetch(_LOAD.format(user="%s"), [profile.user_id, *_ACTIVE])
-        if load_now < profile.capacity:
-            transaction.savepoint_commit(sid)
-            return True
+    if queries.agent_claim(profile.pk, at, wait=wait) and (
+        queries.agent_load(profile.user_id) < profile.capacity
+    ):
+        transaction.savepoint_commit(sid)
+        return True
     transaction.savepoint_rollback(sid)
     return False
 
@@ -124,17 +70,20 @@ def route_pick_agent(*, team: Team, skill: Skill | None, at: datetime) -> AgentP
     run inside the transaction that assigns the case.
     """
     never = datetime.min.replace(tzinfo=at.tzinfo)
+    candidates = queries.agent_candidates(
+        team_id=team.pk, skill_id=skill.pk if skill is not None else None
+    )
     ranked = sorted(
-        (c for c in _candidates(team, skill) if c[1] < c[0].capacity),
-        key=lambda c: (c[1], c[0].last_routed_at or never, c[0].id),
+        (c for c in candidates if c.load < c.profile.capacity),
+        key=lambda c: (c.load, c.profile.last_routed_at or never, c.profile.id),
     )
     # First the best agent nobody is being routed to at this instant; if all are busy, wait.
     for wait in (False, True):
-        for profile, _load, row in ranked:
-            if _take(profile, at=at, wait=wait):
-                profile.last_routed_at = at
-                profile.user = cast(User, load(User, row, width(AgentProfile)))
-                return profile
+        for candidate in ranked:
+            if _take(candidate.profile, at=at, wait=wait):
+                candidate.profile.last_routed_at = at
+                candidate.profile.user = candidate.user()
+                return candidate.profile
     return None
 
 

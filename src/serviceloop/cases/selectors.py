@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from serviceloop.accounts.choices import Role
-from serviceloop.accounts.models import Team, User
+from serviceloop.accounts.models import Team
+from serviceloop.cases import queries
 from serviceloop.cases.choices import CaseStatus, EventKind, MessageKind, Priority
 from serviceloop.cases.exceptions import (
     MSG_BAD_CHOICE,
@@ -23,11 +23,9 @@ from serviceloop.cases.exceptions import (
     InvalidInputError,
     PermissionDeniedError,
 )
-from serviceloop.cases.models import Attachment, Case, CaseEvent, Category, Message
+from serviceloop.cases.models import Attachment, Case, CaseEvent, Message
 from serviceloop.cases.permissions import agent_team_id, case_can_view
-from serviceloop.core import rows
-from serviceloop.customers.models import Customer
-from serviceloop.processes.models import ProcessVersion, ServiceProcess, Stage, Transition
+from serviceloop.processes.models import Stage, Transition
 
 __all__ = [
     "CUSTOMER_VISIBLE_EVENTS",
@@ -164,51 +162,10 @@ def case_get_for_user(*, user: Any, pk: int | None = None, number: str | None = 
     """
     if (pk is None) == (number is None):
         raise ValueError("give exactly one of pk or number")
-    found = rows.fetch(
-        _case_sql("id" if pk is not None else "number"), [pk if pk is not None else number]
-    )
-    case = _case_from_row(found[0]) if found else None
+    case = queries.case_by_key(pk=pk, number=number)
     if case is None or not case_can_view(user, case):
         raise Http404("No such case.")
     return case
-
-
-# The case's LIST_RELATED objects, in the order of the written-out join: (field, model, alias).
-_CASE_JOINS: tuple[tuple[Any, Any, str], ...] = (
-    (Case.customer.field, Customer, "cu"),
-    (Case.category.field, Category, "ca"),
-    (Case.stage.field, Stage, "st"),
-    (Case.team.field, Team, "te"),
-    (Case.assignee.field, User, "us"),
-    (Case.process_version.field, ProcessVersion, "pv"),
-)
-
-
-@cache
-def _case_sql(key: str) -> str:
-    joins = " ".join(
-        f"{'JOIN' if not field.null else 'LEFT JOIN'} {model._meta.db_table} {alias} "
-        f"ON {alias}.id = c.{field.column}"
-        for field, model, alias in _CASE_JOINS
-    )
-    selected = ", ".join(
-        [rows.columns(Case, "c")]
-        + [rows.columns(model, alias) for _, model, alias in _CASE_JOINS]
-        + [rows.columns(ServiceProcess, "sp")]
-    )
-    return (
-        f"SELECT {selected} FROM {Case._meta.db_table} c {joins} "  # noqa: S608
-        f"JOIN {ServiceProcess._meta.db_table} sp ON sp.id = pv.process_id WHERE c.{key} = %s"
-    )
-
-
-def _case_from_row(row: tuple[Any, ...]) -> Case:
-    models = [Case, *(model for _, model, _ in _CASE_JOINS), ServiceProcess]
-    case, *related, process = rows.load_all(row, models)
-    for (field, _, _), obj in zip(_CASE_JOINS, related, strict=True):
-        field.set_cached_value(case, obj)
-    case.process_version.process = process
-    return cast(Case, case)
 
 
 def case_allowed_transitions(case: Case) -> list[Transition]:

@@ -10,6 +10,7 @@ from django.db.models import ForeignKey
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone, translation
 
+from serviceloop.cases import queries
 from serviceloop.cases.choices import EventKind
 from serviceloop.cases.exceptions import (
     MSG_PERMISSION,
@@ -18,7 +19,6 @@ from serviceloop.cases.exceptions import (
     StaleVersionError,
 )
 from serviceloop.cases.models import Case, CaseEvent
-from serviceloop.core import rows
 from serviceloop.processes.models import Stage
 
 __all__ = [
@@ -57,8 +57,7 @@ def lock_case(case: Case, *, expected_version: int | None = None) -> Case:
     """
     if not connection.in_atomic_block:  # the lock (or SQLite's write lock) ends with it
         raise TransactionManagementError("lock_case() must run inside a transaction.")
-    # Written out: every change of a case runs it.
-    locked = rows.get(Case, case.pk, for_update=connection.features.has_select_for_update)
+    locked = queries.case_lock(case.pk)
     if locked is None:
         raise Case.DoesNotExist(f"No case {case.pk}.")
     for field in _RELATIONS:
@@ -124,5 +123,5 @@ def append_event(
     event = build_event(
         case=case, kind=kind, actor=actor, at=at, attributes=attributes, activity=activity
     )
-    rows.insert([event])  # written-out SQL, as every change of a case appends one
+    queries.events_insert([event])
     return event

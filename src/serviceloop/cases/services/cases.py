@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from functools import cache
-from typing import Any, cast
+from typing import Any
 
 from django.db import transaction
 
 from serviceloop.accounts.choices import Role
-from serviceloop.accounts.models import AgentProfile, Skill, Team, User
+from serviceloop.accounts.models import AgentProfile, User
+from serviceloop.cases import queries
 from serviceloop.cases.choices import CaseStatus, Channel, EventKind, Priority
 from serviceloop.cases.exceptions import (
     MSG_AGENT_SELF_ONLY,
@@ -68,10 +68,9 @@ from serviceloop.cases.services._common import (
     now_or,
     stage_activity,
 )
-from serviceloop.core import rows
 from serviceloop.customers.models import Customer
 from serviceloop.processes.choices import VersionStatus
-from serviceloop.processes.models import ProcessVersion, ServiceProcess, Stage
+from serviceloop.processes.models import ProcessVersion, Stage
 
 __all__ = [
     "case_assign",
@@ -137,65 +136,12 @@ def _resolve_category(value: object, errors: dict[str, list[str]]) -> Category |
         return value
     found: Category | None = None
     if isinstance(value, int) and not isinstance(value, bool):
-        found = _category_where("id", value)
+        found = queries.category_by_id(value)
     elif isinstance(value, str):
-        found = _category_where("code", value)
+        found = queries.category_by_code(value)
     if found is None:
         errors.setdefault("category", []).append(f"Unknown category {value!r}.")
     return found
-
-
-# Written out: every creation runs these. Table and column names come from the models' metadata
-# only; values are always parameters.
-@cache
-def _category_sql(key: str) -> str:
-    return (
-        f"SELECT {rows.columns(Category, 'c')}, {rows.columns(Skill, 'k')} "  # noqa: S608
-        f"FROM {Category._meta.db_table} c "
-        f"LEFT JOIN {Skill._meta.db_table} k ON k.id = c.skill_id WHERE c.{key} = %s"
-    )
-
-
-def _category_where(key: str, value: object) -> Category | None:
-    """The category whose ``key`` column is ``value``, with its skill (one query)."""
-    found = rows.fetch(_category_sql(key), [value])
-    if not found:
-        return None
-    category, skill = rows.load_all(found[0], (Category, Skill))
-    category.skill = skill
-    return cast(Category, category)
-
-
-_START_PARTS = (Stage, ProcessVersion, ServiceProcess, Team, Skill)
-
-
-@cache
-def _start_stage_sql(where: str) -> str:
-    selected = ", ".join(rows.columns(m, a) for m, a in zip(_START_PARTS, "svptk", strict=True))
-    return (
-        f"SELECT {selected} FROM {Stage._meta.db_table} s "  # noqa: S608
-        f"JOIN {ProcessVersion._meta.db_table} v ON v.id = s.version_id "
-        f"JOIN {ServiceProcess._meta.db_table} p ON p.id = v.process_id "
-        f"LEFT JOIN {Team._meta.db_table} t ON t.id = s.responsible_team_id "
-        f"LEFT JOIN {Skill._meta.db_table} k ON k.id = s.required_skill_id "
-        f'WHERE s.is_start AND {where} ORDER BY v.number DESC, s."order" LIMIT 1'
-    )
-
-
-def _start_stage(version: ProcessVersion | None) -> Stage | None:
-    """The start stage of ``version``, or of the default process's latest published version, with
-    its version, process, team and skill (one query)."""
-    if version is not None:
-        found = rows.fetch(_start_stage_sql("v.id = %s"), [version.pk])
-    else:
-        sql = _start_stage_sql("p.is_default AND v.status = %s")
-        found = rows.fetch(sql, [VersionStatus.PUBLISHED.value])
-    if not found:
-        return None
-    stage, version, process, team, skill = rows.load_all(found[0], _START_PARTS)
-    version.process = process
-    stage.version, stage.responsible_team, stage.required_skill = version, team, skill
-    return cast(Stage, stage)
 
 
 def _username(user: Any) -> str | None:
@@ -210,7 +156,7 @@ def _touch(case: Case, at: datetime, fields: list[str]) -> None:
     """Save the changed fields together with the version bump and ``updated_at``."""
     case.version += 1
     case.updated_at = at
-    rows.update(case, [*fields, "version", "updated_at"])  # written out: every change runs it
+    queries.case_save(case, [*fields, "version", "updated_at"])
 
 
 def _require_active_actor(actor: Any, action: str) -> None:
@@ -253,7 +199,11 @@ def case_create(
         errors.setdefault("channel", []).append(_choice_error(channel, Channel))
     attrs = {k: v for k, v in _clean_attributes(attributes, errors).items() if v is not None}
     category_obj = _resolve_category(category, errors)
-    start = _start_stage(process_version)
+    start = (
+        queries.start_stage_of_version(process_version.pk)
+        if process_version is not None
+        else queries.start_stage_of_default_process()
+    )
     version = start.version if start is not None else process_version
     if version is None:
         errors.setdefault("process_version", []).append(MSG_NO_DEFAULT_PROCESS)
@@ -288,7 +238,7 @@ def case_create(
             created_at=at,
             updated_at=at,
         )
-        rows.insert([case])  # the database numbers it (``Case.number``, read back by RETURNING)
+        queries.case_insert(case)  # numbered by the database
 
         events = [
             build_event(
@@ -331,7 +281,7 @@ def case_create(
                     },
                 )
             )
-        rows.insert(events)
+        queries.events_insert(events)
         return case
 
 
