@@ -10,8 +10,6 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable
 from datetime import timedelta
-from functools import cache
-from typing import cast
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -19,10 +17,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from serviceloop.accounts import queries
 from serviceloop.accounts.choices import Role
 from serviceloop.accounts.models import AgentProfile, ApiToken, Skill, Team, User
 from serviceloop.accounts.permissions import is_admin
-from serviceloop.core import rows
 from serviceloop.core.exceptions import InvalidInputError, PermissionDeniedError
 
 __all__ = [
@@ -180,10 +178,9 @@ def api_token_authenticate(raw_key: str) -> User | None:
         return None
     wanted = ApiToken.hash_key(raw_key)
     match = None
-    for row in rows.fetch(_token_sql(), [raw_key[:prefix_len]]):
-        token = rows.load(ApiToken, row)
-        if token is not None and hmac.compare_digest(token.key_hash, wanted):
-            match, user_row = token, row
+    for token, user, profile in queries.tokens_by_prefix(raw_key[:prefix_len]):
+        if hmac.compare_digest(token.key_hash, wanted):
+            match, match_user, match_profile = token, user, profile
     if match is None:
         return None
     now = timezone.now()
@@ -191,22 +188,8 @@ def api_token_authenticate(raw_key: str) -> User | None:
         ApiToken.objects.filter(pk=match.pk).update(last_used_at=now)
     # The agent profile rides along (cached on the user, also when there is none) so permission
     # checks need no query for the agent's team.
-    _, user, profile = rows.load_all(user_row, (ApiToken, User, AgentProfile))
-    User.agent_profile.related.set_cached_value(user, profile)  # type: ignore[attr-defined]
-    if profile is not None:
-        AgentProfile.user.field.set_cached_value(profile, user)
-    match.user = user
-    return cast(User, user)
-
-
-@cache
-def _token_sql() -> str:
-    """Unrevoked tokens of active users with this prefix, their user and agent profile (every
-    API request runs it, so it is written out; names from the models' metadata)."""
-    return (
-        f"SELECT {rows.columns(ApiToken, 't')}, {rows.columns(User, 'u')}, "  # noqa: S608
-        f"{rows.columns(AgentProfile, 'a')} FROM {ApiToken._meta.db_table} t "
-        f"JOIN {User._meta.db_table} u ON u.id = t.user_id "
-        f"LEFT JOIN {AgentProfile._meta.db_table} a ON a.user_id = u.id "
-        "WHERE t.prefix = %s AND NOT t.revoked AND u.is_active"
-    )
+    User.agent_profile.related.set_cached_value(match_user, match_profile)  # type: ignore[attr-defined]
+    if match_profile is not None:
+        AgentProfile.user.field.set_cached_value(match_profile, match_user)
+    match.user = match_user
+    return match_user
