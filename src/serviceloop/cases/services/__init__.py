@@ -19,17 +19,16 @@ Event rules (what analytics can rely on):
 - Every service accepts ``at`` (aware datetime) so history can be replayed through the same rules.
 """
 
-from serviceloop.cases.services.cases import (
+from serviceloop.cases.services.creation import case_create
+from serviceloop.cases.services.lifecycle import (
     case_assign,
-    case_check_item,
-    case_create,
     case_escalate,
     case_reopen,
     case_set_status,
-    case_transition,
     case_update,
 )
 from serviceloop.cases.services.messages import attachment_add, message_add
+from serviceloop.cases.services.transition import case_check_item, case_transition
 
 __all__ = [
     "attachment_add",

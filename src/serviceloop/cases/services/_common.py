@@ -24,11 +24,15 @@ from serviceloop.processes.models import Stage
 __all__ = [
     "append_event",
     "build_event",
+    "code_of",
     "deny",
     "due_for_stage",
     "lock_case",
     "now_or",
+    "require_active_actor",
     "stage_activity",
+    "touch",
+    "username_of",
 ]
 
 
@@ -125,3 +129,23 @@ def append_event(
     )
     queries.events_insert([event])
     return event
+
+
+def username_of(user: Any) -> str | None:
+    return user.get_username() if user is not None else None
+
+
+def code_of(obj: Any) -> str | None:
+    return obj.code if obj is not None else None
+
+
+def touch(case: Case, at: datetime, fields: list[str]) -> None:
+    """Save the changed fields together with the version bump and ``updated_at``."""
+    case.version += 1
+    case.updated_at = at
+    queries.case_save(case, [*fields, "version", "updated_at"])
+
+
+def require_active_actor(actor: Any, action: str) -> None:
+    if actor is None or not getattr(actor, "is_active", False):
+        raise deny(action)
