@@ -66,6 +66,20 @@ EXPECTED = {
     "ReportAssetsError",
     "render_report",
     "write_report",
+    # composite evaluation (scoring)
+    "AHPResult",
+    "InconsistentJudgementsError",
+    "Judgement",
+    "Scores",
+    "ahp_weights",
+    "blend_weights",
+    "entropy_weights",
+    "normalise",
+    "pairwise_matrix",
+    "probit_thresholds",
+    "rank_sum_ratio",
+    "topsis",
+    "weighted_sum",
 }
 
 

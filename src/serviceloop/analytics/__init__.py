@@ -118,6 +118,22 @@ Offline HTML report (``report``; inlines ECharts and viz.js from ``serviceloop/s
     write_report(path, log, result, *, conformance=None, spec=None, title=None) -> Path
     ReportAssetsError(AnalyticsError): the vendor scripts are missing (run ``make assets``)
 
+Composite evaluation of units x indicators (``scoring``; NumPy, any Polars table)::
+
+    ahp_weights(matrix, labels, *, max_consistency_ratio=0.1) -> AHPResult(weights, lambda_max,
+        consistency_index, random_index, consistency_ratio, judgements)   # Saaty eigenvector;
+        # CR above the limit raises InconsistentJudgementsError naming the judgements furthest
+        # from w_i / w_j            pairwise_matrix({(a, b): 3, ...}, labels) -> matrix
+    entropy_weights(table, *, unit="unit", indicators=None, directions=None,
+                    normalisation="none" | "minmax", floor=0.0) -> {indicator: weight}
+    blend_weights(subjective, objective, *, alpha=0.5, method="linear" | "multiplicative")
+    normalise(table, *, unit, indicators, directions, method="minmax" | "vector" | "sum")
+    weighted_sum(table, weights, *, unit, indicators, directions, normalisation="minmax")
+    topsis(table, weights, *, unit, indicators, directions)
+    rank_sum_ratio(table, weights=None, *, ..., ranking="integer" | "non-integer", tiers=3)
+        -> Scores(method, weights, scores (unit, score, rank, ...), normalised, contributions,
+                  details)          probit_thresholds(tiers) -> Tian's probit cut points
+
 Errors (``errors``): ``AnalyticsError`` > ``LogFormatError``, ``MissingColumnError``,
 ``MissingValueError``, ``TimestampParseError`` (file, row, column, value), ``EmptyLogError``,
 ``DuplicateEventError``, ``InvalidParameterError`` (also a ``ValueError``), ``EngineError``.
@@ -186,6 +202,21 @@ if TYPE_CHECKING:
     )
     from .report import ReportAssetsError, render_report, write_report
     from .result import AnalysisResult, analyze
+    from .scoring import (
+        AHPResult,
+        InconsistentJudgementsError,
+        Judgement,
+        Scores,
+        ahp_weights,
+        blend_weights,
+        entropy_weights,
+        normalise,
+        pairwise_matrix,
+        probit_thresholds,
+        rank_sum_ratio,
+        topsis,
+        weighted_sum,
+    )
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "conformance": ("ConformanceResult", "check_conformance"),
@@ -243,6 +274,21 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "report": ("ReportAssetsError", "render_report", "write_report"),
     "result": ("AnalysisResult", "analyze"),
+    "scoring": (
+        "AHPResult",
+        "InconsistentJudgementsError",
+        "Judgement",
+        "Scores",
+        "ahp_weights",
+        "blend_weights",
+        "entropy_weights",
+        "normalise",
+        "pairwise_matrix",
+        "probit_thresholds",
+        "rank_sum_ratio",
+        "topsis",
+        "weighted_sum",
+    ),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
@@ -261,6 +307,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "AHPResult",
     "AnalysisResult",
     "AnalyticsError",
     "ConformanceResult",
@@ -268,7 +315,9 @@ __all__ = [
     "EmptyLogError",
     "EngineError",
     "EventLog",
+    "InconsistentJudgementsError",
     "InvalidParameterError",
+    "Judgement",
     "LargeLogResult",
     "LogFormatError",
     "MissingColumnError",
@@ -278,12 +327,15 @@ __all__ = [
     "ProcessProblem",
     "ProcessSpec",
     "ReportAssetsError",
+    "Scores",
     "StageSpec",
     "TimestampParseError",
     "TransitionSpec",
     "activity_frequencies",
     "activity_times",
+    "ahp_weights",
     "analyze",
+    "blend_weights",
     "bottlenecks",
     "case_durations",
     "check_conformance",
@@ -291,6 +343,7 @@ __all__ = [
     "dump_process_yaml",
     "duration_summary",
     "end_activities",
+    "entropy_weights",
     "filter_activities",
     "filter_attribute",
     "filter_case_duration",
@@ -301,8 +354,12 @@ __all__ = [
     "handovers",
     "load_process_yaml",
     "mine_large_parquet",
+    "normalise",
+    "pairwise_matrix",
     "parse_process_yaml",
+    "probit_thresholds",
     "process_map",
+    "rank_sum_ratio",
     "read_csv",
     "read_parquet",
     "read_xes",
@@ -313,7 +370,9 @@ __all__ = [
     "rework_cases",
     "start_activities",
     "throughput",
+    "topsis",
     "validate_process",
     "variants",
+    "weighted_sum",
     "write_report",
 ]
