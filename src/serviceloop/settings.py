@@ -53,7 +53,7 @@ def _database(url: str) -> dict[str, object]:
     if parsed.scheme == "sqlite":
         path = unquote(parsed.path) or str(DATA_DIR / "serviceloop.sqlite3")
         return {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "serviceloop.core.sqlite",  # + owner-only files, flush of append-only tables
             "NAME": path,
             # WAL lets readers run beside one writer; IMMEDIATE takes the write lock at BEGIN so two
             # writers queue on the busy timeout instead of failing with "database is locked".

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from serviceloop.cases.choices import CaseStatus, EventKind
-from serviceloop.cases.models import Case, CaseEvent
+from serviceloop.cases.models import AppendOnlyError, Case, CaseEvent
 from serviceloop.cases.services import (
     attachment_add,
     case_assign,
@@ -236,5 +236,5 @@ def test_events_are_immutable(world):
     )
     event = CaseEvent.objects.filter(case=case).first()
     event.activity = "tampered"
-    with pytest.raises(ValueError, match="immutable"):
+    with pytest.raises(AppendOnlyError, match="append-only"):
         event.save()

@@ -6,11 +6,12 @@ import datetime as dt
 import itertools
 
 import pytest
-from django.db import connection
+from django.db import connection, models, transaction
 from django.test.utils import CaptureQueriesContext
 
 from serviceloop.analytics import EventLog
 from serviceloop.cases.models import CaseEvent
+from serviceloop.core import append_only
 from serviceloop.insights.selectors import LOG_COLUMNS, LogFilters, event_log, event_table
 from tests.factories import ServiceProcessFactory, build_process_version
 from tests.insights.conftest import DAY0, Log, walk
@@ -184,6 +185,7 @@ def test_an_erased_event_invalidates_the_cached_log(live_log: Log) -> None:
     assert event_log(LogFilters(view="events")).n_events == CaseEvent.objects.count()  # type: ignore[union-attr]
     oldest = CaseEvent.objects.order_by("id").first()
     assert oldest is not None
-    CaseEvent.objects.filter(pk=oldest.pk).delete()
+    with transaction.atomic(), append_only.lifted(CaseEvent._meta.db_table):  # the erasure path
+        models.QuerySet(CaseEvent).filter(pk=oldest.pk)._raw_delete("default")
     after = event_log(LogFilters(view="events"))
     assert after is not None and after.n_events == CaseEvent.objects.count()

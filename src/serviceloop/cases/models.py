@@ -6,6 +6,8 @@ the same transaction, and the analytics never read anything else about the past.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar, NoReturn
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Cast, Concat, LPad
@@ -13,7 +15,16 @@ from django.utils.translation import gettext_lazy as _
 
 from serviceloop.cases.choices import CaseStatus, Channel, EventKind, MessageKind, Priority
 
-__all__ = ["Attachment", "Case", "CaseEvent", "Category", "Message"]
+__all__ = [
+    "MSG_EVENTS_APPEND_ONLY",
+    "AppendOnlyError",
+    "Attachment",
+    "Case",
+    "CaseEvent",
+    "CaseEventQuerySet",
+    "Category",
+    "Message",
+]
 
 
 class Category(models.Model):
@@ -187,12 +198,43 @@ class Attachment(models.Model):
         return self.original_name
 
 
+MSG_EVENTS_APPEND_ONLY = (
+    "Case events are append-only: they are never updated or deleted (the database refuses it too)."
+)
+
+
+class AppendOnlyError(Exception):
+    """An attempt to change or remove a row of an append-only table through the ORM."""
+
+
+class CaseEventQuerySet(models.QuerySet["CaseEvent"]):
+    """Reads and inserts only. The same refusals are enforced by triggers in the database
+    (``core.append_only``, migration ``0004``), which also stop raw SQL; these fail earlier,
+    with a clearer message."""
+
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError(MSG_EVENTS_APPEND_ONLY)
+
+    def delete(self) -> NoReturn:
+        raise AppendOnlyError(MSG_EVENTS_APPEND_ONLY)
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> NoReturn:
+        raise AppendOnlyError(MSG_EVENTS_APPEND_ONLY)
+
+    def update_or_create(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError(MSG_EVENTS_APPEND_ONLY)
+
+
 class CaseEvent(models.Model):
     """One immutable row of the event log.
 
     ``activity`` is what process mining sees: the stage name for ``stage_entered`` events, the kind's
-    label otherwise. ``kind`` lets analytics pick the stage-level view.
+    label otherwise. ``kind`` lets analytics pick the stage-level view. Rows are only ever inserted:
+    the manager, ``save()``, ``delete()`` and database triggers refuse every other write.
     """
+
+    APPEND_ONLY: ClassVar[bool] = True  # read by the SQLite backend's flush (core.sqlite)
+    objects: ClassVar[models.Manager[CaseEvent]] = CaseEventQuerySet.as_manager()  # type: ignore[assignment]
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(_("kind"), max_length=32, choices=EventKind.choices)
@@ -219,5 +261,8 @@ class CaseEvent(models.Model):
 
     def save(self, *args: object, **kwargs: object) -> None:
         if self.pk is not None:
-            raise ValueError("case events are immutable")
+            raise AppendOnlyError(MSG_EVENTS_APPEND_ONLY)
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> NoReturn:
+        raise AppendOnlyError(MSG_EVENTS_APPEND_ONLY)

@@ -1,0 +1,1 @@
+"""Django's SQLite backend with two additions, see ``base``."""
