@@ -1,0 +1,68 @@
+"""Working time: seconds counted only in the hours a pool is on shift.
+
+Processing times are measured and simulated in working time, as calendar-based simulators do:
+a task that is not finished when the shift ends pauses and goes on at the next shift, holding
+its resource. ``to_work`` maps clock seconds (from a Monday 00:00) to working seconds since that
+Monday; ``from_work`` maps back (to the earliest clock time with that much work behind it).
+"""
+
+from __future__ import annotations
+
+import bisect
+
+import numpy as np
+
+from .model import HOURS_PER_WEEK
+
+__all__ = ["Calendar"]
+
+HOUR = 3600.0
+WEEK = HOURS_PER_WEEK * HOUR
+
+
+class Calendar:
+    """The on-shift hours of one pool, with conversions between clock and working time."""
+
+    def __init__(self, mask: np.ndarray) -> None:
+        self.mask = np.asarray(mask, dtype=bool)
+        self.always = bool(self.mask.all())
+        on = np.flatnonzero(self.mask)
+        self.on_slots = on.tolist()
+        cum = np.concatenate([[0.0], np.cumsum(self.mask * HOUR)])
+        self.cum = cum  # working seconds before each slot (169 entries)
+        self.per_week = float(cum[-1])
+        self.on_cum = cum[on].tolist()
+
+    # -- scalars (engine) --------------------------------------------------------------------
+    def to_work(self, t: float) -> float:
+        if self.always:
+            return t
+        week, r = divmod(t, WEEK)
+        s = int(r // HOUR)
+        base = float(self.cum[s])
+        if self.mask[s]:
+            base += r - s * HOUR
+        return week * self.per_week + base
+
+    def from_work(self, x: float) -> float:
+        if self.always:
+            return x
+        week, rem = divmod(x, self.per_week)
+        i = bisect.bisect_right(self.on_cum, rem) - 1
+        return week * WEEK + self.on_slots[i] * HOUR + (rem - self.on_cum[i])
+
+    def finish(self, t: float, work: float) -> float:
+        """Clock time at which ``work`` working seconds started at ``t`` are done."""
+        if self.always:
+            return t + work
+        return self.from_work(self.to_work(t) + work)
+
+    # -- arrays (discovery, measures) ----------------------------------------------------------
+    def to_work_array(self, t: np.ndarray) -> np.ndarray:
+        t = np.asarray(t, dtype=float)
+        if self.always:
+            return t
+        week, r = np.divmod(t, WEEK)
+        s = np.minimum((r // HOUR).astype(np.int64), HOURS_PER_WEEK - 1)
+        inside = np.where(self.mask[s], r - s * HOUR, 0.0)
+        return week * self.per_week + self.cum[s] + inside
