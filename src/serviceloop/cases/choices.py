@@ -44,6 +44,7 @@ class EventKind(models.TextChoices):
     CHECKLIST_CHECKED = "checklist_checked", _("Checklist item checked")
     STATUS_CHANGED = "status_changed", _("Status changed")
     ESCALATED = "escalated", _("Escalated")
+    SLA_WARNING = "sla_warning", _("SLA warning")
     SLA_BREACHED = "sla_breached", _("SLA breached")
     SURVEY_ANSWERED = "survey_answered", _("Survey answered")
     REOPENED = "reopened", _("Reopened")
