@@ -1,0 +1,281 @@
+"""Simulation: queueing theory, the SimPy reference, reproducibility, what-if changes, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+from serviceloop.analytics import InvalidParameterError, from_polars, read_csv
+from serviceloop.analytics.simulation import (
+    ActivityModel,
+    ModelDiscoveryError,
+    PoolModel,
+    SimulationModel,
+    discover_model,
+    mmc_model,
+    parse_change,
+    parse_scenario,
+    simulate,
+)
+from serviceloop.analytics.simulation.engine import draw_trajectories, run, run_simpy
+from serviceloop.analytics.simulation.model import parse_hours
+from serviceloop.analytics.simulation.scenarios import RemoveRework, RemoveStage, Route
+from serviceloop.analytics.simulation.validation import simulate_log
+
+from .conftest import HELPDESK
+
+
+def erlang_c_wait(lam: float, mu: float, c: int) -> float:
+    """Mean wait in queue of M/M/c (textbook formula, written out here on purpose)."""
+    a = lam / mu
+    top = a**c / math.factorial(c) * c / (c - a)
+    p_wait = top / (sum(a**k / math.factorial(k) for k in range(c)) + top)
+    return p_wait / (c * mu - lam)
+
+
+# -- queueing theory ------------------------------------------------------------------------------
+@pytest.mark.parametrize(("servers", "lam", "service"), [(1, 4.0, 600.0), (3, 10.0, 900.0)])
+def test_mmc_waiting_matches_erlang_c_within_the_confidence_interval(servers, lam, service):
+    model = mmc_model(arrivals_per_hour=lam, mean_service_seconds=service, servers=servers)
+    res = simulate(model, replications=12, seed=7, weeks=12, warmup_weeks=1)
+    wait = res.as_is.waiting["Serve"]
+    expected = erlang_c_wait(lam / 3600, 1 / service, servers)
+    assert wait.low <= expected <= wait.high, (wait, expected)
+    util = res.as_is.utilisation["Servers"]
+    assert util.low <= lam * service / 3600 / servers <= util.high
+
+
+def test_more_staff_never_increases_waiting_in_mmc():
+    model = mmc_model(arrivals_per_hour=10, mean_service_seconds=900, servers=3)
+    scenarios = [parse_scenario(f"c{k}: staff Servers={k}") for k in (4, 5, 6)]
+    res = simulate(model, scenarios, replications=5, seed=3, weeks=6, warmup_weeks=1)
+    runs = [res.as_is, *res.scenarios]
+    for r in range(5):
+        waits = [s.waiting["Serve"].values[r] for s in runs]
+        assert all(a >= b for a, b in zip(waits, waits[1:], strict=False)), waits
+    assert res.scenarios[0].waiting_difference["Serve"].high < 0
+
+
+def _network_model() -> SimulationModel:
+    rng = np.random.default_rng(5)
+    acts = tuple(
+        ActivityModel(
+            name,
+            pool,
+            np.sort(rng.gamma(2.0, mean / 2, 501)),
+            delays=np.sort(rng.exponential(delay, 501)) if delay else np.zeros(1),
+        )
+        for name, pool, mean, delay in [
+            ("Triage", "Front", 300.0, 0.0),
+            ("Fix", "Experts", 2400.0, 600.0),
+            ("Check", "Front", 600.0, 0.0),
+        ]
+    )
+    routing = np.array(
+        [
+            [0.0, 0.9, 0.0, 0.1],
+            [0.0, 0.05, 0.95, 0.0],
+            [0.0, 0.2, 0.0, 0.8],
+            [1.0, 0.0, 0.0, 0.0],
+        ]
+    )
+    return SimulationModel(
+        activities=acts,
+        routing=routing,
+        arrivals=np.full(168, 2.0),
+        pools=(
+            PoolModel("Front", np.full(168, 2, dtype=np.int64)),
+            PoolModel("Experts", np.full(168, 3, dtype=np.int64)),
+        ),
+    )
+
+
+def test_fast_engine_reproduces_simpy_task_by_task():
+    model = _network_model()
+    traj = draw_trajectories(model, np.random.SeedSequence(11), 3 * 7 * 86400.0)
+    fast = run(model, traj, stop=8 * 7 * 86400.0)
+    ref = run_simpy(model, traj, stop=8 * 7 * 86400.0)
+    assert traj.n_cases > 900
+    np.testing.assert_allclose(fast.start, ref.start, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(fast.end, ref.end, rtol=0, atol=1e-6)
+    res = simulate(model, replications=2, seed=1, weeks=2, warmup_weeks=0.5, engine="simpy")
+    assert res.settings["engine"] == "simpy"
+
+
+def test_simpy_reference_refuses_calendars():
+    model = _network_model()
+    hours = parse_change("hours Mon-Fri 08-18").apply(model)
+    with pytest.raises(InvalidParameterError, match="around the clock"):
+        simulate(hours, replications=1, weeks=1, engine="simpy")
+
+
+def test_working_hours_pause_work_off_shift():
+    model = mmc_model(arrivals_per_hour=1, mean_service_seconds=7200, servers=1)
+    office = parse_change("hours Mon-Fri 09-17").apply(model)
+    traj = draw_trajectories(office, np.random.SeedSequence(2), 2 * 7 * 86400.0)
+    res = run(office, traj, stop=6 * 7 * 86400.0)
+    starts = res.start[~np.isnan(res.start)]
+    slot = (starts // 3600).astype(int) % 168
+    assert parse_hours("Mon-Fri 09-17")[slot].all()  # work starts only on shift
+    # and working time spent equals the drawn processing time, whatever the nights between
+    from serviceloop.analytics.simulation._calendar import Calendar
+
+    cal = Calendar(office.pools[0].capacity > 0)
+    done = ~np.isnan(res.end)
+    spent = cal.to_work_array(res.end[done]) - cal.to_work_array(res.start[done])
+    np.testing.assert_allclose(spent, traj.duration[done], atol=1e-6)
+
+
+# -- reproducibility ----------------------------------------------------------------------------
+def test_same_seed_same_numbers_other_seed_other_numbers():
+    model = _network_model()
+    scen = [parse_scenario("faster: duration Fix=-20%")]
+    a = simulate(model, scen, replications=3, seed=42, weeks=3, warmup_weeks=1).to_dict()
+    b = simulate(model, scen, replications=3, seed=42, weeks=3, warmup_weeks=1).to_dict()
+    c = simulate(model, scen, replications=3, seed=43, weeks=3, warmup_weeks=1).to_dict()
+    assert a == b
+    assert a["as_is"]["measures"] != c["as_is"]["measures"]
+
+
+# -- what-if changes ---------------------------------------------------------------------------
+def test_changes_combine_and_move_the_measures_the_right_way():
+    model = _network_model()
+    scenarios = [
+        parse_scenario("faster fix: duration Fix=-30%"),
+        parse_scenario("no rework: no-rework"),
+        parse_scenario("busier: arrivals +40%"),
+        parse_scenario("all: duration Fix=-30%; no-rework; staff Experts=+1"),
+    ]
+    res = simulate(model, scenarios, replications=4, seed=5, weeks=4, warmup_weeks=1)
+    diff = {s.name: s.difference for s in res.scenarios}
+    assert diff["faster fix"]["cycle_time_mean_seconds"].high < 0
+    assert diff["no rework"]["cycle_time_mean_seconds"].high < 0
+    assert diff["busier"]["throughput_per_week"].low > 0
+    assert res.scenarios[2].utilisation_difference["Experts"].low > 0
+    assert (
+        diff["all"]["cycle_time_mean_seconds"].mean
+        < diff["faster fix"]["cycle_time_mean_seconds"].mean
+    )
+    assert res.scenarios[3].changes == ("duration Fix: -30%", "no rework", "staff Experts: +1")
+
+
+def test_rework_edges_and_route_changes_keep_rows_stochastic():
+    model = _network_model()
+    fix, check = model.activity_index("Fix"), model.activity_index("Check")
+    no_loop = Route("Fix", "Fix", 0.0, rework_only=True).apply(model)
+    assert no_loop.routing[fix, fix] == 0.0
+    assert no_loop.routing[fix, check] == pytest.approx(1.0)
+    cleaned = RemoveRework().apply(model)
+    assert cleaned.routing[check, fix] == 0.0 and cleaned.routing[fix, fix] == 0.0
+    np.testing.assert_allclose(cleaned.routing.sum(axis=1), 1.0)
+    with pytest.raises(InvalidParameterError, match="not a rework edge"):
+        Route("Triage", "Fix", 0.5, rework_only=True).apply(model)
+
+
+def test_removing_a_stage_sends_its_cases_on():
+    model = _network_model()
+    out = RemoveStage("Check").apply(model)
+    assert out.activity_names == ["Triage", "Fix"]
+    fix = out.activity_index("Fix")
+    # Fix went to Check (0.95), Check ended 80 % of the time and sent 20 % back to Fix
+    assert out.routing[fix, 2] == pytest.approx(0.95 * 0.8)
+    assert out.routing[fix, fix] == pytest.approx(0.05 + 0.95 * 0.2)
+    merged = parse_change("merge Fix+Check").apply(model)
+    assert merged.activity_names == ["Triage", "Fix"]
+    assert merged.activities[1].mean_seconds > model.activities[1].mean_seconds
+
+
+def test_arrival_pattern_keeps_the_weekly_total():
+    model = _network_model()
+    out = parse_change("pattern Sat-Sun 00-24=x0").apply(model)
+    assert out.arrivals.sum() == pytest.approx(model.arrivals.sum())
+    assert out.arrivals[5 * 24 :].sum() == 0
+    assert parse_change("arrivals Mon 09-12=+50%").apply(model).arrivals[9] == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("staff Nobody=+1", "unknown pool 'Nobody'"),
+        ("staff Front=-2", "nobody on shift"),
+        ("duration Fix=fast", "not a change such as -20%"),
+        ("route Fix->Nowhere=0.1", "unknown activity 'Nowhere'"),
+        ("route Fix->Check=1.5", "between 0 and 1"),
+        ("hours Mon-Fri 18-08", "hours must run 00-24"),
+        ("teleport Fix", "unknown change 'teleport'"),
+    ],
+)
+def test_bad_changes_get_a_clear_error(text, message):
+    with pytest.raises(InvalidParameterError, match=message):
+        parse_change(text).apply(_network_model())
+
+
+# -- discovery ----------------------------------------------------------------------------------
+def test_discovery_recovers_a_simulated_start_and_complete_log():
+    truth = _network_model()
+    frame = simulate_log(truth, weeks=20, warmup_weeks=2, seed=9)
+    log = from_polars(frame, resource="resource")
+    assert log.has_start
+    model = discover_model(log, pools={"Triage": "Front", "Check": "Front", "Fix": "Experts"})
+    assert model.cases_per_week == pytest.approx(truth.cases_per_week, rel=0.05)
+    for act in truth.activities:
+        got = model.activities[model.activity_index(act.name)]
+        assert got.mean_seconds == pytest.approx(act.mean_seconds, rel=0.08)
+    fix = model.activity_index("Fix")
+    assert model.routing[fix, fix] == pytest.approx(0.05, abs=0.02)
+    assert {p.name for p in model.pools} == {"Front", "Experts"}
+
+
+def test_discovery_on_the_helpdesk_log():
+    log = read_csv(
+        HELPDESK,
+        case="Case ID",
+        activity="Activity",
+        timestamp="Complete Timestamp",
+        resource="Resource",
+        duplicates="keep",
+    )
+    model = discover_model(log)
+    assert len(model.activities) == 14
+    assert model.cases_per_week == pytest.approx(4580 / model.info["weeks"], rel=0.01)
+    assert model.info["starts"] == "estimated from resource availability"
+    by_team = discover_model(log, pool_attribute="workgroup", working_hours="Mon-Fri 08-18")
+    assert all(p.describe_hours() == "Mon-Fri 08-18" for p in by_team.pools)
+    res = simulate(model, replications=2, seed=1, weeks=8, warmup_weeks=2)
+    observed = model.info["observed"]["cycle_time_median_seconds"]
+    assert 0.5 * observed < res.as_is.measures["cycle_time_median_seconds"].mean < 2 * observed
+
+
+def test_a_log_too_small_gets_a_clear_error():
+    frame = pl.DataFrame(
+        {
+            "case_id": ["a", "a", "b", "b"],
+            "activity": ["Open", "Close", "Open", "Close"],
+            "timestamp": [
+                "2024-01-01 09:00",
+                "2024-01-01 10:00",
+                "2024-01-02 09:00",
+                "2024-01-02 11:00",
+            ],
+        }
+    )
+    with pytest.raises(ModelDiscoveryError, match=r"too small .* 2 case\(s\), at least 30 needed"):
+        discover_model(from_polars(frame))
+
+
+def test_discovery_rejects_unknown_names():
+    log = read_csv(
+        HELPDESK,
+        case="Case ID",
+        activity="Activity",
+        timestamp="Complete Timestamp",
+        resource="Resource",
+        duplicates="keep",
+    )
+    with pytest.raises(InvalidParameterError, match="pool attribute 'team' is not in the log"):
+        discover_model(log, pool_attribute="team")
+    with pytest.raises(InvalidParameterError, match="unknown time zone"):
+        discover_model(log, time_zone="Mars/Olympus")
