@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -55,7 +56,7 @@ def test_more_staff_never_increases_waiting_in_mmc():
     runs = [res.as_is, *res.scenarios]
     for r in range(5):
         waits = [s.waiting["Serve"].values[r] for s in runs]
-        assert all(a >= b for a, b in zip(waits, waits[1:], strict=False)), waits
+        assert all(a >= b for a, b in itertools.pairwise(waits)), waits
     assert res.scenarios[0].waiting_difference["Serve"].high < 0
 
 

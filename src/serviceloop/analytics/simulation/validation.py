@@ -72,7 +72,5 @@ def simulate_log(
     w1 = w0 + weeks * week
     traj = draw_trajectories(model, np.random.SeedSequence(seed), w1)
     res = run(model, traj, stop=w1 + 52 * week)
-    shifted = model.with_(
-        origin_us=model.origin_us - int(round(warmup_weeks)) * int(week) * 1_000_000
-    )
+    shifted = model.with_(origin_us=model.origin_us - round(warmup_weeks) * int(week) * 1_000_000)
     return simulated_log(shifted, res, window=(w0, w1))
