@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "serviceloop.processes",
     "serviceloop.cases",
     "serviceloop.insights",
+    "serviceloop.evaluation",
 ]
 
 MIDDLEWARE = [
