@@ -84,6 +84,10 @@ from serviceloop.commands.analyze import analyze  # noqa: E402  (Django-free, im
 
 app.command("analyze")(analyze)
 
+from serviceloop.commands.simulate import simulate  # noqa: E402  (Django-free, imports lazily)
+
+app.command("simulate")(simulate)
+
 
 def main() -> None:
     app()

@@ -213,41 +213,54 @@ class SimulationModel:
         }
 
 
-def activity_order(model: SimulationModel) -> np.ndarray:
-    """Expected position of each activity along a case (visits of the routing chain).
-
-    Found from the first-visit step of the absorbing chain: an edge that leads to an activity
-    usually done no later than its source is a rework edge.
-    """
+def _chain(model: SimulationModel) -> np.ndarray:
+    """Transition matrix over activities, START (index n) and an absorbing END (index n + 1)."""
     n = len(model.activities)
-    p = model.routing[:n, :n]
-    start = model.routing[n, :n]
-    # Expected number of steps before first reaching each activity, approximated by the
-    # visit-weighted step index over a bounded walk (exact enough to order the stages).
-    dist = start.copy()
-    first_step = np.full(n, np.inf)
-    seen = np.zeros(n, dtype=bool)
-    for step in range(4 * n + 8):
-        newly = (dist > 1e-9) & ~seen
-        first_step[newly] = step
-        seen |= newly
-        if seen.all():
-            break
-        dist = dist @ p
-    first_step[~seen] = 4 * n + 8
-    return first_step
+    m = np.zeros((n + 2, n + 2))
+    m[: n + 1, :n] = model.routing[:, :n]
+    m[: n + 1, n + 1] = model.routing[:, n]
+    m[n + 1, n + 1] = 1.0
+    return m
+
+
+def _hit(m: np.ndarray, absorbing: set[int], target: int) -> np.ndarray:
+    """Probability, from every state, of reaching ``target`` first among ``absorbing``."""
+    size = m.shape[0]
+    transient = [k for k in range(size) if k not in absorbing]
+    h = np.zeros(size)
+    h[target] = 1.0
+    if transient:
+        q = m[np.ix_(transient, transient)]
+        r = m[transient, target]
+        try:
+            h[transient] = np.linalg.solve(np.eye(len(transient)) - q, r)
+        except np.linalg.LinAlgError:
+            h[transient] = np.linalg.lstsq(np.eye(len(transient)) - q, r, rcond=None)[0]
+    return h
 
 
 def rework_edges(model: SimulationModel) -> list[tuple[int, int]]:
-    """Edges back to an activity reached no later than the source (self-loops included)."""
+    """Self-loops, and edges ``i -> j`` back to a stage that usually comes first.
+
+    ``i -> j`` is rework when cases that visit both more often reach ``j`` first and ``i``
+    later than the other way round (hitting probabilities of the routing chain from START).
+    """
     n = len(model.activities)
-    order = activity_order(model)
-    return [
-        (i, j)
-        for i in range(n)
-        for j in range(n)
-        if model.routing[i, j] > 0 and order[j] <= order[i]
-    ]
+    m = _chain(model)
+    end = n + 1
+    out = []
+    for i in range(n):
+        for j in range(n):
+            if model.routing[i, j] <= 0:
+                continue
+            if i == j:
+                out.append((i, j))
+                continue
+            j_first = _hit(m, {i, j, end}, j)[n] * (m[j] @ _hit(m, {i, end}, i))
+            i_first = _hit(m, {i, j, end}, i)[n] * (m[i] @ _hit(m, {j, end}, j))
+            if j_first > i_first:
+                out.append((i, j))
+    return out
 
 
 def describe_hours(mask: np.ndarray) -> str:

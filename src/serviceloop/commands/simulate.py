@@ -1,0 +1,363 @@
+"""``serviceloop simulate``: discover a simulation model from a log and run what-if scenarios.
+
+Reads the log exactly as ``serviceloop analyze`` does (same column, timestamp and duplicate
+options), discovers the model, simulates as-is and every scenario with replications, and prints
+the comparison; ``--json`` and ``--report`` write it. What-if options given directly form one
+scenario called "what-if"; ``--scenario "NAME: change; change"`` adds named ones. Bad input
+ends with one clear error (exit code 2) and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from serviceloop.commands.analyze import Duplicates, _load
+
+if TYPE_CHECKING:
+    from serviceloop.analytics.simulation import Scenario, SimulationResult
+
+__all__ = ["simulate"]
+
+EXIT_BAD_INPUT = 2
+_UNITS = {"s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class _BadInput(Exception):
+    pass
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"serviceloop simulate: {message}", err=True)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+def parse_duration(text: str) -> float:
+    """``5d``, ``36h``, ``90min``, ``3600s`` or plain seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", text.lower())
+    if not m or (m.group(2) and m.group(2) not in _UNITS):
+        raise _BadInput(f"--sla {text!r}: write a duration such as 5d, 36h, 90min or 3600")
+    value = float(m.group(1)) * _UNITS.get(m.group(2) or "s", 1)
+    if value <= 0:
+        raise _BadInput("--sla must be longer than zero")
+    return value
+
+
+def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
+    out = {}
+    for v in values or []:
+        key, sep, value = v.rpartition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise _BadInput(f"{option} {v!r}: expected NAME=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _scenarios(what_if: list[str], named: list[str] | None) -> list[Scenario]:
+    from serviceloop.analytics.simulation import Scenario, parse_change, parse_scenario
+
+    scenarios = []
+    if what_if:
+        scenarios.append(Scenario("what-if", tuple(parse_change(c) for c in what_if)))
+    scenarios.extend(parse_scenario(s) for s in named or [])
+    return scenarios
+
+
+def _human(seconds: float | None) -> str:
+    if seconds is None or math.isnan(seconds):
+        return "n/a"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if abs(seconds) >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def _print(result: SimulationResult, console: Any) -> None:
+    from rich.table import Table
+
+    runs = [result.as_is, *result.scenarios]
+    table = Table(title="As-is and scenarios (mean over replications, 95 % CI, change vs as-is)")
+    table.add_column("measure")
+    for r in runs:
+        table.add_column(r.name, justify="right")
+    rows = [
+        ("cycle time mean", "cycle_time_mean_seconds", _human),
+        ("cycle time median", "cycle_time_median_seconds", _human),
+        ("cycle time p90", "cycle_time_p90_seconds", _human),
+        ("SLA attainment", "sla_attainment", lambda x: "n/a" if math.isnan(x) else f"{x:.1%}"),
+        ("throughput / week", "throughput_per_week", lambda x: f"{x:.1f}"),
+    ]
+    for label, key, fmt in rows:
+        cells = []
+        for i, r in enumerate(runs):
+            e = r.measures[key]
+            text = f"{fmt(e.mean)} [{fmt(e.low)}, {fmt(e.high)}]"
+            if i:
+                d = r.difference[key]
+                sign = "+" if d.mean >= 0 else "-"
+                text += f"\n{sign}{fmt(abs(d.mean))}"
+            cells.append(text)
+        table.add_row(label, *cells)
+    console.print(table)
+    util = Table(title="Utilisation per pool")
+    util.add_column("pool")
+    for r in runs:
+        util.add_column(r.name, justify="right")
+    for pool in result.as_is.utilisation:
+        util.add_row(
+            pool,
+            *(
+                f"{r.utilisation[pool].mean:.0%}" if pool in r.utilisation else "removed"
+                for r in runs
+            ),
+        )
+    console.print(util)
+
+
+def simulate(
+    log: Annotated[Path, typer.Argument(help="Event log: .csv[.gz], .xes[.gz] or .parquet.")],
+    case_col: Annotated[str | None, typer.Option(help="Case id column (default case_id).")] = None,
+    activity_col: Annotated[
+        str | None, typer.Option(help="Activity column (default activity).")
+    ] = None,
+    timestamp_col: Annotated[
+        str | None, typer.Option(help="Completion timestamp column (default timestamp).")
+    ] = None,
+    start_timestamp_col: Annotated[
+        str | None, typer.Option(help="Start timestamp column (processing vs waiting).")
+    ] = None,
+    resource_col: Annotated[
+        str | None, typer.Option(help="Resource column (pools, staff, start estimation).")
+    ] = None,
+    lifecycle_col: Annotated[
+        str | None, typer.Option(help="Lifecycle column (start/complete rows).")
+    ] = None,
+    timestamp_format: Annotated[
+        str | None, typer.Option(help="strftime format, e.g. '%d/%m/%Y %H:%M'; default: detect.")
+    ] = None,
+    day_first: Annotated[
+        bool, typer.Option(help="When detecting, read 03/04/2024 as 3 April.")
+    ] = False,
+    timezone: Annotated[
+        str,
+        typer.Option(
+            help="Time zone of naive timestamps, and of the weeks and working hours simulated."
+        ),
+    ] = "UTC",
+    separator: Annotated[str | None, typer.Option(help="CSV separator; default: guess.")] = None,
+    duplicates: Annotated[
+        Duplicates,
+        typer.Option(help="Repeated events: refuse them, keep them (as pm4py) or drop them."),
+    ] = Duplicates.error,
+    pool_attribute: Annotated[
+        str | None, typer.Option(help="Event attribute naming the team or role (the pools).")
+    ] = None,
+    pool: Annotated[
+        list[str] | None, typer.Option(help="ACTIVITY=POOL: put an activity in a pool.")
+    ] = None,
+    staff_count: Annotated[
+        list[str] | None, typer.Option(help="POOL=N: the as-is head count, if not discovered.")
+    ] = None,
+    working_hours: Annotated[
+        list[str] | None,
+        typer.Option(help="As-is working hours: 'Mon-Fri 08-18' or 'POOL=Mon-Fri 08-18'."),
+    ] = None,
+    staff: Annotated[
+        list[str] | None, typer.Option(help="What-if: POOL=+2, POOL=-1 or POOL=5.")
+    ] = None,
+    duration: Annotated[
+        list[str] | None, typer.Option(help="What-if: ACTIVITY=-20% or ACTIVITY=x0.8.")
+    ] = None,
+    route: Annotated[
+        list[str] | None, typer.Option(help="What-if: 'SOURCE->TARGET=0.1' (TARGET may be END).")
+    ] = None,
+    rework: Annotated[
+        list[str] | None, typer.Option(help="What-if: 'SOURCE->TARGET=0.05' on a rework edge.")
+    ] = None,
+    no_rework: Annotated[bool, typer.Option(help="What-if: drop every rework edge.")] = False,
+    remove_stage: Annotated[
+        list[str] | None, typer.Option(help="What-if: remove a stage (cases go on).")
+    ] = None,
+    merge: Annotated[
+        list[str] | None, typer.Option(help="What-if: 'KEEP+OTHER' merges OTHER into KEEP.")
+    ] = None,
+    arrivals: Annotated[
+        list[str] | None, typer.Option(help="What-if: '+20%' or 'Mon-Fri 09-12=x1.5'.")
+    ] = None,
+    pattern: Annotated[
+        list[str] | None,
+        typer.Option(help="What-if: reshape the week, same total: 'Sat-Sun 00-24=x0'."),
+    ] = None,
+    hours: Annotated[
+        list[str] | None,
+        typer.Option(help="What-if: working hours 'Mon-Sat 08-20' or 'POOL=Mon-Sat 08-20'."),
+    ] = None,
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option(help="A named scenario: 'NAME: staff X=+1; duration Y=-10%' (repeatable)."),
+    ] = None,
+    replications: Annotated[int, typer.Option(min=1, help="Runs per scenario.")] = 10,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed, the same numbers.")] = 0,
+    weeks: Annotated[float, typer.Option(min=0.1, help="Weeks measured per run.")] = 52.0,
+    warmup_weeks: Annotated[
+        float, typer.Option(min=0.0, help="Weeks simulated first and discarded.")
+    ] = 4.0,
+    sla: Annotated[
+        str | None,
+        typer.Option(help="Cycle-time standard, e.g. 5d or 36h (default: the log's p80)."),
+    ] = None,
+    min_cases: Annotated[
+        int, typer.Option(min=2, help="Fewer cases than this: refuse to discover a model.")
+    ] = 30,
+    report: Annotated[Path | None, typer.Option(help="Write an offline HTML report here.")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the results as JSON here ('-': stdout).")
+    ] = None,
+) -> None:
+    """Simulate the process of a log as-is and under what-if changes (staff, durations, ...)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from serviceloop.analytics import AnalyticsError
+
+    for path, option in ((report, "--report"), (json_out, "--json")):
+        if path is None or str(path) == "-":
+            continue
+        if not path.parent.is_dir():
+            raise _fail(f"{option} {path}: directory {path.parent} does not exist")
+        if path.is_dir():
+            raise _fail(f"{option} {path}: is a directory")
+    if report is not None and str(report) == "-":
+        raise _fail("--report needs a file name")
+    if not log.is_file():
+        raise _fail(f"{log}: no such file")
+    mapping: dict[str, Any] = {
+        "case": case_col,
+        "activity": activity_col,
+        "timestamp": timestamp_col,
+        "start_timestamp": start_timestamp_col,
+        "resource": resource_col,
+        "lifecycle": lifecycle_col,
+        "timestamp_format": timestamp_format,
+        "day_first": day_first,
+        "timezone": timezone,
+        "duplicates": duplicates.value,
+        "engine": "polars",
+    }
+    for key in ("case", "activity", "timestamp"):
+        if mapping[key] is None and not log.name.lower().endswith((".xes", ".xes.gz")):
+            mapping[key] = {"case": "case_id", "activity": "activity"}.get(key, key)
+    csv_options = {"separator": separator} if separator else {}
+    what_if: list[str] = []
+    what_if += [f"staff {v}" for v in staff or []]
+    what_if += [f"duration {v}" for v in duration or []]
+    what_if += [f"route {v}" for v in route or []]
+    what_if += [f"rework {v}" for v in rework or []]
+    what_if += ["no-rework"] if no_rework else []
+    what_if += [f"remove {v}" for v in remove_stage or []]
+    what_if += [f"merge {v}" for v in merge or []]
+    what_if += [f"arrivals {v}" for v in arrivals or []]
+    what_if += [f"pattern {v}" for v in pattern or []]
+    what_if += [f"hours {v}" for v in hours or []]
+    console = Console(stderr=True)
+    to_stdout = json_out is not None and str(json_out) == "-"
+    try:
+        sla_seconds = parse_duration(sla) if sla else None
+        pools = _pairs(pool, "--pool")
+        heads = {}
+        for name, value in _pairs(staff_count, "--staff-count").items():
+            if not value.isdigit():
+                raise _BadInput(f"--staff-count {name}={value}: expected a whole number")
+            heads[name] = int(value)
+        hours_given: str | dict[str, str] | None = None
+        if working_hours:
+            per_pool = [w for w in working_hours if "=" in w]
+            if per_pool and len(per_pool) != len(working_hours):
+                raise _BadInput("--working-hours: give one for all pools or POOL=HOURS each")
+            hours_given = _pairs(per_pool, "--working-hours") if per_pool else working_hours[0]
+        from serviceloop.analytics.simulation import discover_model
+        from serviceloop.analytics.simulation import simulate as run_simulation
+
+        scenarios = _scenarios(what_if, scenario)
+        progress = Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not console.is_terminal,
+            transient=True,
+        )
+        with progress:
+            task = progress.add_task(f"Loading {log.name}", total=None)
+            event_log = _load(log, mapping, csv_options)
+            progress.update(task, description="Discovering the simulation model")
+            model = discover_model(
+                event_log,
+                pools=pools or None,
+                pool_attribute=pool_attribute,
+                staff=heads or None,
+                working_hours=hours_given,
+                time_zone=timezone,
+                min_cases=min_cases,
+            )
+            for s in scenarios:
+                s.apply(model)  # a bad change fails here, before the long work
+            total = replications * (1 + len(scenarios))
+            progress.update(task, description="Simulating", total=total, completed=0)
+            result = run_simulation(
+                model,
+                scenarios,
+                replications=replications,
+                seed=seed,
+                weeks=weeks,
+                warmup_weeks=warmup_weeks,
+                sla_seconds=sla_seconds,
+                progress=lambda done, _total: progress.update(task, completed=done),
+            )
+        data = result.to_dict()
+        text = json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False)
+        outputs: dict[Path, str] = {}
+        if json_out is not None and not to_stdout:
+            outputs[json_out] = text + "\n"
+        if report is not None:
+            from serviceloop.analytics.simulation.report import render_simulation_report
+
+            outputs[report] = render_simulation_report(result, title=f"Simulation of {log.name}")
+        _write_atomically(outputs)
+    except (AnalyticsError, _BadInput) as exc:
+        message = str(exc)
+        if "duplicates='keep'" in message:
+            message = message.replace(
+                "pass duplicates='keep' or 'drop'", "pass --duplicates keep or drop"
+            )
+        raise _fail(message) from None
+    except OSError as exc:
+        raise _fail(f"{exc.filename or log}: {exc.strerror or exc}") from None
+    if to_stdout:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+        return
+    _print(result, Console())
+    for path in outputs:
+        console.print(f"Wrote {path}")
+
+
+def _write_atomically(outputs: dict[Path, str]) -> None:
+    """Write every output to ``NAME.partial`` first; rename all only when all are written."""
+    partials = {path: path.with_name(path.name + ".partial") for path in outputs}
+    try:
+        for path, text in outputs.items():
+            partials[path].write_text(text, encoding="utf-8")
+        for path, partial in partials.items():
+            os.replace(partial, path)
+    finally:
+        for partial in partials.values():
+            partial.unlink(missing_ok=True)

@@ -1,0 +1,122 @@
+"""``serviceloop simulate``: the analyze reader and options, what-if scenarios, JSON and an
+offline report, clear errors with exit code 2 and nothing written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from serviceloop.cli import app
+
+DATA = Path(__file__).resolve().parent / "data"
+HELPDESK = DATA / "helpdesk_full.csv"
+HELPDESK_ARGS = [
+    "--case-col",
+    "Case ID",
+    "--activity-col",
+    "Activity",
+    "--timestamp-col",
+    "Complete Timestamp",
+    "--resource-col",
+    "Resource",
+    "--duplicates",
+    "keep",
+]
+FAST = ["--replications", "3", "--weeks", "6", "--warmup-weeks", "1", "--seed", "5"]
+
+runner = CliRunner()
+
+
+def test_simulate_writes_json_and_report_with_a_what_if_and_a_named_scenario(tmp_path):
+    out, page = tmp_path / "sim.json", tmp_path / "sim.html"
+    result = runner.invoke(
+        app,
+        [
+            "simulate",
+            str(HELPDESK),
+            *HELPDESK_ARGS,
+            *FAST,
+            "--staff",
+            "Take in charge ticket=+2",
+            "--duration",
+            "Resolve ticket=-20%",
+            "--scenario",
+            "tidy: no-rework",
+            "--sla",
+            "30d",
+            "--json",
+            str(out),
+            "--report",
+            str(page),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["settings"]["replications"] == 3
+    assert data["settings"]["sla_seconds"] == 30 * 86400
+    assert [s["name"] for s in data["scenarios"]] == ["what-if", "tidy"]
+    what_if = data["scenarios"][0]
+    assert what_if["changes"] == [
+        "staff Take in charge ticket: +2",
+        "duration Resolve ticket: -20%",
+    ]
+    ct = data["as_is"]["measures"]["cycle_time_mean_seconds"]
+    assert ct["ci_low"] <= ct["mean"] <= ct["ci_high"]
+    assert "cycle_time_p90_seconds" in what_if["difference_to_as_is"]["measures"]
+    assert "Take in charge ticket" in data["as_is"]["utilisation"]
+    html = page.read_text()
+    assert "<script" not in html and "http" not in html.split("</title>", 1)[1]
+    assert "what-if" in html and "tidy" in html
+
+
+def test_simulate_json_to_stdout_is_reproducible():
+    args = ["simulate", str(HELPDESK), *HELPDESK_ARGS, *FAST, "--json", "-"]
+    first = runner.invoke(app, args)
+    second = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["as_is"] == json.loads(second.stdout)["as_is"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--staff", "Nobody=+1"], "unknown pool 'Nobody'"),
+        (["--duration", "Resolve ticket=faster"], "not a change such as -20%"),
+        (["--sla", "soon"], "--sla 'soon'"),
+        (["--scenario", "no colon here"], "expected 'NAME: change; change'"),
+        (["--pool-attribute", "team"], "pool attribute 'team' is not in the log"),
+        (["--working-hours", "Mon-Fri 18-08"], "hours must run 00-24"),
+    ],
+)
+def test_bad_options_exit_2_with_a_clear_message_and_write_nothing(tmp_path, extra, message):
+    out = tmp_path / "sim.json"
+    result = runner.invoke(
+        app, ["simulate", str(HELPDESK), *HELPDESK_ARGS, *FAST, *extra, "--json", str(out)]
+    )
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_log_too_small_exits_2(tmp_path):
+    log = tmp_path / "tiny.csv"
+    log.write_text(
+        "case_id,activity,timestamp\n"
+        "a,Open,2024-01-01 09:00\na,Close,2024-01-01 10:00\n"
+        "b,Open,2024-01-02 09:00\nb,Close,2024-01-03 09:00\n"
+    )
+    result = runner.invoke(app, ["simulate", str(log)])
+    assert result.exit_code == 2
+    assert (
+        "too small to discover a simulation model: 2 case(s), at least 30 needed" in result.stderr
+    )
+
+
+def test_a_missing_column_names_the_file_and_columns(tmp_path):
+    result = runner.invoke(app, ["simulate", str(HELPDESK)])
+    assert result.exit_code == 2
+    assert "column 'case_id' not found" in result.stderr
