@@ -11,12 +11,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
 
 
 def _django() -> None:
+    # Local runs over plain HTTP with a throw-away key (production refuses to start without one).
+    os.environ.setdefault("SERVICELOOP_SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("SERVICELOOP_HTTPS", "0")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serviceloop.settings")
     import django
 

@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import random
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -85,6 +86,9 @@ def run_one(db: str, args: argparse.Namespace, workdir: Path) -> RunResult:
         **os.environ,
         "SERVICELOOP_DATA_DIR": str(workdir / "data"),
         "SERVICELOOP_DEBUG": "0",
+        "SERVICELOOP_SECRET_KEY": os.environ.get("SERVICELOOP_SECRET_KEY")
+        or secrets.token_urlsafe(50),
+        "SERVICELOOP_HTTPS": "0",  # gunicorn on loopback, no TLS proxy in front
         "SERVICELOOP_LOG_LEVEL": "ERROR",
         "PYTHONPATH": str(ROOT / "src"),
     }

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,9 @@ STAGES = ["Intake", "Needs analysis", "Confirmation", "Solution design", "Delive
 
 
 def _django() -> None:
+    # Local runs over plain HTTP with a throw-away key (production refuses to start without one).
+    os.environ.setdefault("SERVICELOOP_SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("SERVICELOOP_HTTPS", "0")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serviceloop.settings")
     import django
 

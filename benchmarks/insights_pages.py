@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import statistics
 import time
 
@@ -23,6 +24,9 @@ def main() -> None:
     parser.add_argument("--user", default="manager", help="a manager or admin username")
     args = parser.parse_args()
 
+    # Local runs over plain HTTP with a throw-away key (production refuses to start without one).
+    os.environ.setdefault("SERVICELOOP_SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("SERVICELOOP_HTTPS", "0")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serviceloop.settings")
     import django
 

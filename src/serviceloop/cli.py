@@ -34,9 +34,14 @@ def setup_django() -> None:
 def manage(ctx: typer.Context) -> None:
     """Run a Django management command (migrate, createsuperuser, ...)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serviceloop.settings")
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(["serviceloop manage", *ctx.args])
+    try:
+        execute_from_command_line(["serviceloop manage", *ctx.args])
+    except ImproperlyConfigured as exc:  # a missing secret key, a bad DATABASE_URL: say so plainly
+        typer.echo(f"serviceloop: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 @app.command()
@@ -50,6 +55,12 @@ def demo(
     seed: int = typer.Option(2024, help="Random seed: the same seed gives the same operation."),
 ) -> None:
     """Create the database, load the demo operation (once) and start the server."""
+    from serviceloop.core.environment import data_dir, demo_secret_key
+
+    # The demo brings its own secret key (kept in the data folder) and serves plain HTTP locally.
+    if not os.environ.get("SERVICELOOP_SECRET_KEY"):
+        os.environ["SERVICELOOP_SECRET_KEY"] = demo_secret_key(data_dir())
+    os.environ.setdefault("SERVICELOOP_HTTPS", "0")
     setup_django()
     from django.core.management import call_command
 
@@ -87,6 +98,10 @@ app.command("analyze")(analyze)
 from serviceloop.commands.simulate import simulate  # noqa: E402  (Django-free, imports lazily)
 
 app.command("simulate")(simulate)
+
+from serviceloop.commands.predict import app as predict_app  # noqa: E402  (imports lazily)
+
+app.add_typer(predict_app, name="predict")
 
 
 def main() -> None:

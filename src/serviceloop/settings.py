@@ -2,8 +2,12 @@
 
 Everything that differs between the demo, the tests and production comes from the environment:
 ``DATABASE_URL`` (``sqlite:///path`` or ``postgres://user:pass@host:port/db``),
-``SERVICELOOP_DATA_DIR`` (database, uploads), ``SERVICELOOP_SECRET_KEY``, ``SERVICELOOP_DEBUG``,
-``SERVICELOOP_ALLOWED_HOSTS``.
+``SERVICELOOP_DATA_DIR`` (database, uploads), ``SERVICELOOP_SECRET_KEY`` (required unless
+``SERVICELOOP_DEBUG=1``), ``SERVICELOOP_ALLOWED_HOSTS``, ``SERVICELOOP_HTTPS`` (default 1: secure
+cookies, HSTS, redirect to HTTPS; ``serviceloop demo`` sets 0 for its plain-HTTP server),
+``SERVICELOOP_PROXY_SSL_HEADER`` (the header a TLS-terminating proxy sets, default
+``X-Forwarded-Proto``; empty when no proxy sits in front), ``SERVICELOOP_HSTS_SECONDS`` and the
+input limits ``SERVICELOOP_LIMIT_*`` (see ``INPUT_LIMITS``).
 """
 
 from __future__ import annotations
@@ -12,16 +16,43 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-BASE_DIR = Path(__file__).resolve().parent
-DATA_DIR = Path(os.environ.get("SERVICELOOP_DATA_DIR", Path.cwd() / "var")).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+from serviceloop.core.environment import MSG_MISSING_KEY, data_dir, flag
 
-DEBUG = os.environ.get("SERVICELOOP_DEBUG", "0") == "1"
-SECRET_KEY = os.environ.get("SERVICELOOP_SECRET_KEY", "insecure-dev-key-change-me-in-production")
-ALLOWED_HOSTS = os.environ.get("SERVICELOOP_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(
-    ","
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = data_dir()
+
+DEBUG = flag("SERVICELOOP_DEBUG", False)
+SECRET_KEY = os.environ.get("SERVICELOOP_SECRET_KEY", "").strip()
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(MSG_MISSING_KEY)
+    SECRET_KEY = "insecure-debug-only-key"  # noqa: S105  (DEBUG on: a developer's machine)
+# The test client's "testserver" is added by Django's test set-up, never in production.
+ALLOWED_HOSTS = [
+    host.strip()
+    for host in os.environ.get("SERVICELOOP_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+    if host.strip()
+]
+
+# Served over HTTPS (default) unless SERVICELOOP_HTTPS=0, e.g. the demo's local runserver.
+HTTPS = flag("SERVICELOOP_HTTPS", True)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = int(os.environ.get("SERVICELOOP_HSTS_SECONDS", "31536000")) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = flag("SERVICELOOP_HSTS_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = flag("SERVICELOOP_HSTS_PRELOAD", True)
+# Behind a TLS-terminating proxy Django learns the scheme from this header (which the proxy must
+# set and overwrite); SERVICELOOP_PROXY_SSL_HEADER="" when clients reach Django directly.
+_proxy_header = os.environ.get("SERVICELOOP_PROXY_SSL_HEADER", "X-Forwarded-Proto" if HTTPS else "")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_header.strip().upper().replace("-", "_"), "https")
+    if _proxy_header.strip()
+    else None
 )
 
 
@@ -93,6 +124,7 @@ INSTALLED_APPS = [
     "serviceloop.customers",
     "serviceloop.processes",
     "serviceloop.cases",
+    "serviceloop.sla",
     "serviceloop.insights",
     "serviceloop.evaluation",
 ]
@@ -184,6 +216,9 @@ ATTACHMENT_ALLOWED_TYPES = [
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 ]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+# Uploads and their folders readable by the owner (and group) only, never by other local users.
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-less meta tag, see base.html
