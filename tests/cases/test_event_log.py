@@ -169,7 +169,11 @@ def test_every_mutation_appends_exactly_one_event_of_its_kind(world):
         assert event.activity, kind
 
     kinds_seen = set(CaseEvent.objects.filter(case=case).values_list("kind", flat=True))
-    not_from_case_services = {EventKind.SLA_BREACHED, EventKind.SURVEY_ANSWERED}
+    not_from_case_services = {
+        EventKind.SLA_WARNING,
+        EventKind.SLA_BREACHED,
+        EventKind.SURVEY_ANSWERED,
+    }
     assert kinds_seen == set(EventKind.values) - not_from_case_services
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
@@ -85,10 +85,11 @@ def stage_activity(stage: Stage) -> str:
 
 
 def due_for_stage(stage: Stage, entered_at: datetime) -> datetime | None:
-    """Due date from the stage's time standard in elapsed minutes (the SLA app refines this)."""
-    if stage.time_standard_minutes is None:
-        return None
-    return entered_at + timedelta(minutes=stage.time_standard_minutes)
+    """Due date from the stage's time standard, in working time of the stage team's business
+    calendar (elapsed time when no calendar is set up)."""
+    from serviceloop.sla.calendars import stage_due
+
+    return stage_due(stage=stage, entered_at=entered_at)
 
 
 def build_event(

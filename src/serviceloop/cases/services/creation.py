@@ -41,6 +41,7 @@ from serviceloop.cases.services._validation import (
 from serviceloop.customers.models import Customer
 from serviceloop.processes.choices import VersionStatus
 from serviceloop.processes.models import ProcessVersion
+from serviceloop.sla.services import sla_clocks_start
 
 __all__ = ["case_create"]
 
@@ -162,4 +163,5 @@ def case_create(
                 )
             )
         queries.events_insert(events)
+        sla_clocks_start(case=case, at=at)
         return case

@@ -47,6 +47,7 @@ from serviceloop.cases.services._validation import (
     resolve_category,
 )
 from serviceloop.processes.models import Stage
+from serviceloop.sla.services import sla_clocks_sync
 
 __all__ = ["case_assign", "case_escalate", "case_reopen", "case_set_status", "case_update"]
 
@@ -111,6 +112,7 @@ def case_assign(
             "by": "manual",
         },
     )
+    sla_clocks_sync(case=locked, at=at)  # another team may work on another calendar
     return locked
 
 
@@ -218,6 +220,7 @@ def case_update(
     touch(locked, at, fields)
     for kind, attrs in events:
         append_event(case=locked, kind=kind, actor=actor, at=at, attributes=attrs)
+    sla_clocks_sync(case=locked, at=at)  # priority or category may select another policy
     return locked
 
 
@@ -254,6 +257,7 @@ def case_set_status(
         at=at,
         attributes={"from": old, "to": status},
     )
+    sla_clocks_sync(case=locked, at=at)  # pending pauses the clocks, resolved stops them
     return locked
 
 
@@ -318,6 +322,7 @@ def case_reopen(
     locked.status = CaseStatus.OPEN
     touch(locked, at, fields)
     append_event(case=locked, kind=EventKind.REOPENED, actor=actor, at=at, attributes=attributes)
+    sla_clocks_sync(case=locked, at=at)
     return locked
 
 

@@ -24,6 +24,7 @@ from serviceloop.cases.models import Attachment, Case, Message
 from serviceloop.cases.permissions import case_can_change, case_can_reply
 from serviceloop.cases.services._common import append_event, deny, lock_case, now_or
 from serviceloop.cases.services.files import CheckedUpload, check_upload
+from serviceloop.sla.services import sla_clocks_sync, sla_reply_recorded
 
 __all__ = ["attachment_add", "message_add"]
 
@@ -144,6 +145,10 @@ def message_add(
     locked.updated_at = at
     locked.save(update_fields=[*fields, "version", "updated_at"])
     append_event(case=locked, kind=event_kind, actor=author, at=at, attributes=attributes)
+    if "status" in fields:
+        sla_clocks_sync(case=locked, at=at)  # the customer's reply ends the pending pause
+    if not internal:
+        sla_reply_recorded(case=locked, at=at, from_customer=_is_customer_side(author))
     return message
 
 

@@ -42,6 +42,7 @@ from serviceloop.cases.services._common import (
     username_of,
 )
 from serviceloop.processes.models import Stage
+from serviceloop.sla.services import sla_clocks_sync
 
 __all__ = ["case_check_item", "case_transition"]
 
@@ -121,6 +122,7 @@ def case_transition(
         activity=stage_activity(target),
         attributes=attributes,
     )
+    sla_clocks_sync(case=locked, at=at)
     return locked
 
 
