@@ -293,3 +293,40 @@ def test_large_mode_refuses_what_it_cannot_do(tmp_path, extra, message):
     assert message in result.output
     csv = _run(str(HELPDESK), "--large")
     assert csv.exit_code == 2 and "--large reads Parquet logs only" in csv.output
+
+
+def test_json_equals_the_library_result(helpdesk_run):
+    """The command writes from columns what ``AnalysisResult.to_dict`` says, key for key."""
+    from serviceloop.analytics import analyze, read_csv
+
+    _, _, data = helpdesk_run
+    log = read_csv(
+        HELPDESK,
+        case="Case ID",
+        activity="Activity",
+        timestamp="Complete Timestamp",
+        resource="Resource",
+        duplicates="keep",
+    )
+    want = analyze(log).to_dict()
+    assert list(data) == [*want, "conformance"]
+    assert {k: data[k] for k in want} == want
+
+
+def test_nothing_is_serialised_that_was_not_asked_for(tmp_path, monkeypatch):
+    """Without --json no JSON is built; with it, no Python object per row (``to_dict``)."""
+    from serviceloop.analytics import AnalysisResult, _json
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("serialised without being asked")
+
+    monkeypatch.setattr(AnalysisResult, "to_dict", refuse)
+    monkeypatch.setattr(_json, "write_json", refuse)
+    result = _run(str(HELPDESK), *HELPDESK_ARGS, "--report", str(tmp_path / "r.html"))
+    assert result.exit_code == 0, result.output
+    assert "21348 events, 4580 cases" in result.stdout
+    monkeypatch.undo()
+    monkeypatch.setattr(AnalysisResult, "to_dict", refuse)
+    result = _run(str(HELPDESK), *HELPDESK_ARGS, "--json", str(tmp_path / "o.json"))
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "o.json").read_text(encoding="utf-8"))["events"] == 21348

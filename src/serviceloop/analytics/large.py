@@ -21,18 +21,18 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import polars as pl
 
 from ._build import Duplicates, build_log
 from ._engine import FIRST, VARIANT
-from ._json import records
+from ._json import to_python, write_json
 from ._schema import A2, ACTIVITY, CASE_ID, T2, TIMESTAMP, US, A, C, I, T
 from ._timestamps import detect_format
 from .errors import EmptyLogError, InvalidParameterError, LogFormatError, MissingColumnError
 from .performance import duration_summary, rework_table, with_backlog, zone_of
-from .result import discovery_dict
+from .result import discovery_parts
 
 __all__ = ["LargeLogResult", "mine_large_parquet"]
 
@@ -69,14 +69,12 @@ class LargeLogResult:
             (pl.col("total_seconds") / grand).alias("share"),
         ).sort(["total_seconds", "source", "target"], descending=[True, False, False])
 
-    def to_dict(self, *, top_variants: int | None = None) -> dict[str, Any]:
-        """JSON-ready dict with the keys of :meth:`AnalysisResult.to_dict` this path computes
-        (``rework`` and ``throughput`` included), and ``bottlenecks`` limited to paths between
-        two activities."""
+    def json_document(self, *, top_variants: int | None = None) -> dict[str, Any]:
+        """The JSON of :meth:`to_dict` with its tables still frames (for :meth:`write_json`)."""
         names = {*self.start_activities["activity"], *self.end_activities["activity"]}
         names |= {*self.dfg["source"], *self.dfg["target"]}
         return {
-            **discovery_dict(
+            **discovery_parts(
                 events=self.events,
                 cases=self.cases,
                 activities=sorted(names),
@@ -87,13 +85,20 @@ class LargeLogResult:
                 variants=self.variants,
                 top_variants=top_variants,
             ),
-            "bottlenecks": records(self.path_bottlenecks()),
-            "rework": records(self.rework),
-            "throughput": {
-                "day": records(self.throughput_day),
-                "week": records(self.throughput_week),
-            },
+            "bottlenecks": self.path_bottlenecks(),
+            "rework": self.rework,
+            "throughput": {"day": self.throughput_day, "week": self.throughput_week},
         }
+
+    def to_dict(self, *, top_variants: int | None = None) -> dict[str, Any]:
+        """JSON-ready dict with the keys of :meth:`AnalysisResult.to_dict` this path computes
+        (``rework`` and ``throughput`` included), and ``bottlenecks`` limited to paths between
+        two activities."""
+        return to_python(self.json_document(top_variants=top_variants))  # type: ignore[no-any-return]
+
+    def write_json(self, out: IO[bytes], *, top_variants: int | None = None) -> None:
+        """Write :meth:`to_dict`'s content as compact JSON from the frames' columns."""
+        write_json(self.json_document(top_variants=top_variants), out)
 
 
 def mine_large_parquet(

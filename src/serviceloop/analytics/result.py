@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import polars as pl
 
 from . import discovery, performance
-from ._json import clean, records
+from ._json import clean, to_python, write_json
 from .errors import EmptyLogError
 from .eventlog import EventLog
 
-__all__ = ["AnalysisResult", "analyze", "discovery_dict"]
+__all__ = ["AnalysisResult", "analyze", "discovery_parts"]
 
 
-def discovery_dict(
+def discovery_parts(
     *,
     events: int,
     cases: int,
@@ -28,8 +28,9 @@ def discovery_dict(
     variants: pl.DataFrame,
     top_variants: int | None = None,
 ) -> dict[str, Any]:
-    """The keys every JSON result has: cases and their durations, events, activities, start and
-    end activities, the DFG and the variants (the ``top_variants`` most frequent)."""
+    """The keys every JSON result has, as a document (frames left as frames, see ``_json``):
+    cases and their durations, events, activities, start and end activities, the DFG and the
+    variants (the ``top_variants`` most frequent)."""
     s = duration_summary.row(0, named=True)
     shown = variants if top_variants is None else variants.head(top_variants)
     return {
@@ -41,8 +42,8 @@ def discovery_dict(
         "activities": activities,
         "start_activities": dict(start_activities.iter_rows()),
         "end_activities": dict(end_activities.iter_rows()),
-        "dfg": records(dfg),
-        "variants": records(shown.drop("length")),
+        "dfg": dfg,
+        "variants": shown.drop("length"),
     }
 
 
@@ -72,10 +73,10 @@ class AnalysisResult:
     handovers: pl.DataFrame
     rework_by_attribute: dict[str, pl.DataFrame] = field(default_factory=dict)
 
-    def to_dict(self, *, top_variants: int | None = None) -> dict[str, Any]:
-        """JSON-ready dict; the shape the CLI's ``--json`` writes (see the package docstring)."""
+    def json_document(self, *, top_variants: int | None = None) -> dict[str, Any]:
+        """The JSON of :meth:`to_dict` with its tables still frames (for :meth:`write_json`)."""
         return {
-            **discovery_dict(
+            **discovery_parts(
                 events=self.events,
                 cases=self.cases,
                 activities=self.activities,
@@ -86,17 +87,41 @@ class AnalysisResult:
                 variants=self.variants,
                 top_variants=top_variants,
             ),
-            "activity_times": records(self.activity_times),
-            "bottlenecks": records(self.bottlenecks),
-            "rework": records(self.rework),
-            "rework_by_attribute": {k: records(v) for k, v in self.rework_by_attribute.items()},
-            "throughput": {
-                "day": records(self.throughput_day),
-                "week": records(self.throughput_week),
-            },
-            "resources": records(self.resources),
-            "handovers": records(self.handovers),
+            "activity_times": self.activity_times,
+            "bottlenecks": self.bottlenecks,
+            "rework": self.rework,
+            "rework_by_attribute": dict(self.rework_by_attribute),
+            "throughput": {"day": self.throughput_day, "week": self.throughput_week},
+            "resources": self.resources,
+            "handovers": self.handovers,
         }
+
+    def to_dict(self, *, top_variants: int | None = None) -> dict[str, Any]:
+        """JSON-ready dict; the shape the CLI's ``--json`` writes (see the package docstring)."""
+        return to_python(self.json_document(top_variants=top_variants))  # type: ignore[no-any-return]
+
+    def write_json(
+        self,
+        out: IO[bytes],
+        *,
+        top_variants: int | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Write :meth:`to_dict`'s content as compact JSON to a binary stream, straight from
+        the frames' columns (no Python object per variant); ``extra`` keys are appended.
+
+        Examples
+        --------
+        >>> import io, json
+        >>> from serviceloop.analytics import from_polars
+        >>> log = from_polars(pl.DataFrame({"case_id": [1, 1], "activity": ["a", "b"],
+        ...                                 "timestamp": [0, 60]}))
+        >>> buf = io.BytesIO()
+        >>> analyze(log).write_json(buf)
+        >>> json.loads(buf.getvalue()) == analyze(log).to_dict()
+        True
+        """
+        write_json({**self.json_document(top_variants=top_variants), **(extra or {})}, out)
 
 
 def analyze(

@@ -7,17 +7,17 @@ nothing: outputs are rendered in memory, written to ``*.partial`` files and rena
 
 from __future__ import annotations
 
-import json
 import os
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
 if TYPE_CHECKING:
-    from serviceloop.analytics import EventLog
+    from serviceloop.analytics import EventLog, LargeLogResult
 
 __all__ = ["analyze"]
 
@@ -64,17 +64,36 @@ def _load(path: Path, mapping: dict[str, Any], csv_options: dict[str, Any]) -> E
     return read_csv(path, **mapping, **csv_options)
 
 
-def _write_atomically(outputs: dict[Path, str]) -> None:
+def _write_atomically(outputs: dict[Path, Callable[[IO[bytes]], None]]) -> None:
     """Write every output to ``NAME.partial`` first; rename all only when all are written."""
     partials = {path: path.with_name(path.name + ".partial") for path in outputs}
     try:
-        for path, text in outputs.items():
-            partials[path].write_text(text, encoding="utf-8")
+        for path, write in outputs.items():
+            with partials[path].open("wb") as fh:
+                write(fh)
         for path, partial in partials.items():
             os.replace(partial, path)
     finally:
         for partial in partials.values():
             partial.unlink(missing_ok=True)
+
+
+def _page_writer(page: str) -> Callable[[IO[bytes]], None]:
+    def write(fh: IO[bytes]) -> None:
+        fh.write(page.encode("utf-8"))
+
+    return write
+
+
+def _json_writer(document: dict[str, Any]) -> Callable[[IO[bytes]], None]:
+    """The JSON written by the engine from the result's columns, never built as Python objects."""
+    from serviceloop.analytics._json import write_json
+
+    def write(fh: IO[bytes]) -> None:
+        write_json(document, fh)
+        fh.write(b"\n")
+
+    return write
 
 
 def _check_large(log: Path, given: dict[str, object]) -> None:
@@ -86,12 +105,10 @@ def _check_large(log: Path, given: dict[str, object]) -> None:
         raise _fail(f"--large cannot be combined with {', '.join(refused)}")
 
 
-def _mine_large(
-    log: Path, mapping: dict[str, Any], part_events: int, top_variants: int | None
-) -> dict[str, Any]:
+def _mine_large(log: Path, mapping: dict[str, Any], part_events: int) -> LargeLogResult:
     from serviceloop.analytics import mine_large_parquet
 
-    result = mine_large_parquet(
+    return mine_large_parquet(
         log,
         case=mapping["case"],
         activity=mapping["activity"],
@@ -100,7 +117,20 @@ def _mine_large(
         part_events=part_events,
         time_zone=mapping["timezone"],
     )
-    return result.to_dict(top_variants=top_variants)
+
+
+def _summary(document: dict[str, Any]) -> dict[str, Any]:
+    """What the terminal summary shows, as plain Python: only the first rows of the tables."""
+    from serviceloop.analytics._json import to_python
+
+    keys = ("events", "cases", "activities", "variants", "bottlenecks")
+    shown = {k: document[k] for k in keys}
+    shown["variants"] = shown["variants"].head(5)
+    shown["bottlenecks"] = shown["bottlenecks"].head(5)
+    data: dict[str, Any] = to_python(shown)
+    if "conformance" in document:
+        data["conformance"] = document["conformance"]
+    return data
 
 
 def _print_summary(data: dict[str, Any], console: Any) -> None:
@@ -251,6 +281,8 @@ def analyze(
         "timezone": timezone,
         "duplicates": duplicates.value,
         "engine": engine.value,
+        # Only the attributes an analysis reads: the others would be loaded for nothing.
+        "attributes": list(rework_by or ()),
     }
     for key in ("case", "activity", "timestamp"):
         if mapping[key] is None and not log.name.lower().endswith((".xes", ".xes.gz")):
@@ -282,7 +314,9 @@ def analyze(
         if large:
             with progress:
                 progress.add_task(f"Mining {log.name} part by part", total=None)
-                data = _mine_large(log, mapping, part_events, top_variants)
+                document = _mine_large(log, mapping, part_events).json_document(
+                    top_variants=top_variants
+                )
         else:
             with progress:
                 task = progress.add_task(f"Loading {log.name}", total=len(steps))
@@ -293,14 +327,14 @@ def analyze(
                 result = run_analysis(
                     event_log, rework_attributes=tuple(rework_by or ()), time_zone=timezone
                 )
-                data = result.to_dict(top_variants=top_variants)
+                document = result.json_document(top_variants=top_variants)
                 progress.update(task, advance=1, description="Checking conformance")
                 conformance = None
                 if spec is not None:
                     from serviceloop.analytics import check_conformance
 
                     conformance = check_conformance(event_log, spec)
-                    data["conformance"] = conformance.to_dict(top_variants=top_variants)
+                    document["conformance"] = conformance.to_dict(top_variants=top_variants)
                 progress.update(task, advance=1, description="Rendering the report")
                 if report is not None:
                     render = render_report(
@@ -312,12 +346,11 @@ def analyze(
                         assets=assets,
                     )
                 progress.update(task, advance=1)
-        outputs: dict[Path, str] = {}
+        outputs: dict[Path, Callable[[IO[bytes]], None]] = {}
         if report is not None and render is not None:
-            outputs[report] = render
-        text = json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False)
+            outputs[report] = _page_writer(render)
         if json_out is not None and not to_stdout:
-            outputs[json_out] = text + "\n"
+            outputs[json_out] = _json_writer(document)
         _write_atomically(outputs)
     except AnalyticsError as exc:
         message = str(exc)
@@ -329,9 +362,10 @@ def analyze(
     except OSError as exc:
         raise _fail(f"{exc.filename or log}: {exc.strerror or exc}") from None
     if to_stdout:
-        sys.stdout.write(text + "\n")
         sys.stdout.flush()
+        _json_writer(document)(sys.stdout.buffer)
+        sys.stdout.buffer.flush()
         return
-    _print_summary(data, Console())
+    _print_summary(_summary(document), Console())
     for path in outputs:
         console.print(f"Wrote {path}")
