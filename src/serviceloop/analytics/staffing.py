@@ -298,6 +298,7 @@ def _daily_and_profile(log: EventLog, time_zone: str) -> tuple[pl.DataFrame, np.
         pl.col("ts").dt.hour().alias("hour"),
     )
     start, end = frame["date"].min(), frame["date"].max()
+    assert isinstance(start, dt.date) and isinstance(end, dt.date)
     days = pl.DataFrame({"date": pl.date_range(start, end, "1d", eager=True)})
     daily = days.join(frame.group_by("date").len(), on="date", how="left").fill_null(0)
     profile = np.zeros((7, 24))
@@ -368,7 +369,10 @@ def forecast_volume(
     horizon = 7 * weeks
     future = _holt_winters(y, horizon)
     last = daily["date"].max()
-    dates = pl.date_range(last, last + dt.timedelta(days=horizon), "1d", eager=True)[1:]
+    assert isinstance(last, dt.date)
+    dates = pl.Series(
+        "date", [last + dt.timedelta(days=k) for k in range(1, horizon + 1)], dtype=pl.Date
+    )
     fut = pl.DataFrame({"date": dates, "forecast": future})
     per_weekday = np.zeros(7)
     counts = np.zeros(7)
