@@ -546,12 +546,17 @@ def _store(
     results = []
     for row in scores.scores.to_dicts():
         key = row["unit"]
+        # Per first-level indicator: the weighted mean of its leaves' normalised values (the
+        # plain mean when the weights there are all 0, e.g. entropy on values that do not vary).
         dimensions: dict[str, list[float]] = {}
         for leaf in used:
             w = scores.weights[leaf.code]
-            bucket = dimensions.setdefault(tops[leaf.code].code, [0.0, 0.0])
-            bucket[0] += w * float(normalised[key][leaf.code])
+            value = float(normalised[key][leaf.code])
+            bucket = dimensions.setdefault(tops[leaf.code].code, [0.0, 0.0, 0.0, 0.0])
+            bucket[0] += w * value
             bucket[1] += w
+            bucket[2] += value
+            bucket[3] += 1
         extra = {
             k: row[k] for k in ("distance_best", "distance_worst", "probit", "fitted") if k in row
         }
@@ -564,8 +569,8 @@ def _store(
                 rank=int(row["rank"]),
                 tier=row.get("tier"),
                 dimensions={
-                    code: (total / weight if weight > 0 else None)
-                    for code, (total, weight) in dimensions.items()
+                    code: (total / weight if weight > 0 else plain / count)
+                    for code, (total, weight, plain, count) in dimensions.items()
                 },
                 details=extra,
             )

@@ -1,0 +1,112 @@
+"""Forms of the evaluation pages; the rules themselves live in the services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from fractions import Fraction
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from serviceloop.evaluation.choices import Method, Source, UnitKind, Weighting
+from serviceloop.evaluation.models import Indicator, IndicatorSystem
+
+__all__ = ["SAATY_SCALE", "ComparisonForm", "EvaluationRunForm", "ManualScoreForm", "WeightsForm"]
+
+#: Saaty's 1-9 scale and its reciprocals, strongest preference for the row first.
+SAATY_SCALE = [str(n) for n in range(9, 1, -1)] + ["1"] + [f"1/{n}" for n in range(2, 10)]
+_SCALE_LABELS = {
+    "9": _("9 · extremely more important"),
+    "7": _("7 · very strongly more important"),
+    "5": _("5 · strongly more important"),
+    "3": _("3 · moderately more important"),
+    "1": _("1 · equally important"),
+    "1/3": _("1/3 · moderately less important"),
+    "1/5": _("1/5 · strongly less important"),
+    "1/7": _("1/7 · very strongly less important"),
+    "1/9": _("1/9 · extremely less important"),
+}
+
+
+def _month_start() -> dt.date:
+    today = timezone.localdate()
+    return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+class EvaluationRunForm(forms.Form):
+    system = forms.ModelChoiceField(IndicatorSystem.objects.all(), label=_("Indicator system"))
+    name = forms.CharField(label=_("Name"), max_length=200, required=False)
+    unit_kind = forms.ChoiceField(label=_("Compare"), choices=UnitKind.choices)
+    period_start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    period_end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    method = forms.ChoiceField(label=_("Method"), choices=Method.choices, initial=Method.TOPSIS)
+    weighting = forms.ChoiceField(
+        label=_("Weights"), choices=Weighting.choices, initial=Weighting.MANUAL
+    )
+    alpha = forms.FloatField(
+        label=_("Share of subjective weights (blend)"), min_value=0, max_value=1, initial=0.5
+    )
+    tiers = forms.IntegerField(label=_("RSR tiers"), min_value=2, max_value=7, initial=3)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        start = _month_start()
+        self.fields["period_start"].initial = start
+        self.fields["period_end"].initial = (start + dt.timedelta(days=32)).replace(
+            day=1
+        ) - dt.timedelta(days=1)
+        first = IndicatorSystem.objects.first()
+        if first is not None:
+            self.fields["system"].initial = first.pk
+
+
+class WeightsForm(forms.Form):
+    """Manual weights of one group of sibling indicators."""
+
+    def __init__(self, *args: Any, children: list[Indicator], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for child in children:
+            self.fields[child.code] = forms.FloatField(
+                label=child.name, min_value=0, initial=child.weight
+            )
+
+
+class ComparisonForm(forms.Form):
+    """One judgement per pair of siblings on Saaty's scale."""
+
+    def __init__(self, *args: Any, children: list[Indicator], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(v, _SCALE_LABELS.get(v, v)) for v in SAATY_SCALE]
+        self.pairs = list(itertools.combinations(children, 2))
+        for a, b in self.pairs:
+            self.fields[f"{a.code}__{b.code}"] = forms.ChoiceField(
+                label=_("%(a)s compared with %(b)s") % {"a": a.name, "b": b.name},
+                choices=choices,
+                initial="1",
+            )
+
+    def judgements(self) -> dict[tuple[str, str], float]:
+        return {
+            (a.code, b.code): float(Fraction(self.cleaned_data[f"{a.code}__{b.code}"]))
+            for a, b in self.pairs
+        }
+
+
+class ManualScoreForm(forms.Form):
+    indicator = forms.ModelChoiceField(
+        Indicator.objects.filter(source=Source.MANUAL, children__isnull=True),
+        label=_("Indicator"),
+    )
+    unit_kind = forms.ChoiceField(label=_("Unit kind"), choices=UnitKind.choices)
+    unit_key = forms.CharField(
+        label=_("Unit"),
+        max_length=64,
+        help_text=_("Team code, agent user name or month (YYYY-MM)."),
+    )
+    period_start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    period_end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    value = forms.FloatField(label=_("Value"))
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
