@@ -23,6 +23,7 @@ EXPECTED = {
     "activity_times",
     "analyze",
     "bottlenecks",
+    "rank_bottlenecks",
     "case_durations",
     "dfg",
     "duration_summary",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -23,6 +24,8 @@ from ._schema import (
 )
 
 __all__ = ["EventLog"]
+
+T_ = TypeVar("T_")
 
 
 class EventLog:
@@ -60,6 +63,7 @@ class EventLog:
         self.attributes = attributes
         self.engine = engine
         self.source = source
+        self._memo: dict[Any, Any] = {}
 
     # -- facts -------------------------------------------------------------------------------
     @property
@@ -113,6 +117,13 @@ class EventLog:
     @cached_property
     def _with_next(self) -> Any:
         return self.engine.with_next(self._events)
+
+    def memo(self, key: Any, compute: Callable[[], T_]) -> T_:
+        """``compute()`` once per log: analyses that need the same intermediate table (the DFG,
+        the bottlenecks and the activity times all group the same steps) share it."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]  # type: ignore[no-any-return]
 
     def lazy_steps(self) -> Any:
         """The coded table plus the next event of the same case (computed once per log)."""

@@ -13,9 +13,9 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
-from ._durations import duration_stats, seconds
 from ._engine import FIRST, VARIANT
-from ._schema import A2, T2, A, C, T
+from ._schema import A2, A, C
+from ._steps import edge_times
 from .errors import InvalidParameterError
 from .eventlog import EventLog
 
@@ -49,15 +49,7 @@ def dfg(log: EventLog) -> pl.DataFrame:
     >>> dfg(log).select("source", "target", "count", "mean_seconds").rows()
     [('a', 'b', 1, 60.0), ('b', 'c', 1, 120.0)]
     """
-    steps = log.lazy_steps().filter(~nw.col(A2).is_null())
-    out = log.engine.collect(
-        steps.with_columns(seconds(nw.col(T2) - nw.col(T)).alias(_DUR))
-        .group_by(A, A2)
-        .agg(
-            nw.len().alias("count"), nw.col(C).n_unique().alias("cases"), *duration_stats(_DUR, "")
-        )
-    )
-    return _named_edges(log, out)
+    return _named_edges(log, edge_times(log))
 
 
 def _named_edges(log: EventLog, out: pl.DataFrame) -> pl.DataFrame:

@@ -1,9 +1,7 @@
-"""Performance: case durations, time per stage, throughput, bottlenecks, rework, resources.
+"""Performance: case durations, throughput, rework, resources and handovers.
 
-Times are in seconds (floats); percentiles interpolate linearly, like NumPy. Without start
-timestamps, the time before an activity is the time since the previous event of the case;
-with them, it is pure waiting (previous completion to this start) and processing is start to
-completion.
+Times are in seconds (floats); percentiles interpolate linearly, like NumPy. Time per activity
+and the bottleneck ranking live in :mod:`~serviceloop.analytics.times` (re-exported here).
 """
 
 from __future__ import annotations
@@ -17,9 +15,10 @@ import polars as pl
 
 from ._durations import duration_stats, seconds
 from ._engine import FIRST
-from ._schema import A2, R2, S2, T2, US, A, C, R, S, T
+from ._schema import A2, R2, T2, US, A, C, R, S, T
 from .errors import InvalidParameterError
 from .eventlog import EventLog
+from .times import activity_times, bottlenecks  # their home is `times`; kept importable here
 
 __all__ = [
     "activity_times",
@@ -34,7 +33,6 @@ __all__ = [
     "throughput",
 ]
 
-_W = "__wait"
 _DAY = 86_400 * US
 
 
@@ -100,96 +98,6 @@ def duration_summary(
         x.max().alias("max"),
         *[x.quantile(q, interpolation="linear").alias(f"p{round(q * 100):g}") for q in percentiles],
     )
-
-
-def _waits(log: EventLog) -> nw.LazyFrame:
-    """Pairs of consecutive events with the wait before the second one."""
-    later = S2 if log.has_start else T2
-    return (
-        log.lazy_steps()
-        .filter(~nw.col(A2).is_null())
-        .with_columns(seconds(nw.col(later) - nw.col(T)).alias(_W))
-    )
-
-
-def activity_times(log: EventLog) -> pl.DataFrame:
-    """Time per activity (stage): before it, in it and after it.
-
-    Columns: ``activity``, ``count``; ``wait_*`` (time before the activity: since the previous
-    event, or pure waiting with start times); ``sojourn_*`` (from this event to the next one of
-    the case: time spent in the stage the event opens); with start times also
-    ``processing_*`` (start to completion). Each as mean, median, p90 and total seconds.
-
-    Examples
-    --------
-    >>> import polars as pl
-    >>> from serviceloop.analytics import from_polars
-    >>> log = from_polars(pl.DataFrame({"case_id": [1, 1, 1, 2, 2],
-    ...     "activity": ["a", "b", "a", "a", "c"], "timestamp": [0, 60, 120, 0, 30],
-    ...     "resource": ["ann", "bob", "ann", "ann", "cy"], "team": ["x", "x", "x", "y", "y"]}))
-    >>> activity_times(log).filter(activity="b")["wait_mean_seconds"].to_list()
-    [60.0]
-    """
-    before = log.engine.collect(
-        _waits(log).group_by(A2).agg(*duration_stats(_W, "wait_")).rename({A2: A})
-    )
-    steps = log.lazy_steps().with_columns(seconds(nw.col(T2) - nw.col(T)).alias("__soj"))
-    aggs = [nw.len().alias("count"), *duration_stats("__soj", "sojourn_")]
-    if log.has_start:
-        steps = steps.with_columns(seconds(nw.col(T) - nw.col(S)).alias("__proc"))
-        aggs += duration_stats("__proc", "processing_")
-    own = log.engine.collect(steps.group_by(A).agg(*aggs))
-    out = own.join(before, on=A, how="left").with_columns(pl.col("count").cast(pl.Int64))
-    return out.select(log.decode_activity(A).alias("activity"), pl.exclude(A)).sort(
-        ["count", "activity"], descending=[True, False]
-    )
-
-
-def bottlenecks(log: EventLog, *, top: int | None = None) -> pl.DataFrame:
-    """Edges and activities ranked by the total waiting time they cause, most first.
-
-    ``kind`` is ``"edge"`` (time between ``source`` and ``target``) or ``"activity"`` (all time
-    cases spend before reaching ``target``, from any source). Also ``count``, mean, median,
-    p90 and total seconds, and ``share`` of all waiting time.
-
-    Examples
-    --------
-    >>> import polars as pl
-    >>> from serviceloop.analytics import from_polars
-    >>> log = from_polars(pl.DataFrame({"case_id": [1, 1, 1], "activity": ["a", "b", "c"],
-    ...                                 "timestamp": [0, 10, 1000]}))
-    >>> bottlenecks(log).filter(kind="edge").select("source", "target").row(0)
-    ('b', 'c')
-    """
-    waits = _waits(log)
-    aggs = [nw.len().alias("count"), *duration_stats(_W, "")]
-    edges = log.engine.collect(waits.group_by(A, A2).agg(*aggs))
-    acts = log.engine.collect(waits.group_by(A2).agg(*aggs))
-    grand = edges["total_seconds"].sum() or 1.0
-    edges = edges.select(
-        pl.lit("edge").alias("kind"),
-        log.decode_activity(A).alias("source"),
-        log.decode_activity(A2).alias("target"),
-        pl.exclude(A, A2),
-    )
-    acts = acts.select(
-        pl.lit("activity").alias("kind"),
-        pl.lit(None, pl.String).alias("source"),
-        log.decode_activity(A2).alias("target"),
-        pl.exclude(A2),
-    )
-    out = (
-        pl.concat([edges, acts])
-        .with_columns(
-            pl.col("count").cast(pl.Int64), (pl.col("total_seconds") / grand).alias("share")
-        )
-        .sort(
-            ["total_seconds", "kind", "source", "target"],
-            descending=[True, False, False, False],
-            nulls_last=False,
-        )
-    )
-    return out if top is None else out.head(top)
 
 
 def rework_cases(log: EventLog) -> pl.DataFrame:
