@@ -234,3 +234,14 @@ def test_api_lists_and_details_for_managers_only(client, manager, setup):
     assert client.get("/api/evaluations/999999").status_code == 404
     _login(client, setup["ann"])
     assert client.get("/api/evaluations/").status_code == 403
+
+
+def test_pages_speak_chinese(client, manager, setup):
+    _login(client, manager)
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get(reverse("evaluation:unit", args=[setup["teams"].pk, "south"]))
+    body = page.content.decode()
+    assert "得分来源" in body  # "Where the score comes from"
+    assert "响应时间" in body  # the indicator's Chinese name
+    listing = client.get(reverse("evaluation:list"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "新建评价" in listing.content.decode()

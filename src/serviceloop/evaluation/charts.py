@@ -22,7 +22,7 @@ def radar_chart(top: list[Indicator], results: list[EvaluationResult]) -> dict[s
         "color": _PALETTE,
         "tooltip": {},
         "legend": {"type": "scroll", "bottom": 0},
-        "radar": {"indicator": [{"name": t.name, "max": 1} for t in used], "radius": "62%"},
+        "radar": {"indicator": [{"name": t.label, "max": 1} for t in used], "radius": "62%"},
         "series": [
             {
                 "type": "radar",

@@ -49,7 +49,7 @@ def workbook_bytes(view: EvaluationView) -> bytes:
     about.title = _("Evaluation")
     for label, value in [
         (_("Evaluation"), e.name),
-        (_("Indicator system"), e.system.name),
+        (_("Indicator system"), e.system.label),
         (_("Units"), e.get_unit_kind_display()),
         (_("Period"), f"{e.period_start:%Y-%m-%d} – {e.period_end:%Y-%m-%d}"),
         (_("Method"), e.get_method_display()),
@@ -59,7 +59,7 @@ def workbook_bytes(view: EvaluationView) -> bytes:
     ]:
         _append(about, [str(label), str(value)])
     top_codes = [t.code for t in view.top]
-    top_names = {t.code: t.name for t in view.top}
+    top_names = {t.code: t.label for t in view.top}
     _sheet(
         workbook,
         _("Ranking"),
@@ -91,7 +91,7 @@ def workbook_bytes(view: EvaluationView) -> bytes:
         [
             [
                 labels.get(m.unit_key, m.unit_key),
-                m.indicator.name,
+                m.indicator.label,
                 m.raw_value,
                 m.indicator.unit,
                 m.indicator.target,
@@ -108,7 +108,7 @@ def workbook_bytes(view: EvaluationView) -> bytes:
         workbook,
         _("Weights"),
         [_("Indicator"), _("Weight")],
-        [[leaf.name, round(e.weights.get(leaf.code, 0.0), 6)] for leaf in view.leaves],
+        [[leaf.label, round(e.weights.get(leaf.code, 0.0), 6)] for leaf in view.leaves],
     )
     if e.excluded:
         _sheet(

@@ -70,7 +70,7 @@ class WeightsForm(forms.Form):
         super().__init__(*args, **kwargs)
         for child in children:
             self.fields[child.code] = forms.FloatField(
-                label=child.name, min_value=0, initial=child.weight
+                label=child.label, min_value=0, initial=child.weight
             )
 
 
@@ -83,7 +83,7 @@ class ComparisonForm(forms.Form):
         self.pairs = list(itertools.combinations(children, 2))
         for a, b in self.pairs:
             self.fields[f"{a.code}__{b.code}"] = forms.ChoiceField(
-                label=_("%(a)s compared with %(b)s") % {"a": a.name, "b": b.name},
+                label=_("%(a)s compared with %(b)s") % {"a": a.label, "b": b.label},
                 choices=choices,
                 initial="1",
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from serviceloop.evaluation.choices import Direction, Method, Source, UnitKind, Weighting
@@ -22,6 +23,12 @@ __all__ = [
     "IndicatorSystem",
     "ManualScore",
 ]
+
+
+def _localised(name: str, name_zh: str) -> str:
+    """The Chinese name when the active language is Chinese and one is set."""
+    language = translation.get_language() or ""
+    return name_zh if name_zh and language.lower().startswith("zh") else name
 
 
 class IndicatorSystem(models.Model):
@@ -45,7 +52,11 @@ class IndicatorSystem(models.Model):
         verbose_name_plural = _("indicator systems")
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return _localised(self.name, self.name_zh)
 
 
 class Indicator(models.Model):
@@ -94,7 +105,11 @@ class Indicator(models.Model):
         verbose_name_plural = _("indicators")
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return _localised(self.name, self.name_zh)
 
 
 class ComparisonMatrix(models.Model):

@@ -144,7 +144,7 @@ def comparison_matrix_save(
         matrix = pairwise_matrix(judgements, labels)
         result = ahp_weights(matrix, labels)
     except InconsistentJudgementsError as exc:
-        names = {c.code: c.name for c in children}
+        names = {c.code: c.label for c in children}
         fields = {
             f"{j.row}__{j.column}": [
                 _(
@@ -278,7 +278,7 @@ def _subjective_weights(
             if len(group) == 1:
                 return 1.0
             if any(n.ahp_weight is None for n in group):
-                parent = by_id[node.parent_id].name if node.parent_id else _("the first level")
+                parent = by_id[node.parent_id].label if node.parent_id else _("the first level")
                 raise InvalidInputError(
                     _("No consistent comparison matrix has been entered for %(group)s.")
                     % {"group": parent}
@@ -387,7 +387,7 @@ def evaluation_run(
             basis[leaf.code] = _("entered per period")
         else:
             excluded.append(
-                {"code": leaf.code, "name": leaf.name, "reason": _("no data source yet")}
+                {"code": leaf.code, "name": leaf.label, "reason": _("no data source yet")}
             )
             continue
         missing = [u.label for u in units if u.key not in values]
@@ -395,7 +395,7 @@ def evaluation_run(
             excluded.append(
                 {
                     "code": leaf.code,
-                    "name": leaf.name,
+                    "name": leaf.label,
                     "reason": _("no value for %(units)s") % {"units": ", ".join(missing[:5])}
                     + (" …" if len(missing) > 5 else ""),
                 }
