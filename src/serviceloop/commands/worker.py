@@ -1,8 +1,11 @@
 """``serviceloop worker``: the periodic housekeeping a running ServiceLoop needs.
 
-Each round deletes upload files whose transaction rolled back (old enough that no transaction can
-still be writing them) and forgets idempotency keys past their retention. Run it beside the web
-server (a systemd unit, a container); ``--once`` suits cron.
+Every ``--sla-every`` seconds (default 30) it records the SLA warnings and breaches that came due
+(``serviceloop.sla.sweep``: from the clocks stored in the database, exactly once, safe to run
+beside other workers). Every ``--every`` seconds it also deletes upload files whose transaction
+rolled back (old enough that no transaction can still be writing them) and forgets idempotency
+keys past their retention. Run it beside the web server (a systemd unit, a container); ``--once``
+suits cron.
 """
 
 from __future__ import annotations
@@ -43,26 +46,47 @@ def worker(
     files_older_than: Annotated[
         int, typer.Option(min=1, help="Minutes an unreferenced upload file must be old.")
     ] = 60,
+    sla_every: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=60,
+            help="Seconds between SLA rounds (warnings and breaches).",
+            show_default=True,
+        ),
+    ] = 30,
+    sla_batch: Annotated[
+        int, typer.Option(min=1, help="Cases per SLA transaction.", show_default=True)
+    ] = 1000,
 ) -> None:
-    """Run the periodic housekeeping until stopped (SIGTERM or Ctrl-C finish the round first)."""
+    """Record SLA warnings and breaches and run the housekeeping until stopped (SIGTERM or
+    Ctrl-C finish the round first)."""
     from serviceloop.cli import setup_django
 
     setup_django()
+    from serviceloop.sla.sweep import sla_sweep
+
     stop = threading.Event()
 
     def _stop(*_: Any) -> None:
         stop.set()
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    housekeeping_due = time.monotonic()
     try:
         while True:
             started = time.monotonic()
-            counts = sweep(files_older_than=timedelta(minutes=files_older_than))
-            typer.echo(
-                f"swept: {counts.orphaned_files} orphaned upload file(s), "
-                f"{counts.expired_keys} expired idempotency key(s)"
-            )
-            if once or stop.wait(max(0.0, every - (time.monotonic() - started))):
+            if started >= housekeeping_due:
+                counts = sweep(files_older_than=timedelta(minutes=files_older_than))
+                typer.echo(
+                    f"swept: {counts.orphaned_files} orphaned upload file(s), "
+                    f"{counts.expired_keys} expired idempotency key(s)"
+                )
+                housekeeping_due = started + every
+            sla = sla_sweep(batch=sla_batch)
+            if sla.warnings or sla.breaches:
+                typer.echo(f"sla: {sla.warnings} warning(s), {sla.breaches} breach(es) recorded")
+            if once or stop.wait(max(0.0, sla_every - (time.monotonic() - started))):
                 return
     finally:
         for sig, handler in previous.items():
