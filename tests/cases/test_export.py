@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from serviceloop.cases.choices import EventKind
+from serviceloop.cases.eventlog import STAGE_COLUMNS
 from serviceloop.cases.export import (
     COLUMNS,
     EventLogQuery,
@@ -23,7 +24,7 @@ from serviceloop.cases.export import (
     xes_chunks,
 )
 from serviceloop.cases.models import CaseEvent
-from serviceloop.cases.services import case_transition
+from serviceloop.cases.services import case_assign, case_transition
 from tests.factories import CaseFactory, CustomerFactory, stage_of
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +80,7 @@ def read_csv(text: str) -> list[dict[str, str]]:
 
 
 def test_csv_has_canonical_columns_and_every_event_in_case_order(log):
-    rows = read_csv("".join(csv_chunks(event_batches(EventLogQuery(), batch_size=2))))
+    rows = read_csv("".join(csv_chunks(event_batches(EventLogQuery(), batch_cases=2))))
     assert tuple(rows[0].keys()) == COLUMNS
     got = [(r["case_id"], r["activity"], r["timestamp"], r["resource"]) for r in rows]
     assert got == expected_rows()
@@ -98,13 +99,60 @@ def test_csv_round_trips_through_polars_with_utc_timestamps(log):
     assert frame["timestamp"][0] == first.timestamp
 
 
-def test_stage_kind_keeps_only_stage_entries(log):
+def test_stage_kind_gives_one_row_per_stage_visit_with_its_start_and_end(log, world):
     rows = read_csv("".join(csv_chunks(event_batches(EventLogQuery(kind="stage")))))
+    assert tuple(rows[0]) == STAGE_COLUMNS
     assert {r["kind"] for r in rows} == {"stage_entered"}
     assert [(r["case_id"], r["activity"]) for r in rows] == [
         (n, a) for n, a, _, _ in expected_rows("stage")
     ]
     assert len(rows) == 5  # three start stages + two moves to analysis
+    first, second = rows[0], rows[1]
+    # Intake lasted from the case's creation to the move; the move's visit is under way.
+    assert first["start_timestamp"] == T0.isoformat(timespec="microseconds")
+    assert first["timestamp"] == (T0 + timedelta(minutes=30)).isoformat(timespec="microseconds")
+    assert first["lifecycle"] == "complete"
+    assert second["lifecycle"] == "start"
+    assert second["timestamp"] == second["start_timestamp"]
+    assert {r["team"] for r in rows} == {world.front.code}
+
+
+def test_stage_log_names_the_team_and_resource_holding_each_visit(world):
+    """Each visit names the team and agent holding the case when it ended, not the case's
+    current team: Intake was the front team's, Delivery the back team's, and the visit under
+    way belongs to whoever holds the case now."""
+    case = CaseFactory(customer=CustomerFactory(), actor=None, at=T0)
+    steps = [("delivery", world.front_agent, 1), ("analysis", world.back_agent, 5)]
+    for code, actor, hours in steps:
+        case = case_transition(
+            case=case,
+            to_stage=stage_of(world.version, code),
+            actor=actor,
+            at=T0 + timedelta(hours=hours),
+        )
+    case = case_assign(
+        case=case, assignee=world.back_agent, actor=world.manager, at=T0 + timedelta(hours=6)
+    )
+    assert case.team == world.back
+    rows = read_csv("".join(csv_chunks(event_batches(EventLogQuery(kind="stage")))))
+    visits = [(r["activity"], r["team"], r["lifecycle"]) for r in rows]
+    assert visits == [
+        ("Intake", world.front.code, "complete"),
+        ("Delivery", world.back.code, "complete"),
+        ("Needs analysis", world.back.code, "start"),
+    ]
+    assert rows[1]["start_timestamp"] == (T0 + timedelta(hours=1)).isoformat(
+        timespec="microseconds"
+    )
+    assert rows[1]["timestamp"] == (T0 + timedelta(hours=5)).isoformat(timespec="microseconds")
+    assert rows[2]["resource"] == world.back_agent.username
+    everything = read_csv("".join(csv_chunks(event_batches(EventLogQuery()))))
+    assert [r["team"] for r in everything if r["kind"] == "stage_entered"] == [
+        world.front.code,
+        world.back.code,  # the escalation to delivery re-routed the case to the back team
+        world.front.code,  # and the move back to analysis to the front team
+    ]
+    assert everything[-1]["kind"] == "assigned" and everything[-1]["team"] == world.back.code
 
 
 def test_since_until_select_a_half_open_window(log):
@@ -158,7 +206,7 @@ def test_csv_cells_starting_with_formula_characters_are_neutralised(log, world):
 
 def test_parquet_round_trips_with_typed_columns(log, tmp_path):
     path = tmp_path / "log.parquet"
-    written = write_parquet(event_batches(EventLogQuery(), batch_size=2), path, row_group_size=4)
+    written = write_parquet(event_batches(EventLogQuery(), batch_cases=2), path)
     table = pq.read_table(path)
     assert written == table.num_rows == CaseEvent.objects.count()
     assert tuple(table.column_names) == COLUMNS
@@ -187,7 +235,7 @@ def test_parquet_of_empty_log_has_schema_and_no_rows(tmp_path):
 def test_xes_re_reads_in_pm4py_with_same_cases_events_and_activities(log, tmp_path):
     pm4py = pytest.importorskip("pm4py")
     path = tmp_path / "log.xes"
-    path.write_text("".join(xes_chunks(event_batches(EventLogQuery(), batch_size=2))), "utf-8")
+    path.write_text("".join(xes_chunks(event_batches(EventLogQuery(), batch_cases=2))), "utf-8")
     frame = pm4py.read_xes(str(path))
     expected = expected_rows()
     assert len(frame) == len(expected)
@@ -257,26 +305,45 @@ def test_empty_log_is_a_valid_xes_document_without_traces():
     assert root.findall("{http://www.xes-standard.org/}trace") == []
 
 
-def test_batches_are_lazy_bounded_keyset_queries(log):
+def test_stage_log_parquet_and_xes_carry_start_and_end(log, tmp_path):
+    path = tmp_path / "stages.parquet"
+    write_parquet(event_batches(EventLogQuery(kind="stage")), path)
+    table = pq.read_table(path)
+    assert tuple(table.column_names) == STAGE_COLUMNS
+    assert str(table.schema.field("start_timestamp").type) == "timestamp[us, tz=UTC]"
+    from lxml import etree
+
+    text = "".join(xes_chunks(event_batches(EventLogQuery(kind="stage"))))
+    ns = "{http://www.xes-standard.org/}"
+    transitions = [
+        s.get("value")
+        for s in etree.fromstring(text.encode()).iterfind(f"{ns}trace/{ns}event/{ns}string")
+        if s.get("key") == "lifecycle:transition"
+    ]
+    # Every visit starts; the two Intake visits that ended also complete.
+    assert transitions.count("start") == 5
+    assert transitions.count("complete") == 2
+
+
+def test_batches_are_lazy_and_read_a_range_of_cases_each(log):
     total = CaseEvent.objects.count()
-    batch_size = 3
 
     def event_scans(captured):
         return [q["sql"] for q in captured if 'FROM "cases_caseevent"' in q["sql"]]
 
     with CaptureQueriesContext(connection) as queries:
-        batches = event_batches(EventLogQuery(), batch_size=batch_size)
-        first = next(batches)
+        batches = event_batches(EventLogQuery(), batch_cases=2)
+        first = next(iter(batches))
         assert len(event_scans(queries.captured_queries)) == 1, "nothing read ahead"
-        after_first = len(queries)
-        rest = list(batches)
-    assert after_first <= 3, "one event scan, then the batch's cases and actors by key"
-    assert len(first) == batch_size
-    assert sum(len(b) for b in [first, *rest]) == total
+    with CaptureQueriesContext(connection) as queries:
+        batches = event_batches(EventLogQuery(), batch_cases=2)
+        frames = list(batches)
+    assert sum(f.height for f in frames) == total
+    assert frames[0].height == first.height
+    assert batches.cases_done == 3
     scans = event_scans(queries.captured_queries)
-    assert len(scans) == total // batch_size + 1  # the last, short or empty, batch ends it
+    assert len(scans) == 2  # cases 1-2, then case 3
     for sql in scans:
-        assert f"LIMIT {batch_size}" in sql
+        assert '"cases_caseevent"."case_id" >=' in sql
         assert "OFFSET" not in sql
-        assert "JOIN" not in sql
-    assert len(queries) <= 3 * len(scans)
+    assert len(queries) == 3 + 2 * len(scans)  # bounds, users, stages; per batch cases + events

@@ -53,6 +53,8 @@ def test_export_log_stage_kind_and_window(events, tmp_path):
         rows = list(csv.DictReader(handle))
     assert len(rows) == 3
     assert {r["kind"] for r in rows} == {"stage_entered"}
+    assert {r["lifecycle"] for r in rows} == {"start"}  # each case is still in its first stage
+    assert "Wrote 3 stage visits" in result.output
 
 
 def test_export_log_to_stdout(events):

@@ -1,15 +1,21 @@
 """Export the case event log as CSV, Parquet or XES, streaming with flat memory.
 
-Used by ``serviceloop export-log`` and ``GET /api/events/export``; both read the same keyset
-batches (``rows.event_batches``) and hand them to one writer per format.
+Used by ``serviceloop export-log`` and ``GET /api/events/export``; both read the same column
+batches (``rows.event_batches``: every event, or the stage log of :mod:`serviceloop.cases.eventlog`)
+and hand them to one writer per format.
 """
 
 from __future__ import annotations
 
 from serviceloop.cases.export.csv_writer import csv_chunks, neutralise_formula
-from serviceloop.cases.export.parquet_writer import PARQUET_SCHEMA, write_parquet
+from serviceloop.cases.export.parquet_writer import (
+    PARQUET_SCHEMA,
+    STAGE_PARQUET_SCHEMA,
+    write_parquet,
+)
 from serviceloop.cases.export.rows import (
     COLUMNS,
+    EventBatches,
     EventLogQuery,
     can_export_event_log,
     event_batches,
@@ -22,6 +28,8 @@ __all__ = [
     "CONTENT_TYPES",
     "FORMATS",
     "PARQUET_SCHEMA",
+    "STAGE_PARQUET_SCHEMA",
+    "EventBatches",
     "EventLogQuery",
     "can_export_event_log",
     "csv_chunks",

@@ -1,20 +1,29 @@
-"""CSV event log: one header line, then one line per event, produced batch by batch."""
+"""CSV event log: one header line, then the rows of each batch, written by Polars."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from serviceloop.cases.export.rows import COLUMNS, EventRow
+import polars as pl
 
-__all__ = ["FORMULA_PREFIXES", "csv_chunks", "format_timestamp", "neutralise_formula"]
+__all__ = [
+    "FORMULA_PREFIXES",
+    "TIMESTAMP_FORMAT",
+    "csv_chunks",
+    "format_timestamp",
+    "neutralise_formula",
+]
 
 # A spreadsheet opening the file would evaluate a cell starting with these as a formula
 # (CSV injection); a leading apostrophe makes it plain text.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_FIRST = frozenset(FORMULA_PREFIXES)
+_FORMULA_PATTERN = "^[" + "".join(FORMULA_PREFIXES).replace("-", r"\-") + "]"
+#: UTC ISO-8601 with a fixed microsecond width, so every row parses with one format.
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.6f+00:00"
+# Fixed codes (kind, channel, priority) are never free text; every other text column may be.
+_CODES = frozenset({"kind", "channel", "priority"})
 
 
 def neutralise_formula(value: str) -> str:
@@ -26,35 +35,33 @@ def format_timestamp(value: datetime) -> str:
     return value.isoformat(timespec="microseconds")
 
 
-def _text(value: str | None) -> str | None:
-    return neutralise_formula(value) if value else value
+def _cells(frame: pl.DataFrame) -> pl.DataFrame:
+    """Free-text columns neutralised, timestamps formatted; nulls are written as ""."""
+    out = []
+    for name, dtype in frame.schema.items():
+        column = pl.col(name)
+        if isinstance(dtype, pl.Datetime):
+            out.append(column.dt.strftime(TIMESTAMP_FORMAT))
+        elif dtype == pl.String and name not in _CODES:
+            out.append(
+                pl.when(column.str.contains(_FORMULA_PATTERN))
+                .then(pl.lit("'") + column)
+                .otherwise(column)
+                .alias(name)
+            )
+        else:
+            out.append(column)
+    return frame.select(out)
 
 
-def _csv_row(row: EventRow) -> tuple[object, ...]:
-    """Free-text columns neutralised; kind, channel and priority are fixed codes; None -> ""."""
-    case_id, activity, timestamp, resource, lifecycle, kind, channel, priority, category, team = row
-    return (
-        _text(case_id),
-        _text(activity),
-        format_timestamp(timestamp),
-        _text(resource),
-        _text(lifecycle),
-        kind,
-        channel,
-        priority,
-        _text(category),
-        _text(team),
-    )
-
-
-def csv_chunks(batches: Iterable[list[EventRow]]) -> Iterator[str]:
-    """The CSV text in pieces of one batch each (UTF-8 safe, RFC 4180 quoting, ``\\r\\n`` lines)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    yield buffer.getvalue()
+def csv_chunks(batches: Iterable[pl.DataFrame]) -> Iterator[str]:
+    """The CSV text in pieces of one batch each (UTF-8, RFC 4180 quoting, ``\\r\\n`` lines)."""
+    columns = getattr(batches, "columns", None)
+    header_written = False
     for batch in batches:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerows(map(_csv_row, batch))
-        yield buffer.getvalue()
+        yield _cells(batch).write_csv(
+            include_header=not header_written, line_terminator="\r\n", quote_style="necessary"
+        )
+        header_written = True
+    if not header_written:
+        yield ",".join(columns or ()) + "\r\n"

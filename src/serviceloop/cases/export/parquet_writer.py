@@ -1,4 +1,4 @@
-"""Parquet event log written in row groups: at most one row group of rows is held in memory."""
+"""Parquet event log written in row groups: at most one batch of rows is held in memory."""
 
 from __future__ import annotations
 
@@ -6,72 +6,44 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from serviceloop.cases.export.rows import EventRow
+from serviceloop.cases.eventlog import STAGE_COLUMNS
 
-__all__ = ["PARQUET_SCHEMA", "write_parquet"]
+__all__ = ["PARQUET_SCHEMA", "STAGE_PARQUET_SCHEMA", "write_parquet"]
 
-PARQUET_SCHEMA = pa.schema(
-    [
-        pa.field("case_id", pa.string(), nullable=False),
-        pa.field("activity", pa.string(), nullable=False),
-        pa.field("timestamp", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("resource", pa.string()),
-        pa.field("lifecycle", pa.string(), nullable=False),
-        pa.field("kind", pa.string(), nullable=False),
-        pa.field("channel", pa.string()),
-        pa.field("priority", pa.string()),
-        pa.field("category", pa.string()),
-        pa.field("team", pa.string()),
-    ]
-)
-DEFAULT_ROW_GROUP_SIZE = 100_000
-
-
-def _table(rows: list[EventRow]) -> pa.Table:
-    columns = list(zip(*rows, strict=True))
-    return pa.Table.from_arrays(
-        [
-            pa.array(column, type=field.type)
-            for column, field in zip(columns, PARQUET_SCHEMA, strict=True)
-        ],
-        schema=PARQUET_SCHEMA,
-    )
+_TIME = pa.timestamp("us", tz="UTC")
+_FIELDS = {
+    "case_id": pa.field("case_id", pa.string(), nullable=False),
+    "activity": pa.field("activity", pa.string(), nullable=False),
+    "start_timestamp": pa.field("start_timestamp", _TIME, nullable=False),
+    "timestamp": pa.field("timestamp", _TIME, nullable=False),
+    "resource": pa.field("resource", pa.string()),
+    "lifecycle": pa.field("lifecycle", pa.string(), nullable=False),
+    "kind": pa.field("kind", pa.string(), nullable=False),
+    "channel": pa.field("channel", pa.string()),
+    "priority": pa.field("priority", pa.string()),
+    "category": pa.field("category", pa.string()),
+    "team": pa.field("team", pa.string()),
+}
+PARQUET_SCHEMA = pa.schema([f for name, f in _FIELDS.items() if name != "start_timestamp"])
+STAGE_PARQUET_SCHEMA = pa.schema([_FIELDS[name] for name in STAGE_COLUMNS])
 
 
-def write_parquet(
-    batches: Iterable[list[EventRow]],
-    sink: str | Path | IO[bytes],
-    *,
-    row_group_size: int = DEFAULT_ROW_GROUP_SIZE,
-) -> int:
-    """Write every row to ``sink`` (zstd-compressed); returns the number of rows written.
-
-    Each database batch becomes a small Arrow table at once (columnar, far smaller than the Python
-    rows); a row group is written whenever ``row_group_size`` rows have gathered.
-    """
+def write_parquet(batches: Iterable[pl.DataFrame], sink: str | Path | IO[bytes]) -> int:
+    """Write every row to ``sink`` (zstd-compressed), one row group per batch; returns the number
+    of rows written. ``batches`` from :func:`~serviceloop.cases.export.event_batches` say their
+    columns; the stage log has ``start_timestamp``."""
+    columns = getattr(batches, "columns", None)
+    schema = STAGE_PARQUET_SCHEMA if columns == STAGE_COLUMNS else PARQUET_SCHEMA
     written = 0
-    pending: list[pa.Table] = []
-    pending_rows = 0
-    with pq.ParquetWriter(sink, PARQUET_SCHEMA, compression="zstd") as writer:
-
-        def flush() -> None:
-            nonlocal pending, pending_rows, written
-            writer.write_table(pa.concat_tables(pending), row_group_size=row_group_size)
-            written += pending_rows
-            pending, pending_rows = [], 0
-
+    with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
         for batch in batches:
-            if not batch:
-                continue
-            pending.append(_table(batch))
-            pending_rows += len(batch)
-            if pending_rows >= row_group_size:
-                flush()
-        if pending:
-            flush()
-        elif written == 0:
-            writer.write_table(PARQUET_SCHEMA.empty_table())
+            if batch.height:
+                writer.write_table(batch.to_arrow().cast(schema))
+                written += batch.height
+        if written == 0:
+            writer.write_table(schema.empty_table())
     return written

@@ -1,64 +1,74 @@
-"""The event log as flat rows, read in keyset batches so memory stays flat for millions of events.
+"""The event log as column batches, a range of cases at a time, so memory stays flat for millions
+of events.
 
-Rows come ordered by case, timestamp, id: every writer can stream one trace after another. Each batch
-is one indexed query of at most ``batch_size`` rows starting after the previous batch's last row, so
-no cursor stays open between batches (a slow HTTP client never holds a database snapshot).
+Each batch is one Polars frame holding every row of the cases of one id range, ordered by case,
+time and id: every writer can stream one trace after another. A batch is read by its own
+queries (the range's cases, then its events in columns, :mod:`serviceloop.cases.eventlog`), so no
+cursor stays open between batches (a slow HTTP client never holds a database snapshot).
+
+Two kinds of log, with the columns of :mod:`serviceloop.cases.eventlog`:
+
+``all``    one row per event (``EVENT_COLUMNS``); ``resource`` is who acted, ``team`` the team that
+           held the case once the event had happened.
+``stage``  one row per stage visit (``STAGE_COLUMNS``): ``start_timestamp`` when the case entered
+           the stage, ``timestamp`` when it left (``lifecycle`` "complete"), or, for a visit still
+           under way, ``timestamp`` = ``start_timestamp`` and ``lifecycle`` "start";
+           ``resource`` and ``team`` held the case when the visit ended.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
-from django.db import connection
+import polars as pl
+from django.db.models import Max, Min
 
 from serviceloop.accounts.choices import Role
 from serviceloop.accounts.models import User
-from serviceloop.cases.choices import EventKind
-from serviceloop.cases.models import Case, CaseEvent
-from serviceloop.core.pagination import keyset_after
+from serviceloop.cases.eventlog import (
+    ENTRY_KINDS,
+    EVENT_COLUMNS,
+    HOLDER_KINDS,
+    STAGE_COLUMNS,
+    fetch_frame,
+    read_events,
+    read_stages,
+    stage_visits,
+    with_holders,
+)
+from serviceloop.cases.models import Case
 
 __all__ = [
+    "CASE_ATTRIBUTES",
     "COLUMNS",
-    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_BATCH_CASES",
+    "EventBatches",
     "EventLogQuery",
-    "EventRow",
     "can_export_event_log",
     "event_batches",
     "event_count",
 ]
 
-# Canonical columns shared with serviceloop.analytics (case_id, activity, timestamp, resource) plus
-# the event's lifecycle and kind and the case attributes analyses segment by.
-COLUMNS = (
-    "case_id",
-    "activity",
-    "timestamp",
-    "resource",
-    "lifecycle",
-    "kind",
-    "channel",
-    "priority",
-    "category",
-    "team",
-)
+COLUMNS = EVENT_COLUMNS
 CASE_ATTRIBUTES = ("channel", "priority", "category", "team")
-DEFAULT_BATCH_SIZE = 5000
-_LOOKUP_CHUNK = 2000  # ids per IN (...) list, well below every backend's parameter limit
-# The stage-level view: entering a stage; entering an end stage is logged as ``closed``.
-STAGE_KINDS = (EventKind.STAGE_ENTERED, EventKind.CLOSED)
-_ORDER = ("case_id", "timestamp", "id")
-
-# One row in COLUMNS order; ``timestamp`` is an aware UTC datetime, absent values are None.
-EventRow = tuple[str, str, datetime, str | None, str, str, str, str, str | None, str | None]
+DEFAULT_BATCH_CASES = 20_000
+_CASE_SCHEMA = {
+    "case": pl.Int64,
+    "case_id": pl.String,
+    "channel": pl.String,
+    "priority": pl.String,
+    "category": pl.String,
+    "version": pl.Int64,
+}
 
 
 @dataclass(frozen=True)
 class EventLogQuery:
-    """Which events to export: ``since <= timestamp < until``; ``kind="stage"`` keeps only stage
-    entries (the stage-level process view), ``"all"`` keeps every event."""
+    """Which rows to export: ``since <= timestamp < until`` (for the stage log: the time the visit
+    started); ``kind="stage"`` is the stage log (one row per stage visit), ``"all"`` every event."""
 
     since: datetime | None = None
     until: datetime | None = None
@@ -72,6 +82,10 @@ class EventLogQuery:
         if self.since and self.until and self.since >= self.until:
             raise ValueError("since must be before until")
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return STAGE_COLUMNS if self.kind == "stage" else EVENT_COLUMNS
+
 
 def can_export_event_log(user: Any) -> bool:
     """The whole log spans every team and customer: managers and admins only."""
@@ -83,100 +97,110 @@ def can_export_event_log(user: Any) -> bool:
     )
 
 
-def _events(query: EventLogQuery) -> Any:
-    events = CaseEvent.objects.all()
-    if query.kind == "stage":
-        events = events.filter(kind__in=STAGE_KINDS)
-    if query.since is not None:
-        events = events.filter(timestamp__gte=query.since)
-    if query.until is not None:
-        events = events.filter(timestamp__lt=query.until)
-    return events
-
-
-def _fetch(queryset: Any) -> list[tuple[Any, ...]]:
-    """Rows straight from the driver: Django's per-field converters cost more than the query
-    itself at millions of rows."""
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _lookup(model: Any, ids: set[int], *fields: str) -> dict[int, tuple[Any, ...]]:
-    found: dict[int, tuple[Any, ...]] = {}
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), _LOOKUP_CHUNK):
-        chunk = ordered[start : start + _LOOKUP_CHUNK]
-        for pk, *values in _fetch(model.objects.filter(pk__in=chunk).values_list("pk", *fields)):
-            found[pk] = tuple(values)
-    return found
-
-
 def event_count(query: EventLogQuery) -> int:
-    return int(_events(query).count())
+    """How many cases the export goes through (what its progress counts)."""
+    return int(Case.objects.count())
 
 
-def _utc(value: datetime | str) -> datetime:
-    """The driver's timestamp as an aware UTC datetime: psycopg returns aware datetimes, Django's
-    SQLite connection naive ones in UTC (or the stored text)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+@dataclass
+class EventBatches:
+    """The batches of one export: iterate for frames with ``query.columns``; ``cases_done``
+    counts the cases read so far (for a progress bar)."""
 
+    query: EventLogQuery
+    batch_cases: int = DEFAULT_BATCH_CASES
+    cases_done: int = 0
+    _started: bool = field(default=False, repr=False)
 
-def event_batches(
-    query: EventLogQuery, *, batch_size: int = DEFAULT_BATCH_SIZE
-) -> Iterator[list[EventRow]]:
-    """Lists of at most ``batch_size`` rows, in case / timestamp / id order, lazily.
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.query.columns
 
-    Per batch: one index range scan of the event table from the cursor, then the batch's cases and
-    actors by primary key. Joining in the first query instead lets PostgreSQL merge-join the whole
-    case table from its start on every batch, which grows with the log.
-    """
-    if batch_size < 1:
-        raise ValueError("batch_size must be positive")
-    events = _events(query).order_by(*_ORDER)
-    after: tuple[int, datetime, int] | None = None
-    while True:
-        page = events.filter(keyset_after(_ORDER, after)) if after else events
-        raw = _fetch(
-            page.values_list(
-                "case_id", "id", "activity", "timestamp", "actor_id", "lifecycle", "kind"
-            )[:batch_size]
-        )
-        if not raw:
+    def __iter__(self) -> Iterator[pl.DataFrame]:
+        if self._started:
+            raise RuntimeError("an export's batches can be read once")
+        self._started = True
+        return self._batches()
+
+    def _batches(self) -> Iterator[pl.DataFrame]:
+        bounds = Case.objects.aggregate(low=Min("id"), high=Max("id"))
+        if bounds["low"] is None:
             return
-        cases = _lookup(
-            Case,
-            {r[0] for r in raw},
-            "number",
-            "channel",
-            "priority",
-            "category__code",
-            "team__code",
+        users = fetch_frame(
+            User.objects.order_by().values_list("id", "username"),
+            {"actor": pl.Int64, "username": pl.String},
         )
-        actors = _lookup(User, {r[4] for r in raw if r[4] is not None}, "username")
-        rows: list[EventRow] = []
-        for case_id, _, activity, timestamp, actor_id, lifecycle, kind in raw:
-            number, channel, priority, category, team = cases[case_id]
-            resource = actors[actor_id][0] if actor_id is not None else None
-            rows.append(
-                (
-                    number,
-                    activity,
-                    _utc(timestamp),
-                    resource,
-                    lifecycle,
-                    kind,
-                    channel,
-                    priority,
-                    category,
-                    team,
-                )
+        stages = read_stages()
+        for low in range(bounds["low"], bounds["high"] + 1, self.batch_cases):
+            high = low + self.batch_cases
+            cases = fetch_frame(
+                Case.objects.filter(id__gte=low, id__lt=high)
+                .order_by()
+                .values_list(
+                    "id", "number", "channel", "priority", "category__code", "process_version_id"
+                ),
+                _CASE_SCHEMA,
             )
-        last = raw[-1]
-        after = (last[0], rows[-1][2], last[1])
-        yield rows
-        if len(raw) < batch_size:
-            return
+            self.cases_done += cases.height
+            if cases.height == 0:
+                continue
+            frame = _read_range(self.query, (low, high), cases, users, stages)
+            if frame.height:
+                yield frame
+
+
+def _read_range(
+    query: EventLogQuery,
+    case_range: tuple[int, int],
+    cases: pl.DataFrame,
+    users: pl.DataFrame,
+    stages: pl.DataFrame,
+) -> pl.DataFrame:
+    versions = cases.select("case", "version")
+    if query.kind == "stage":
+        events = read_events(kinds={*ENTRY_KINDS, *HOLDER_KINDS}, case_range=case_range)
+        visits = stage_visits(with_holders(events, stages, versions))
+        rows = visits.select(
+            "case",
+            "activity",
+            pl.col("start").alias("start_timestamp"),
+            pl.coalesce("end", "start").alias("timestamp"),
+            pl.col("assignee").alias("resource"),
+            "lifecycle",
+            "kind",
+            "team",
+        )
+        rows = _window(rows, query, "start_timestamp")
+    else:
+        events = read_events(
+            case_range=case_range,
+            since=query.since,
+            until=query.until,
+            window_exempt=HOLDER_KINDS,
+        )
+        rows = _window(with_holders(events, stages, versions), query, "timestamp")
+        rows = rows.join(users, on="actor", how="left", maintain_order="left").select(
+            "case",
+            "activity",
+            "timestamp",
+            pl.col("username").alias("resource"),
+            "lifecycle",
+            "kind",
+            "team",
+        )
+    return rows.join(cases, on="case", how="inner", maintain_order="left").select(query.columns)
+
+
+def _window(frame: pl.DataFrame, query: EventLogQuery, column: str) -> pl.DataFrame:
+    if query.since is not None:
+        frame = frame.filter(pl.col(column) >= query.since)
+    if query.until is not None:
+        frame = frame.filter(pl.col(column) < query.until)
+    return frame
+
+
+def event_batches(query: EventLogQuery, *, batch_cases: int = DEFAULT_BATCH_CASES) -> EventBatches:
+    """The export's frames, lazily: each holds the rows of ``batch_cases`` consecutive case ids."""
+    if batch_cases < 1:
+        raise ValueError("batch_cases must be positive")
+    return EventBatches(query, batch_cases)

@@ -6,6 +6,9 @@ number, its channel / priority / category / team are trace attributes. An event 
 ``concept:name`` (activity), ``time:timestamp`` (xs:dateTime with offset), ``org:resource`` (when an
 actor exists), ``lifecycle:transition`` and ``kind``. Every value is XML-escaped; characters XML 1.0
 cannot carry are replaced by U+FFFD.
+
+A stage log becomes the standard lifecycle pairs: a ``start`` event when the case entered the stage
+and a ``complete`` event when it left (none yet for a visit under way).
 """
 
 from __future__ import annotations
@@ -13,9 +16,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from typing import Any
 
+import polars as pl
+
+from serviceloop.cases.eventlog import EVENT_COLUMNS
 from serviceloop.cases.export.csv_writer import format_timestamp
-from serviceloop.cases.export.rows import CASE_ATTRIBUTES, EventRow
+from serviceloop.cases.export.rows import CASE_ATTRIBUTES
+
+# One event in EVENT_COLUMNS order; ``timestamp`` is an aware UTC datetime, absent values None.
+EventRow = tuple[Any, ...]
 
 __all__ = ["xes_attr", "xes_chunks"]
 
@@ -92,13 +102,35 @@ def _event(row: EventRow) -> str:
     )
 
 
-def xes_chunks(batches: Iterable[list[EventRow]]) -> Iterator[str]:
+def lifecycle_events(visits: pl.DataFrame) -> pl.DataFrame:
+    """A stage log's visits as lifecycle events (EVENT_COLUMNS): each visit's ``start``, then
+    its ``complete`` when it has ended, in the visits' order."""
+    numbered = visits.with_row_index("__visit")
+    starts = numbered.with_columns(
+        pl.col("start_timestamp").alias("timestamp"), pl.lit("start").alias("lifecycle")
+    )
+    ends = numbered.filter(pl.col("lifecycle") == "complete")
+    return (
+        pl.concat(
+            [
+                starts.select("__visit", pl.lit(0).alias("__phase"), *EVENT_COLUMNS),
+                ends.select("__visit", pl.lit(1).alias("__phase"), *EVENT_COLUMNS),
+            ]
+        )
+        .sort("__visit", "__phase")
+        .select(EVENT_COLUMNS)
+    )
+
+
+def xes_chunks(batches: Iterable[pl.DataFrame]) -> Iterator[str]:
     """The XES document in pieces of one batch each; rows must come grouped by case."""
     yield HEADER
     current: str | None = None
-    for batch in batches:
+    for frame in batches:
+        if "start_timestamp" in frame.columns:
+            frame = lifecycle_events(frame)
         parts: list[str] = []
-        for row in batch:
+        for row in frame.select(EVENT_COLUMNS).iter_rows():
             if row[0] != current:
                 if current is not None:
                     parts.append("  </trace>\n")
