@@ -63,6 +63,14 @@ EXPECTED = {
     # logs bigger than memory
     "LargeLogResult",
     "mine_large_parquet",
+    # predictions for open cases
+    "CasePredictor",
+    "ModelFileError",
+    "PredictionError",
+    "PredictionEvaluation",
+    "evaluate_predictor",
+    "load_predictor",
+    "train_predictor",
     # report
     "ReportAssetsError",
     "render_report",

@@ -134,6 +134,17 @@ Composite evaluation of units x indicators (``scoring``; NumPy, any Polars table
         -> Scores(method, weights, scores (unit, score, rank, ...), normalised, contributions,
                   details)          probit_thresholds(tiers) -> Tian's probit cut points
 
+Predictions for open cases (``prediction``; LightGBM, imported on first use)::
+
+    train_predictor(log, *, closed_activities=None, attributes=None, sla_seconds=None,
+                    sla_measure="total" | "remaining", timezone="UTC", seed=0, threads=1)
+        -> CasePredictor .score(log) (case_id, remaining_seconds, expected_end, next_activity,
+           next_probability, [breach_probability]: one row per open case) .save(path)
+    load_predictor(path) -> CasePredictor     # a zip of JSON + LightGBM text, no pickle
+    evaluate_predictor(log, *, <same options>, protocols=("time_2_3", "time_64_16_20"))
+        -> PredictionEvaluation(summary, by_prefix, splits)  # vs per-prefix baselines
+    PredictionError(AnalyticsError) > ModelFileError
+
 Errors (``errors``): ``AnalyticsError`` > ``LogFormatError``, ``MissingColumnError``,
 ``MissingValueError``, ``TimestampParseError`` (file, row, column, value), ``EmptyLogError``,
 ``DuplicateEventError``, ``InvalidParameterError`` (also a ``ValueError``), ``EngineError``.
@@ -186,6 +197,15 @@ if TYPE_CHECKING:
         rework_by_attribute,
         rework_cases,
         throughput,
+    )
+    from .prediction import (
+        CasePredictor,
+        ModelFileError,
+        PredictionError,
+        PredictionEvaluation,
+        evaluate_predictor,
+        load_predictor,
+        train_predictor,
     )
     from .process_model import (
         ProcessDefinitionError,
@@ -272,6 +292,15 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "report": ("ReportAssetsError", "render_report", "write_report"),
     "result": ("AnalysisResult", "analyze"),
     "times": ("activity_times", "bottlenecks", "rank_bottlenecks"),
+    "prediction": (
+        "CasePredictor",
+        "ModelFileError",
+        "PredictionError",
+        "PredictionEvaluation",
+        "evaluate_predictor",
+        "load_predictor",
+        "train_predictor",
+    ),
     "scoring": (
         "AHPResult",
         "InconsistentJudgementsError",

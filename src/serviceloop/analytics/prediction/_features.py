@@ -153,8 +153,7 @@ def build_vocabulary(
             numeric.append(name)
         else:
             categorical[name] = _top(col, MAX_LEVELS)
-    codes = _code(pl.col(ACT), activities)
-    hashes = events.select(_prefix_hash(codes).alias("h"))["h"]
+    hashes = _prefix_hash(events, _code(pl.col(ACT), activities))
     top = hashes.value_counts(sort=True, name="n").sort(["n", "h"], descending=[True, False])
     return Vocabulary(
         activities=activities,
@@ -175,18 +174,20 @@ def _code(expr: pl.Expr, names: tuple[str, ...]) -> pl.Expr:
     ) + pl.when(expr.is_null()).then(None).otherwise(0)
 
 
-def _prefix_hash(codes: pl.Expr) -> pl.Expr:
+def _prefix_hash(frame: pl.DataFrame, codes: pl.Expr) -> pl.Series:
     """A polynomial hash of the activity sequence so far, times 64 plus its length (capped).
 
     sum over i of (code_i + 1) * B^i mod P: a cumulative sum, so it vectorises; two different
     sequences of the same length collide with probability about 1/P.
     """
-    pos = pl.int_range(pl.len()).over(CASE)
-    power = pos.map_batches(
-        lambda s: pl.Series(_powers(_int(s.max()) + 1)).gather(s), return_dtype=pl.Int64
+    pos = frame.select(pl.int_range(pl.len()).over(CASE).alias("p"))["p"]
+    powers = pl.Series(_powers(_int(pos.max()) + 1), dtype=pl.Int64)
+    parts = frame.select(CASE, codes.cast(pl.Int64).alias("c")).with_columns(
+        pos, powers.gather(pos).alias("w")
     )
-    term = ((codes.cast(pl.Int64) + 1) * power) % _P
-    return (term.cum_sum().over(CASE) % _P) * 64 + (pos + 1).clip(upper_bound=63)
+    term = ((pl.col("c") + 1) * pl.col("w")) % _P
+    out = (term.cum_sum().over(CASE) % _P) * 64 + (pl.col("p") + 1).clip(upper_bound=63)
+    return parts.select(out.alias("h"))["h"]
 
 
 def _int(value: object) -> int:
@@ -251,7 +252,7 @@ def prefix_features(events: pl.DataFrame, vocab: Vocabulary) -> pl.DataFrame:
     prefix = {h: i for i, h in enumerate(vocab.prefixes)}
     frame = frame.with_columns(
         first_time.cast(pl.Int32).cum_sum().over(over).alias("distinct_activities"),
-        _prefix_hash(pl.col("last_activity"))
+        _prefix_hash(frame, pl.col("last_activity"))
         .replace_strict(prefix, default=len(prefix), return_dtype=pl.Int32)
         .alias("prefix"),
     )
