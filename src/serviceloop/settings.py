@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlparse
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from serviceloop.core.environment import MSG_MISSING_KEY, data_dir, flag
+from serviceloop.core.environment import MSG_MISSING_KEY, data_dir, flag, limits_from_env
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = data_dir()
@@ -131,6 +131,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "serviceloop.core.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -215,7 +216,17 @@ ATTACHMENT_ALLOWED_TYPES = [
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 ]
-DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+# Bounded input: every limit an administrator may change (SERVICELOOP_LIMIT_<NAME>, see
+# core.environment.DEFAULT_LIMITS); over-limit requests get 413/422 naming the limit.
+INPUT_LIMITS = limits_from_env()
+DATA_UPLOAD_MAX_MEMORY_SIZE = INPUT_LIMITS["BODY_BYTES"]
+# Case attributes a customer may set and read back; all others are written and read by staff only.
+CUSTOMER_ATTRIBUTES = [
+    name.strip()
+    for name in os.environ.get("SERVICELOOP_CUSTOMER_ATTRIBUTES", "").split(",")
+    if name.strip()
+]
+DATA_UPLOAD_MAX_NUMBER_FILES = INPUT_LIMITS["FILES_PER_REQUEST"]
 # Uploads and their folders readable by the owner (and group) only, never by other local users.
 FILE_UPLOAD_PERMISSIONS = 0o640
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750

@@ -16,10 +16,11 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponseBase,
+    JsonResponse,
     StreamingHttpResponse,
 )
 from django.utils import timezone
-from ninja import File, Form, Query, Router
+from ninja import File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 
 from serviceloop.accounts.models import User
@@ -38,7 +39,10 @@ from serviceloop.cases.schemas import (
     CaseOut,
     CasePageOut,
     CasePatchIn,
+    CaseTransitionOut,
     ChecklistIn,
+    CustomerCaseOut,
+    CustomerCasePageOut,
     ErrorOut,
     EventExportIn,
     EventPageOut,
@@ -46,7 +50,8 @@ from serviceloop.cases.schemas import (
     MessageOut,
     MessagePageOut,
     TransitionIn,
-    TransitionOut,
+    customer_attributes,
+    customer_view,
 )
 from serviceloop.cases.selectors import (
     attachment_get_for_user,
@@ -93,6 +98,34 @@ MSG_NO_SUCH_STAGE = "The case's process version has no stage {code!r}."
 MSG_NO_SUCH_USER = "No user is called {username!r}."
 MSG_NO_SUCH_MESSAGE = "This case has no message {pk} that you can see."
 MSG_EXPORT_FORBIDDEN = "Only managers and administrators may export the event log."
+MSG_CUSTOMER_CHANNEL = "A customer's case comes in through the API channel; leave channel out."
+MSG_STAFF_ATTRIBUTES = "Customers may not set these attributes: {names}."
+
+# Staff get the whole case; customers the portal's view of it (the OpenAPI document lists both).
+CaseAnswer = CaseOut | CustomerCaseOut
+
+
+def _shaped(user: User, case: Case) -> CaseOut | CustomerCaseOut:
+    return CustomerCaseOut.from_orm(case) if customer_view(user) else CaseOut.from_orm(case)
+
+
+def _answer(payload: Schema, status: int = 200) -> JsonResponse:
+    """An answer already in its schema: ninja would validate it again against the union of the
+    two case schemas, and the union may pick either, so it is sent as it is."""
+    return JsonResponse(payload.model_dump(mode="json"), status=status)
+
+
+def _check_customer_input(user: User, data: CaseCreateIn) -> None:
+    """What only staff may choose: the channel and attributes outside the customer set."""
+    if not customer_view(user):
+        return
+    if data.channel not in (None, "api"):
+        raise InvalidInputError.for_field("channel", MSG_CUSTOMER_CHANNEL)
+    staff_only = sorted(set(data.attributes) - customer_attributes())
+    if staff_only:
+        raise InvalidInputError.for_field(
+            "attributes", MSG_STAFF_ATTRIBUTES.format(names=", ".join(staff_only)[:300])
+        )
 
 
 def _user(request: HttpRequest) -> User:
@@ -145,13 +178,17 @@ def _customer_for(user: User, data: CaseCreateIn) -> Customer:
 # --- cases ---------------------------------------------------------------------------------------
 
 
-@router.get("/", response={200: CasePageOut, **E401, 422: ErrorOut}, summary="List cases")
+@router.get(
+    "/",
+    response={200: CasePageOut | CustomerCasePageOut, **E401, 422: ErrorOut},
+    summary="List cases",
+)
 def list_cases(
     request: HttpRequest,
     filters: Query[CaseFilterIn],
     limit: int = Limit,
     cursor: str | None = Cursor,
-) -> dict[str, Any]:
+) -> dict[str, Any] | JsonResponse:
     """Cases the caller may see, newest first, filtered; keyset-paginated (one query a page)."""
     cases = case_list(
         user=_user(request),
@@ -167,16 +204,24 @@ def list_cases(
     if filters.created_before is not None:
         cases = cases.filter(created_at__lt=filters.created_before)
     page = keyset_page(cases, order=("-created_at", "-id"), limit=limit, cursor=cursor)
+    if customer_view(_user(request)):
+        return _answer(
+            CustomerCasePageOut(
+                items=[CustomerCaseOut.from_orm(case) for case in page.items],
+                next_cursor=page.next_cursor,
+            )
+        )
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-@router.post("/", response={201: CaseOut, **WRITE}, summary="Open a case")
+@router.post("/", response={201: CaseAnswer, **WRITE}, summary="Open a case")
 def create_case(
     request: HttpRequest, payload: CaseCreateIn, idempotency_key: IdempotencyKey = None
 ) -> HttpResponseBase:
     """Customers open cases for themselves; staff for a customer given by id or email.
     Answers 201 with ``Location``; safe to retry with the same ``Idempotency-Key``."""
     user = _user(request)
+    _check_customer_input(user, payload)
 
     def produce() -> JsonResult:
         case = case_create(
@@ -184,19 +229,20 @@ def create_case(
             customer=_customer_for(user, payload),
             title=payload.title,
             description=payload.description,
-            channel=payload.channel,
+            channel=payload.channel or Channel.API,
             category=payload.category,
             priority=payload.priority,
             attributes=payload.attributes,
         )
-        return JsonResult.of(201, CaseOut.from_orm(case), _case_location(case))
+        return JsonResult.of(201, _shaped(user, case), _case_location(case))
 
     return idempotent(request, idempotency_key, produce)
 
 
-@router.get("/{number}", response={200: CaseOut, **READ}, summary="Get a case")
-def get_case(request: HttpRequest, number: str) -> Case:
-    return _case(request, number)
+@router.get("/{number}", response={200: CaseAnswer, **READ}, summary="Get a case")
+def get_case(request: HttpRequest, number: str) -> JsonResponse:
+    """Staff read the whole case; its customer reads what the portal shows (CustomerCaseOut)."""
+    return _answer(_shaped(_user(request), _case(request, number)))
 
 
 @router.patch("/{number}", response={200: CaseOut, **WRITE}, summary="Change case fields")
@@ -217,7 +263,7 @@ def patch_case(request: HttpRequest, number: str, payload: CasePatchIn) -> Case:
 
 @router.get(
     "/{number}/transitions",
-    response={200: list[TransitionOut], **READ},
+    response={200: list[CaseTransitionOut], **READ},
     summary="Transitions allowed from the current stage",
 )
 def list_transitions(request: HttpRequest, number: str) -> list[dict[str, Any]]:

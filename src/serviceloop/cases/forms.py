@@ -20,6 +20,7 @@ from serviceloop.accounts.models import Team, User
 from serviceloop.cases.choices import CaseStatus, Priority
 from serviceloop.cases.models import Category
 from serviceloop.core.exceptions import ApplicationError
+from serviceloop.core.limits import limit, text_problem
 from serviceloop.processes.choices import VersionStatus
 from serviceloop.processes.models import Stage
 
@@ -38,7 +39,6 @@ __all__ = [
     "stage_filter_choices",
 ]
 
-MAX_FILES = 10
 QUEUES = (
     ("mine", _("Mine")),
     ("team", _("My team")),
@@ -70,6 +70,16 @@ def add_application_error(form: forms.Form, error: ApplicationError) -> None:
             placed = True
     if not placed:
         form.add_error(None, translate_service_message(error.message))
+
+
+def _within(value: str, name: str, what: str) -> str:
+    """``value`` if it is within the text limit ``name`` (core.limits), else a form error."""
+    if text_problem(value, name=name):
+        raise forms.ValidationError(
+            _("The %(what)s has %(length)d characters; at most %(max)d are allowed."),
+            params={"what": what, "length": len(value), "max": limit(name)},
+        )
+    return value
 
 
 def stage_filter_choices() -> list[tuple[str, str]]:
@@ -111,9 +121,10 @@ class MultipleFileField(forms.FileField):
                 problems += [forms.ValidationError(f"{name}: {m}") for m in exc.messages]
         if problems:
             raise forms.ValidationError(problems)
-        if len(files) > MAX_FILES:
+        most = limit("FILES_PER_REQUEST")
+        if len(files) > most:
             raise forms.ValidationError(
-                _("Attach at most %(max)d files at once."), params={"max": MAX_FILES}
+                _("Attach at most %(max)d files at once."), params={"max": most}
             )
         # The attachment rules (size, sniffed type, name) are the service's: ask it before
         # anything is written, so a bad file refuses the whole form.
@@ -186,6 +197,9 @@ class CaseSubmitForm(forms.Form):
         widget=forms.HiddenInput, initial=lambda: uuid.uuid4().hex, max_length=64, required=False
     )
 
+    def clean_description(self) -> str:
+        return _within(str(self.cleaned_data["description"]), "CASE_DESCRIPTION_CHARS", _("text"))
+
 
 class MessageForm(forms.Form):
     """A public reply or (staff only) an internal note, with attachments."""
@@ -197,7 +211,7 @@ class MessageForm(forms.Form):
         body = str(self.cleaned_data["body"]).strip()
         if not body:
             raise forms.ValidationError(_("Write a message."))
-        return body
+        return _within(body, "MESSAGE_BODY_CHARS", _("message"))
 
 
 class QueueFilterForm(forms.Form):

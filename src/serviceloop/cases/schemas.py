@@ -10,10 +10,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from django.conf import settings
 from ninja import Field, Schema
 from pydantic import field_validator
+from pydantic_core import PydanticCustomError
 
 from serviceloop.cases.models import Attachment, Case, CaseEvent, Message
+from serviceloop.core.limits import json_problems, text_problem
 
 __all__ = [
     "AssignIn",
@@ -24,7 +27,10 @@ __all__ = [
     "CaseOut",
     "CasePageOut",
     "CasePatchIn",
+    "CaseTransitionOut",
     "ChecklistIn",
+    "CustomerCaseOut",
+    "CustomerCasePageOut",
     "ErrorOut",
     "EventExportIn",
     "EventOut",
@@ -33,7 +39,8 @@ __all__ = [
     "MessageOut",
     "MessagePageOut",
     "TransitionIn",
-    "TransitionOut",
+    "customer_attributes",
+    "customer_view",
 ]
 
 # Spelled out so OpenAPI lists them; a test keeps them equal to the model choices.
@@ -43,9 +50,12 @@ MessageKindCode = Literal["public", "internal"]
 
 
 class ErrorOut(Schema):
-    """Every error: a message, and for 422 the messages per field."""
+    """Every error: a message in the request's language, and for 422 the messages per field.
+    Refusals of a business rule also carry a stable ``code`` and its ``params``."""
 
     detail: str
+    code: str | None = None
+    params: dict[str, Any] | None = None
     fields: dict[str, list[str]] | None = None
 
 
@@ -60,6 +70,30 @@ def as_utc(value: datetime | None) -> datetime | None:
         return value.astimezone(UTC)
     except OverflowError:
         raise ValueError("Date out of range.") from None
+
+
+# --- limits (core.limits): checked while the request is parsed, before any transaction ----------
+
+
+def _limit_text(value: str | None, name: str, what: str) -> str | None:
+    problem = text_problem(value, name=name, what=what)
+    if problem:
+        raise PydanticCustomError("too_long", problem)
+    return value
+
+
+def _limit_attributes(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is not None:
+        problems = json_problems(value)
+        if problems:
+            raise PydanticCustomError("limit", " ".join(problems))
+    return value
+
+
+def customer_attributes() -> frozenset[str]:
+    """Attribute names customers may set and read (``SERVICELOOP_CUSTOMER_ATTRIBUTES``); every
+    other attribute is the staff's."""
+    return frozenset(getattr(settings, "CUSTOMER_ATTRIBUTES", ()))
 
 
 # --- cases ---------------------------------------------------------------------------------------
@@ -122,12 +156,52 @@ class CasePageOut(Schema):
     next_cursor: str | None = Field(None, description="Pass as cursor for the next page.")
 
 
+class CustomerCaseOut(Schema):
+    """A case as its customer sees it, the same as the portal shows: no team or assignee, no SLA
+    clock, checklist, process version or staff attributes."""
+
+    number: str
+    title: str
+    description: str
+    category: str | None = Field(None, description="Category code.")
+    priority: str
+    status: str
+    stage: StageRefOut
+    attributes: dict[str, Any] = Field(
+        ..., description="Only the attributes customers may set (SERVICELOOP_CUSTOMER_ATTRIBUTES)."
+    )
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+    @staticmethod
+    def resolve_category(obj: Case) -> str | None:
+        return obj.category.code if obj.category is not None else None
+
+    @staticmethod
+    def resolve_attributes(obj: Case) -> dict[str, Any]:
+        shared = customer_attributes()
+        return {key: value for key, value in (obj.attributes or {}).items() if key in shared}
+
+
+class CustomerCasePageOut(Schema):
+    items: list[CustomerCaseOut]
+    next_cursor: str | None = Field(None, description="Pass as cursor for the next page.")
+
+
+def customer_view(user: Any) -> bool:
+    """Whether ``user`` gets the customer-shaped answers."""
+    return bool(getattr(user, "is_customer", False))
+
+
 class CaseFilterIn(Schema):
-    status: str | None = Field(None, description="open, pending, resolved or closed.")
-    priority: str | None = Field(None, description="low, normal, high or urgent.")
-    team: str | None = Field(None, description="Team code.")
-    stage: str | None = Field(None, description="Stage code.")
-    queue: str | None = Field(None, description="mine, team, unassigned or overdue.")
+    status: str | None = Field(
+        None, max_length=16, description="open, pending, resolved or closed."
+    )
+    priority: str | None = Field(None, max_length=16, description="low, normal, high or urgent.")
+    team: str | None = Field(None, max_length=50, description="Team code.")
+    stage: str | None = Field(None, max_length=50, description="Stage code.")
+    queue: str | None = Field(None, max_length=16, description="mine, team, unassigned or overdue.")
     search: str | None = Field(None, max_length=200, description="Number, title, customer.")
     created_after: datetime | None = Field(None, description="Inclusive; UTC if no offset.")
     created_before: datetime | None = Field(None, description="Exclusive; UTC if no offset.")
@@ -146,15 +220,37 @@ class EventExportIn(Schema):
     _utc = field_validator("since", "until")(as_utc)
 
 
+_ATTRIBUTES_DOC = (
+    "Custom attributes (JSON object). Limits: SERVICELOOP_LIMIT_ATTRIBUTES_* (size, keys, depth, "
+    "array items). Customers may only set the names in SERVICELOOP_CUSTOMER_ATTRIBUTES."
+)
+
+
 class CaseCreateIn(Schema):
-    title: str = Field(..., max_length=200)
-    description: str
+    title: str = Field(..., max_length=200, description="SERVICELOOP_LIMIT_CASE_TITLE_CHARS.")
+    description: str = Field(..., description="SERVICELOOP_LIMIT_CASE_DESCRIPTION_CHARS.")
     priority: PriorityCode = "normal"
-    category: str | None = Field(None, description="Category code.")
-    channel: ChannelCode = "api"
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    category: str | None = Field(None, max_length=50, description="Category code.")
+    channel: ChannelCode | None = Field(
+        None, description="Staff only (default api); a customer's case comes in through the API."
+    )
+    attributes: dict[str, Any] = Field(default_factory=dict, description=_ATTRIBUTES_DOC)
     customer_id: int | None = Field(None, description="Staff only: the customer's id ...")
-    customer_email: str | None = Field(None, description="... or email. Customers omit both.")
+    customer_email: str | None = Field(
+        None, max_length=254, description="... or email. Customers omit both."
+    )
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        return _limit_text(value, "CASE_TITLE_CHARS", "title") or value
+
+    @field_validator("description")
+    @classmethod
+    def _description(cls, value: str) -> str:
+        return _limit_text(value, "CASE_DESCRIPTION_CHARS", "description") or value
+
+    _attributes = field_validator("attributes")(_limit_attributes)
 
 
 class CasePatchIn(Schema):
@@ -163,15 +259,29 @@ class CasePatchIn(Schema):
     title: str | None = Field(None, max_length=200)
     description: str | None = None
     priority: PriorityCode | None = None
-    category: str | None = Field(None, description="Category code; null clears it.")
-    attributes: dict[str, Any] | None = None
+    category: str | None = Field(None, max_length=50, description="Category code; null clears it.")
+    attributes: dict[str, Any] | None = Field(None, description=_ATTRIBUTES_DOC)
     expected_version: int | None = None
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str | None) -> str | None:
+        return _limit_text(value, "CASE_TITLE_CHARS", "title")
+
+    @field_validator("description")
+    @classmethod
+    def _description(cls, value: str | None) -> str | None:
+        return _limit_text(value, "CASE_DESCRIPTION_CHARS", "description")
+
+    _attributes = field_validator("attributes")(_limit_attributes)
 
 
 # --- transitions, assignment, checklist ---------------------------------------------------------
 
 
-class TransitionOut(Schema):
+class CaseTransitionOut(Schema):
+    """A move the case may make now (``processes`` has its own ``TransitionOut``: an edge)."""
+
     to_stage: str = Field(..., description="Target stage code.")
     name: str
     kind: str = Field(..., description="forward, rework or escalation.")
@@ -182,17 +292,17 @@ class TransitionOut(Schema):
 
 
 class TransitionIn(Schema):
-    to_stage: str = Field(..., min_length=1, description="Target stage code.")
+    to_stage: str = Field(..., min_length=1, max_length=50, description="Target stage code.")
     expected_version: int | None = None
 
 
 class AssignIn(Schema):
-    assignee: str | None = Field(..., description="Username; null unassigns.")
+    assignee: str | None = Field(..., max_length=150, description="Username; null unassigns.")
     expected_version: int | None = None
 
 
 class ChecklistIn(Schema):
-    item: str = Field(..., min_length=1)
+    item: str = Field(..., min_length=1, max_length=500)
     checked: bool = True
     expected_version: int | None = None
 
@@ -201,8 +311,13 @@ class ChecklistIn(Schema):
 
 
 class MessageIn(Schema):
-    body: str = Field(..., min_length=1)
+    body: str = Field(..., min_length=1, description="SERVICELOOP_LIMIT_MESSAGE_BODY_CHARS.")
     kind: MessageKindCode = "public"
+
+    @field_validator("body")
+    @classmethod
+    def _body(cls, value: str) -> str:
+        return _limit_text(value, "MESSAGE_BODY_CHARS", "message") or value
 
 
 class MessageOut(Schema):

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
@@ -12,6 +17,8 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from serviceloop.core.exceptions import ApplicationError
+from serviceloop.core.limits import limit
+from serviceloop.core.middleware import too_large_body
 
 MSG_UNPARSABLE_BODY = "The request body could not be read: send valid JSON (multipart for files)."
 
@@ -65,6 +72,22 @@ def install_error_handlers(api: NinjaAPI) -> None:
             body = {"detail": MSG_UNPARSABLE_BODY, "fields": {"__all__": [MSG_UNPARSABLE_BODY]}}
             return api.create_response(request, body, status=422)
         return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+    @api.exception_handler(RequestDataTooBig)
+    def body_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        return api.create_response(request, too_large_body(None, "BODY_BYTES"), status=413)
+
+    @api.exception_handler(TooManyFilesSent)
+    def too_many_files(request: HttpRequest, exc: TooManyFilesSent) -> HttpResponse:
+        most = limit("FILES_PER_REQUEST")
+        message = f"At most {most} files per request (SERVICELOOP_LIMIT_FILES_PER_REQUEST)."
+        body = {"detail": message, "fields": {"file": [message]}}
+        return api.create_response(request, body, status=413)
+
+    @api.exception_handler(TooManyFieldsSent)
+    def too_many_fields(request: HttpRequest, exc: TooManyFieldsSent) -> HttpResponse:
+        body = {"detail": "Too many form fields.", "fields": {"__all__": ["Too many form fields."]}}
+        return api.create_response(request, body, status=413)
 
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:

@@ -9,7 +9,14 @@ import os
 import secrets
 from pathlib import Path
 
-__all__ = ["MSG_MISSING_KEY", "data_dir", "demo_secret_key", "flag"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "MSG_MISSING_KEY",
+    "data_dir",
+    "demo_secret_key",
+    "flag",
+    "limits_from_env",
+]
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105  (a file name)
 MSG_MISSING_KEY = (
@@ -51,3 +58,40 @@ def demo_secret_key(folder: Path) -> str:
         key = secrets.token_urlsafe(50)
         handle.write(key + "\n")
     return key
+
+
+# Input limits (name -> default), each changeable by SERVICELOOP_LIMIT_<NAME>; applied by
+# ``core.limits`` before anything is written.
+DEFAULT_LIMITS: dict[str, int] = {
+    "CASE_TITLE_CHARS": 200,  # at most the column's 200
+    "CASE_DESCRIPTION_CHARS": 20_000,
+    "MESSAGE_BODY_CHARS": 20_000,
+    "ATTRIBUTES_BYTES": 16_384,  # the JSON text of a case's attributes
+    "ATTRIBUTES_KEYS": 100,  # keys of every object inside, all levels together
+    "ATTRIBUTES_DEPTH": 5,  # {"a": 1} is 1 deep, {"a": {"b": [1]}} 3; at most 64
+    "ATTRIBUTES_ARRAY_ITEMS": 100,  # items of any one array
+    "ATTRIBUTE_KEY_CHARS": 50,
+    "FILES_PER_REQUEST": 10,
+    "REQUEST_BYTES": 32 * 1024 * 1024,  # a whole request, files included
+    "BODY_BYTES": 2 * 1024 * 1024,  # a request's body without its files (JSON, form fields)
+    "PROCESS_YAML_DEPTH": 20,  # nesting of a process definition
+}
+_LIMIT_CEILINGS = {"CASE_TITLE_CHARS": 200, "ATTRIBUTES_DEPTH": 64, "ATTRIBUTE_KEY_CHARS": 50}
+
+
+def limits_from_env() -> dict[str, int]:
+    """``DEFAULT_LIMITS`` with the values set in the environment; a bad value stops the start."""
+    limits = {}
+    for name, default in DEFAULT_LIMITS.items():
+        variable = f"SERVICELOOP_LIMIT_{name}"
+        raw = os.environ.get(variable, "").strip()
+        try:
+            value = int(raw) if raw else default
+        except ValueError:
+            raise ValueError(f"{variable}={raw!r}: give a whole number") from None
+        ceiling = _LIMIT_CEILINGS.get(name)
+        if value < 1 or (ceiling is not None and value > ceiling):
+            top = f" and at most {ceiling}" if ceiling else ""
+            raise ValueError(f"{variable}={value}: must be at least 1{top}")
+        limits[name] = value
+    return limits
