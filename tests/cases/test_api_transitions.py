@@ -59,6 +59,31 @@ def test_disallowed_transition_is_409_and_changes_nothing(world, case):
     assert snapshot(case) == before
 
 
+def test_refusal_carries_code_and_names_stages_in_the_clients_language(world, case):
+    path = f"/api/cases/{case.number}/transitions"
+    response = Api(world.front_agent).post(path, {"to_stage": "closed"}, Accept_Language="zh-hans")
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "transition_not_allowed"
+    assert body["params"] == {"source": "intake", "target": "closed"}
+    assert body["detail"] == "此流程版本中没有从“受理”到“关闭”的流转。"
+    english = move(Api(world.front_agent), case, "closed").json()["detail"]
+    assert english == "No transition leads from “Intake” to “Closed” in this process version."
+
+
+def test_guard_refusal_lists_field_problems_in_the_clients_language(world, case):
+    assert move(Api(world.front_agent), case, "analysis").status_code == 200
+    path = f"/api/cases/{case.number}/transitions"
+    response = Api(world.front_agent).post(
+        path, {"to_stage": "delivery"}, Accept_Language="zh-hans"
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "guards_failed"
+    assert body["detail"] == "工单暂时不能离开阶段“需求分析”。"
+    assert body["fields"]["checklist"] == [f"请先勾选“{CHECKLIST_ITEM}”。"]
+
+
 def test_stale_expected_version_is_409(world, case):
     before = snapshot(case)
     response = move(Api(world.front_agent), case, "analysis", expected_version=case.version - 1)

@@ -9,7 +9,7 @@ import pytest
 from serviceloop.accounts.models import AgentProfile
 from serviceloop.cases.choices import CaseStatus, EventKind
 from serviceloop.cases.exceptions import (
-    MSG_AGENT_SELF_ONLY,
+    AGENT_SELF_ONLY,
     InvalidInputError,
     PermissionDeniedError,
 )
@@ -185,7 +185,7 @@ def test_agent_cannot_assign_beyond_taking_own_team_unassigned_cases(world, atte
     before = snapshot(case)
     with pytest.raises(PermissionDeniedError) as info:
         case_assign(case=case, assignee=assignee, actor=actor)
-    assert info.value.message == MSG_AGENT_SELF_ONLY
+    assert info.value.code == AGENT_SELF_ONLY
     assert snapshot(case) == before
 
 

@@ -134,7 +134,7 @@ def test_agent_without_profile_sees_assigned_cases_only(world):
 def test_bad_filters_are_refused_with_field_messages(world):
     with pytest.raises(InvalidInputError) as info:
         case_list(user=world.manager, queue="later", status="done", priority="p0")
-    assert set(info.value.extra["fields"]) == {"queue", "status", "priority"}
+    assert set(info.value.fields) == {"queue", "status", "priority"}
 
 
 def test_timeline_makes_a_fixed_number_of_queries(world, django_assert_num_queries):

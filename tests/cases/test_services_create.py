@@ -8,11 +8,12 @@ import pytest
 
 from serviceloop.cases.choices import CaseStatus, Channel, EventKind
 from serviceloop.cases.exceptions import (
-    MSG_ATTRIBUTE_VALUE,
-    MSG_DESCRIPTION_REQUIRED,
-    MSG_NO_DEFAULT_PROCESS,
-    MSG_TITLE_REQUIRED,
-    MSG_VERSION_NOT_PUBLISHED,
+    ATTRIBUTE_VALUE,
+    DESCRIPTION_REQUIRED,
+    NO_DEFAULT_PROCESS,
+    TITLE_REQUIRED,
+    TITLE_TOO_LONG,
+    VERSION_NOT_PUBLISHED,
     InvalidInputError,
     PermissionDeniedError,
 )
@@ -95,48 +96,48 @@ def test_case_create_accepts_category_code_and_attributes(world):
 
 
 @pytest.mark.parametrize(
-    ("overrides", "field", "message"),
+    ("overrides", "field", "code"),
     [
-        ({"title": "  "}, "title", MSG_TITLE_REQUIRED),
-        ({"description": ""}, "description", MSG_DESCRIPTION_REQUIRED),
-        ({"title": "x" * 201}, "title", "The title has at most 200 characters."),
+        ({"title": "  "}, "title", TITLE_REQUIRED),
+        ({"description": ""}, "description", DESCRIPTION_REQUIRED),
+        ({"title": "x" * 201}, "title", TITLE_TOO_LONG),
         ({"priority": "asap"}, "priority", None),
         ({"channel": "fax"}, "channel", None),
         ({"attributes": ["a"]}, "attributes", None),
-        ({"attributes": {"when": object()}}, "attributes", MSG_ATTRIBUTE_VALUE),
+        ({"attributes": {"when": object()}}, "attributes", ATTRIBUTE_VALUE),
         ({"attributes": {"": 1}}, "attributes", None),
         ({"category": "no-such"}, "category", None),
     ],
 )
-def test_case_create_rejects_bad_input_and_writes_nothing(world, overrides, field, message):
+def test_case_create_rejects_bad_input_and_writes_nothing(world, overrides, field, code):
     customer = CustomerFactory()
     with pytest.raises(InvalidInputError) as info:
         _create(customer, **overrides)
-    fields = info.value.extra["fields"]
+    fields = info.value.field_codes()
     assert field in fields
-    if message is not None:
-        assert fields[field] == [message]
+    if code is not None:
+        assert fields[field] == [code]
     assert Case.objects.count() == 0 and CaseEvent.objects.count() == 0
 
 
 def test_case_create_reports_every_bad_field_at_once(world):
     with pytest.raises(InvalidInputError) as info:
         _create(CustomerFactory(), title="", description="", priority="x", channel="y")
-    assert set(info.value.extra["fields"]) == {"title", "description", "priority", "channel"}
+    assert set(info.value.fields) == {"title", "description", "priority", "channel"}
 
 
 def test_case_create_refuses_draft_version(world):
     draft = build_process_version(status=VersionStatus.DRAFT)
     with pytest.raises(InvalidInputError) as info:
         _create(CustomerFactory(), process_version=draft)
-    assert info.value.extra["fields"]["process_version"] == [MSG_VERSION_NOT_PUBLISHED]
+    assert info.value.field_codes()["process_version"] == [VERSION_NOT_PUBLISHED]
     assert Case.objects.count() == 0
 
 
 def test_case_create_without_default_process_is_a_clear_error(db):
     with pytest.raises(InvalidInputError) as info:
         _create(CustomerFactory())
-    assert info.value.extra["fields"]["process_version"] == [MSG_NO_DEFAULT_PROCESS]
+    assert info.value.field_codes()["process_version"] == [NO_DEFAULT_PROCESS]
 
 
 def test_customer_cannot_open_a_case_for_another_customer(world):

@@ -6,10 +6,10 @@ import pytest
 
 from serviceloop.cases.choices import CaseStatus, EventKind
 from serviceloop.cases.exceptions import (
-    MSG_BAD_STATUS,
-    MSG_CASE_CLOSED,
-    MSG_NOT_REOPENABLE,
-    MSG_UNKNOWN_FIELD,
+    CASE_CLOSED,
+    CASE_NOT_REOPENABLE,
+    FIELD_NOT_UPDATABLE,
+    STATUS_NOT_SETTABLE,
     ConflictError,
     InvalidInputError,
     PermissionDeniedError,
@@ -99,8 +99,8 @@ def test_update_validates_every_field_before_writing(world):
             actor=world.manager,
             changes={"title": "fine title", "priority": "whenever", "status": "closed"},
         )
-    assert set(info.value.extra["fields"]) == {"priority", "status"}
-    assert info.value.extra["fields"]["status"] == [MSG_UNKNOWN_FIELD]
+    assert set(info.value.fields) == {"priority", "status"}
+    assert info.value.field_codes()["status"] == [FIELD_NOT_UPDATABLE]
     assert snapshot(case) == before
 
 
@@ -141,7 +141,7 @@ def test_check_item_rejects_items_of_other_stages(world):
     before = snapshot(case)
     with pytest.raises(InvalidInputError) as info:
         case_check_item(case=case, actor=world.manager, item=CHECKLIST_ITEM)
-    assert "item" in info.value.extra["fields"]
+    assert "item" in info.value.fields
     assert snapshot(case) == before
 
 
@@ -165,7 +165,7 @@ def test_set_status_refuses_closed_and_unknown_values(world):
     for status in ("closed", "done"):
         with pytest.raises(InvalidInputError) as info:
             case_set_status(case=case, actor=world.manager, status=status)
-        assert info.value.extra["fields"]["status"] == [MSG_BAD_STATUS]
+        assert info.value.field_codes()["status"] == [STATUS_NOT_SETTABLE]
     assert snapshot(case) == before
 
 
@@ -173,7 +173,7 @@ def test_set_status_on_closed_case_is_a_conflict(world):
     closed = _closed_case(world)
     with pytest.raises(ConflictError) as info:
         case_set_status(case=closed, actor=world.manager, status=CaseStatus.OPEN)
-    assert info.value.message == MSG_CASE_CLOSED
+    assert info.value.code == CASE_CLOSED
 
 
 # --- reopen -------------------------------------------------------------------------------------
@@ -212,7 +212,7 @@ def test_reopen_refuses_open_cases(world):
     before = snapshot(case)
     with pytest.raises(ConflictError) as info:
         case_reopen(case=case, actor=world.manager)
-    assert info.value.message == MSG_NOT_REOPENABLE
+    assert info.value.code == CASE_NOT_REOPENABLE
     assert snapshot(case) == before
 
 

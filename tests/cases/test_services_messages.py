@@ -11,11 +11,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from serviceloop.cases.choices import CaseStatus, Channel, EventKind, MessageKind
 from serviceloop.cases.exceptions import (
-    MSG_ATTACHMENT_MESSAGE,
-    MSG_BODY_REQUIRED,
-    MSG_CASE_CLOSED,
-    MSG_CUSTOMER_NOTE,
-    MSG_FILE_EMPTY,
+    ATTACHMENT_MESSAGE,
+    BODY_REQUIRED,
+    CASE_CLOSED,
+    CUSTOMER_PUBLIC_ONLY,
+    FILE_EMPTY,
+    FILE_MISMATCH,
+    FILE_TYPE,
+    FILE_TYPE_UNRECOGNISED,
     ConflictError,
     InvalidInputError,
     PermissionDeniedError,
@@ -120,7 +123,7 @@ def test_customer_cannot_write_notes_or_to_other_cases(world, own_case):
             kind="internal",
             channel="portal",
         )
-    assert info.value.extra["fields"]["kind"] == [MSG_CUSTOMER_NOTE]
+    assert info.value.field_codes()["kind"] == [CUSTOMER_PUBLIC_ONLY]
     with pytest.raises(PermissionDeniedError):
         message_add(
             case=own_case, author=CustomerFactory().user, body="x", kind="public", channel="portal"
@@ -136,8 +139,8 @@ def test_message_validation_lists_all_fields(own_case):
         message_add(
             case=own_case, author=own_case.customer.user, body=" ", kind="shout", channel="fax"
         )
-    fields = info.value.extra["fields"]
-    assert fields["body"] == [MSG_BODY_REQUIRED]
+    fields = info.value.field_codes()
+    assert fields["body"] == [BODY_REQUIRED]
     assert set(fields) == {"body", "kind", "channel"}
     assert snapshot(own_case) == before
 
@@ -153,7 +156,7 @@ def test_closed_case_takes_internal_notes_only(world, own_case):
         message_add(
             case=case, author=case.customer.user, body="Thanks", kind="public", channel="portal"
         )
-    assert info.value.message == MSG_CASE_CLOSED
+    assert info.value.code == CASE_CLOSED
     message_add(
         case=case, author=world.manager, body="QA: good case", kind="internal", channel="agent"
     )
@@ -218,22 +221,20 @@ def test_attachment_add_sniffs_type_and_appends_event(own_case):
 
 
 @pytest.mark.parametrize(
-    ("name", "data", "field_message"),
+    ("name", "data", "code"),
     [
-        ("empty.txt", b"", MSG_FILE_EMPTY),
-        ("page.html", b"<script>alert(1)</script>", "not accepted"),
-        ("fake.pdf", PNG, "does not match"),
-        ("program.png", b"MZ\x90\x00\x03" + b"\x00" * 40, "not accepted"),
-        ("archive.zip", b"PK\x03\x04garbage", "not accepted"),
+        ("empty.txt", b"", FILE_EMPTY),
+        ("page.html", b"<script>alert(1)</script>", FILE_TYPE),
+        ("fake.pdf", PNG, FILE_MISMATCH),
+        ("program.png", b"MZ\x90\x00\x03" + b"\x00" * 40, FILE_TYPE_UNRECOGNISED),
+        ("archive.zip", b"PK\x03\x04garbage", FILE_TYPE_UNRECOGNISED),
     ],
 )
-def test_attachment_add_rejects_bad_files_and_writes_nothing(
-    own_case, media, name, data, field_message
-):
+def test_attachment_add_rejects_bad_files_and_writes_nothing(own_case, media, name, data, code):
     before = snapshot(own_case)
     with pytest.raises(InvalidInputError) as info:
         attachment_add(case=own_case, uploaded_by=own_case.customer.user, file=_upload(name, data))
-    assert field_message in info.value.extra["fields"]["file"][0]
+    assert info.value.field_codes()["file"] == [code]
     assert snapshot(own_case) == before
     assert not [path for path in media.rglob("*") if path.is_file()]
 
@@ -245,7 +246,7 @@ def test_attachment_add_enforces_the_size_limit(own_case, settings):
         attachment_add(
             case=own_case, uploaded_by=own_case.customer.user, file=_upload("a.txt", b"x" * 11)
         )
-    assert "larger than 10 bytes" in info.value.extra["fields"]["file"][0]
+    assert "larger than 10 bytes" in str(info.value.fields["file"][0])
     assert snapshot(own_case) == before
 
 
@@ -340,5 +341,5 @@ def test_files_cannot_go_to_a_message_of_another_case_or_a_customer_unseen_note(
             attachment_add(
                 case=own_case, uploaded_by=author, file=_upload("a.png", PNG), message=message
             )
-        assert info.value.extra["fields"]["message"] == [MSG_ATTACHMENT_MESSAGE]
+        assert info.value.field_codes()["message"] == [ATTACHMENT_MESSAGE]
     assert snapshot(own_case) == before

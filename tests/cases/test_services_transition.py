@@ -8,11 +8,12 @@ import pytest
 
 from serviceloop.cases.choices import CaseStatus, EventKind
 from serviceloop.cases.exceptions import (
-    MSG_CHECKLIST_OPEN,
-    MSG_FIELD_REQUIRED,
+    CHECKLIST_OPEN,
+    FIELD_REQUIRED,
     ConflictError,
     GuardFailedError,
     PermissionDeniedError,
+    Problem,
     StaleVersionError,
     TransitionNotAllowedError,
 )
@@ -97,9 +98,9 @@ def test_transition_guards_list_every_unmet_checklist_item_and_required_field(wo
             case=case, to_stage=stage_of(world.version, "delivery"), actor=world.manager
         )
     assert info.value.status_code == 422
-    assert info.value.extra["fields"] == {
-        "checklist": [MSG_CHECKLIST_OPEN.format(item=CHECKLIST_ITEM)],
-        "category": [MSG_FIELD_REQUIRED],
+    assert info.value.fields == {
+        "checklist": [Problem(CHECKLIST_OPEN, {"item": CHECKLIST_ITEM})],
+        "category": [Problem(FIELD_REQUIRED)],
     }
     assert snapshot(case) == before
 
@@ -107,7 +108,7 @@ def test_transition_guards_list_every_unmet_checklist_item_and_required_field(wo
 def test_required_field_can_be_a_custom_attribute(world):
     version = build_process_version(analysis_checklist=(), analysis_required=("contract_no",))
     case = _to_analysis(CaseFactory(process_version=version), world.manager)
-    assert case_guard_problems(case) == {"contract_no": [MSG_FIELD_REQUIRED]}
+    assert case_guard_problems(case) == {"contract_no": [Problem(FIELD_REQUIRED)]}
     case = case_update(
         case=case, actor=world.manager, changes={"attributes": {"contract_no": "C-9"}}
     )

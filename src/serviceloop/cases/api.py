@@ -75,6 +75,7 @@ from serviceloop.cases.services import (
 from serviceloop.core import rows
 from serviceloop.core.auth import api_auth
 from serviceloop.core.idempotency import IdempotencyKey, JsonResult, idempotent
+from serviceloop.core.messages import render_fields
 from serviceloop.core.pagination import MAX_LIMIT, keyset_page
 from serviceloop.customers.models import Customer
 
@@ -270,7 +271,7 @@ def list_transitions(request: HttpRequest, number: str) -> list[dict[str, Any]]:
     case = _case(request, number)
     if not case_can_transition(_user(request), case):
         raise PermissionDeniedError("You may not move this case.")
-    blocked = case_guard_problems(case)
+    blocked = render_fields(case_guard_problems(case))
     return [
         {
             "to_stage": t.target.code,

@@ -1,4 +1,4 @@
-"""Domain errors of the cases app and the messages they carry (tests import the constants).
+"""Domain errors of the cases app and the codes they carry (tests import the constants).
 
 ConflictError (409)
  ├── TransitionNotAllowedError   no transition of the case's process version leads there
@@ -6,64 +6,95 @@ ConflictError (409)
 InvalidInputError (422)
  └── GuardFailedError            the current stage's checklist / required fields are not complete
 PermissionDeniedError (403)      re-exported: the actor may not do this to this case
+
+Each constant below is a code of :data:`serviceloop.core.messages.MESSAGES`, where its message
+lives (once, in English, translated when shown); the comment names its parameters.
 """
 
 from __future__ import annotations
 
-from serviceloop.core.exceptions import ConflictError, InvalidInputError, PermissionDeniedError
+from serviceloop.core.exceptions import (
+    ConflictError,
+    InvalidInputError,
+    PermissionDeniedError,
+    Problem,
+)
 
 __all__ = [
     "ConflictError",
     "GuardFailedError",
     "InvalidInputError",
     "PermissionDeniedError",
+    "Problem",
     "StaleVersionError",
     "TransitionNotAllowedError",
 ]
 
-MSG_TITLE_REQUIRED = "Enter a title."
-MSG_TITLE_TOO_LONG = "The title has at most {max} characters."
-MSG_DESCRIPTION_REQUIRED = "Describe the request."
-MSG_BAD_CHOICE = "{value!r} is not one of: {choices}."
-MSG_ATTRIBUTES_NOT_OBJECT = "Custom attributes must be an object of name -> value."
-MSG_ATTRIBUTE_VALUE = "Attribute values must be text, numbers, true/false, lists or objects."
-MSG_ATTRIBUTE_NAME = "Attribute names are non-empty strings of at most 50 characters."
-MSG_NO_DEFAULT_PROCESS = "No published version of the default service process exists."
-MSG_VERSION_NOT_PUBLISHED = "Cases start only on a published process version."
-MSG_NO_START_STAGE = "The process version has no start stage."
-MSG_TRANSITION_NOT_ALLOWED = (
-    "No transition leads from {source!r} to {target!r} in this process version."
-)
-MSG_CASE_CLOSED = "The case is closed."
-MSG_STALE_VERSION = "The case changed meanwhile (version {actual}, expected {expected}); reload it."
-MSG_GUARDS_FAILED = "The case cannot leave stage {stage!r} yet."
-MSG_CHECKLIST_OPEN = "Tick {item!r} first."
-MSG_FIELD_REQUIRED = "Required before leaving this stage."
-MSG_NOT_A_CHECKLIST_ITEM = "{item!r} is not a checklist item of stage {stage!r}."
-MSG_UNKNOWN_FIELD = "This field cannot be changed here."
-MSG_BAD_STATUS = (
-    "Status can be set to open, pending or resolved; cases close by entering an end stage."
-)
-MSG_NOT_REOPENABLE = "Only resolved or closed cases can be reopened."
-MSG_BODY_REQUIRED = "Write a message."
-MSG_CUSTOMER_NOTE = "Customers can only write public replies."
-MSG_ASSIGNEE_NOT_STAFF = "Cases can only be assigned to agents or managers."
-MSG_AGENT_SELF_ONLY = "Agents can only take unassigned cases of their own team for themselves."
-MSG_FILE_EMPTY = "The file is empty."
-MSG_FILE_TOO_LARGE = "The file is larger than {max} bytes."
-MSG_FILE_TYPE = "Files of this type are not accepted ({detail})."
-MSG_FILE_MISMATCH = "The file's content ({sniffed}) does not match its name ({name!r})."
-MSG_ATTACHMENT_MESSAGE = "Files can only be added to a message of this case that you can see."
-MSG_PERMISSION = "You may not {action} this case."
+# Input
+CASE_INVALID = "case_invalid"
+CHANGES_INVALID = "changes_invalid"
+MESSAGE_INVALID = "message_invalid"
+FILTER_INVALID = "filter_invalid"
+TITLE_REQUIRED = "title_required"
+TITLE_TOO_LONG = "title_too_long"  # max
+DESCRIPTION_REQUIRED = "description_required"
+BAD_CHOICE = "bad_choice"  # value, choices
+ATTRIBUTES_NOT_OBJECT = "attributes_not_object"
+ATTRIBUTE_VALUE = "attribute_value"
+ATTRIBUTE_NAME = "attribute_name"
+CATEGORY_UNKNOWN = "category_unknown"  # value
+NO_DEFAULT_PROCESS = "no_default_process"
+VERSION_NOT_PUBLISHED = "version_not_published"
+NO_START_STAGE = "no_start_stage"
+FIELD_NOT_UPDATABLE = "field_not_updatable"
+STATUS_NOT_SETTABLE = "status_not_settable"
+ESCALATION_REASON_REQUIRED = "escalation_reason_required"
+BODY_REQUIRED = "body_required"
+CUSTOMER_PUBLIC_ONLY = "customer_public_only"
+ASSIGNEE_NOT_STAFF = "assignee_not_staff"
+AGENT_SELF_ONLY = "agent_self_only"
+FILE_EMPTY = "file_empty"
+FILE_TOO_LARGE = "file_too_large"  # max
+FILE_TYPE = "file_type"  # detail: the sniffed type or the extension
+FILE_TYPE_UNRECOGNISED = "file_type_unrecognised"
+FILE_MISMATCH = "file_mismatch"  # sniffed, name
+ATTACHMENT_MESSAGE = "attachment_message"
+# State
+CASE_CLOSED = "case_closed"
+CASE_NOT_REOPENABLE = "case_not_reopenable"
+STALE_VERSION = "stale_version"  # actual, expected
+TRANSITION_NOT_ALLOWED = "transition_not_allowed"  # source, target: Named stages
+GUARDS_FAILED = "guards_failed"  # stage: Named
+CHECKLIST_OPEN = "checklist_open"  # item
+FIELD_REQUIRED = "field_required"
+NOT_A_CHECKLIST_ITEM = "not_a_checklist_item"  # item, stage: Named
+# Who may: one code per action, so each reads naturally in every language.
+FORBIDDEN = {
+    "create": "case_create_forbidden",
+    "view": "case_view_forbidden",
+    "move": "case_move_forbidden",
+    "change": "case_change_forbidden",
+    "write to": "case_write_forbidden",
+    "add files to": "case_files_forbidden",
+    "assign": "case_assign_forbidden",
+    "reopen": "case_reopen_forbidden",
+    "escalate": "case_escalate_forbidden",
+}
 
 
 class TransitionNotAllowedError(ConflictError):
     """The case's current stage has no transition to the requested stage."""
 
+    default_code = TRANSITION_NOT_ALLOWED
+
 
 class StaleVersionError(ConflictError):
     """Optimistic concurrency: the client's ``expected_version`` is not the case's version."""
 
+    default_code = STALE_VERSION
+
 
 class GuardFailedError(InvalidInputError):
     """The current stage's guards (checklist, required fields) do not hold."""
+
+    default_code = GUARDS_FAILED

@@ -58,18 +58,15 @@ def localized_name(obj: Any) -> str:
 def add_application_error(form: forms.Form, error: ApplicationError) -> None:
     """Copy a service's error onto the form, translated: per-field messages where the field
     exists (``file`` errors go to ``attachments``), the rest as form-wide errors."""
-    from serviceloop.cases.views._messages import translate_service_message
-
-    fields = error.extra.get("fields") or {}
     placed = False
-    for name, messages in fields.items():
-        target = "attachments" if name == "file" else name
-        target = target if target in form.fields else None
-        for message in messages if isinstance(messages, list | tuple) else [messages]:
-            form.add_error(target, translate_service_message(str(message)))
+    for name, problems in error.fields.items():
+        shown = "attachments" if name == "file" else name
+        target = shown if shown in form.fields else None
+        for problem in problems:
+            form.add_error(target, str(problem))
             placed = True
     if not placed:
-        form.add_error(None, translate_service_message(error.message))
+        form.add_error(None, error.message)
 
 
 def _within(value: str, name: str, what: str) -> str:
@@ -129,14 +126,12 @@ class MultipleFileField(forms.FileField):
         # The attachment rules (size, sniffed type, name) are the service's: ask it before
         # anything is written, so a bad file refuses the whole form.
         from serviceloop.cases.services.files import check_upload
-        from serviceloop.cases.views._messages import translate_service_message
-
         errors = []
         for upload in files:
             try:
                 check_upload(upload)
             except ApplicationError as exc:
-                reason = translate_service_message(exc.message)
+                reason = exc.message
                 errors.append(forms.ValidationError(f"{upload.name}: {reason}"))
         if errors:
             raise forms.ValidationError(errors)

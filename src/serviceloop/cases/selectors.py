@@ -4,6 +4,7 @@ existence does not leak."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -17,11 +18,14 @@ from serviceloop.accounts.models import Team
 from serviceloop.cases import queries
 from serviceloop.cases.choices import CaseStatus, EventKind, MessageKind, Priority
 from serviceloop.cases.exceptions import (
-    MSG_BAD_CHOICE,
-    MSG_CHECKLIST_OPEN,
-    MSG_FIELD_REQUIRED,
+    BAD_CHOICE,
+    CHECKLIST_OPEN,
+    FIELD_REQUIRED,
+    FILTER_INVALID,
+    FORBIDDEN,
     InvalidInputError,
     PermissionDeniedError,
+    Problem,
 )
 from serviceloop.cases.models import Attachment, Case, CaseEvent, Message
 from serviceloop.cases.permissions import agent_team_id, case_can_view
@@ -75,6 +79,10 @@ def case_visible_queryset(user: Any) -> QuerySet[Case]:
     return cases.none()
 
 
+def _bad_choice(value: object, choices: Sequence[str]) -> Problem:
+    return Problem(BAD_CHOICE, {"value": value, "choices": ", ".join(choices)})
+
+
 def _by_pk_or_code(value: Any, model_label: str) -> Q:
     if isinstance(value, int) and not isinstance(value, bool):
         return Q(**{f"{model_label}_id": value})
@@ -99,19 +107,15 @@ def case_list(
     ``unassigned``, ``overdue`` (open or pending past ``due_at``). ``team`` / ``stage`` take an
     object, an id or a code; ``search`` matches the number, title and customer name or email.
     """
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Problem]] = {}
     if queue is not None and queue not in QUEUES:
-        errors["queue"] = [MSG_BAD_CHOICE.format(value=queue, choices=", ".join(QUEUES))]
+        errors["queue"] = [_bad_choice(queue, QUEUES)]
     if status is not None and status not in CaseStatus.values:
-        errors["status"] = [
-            MSG_BAD_CHOICE.format(value=status, choices=", ".join(CaseStatus.values))
-        ]
+        errors["status"] = [_bad_choice(status, CaseStatus.values)]
     if priority is not None and priority not in Priority.values:
-        errors["priority"] = [
-            MSG_BAD_CHOICE.format(value=priority, choices=", ".join(Priority.values))
-        ]
+        errors["priority"] = [_bad_choice(priority, Priority.values)]
     if errors:
-        raise InvalidInputError("Invalid filter.", {"fields": errors})
+        raise InvalidInputError(Problem(FILTER_INVALID), fields=errors)
 
     cases = case_visible_queryset(user).select_related(*LIST_RELATED)
     if queue is not None and status is None:
@@ -183,20 +187,20 @@ def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str | list | dict) and not value)
 
 
-def case_guard_problems(case: Case) -> dict[str, list[str]]:
+def case_guard_problems(case: Case) -> dict[str, list[Problem]]:
     """Why the case may not leave its current stage yet: open checklist items (under
     ``checklist``) and missing required fields (under the field's name). Empty when it may."""
-    problems: dict[str, list[str]] = {}
+    problems: dict[str, list[Problem]] = {}
     done = set(case.checklist_done or [])
     open_items = [item for item in case.stage.checklist or [] if item not in done]
     if open_items:
-        problems["checklist"] = [MSG_CHECKLIST_OPEN.format(item=item) for item in open_items]
+        problems["checklist"] = [Problem(CHECKLIST_OPEN, {"item": item}) for item in open_items]
     model_fields = {f.name: f for f in Case._meta.concrete_fields}
     for name in case.stage.required_fields or []:
         field = model_fields.get(name)
         value = getattr(case, field.attname) if field is not None else case.attributes.get(name)
         if _empty(value):
-            problems[name] = [MSG_FIELD_REQUIRED]
+            problems[name] = [Problem(FIELD_REQUIRED)]
     return problems
 
 
@@ -204,7 +208,7 @@ def event_list_for_user(*, case: Case, user: Any) -> QuerySet[CaseEvent]:
     """Events of a case the user may see: customers get the milestones only (created, stage
     entered, status changed, reopened, closed)."""
     if not case_can_view(user, case):
-        raise PermissionDeniedError("You may not see this case.")
+        raise PermissionDeniedError(Problem(FORBIDDEN["view"]))
     events = CaseEvent.objects.filter(case=case).select_related("actor")
     if user.role == Role.CUSTOMER:
         events = events.filter(kind__in=CUSTOMER_VISIBLE_EVENTS)
@@ -214,7 +218,7 @@ def event_list_for_user(*, case: Case, user: Any) -> QuerySet[CaseEvent]:
 def message_list_for_user(*, case: Case, user: Any) -> QuerySet[Message]:
     """Messages of a case the user may see: customers get public replies only."""
     if not case_can_view(user, case):
-        raise PermissionDeniedError("You may not see this case.")
+        raise PermissionDeniedError(Problem(FORBIDDEN["view"]))
     messages = Message.objects.filter(case=case).select_related("author")
     if user.role == Role.CUSTOMER:
         messages = messages.filter(kind=MessageKind.PUBLIC)
@@ -224,7 +228,7 @@ def message_list_for_user(*, case: Case, user: Any) -> QuerySet[Message]:
 def attachment_list_for_user(*, case: Case, user: Any) -> QuerySet[Attachment]:
     """Attachments the user may see: customers get neither internal files nor those of notes."""
     if not case_can_view(user, case):
-        raise PermissionDeniedError("You may not see this case.")
+        raise PermissionDeniedError(Problem(FORBIDDEN["view"]))
     attachments = Attachment.objects.filter(case=case).select_related("uploaded_by", "message")
     if user.role == Role.CUSTOMER:
         attachments = attachments.filter(is_internal=False).exclude(

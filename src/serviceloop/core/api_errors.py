@@ -1,4 +1,9 @@
-"""One error body for the whole API: ``{"detail": message, "fields": {field: [messages]}}``."""
+"""One error body for the whole API.
+
+``{"detail": message, "code": code, "params": {...}, "fields": {field: [messages]}}``: ``detail``
+and the field messages are made from the error's code in the request's language (``Accept-Language``,
+English by default); ``code`` and ``params`` are stable for programs (named things by their code).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from serviceloop.core.exceptions import ApplicationError
 from serviceloop.core.limits import limit
+from serviceloop.core.messages import render_fields
 from serviceloop.core.middleware import too_large_body
 
 MSG_UNPARSABLE_BODY = "The request body could not be read: send valid JSON (multipart for files)."
@@ -42,7 +48,9 @@ def _ninja_fields(errors: list[dict[str, Any]]) -> dict[str, list[str]]:
 def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(ApplicationError)
     def application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
-        body: dict[str, Any] = {"detail": exc.message, **exc.extra}
+        body: dict[str, Any] = {"detail": exc.message, **exc.problem.as_json(), **exc.extra}
+        if exc.fields:
+            body["fields"] = render_fields(exc.fields)
         return api.create_response(request, body, status=exc.status_code)
 
     @api.exception_handler(NinjaValidationError)

@@ -6,23 +6,23 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.utils.translation import gettext as _
 
 from serviceloop.accounts.choices import Role
 from serviceloop.accounts.models import User
-from serviceloop.core.exceptions import InvalidInputError
+from serviceloop.core.exceptions import InvalidInputError, Problem
 from serviceloop.customers.models import Customer
 
 __all__ = [
-    "MSG_EMAIL_INVALID",
-    "MSG_EMAIL_TAKEN",
-    "MSG_NAME_REQUIRED",
+    "EMAIL_INVALID",
+    "EMAIL_TAKEN",
+    "NAME_REQUIRED",
     "customer_register",
 ]
 
-MSG_EMAIL_TAKEN = "An account with this email address already exists."
-MSG_EMAIL_INVALID = "Enter a valid email address."
-MSG_NAME_REQUIRED = "Enter your name."
+# Codes of serviceloop.core.messages.MESSAGES.
+EMAIL_TAKEN = "email_taken"
+EMAIL_INVALID = "email_invalid"
+NAME_REQUIRED = "name_required"
 
 
 def _email_taken(email: str) -> bool:
@@ -42,23 +42,23 @@ def customer_register(*, name: str, email: str, password: str) -> Customer:
     """
     name = name.strip()
     email = email.strip().lower()
-    fields: dict[str, list[str]] = {}
+    fields: dict[str, list[Problem | str]] = {}
     if not name:
-        fields["name"] = [_(MSG_NAME_REQUIRED)]
+        fields["name"] = [Problem(NAME_REQUIRED)]
     try:
         validate_email(email)
     except ValidationError:
-        fields["email"] = [_(MSG_EMAIL_INVALID)]
+        fields["email"] = [Problem(EMAIL_INVALID)]
     else:
         if _email_taken(email):
-            fields["email"] = [_(MSG_EMAIL_TAKEN)]
+            fields["email"] = [Problem(EMAIL_TAKEN)]
     try:
         validate_password(password, User(username=email, email=email, first_name=name))
     except ValidationError as exc:
         fields["password"] = list(exc.messages)
     if fields:
         first = next(iter(fields.values()))[0]
-        raise InvalidInputError(first, {"fields": fields})
+        raise InvalidInputError(first, fields=fields)
 
     try:
         with transaction.atomic():
@@ -70,5 +70,5 @@ def customer_register(*, name: str, email: str, password: str) -> Customer:
             customer.full_clean()
             customer.save()
     except IntegrityError as exc:  # a concurrent sign-up with the same address won the race
-        raise InvalidInputError.for_field("email", _(MSG_EMAIL_TAKEN)) from exc
+        raise InvalidInputError.for_field("email", Problem(EMAIL_TAKEN)) from exc
     return customer

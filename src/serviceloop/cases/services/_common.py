@@ -13,9 +13,10 @@ from django.utils import timezone, translation
 from serviceloop.cases import queries
 from serviceloop.cases.choices import EventKind
 from serviceloop.cases.exceptions import (
-    MSG_PERMISSION,
-    MSG_STALE_VERSION,
+    FORBIDDEN,
+    STALE_VERSION,
     PermissionDeniedError,
+    Problem,
     StaleVersionError,
 )
 from serviceloop.cases.models import Case, CaseEvent
@@ -69,14 +70,15 @@ def lock_case(case: Case, *, expected_version: int | None = None) -> Case:
             field.set_cached_value(locked, field.get_cached_value(case))
     if expected_version is not None and locked.version != expected_version:
         raise StaleVersionError(
-            MSG_STALE_VERSION.format(actual=locked.version, expected=expected_version),
+            Problem(STALE_VERSION, {"actual": locked.version, "expected": expected_version}),
             {"version": locked.version},
         )
     return locked
 
 
 def deny(action: str) -> PermissionDeniedError:
-    return PermissionDeniedError(MSG_PERMISSION.format(action=action))
+    """The actor may not ``action`` this case (a key of ``FORBIDDEN``)."""
+    return PermissionDeniedError(Problem(FORBIDDEN[action]))
 
 
 def stage_activity(stage: Stage) -> str:

@@ -10,18 +10,21 @@ from typing import Any
 from serviceloop.cases import queries
 from serviceloop.cases.choices import Channel, Priority
 from serviceloop.cases.exceptions import (
-    MSG_ATTRIBUTE_NAME,
-    MSG_ATTRIBUTE_VALUE,
-    MSG_ATTRIBUTES_NOT_OBJECT,
-    MSG_BAD_CHOICE,
-    MSG_DESCRIPTION_REQUIRED,
-    MSG_TITLE_REQUIRED,
-    MSG_TITLE_TOO_LONG,
+    ATTRIBUTE_NAME,
+    ATTRIBUTE_VALUE,
+    ATTRIBUTES_NOT_OBJECT,
+    BAD_CHOICE,
+    CATEGORY_UNKNOWN,
+    DESCRIPTION_REQUIRED,
+    TITLE_REQUIRED,
+    TITLE_TOO_LONG,
+    Problem,
 )
 from serviceloop.cases.models import Case, Category
 
 __all__ = [
     "TITLE_MAX",
+    "Errors",
     "choice_error",
     "clean_attributes",
     "clean_description",
@@ -32,44 +35,48 @@ __all__ = [
 TITLE_MAX = Case._meta.get_field("title").max_length or 200
 
 
-def choice_error(value: object, choices: type[Priority] | type[Channel]) -> str:
-    return MSG_BAD_CHOICE.format(value=value, choices=", ".join(choices.values))
+# Field -> its problems: every check adds to it, so that a request hears of all its mistakes at once.
+Errors = dict[str, list[Problem]]
 
 
-def clean_title(title: object, errors: dict[str, list[str]]) -> str:
+def choice_error(value: object, choices: type[Priority] | type[Channel]) -> Problem:
+    return Problem(BAD_CHOICE, {"value": value, "choices": ", ".join(choices.values)})
+
+
+def clean_title(title: object, errors: Errors) -> str:
     text = title.strip() if isinstance(title, str) else ""
     if not text:
-        errors.setdefault("title", []).append(MSG_TITLE_REQUIRED)
+        errors.setdefault("title", []).append(Problem(TITLE_REQUIRED))
     elif len(text) > TITLE_MAX:
-        errors.setdefault("title", []).append(MSG_TITLE_TOO_LONG.format(max=TITLE_MAX))
+        errors.setdefault("title", []).append(Problem(TITLE_TOO_LONG, {"max": TITLE_MAX}))
     return text
 
 
-def clean_description(description: object, errors: dict[str, list[str]]) -> str:
+def clean_description(description: object, errors: Errors) -> str:
     text = description.strip() if isinstance(description, str) else ""
     if not text:
-        errors.setdefault("description", []).append(MSG_DESCRIPTION_REQUIRED)
+        errors.setdefault("description", []).append(Problem(DESCRIPTION_REQUIRED))
     return text
 
 
-def clean_attributes(attributes: object, errors: dict[str, list[str]]) -> dict[str, Any]:
+def clean_attributes(attributes: object, errors: Errors) -> dict[str, Any]:
     if attributes is None:
         return {}
     if not isinstance(attributes, dict):
-        errors.setdefault("attributes", []).append(MSG_ATTRIBUTES_NOT_OBJECT)
+        errors.setdefault("attributes", []).append(Problem(ATTRIBUTES_NOT_OBJECT))
         return {}
     for key in attributes:
         if not isinstance(key, str) or not key.strip() or len(key) > 50:
-            errors.setdefault("attributes", []).append(MSG_ATTRIBUTE_NAME)
+            errors.setdefault("attributes", []).append(Problem(ATTRIBUTE_NAME))
             break
     try:
         json.dumps(attributes, allow_nan=False)
     except (TypeError, ValueError):
-        errors.setdefault("attributes", []).append(MSG_ATTRIBUTE_VALUE)
+        errors.setdefault("attributes", []).append(Problem(ATTRIBUTE_VALUE))
     return dict(attributes)
 
 
-def resolve_category(value: object, errors: dict[str, list[str]]) -> Category | None:
+def resolve_category(value: object, errors: Errors) -> Category | None:
     """A Category, its code or its id, or None."""
     if value is None or value == "":
         return None
@@ -81,5 +88,5 @@ def resolve_category(value: object, errors: dict[str, list[str]]) -> Category | 
     elif isinstance(value, str):
         found = queries.category_by_code(value)
     if found is None:
-        errors.setdefault("category", []).append(f"Unknown category {value!r}.")
+        errors.setdefault("category", []).append(Problem(CATEGORY_UNKNOWN, {"value": value}))
     return found

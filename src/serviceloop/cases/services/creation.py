@@ -14,10 +14,12 @@ from serviceloop.accounts.models import User
 from serviceloop.cases import queries
 from serviceloop.cases.choices import CaseStatus, Channel, EventKind, Priority
 from serviceloop.cases.exceptions import (
-    MSG_NO_DEFAULT_PROCESS,
-    MSG_NO_START_STAGE,
-    MSG_VERSION_NOT_PUBLISHED,
+    CASE_INVALID,
+    NO_DEFAULT_PROCESS,
+    NO_START_STAGE,
+    VERSION_NOT_PUBLISHED,
     InvalidInputError,
+    Problem,
 )
 from serviceloop.cases.models import Case, Category
 from serviceloop.cases.routing import route_for_stage
@@ -32,6 +34,7 @@ from serviceloop.cases.services._common import (
     username_of,
 )
 from serviceloop.cases.services._validation import (
+    Errors,
     choice_error,
     clean_attributes,
     clean_description,
@@ -71,7 +74,7 @@ def case_create(
         require_active_actor(actor, "create")
         if actor.role == Role.CUSTOMER and customer.user_id != actor.pk:
             raise deny("create")
-    errors: dict[str, list[str]] = {}
+    errors: Errors = {}
     title = clean_title(title, errors)
     description = clean_description(description, errors)
     if priority not in Priority.values:
@@ -87,13 +90,13 @@ def case_create(
     )
     version = start.version if start is not None else process_version
     if version is None:
-        errors.setdefault("process_version", []).append(MSG_NO_DEFAULT_PROCESS)
+        errors.setdefault("process_version", []).append(Problem(NO_DEFAULT_PROCESS))
     elif version.status != VersionStatus.PUBLISHED:
-        errors.setdefault("process_version", []).append(MSG_VERSION_NOT_PUBLISHED)
+        errors.setdefault("process_version", []).append(Problem(VERSION_NOT_PUBLISHED))
     elif start is None:
-        errors.setdefault("process_version", []).append(MSG_NO_START_STAGE)
+        errors.setdefault("process_version", []).append(Problem(NO_START_STAGE))
     if errors:
-        raise InvalidInputError("Invalid case.", {"fields": errors})
+        raise InvalidInputError(Problem(CASE_INVALID), fields=errors)
     assert version is not None and start is not None
 
     # Everything above only reads, so the transaction can fail only on a database error; inside a

@@ -12,11 +12,13 @@ from typing import IO, Any
 from django.conf import settings
 
 from serviceloop.cases.exceptions import (
-    MSG_FILE_EMPTY,
-    MSG_FILE_MISMATCH,
-    MSG_FILE_TOO_LARGE,
-    MSG_FILE_TYPE,
+    FILE_EMPTY,
+    FILE_MISMATCH,
+    FILE_TOO_LARGE,
+    FILE_TYPE,
+    FILE_TYPE_UNRECOGNISED,
     InvalidInputError,
+    Problem,
 )
 
 __all__ = ["CheckedUpload", "check_upload", "sanitize_filename", "sniff_content_type"]
@@ -126,24 +128,25 @@ def check_upload(file: Any) -> CheckedUpload:
         file.seek(0, os.SEEK_END)
         size = file.tell()
     if size == 0:
-        raise InvalidInputError.for_field("file", MSG_FILE_EMPTY)
+        raise InvalidInputError.for_field("file", Problem(FILE_EMPTY))
     limit = settings.ATTACHMENT_MAX_BYTES
     if size > limit:
-        raise InvalidInputError.for_field("file", MSG_FILE_TOO_LARGE.format(max=limit))
+        raise InvalidInputError.for_field("file", Problem(FILE_TOO_LARGE, {"max": limit}))
     sniffed = sniff_content_type(file, name=name)
     allowed = set(settings.ATTACHMENT_ALLOWED_TYPES)
     if not sniffed or sniffed not in allowed:
-        raise InvalidInputError.for_field(
-            "file", MSG_FILE_TYPE.format(detail=sniffed or "unrecognised content")
+        problem = (
+            Problem(FILE_TYPE, {"detail": sniffed}) if sniffed else Problem(FILE_TYPE_UNRECOGNISED)
         )
+        raise InvalidInputError.for_field("file", problem)
     ext = os.path.splitext(name)[1].lower()
     if ext:
         expected = EXTENSIONS.get(ext)
         base_type = TEXT if sniffed == CSV else sniffed
         if expected is None:
-            raise InvalidInputError.for_field("file", MSG_FILE_TYPE.format(detail=ext))
+            raise InvalidInputError.for_field("file", Problem(FILE_TYPE, {"detail": ext}))
         if base_type not in expected:
             raise InvalidInputError.for_field(
-                "file", MSG_FILE_MISMATCH.format(sniffed=sniffed, name=name)
+                "file", Problem(FILE_MISMATCH, {"sniffed": sniffed, "name": name})
             )
     return CheckedUpload(name=name, content_type=sniffed, size=int(size))

@@ -13,15 +13,18 @@ from serviceloop.accounts.choices import Role
 from serviceloop.accounts.models import AgentProfile, User
 from serviceloop.cases.choices import CaseStatus, EventKind, Priority
 from serviceloop.cases.exceptions import (
-    MSG_AGENT_SELF_ONLY,
-    MSG_ASSIGNEE_NOT_STAFF,
-    MSG_BAD_STATUS,
-    MSG_CASE_CLOSED,
-    MSG_NOT_REOPENABLE,
-    MSG_UNKNOWN_FIELD,
+    AGENT_SELF_ONLY,
+    ASSIGNEE_NOT_STAFF,
+    CASE_CLOSED,
+    CASE_NOT_REOPENABLE,
+    CHANGES_INVALID,
+    ESCALATION_REASON_REQUIRED,
+    FIELD_NOT_UPDATABLE,
+    STATUS_NOT_SETTABLE,
     ConflictError,
     InvalidInputError,
     PermissionDeniedError,
+    Problem,
 )
 from serviceloop.cases.models import Case, CaseEvent
 from serviceloop.cases.permissions import (
@@ -40,6 +43,7 @@ from serviceloop.cases.services._common import (
     username_of,
 )
 from serviceloop.cases.services._validation import (
+    Errors,
     choice_error,
     clean_attributes,
     clean_description,
@@ -72,10 +76,10 @@ def case_assign(
     locked = lock_case(case, expected_version=expected_version)
     require_active_actor(actor, "assign")
     if locked.status == CaseStatus.CLOSED:
-        raise ConflictError(MSG_CASE_CLOSED)
+        raise ConflictError(Problem(CASE_CLOSED))
     if actor.role in {Role.ADMIN, Role.MANAGER}:
         if assignee is not None and (assignee.role == Role.CUSTOMER or not assignee.is_active):
-            raise InvalidInputError.for_field("assignee", MSG_ASSIGNEE_NOT_STAFF)
+            raise InvalidInputError.for_field("assignee", Problem(ASSIGNEE_NOT_STAFF))
     elif actor.role == Role.AGENT:
         team_id = agent_team_id(actor)
         if (
@@ -85,7 +89,7 @@ def case_assign(
             or team_id is None
             or locked.team_id != team_id
         ):
-            raise PermissionDeniedError(MSG_AGENT_SELF_ONLY)
+            raise PermissionDeniedError(Problem(AGENT_SELF_ONLY))
     else:
         raise deny("assign")
     if (assignee.pk if assignee else None) == locked.assignee_id:
@@ -139,11 +143,11 @@ def case_update(
     if not case_can_change(actor, locked):
         raise deny("change")
     if locked.status == CaseStatus.CLOSED:
-        raise ConflictError(MSG_CASE_CLOSED)
-    errors: dict[str, list[str]] = {}
+        raise ConflictError(Problem(CASE_CLOSED))
+    errors: Errors = {}
     unknown = [key for key in changes if key not in UPDATABLE_FIELDS]
     for key in unknown:
-        errors.setdefault(key, []).append(MSG_UNKNOWN_FIELD)
+        errors.setdefault(key, []).append(Problem(FIELD_NOT_UPDATABLE))
     new: dict[str, Any] = {}
     if "title" in changes:
         new["title"] = clean_title(changes["title"], errors)
@@ -158,7 +162,7 @@ def case_update(
     if "attributes" in changes:
         new["attributes"] = clean_attributes(changes["attributes"], errors)
     if errors:
-        raise InvalidInputError("Invalid changes.", {"fields": errors})
+        raise InvalidInputError(Problem(CHANGES_INVALID), fields=errors)
 
     events: list[tuple[EventKind, dict[str, Any]]] = []
     fields: list[str] = []
@@ -239,12 +243,12 @@ def case_set_status(
     """Set open / pending / resolved; a case closes only by entering an end stage."""
     at = now_or(at)
     if status not in SETTABLE_STATUSES:
-        raise InvalidInputError.for_field("status", MSG_BAD_STATUS)
+        raise InvalidInputError.for_field("status", Problem(STATUS_NOT_SETTABLE))
     locked = lock_case(case, expected_version=expected_version)
     if not case_can_change(actor, locked):
         raise deny("change")
     if locked.status == CaseStatus.CLOSED:
-        raise ConflictError(MSG_CASE_CLOSED)
+        raise ConflictError(Problem(CASE_CLOSED))
     if locked.status == status:
         return locked
     old = locked.status
@@ -280,7 +284,7 @@ def _stage_before_close(case: Case) -> Stage:
         stages.filter(outgoing__target_id=case.stage_id, is_end=False).order_by("-order").first()
     )
     if found is None:
-        raise ConflictError(MSG_NOT_REOPENABLE)
+        raise ConflictError(Problem(CASE_NOT_REOPENABLE))
     return found
 
 
@@ -303,7 +307,7 @@ def case_reopen(
     if not case_can_change(actor, locked):
         raise deny("reopen")
     if locked.status not in {CaseStatus.RESOLVED, CaseStatus.CLOSED}:
-        raise ConflictError(MSG_NOT_REOPENABLE)
+        raise ConflictError(Problem(CASE_NOT_REOPENABLE))
     attributes: dict[str, Any] = {
         "from_status": locked.status,
         "from_stage": locked.stage.code,
@@ -341,12 +345,12 @@ def case_escalate(
     at = now_or(at)
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason:
-        raise InvalidInputError.for_field("reason", "Say why the case is escalated.")
+        raise InvalidInputError.for_field("reason", Problem(ESCALATION_REASON_REQUIRED))
     locked = lock_case(case, expected_version=expected_version)
     if actor is not None and not case_can_change(actor, locked):
         raise deny("escalate")
     if locked.status == CaseStatus.CLOSED:
-        raise ConflictError(MSG_CASE_CLOSED)
+        raise ConflictError(Problem(CASE_CLOSED))
     level = CaseEvent.objects.filter(case=locked, kind=EventKind.ESCALATED).count() + 1
     touch(locked, at, [])
     append_event(

@@ -12,13 +12,15 @@ from serviceloop.accounts.choices import Role
 from serviceloop.accounts.models import User
 from serviceloop.cases.choices import CaseStatus, Channel, EventKind, MessageKind
 from serviceloop.cases.exceptions import (
-    MSG_ATTACHMENT_MESSAGE,
-    MSG_BAD_CHOICE,
-    MSG_BODY_REQUIRED,
-    MSG_CASE_CLOSED,
-    MSG_CUSTOMER_NOTE,
+    ATTACHMENT_MESSAGE,
+    BAD_CHOICE,
+    BODY_REQUIRED,
+    CASE_CLOSED,
+    CUSTOMER_PUBLIC_ONLY,
+    MESSAGE_INVALID,
     ConflictError,
     InvalidInputError,
+    Problem,
 )
 from serviceloop.cases.models import Attachment, Case, Message
 from serviceloop.cases.permissions import case_can_change, case_can_reply
@@ -57,6 +59,10 @@ def _store(
     return attachment
 
 
+def _bad_choice(value: object, choices: list[str]) -> Problem:
+    return Problem(BAD_CHOICE, {"value": value, "choices": ", ".join(choices)})
+
+
 def _is_customer_side(author: User | None) -> bool:
     return author is None or author.role == Role.CUSTOMER
 
@@ -81,20 +87,18 @@ def message_add(
     attachments of the message (internal for notes) without events of their own.
     """
     at = now_or(at)
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Problem]] = {}
     text = body.strip() if isinstance(body, str) else ""
     if not text:
-        errors["body"] = [MSG_BODY_REQUIRED]
+        errors["body"] = [Problem(BODY_REQUIRED)]
     if kind not in MessageKind.values:
-        errors["kind"] = [MSG_BAD_CHOICE.format(value=kind, choices=", ".join(MessageKind.values))]
+        errors["kind"] = [_bad_choice(kind, MessageKind.values)]
     elif _is_customer_side(author) and kind != MessageKind.PUBLIC:
-        errors["kind"] = [MSG_CUSTOMER_NOTE]
+        errors["kind"] = [Problem(CUSTOMER_PUBLIC_ONLY)]
     if channel not in Channel.values:
-        errors["channel"] = [
-            MSG_BAD_CHOICE.format(value=channel, choices=", ".join(Channel.values))
-        ]
+        errors["channel"] = [_bad_choice(channel, Channel.values)]
     if errors:
-        raise InvalidInputError("Invalid message.", {"fields": errors})
+        raise InvalidInputError(Problem(MESSAGE_INVALID), fields=errors)
     locked = lock_case(case)
     if author is not None:
         allowed = (
@@ -105,7 +109,7 @@ def message_add(
         if not allowed:
             raise deny("write to")
     if locked.status == CaseStatus.CLOSED and kind == MessageKind.PUBLIC:
-        raise ConflictError(MSG_CASE_CLOSED)
+        raise ConflictError(Problem(CASE_CLOSED))
     uploads = list(files)
     checked = [check_upload(f) for f in uploads]  # all files valid before anything is written
 
@@ -178,13 +182,13 @@ def attachment_add(
     if not allowed:
         raise deny("add files to")
     if customer_side and is_internal:
-        raise InvalidInputError.for_field("is_internal", MSG_CUSTOMER_NOTE)
+        raise InvalidInputError.for_field("is_internal", Problem(CUSTOMER_PUBLIC_ONLY))
     if message is not None and (
         message.case_id != locked.pk or (customer_side and message.kind == MessageKind.INTERNAL)
     ):
-        raise InvalidInputError.for_field("message", MSG_ATTACHMENT_MESSAGE)
+        raise InvalidInputError.for_field("message", Problem(ATTACHMENT_MESSAGE))
     if customer_side and locked.status == CaseStatus.CLOSED:
-        raise ConflictError(MSG_CASE_CLOSED)
+        raise ConflictError(Problem(CASE_CLOSED))
     if message is not None and message.kind == MessageKind.INTERNAL:
         is_internal = True
     checked = check_upload(file)

@@ -13,13 +13,14 @@ from django.db import transaction
 from serviceloop.accounts.models import User
 from serviceloop.cases.choices import CaseStatus, EventKind
 from serviceloop.cases.exceptions import (
-    MSG_CASE_CLOSED,
-    MSG_GUARDS_FAILED,
-    MSG_NOT_A_CHECKLIST_ITEM,
-    MSG_TRANSITION_NOT_ALLOWED,
+    CASE_CLOSED,
+    GUARDS_FAILED,
+    NOT_A_CHECKLIST_ITEM,
+    TRANSITION_NOT_ALLOWED,
     ConflictError,
     GuardFailedError,
     InvalidInputError,
+    Problem,
     TransitionNotAllowedError,
 )
 from serviceloop.cases.models import Case
@@ -41,6 +42,7 @@ from serviceloop.cases.services._common import (
     touch,
     username_of,
 )
+from serviceloop.core.messages import Named
 from serviceloop.processes.models import Stage
 from serviceloop.sla.services import sla_clocks_sync
 
@@ -68,20 +70,21 @@ def case_transition(
     if not case_can_transition(actor, locked):
         raise deny("move")
     if locked.status == CaseStatus.CLOSED:
-        raise ConflictError(MSG_CASE_CLOSED)
+        raise ConflictError(Problem(CASE_CLOSED))
     transition = transition_between(
         version_id=locked.process_version_id, source_id=locked.stage_id, target_id=to_stage.pk
     )
     if transition is None:
         raise TransitionNotAllowedError(
-            MSG_TRANSITION_NOT_ALLOWED.format(
-                source=locked.stage.code, target=getattr(to_stage, "code", to_stage)
+            Problem(
+                TRANSITION_NOT_ALLOWED,
+                {"source": Named.of(locked.stage), "target": Named.of(to_stage)},
             )
         )
     problems = case_guard_problems(locked)
     if problems:
         raise GuardFailedError(
-            MSG_GUARDS_FAILED.format(stage=locked.stage.code), {"fields": problems}
+            Problem(GUARDS_FAILED, {"stage": Named.of(locked.stage)}), fields=problems
         )
 
     source, target = locked.stage, transition.target
@@ -142,10 +145,10 @@ def case_check_item(
     if not case_can_change(actor, locked):
         raise deny("change")
     if locked.status == CaseStatus.CLOSED:
-        raise ConflictError(MSG_CASE_CLOSED)
+        raise ConflictError(Problem(CASE_CLOSED))
     if item not in (locked.stage.checklist or []):
         raise InvalidInputError.for_field(
-            "item", MSG_NOT_A_CHECKLIST_ITEM.format(item=item, stage=locked.stage.code)
+            "item", Problem(NOT_A_CHECKLIST_ITEM, {"item": item, "stage": Named.of(locked.stage)})
         )
     done = list(locked.checklist_done or [])
     if (item in done) == checked:

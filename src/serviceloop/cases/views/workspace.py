@@ -6,7 +6,7 @@ Every change goes through a service; the views only read the form, call it, and 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any
 
@@ -57,7 +57,6 @@ from serviceloop.cases.views._common import (
     signed_in,
     timeline_rows,
 )
-from serviceloop.cases.views._messages import translate_service_message
 from serviceloop.core.exceptions import ApplicationError, InvalidInputError
 from serviceloop.core.pagination import keyset_page
 from serviceloop.processes.models import Stage
@@ -79,7 +78,7 @@ def staff_required(view: View) -> View:
     return wrapper
 
 
-def _guard_lines(problems: dict[str, list[str]], case: Case) -> list[str]:
+def _guard_lines(problems: Mapping[str, object], case: Case) -> list[str]:
     """Unmet guards of the current stage as sentences in the user's language."""
     lines: list[str] = []
     done = set(case.checklist_done or [])
@@ -99,7 +98,7 @@ def _error_text(exc: ApplicationError, case: Case) -> str:
     """The refusal in the user's language, with its specific reasons."""
     if isinstance(exc, GuardFailedError):
         fresh = Case.objects.select_related("stage").get(pk=case.pk)
-        lines = _guard_lines(exc.extra.get("fields") or {}, fresh)
+        lines = _guard_lines(exc.fields, fresh)
         return " ".join(
             [
                 _("Before the case can leave “%(stage)s”:") % {"stage": fresh.stage.display_name},
@@ -110,10 +109,9 @@ def _error_text(exc: ApplicationError, case: Case) -> str:
         return _(
             "Someone else changed this case meanwhile. The page shows the latest state; try again."
         )
-    reasons = [translate_service_message(exc.message)]
-    for field_messages in (exc.extra.get("fields") or {}).values():
-        items = field_messages if isinstance(field_messages, list | tuple) else [field_messages]
-        reasons += [translate_service_message(str(m)) for m in items]
+    reasons = [exc.message]
+    for problems in exc.fields.values():
+        reasons += [str(problem) for problem in problems]
     return " ".join(dict.fromkeys(reasons))
 
 

@@ -1,0 +1,176 @@
+"""What a refusal says, in one table: error code -> message, translated when it is shown.
+
+Services raise errors that carry a code and parameters (:class:`Problem`), never finished
+sentences. The API, the pages and the command line turn a problem into text here, in the language
+active at that moment (the request's, the user's, or ``--language``): the English template of the
+code is looked up in :data:`MESSAGES`, translated by gettext (``locale/*/django.po``) and filled
+with the parameters. Nothing parses a message back into its parts.
+
+Parameters are plain values or :class:`Named` things (a stage, a team): those show as their name
+in the active language and travel to API clients as their code.
+
+Adding a refusal: add its code and English template below (``{name}`` placeholders), raise it with
+``Problem(CODE, {...})``, then run ``makemessages``/``compilemessages`` (docs/portal-and-workspace.md)
+and translate the new msgid; ``tests/core/test_messages.py`` checks every code is translated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
+
+__all__ = ["MESSAGES", "Named", "Problem", "render_fields"]
+
+MESSAGES: dict[str, str] = {
+    # --- any app ----------------------------------------------------------------------------------
+    "invalid_input": gettext_noop("Invalid input."),
+    "conflict": gettext_noop("The request conflicts with the current state."),
+    "permission_denied": gettext_noop("You may not do this."),
+    "bad_choice": gettext_noop("“{value}” is not one of: {choices}."),
+    # --- cases: input -----------------------------------------------------------------------------
+    "case_invalid": gettext_noop("The case is not valid."),
+    "changes_invalid": gettext_noop("The changes are not valid."),
+    "message_invalid": gettext_noop("The message is not valid."),
+    "filter_invalid": gettext_noop("The filter is not valid."),
+    "title_required": gettext_noop("Enter a title."),
+    "title_too_long": gettext_noop("The title has at most {max} characters."),
+    "description_required": gettext_noop("Describe the request."),
+    "attributes_not_object": gettext_noop("Custom attributes must be an object of name -> value."),
+    "attribute_value": gettext_noop(
+        "Attribute values must be text, numbers, true/false, lists or objects."
+    ),
+    "attribute_name": gettext_noop(
+        "Attribute names are non-empty strings of at most 50 characters."
+    ),
+    "category_unknown": gettext_noop("Unknown category “{value}”."),
+    "no_default_process": gettext_noop(
+        "No published version of the default service process exists."
+    ),
+    "version_not_published": gettext_noop("Cases start only on a published process version."),
+    "no_start_stage": gettext_noop("The process version has no start stage."),
+    "field_not_updatable": gettext_noop("This field cannot be changed here."),
+    "status_not_settable": gettext_noop(
+        "Status can be set to open, pending or resolved; cases close by entering an end stage."
+    ),
+    "escalation_reason_required": gettext_noop("Say why the case is escalated."),
+    "body_required": gettext_noop("Write a message."),
+    "customer_public_only": gettext_noop("Customers can only write public replies."),
+    "assignee_not_staff": gettext_noop("Cases can only be assigned to agents or managers."),
+    "agent_self_only": gettext_noop(
+        "Agents can only take unassigned cases of their own team for themselves."
+    ),
+    "file_empty": gettext_noop("The file is empty."),
+    "file_too_large": gettext_noop("The file is larger than {max} bytes."),
+    "file_type": gettext_noop("Files of this type are not accepted ({detail})."),
+    "file_type_unrecognised": gettext_noop(
+        "Files of this type are not accepted (unrecognised content)."
+    ),
+    "file_mismatch": gettext_noop(
+        "The file's content ({sniffed}) does not match its name ({name})."
+    ),
+    "attachment_message": gettext_noop(
+        "Files can only be added to a message of this case that you can see."
+    ),
+    # --- cases: state -----------------------------------------------------------------------------
+    "case_closed": gettext_noop("The case is closed."),
+    "case_not_reopenable": gettext_noop("Only resolved or closed cases can be reopened."),
+    "stale_version": gettext_noop(
+        "The case changed meanwhile (version {actual}, expected {expected}); reload it."
+    ),
+    "transition_not_allowed": gettext_noop(
+        "No transition leads from “{source}” to “{target}” in this process version."
+    ),
+    "guards_failed": gettext_noop("The case cannot leave stage “{stage}” yet."),
+    "checklist_open": gettext_noop("Tick “{item}” first."),
+    "field_required": gettext_noop("Required before leaving this stage."),
+    "not_a_checklist_item": gettext_noop("“{item}” is not a checklist item of stage “{stage}”."),
+    # --- cases: who may --------------------------------------------------------------------------
+    "case_create_forbidden": gettext_noop("You may not create this case."),
+    "case_view_forbidden": gettext_noop("You may not see this case."),
+    "case_move_forbidden": gettext_noop("You may not move this case."),
+    "case_change_forbidden": gettext_noop("You may not change this case."),
+    "case_write_forbidden": gettext_noop("You may not write to this case."),
+    "case_files_forbidden": gettext_noop("You may not add files to this case."),
+    "case_assign_forbidden": gettext_noop("You may not assign this case."),
+    "case_reopen_forbidden": gettext_noop("You may not reopen this case."),
+    "case_escalate_forbidden": gettext_noop("You may not escalate this case."),
+    # --- customers --------------------------------------------------------------------------------
+    "email_taken": gettext_noop("An account with this email address already exists."),
+    "email_invalid": gettext_noop("Enter a valid email address."),
+    "name_required": gettext_noop("Enter your name."),
+}
+
+
+@dataclass(frozen=True)
+class Named:
+    """Something a message names (a stage, a team): shown by its name in the active language,
+    sent to API clients by its code."""
+
+    code: str
+    name: str
+    name_zh: str = ""
+
+    @classmethod
+    def of(cls, obj: Any) -> Named:
+        """From a model with ``code``, ``name`` and optionally ``name_zh``."""
+        return cls(
+            code=str(obj.code), name=str(obj.name), name_zh=getattr(obj, "name_zh", "") or ""
+        )
+
+    def __str__(self) -> str:
+        language = translation.get_language() or ""
+        return self.name_zh if language.startswith("zh") and self.name_zh else self.name
+
+
+def _plain(value: Any) -> Any:
+    """A parameter as API clients get it: codes for named things, JSON values otherwise."""
+    if isinstance(value, Named):
+        return value.code
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One refusal: a code of :data:`MESSAGES` and the values its message shows.
+
+    ``text`` is for errors raised with a finished sentence by code that has no code yet; it is
+    shown as it is.
+    """
+
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    text: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.text is None and self.code not in MESSAGES:
+            raise KeyError(f"unknown message code {self.code!r} (add it to core/messages.py)")
+
+    def render(self, language: str | None = None) -> str:
+        """The message in ``language`` (default: the active language)."""
+        if language is not None:
+            with translation.override(language):
+                return self.render()
+        if self.text is not None:
+            return self.text
+        values = {key: str(value) for key, value in self.params.items()}
+        return gettext(MESSAGES[self.code]).format(**values)
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def as_json(self) -> dict[str, Any]:
+        """``{"code", "params"}`` for API clients (names as codes)."""
+        return {"code": self.code, "params": {k: _plain(v) for k, v in self.params.items()}}
+
+
+def render_fields(fields: Mapping[str, Iterable[Problem | str]]) -> dict[str, list[str]]:
+    """Field -> messages in the active language."""
+    return {name: [str(p) for p in problems] for name, problems in fields.items()}
