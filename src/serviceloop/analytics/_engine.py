@@ -1,9 +1,10 @@
 """The two engines and the few steps that must be written per engine.
 
-Every analysis is written once as Narwhals expressions over the coded event table. Only four
+Every analysis is written once as Narwhals expressions over the coded event table. Only five
 steps differ: handing the table to the engine, the successor columns (Polars reads them off the
 one shared sort with a shift; Spark needs a window per case), the per-case activity sequence
-(Narwhals has no list aggregation) and picking one flagged row's value per group (Narwhals on
+(Narwhals has no list aggregation), the events per case and activity (Polars: run lengths of
+one sorted integer key) and picking one flagged row's value per group (Narwhals on
 Spark has no filter inside an aggregation).
 """
 
@@ -21,9 +22,19 @@ from .errors import EngineError
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["ENGINES", "FIRST", "VARIANT", "Engine", "PolarsEngine", "SparkEngine", "get_engine"]
+__all__ = [
+    "COUNT",
+    "ENGINES",
+    "FIRST",
+    "VARIANT",
+    "Engine",
+    "PolarsEngine",
+    "SparkEngine",
+    "get_engine",
+]
 
 VARIANT = "__variant"
+COUNT = "__count"  # events of one activity in one case (activity_counts)
 FIRST = "__first"  # True on the first event of each case
 _NEXT = {A: A2, T: T2, S: S2, R: R2}
 
@@ -44,6 +55,9 @@ class Engine(Protocol):
 
     def case_sequences(self, native: Any) -> Any:
         """Return one row per case: ``C`` and ``VARIANT``, its activity codes in order."""
+
+    def activity_counts(self, native: Any, n_activities: int) -> Any:
+        """Return one row per case and activity it has: ``C``, ``A`` and ``COUNT`` (events)."""
 
     def pick(self, column: str, where: nw.Expr) -> nw.Expr:
         """Aggregation: the value of ``column`` on the one row of each group where ``where``."""
@@ -79,6 +93,18 @@ class PolarsEngine:
 
     def case_sequences(self, native: pl.DataFrame) -> pl.DataFrame:
         return native.group_by(C, maintain_order=True).agg(pl.col(A).alias(VARIANT))
+
+    def activity_counts(self, native: pl.DataFrame, n_activities: int) -> pl.DataFrame:
+        # One integer per (case, activity), sorted, then run lengths: 5x cheaper than grouping
+        # by the two columns, and the result comes out sorted by case.
+        n = max(1, n_activities)
+        key = (native[C].cast(pl.UInt64) * n + native[A].cast(pl.UInt64)).sort()
+        runs = key.rle().struct.unnest()
+        return runs.select(
+            (pl.col("value") // n).cast(native[C].dtype).set_sorted().alias(C),
+            (pl.col("value") % n).cast(native[A].dtype).alias(A),
+            pl.col("len").cast(pl.Int64).alias(COUNT),
+        )
 
     def pick(self, column: str, where: nw.Expr) -> nw.Expr:
         # Filtering first leaves one value per group: 5x cheaper than when/then over every row.
@@ -137,6 +163,11 @@ class SparkEngine:
 
         ordered = F.sort_array(F.collect_list(F.struct(T, I, A)))
         return native.groupBy(C).agg(F.transform(ordered, lambda e: e[A]).alias(VARIANT))
+
+    def activity_counts(self, native: Any, n_activities: int) -> Any:
+        from pyspark.sql import functions as F
+
+        return native.groupBy(C, A).agg(F.count(F.lit(1)).alias(COUNT)).cache()
 
     def pick(self, column: str, where: nw.Expr) -> nw.Expr:
         # Narwhals on Spark has no filter inside an aggregation.

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import narwhals as nw
 import polars as pl
 
 from ._durations import duration_stats, seconds
-from ._engine import FIRST
+from ._engine import COUNT, FIRST
 from ._schema import A2, R2, T2, US, A, C, R, S, T
 from .errors import InvalidParameterError
 from .eventlog import EventLog
@@ -115,24 +116,46 @@ def rework_cases(log: EventLog) -> pl.DataFrame:
     >>> rework_cases(log).rows()
     [('1', 3, 1, 0, 1), ('2', 2, 0, 0, 0)]
     """
-    steps = log.lazy_steps().with_columns(
-        (nw.col(A) == nw.col(A2)).fill_null(value=False).cast(nw.Int64()).alias("__self")
-    )
-    out = log.engine.collect(
-        steps.group_by(C).agg(
-            nw.len().alias("events"),
-            nw.col(A).n_unique().alias("__distinct"),
-            nw.col("__self").sum().alias("self_loops"),
-        )
-    )
+    out = _case_repeats(log).join(_self_loops(log, C), on=C, how="left")
     return out.sort(C).select(
         log.decode_case(C).alias("case_id"),
         pl.col("events").cast(pl.Int64),
-        (pl.col("events") - pl.col("__distinct")).cast(pl.Int64).alias("repeats"),
-        pl.col("self_loops").cast(pl.Int64),
-        (pl.col("events") - pl.col("__distinct") - pl.col("self_loops"))
-        .cast(pl.Int64)
-        .alias("back_edges"),
+        pl.col("repeats").cast(pl.Int64),
+        pl.col("self_loops").fill_null(0).cast(pl.Int64),
+        (pl.col("repeats") - pl.col("self_loops").fill_null(0)).cast(pl.Int64).alias("back_edges"),
+    )
+
+
+def _activity_counts(log: EventLog) -> nw.LazyFrame[Any]:
+    """Events per case and activity (``C``, ``A``, ``COUNT``), computed once per log."""
+    native = log.memo(
+        "activity_counts",
+        lambda: log.engine.activity_counts(log._events, len(log.activity_names)),
+    )
+    return log.engine.lazy(native)
+
+
+def _case_repeats(log: EventLog) -> pl.DataFrame:
+    """Per case (``C``): ``events`` and ``repeats`` (events beyond the first of their activity)."""
+
+    def compute() -> pl.DataFrame:
+        out = log.engine.collect(
+            _activity_counts(log)
+            .group_by(C)
+            .agg(nw.col(COUNT).sum().alias("events"), nw.len().alias("__distinct"))
+        )
+        return out.select(C, "events", (pl.col("events") - pl.col("__distinct")).alias("repeats"))
+
+    return log.memo("case_repeats", compute)
+
+
+def _self_loops(log: EventLog, by: str) -> pl.DataFrame:
+    """Self-loops (an activity right after itself) per case or per activity (``by``)."""
+    return log.engine.collect(
+        log.lazy_steps()
+        .filter(nw.col(A) == nw.col(A2))
+        .group_by(by)
+        .agg(nw.len().alias("self_loops"))
     )
 
 
@@ -151,20 +174,17 @@ def rework(log: EventLog) -> pl.DataFrame:
     >>> rework(log).select("activity", "repeats").row(0)
     ('a', 1)
     """
-    per = log.lazy().group_by(C, A).agg(nw.len().alias("__n"))
+    n = nw.col(COUNT)
     counts = log.engine.collect(
-        per.group_by(A).agg(
+        _activity_counts(log)
+        .group_by(A)
+        .agg(
             nw.len().alias("cases"),
-            (nw.col("__n") > 1).cast(nw.Int64()).sum().alias("cases_repeated"),
-            (nw.col("__n") - 1).sum().alias("repeats"),
+            (n > 1).cast(nw.Int64()).sum().alias("cases_repeated"),
+            (n - 1).sum().alias("repeats"),
         )
     )
-    loops = log.engine.collect(
-        log.lazy_steps()
-        .filter(nw.col(A) == nw.col(A2))
-        .group_by(A)
-        .agg(nw.len().alias("self_loops"))
-    )
+    loops = _self_loops(log, A)
     out = counts.join(loops, on=A, how="left").with_columns(pl.col("self_loops").fill_null(0))
     return rework_table(out.with_columns(log.decode_activity(A).alias("activity")))
 
@@ -202,15 +222,14 @@ def rework_by_attribute(log: EventLog, attribute: str) -> pl.DataFrame:
         raise InvalidParameterError(
             f"unknown attribute {attribute!r}; the log has: {', '.join(log.attributes)}"
         )
-    value = log.lazy_steps().filter(nw.col(FIRST)).select(C, nw.col(attribute).alias("__v"))
-    cases = (
-        log.lazy_steps()
-        .group_by(C)
-        .agg((nw.len() - nw.col(A).n_unique()).alias("__rep"))
-        .join(value, on=C, how="left")
+    value = log.engine.collect(
+        log.lazy_steps().filter(nw.col(FIRST)).select(C, nw.col(attribute).alias("__v"))
     )
+    cases = _case_repeats(log).select(C, pl.col("repeats").alias("__rep")).join(value, on=C)
     out = log.engine.collect(
-        cases.group_by("__v").agg(
+        nw.from_native(cases.lazy())
+        .group_by("__v")
+        .agg(
             nw.len().alias("cases"),
             (nw.col("__rep") > 0).cast(nw.Int64()).sum().alias("cases_with_rework"),
             nw.col("__rep").mean().alias("mean_repeats"),
