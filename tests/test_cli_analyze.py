@@ -330,3 +330,35 @@ def test_nothing_is_serialised_that_was_not_asked_for(tmp_path, monkeypatch):
     result = _run(str(HELPDESK), *HELPDESK_ARGS, "--json", str(tmp_path / "o.json"))
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "o.json").read_text(encoding="utf-8"))["events"] == 21348
+
+
+def test_start_times_split_waiting_from_processing_in_json_summary_and_report(tmp_path):
+    log = tmp_path / "stages.csv"
+    log.write_text(
+        "case_id,activity,start,timestamp\n"
+        "1,intake,2024-01-01 09:00,2024-01-01 09:10\n"
+        "1,design,2024-01-03 09:00,2024-01-03 10:00\n"
+        "2,intake,2024-01-01 09:00,2024-01-01 09:05\n"
+        "2,design,2024-01-04 09:00,2024-01-04 09:30\n",
+        encoding="utf-8",
+    )
+    out, page = tmp_path / "o.json", tmp_path / "r.html"
+    result = _run(
+        str(log), "--start-timestamp-col", "start", "--json", str(out), "--report", str(page)
+    )
+    assert result.exit_code == 0, result.output
+    ranked = json.loads(out.read_text(encoding="utf-8"))["bottlenecks"]
+    assert (ranked[0]["target"], ranked[0]["time"]) == ("design", "waiting")
+    assert {(b["target"], b["time"]) for b in ranked if b["kind"] == "activity"} == {
+        ("design", "waiting"),
+        ("design", "processing"),
+        ("intake", "processing"),
+    }
+    assert "waiting" in result.stdout and "processing" in result.stdout
+    assert "measured apart" in result.stdout
+    assert "measured apart" in page.read_text(encoding="utf-8")
+    plain = _run(str(log), "--json", str(out))
+    assert "charged to the activity that completes" in plain.stdout
+    assert {b["time"] for b in json.loads(out.read_text(encoding="utf-8"))["bottlenecks"]} == {
+        "elapsed"
+    }

@@ -33,6 +33,7 @@ from ._timestamps import detect_format
 from .errors import EmptyLogError, InvalidParameterError, LogFormatError, MissingColumnError
 from .performance import duration_summary, rework_table, with_backlog, zone_of
 from .result import discovery_parts
+from .times import rank_bottlenecks
 
 __all__ = ["LargeLogResult", "mine_large_parquet"]
 
@@ -62,12 +63,15 @@ class LargeLogResult:
         """The ``edge`` rows of :func:`~serviceloop.analytics.bottlenecks`, from the DFG: the
         time between two activities, most total first (waits *before* an activity need every
         duration of its incoming edges at once, which is what this path avoids)."""
-        grand = self.dfg["total_seconds"].sum() or 1.0
-        return self.dfg.select(
-            pl.lit("edge").alias("kind"),
-            pl.exclude("cases"),
-            (pl.col("total_seconds") / grand).alias("share"),
-        ).sort(["total_seconds", "source", "target"], descending=[True, False, False])
+        return rank_bottlenecks(
+            self.dfg.select(
+                pl.lit("edge").alias("kind"),
+                "source",
+                "target",
+                pl.lit("elapsed").alias("time"),
+                pl.exclude("source", "target", "cases"),
+            )
+        )
 
     def json_document(self, *, top_variants: int | None = None) -> dict[str, Any]:
         """The JSON of :meth:`to_dict` with its tables still frames (for :meth:`write_json`)."""

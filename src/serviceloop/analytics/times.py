@@ -20,10 +20,24 @@ from ._steps import arrival_times, edge_times, own_times
 from .errors import InvalidParameterError
 from .eventlog import EventLog
 
-__all__ = ["TIME_KINDS", "activity_times", "bottlenecks", "rank_bottlenecks", "time_basis"]
+__all__ = [
+    "TIME_BASIS",
+    "TIME_KINDS",
+    "activity_times",
+    "bottlenecks",
+    "rank_bottlenecks",
+    "time_basis",
+]
 
 #: What a bottleneck row's ``time`` column may say.
 TIME_KINDS = ("waiting", "processing", "elapsed")
+#: How times are measured, by whether the log has start times (see :func:`time_basis`).
+TIME_BASIS = {
+    True: "Start times known: waiting (the previous step's completion to this step's start) "
+    "and processing (this step's start to its completion) are measured apart.",
+    False: "No start times: the time between two completions (waiting and work together) is "
+    "charged to the activity that completes.",
+}
 _STATS = ["count", "mean_seconds", "median_seconds", "p90_seconds", "total_seconds"]
 _COLUMNS = ["kind", "source", "target", "time", *_STATS]
 
@@ -39,15 +53,7 @@ def time_basis(log: EventLog) -> str:
     >>> time_basis(log).split(":")[0]
     'No start times'
     """
-    if log.has_start:
-        return (
-            "Start times known: waiting (the previous step's completion to this step's start) "
-            "and processing (this step's start to its completion) are measured apart."
-        )
-    return (
-        "No start times: the time between two completions (waiting and work together) is "
-        "charged to the activity that completes."
-    )
+    return TIME_BASIS[log.has_start]
 
 
 def activity_times(log: EventLog) -> pl.DataFrame:
