@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 VENDOR  = src/serviceloop/static/vendor
 
-.PHONY: demo test install assets lint test-sqlite test-postgres bench clean
+.PHONY: demo test install assets lint prereqs prereqs-sqlite test-sqlite test-postgres bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,14 +34,24 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/mypy src
 
+## Say what the tests need that this machine lacks (PostgreSQL, chromium, npm, Python 3.11) and how to get it
+prereqs:
+	@scripts/prereqs.sh all
+
+prereqs-sqlite:
+	@scripts/prereqs.sh sqlite
+
 ## Run every test: lint, SQLite, then PostgreSQL (started on loopback by scripts/postgres.sh)
-test: install assets lint test-sqlite test-postgres
+test: prereqs install assets lint test-sqlite test-postgres
 
-test-sqlite: install assets
-	$(BIN)/pytest -n 2 --dist loadgroup
+# -rs lists every skipped test with its reason: nothing is skipped silently.
+test-sqlite: prereqs-sqlite install assets
+	$(BIN)/pytest -n 2 --dist loadgroup -rs
 
-test-postgres: install assets
-	DATABASE_URL=$$(scripts/postgres.sh url) $(BIN)/pytest -n 2 --dist loadgroup -m "not spark" --ignore=tests/analytics
+test-postgres: prereqs install assets
+	@url=$$(scripts/postgres.sh url) || exit 1; \
+	echo "DATABASE_URL=$$url"; \
+	DATABASE_URL=$$url $(BIN)/pytest -n 2 --dist loadgroup -rs -m "not spark" --ignore=tests/analytics
 
 bench: install
 	$(BIN)/python benchmarks/mining_vs_pm4py.py

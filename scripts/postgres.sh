@@ -6,6 +6,12 @@ cd "$(dirname "$0")/.."
 cmd=${1:-url}
 user=serviceloop password=serviceloop db=serviceloop
 
+if ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then
+    echo "scripts/postgres.sh: PostgreSQL is not installed (no /usr/lib/postgresql/*/bin)." >&2
+    echo "  get it: apt-get install postgresql   (or run 'make test-sqlite' for SQLite only)" >&2
+    exit 1
+fi
+
 if [ "$(id -u)" = 0 ]; then
     version=$(ls /usr/lib/postgresql | sort -n | tail -1)
     if [ -z "$(pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main"')" ]; then
