@@ -66,3 +66,33 @@ class Calendar:
         s = np.minimum((r // HOUR).astype(np.int64), HOURS_PER_WEEK - 1)
         inside = np.where(self.mask[s], r - s * HOUR, 0.0)
         return week * self.per_week + self.cum[s] + inside
+
+    def last_on_array(self, t: np.ndarray) -> np.ndarray:
+        """The latest on-shift moment at or before each ``t`` (``t`` itself when on shift)."""
+        t = np.asarray(t, dtype=float)
+        if self.always or not self.mask.any():
+            return t
+        hour = np.floor(np.where(np.isfinite(t), t, 0.0) / HOUR)
+        slot = (hour % HOURS_PER_WEEK).astype(np.int64)
+        back = np.zeros(HOURS_PER_WEEK)
+        for s in range(HOURS_PER_WEEK):
+            k = 0
+            while not self.mask[(s - 1 - k) % HOURS_PER_WEEK]:
+                k += 1
+            back[s] = k  # hours between the end of the last on-shift hour and slot s
+        return np.where(self.mask[slot] | ~np.isfinite(t), t, (hour - back[slot]) * HOUR)
+
+    def next_on_array(self, t: np.ndarray) -> np.ndarray:
+        """The earliest on-shift moment at or after each ``t``."""
+        t = np.asarray(t, dtype=float)
+        if self.always or not self.mask.any():
+            return t
+        hour = np.floor(np.where(np.isfinite(t), t, 0.0) / HOUR)
+        slot = (hour % HOURS_PER_WEEK).astype(np.int64)
+        fwd = np.zeros(HOURS_PER_WEEK)
+        for s in range(HOURS_PER_WEEK):
+            k = 0
+            while not self.mask[(s + k) % HOURS_PER_WEEK]:
+                k += 1
+            fwd[s] = k  # hours from the start of slot s to the next on-shift hour
+        return np.where(self.mask[slot] | ~np.isfinite(t), t, (hour + fwd[slot]) * HOUR)

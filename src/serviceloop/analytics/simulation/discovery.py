@@ -144,6 +144,8 @@ def discover_model(
             )
     pool_models = []
     durations: dict[int, np.ndarray] = {}
+    delays: dict[int, np.ndarray] = {}
+    events = events.with_columns(((pl.col("__enable") - origin) / US).alias("__en"))
     for pool in pool_names:
         codes = [names.index(a) for a, p in act_pool.items() if p == pool]
         work = events.filter(pl.col(A).is_in(codes))
@@ -168,21 +170,36 @@ def discover_model(
         # Work that would keep more than MAX_UTILISATION of the pool's working hours busy means
         # its resources work on several cases at once (completion-only logs show it most).
         load = float(proc.sum()) / max(weeks, 1.0) / (heads * cal.per_week)
-        pool_models.append(
-            PoolModel(
-                name=pool,
-                capacity=mask.astype(np.int64) * int(heads),
-                resources=tuple(pool_resources.get(pool, ())),
-                multitasking=max(1.0, load / max_utilisation),
-            )
+        model_pool = PoolModel(
+            name=pool,
+            capacity=mask.astype(np.int64) * int(heads),
+            resources=tuple(pool_resources.get(pool, ())),
+            multitasking=max(1.0, load / max_utilisation),
         )
+        pool_models.append(model_pool)
+        if log.has_resource:
+            waits = _pool_delays(
+                work["__s"].to_numpy(),
+                work["__e"].to_numpy(),
+                work["__en"].to_numpy(),
+                int(model_pool.slots.max()),
+                cal,
+            )
+            first_flags = work["__first"].to_numpy()
+            for code in codes:
+                sel = (acts == code) & ~first_flags
+                delays[code] = waits[sel]
     activities = []
     grid = np.linspace(0.0, 1.0, duration_points)
     for code, name in enumerate(names):
         sample = durations.get(code, np.zeros(0))
         q = np.quantile(sample, grid) if sample.size else np.zeros(1)
-        delays = events.filter((pl.col(A) == code) & ~pl.col("__first"))["__delay"].to_numpy()
-        d = np.quantile(delays / US, grid) if delays.size and delays.any() else np.zeros(1)
+        if code in delays:
+            wait = delays[code]
+        else:
+            wait = events.filter((pl.col(A) == code) & ~pl.col("__first"))["__delay"].to_numpy()
+            wait = wait / US
+        d = np.quantile(wait, grid) if wait.size and wait.any() else np.zeros(1)
         activities.append(
             ActivityModel(
                 name=name, pool=act_pool[name], durations=q, observed=int(sample.size), delays=d
@@ -259,6 +276,44 @@ def _timed_events(ev: pl.DataFrame, log: EventLog) -> pl.DataFrame:
         .alias("__delay"),
         arrival.alias("__arrival"),
     )
+
+
+def _pool_delays(
+    start: np.ndarray, end: np.ndarray, enable: np.ndarray, slots: int, cal: Calendar
+) -> np.ndarray:
+    """Extraneous delay of each task of a pool: waiting while the pool had room (seconds).
+
+    A task enabled at ``enable`` and started at ``start`` could have started at any on-shift
+    moment the pool had fewer than ``slots`` tasks in hand; the last such moment before its
+    start bounds the delay that was not caused by the pool (the customer, a timer). What came
+    after it (contention, the night) the simulated queue and calendar reproduce. When that
+    moment is a shift's end and the task started after the next shift opened, the delay ended
+    somewhere off shift: the middle of those hours is taken.
+    """
+    n = start.size
+    times = np.concatenate([start, end])
+    step = np.concatenate([np.ones(n), -np.ones(n)])
+    order = np.lexsort((step, times))  # at equal times ends (-1) come before starts (+1)
+    times, step = times[order], step[order]
+    busy = np.cumsum(step)  # tasks in hand just after each change
+    idle = busy < slots
+    # End of the latest idle interval that ended by each change point.
+    next_time = np.append(times[1:], np.inf)
+    # Only room that lasted counts: a slot freed and taken at once was never room to spare.
+    idle &= next_time > times
+    last_idle_end = np.maximum.accumulate(np.where(idle, next_time, -np.inf))
+    k = np.searchsorted(times, start, side="left") - 1  # the last change strictly before start
+    valid = k >= 0
+    latest = np.full(n, -np.inf)
+    # "strictly before": a task starting as the shift opens was not idle-waiting overnight
+    latest[valid] = cal.last_on_array(np.minimum(last_idle_end[k[valid]], start[valid]) - 1e-3)
+    # Room at the end of a shift, and the task started only after the next shift opened: the
+    # delay ended somewhere in the hours off shift between; take the middle of them.
+    opens = cal.next_on_array(latest + 1e-3)
+    night = (opens > latest + 1.0) & (opens <= start)
+    latest = np.where(night, (latest + opens) / 2, latest)
+    en = np.where(np.isnan(enable), start, enable)
+    return np.clip(latest - en, 0.0, np.maximum(start - en, 0.0))
 
 
 def _routing(events: pl.DataFrame, n: int) -> np.ndarray:

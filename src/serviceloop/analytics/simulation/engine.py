@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import insort
 from collections import deque
 from dataclasses import dataclass
 
@@ -55,13 +56,15 @@ class Trajectories:
 
 @dataclass(frozen=True)
 class Run:
-    """What one replication produced: per task its ready, start and end times (NaN: never)."""
+    """What one replication produced: per task its ready, start and end times (NaN: never)
+    and the slot of its pool that worked it (-1: never started)."""
 
     trajectories: Trajectories
     ready: np.ndarray
     start: np.ndarray
     end: np.ndarray
     stop: float
+    slot: np.ndarray | None = None
 
 
 def draw_trajectories(
@@ -158,6 +161,9 @@ def run(model: SimulationModel, traj: Trajectories, *, stop: float) -> Run:
     end = [nan] * n_tasks
     n_pools = len(caps)
     busy = [0] * n_pools
+    slot_of = [-1] * n_tasks
+    # Free slots per pool, lowest number first: slot k is "resource k" of the pool.
+    free: list[list[int]] = [list(range(max(c) - 1, -1, -1)) for c in caps]
     queues: list[deque[int]] = [deque() for _ in range(n_pools)]
     inf = math.inf
     wake_at = [inf] * n_pools
@@ -173,10 +179,12 @@ def run(model: SimulationModel, traj: Trajectories, *, stop: float) -> Run:
         c = caps[p][slot]
         b = busy[p]
         fin = finish[p]
+        slots = free[p]
         while q and b < c:
             x = q.popleft()
             start[x] = t
             b += 1
+            slot_of[x] = slots.pop()
             push(heap, (fin(t, dur[x]), x))
         busy[p] = b
         if q:
@@ -204,6 +212,7 @@ def run(model: SimulationModel, traj: Trajectories, *, stop: float) -> Run:
                 end[x] = t
                 p = task_pool[x]
                 busy[p] -= 1
+                insort(free[p], slot_of[x], key=lambda k: -k)
                 dispatch(p, t)
                 if not is_last[x]:
                     nx = x + 1
@@ -232,7 +241,7 @@ def run(model: SimulationModel, traj: Trajectories, *, stop: float) -> Run:
             dispatch(q, t)
         else:
             break
-    return Run(traj, np.array(ready), np.array(start), np.array(end), stop)
+    return Run(traj, np.array(ready), np.array(start), np.array(end), stop, np.array(slot_of))
 
 
 def run_simpy(model: SimulationModel, traj: Trajectories, *, stop: float) -> Run:

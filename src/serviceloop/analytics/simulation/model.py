@@ -34,6 +34,7 @@ __all__ = [
 
 HOURS_PER_WEEK = 168
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONDAY_1970_US = 4 * 86_400 * 1_000_000  # 1970-01-05 00:00 UTC, the first Monday of the epoch
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,7 +104,7 @@ class SimulationModel:
     arrivals: np.ndarray
     pools: tuple[PoolModel, ...]
     time_zone: str = "UTC"
-    origin_us: int = 0  # UTC epoch microseconds of the Monday 00:00 the clock starts at
+    origin_us: int = MONDAY_1970_US  # UTC epoch microseconds of the Monday 00:00 the clock starts
     info: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

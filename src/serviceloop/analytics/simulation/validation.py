@@ -23,7 +23,7 @@ def simulated_log(
     """The tasks of ``result`` as an event log (cases arriving in ``window`` seconds, if given).
 
     Unfinished tasks are left out. Columns: ``case_id``, ``activity``, ``start_timestamp``,
-    ``timestamp``, ``resource`` (the pool).
+    ``timestamp``, ``resource`` (``"<pool> <k>"``, the k-th slot of the pool), ``pool``.
     """
     tr = result.trajectories
     case = tr.case_of_task
@@ -40,13 +40,19 @@ def simulated_log(
         return pl.from_epoch(pl.Series(us), "us").dt.replace_time_zone("UTC")
 
     acts = tr.activity[keep]
+    pool = pools.gather(acts)
+    if result.slot is not None:
+        resource = pool + " " + pl.Series((result.slot[keep] + 1).astype(np.int64)).cast(pl.String)
+    else:
+        resource = pool
     return pl.DataFrame(
         {
             "case_id": pl.Series(case[keep]).cast(pl.String),
             "activity": names.gather(acts),
             "start_timestamp": ts(result.start),
             "timestamp": ts(result.end),
-            "resource": pools.gather(acts),
+            "resource": resource,
+            "pool": pool,
         }
     ).sort("case_id", "timestamp", maintain_order=True)
 
@@ -65,7 +71,7 @@ def simulate_log(
     >>> log = simulate_log(mmc_model(arrivals_per_hour=2, mean_service_seconds=600,
     ...                              servers=1), weeks=1, warmup_weeks=0, seed=3)
     >>> log.columns
-    ['case_id', 'activity', 'start_timestamp', 'timestamp', 'resource']
+    ['case_id', 'activity', 'start_timestamp', 'timestamp', 'resource', 'pool']
     """
     week = 7 * 86_400.0
     w0 = warmup_weeks * week
