@@ -20,6 +20,11 @@ stage sequence of each case:
 
 Everything is computed with vectorised Polars expressions over the coded log (a Spark log is
 collected first). Results are Polars frames; :meth:`ConformanceResult.to_dict` gives JSON.
+
+:func:`check_conformance` reads as its steps: index the design (:class:`_Design`), map activities
+to stages, take the stage events, then transitions, per-case results, deviations, variants, stage
+times and the summary, one function each. They stay in one module (about 600 lines) because they
+share the private column names and the design index; split, each part would import them back.
 """
 
 from __future__ import annotations
@@ -145,64 +150,62 @@ def _utc(col: str | pl.Expr) -> pl.Expr:
     return pl.from_epoch(expr, "us").dt.replace_time_zone("UTC")
 
 
-def check_conformance(
-    log: EventLog | pl.DataFrame | pl.LazyFrame, spec: ProcessSpec
-) -> ConformanceResult:
-    """Check ``log`` against ``spec``; see the module docstring for the definitions.
+@dataclass(frozen=True)
+class _Design:
+    """The process definition as indices: stage ``i`` is ``codes[i]``; an allowed move from stage
+    ``a`` to ``b`` is the edge code ``a * n + b``."""
 
-    ``log`` is an :class:`EventLog` or a frame with the canonical columns ``case_id``,
-    ``activity``, ``timestamp`` (and optionally ``start_timestamp``).
+    codes: list[str]
+    names: list[str]
+    start_idx: int
+    end_idx: list[int]
+    mandatory: list[int]
+    n: int
+    allowed: dict[int, str]  # edge code -> the transition's kind
+    standard: pl.Series  # per stage: time standard in seconds, or null
+    code_s: pl.Series
 
-    Raises
-    ------
-    EmptyLogError
-        When the log has no events.
+    @classmethod
+    def of(cls, spec: ProcessSpec) -> _Design:
+        codes = [s.code for s in spec.stages]
+        start = spec.start_stage
+        n = max(len(codes), 1)
+        return cls(
+            codes=codes,
+            names=[s.name for s in spec.stages],
+            start_idx=codes.index(start.code) if start is not None else -1,
+            end_idx=[codes.index(s.code) for s in spec.end_stages],
+            mandatory=[codes.index(c) for c in spec.mandatory_stages()],
+            n=n,
+            allowed={
+                codes.index(t.source) * n + codes.index(t.target): t.kind
+                for t in spec.transitions
+                if t.source in codes and t.target in codes
+            },
+            standard=pl.Series(
+                [
+                    float(s.time_standard_minutes * 60) if s.time_standard_minutes else None
+                    for s in spec.stages
+                ],
+                dtype=pl.Float64,
+            ),
+            code_s=pl.Series(codes, dtype=pl.String),
+        )
 
-    Examples
-    --------
-    >>> import polars as pl
-    >>> from serviceloop.analytics.process_model import parse_process_yaml
-    >>> spec = parse_process_yaml('''
-    ... process: {code: p, name: P}
-    ... stages: [{code: a, name: A, start: true}, {code: b, name: B, end: true}]
-    ... transitions: [{from: a, to: b}]''')
-    >>> log = pl.DataFrame({"case_id": [1, 1, 2], "activity": ["A", "B", "B"],
-    ...                     "timestamp": [0, 60, 0]})
-    >>> r = check_conformance(log, spec)
-    >>> r.summary["move_fitness"], r.summary["conforming_cases"]
-    (0.6666666666666666, 1)
-    """
-    if not isinstance(log, EventLog):
-        log = from_polars(log, duplicates="keep")
-    if log.n_events == 0:
-        raise EmptyLogError("the log has no events (did a filter remove them all?)")
-    codes = [s.code for s in spec.stages]
-    names = [s.name for s in spec.stages]
-    start = spec.start_stage
-    start_idx = codes.index(start.code) if start is not None else -1
-    end_idx = [codes.index(s.code) for s in spec.end_stages]
-    mandatory = [codes.index(c) for c in spec.mandatory_stages()]
-    n = max(len(codes), 1)
-    allowed = {
-        codes.index(t.source) * n + codes.index(t.target): t.kind
-        for t in spec.transitions
-        if t.source in codes and t.target in codes
-    }
-    standard = pl.Series(
-        [
-            float(s.time_standard_minutes * 60) if s.time_standard_minutes else None
-            for s in spec.stages
-        ],
-        dtype=pl.Float64,
-    )
-    code_s = pl.Series(codes, dtype=pl.String)
+    def edge_code(self) -> pl.Expr:
+        """The edge code of each stage event's move (null for a case's first)."""
+        return pl.col(_PREV).cast(pl.Int64) * self.n + pl.col(_STAGE).cast(pl.Int64)
 
-    ev = log.coded()
-    has_start = S in ev.columns
-    act_stage = pl.Series(_stage_of_activities(log.activities, spec), dtype=pl.Int32)
-    act_names = log.activity_names
 
-    # -- mapping -------------------------------------------------------------------------------
+def _over_standard() -> pl.Expr:
+    """A stage visit longer than its stage's time standard."""
+    return (pl.col(_DUR) > pl.col("__std")).fill_null(False)
+
+
+def _activity_mapping(
+    ev: pl.DataFrame, act_names: list[str], act_stage: pl.Series, d: _Design
+) -> pl.DataFrame:
+    """How each activity maps to a stage: activity, stage (or null), events, cases."""
     per_act = ev.group_by(A).agg(pl.len().alias("events"), pl.col(C).n_unique().alias("cases"))
     activities = (
         per_act.select(
@@ -214,7 +217,7 @@ def check_conformance(
         .select(
             "activity",
             pl.when(pl.col("__s").is_not_null())
-            .then(pl.lit(code_s).gather(pl.col("__s").fill_null(0)))
+            .then(pl.lit(d.code_s).gather(pl.col("__s").fill_null(0)))
             .otherwise(_NULL_STAGE)
             .alias("stage"),
             "events",
@@ -222,8 +225,13 @@ def check_conformance(
         )
         .sort(["events", "activity"], descending=[True, False])
     )
+    return activities
 
-    # -- stage events, in case order (the coded log is sorted by case, time, file order) -----
+
+def _stage_events(ev: pl.DataFrame, act_stage: pl.Series, d: _Design) -> pl.DataFrame:
+    """The stage events in case order (the coded log is sorted by case, time, file order), each
+    with its previous stage, whether the move is allowed, its duration and its stage's standard."""
+    has_start = S in ev.columns
     cols = [C, T, _STAGE] + ([S] if has_start else [])
     st = (
         ev.with_columns(pl.lit(act_stage).gather(A).alias(_STAGE))
@@ -237,21 +245,25 @@ def check_conformance(
         pl.when(same_prev).then(pl.col(_STAGE).shift(1)).alias(_PREV),
         pl.when(same_next).then(pl.col(T).shift(-1)).alias(_NEXT),
     )
-    edge_code = pl.col(_PREV).cast(pl.Int64) * n + pl.col(_STAGE).cast(pl.Int64)
-    allowed_codes = pl.Series(list(allowed), dtype=pl.Int64)
+    edge_code = d.edge_code()
+    allowed_codes = pl.Series(list(d.allowed), dtype=pl.Int64)
     dur = ((pl.col(T) - pl.col(S)) if has_start else (pl.col(_NEXT) - pl.col(T))) / US
     st = st.with_columns(
         pl.when(pl.col(_FIRST))
-        .then(pl.col(_STAGE) == start_idx)
+        .then(pl.col(_STAGE) == d.start_idx)
         .otherwise(edge_code.is_in(allowed_codes.implode()))
         .alias(_OK),
         dur.cast(pl.Float64).alias(_DUR),
-        pl.lit(standard).gather(pl.col(_STAGE)).alias("__std"),
+        pl.lit(d.standard).gather(pl.col(_STAGE)).alias("__std"),
     )
+    return st
 
-    # -- transitions -----------------------------------------------------------------------------
+
+def _transitions(st: pl.DataFrame, d: _Design) -> pl.DataFrame:
+    """Every observed move with its declared kind and whether it is allowed, most first."""
+    edge_code = d.edge_code()
     kinds = pl.DataFrame(
-        {"__edge": list(allowed), "kind": list(allowed.values())},
+        {"__edge": list(d.allowed), "kind": list(d.allowed.values())},
         schema={"__edge": pl.Int64, "kind": pl.String},
     )
     moves = (
@@ -262,21 +274,25 @@ def check_conformance(
     )
     transitions = moves.select(
         pl.when(pl.col(_PREV).is_not_null())
-        .then(pl.lit(code_s).gather(pl.col(_PREV).fill_null(0)))
+        .then(pl.lit(d.code_s).gather(pl.col(_PREV).fill_null(0)))
         .otherwise(_NULL_STAGE)
         .alias("source"),
-        pl.lit(code_s).gather(pl.col(_STAGE)).alias("target"),
+        pl.lit(d.code_s).gather(pl.col(_STAGE)).alias("target"),
         pl.col("kind"),
         pl.col(_OK).alias("allowed"),
         pl.col("count").cast(pl.Int64),
         pl.col("cases").cast(pl.Int64),
     ).sort(["count", "source", "target"], descending=[True, False, False], nulls_last=False)
+    return transitions
 
-    # -- per case -------------------------------------------------------------------------------
-    over = (pl.col(_DUR) > pl.col("__std")).fill_null(False)
-    ends = pl.Series(end_idx, dtype=pl.Int32).implode()
-    use_bits = len(codes) <= _MAX_BIT_STAGES
-    bits = pl.Series([1 << i for i in range(len(codes))] if use_bits else [], dtype=pl.Int64)
+
+def _per_case(ev: pl.DataFrame, st: pl.DataFrame, d: _Design) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per case (coded): events, moves, allowed moves, fitness, completion, skipped mandatory
+    stages, visits over standard, conformity; and the skipped (case, stage) pairs."""
+    over = _over_standard()
+    ends = pl.Series(d.end_idx, dtype=pl.Int32).implode()
+    use_bits = len(d.codes) <= _MAX_BIT_STAGES
+    bits = pl.Series([1 << i for i in range(len(d.codes))] if use_bits else [], dtype=pl.Int64)
     per_case = (
         st.with_columns(pl.col(_STAGE).is_in(ends).alias("__end"))
         .group_by(C)
@@ -302,7 +318,7 @@ def check_conformance(
             done.filter((pl.col("__visited") & (1 << m)) == 0).select(
                 C, pl.lit(m, pl.Int32).alias(_STAGE)
             )
-            for m in mandatory
+            for m in d.mandatory
         ]
         skips_long = (
             pl.concat(parts)
@@ -310,7 +326,7 @@ def check_conformance(
             else pl.DataFrame(schema={C: per_case.schema[C], _STAGE: pl.Int32})
         ).sort(C, _STAGE)
     else:
-        must = pl.DataFrame({_STAGE: mandatory}, schema={_STAGE: pl.Int32})
+        must = pl.DataFrame({_STAGE: d.mandatory}, schema={_STAGE: pl.Int32})
         skips_long = (
             done.select(C)
             .join(must, how="cross")
@@ -318,7 +334,7 @@ def check_conformance(
             .sort(C, _STAGE)
         )
     skipped_per_case = (
-        skips_long.with_columns(pl.lit(code_s).gather(pl.col(_STAGE)).alias("skipped"))
+        skips_long.with_columns(pl.lit(d.code_s).gather(pl.col(_STAGE)).alias("skipped"))
         .group_by(C)
         .agg(pl.col("skipped"))
     )
@@ -349,7 +365,12 @@ def check_conformance(
         )
         .sort(C)
     )
-    case_frame = cases.select(
+    return cases, skips_long
+
+
+def _case_frame(cases: pl.DataFrame, log: EventLog) -> pl.DataFrame:
+    """The per-case rows as the result shows them (case ids decoded)."""
+    return cases.select(
         log.decode_case(C).alias("case_id"),
         pl.col("events").cast(pl.Int64),
         "stage_events",
@@ -363,22 +384,27 @@ def check_conformance(
         "conforming",
     )
 
-    # -- deviations -----------------------------------------------------------------------------
+
+def _deviations(
+    st: pl.DataFrame, skips_long: pl.DataFrame, log: EventLog, d: _Design
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One row per wrong start, disallowed transition and skipped mandatory stage; and the
+    disallowed moves still coded (the summary counts their cases)."""
     bad = st.filter(~pl.col(_OK)).select(
         pl.col(C),
         pl.when(pl.col(_FIRST)).then(pl.lit("start")).otherwise(pl.lit("transition")).alias("kind"),
         pl.when(pl.col(_PREV).is_not_null())
-        .then(pl.lit(code_s).gather(pl.col(_PREV).fill_null(0)))
+        .then(pl.lit(d.code_s).gather(pl.col(_PREV).fill_null(0)))
         .otherwise(_NULL_STAGE)
         .alias("source"),
-        pl.lit(code_s).gather(pl.col(_STAGE)).alias("target"),
+        pl.lit(d.code_s).gather(pl.col(_STAGE)).alias("target"),
         pl.col(T).alias("__t"),
     )
     skips = skips_long.select(
         C,
         pl.lit("skipped").alias("kind"),
         _NULL_STAGE.alias("source"),
-        pl.lit(code_s).gather(pl.col(_STAGE)).alias("target"),
+        pl.lit(d.code_s).gather(pl.col(_STAGE)).alias("target"),
         pl.lit(None, pl.Int64).alias("__t"),
     )
     deviations = (
@@ -392,8 +418,11 @@ def check_conformance(
             _utc("__t").alias("timestamp"),
         )
     )
+    return deviations, bad
 
-    # -- variants of the stage sequence (what the definition speaks about) ------------------------
+
+def _variants(st: pl.DataFrame, cases: pl.DataFrame, d: _Design) -> pl.DataFrame:
+    """Variants of the stage sequence (what the definition speaks about), most frequent first."""
     seqs = st.group_by(C, maintain_order=True).agg(pl.col(_STAGE).alias("__seq"))
     var = (
         cases.select(C, "moves", "allowed_moves", "conforming")
@@ -410,7 +439,7 @@ def check_conformance(
         .sort(["count", "__firstcase"], descending=[True, False])
     )
     variants = var.select(
-        pl.col("__seq").list.eval(pl.lit(code_s).gather(pl.element())).alias("stages"),
+        pl.col("__seq").list.eval(pl.lit(d.code_s).gather(pl.element())).alias("stages"),
         pl.col("count").cast(pl.Int64),
         pl.col("moves").cast(pl.Int64),
         pl.col("allowed_moves").cast(pl.Int64),
@@ -420,8 +449,13 @@ def check_conformance(
         pl.col("conforming").cast(pl.Int64),
         (pl.col("conforming") / pl.col("count")).alias("share_conforming"),
     )
+    return variants
 
-    # -- time in stage --------------------------------------------------------------------------
+
+def _stage_times(st: pl.DataFrame, log: EventLog, d: _Design) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Time in each stage against its standard, and the visits over standard."""
+    has_start = S in st.columns
+    over = _over_standard()
     per_stage = st.group_by(_STAGE).agg(
         pl.len().alias("visits"),
         pl.col(_DUR).count().alias("measured"),
@@ -433,10 +467,10 @@ def check_conformance(
     stage_times = (
         pl.DataFrame(
             {
-                _STAGE: list(range(len(codes))),
-                "stage": codes,
-                "name": names,
-                "standard_seconds": standard,
+                _STAGE: list(range(len(d.codes))),
+                "stage": d.codes,
+                "name": d.names,
+                "standard_seconds": d.standard,
             },
             schema={
                 _STAGE: pl.Int32,
@@ -472,14 +506,25 @@ def check_conformance(
     )
     over_standard = st.filter(over).select(
         log.decode_case(C).alias("case_id"),
-        pl.lit(code_s).gather(pl.col(_STAGE)).alias("stage"),
+        pl.lit(d.code_s).gather(pl.col(_STAGE)).alias("stage"),
         _utc(pl.col(S) if has_start else pl.col(T)).alias("entered"),
         pl.col(_DUR).alias("seconds"),
         pl.col("__std").alias("standard_seconds"),
         (pl.col(_DUR) - pl.col("__std")).alias("over_seconds"),
     )
+    return stage_times, over_standard
 
-    # -- summary --------------------------------------------------------------------------------
+
+def _summary(
+    spec: ProcessSpec,
+    ev: pl.DataFrame,
+    st: pl.DataFrame,
+    activities: pl.DataFrame,
+    cases: pl.DataFrame,
+    bad: pl.DataFrame,
+    over_standard: pl.DataFrame,
+) -> dict[str, Any]:
+    """The headline counts and fitness values."""
     n_cases = cases.height
     n_moves = int(cases["moves"].sum())
     n_allowed = int(cases["allowed_moves"].sum())
@@ -507,6 +552,53 @@ def check_conformance(
         "visits_over_standard": int(over_standard.height),
         "cases_over_standard": int((cases["over_standard"] > 0).sum()),
     }
+    return summary
+
+
+def check_conformance(
+    log: EventLog | pl.DataFrame | pl.LazyFrame, spec: ProcessSpec
+) -> ConformanceResult:
+    """Check ``log`` against ``spec``; see the module docstring for the definitions.
+
+    ``log`` is an :class:`EventLog` or a frame with the canonical columns ``case_id``,
+    ``activity``, ``timestamp`` (and optionally ``start_timestamp``).
+
+    Raises
+    ------
+    EmptyLogError
+        When the log has no events.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from serviceloop.analytics.process_model import parse_process_yaml
+    >>> spec = parse_process_yaml('''
+    ... process: {code: p, name: P}
+    ... stages: [{code: a, name: A, start: true}, {code: b, name: B, end: true}]
+    ... transitions: [{from: a, to: b}]''')
+    >>> log = pl.DataFrame({"case_id": [1, 1, 2], "activity": ["A", "B", "B"],
+    ...                     "timestamp": [0, 60, 0]})
+    >>> r = check_conformance(log, spec)
+    >>> r.summary["move_fitness"], r.summary["conforming_cases"]
+    (0.6666666666666666, 1)
+    """
+    if not isinstance(log, EventLog):
+        log = from_polars(log, duplicates="keep")
+    if log.n_events == 0:
+        raise EmptyLogError("the log has no events (did a filter remove them all?)")
+    d = _Design.of(spec)
+    ev = log.coded()
+    act_stage = pl.Series(_stage_of_activities(log.activities, spec), dtype=pl.Int32)
+    activities = _activity_mapping(ev, log.activity_names, act_stage, d)
+    st = _stage_events(ev, act_stage, d)
+    transitions = _transitions(st, d)
+    cases, skips_long = _per_case(ev, st, d)
+    case_frame = _case_frame(cases, log)
+    deviations, bad = _deviations(st, skips_long, log, d)
+    variants = _variants(st, cases, d)
+    stage_times, over_standard = _stage_times(st, log, d)
+
+    summary = _summary(spec, ev, st, activities, cases, bad, over_standard)
     return ConformanceResult(
         process=spec.code,
         summary=summary,
