@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "serviceloop.sla",
     "serviceloop.insights",
     "serviceloop.evaluation",
+    "serviceloop.feedback",
 ]
 
 MIDDLEWARE = [

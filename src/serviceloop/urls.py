@@ -15,6 +15,7 @@ urlpatterns = [
     path("work/", include(("serviceloop.cases.urls_workspace", "workspace"))),
     path("insights/", include(("serviceloop.insights.urls", "insights"))),
     path("evaluation/", include(("serviceloop.evaluation.urls", "evaluation"))),
+    path("feedback/", include(("serviceloop.feedback.urls", "feedback"))),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

@@ -300,6 +300,7 @@ def analyze(
 ) -> None:
     """Mine an event log: process map, variants, durations, bottlenecks, rework, conformance."""
     from serviceloop.analytics import AnalyticsError
+    from serviceloop.analytics.errors import DuplicateEventError
 
     _check_output(report, "--report")
     _check_output(json_out, "--json")
@@ -398,13 +399,15 @@ def analyze(
         if json_out is not None and not to_stdout:
             outputs[json_out] = _json_writer(document)
         _write_atomically(outputs)
+    except DuplicateEventError as exc:
+        # The library's advice names its keyword argument; the command's names its option.
+        where = ", ".join(str(part) for part in (exc.path, f"row {exc.row}") if part)
+        raise _fail(
+            f"{where}: duplicate of row {exc.duplicate_of} ({exc.count} duplicate event(s)); "
+            "pass --duplicates keep or drop to accept them"
+        ) from None
     except AnalyticsError as exc:
-        message = str(exc)
-        if "duplicates='keep'" in message:
-            message = message.replace(
-                "pass duplicates='keep' or 'drop'", "pass --duplicates keep or drop"
-            )
-        raise _fail(message) from None
+        raise _fail(str(exc)) from None
     except OSError as exc:
         raise _fail(f"{exc.filename or log}: {exc.strerror or exc}") from None
     if to_stdout:

@@ -1,0 +1,11 @@
+"""Feedback URLs, included under ``/feedback/`` with the namespace ``feedback``."""
+
+from django.urls import path
+
+from serviceloop.feedback import views
+
+urlpatterns = [
+    path("", views.results_view, name="results"),
+    path("mine/", views.my_surveys_view, name="mine"),
+    path("s/<str:token>/", views.answer_view, name="answer"),
+]

@@ -1,0 +1,183 @@
+"""Surveys: invitations on resolution, signed single-use expiring links, answers in the case log,
+the arithmetic of CSAT, NPS and CES, who sees results, and escaping of free text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import doctest
+
+import pytest
+from django.core import mail, signing
+from django.urls import reverse
+from django.utils import timezone
+
+from serviceloop.cases.choices import CaseStatus, EventKind
+from serviceloop.cases.models import Case, CaseEvent
+from serviceloop.evaluation.measures import Period, compute_measures
+from serviceloop.feedback import metrics
+from serviceloop.feedback.models import SurveyInvitation, SurveyResponse
+from serviceloop.feedback.services import (
+    SALT,
+    SurveyLinkError,
+    survey_answer,
+    survey_link,
+    survey_open,
+    survey_sweep,
+)
+from tests.factories import AgentFactory, CaseFactory, CustomerFactory, ManagerFactory, TeamFactory
+
+pytestmark = pytest.mark.django_db
+
+ANSWERS = {"overall": 2, "process": 1, "attitude": 5, "effort": 6, "recommend": 9, "comment": ""}
+
+
+def _resolved_case(customer=None, **kwargs):
+    case = CaseFactory(customer=customer or CustomerFactory(), **kwargs)
+    Case.objects.filter(pk=case.pk).update(status=CaseStatus.RESOLVED, updated_at=timezone.now())
+    return Case.objects.get(pk=case.pk)
+
+
+@pytest.fixture
+def invitation(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    case = _resolved_case()
+    survey_sweep()
+    return SurveyInvitation.objects.get(case=case)
+
+
+def _token(invitation):
+    return survey_link(invitation).rstrip("/").rsplit("/", 1)[1]
+
+
+def test_metrics_follow_their_definitions():
+    assert metrics.csat_score([5, 4, 3, 2, 5]) == 60.0
+    assert metrics.nps_score([10, 9, 8, 7, 6, 0, 10, 10, 3, 9]) == 20.0  # 5 promoters, 3 detractors
+    assert metrics.nps_score([6, 6]) == -100.0
+    assert metrics.ces_score([7, 6, 2]) == 5.0
+    assert metrics.csat_score([]) is None and metrics.nps_score([None]) is None
+    failures, tried = doctest.testmod(metrics)
+    assert tried and not failures
+
+
+def test_sweep_invites_once_emails_and_reminds_once(settings, django_capture_on_commit_callbacks):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    case = _resolved_case()
+    CaseFactory()  # still open: not invited
+    with django_capture_on_commit_callbacks(execute=True):
+        assert survey_sweep() == {"invited": 1, "reminded": 0}
+    assert len(mail.outbox) == 1 and "/feedback/s/" in mail.outbox[0].body
+    with django_capture_on_commit_callbacks(execute=True):
+        assert survey_sweep() == {"invited": 0, "reminded": 0}
+    later = timezone.now() + dt.timedelta(days=4)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert survey_sweep(at=later)["reminded"] == 1
+        assert survey_sweep(at=later)["reminded"] == 0
+    assert len(mail.outbox) == 2 and mail.outbox[1].subject.startswith("Reminder")
+    assert SurveyInvitation.objects.get().case == case
+
+
+def test_answering_stores_once_and_appends_the_scores_to_the_case_log(invitation):
+    response = survey_answer(invitation=invitation, answers=ANSWERS, user=None)
+    assert (response.csat, response.nps, response.ces) == (2, 9, 6)
+    event = CaseEvent.objects.get(case=invitation.case, kind=EventKind.SURVEY_ANSWERED)
+    assert event.attributes == {
+        "survey": "service",
+        "csat": 2.0,
+        "nps": 9.0,
+        "ces": 6.0,
+        "process": 1.0,
+        "attitude": 5.0,
+        "effect": 2.0,
+    }
+    with pytest.raises(SurveyLinkError) as caught:
+        survey_open(_token(invitation), user=None)
+    assert caught.value.reason == "used"
+
+
+def test_links_cannot_be_forged_reused_expired_or_used_for_another_customer(client, invitation):
+    token = _token(invitation)
+    # Forged: another invitation id with the signature of this one, or a tampered token.
+    other = _resolved_case()
+    survey_sweep()
+    second = SurveyInvitation.objects.get(case=other)
+    forged = signing.dumps({"i": second.pk, "n": invitation.nonce}, salt=SALT, compress=True)
+    for bad in (
+        forged,
+        token[:-2] + "xx",
+        signing.dumps({"i": invitation.pk, "n": invitation.nonce}, salt="other"),
+    ):
+        assert client.get(reverse("feedback:answer", args=[bad])).status_code == 403
+    # Another customer, signed in.
+    client.force_login(second.customer.user)
+    assert client.get(reverse("feedback:answer", args=[token])).status_code == 403
+    client.logout()
+    # The right visitor answers once; the second use is refused.
+    page = client.get(reverse("feedback:answer", args=[token]))
+    assert page.status_code == 200
+    data = {k: str(v) for k, v in ANSWERS.items()}
+    assert client.post(reverse("feedback:answer", args=[token]), data).status_code == 200
+    assert client.post(reverse("feedback:answer", args=[token]), data).status_code == 410
+    assert SurveyResponse.objects.count() == 1
+    # Expired.
+    SurveyInvitation.objects.filter(pk=second.pk).update(
+        expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    second_token = _token(second)
+    assert client.get(reverse("feedback:answer", args=[second_token])).status_code == 410
+
+
+def test_out_of_range_answers_are_refused_and_change_nothing(client, invitation):
+    token = _token(invitation)
+    data = {k: str(v) for k, v in ANSWERS.items()} | {"recommend": "11"}
+    response = client.post(reverse("feedback:answer", args=[token]), data)
+    assert response.status_code == 422
+    assert not SurveyResponse.objects.exists()
+    assert not CaseEvent.objects.filter(kind=EventKind.SURVEY_ANSWERED).exists()
+
+
+def test_results_are_for_managers_and_free_text_is_escaped(client, invitation):
+    survey_answer(
+        invitation=invitation,
+        answers=ANSWERS | {"comment": "<script>alert(1)</script> slow"},
+        user=None,
+    )
+    for user in (invitation.customer.user, AgentFactory()):
+        client.force_login(user)
+        assert client.get(reverse("feedback:results")).status_code == 403
+    client.force_login(ManagerFactory())
+    page = client.get(reverse("feedback:results"))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; slow" in body and "<script>alert(1)" not in body
+    summary = page.context["summary"]
+    assert (summary.sent, summary.answered, summary.response_rate) == (1, 1, 100.0)
+    assert summary.nps == 100.0 and summary.csat == 0.0
+    assert summary.stages and summary.stages[0]["csat_mean"] == 2.0
+
+
+def test_customers_see_only_their_own_open_surveys(client, invitation):
+    mine = invitation.customer.user
+    other = _resolved_case()
+    survey_sweep()
+    client.force_login(mine)
+    page = client.get(reverse("feedback:mine"))
+    assert page.status_code == 200
+    assert invitation.case.number in page.content.decode()
+    assert other.number not in page.content.decode()
+    client.force_login(AgentFactory())
+    assert client.get(reverse("feedback:mine")).status_code == 403
+
+
+def test_answers_feed_the_evaluation_measures(invitation):
+    team = TeamFactory(code="east")
+    Case.objects.filter(pk=invitation.case.pk).update(team=team)
+    survey_answer(invitation=invitation, answers=ANSWERS, user=None)
+    created = timezone.localdate(invitation.case.created_at)
+    _, values, _ = compute_measures(
+        ["survey_csat", "survey_nps", "survey_attitude"], Period(created, created), "team"
+    )
+    assert values == {
+        "survey_csat": {"east": 2.0},
+        "survey_nps": {"east": 9.0},
+        "survey_attitude": {"east": 5.0},
+    }
