@@ -89,6 +89,26 @@ EXPECTED = {
     "rank_sum_ratio",
     "topsis",
     "weighted_sum",
+    # simulation (what-if runs of a discovered process)
+    "ModelDiscoveryError",
+    "Scenario",
+    "SimulationModel",
+    "SimulationResult",
+    "discover_model",
+    "parse_change",
+    "parse_scenario",
+    "simulate",
+    "simulate_log",
+    # staffing
+    "ErlangAResult",
+    "VolumeForecast",
+    "agents_needed",
+    "erlang_a",
+    "erlang_c",
+    "erlang_c_asa",
+    "erlang_c_service_level",
+    "forecast_volume",
+    "staffing_table",
 }
 
 

@@ -145,6 +145,34 @@ Predictions for open cases (``prediction``; LightGBM, imported on first use)::
         -> PredictionEvaluation(summary, by_prefix, splits)  # vs per-prefix baselines
     PredictionError(AnalyticsError) > ModelFileError
 
+Simulation (``simulation``; SimPy is the reference engine, a heap engine the fast one)::
+
+    discover_model(log, *, pools=None, pool_attribute=None, staff=None, working_hours=None,
+                   time_zone="UTC", min_cases=30, max_utilisation=0.85) -> SimulationModel
+        # arrivals per hour of the week, routing with rework, processing times (working time),
+        # extraneous delays, pools with staff and working hours; ModelDiscoveryError if too small
+    parse_change("staff POOL=+2" | "duration ACT=-20%" | "route A->B=0.1" | "rework A->B=0"
+                 | "no-rework" | "remove ACT" | "merge A+B" | "arrivals +20%"
+                 | "pattern Sat-Sun 00-24=x0" | "hours Mon-Fri 08-20") -> Change
+    parse_scenario("NAME: change; change") -> Scenario(name, changes)
+    simulate(model, scenarios=(), *, replications=10, seed=0, weeks=52, warmup_weeks=4,
+             sla_seconds=None, engine="fast" | "simpy") -> SimulationResult
+        .as_is / .scenarios: measures (cycle time mean/median/p90, SLA, throughput), waiting
+        per stage, utilisation per pool: Estimate(mean, low, high) and differences to as-is
+    simulate_log(model, *, weeks, warmup_weeks=4, seed=0) -> pl.DataFrame   # a simulated log
+
+Staffing (``staffing``)::
+
+    erlang_c(traffic, agents)   erlang_c_service_level(...)   erlang_c_asa(...)
+    erlang_a(*, arrivals_per_hour, handle_seconds, patience_seconds, agents, target_seconds)
+        -> ErlangAResult(p_wait, p_abandon, service_level, asa_seconds, occupancy)
+    agents_needed(*, arrivals_per_hour, handle_seconds, target_seconds, service_level,
+                  max_occupancy=1.0, patience_seconds=None) -> int
+    forecast_volume(log, *, weeks=4, time_zone="UTC", test_weeks=4) -> VolumeForecast(hourly,
+                    daily, backtest)            # Holt-Winters (statsmodels), backtested
+    staffing_table(forecast | frame, *, handle_seconds, target_seconds, service_level,
+                   patience_seconds=None, max_occupancy=1.0, shrinkage=0.0) -> pl.DataFrame
+
 Errors (``errors``): ``AnalyticsError`` > ``LogFormatError``, ``MissingColumnError``,
 ``MissingValueError``, ``TimestampParseError`` (file, row, column, value), ``EmptyLogError``,
 ``DuplicateEventError``, ``InvalidParameterError`` (also a ``ValueError``), ``EngineError``.
@@ -235,6 +263,28 @@ if TYPE_CHECKING:
         topsis,
         weighted_sum,
     )
+    from .simulation import (
+        ModelDiscoveryError,
+        Scenario,
+        SimulationModel,
+        SimulationResult,
+        discover_model,
+        parse_change,
+        parse_scenario,
+        simulate,
+        simulate_log,
+    )
+    from .staffing import (
+        ErlangAResult,
+        VolumeForecast,
+        agents_needed,
+        erlang_a,
+        erlang_c,
+        erlang_c_asa,
+        erlang_c_service_level,
+        forecast_volume,
+        staffing_table,
+    )
     from .times import activity_times, bottlenecks, rank_bottlenecks
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
@@ -300,6 +350,28 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "evaluate_predictor",
         "load_predictor",
         "train_predictor",
+    ),
+    "simulation": (
+        "ModelDiscoveryError",
+        "Scenario",
+        "SimulationModel",
+        "SimulationResult",
+        "discover_model",
+        "parse_change",
+        "parse_scenario",
+        "simulate",
+        "simulate_log",
+    ),
+    "staffing": (
+        "ErlangAResult",
+        "VolumeForecast",
+        "agents_needed",
+        "erlang_a",
+        "erlang_c",
+        "erlang_c_asa",
+        "erlang_c_service_level",
+        "forecast_volume",
+        "staffing_table",
     ),
     "scoring": (
         "AHPResult",

@@ -30,6 +30,7 @@ from .scenarios import (
     parse_change,
     parse_scenario,
 )
+from .validation import simulate_log, simulated_log
 
 __all__ = [
     "ActivityModel",
@@ -55,4 +56,6 @@ __all__ = [
     "parse_change",
     "parse_scenario",
     "simulate",
+    "simulate_log",
+    "simulated_log",
 ]

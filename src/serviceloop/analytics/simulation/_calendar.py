@@ -9,12 +9,18 @@ Monday; ``from_work`` maps back (to the earliest clock time with that much work 
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 
 import numpy as np
 
 from .model import HOURS_PER_WEEK
 
 __all__ = ["Calendar"]
+
+
+def _add(t: float, work: float) -> float:
+    return t + work
+
 
 HOUR = 3600.0
 WEEK = HOURS_PER_WEEK * HOUR
@@ -31,7 +37,7 @@ class Calendar:
         cum = np.concatenate([[0.0], np.cumsum(self.mask * HOUR)])
         self.cum = cum  # working seconds before each slot (169 entries)
         self.per_week = float(cum[-1])
-        self.on_cum = cum[on].tolist()
+        self.on_cum = [float(x) for x in cum[on]]
 
     # -- scalars (engine) --------------------------------------------------------------------
     def to_work(self, t: float) -> float:
@@ -56,6 +62,25 @@ class Calendar:
         if self.always:
             return t + work
         return self.from_work(self.to_work(t) + work)
+
+    def finisher(self) -> Callable[[float, float], float]:
+        """:meth:`finish` as a closure over plain lists (the engine calls it per task)."""
+        if self.always:
+            return _add
+        cum = [float(x) for x in self.cum]
+        mask = [bool(x) for x in self.mask]
+        on_cum, on_slots, per_week = self.on_cum, self.on_slots, self.per_week
+        right = bisect.bisect_right
+
+        def finish(t: float, work: float) -> float:
+            week, r = divmod(t, WEEK)
+            s = int(r // HOUR)
+            x = week * per_week + cum[s] + ((r - s * HOUR) if mask[s] else 0.0) + work
+            week, rem = divmod(x, per_week)
+            i = right(on_cum, rem) - 1
+            return week * WEEK + on_slots[i] * HOUR + (rem - on_cum[i])
+
+        return finish
 
     # -- arrays (discovery, measures) ----------------------------------------------------------
     def to_work_array(self, t: np.ndarray) -> np.ndarray:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import heapq
 import math
-from bisect import insort
 from collections import deque
 from dataclasses import dataclass
 
@@ -145,7 +144,7 @@ def _capacity_tables(model: SimulationModel) -> tuple[list[list[int]], list[list
 def run(model: SimulationModel, traj: Trajectories, *, stop: float) -> Run:
     """Simulate the pre-drawn cases on the model's pools until ``stop`` seconds at the latest."""
     caps, rises, act_pool = _capacity_tables(model)
-    finish = [Calendar(p.capacity > 0).finish for p in model.pools]
+    finish = [Calendar(p.capacity > 0).finisher() for p in model.pools]
     n_tasks = int(traj.activity.size)
     task_pool = [act_pool[a] for a in traj.activity.tolist()]
     dur = traj.duration.tolist()
@@ -162,8 +161,8 @@ def run(model: SimulationModel, traj: Trajectories, *, stop: float) -> Run:
     n_pools = len(caps)
     busy = [0] * n_pools
     slot_of = [-1] * n_tasks
-    # Free slots per pool, lowest number first: slot k is "resource k" of the pool.
-    free: list[list[int]] = [list(range(max(c) - 1, -1, -1)) for c in caps]
+    # Free slots per pool as a min-heap: the lowest free slot k ("resource k") works next.
+    free: list[list[int]] = [list(range(max(c))) for c in caps]
     queues: list[deque[int]] = [deque() for _ in range(n_pools)]
     inf = math.inf
     wake_at = [inf] * n_pools
@@ -184,7 +183,7 @@ def run(model: SimulationModel, traj: Trajectories, *, stop: float) -> Run:
             x = q.popleft()
             start[x] = t
             b += 1
-            slot_of[x] = slots.pop()
+            slot_of[x] = pop(slots)
             push(heap, (fin(t, dur[x]), x))
         busy[p] = b
         if q:
@@ -212,7 +211,7 @@ def run(model: SimulationModel, traj: Trajectories, *, stop: float) -> Run:
                 end[x] = t
                 p = task_pool[x]
                 busy[p] -= 1
-                insort(free[p], slot_of[x], key=lambda k: -k)
+                push(free[p], slot_of[x])
                 dispatch(p, t)
                 if not is_last[x]:
                     nx = x + 1
