@@ -24,7 +24,7 @@ from ninja import File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 
 from serviceloop.accounts.models import User
-from serviceloop.cases import export
+from serviceloop.cases import export, queries
 from serviceloop.cases.choices import Channel
 from serviceloop.cases.exceptions import InvalidInputError, PermissionDeniedError
 from serviceloop.cases.models import Case
@@ -72,7 +72,6 @@ from serviceloop.cases.services import (
     case_update,
     message_add,
 )
-from serviceloop.core import rows
 from serviceloop.core.auth import api_auth
 from serviceloop.core.idempotency import IdempotencyKey, JsonResult, idempotent
 from serviceloop.core.messages import render_fields
@@ -160,7 +159,7 @@ def _customer_for(user: User, data: CaseCreateIn) -> Customer:
             raise PermissionDeniedError(MSG_CUSTOMER_SELF_ONLY)
         return own
     if data.customer_id is not None:
-        found = rows.get(Customer, data.customer_id)  # written-out SQL: every creation
+        found = queries.customer_get(data.customer_id)
         if found is None:
             raise InvalidInputError.for_field(
                 "customer_id", MSG_NO_SUCH_CUSTOMER.format(field="id")

@@ -40,6 +40,7 @@ __all__ = [
     "case_save",
     "category_by_code",
     "category_by_id",
+    "customer_get",
     "events_insert",
     "start_stage_of_default_process",
     "start_stage_of_version",
@@ -121,6 +122,11 @@ def case_by_key(*, pk: int | None = None, number: str | None = None) -> Case | N
 
 
 # --- what a new case starts with -----------------------------------------------------------------
+
+
+def customer_get(pk: int) -> Customer | None:
+    """The customer a case is opened for, by id (every API creation names one)."""
+    return rows.get(Customer, pk)
 
 
 @cache
