@@ -245,3 +245,9 @@ def test_pages_speak_chinese(client, manager, setup):
     assert "响应时间" in body  # the indicator's Chinese name
     listing = client.get(reverse("evaluation:list"), HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert "新建评价" in listing.content.decode()
+
+
+def test_ids_beyond_the_column_range_are_404(client, manager, setup):
+    _login(client, manager)
+    assert client.get("/evaluation/99999999999999999999/").status_code == 404
+    assert client.get("/api/evaluations/99999999999999999999").status_code == 404

@@ -58,6 +58,8 @@ class EvaluationView:
 
 def evaluation_get(pk: int) -> EvaluationView:
     """Raises Evaluation.DoesNotExist. Three queries whatever the number of units."""
+    if not 0 < pk < 2**63:  # beyond the column's range: no such row (PostgreSQL would refuse it)
+        raise Evaluation.DoesNotExist
     evaluation = Evaluation.objects.select_related("system", "created_by").get(pk=pk)
     results = list(evaluation.results.order_by("rank", "unit_label"))
     measures: dict[str, dict[str, EvaluationMeasure]] = defaultdict(dict)
