@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from serviceloop.feedback.choices import Dimension, QuestionKind
+from serviceloop.feedback.choices import (
+    Dimension,
+    QuestionKind,
+    RootCause,
+    RuleAction,
+    RuleMeasure,
+)
 
-__all__ = ["SurveyInvitation", "SurveyQuestion", "SurveyResponse", "SurveyTemplate"]
+__all__ = [
+    "Complaint",
+    "SurveyInvitation",
+    "SurveyQuestion",
+    "SurveyResponse",
+    "SurveyRule",
+    "SurveyTemplate",
+]
 
 
 class SurveyTemplate(models.Model):
@@ -106,3 +120,55 @@ class SurveyResponse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invitation_id} {self.submitted_at:%Y-%m-%d}"
+
+
+class SurveyRule(models.Model):
+    """When an answer's score is at most ``at_most``, open a follow-up case or a complaint."""
+
+    template = models.ForeignKey(SurveyTemplate, on_delete=models.CASCADE, related_name="rules")
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    measure = models.CharField(_("score"), max_length=8, choices=RuleMeasure.choices)
+    at_most = models.FloatField(_("at most"))
+    action = models.CharField(_("action"), max_length=16, choices=RuleAction.choices)
+    category = models.ForeignKey(
+        "cases.Category", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["template", "order", "id"]
+        verbose_name = _("survey rule")
+        verbose_name_plural = _("survey rules")
+
+    def __str__(self) -> str:
+        return f"{self.measure} <= {self.at_most}: {self.action}"
+
+
+class Complaint(models.Model):
+    """A complaint: its own case (run through the complaint process), the case it is about, and
+    the root cause found when it was investigated."""
+
+    case = models.OneToOneField("cases.Case", on_delete=models.PROTECT, related_name="complaint")
+    about_case = models.ForeignKey(
+        "cases.Case",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="complaints_about",
+    )
+    root_cause = models.CharField(
+        _("root cause"), max_length=16, choices=RootCause.choices, blank=True, default=""
+    )
+    source = models.CharField(_("source"), max_length=16, default="manual")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded"))
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        verbose_name = _("complaint")
+        verbose_name_plural = _("complaints")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} ({self.root_cause or '-'})"

@@ -15,7 +15,13 @@ from serviceloop.cases.models import CaseEvent
 from serviceloop.feedback.metrics import csat_score, nps_score
 from serviceloop.feedback.models import SurveyInvitation, SurveyResponse
 
-__all__ = ["SurveySummary", "open_invitations_for", "survey_summary"]
+__all__ = [
+    "ComplaintSummary",
+    "SurveySummary",
+    "complaint_summary",
+    "open_invitations_for",
+    "survey_summary",
+]
 
 GROUPS = {
     "team": "invitation__case__team__name",
@@ -139,4 +145,67 @@ def open_invitations_for(user: Any) -> list[SurveyInvitation]:
         SurveyInvitation.objects.filter(
             customer__user=user, answered_at__isnull=True, expires_at__gt=timezone.now()
         ).select_related("case")
+    )
+
+
+@dataclass
+class ComplaintSummary:
+    cases: int
+    complaints: int
+    closed: int
+    within_standard: int
+    mean_hours: float | None
+    standard_hours: float
+    root_causes: list[tuple[str, int]]
+    rows: list[Any]
+
+    @property
+    def rate(self) -> float | None:
+        """Complaints per 100 cases opened in the period."""
+        return 100.0 * self.complaints / self.cases if self.cases else None
+
+    @property
+    def handling_rate(self) -> float | None:
+        """Share of complaints closed within the standard."""
+        return 100.0 * self.within_standard / self.complaints if self.complaints else None
+
+
+def complaint_summary(start: dt.date, end: dt.date) -> ComplaintSummary:
+    """Complaints opened in the period: cases of the complaint category or recorded as complaints."""
+    from serviceloop.cases.models import Case
+    from serviceloop.evaluation.measures import COMPLAINT_CATEGORY, COMPLAINT_STANDARD_HOURS
+    from serviceloop.feedback.choices import RootCause
+    from serviceloop.feedback.models import Complaint
+
+    since, until = _window(start, end)
+    opened = Case.objects.filter(created_at__gte=since, created_at__lt=until)
+    complaints = opened.filter(
+        Q(category__code=COMPLAINT_CATEGORY) | Q(complaint__isnull=False)
+    ).distinct()
+    rows = list(
+        complaints.select_related("complaint", "complaint__about_case", "team").order_by(
+            "-created_at"
+        )[:200]
+    )
+    total = complaints.count()
+    closed = [c for c in complaints.filter(closed_at__isnull=False).only("created_at", "closed_at")]
+    hours = [(c.closed_at - c.created_at).total_seconds() / 3600 for c in closed if c.closed_at]
+    within = sum(1 for h in hours if h <= COMPLAINT_STANDARD_HOURS)
+    causes = dict(
+        Complaint.objects.filter(case__in=complaints)
+        .values_list("root_cause")
+        .annotate(n=Count("id"))
+    )
+    labels = dict(RootCause.choices)
+    return ComplaintSummary(
+        cases=opened.count(),
+        complaints=total,
+        closed=len(hours),
+        within_standard=within,
+        mean_hours=sum(hours) / len(hours) if hours else None,
+        standard_hours=COMPLAINT_STANDARD_HOURS,
+        root_causes=[
+            (str(labels.get(k, k)), n) for k, n in sorted(causes.items(), key=lambda kv: -kv[1])
+        ],
+        rows=rows,
     )

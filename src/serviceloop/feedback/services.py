@@ -27,21 +27,34 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from serviceloop.accounts.permissions import is_customer
-from serviceloop.cases.choices import CaseStatus, EventKind
-from serviceloop.cases.models import Case, CaseEvent
+from serviceloop.accounts.permissions import is_customer, is_staff_member
+from serviceloop.cases.choices import CaseStatus, Channel, EventKind
+from serviceloop.cases.models import Case, CaseEvent, Category
+from serviceloop.cases.services import case_create
 from serviceloop.core.exceptions import ConflictError, InvalidInputError, PermissionDeniedError
-from serviceloop.feedback.choices import SCALES, Dimension, QuestionKind
+from serviceloop.feedback.choices import (
+    SCALES,
+    Dimension,
+    QuestionKind,
+    RootCause,
+    RuleAction,
+    RuleMeasure,
+)
 from serviceloop.feedback.models import (
+    Complaint,
     SurveyInvitation,
     SurveyQuestion,
     SurveyResponse,
+    SurveyRule,
     SurveyTemplate,
 )
 
 __all__ = [
+    "COMPLAINT_CATEGORY",
     "SALT",
     "SurveyLinkError",
+    "complaint_record",
+    "complaint_set_root_cause",
     "survey_answer",
     "survey_link",
     "survey_open",
@@ -52,6 +65,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SALT = "serviceloop.feedback.survey"
+COMPLAINT_CATEGORY = "complaint"
 VALID_DAYS = 14
 REMIND_AFTER = dt.timedelta(days=3)
 INVITE_WINDOW = dt.timedelta(days=14)
@@ -136,6 +150,13 @@ def survey_template_default() -> SurveyTemplate:
             text_zh=text_zh,
             required=kind != QuestionKind.TEXT,
         )
+    # A very low satisfaction opens a complaint; a low one, a follow-up case.
+    SurveyRule.objects.create(
+        template=template, order=1, measure=RuleMeasure.CSAT, at_most=1, action=RuleAction.COMPLAINT
+    )
+    SurveyRule.objects.create(
+        template=template, order=2, measure=RuleMeasure.CSAT, at_most=2, action=RuleAction.FOLLOW_UP
+    )
     return template
 
 
@@ -311,7 +332,96 @@ def survey_answer(
         actor=user if getattr(user, "is_authenticated", False) else None,
         attributes={"survey": locked.template.code, **scores},
     )
+    _apply_rules(locked, scores, at)
     return response
+
+
+def _apply_rules(
+    invitation: SurveyInvitation, scores: dict[str, float], at: dt.datetime
+) -> Case | None:
+    """The first active rule whose score is low enough opens a follow-up case or a complaint."""
+    for rule in invitation.template.rules.filter(is_active=True).select_related("category"):
+        value = scores.get(rule.measure)
+        if value is None or value > rule.at_most:
+            continue
+        surveyed = invitation.case
+        category: Category | None = rule.category
+        if category is None and rule.action == RuleAction.COMPLAINT:
+            category = Category.objects.filter(code=COMPLAINT_CATEGORY).first()
+        with translation.override(settings.LANGUAGE_CODE):
+            title = (
+                _("Complaint after survey on %(case)s")
+                if rule.action == RuleAction.COMPLAINT
+                else _("Follow-up after survey on %(case)s")
+            ) % {"case": surveyed.number}
+            description = _(
+                "The customer answered the survey on %(case)s (“%(title)s”) with %(measure)s = "
+                "%(value)s; the rule “%(measure)s at most %(limit)s” opened this case."
+            ) % {
+                "case": surveyed.number,
+                "title": surveyed.title,
+                "measure": rule.measure.upper(),
+                "value": f"{value:g}",
+                "limit": f"{rule.at_most:g}",
+            }
+        opened = case_create(
+            actor=None,
+            customer=invitation.customer,
+            title=title[:200],
+            description=description,
+            channel=Channel.PORTAL,
+            category=category,
+            attributes={"follow_up_of": surveyed.number, "survey_rule": rule.action},
+            at=at,
+        )
+        if rule.action == RuleAction.COMPLAINT:
+            Complaint.objects.create(
+                case=opened, about_case=surveyed, source="survey", recorded_at=at
+            )
+        return opened
+    return None
+
+
+def _require_staff(actor: Any) -> None:
+    if not is_staff_member(actor):
+        raise PermissionDeniedError(_("Only service staff record complaints."))
+
+
+@transaction.atomic
+def complaint_record(
+    *,
+    case: Case,
+    actor: Any,
+    about_case: Case | None = None,
+    root_cause: str = "",
+    at: dt.datetime | None = None,
+) -> Complaint:
+    """Mark ``case`` as a complaint (about ``about_case``, with a root cause when known)."""
+    _require_staff(actor)
+    if root_cause not in RootCause.values:
+        raise InvalidInputError.for_field("root_cause", _("Unknown root cause."))
+    if about_case is not None and about_case.pk == case.pk:
+        raise InvalidInputError.for_field("about_case", _("A complaint cannot be about itself."))
+    if Complaint.objects.filter(case=case).exists():
+        raise ConflictError(_("This case is already recorded as a complaint."))
+    return Complaint.objects.create(
+        case=case,
+        about_case=about_case,
+        root_cause=root_cause,
+        source="manual",
+        recorded_by=actor,
+        recorded_at=at or timezone.now(),
+    )
+
+
+@transaction.atomic
+def complaint_set_root_cause(*, complaint: Complaint, root_cause: str, actor: Any) -> Complaint:
+    _require_staff(actor)
+    if root_cause not in RootCause.values:
+        raise InvalidInputError.for_field("root_cause", _("Unknown root cause."))
+    complaint.root_cause = root_cause
+    complaint.save(update_fields=["root_cause"])
+    return complaint
 
 
 def _scores(questions: list[SurveyQuestion], clean: dict[str, Any]) -> dict[str, float]:

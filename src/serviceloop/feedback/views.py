@@ -8,17 +8,22 @@ import datetime as dt
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from serviceloop.accounts.decorators import role_required
 from serviceloop.accounts.permissions import is_customer, is_manager
 from serviceloop.core.exceptions import ApplicationError
 from serviceloop.feedback import selectors
+from serviceloop.feedback.choices import RootCause
 from serviceloop.feedback.forms import PeriodForm, SurveyAnswerForm
+from serviceloop.feedback.models import Complaint
 from serviceloop.feedback.services import (
     SurveyLinkError,
+    complaint_set_root_cause,
     survey_answer,
     survey_link,
     survey_open,
@@ -76,3 +81,34 @@ def results_view(request: HttpRequest) -> HttpResponse:
         return render(request, "feedback/results.html", {"form": form}, status=422)
     summary = selectors.survey_summary(form.cleaned_data["start"], form.cleaned_data["end"])
     return render(request, "feedback/results.html", {"form": form, "summary": summary})
+
+
+@role_required(is_manager)
+@require_GET
+def complaints_view(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    form = PeriodForm(request.GET or {"start": today - dt.timedelta(days=90), "end": today})
+    if not form.is_valid():
+        return render(request, "feedback/complaints.html", {"form": form}, status=422)
+    summary = selectors.complaint_summary(form.cleaned_data["start"], form.cleaned_data["end"])
+    return render(
+        request,
+        "feedback/complaints.html",
+        {"form": form, "summary": summary, "root_causes": RootCause.choices},
+    )
+
+
+@role_required(is_manager)
+@require_POST
+def complaint_root_cause_view(request: HttpRequest, pk: int) -> HttpResponse:
+    complaint = get_object_or_404(Complaint, pk=pk)
+    try:
+        complaint_set_root_cause(
+            complaint=complaint, root_cause=request.POST.get("root_cause", ""), actor=request.user
+        )
+    except ApplicationError as error:
+        return HttpResponse(error.message, status=422, content_type="text/plain; charset=utf-8")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("feedback:complaints")
+    return redirect(target)
