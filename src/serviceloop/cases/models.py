@@ -64,6 +64,8 @@ def _case_number() -> models.Func:
 
 class Case(models.Model):
     # Computed by the database from the id, so creating a case is one INSERT (number via RETURNING).
+    # ``unique`` on the output field does not reach the database for a generated column: the
+    # ``case_number_unique`` constraint below is what indexes it.
     number = models.GeneratedField(
         expression=_case_number(),
         output_field=models.CharField(_("number"), max_length=23, unique=True),
@@ -121,6 +123,12 @@ class Case(models.Model):
             models.Index(fields=["-created_at", "-id"], name="case_created_idx"),
         ]
         constraints = [
+            # Looking a case up by its number (pages, API, search) is an index probe.
+            models.UniqueConstraint(
+                fields=["number"],
+                name="case_number_unique",
+                violation_error_message=_("A case with this number already exists."),
+            ),
             models.CheckConstraint(
                 condition=models.Q(status__in=CaseStatus.values),
                 name="case_status_valid",

@@ -4,6 +4,7 @@ existence does not leak."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,7 @@ from serviceloop.cases.exceptions import (
 )
 from serviceloop.cases.models import Attachment, Case, CaseEvent, Message
 from serviceloop.cases.permissions import agent_team_id, case_can_view
+from serviceloop.customers.models import Customer
 from serviceloop.processes.models import Stage, Transition
 
 __all__ = [
@@ -41,6 +43,8 @@ __all__ = [
     "case_get_for_user",
     "case_guard_problems",
     "case_list",
+    "case_number_of",
+    "case_search_match",
     "case_timeline",
     "case_visible_queryset",
     "event_list_for_user",
@@ -143,18 +147,47 @@ def case_list(
     if stage is not None:
         cases = cases.filter(_by_pk_or_code(stage, "stage"))
     if search:
-        term = search.strip()
-        match = (
-            Q(title__icontains=term)
-            | Q(customer__name__icontains=term)
-            | Q(customer__email__iexact=term)
-        )
-        if term.upper().startswith("SL-"):
-            match |= Q(number=term.upper())
-        elif term.isdigit():
-            match |= Q(number=f"SL-{int(term):06d}")
-        cases = cases.filter(match)
+        cases = cases.filter(case_search_match(search))
     return cases.order_by("-created_at", "-id")
+
+
+# "SL-000042", "sl-42", "000042", "42": ASCII digits only (``str.isdigit`` also accepts "¹", "①",
+# which ``int`` refuses), at most 18 of them (an id fits in 64 bits).
+_CASE_NUMBER = re.compile(r"(?:SL-?)?([0-9]{1,18})", re.IGNORECASE | re.ASCII)
+
+
+def case_number_of(term: str) -> str | None:
+    """The case number ``term`` spells (``SL-`` and the id, six digits at least), or None."""
+    found = _CASE_NUMBER.fullmatch(term)
+    if found is None:
+        return None
+    return f"SL-{int(found[1]):06d}"
+
+
+def case_search_match(search: str) -> Q:
+    """Cases whose title contains ``search``, whose customer's name contains it or e-mail equals
+    it, or whose number it spells; any text is a valid search (it may match nothing).
+
+    One ``id IN (... UNION ... UNION ...)``: each branch takes its own index (a trigram index on
+    the title and the customer's name on PostgreSQL, the customer's cases, the unique number), so
+    the database never scans every case in date order testing each against an OR.
+    """
+    term = search.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
+    if not term:
+        return Q()
+    customers = (
+        Customer.objects.filter(Q(name__icontains=term) | Q(email__iexact=term))
+        .order_by()
+        .values("id")
+    )
+    branches = [
+        Case.objects.filter(title__icontains=term).order_by().values("id"),
+        Case.objects.filter(customer_id__in=customers).order_by().values("id"),
+    ]
+    number = case_number_of(term)
+    if number is not None:
+        branches.append(Case.objects.filter(number=number).order_by().values("id"))
+    return Q(pk__in=branches[0].union(*branches[1:]))
 
 
 def case_get_for_user(*, user: Any, pk: int | None = None, number: str | None = None) -> Case:

@@ -1,0 +1,112 @@
+"""Case search: any text is a search (never a server error), numbers and e-mails match exactly,
+and the query takes indexes rather than testing every case in date order."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from serviceloop.cases.selectors import case_list, case_number_of
+from tests.cases.api_client import Api
+from tests.factories import CaseFactory, CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+QUEUE = reverse("workspace:queue")
+UNICODE_DIGITS = ["¹", "²", "①", "٣", "߂", "１２", "SL-¹", "sl-①"]
+
+
+@pytest.fixture
+def cases(world):
+    zhang = CustomerFactory(name="Zhang Wei", email="Zhang.Wei@Example.com")
+    return [
+        CaseFactory(customer=zhang, title="Router keeps rebooting"),
+        CaseFactory(customer=CustomerFactory(name="Anna Li"), title="Invoice 42 is wrong"),
+    ]
+
+
+def _numbers(queryset) -> set[str]:  # type: ignore[no-untyped-def]
+    return set(queryset.values_list("number", flat=True))
+
+
+@pytest.mark.parametrize(
+    ("term", "number"),
+    [
+        ("SL-000042", "SL-000042"),
+        ("sl-42", "SL-000042"),
+        ("42", "SL-000042"),
+        ("000042", "SL-000042"),
+        ("1234567", "SL-1234567"),
+        ("SL42", "SL-000042"),
+        *[(digit, None) for digit in UNICODE_DIGITS],
+        ("9" * 19, None),
+        ("SL-", None),
+        ("4 2", None),
+    ],
+)
+def test_case_number_of_accepts_ascii_digits_only(term, number):
+    assert case_number_of(term) == number
+
+
+def test_search_matches_title_customer_name_email_and_number(cases, world):
+    router, invoice = cases
+    m = world.manager
+    assert _numbers(case_list(user=m, search="REBOOT")) == {router.number}
+    assert _numbers(case_list(user=m, search="zhang w")) == {router.number}
+    assert _numbers(case_list(user=m, search="zhang.wei@example.com")) == {router.number}
+    assert _numbers(case_list(user=m, search="wei@example.com")) == set()  # e-mail: exact only
+    assert _numbers(case_list(user=m, search=invoice.number.lower())) == {invoice.number}
+    assert _numbers(case_list(user=m, search=str(router.pk))) == {router.number}
+    assert _numbers(case_list(user=m, search="42")) >= {invoice.number}  # the title has 42
+    assert _numbers(case_list(user=m, search="100%")) == set()  # LIKE wildcards are literal
+
+
+@pytest.mark.parametrize("term", [*UNICODE_DIGITS, "\x00", "a\x00b", "%", "_", "'", "\\"])
+def test_odd_searches_are_plain_searches_in_the_api_and_the_workspace(cases, world, client, term):
+    api = Api(world.manager)
+    response = api.get("/api/cases/", {"search": term})
+    assert response.status_code == 200, response.content
+    client.force_login(world.manager)
+    assert client.get(QUEUE, {"q": term, "queue": "all"}).status_code == 200
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(term=st.text(max_size=60))
+def test_any_unicode_search_answers_without_a_server_error(cases, world, client, term):
+    response = Api(world.manager).get("/api/cases/", {"search": term})
+    assert response.status_code == 200, (term, response.content)
+    client.force_login(world.manager)
+    assert client.get(QUEUE, {"q": term, "queue": "all"}).status_code == 200, term
+
+
+def test_search_is_one_query_of_indexed_branches(cases, world):
+    with CaptureQueriesContext(connection) as queries:
+        list(case_list(user=world.manager, search="SL-000001")[:25])
+    (sql,) = [q["sql"] for q in queries.captured_queries if 'FROM "cases_case"' in q["sql"]]
+    assert sql.count("UNION") == 2  # title, the customer's cases, the number
+    assert '"cases_case"."id" IN' in sql
+    assert " OR " not in sql.split("UNION")[0]  # no OR across tables at the top
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram indexes: PostgreSQL only")
+def test_search_indexes_exist_on_postgresql():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE indexname IN "
+            "('case_title_trgm_idx', 'customer_name_trgm_idx', 'customer_email_upper_idx', "
+            "'case_number_unique')"
+        )
+        assert {row[0] for row in cursor.fetchall()} == {
+            "case_title_trgm_idx",
+            "customer_name_trgm_idx",
+            "customer_email_upper_idx",
+            "case_number_unique",
+        }
