@@ -181,3 +181,10 @@ def test_answers_feed_the_evaluation_measures(invitation):
         "survey_nps": {"east": 9.0},
         "survey_attitude": {"east": 5.0},
     }
+
+
+def test_the_survey_speaks_chinese(client, invitation):
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get(reverse("feedback:answer", args=[_token(invitation)]))
+    body = page.content.decode()
+    assert "我们做得怎么样？" in body and "您对处理结果满意吗？" in body
