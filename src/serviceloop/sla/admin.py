@@ -1,0 +1,87 @@
+"""SLA set-up in the Django admin: calendars with their dates, policies with their targets and
+escalation rules. Clocks are shown read-only: only the services and the worker move them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from serviceloop.sla.models import (
+    BusinessCalendar,
+    CalendarDate,
+    EscalationRule,
+    SlaClock,
+    SlaPolicy,
+    SlaTarget,
+)
+
+
+class CalendarDateInline(admin.TabularInline):
+    model = CalendarDate
+    extra = 1
+    fields = ("date", "kind", "name")
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(admin.ModelAdmin):
+    list_display = ("name", "team", "time_zone", "country", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("name", "team", "time_zone", ("country", "subdivision"))}),
+        (
+            "Working hours",
+            {
+                "fields": (
+                    ("monday", "tuesday"),
+                    ("wednesday", "thursday"),
+                    ("friday", "saturday"),
+                    ("sunday", "makeup_hours"),
+                )
+            },
+        ),
+    )
+    inlines = [CalendarDateInline]
+
+
+class SlaTargetInline(admin.TabularInline):
+    model = SlaTarget
+    extra = 0
+
+
+class EscalationRuleInline(admin.TabularInline):
+    model = EscalationRule
+    extra = 0
+    fields = ("order", "trigger", "metric", "action", "team", "stage_code")
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    list_display = ("name", "order", "is_active", "process", "priorities", "channels", "warn_share")
+    list_editable = ("order", "is_active")
+    fields = (
+        ("name", "order", "is_active"),
+        "process",
+        ("priorities", "channels"),
+        ("categories", "segments"),
+        ("warn_share", "calendar"),
+    )
+    inlines = [SlaTargetInline, EscalationRuleInline]
+
+
+@admin.register(SlaClock)
+class SlaClockAdmin(admin.ModelAdmin):
+    list_display = ("case", "metric", "cycle", "state", "due_at", "warned_at", "breached_at")
+    list_filter = ("metric", "running")
+    list_select_related = ("case",)
+    raw_id_fields = ("case",)
+    search_fields = ("case__number",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
