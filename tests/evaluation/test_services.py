@@ -72,7 +72,7 @@ def test_the_default_system_has_the_five_first_level_indicators(system, manager)
     tops = list(system.indicators.filter(parent=None).values_list("code", flat=True))
     assert tops == TOP
     leaves = Indicator.objects.filter(system=system, children__isnull=True)
-    assert leaves.count() == 17
+    assert leaves.count() == 18
     assert all(leaf.source for leaf in leaves)
     # Created once.
     assert indicator_system_create_default(actor=manager) == system

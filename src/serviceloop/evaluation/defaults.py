@@ -33,7 +33,7 @@ def _leaf(
     return Node(code, name, name_zh, source, measure, direction, unit, target)
 
 
-C, S, M = Source.COMPUTED, Source.SURVEY, Source.MANUAL
+C, S, M, Q = Source.COMPUTED, Source.SURVEY, Source.MANUAL, Source.QA
 COST = Direction.COST
 
 DEFAULT_SYSTEM = (
@@ -108,6 +108,15 @@ DEFAULT_SYSTEM = (
                     "survey_attitude",
                     unit="1-5",
                     target=4.5,
+                ),
+                _leaf(
+                    "quality_review",
+                    "Quality review score",
+                    "质检评分",
+                    Q,
+                    "qa_score",
+                    unit="0-100",
+                    target=85,
                 ),
             ),
         ),

@@ -11,10 +11,20 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from serviceloop.accounts.choices import Role
+from serviceloop.accounts.models import User
 from serviceloop.evaluation.choices import Method, Source, UnitKind, Weighting
 from serviceloop.evaluation.models import Indicator, IndicatorSystem
 
-__all__ = ["SAATY_SCALE", "ComparisonForm", "EvaluationRunForm", "ManualScoreForm", "WeightsForm"]
+__all__ = [
+    "SAATY_SCALE",
+    "ComparisonForm",
+    "EvaluationRunForm",
+    "ManualScoreForm",
+    "QAReviewForm",
+    "QASampleForm",
+    "WeightsForm",
+]
 
 #: Saaty's 1-9 scale and its reciprocals, strongest preference for the row first.
 SAATY_SCALE = [str(n) for n in range(9, 1, -1)] + ["1"] + [f"1/{n}" for n in range(2, 10)]
@@ -110,3 +120,36 @@ class ManualScoreForm(forms.Form):
     period_end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
     value = forms.FloatField(label=_("Value"))
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+
+class QASampleForm(forms.Form):
+    period_start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    period_end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    per_agent = forms.IntegerField(label=_("Cases per agent"), min_value=1, max_value=50, initial=2)
+    reviewers = forms.ModelMultipleChoiceField(
+        queryset=User.objects.filter(role__in=[Role.MANAGER, Role.ADMIN], is_active=True).order_by(
+            "username"
+        ),
+        label=_("Reviewers"),
+        help_text=_("Two or more reviewers review the same cases: a calibration set."),
+    )
+
+
+class QAReviewForm(forms.Form):
+    comment = forms.CharField(
+        label=_("Comment"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=2000,
+    )
+
+    def __init__(self, *args: Any, criteria: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for c in criteria:
+            self.fields[c.code] = forms.TypedChoiceField(
+                label=c.label,
+                choices=[(str(v), str(v)) for v in range(1, 6)],
+                coerce=int,
+                widget=forms.RadioSelect,
+            )
+        self.order_fields([c.code for c in criteria] + ["comment"])

@@ -35,6 +35,7 @@ __all__ = [
     "Unit",
     "case_frame",
     "compute_measures",
+    "qa_frame",
     "survey_frame",
     "units_of",
 ]
@@ -250,6 +251,13 @@ MEASURES: dict[str, MeasureSpec] = {
             _load_balance,
         ),
         MeasureSpec(
+            "qa_score",
+            _("Quality review score"),
+            "0-100",
+            _("mean score of the submitted quality reviews"),
+            _survey("qa"),
+        ),
+        MeasureSpec(
             "survey_csat",
             _("Survey satisfaction (CSAT)"),
             "1-5",
@@ -341,7 +349,7 @@ def case_frame(period: Period, unit_kind: str) -> pl.DataFrame:
         "category",
         "capacity",
     ]
-    schema = {
+    schema: dict[str, Any] = {
         "case_id": pl.Int64,
         "created_at": pl.Datetime("us", "UTC"),
         "closed_at": pl.Datetime("us", "UTC"),
@@ -407,6 +415,29 @@ def survey_frame(period: Period, unit_kind: str) -> pl.DataFrame:
     return frame.with_columns(_unit_expr(unit_kind))
 
 
+def qa_frame(period: Period, unit_kind: str) -> pl.DataFrame:
+    """Submitted quality reviews of the period's cases: unit (the reviewed agent, their case's
+    team or month) and the review's score as ``qa``."""
+    from serviceloop.evaluation.models import QAReview
+
+    rows = QAReview.objects.filter(
+        submitted_at__isnull=False,
+        case__created_at__gte=period.start_at,
+        case__created_at__lt=period.end_at,
+    ).values_list("case__team__code", "agent__username", "case__created_at", "score")
+    frame = pl.DataFrame(
+        list(rows),
+        schema={
+            "team": pl.String,
+            "assignee": pl.String,
+            "created_at": pl.Datetime("us", "UTC"),
+            "qa": pl.Float64,
+        },
+        orient="row",
+    )
+    return frame.with_columns(_unit_expr(unit_kind))
+
+
 def units_of(cases: pl.DataFrame, unit_kind: str) -> list[Unit]:
     """The units present among the period's cases, with display names."""
     keys = sorted(k for k in cases["unit"].unique().to_list() if k is not None)
@@ -439,8 +470,10 @@ def compute_measures(
     units = units_of(cases, unit_kind)
     params: dict[str, Any] = dict(parameters or {})
     params["period_days"] = (period.end - period.start).days + 1
-    if any(key.startswith("survey_") for key in keys):
-        params["surveys"] = survey_frame(period, unit_kind).filter(pl.col("unit").is_not_null())
+    if any(key.startswith("survey_") for key in keys) or "qa_score" in keys:
+        params["surveys"] = pl.concat(
+            [survey_frame(period, unit_kind), qa_frame(period, unit_kind)], how="diagonal"
+        ).filter(pl.col("unit").is_not_null())
     values: dict[str, dict[str, float]] = {}
     counts: dict[str, dict[str, int]] = {}
     for key in keys:

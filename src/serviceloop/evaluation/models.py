@@ -22,6 +22,8 @@ __all__ = [
     "Indicator",
     "IndicatorSystem",
     "ManualScore",
+    "QACriterion",
+    "QAReview",
 ]
 
 
@@ -263,3 +265,61 @@ class EvaluationMeasure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit_key} {self.indicator}: {self.raw_value}"
+
+
+class QACriterion(models.Model):
+    """A behaviour standard reviewers score (greeting, accuracy, empathy, ...), weighted."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    name_zh = models.CharField(_("Chinese name"), max_length=200, blank=True)
+    weight = models.FloatField(_("weight"), default=1.0)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(weight__gt=0),
+                name="qa_criterion_weight_positive",
+                violation_error_message=_("A weight must be above 0."),
+            )
+        ]
+        verbose_name = _("QA criterion")
+        verbose_name_plural = _("QA criteria")
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return _localised(self.name, self.name_zh)
+
+
+class QAReview(models.Model):
+    """One reviewer's review of one case handled by one agent; ``score`` is the weighted mean of
+    the criteria (0-100), set when the review is submitted."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="qa_reviews")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    assigned_at = models.DateTimeField(_("assigned"))
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    score = models.FloatField(_("score"), null=True, blank=True)
+    scores = models.JSONField(_("score per criterion"), default=dict, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        ordering = ["-assigned_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "reviewer"], name="qa_review_once_per_reviewer")
+        ]
+        indexes = [models.Index(fields=["agent", "submitted_at"], name="qa_agent_idx")]
+        verbose_name = _("QA review")
+        verbose_name_plural = _("QA reviews")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} by {self.reviewer_id}"

@@ -359,7 +359,7 @@ def evaluation_run(
     computed = [
         leaf
         for leaf in leaves
-        if leaf.source in (Source.COMPUTED, Source.SURVEY) and leaf.measure in MEASURES
+        if leaf.source in (Source.COMPUTED, Source.SURVEY, Source.QA) and leaf.measure in MEASURES
     ]
     units, measured, counts = compute_measures(
         sorted({leaf.measure for leaf in computed}),
@@ -378,7 +378,7 @@ def evaluation_run(
     basis: dict[str, str] = {}
     excluded: list[dict[str, str]] = []
     for leaf in leaves:
-        if leaf.source in (Source.COMPUTED, Source.SURVEY) and leaf.measure in MEASURES:
+        if leaf.source in (Source.COMPUTED, Source.SURVEY, Source.QA) and leaf.measure in MEASURES:
             values = measured[leaf.measure]
             spec = MEASURES[leaf.measure]
             basis[leaf.code] = str(spec.basis)

@@ -15,6 +15,8 @@ urlpatterns = [
     path("indicators/<int:pk>/", views.system_view, name="system"),
     path("indicators/<int:pk>/groups/<str:parent_id>/", views.group_view, name="group"),
     path("manual-scores/", views.manual_score_view, name="manual-scores"),
+    path("qa/", views.qa_view, name="qa"),
+    path("qa/reviews/<int:pk>/", views.qa_review_view, name="qa-review"),
     path("me/", views.scorecard_view, name="my-scorecard"),
     path("agents/<str:username>/", views.scorecard_view, name="scorecard"),
 ]

@@ -18,19 +18,24 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from serviceloop.accounts.decorators import role_required
 from serviceloop.core.exceptions import ApplicationError
-from serviceloop.evaluation import charts, export, selectors, services
+from serviceloop.evaluation import charts, export, qa, selectors, services
 from serviceloop.evaluation.forms import (
     ComparisonForm,
     EvaluationRunForm,
     ManualScoreForm,
+    QAReviewForm,
+    QASampleForm,
     WeightsForm,
 )
+from serviceloop.evaluation.measures import Period
 from serviceloop.evaluation.models import (
     Evaluation,
     EvaluationMeasure,
     Indicator,
     IndicatorSystem,
     ManualScore,
+    QACriterion,
+    QAReview,
 )
 from serviceloop.evaluation.permissions import can_manage_evaluations, can_view_scorecard
 
@@ -293,12 +298,92 @@ def scorecard_view(request: HttpRequest, username: str | None = None) -> HttpRes
         .order_by("evaluation", "indicator__parent__order", "indicator__order")
     ):
         measures.setdefault(m.evaluation_id, []).append(m)
+    reviews = list(
+        QAReview.objects.filter(agent__username=username, submitted_at__isnull=False)
+        .select_related("case")
+        .order_by("-submitted_at")[:20]
+    )
     return render(
         request,
         "evaluation/scorecard.html",
         {
             "username": username,
             "rows": [(r, measures.get(r.evaluation_id, [])) for r in results],
+            "reviews": reviews,
+            "criteria": {c.code: c.label for c in QACriterion.objects.all()},
             "now": timezone.now(),
         },
+    )
+
+
+@managers_only
+@require_http_methods(["GET", "POST"])
+def qa_view(request: HttpRequest) -> HttpResponse:
+    """Criteria, sampling cases for review, the reviewer's pending reviews and calibration."""
+    form = QASampleForm(request.POST or None, prefix="s")
+    status = 200
+    if request.method == "POST":
+        if "create_criteria" in request.POST:
+            qa.qa_criteria_create_default(actor=request.user)
+            return redirect("evaluation:qa")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                created = qa.qa_sample(
+                    period=Period(data["period_start"], data["period_end"]),
+                    per_agent=data["per_agent"],
+                    reviewers=list(data["reviewers"]),
+                    actor=request.user,
+                )
+            except ApplicationError as error:
+                _apply_error(form, error)
+            else:
+                messages.success(request, _("%(n)d reviews assigned.") % {"n": len(created)})
+                return redirect("evaluation:qa")
+        status = 422
+    pending = list(
+        QAReview.objects.filter(reviewer_id=request.user.pk, submitted_at__isnull=True)
+        .select_related("case", "agent")
+        .order_by("assigned_at")[:100]
+    )
+    return render(
+        request,
+        "evaluation/qa.html",
+        {
+            "section": "qa",
+            "form": form,
+            "criteria": list(QACriterion.objects.all()),
+            "pending": pending,
+            "calibration": qa.qa_calibration(),
+        },
+        status=status,
+    )
+
+
+@managers_only
+@require_http_methods(["GET", "POST"])
+def qa_review_view(request: HttpRequest, pk: int) -> HttpResponse:
+    review = get_object_or_404(QAReview.objects.select_related("case", "agent"), pk=pk)
+    if review.reviewer_id != request.user.pk:
+        raise PermissionDenied
+    criteria = list(QACriterion.objects.filter(is_active=True))
+    form = QAReviewForm(request.POST or None, criteria=criteria)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            comment = data.pop("comment", "")
+            try:
+                qa.qa_review_submit(review=review, scores=data, comment=comment, actor=request.user)
+            except ApplicationError as error:
+                _apply_error(form, error)
+            else:
+                messages.success(request, _("Review submitted."))
+                return redirect("evaluation:qa")
+        status = 422
+    return render(
+        request,
+        "evaluation/qa_review.html",
+        {"section": "qa", "review": review, "form": form},
+        status=status,
     )

@@ -106,8 +106,9 @@ def survey_summary(start: dt.date, end: dt.date) -> SurveySummary:
     csat_of = dict(responses.filter(csat__isnull=False).values_list("invitation__case_id", "csat"))
     per_stage: dict[str, list[float]] = {}
     for activity, case_id in visits:
-        if case_id in csat_of:
-            per_stage.setdefault(activity, []).append(csat_of[case_id])
+        value = csat_of.get(case_id)
+        if value is not None:
+            per_stage.setdefault(activity, []).append(float(value))
     stages = sorted(
         (
             {"stage": stage, "n": len(values), "csat_mean": sum(values) / len(values)}

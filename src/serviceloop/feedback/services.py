@@ -232,8 +232,14 @@ def survey_sweep(*, at: dt.datetime | None = None) -> dict[str, int]:
     for invitation in due:
         invitation.reminded_at = at
         invitation.save(update_fields=["reminded_at"])
-    transaction.on_commit(lambda: [_email(i, reminder=False) for i in invited])
-    transaction.on_commit(lambda: [_email(i, reminder=True) for i in due])
+
+    def send() -> None:
+        for invitation in invited:
+            _email(invitation, reminder=False)
+        for invitation in due:
+            _email(invitation, reminder=True)
+
+    transaction.on_commit(send)
     return {"invited": len(invited), "reminded": len(due)}
 
 
