@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from threading import Lock
+from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
@@ -22,6 +24,7 @@ __all__ = [
     "SNAPSHOT_SECONDS",
     "SlaSetup",
     "calendar_for",
+    "case_clock_views",
     "case_clocks",
     "policy_for_case",
     "setup_forget",
@@ -100,3 +103,36 @@ def calendar_for(*, policy: SlaPolicy | None, team_id: int | None) -> BusinessCa
 
 def case_clocks(case: Case) -> QuerySet[SlaClock]:
     return SlaClock.objects.filter(case=case).select_related("calendar", "policy")
+
+
+def case_clock_views(case: Case, *, now: datetime) -> list[dict[str, Any]]:
+    """The case's clocks as plain values, with the working time used as of ``now``."""
+    from serviceloop.sla.calendars import clock_for
+    from serviceloop.sla.clockwork import ClockState
+
+    views = []
+    for clock in case_clocks(case):
+        state = ClockState(
+            target=clock.target_seconds,
+            used=clock.used_seconds,
+            since=int(clock.since.timestamp()),
+            running=clock.running and clock.stopped_at is None,
+        )
+        used = state.used_at(clock_for(clock.calendar), int(now.timestamp()))
+        views.append(
+            {
+                "metric": clock.metric,
+                "cycle": clock.cycle,
+                "state": clock.state,
+                "policy": clock.policy.name if clock.policy else None,
+                "calendar": clock.calendar.name if clock.calendar else None,
+                "target_minutes": clock.target_seconds // 60,
+                "used_minutes": round(used / 60, 1),
+                "due_at": clock.due_at,
+                "warn_at": clock.warn_at,
+                "warned_at": clock.warned_at,
+                "breached_at": clock.breached_at,
+                "stopped_at": clock.stopped_at,
+            }
+        )
+    return views

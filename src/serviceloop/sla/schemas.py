@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Schema
+
+__all__ = ["ClockOut"]
+
+
+class ClockOut(Schema):
+    metric: str
+    cycle: int
+    state: str  # running / paused / stopped
+    policy: str | None
+    calendar: str | None
+    target_minutes: int
+    used_minutes: float  # working minutes used so far (as of the request)
+    due_at: datetime | None
+    warn_at: datetime | None
+    warned_at: datetime | None
+    breached_at: datetime | None
+    stopped_at: datetime | None
