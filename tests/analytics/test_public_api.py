@@ -9,6 +9,7 @@ import serviceloop.analytics as analytics
 EXPECTED = {
     "AnalysisResult",
     "AnalyticsError",
+    "ColumnMapping",
     "DuplicateEventError",
     "EmptyLogError",
     "EngineError",

@@ -9,20 +9,21 @@ seconds and UTC datetimes.
 
 Public API
 ----------
-Loading (``eventlog``)::
+Loading (``eventlog``); every reader takes one :class:`ColumnMapping` and/or its fields as
+keywords (keywords win)::
 
-    read_csv(path, *, case="case_id", activity="activity", timestamp="timestamp",
-             start_timestamp=None, resource=None, lifecycle=None, attributes=None,
-             timestamp_format=None, day_first=False, timezone="UTC", separator=None,
-             null_values=("", "?", "NA", ...), duplicates="error", engine="polars") -> EventLog
-    read_xes(path, *, case="case:concept:name", activity="concept:name",
-             timestamp="time:timestamp", start_timestamp=None, resource="org:resource",
-             lifecycle="lifecycle:transition", attributes=None, duplicates="error",
-             engine="polars") -> EventLog                      # .xes and .xes.gz
-    read_parquet(path, *, <same mapping as read_csv, no separator/null_values>) -> EventLog
+    ColumnMapping(case="case_id", activity="activity", timestamp="timestamp",
+                  start_timestamp=None, resource=None, lifecycle=None, attributes=None,
+                  timestamp_format=None, day_first=False, timezone="UTC", duplicates="error")
+        .with_options(**fields)  ColumnMapping.xes()   # the XES keys
+    read_csv(path, mapping=None, *, separator=None, null_values=("", "?", "NA", ...),
+             engine="polars", **fields) -> EventLog
+    read_xes(path, mapping=None, *, engine="polars", **fields) -> EventLog  # .xes, .xes.gz;
+             # mapping defaults to ColumnMapping.xes()
+    read_parquet(path, mapping=None, *, engine="polars", **fields) -> EventLog
                  # engine="spark": Spark reads and codes the files itself (a file or a folder)
-    from_polars(frame, *, <same mapping>) -> EventLog           # DataFrame or LazyFrame
-    from_arrow(table, **mapping) -> EventLog                    # the live case log
+    from_polars(frame, mapping=None, *, engine="polars", **fields) -> EventLog  # or LazyFrame
+    from_arrow(table, mapping=None, *, engine="polars", **fields) -> EventLog  # the live log
     EventLog: .n_events .n_cases .activities .attributes .has_start .has_resource
               .with_engine("polars" | "spark") .to_polars() .coded()
 
@@ -207,7 +208,15 @@ if TYPE_CHECKING:
         MissingValueError,
         TimestampParseError,
     )
-    from .eventlog import EventLog, from_arrow, from_polars, read_csv, read_parquet, read_xes
+    from .eventlog import (
+        ColumnMapping,
+        EventLog,
+        from_arrow,
+        from_polars,
+        read_csv,
+        read_parquet,
+        read_xes,
+    )
     from .filters import (
         filter_activities,
         filter_attribute,
@@ -309,7 +318,15 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "MissingValueError",
         "TimestampParseError",
     ),
-    "eventlog": ("EventLog", "from_arrow", "from_polars", "read_csv", "read_parquet", "read_xes"),
+    "eventlog": (
+        "ColumnMapping",
+        "EventLog",
+        "from_arrow",
+        "from_polars",
+        "read_csv",
+        "read_parquet",
+        "read_xes",
+    ),
     "filters": (
         "filter_activities",
         "filter_attribute",

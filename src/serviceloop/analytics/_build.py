@@ -8,43 +8,30 @@ runs only when times within a case are out of file order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import polars as pl
 
 from ._engine import Engine, get_engine
 from ._log import EventLog
+from ._mapping import ColumnMapping, Duplicates
 from ._schema import A, C, I, R, S, T
 from ._timestamps import to_epoch_us
 from .errors import (
     DuplicateEventError,
     EmptyLogError,
-    InvalidParameterError,
     MissingColumnError,
     MissingValueError,
 )
 
-__all__ = ["Duplicates", "build_log"]
-
-Duplicates = Literal["error", "keep", "drop"]
+__all__ = ["ColumnMapping", "Duplicates", "build_log"]
 _POS = "__pos"
 
 
 def build_log(
     frame: pl.DataFrame,
+    mapping: ColumnMapping,
     *,
-    case: str,
-    activity: str,
-    timestamp: str,
-    start_timestamp: str | None,
-    resource: str | None,
-    lifecycle: str | None,
-    attributes: Sequence[str] | None,
-    timestamp_format: str | None,
-    day_first: bool,
-    timezone: str,
-    duplicates: Duplicates,
     engine: str | Engine,
     path: str | None,
     row_offset: int,
@@ -55,10 +42,13 @@ def build_log(
     ``row_index`` names a column that already holds each row's 0-based position in the source
     (a part of a bigger file), in ascending order; otherwise rows are numbered here.
     """
-    if duplicates not in ("error", "keep", "drop"):
-        raise InvalidParameterError(
-            f"duplicates must be 'error', 'keep' or 'drop', not {duplicates!r}"
-        )
+    case, activity, timestamp = mapping.case, mapping.activity, mapping.timestamp
+    start_timestamp, resource, lifecycle = (
+        mapping.start_timestamp,
+        mapping.resource,
+        mapping.lifecycle,
+    )
+    attributes, duplicates = mapping.attributes, mapping.duplicates
     available = frame.columns
     mapped = [case, activity, timestamp, start_timestamp, resource, lifecycle]
     for col in mapped:
@@ -100,9 +90,9 @@ def build_log(
     ts_opts: dict[str, Any] = {
         "row_col": I,
         "row_offset": row_offset,
-        "timestamp_format": timestamp_format,
-        "day_first": day_first,
-        "timezone": timezone,
+        "timestamp_format": mapping.timestamp_format,
+        "day_first": mapping.day_first,
+        "timezone": mapping.timezone,
         "path": path,
     }
     cols: list[pl.Series | pl.Expr] = [to_epoch_us(frame, timestamp, **ts_opts).alias(T)]

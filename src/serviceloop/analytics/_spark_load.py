@@ -8,12 +8,12 @@ files). Row numbers in errors are counted only when there is an error to report.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from ._engine import SparkEngine
+from ._mapping import ColumnMapping
 from ._schema import A, C, I, R, S, T
 from .errors import (
     DuplicateEventError,
@@ -64,22 +64,15 @@ def _codes(df: Any, column: str) -> tuple[pl.Series, Any]:
     return pl.Series(names, dtype=pl.String), mapping
 
 
-def spark_read_parquet(
-    path: str,
-    *,
-    case: str,
-    activity: str,
-    timestamp: str,
-    start_timestamp: str | None,
-    resource: str | None,
-    attributes: Sequence[str] | None,
-    duplicates: str,
-    engine: SparkEngine,
-) -> EventLog:
+def spark_read_parquet(path: str, mapping: ColumnMapping, *, engine: SparkEngine) -> EventLog:
     """Build an :class:`EventLog` on Spark from Parquet files (a file or a directory)."""
     from pyspark.sql import functions as F
 
     from ._log import EventLog
+
+    case, activity, timestamp = mapping.case, mapping.activity, mapping.timestamp
+    start_timestamp, resource = mapping.start_timestamp, mapping.resource
+    attributes, duplicates = mapping.attributes, mapping.duplicates
 
     raw = engine.session.read.parquet(str(path))
     names = raw.columns

@@ -16,37 +16,36 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from ._build import Duplicates, build_log
+from ._build import build_log
 from ._engine import Engine, get_engine
 from ._log import EventLog
-from ._schema import ACTIVITY, CASE_ID, RESOURCE, START_TIMESTAMP, TIMESTAMP
+from ._mapping import ColumnMapping, resolve
 from .errors import EmptyLogError, LogFormatError, MissingColumnError
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["EventLog", "from_arrow", "from_polars", "read_csv", "read_parquet", "read_xes"]
+__all__ = [
+    "ColumnMapping",
+    "EventLog",
+    "from_arrow",
+    "from_polars",
+    "read_csv",
+    "read_parquet",
+    "read_xes",
+]
 
 DEFAULT_NULLS = ("", "?", "NA", "N/A", "null", "NULL", "None")
 
 
 def read_csv(
     path: str | Path,
+    mapping: ColumnMapping | None = None,
     *,
-    case: str = CASE_ID,
-    activity: str = ACTIVITY,
-    timestamp: str = TIMESTAMP,
-    start_timestamp: str | None = None,
-    resource: str | None = None,
-    lifecycle: str | None = None,
-    attributes: Sequence[str] | None = None,
-    timestamp_format: str | None = None,
-    day_first: bool = False,
-    timezone: str = "UTC",
     separator: str | None = None,
     null_values: Sequence[str] = DEFAULT_NULLS,
-    duplicates: Duplicates = "error",
     engine: str | Engine = "polars",
+    **options: Any,
 ) -> EventLog:
     """Read a CSV event log.
 
@@ -54,39 +53,30 @@ def read_csv(
     ----------
     path
         The file; ``.csv.gz`` is read too.
-    case, activity, timestamp
-        Column names of case id, activity and completion time.
-    start_timestamp, resource, lifecycle
-        Optional columns. With ``lifecycle``, only 'complete' rows are events and a 'start' row
-        gives the start time of the matching 'complete'.
-    attributes
-        Extra columns to keep (team, channel, ...); ``None`` keeps all the others.
-    timestamp_format
-        A strftime format (``"%d/%m/%Y %H:%M"``); ``None`` detects it from the data.
-    day_first
-        When detecting, read ``03/04/2024`` as 3 April.
-    timezone
-        Zone of timestamps written without an offset; everything is stored in UTC.
+    mapping
+        Which column holds what (:class:`ColumnMapping`); default: ``case_id``, ``activity``,
+        ``timestamp``, every other column an attribute.
     separator
         ``None`` guesses ``,``, ``;`` or tab from the header line.
     null_values
         Cells read as empty (real exports write ``?``).
-    duplicates
-        ``"error"`` (default) refuses rows repeating case, activity, timestamp and resource;
-        ``"keep"`` keeps them (as pm4py does); ``"drop"`` keeps the first.
     engine
         ``"polars"`` (default) or ``"spark"``.
+    **options
+        Any :class:`ColumnMapping` field (``case="Case ID"``, ``duplicates="keep"``, ...), on
+        top of ``mapping``.
 
     Raises
     ------
     MissingColumnError, MissingValueError, TimestampParseError, EmptyLogError,
-    DuplicateEventError, LogFormatError
+    DuplicateEventError, LogFormatError, InvalidParameterError
 
     Examples
     --------
     >>> log = read_csv("helpdesk.csv", case="Case ID", activity="Activity",
     ...                timestamp="Complete Timestamp")  # doctest: +SKIP
     """
+    m = resolve(mapping, options)
     p = Path(path)
     if not p.is_file():
         raise LogFormatError("no such file", path=str(path))
@@ -102,34 +92,14 @@ def read_csv(
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
         raise LogFormatError(f"not a readable CSV file: {exc}", path=str(path)) from exc
     # Exports pad cells (" ? "): strip the mapped columns, then their null markers are nulls too.
-    mapped = [
-        c
-        for c in dict.fromkeys((case, activity, timestamp, start_timestamp, resource, lifecycle))
-        if c is not None and c in frame.columns
-    ]
+    mapped = [c for c in dict.fromkeys(m.mapped) if c in frame.columns]
     nulls = list(null_values)
     frame = frame.with_columns(
         pl.col(c).str.strip_chars().replace(nulls, None) if nulls else pl.col(c).str.strip_chars()
         for c in mapped
     )
     # Row 1 is the header line, so data row i (0-based) is row i + 2.
-    return build_log(
-        frame,
-        case=case,
-        activity=activity,
-        timestamp=timestamp,
-        start_timestamp=start_timestamp,
-        resource=resource,
-        lifecycle=lifecycle,
-        attributes=attributes,
-        timestamp_format=timestamp_format,
-        day_first=day_first,
-        timezone=timezone,
-        duplicates=duplicates,
-        engine=engine,
-        path=str(path),
-        row_offset=2,
-    )
+    return build_log(frame, m, engine=engine, path=str(path), row_offset=2)
 
 
 def _first_line(p: Path) -> str:
@@ -143,19 +113,10 @@ def _first_line(p: Path) -> str:
 
 def read_parquet(
     path: str | Path,
+    mapping: ColumnMapping | None = None,
     *,
-    case: str = CASE_ID,
-    activity: str = ACTIVITY,
-    timestamp: str = TIMESTAMP,
-    start_timestamp: str | None = None,
-    resource: str | None = None,
-    lifecycle: str | None = None,
-    attributes: Sequence[str] | None = None,
-    timestamp_format: str | None = None,
-    day_first: bool = False,
-    timezone: str = "UTC",
-    duplicates: Duplicates = "error",
     engine: str | Engine = "polars",
+    **options: Any,
 ) -> EventLog:
     """Read a Parquet event log (only the mapped columns are read from disk).
 
@@ -168,80 +129,45 @@ def read_parquet(
     --------
     >>> log = read_parquet("log.parquet", resource="resource", attributes=[])  # doctest: +SKIP
     """
+    m = resolve(mapping, options)
     p = Path(path)
     if not p.exists():
         raise LogFormatError("no such file", path=str(path))
     eng = get_engine(engine)
-    if eng.name == "spark" and lifecycle is None and timestamp_format is None:
+    if eng.name == "spark" and m.lifecycle is None and m.timestamp_format is None:
         from ._engine import SparkEngine
         from ._spark_load import spark_read_parquet
 
         assert isinstance(eng, SparkEngine)
-        return spark_read_parquet(
-            str(p),
-            case=case,
-            activity=activity,
-            timestamp=timestamp,
-            start_timestamp=start_timestamp,
-            resource=resource,
-            attributes=attributes,
-            duplicates=duplicates,
-            engine=eng,
-        )
+        return spark_read_parquet(str(p), m, engine=eng)
     try:
         lazy = pl.scan_parquet(p)
         names = lazy.collect_schema().names()
     except (pl.exceptions.ComputeError, OSError) as exc:
         raise LogFormatError(f"not a readable Parquet file: {exc}", path=str(path)) from exc
-    mapped = [case, activity, timestamp, start_timestamp, resource, lifecycle]
-    for col in mapped:
-        if col is not None and col not in names:
+    for col in m.mapped:
+        if col not in names:
             raise MissingColumnError(col, names, path=str(path))
-    wanted = [c for c in mapped if c is not None]
-    wanted += [c for c in names if c not in wanted] if attributes is None else list(attributes)
+    wanted = list(m.mapped)
+    wanted += [c for c in names if c not in wanted] if m.attributes is None else list(m.attributes)
     missing = [c for c in wanted if c not in names]
     if missing:
         raise MissingColumnError(missing[0], names, path=str(path))
     frame = lazy.select(list(dict.fromkeys(wanted))).collect()
-    return build_log(
-        frame,
-        case=case,
-        activity=activity,
-        timestamp=timestamp,
-        start_timestamp=start_timestamp,
-        resource=resource,
-        lifecycle=lifecycle,
-        attributes=attributes,
-        timestamp_format=timestamp_format,
-        day_first=day_first,
-        timezone=timezone,
-        duplicates=duplicates,
-        engine=engine,
-        path=str(path),
-        row_offset=1,
-    )
+    return build_log(frame, m, engine=engine, path=str(path), row_offset=1)
 
 
 def from_polars(
     frame: pl.DataFrame | pl.LazyFrame,
+    mapping: ColumnMapping | None = None,
     *,
-    case: str = CASE_ID,
-    activity: str = ACTIVITY,
-    timestamp: str = TIMESTAMP,
-    start_timestamp: str | None = None,
-    resource: str | None = None,
-    lifecycle: str | None = None,
-    attributes: Sequence[str] | None = None,
-    timestamp_format: str | None = None,
-    day_first: bool = False,
-    timezone: str = "UTC",
-    duplicates: Duplicates = "error",
     engine: str | Engine = "polars",
+    **options: Any,
 ) -> EventLog:
     """Build a log from a Polars frame (the live case log arrives this way).
 
-    Columns default to the canonical ``case_id, activity, timestamp``; a ``resource`` column is
-    used when present. Rows are counted from 1 in errors.
+    Columns default to the canonical ``case_id, activity, timestamp``; ``resource`` and
+    ``start_timestamp`` columns are used when present. Rows are counted from 1 in errors.
 
     Examples
     --------
@@ -251,31 +177,18 @@ def from_polars(
     2
     """
     df = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
-    if resource is None and RESOURCE in df.columns and case == CASE_ID:
-        resource = RESOURCE
-    if start_timestamp is None and START_TIMESTAMP in df.columns and case == CASE_ID:
-        start_timestamp = START_TIMESTAMP
-    return build_log(
-        df,
-        case=case,
-        activity=activity,
-        timestamp=timestamp,
-        start_timestamp=start_timestamp,
-        resource=resource,
-        lifecycle=lifecycle,
-        attributes=attributes,
-        timestamp_format=timestamp_format,
-        day_first=day_first,
-        timezone=timezone,
-        duplicates=duplicates,
-        engine=engine,
-        path=None,
-        row_offset=1,
-    )
+    m = resolve(mapping, options).canonical_defaults(df.columns)
+    return build_log(df, m, engine=engine, path=None, row_offset=1)
 
 
-def from_arrow(table: pa.Table | pa.RecordBatch, **mapping: Any) -> EventLog:
-    """Build a log from an Arrow table; same keywords as :func:`from_polars`.
+def from_arrow(
+    table: pa.Table | pa.RecordBatch,
+    mapping: ColumnMapping | None = None,
+    *,
+    engine: str | Engine = "polars",
+    **options: Any,
+) -> EventLog:
+    """Build a log from an Arrow table; same arguments as :func:`from_polars`.
 
     Examples
     --------
@@ -285,12 +198,10 @@ def from_arrow(table: pa.Table | pa.RecordBatch, **mapping: Any) -> EventLog:
     """
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
-    return from_polars(frame, **mapping)
+    return from_polars(frame, mapping, engine=engine, **options)
 
 
 # -- XES ----------------------------------------------------------------------------------------
-_XES_CASE, _XES_ACT, _XES_TS = "case:concept:name", "concept:name", "time:timestamp"
-_XES_RES, _XES_LC = "org:resource", "lifecycle:transition"
 _PROLOG_LIMIT = 1 << 20
 
 
@@ -313,26 +224,22 @@ def _refuse_unsafe_xml(p: Path) -> None:
 
 def read_xes(
     path: str | Path,
+    mapping: ColumnMapping | None = None,
     *,
-    case: str = _XES_CASE,
-    activity: str = _XES_ACT,
-    timestamp: str = _XES_TS,
-    start_timestamp: str | None = None,
-    resource: str | None = _XES_RES,
-    lifecycle: str | None = _XES_LC,
-    attributes: Sequence[str] | None = None,
-    duplicates: Duplicates = "error",
     engine: str | Engine = "polars",
+    **options: Any,
 ) -> EventLog:
     """Read an XES or XES.gz log with the Rust reader ``rustxes``.
 
-    Trace attributes appear as ``case:<key>``. Documents with a DTD or entities are refused
-    before parsing. ``resource`` and ``lifecycle`` are used when the log has them.
+    The mapping defaults to the XES keys (:meth:`ColumnMapping.xes`); trace attributes
+    appear as ``case:<key>``. Documents with a DTD or entities are refused before parsing.
+    ``resource`` and ``lifecycle`` are used when the log has them.
 
     Examples
     --------
     >>> log = read_xes("helpdesk.xes.gz")  # doctest: +SKIP
     """
+    m = resolve(mapping, options, base=ColumnMapping.xes())
     p = Path(path)
     if not p.is_file():
         raise LogFormatError("no such file", path=str(path))
@@ -348,24 +255,11 @@ def read_xes(
     if frame.height == 0:
         raise EmptyLogError(f"{path} has no events")
     frame = frame.drop([c for c in frame.columns if c.startswith("@@")])
-    if resource == _XES_RES and resource not in frame.columns:
-        resource = None
-    if lifecycle == _XES_LC and lifecycle not in frame.columns:
-        lifecycle = None
-    return build_log(
-        frame,
-        case=case,
-        activity=activity,
-        timestamp=timestamp,
-        start_timestamp=start_timestamp,
-        resource=resource,
-        lifecycle=lifecycle,
-        attributes=attributes,
-        timestamp_format=None,
-        day_first=False,
-        timezone="UTC",
-        duplicates=duplicates,
-        engine=engine,
-        path=str(path),
-        row_offset=1,
-    )
+    standard = ColumnMapping.xes()
+    absent: dict[str, Any] = {}
+    if m.resource == standard.resource and m.resource not in frame.columns:
+        absent["resource"] = None
+    if m.lifecycle == standard.lifecycle and m.lifecycle not in frame.columns:
+        absent["lifecycle"] = None
+    m = m.with_options(**absent)
+    return build_log(frame, m, engine=engine, path=str(path), row_offset=1)

@@ -25,9 +25,10 @@ from typing import IO, Any
 
 import polars as pl
 
-from ._build import Duplicates, build_log
+from ._build import build_log
 from ._engine import FIRST, VARIANT
 from ._json import to_python, write_json
+from ._mapping import ColumnMapping, Duplicates
 from ._schema import A2, ACTIVITY, CASE_ID, T2, TIMESTAMP, US, A, C, I, T
 from ._timestamps import detect_format
 from .errors import EmptyLogError, InvalidParameterError, LogFormatError, MissingColumnError
@@ -251,24 +252,15 @@ def _mine_part(
     if not files:
         return None
     frame = pl.scan_ipc(files).collect()
-    log = build_log(
-        frame,
+    mapping = ColumnMapping(
         case=case,
         activity=activity,
         timestamp=timestamp,
-        start_timestamp=None,
-        resource=None,
-        lifecycle=None,
-        attributes=[],
+        attributes=(),
         timestamp_format=timestamp_format,
-        day_first=False,
-        timezone="UTC",
         duplicates=duplicates,
-        engine="polars",
-        path=path,
-        row_offset=1,
-        row_index=_ROW,
     )
+    log = build_log(frame, mapping, engine="polars", path=path, row_offset=1, row_index=_ROW)
     del frame
     lut = pl.lit(log.activity_names.cast(pl.Enum(names)).to_physical())
     steps: pl.DataFrame = log._with_next

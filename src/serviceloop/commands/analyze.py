@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from serviceloop.analytics import EventLog, LargeLogResult
+    from serviceloop.analytics import ColumnMapping, EventLog, LargeLogResult
 
 __all__ = ["analyze"]
 
@@ -49,19 +49,42 @@ def _check_output(path: Path | None, option: str) -> None:
         raise _fail(f"{option} {path}: is a directory")
 
 
-def _load(path: Path, mapping: dict[str, Any], csv_options: dict[str, Any]) -> EventLog:
+def _is_xes(path: Path) -> bool:
+    return path.name.lower().endswith((".xes", ".xes.gz"))
+
+
+def _mapping(path: Path, given: dict[str, Any]) -> ColumnMapping:
+    """The column mapping from the options given; XES logs start from the XES keys and carry
+    their own time zones and formats."""
+    from serviceloop.analytics import ColumnMapping
+
+    options = {k: v for k, v in given.items() if v is not None}
+    if _is_xes(path):
+        for key in ("timestamp_format", "day_first", "timezone"):
+            options.pop(key, None)
+        return ColumnMapping.xes().with_options(**options)
+    return ColumnMapping().with_options(**options)
+
+
+def _load(
+    path: Path,
+    mapping: ColumnMapping | dict[str, Any],
+    csv_options: dict[str, Any],
+    engine: str = "polars",
+) -> EventLog:
+    """Read ``path`` by its suffix. ``mapping`` may also be the option dict of the other
+    commands (``simulate``, ``predict``): field names, ``None`` for not given, and ``engine``."""
     from serviceloop.analytics import read_csv, read_parquet, read_xes
 
-    name = path.name.lower()
-    if name.endswith((".xes", ".xes.gz")):
-        xes = {k: v for k, v in mapping.items() if v is not None}
-        xes.pop("timestamp_format", None)
-        xes.pop("day_first", None)
-        xes.pop("timezone", None)
-        return read_xes(path, **xes)
-    if name.endswith((".parquet", ".pq")):
-        return read_parquet(path, **mapping)
-    return read_csv(path, **mapping, **csv_options)
+    if isinstance(mapping, dict):
+        given = dict(mapping)
+        engine = given.pop("engine", None) or engine
+        mapping = _mapping(path, given)
+    if _is_xes(path):
+        return read_xes(path, mapping, engine=engine)
+    if path.name.lower().endswith((".parquet", ".pq")):
+        return read_parquet(path, mapping, engine=engine)
+    return read_csv(path, mapping, engine=engine, **csv_options)
 
 
 def _write_atomically(outputs: dict[Path, Callable[[IO[bytes]], None]]) -> None:
@@ -105,17 +128,17 @@ def _check_large(log: Path, given: dict[str, object]) -> None:
         raise _fail(f"--large cannot be combined with {', '.join(refused)}")
 
 
-def _mine_large(log: Path, mapping: dict[str, Any], part_events: int) -> LargeLogResult:
+def _mine_large(log: Path, mapping: ColumnMapping, part_events: int) -> LargeLogResult:
     from serviceloop.analytics import mine_large_parquet
 
     return mine_large_parquet(
         log,
-        case=mapping["case"],
-        activity=mapping["activity"],
-        timestamp=mapping["timestamp"],
-        duplicates=mapping["duplicates"],
+        case=mapping.case,
+        activity=mapping.activity,
+        timestamp=mapping.timestamp,
+        duplicates=mapping.duplicates,
         part_events=part_events,
-        time_zone=mapping["timezone"],
+        time_zone=mapping.timezone,
     )
 
 
@@ -323,7 +346,7 @@ def analyze(
             },
         )
 
-    mapping: dict[str, Any] = {
+    given: dict[str, Any] = {
         "case": case_col,
         "activity": activity_col,
         "timestamp": timestamp_col,
@@ -334,19 +357,16 @@ def analyze(
         "day_first": day_first,
         "timezone": timezone,
         "duplicates": duplicates.value,
-        "engine": engine.value,
         # Only the attributes an analysis reads: the others would be loaded for nothing.
-        "attributes": list(rework_by or ()),
+        "attributes": tuple(rework_by or ()),
     }
-    for key in ("case", "activity", "timestamp"):
-        if mapping[key] is None and not log.name.lower().endswith((".xes", ".xes.gz")):
-            mapping[key] = {"case": "case_id", "activity": "activity"}.get(key, key)
     csv_options = {"separator": separator} if separator else {}
     to_stdout = json_out is not None and str(json_out) == "-"
     steps = ["load", "discover", "conformance", "report"]
     progress = _progress()
     has_start = False
     try:
+        mapping = _mapping(log, given)
         spec = None
         if process is not None:
             from serviceloop.analytics import load_process_yaml
@@ -366,7 +386,7 @@ def analyze(
         else:
             with progress:
                 task = progress.add_task(f"Loading {log.name}", total=len(steps))
-                event_log = _load(log, mapping, csv_options)
+                event_log = _load(log, mapping, csv_options, engine.value)
                 has_start = event_log.has_start
                 progress.update(task, advance=1, description="Discovering the process, measuring")
                 from serviceloop.analytics import analyze as run_analysis
