@@ -39,6 +39,7 @@ MAX_PREFIXES = 250  # activity sequences so far that get their own code (the mos
 _P = 2_147_483_647  # prime modulus of the prefix hash (values stay far from Int64 overflow)
 _B = 1_000_003
 _ATTR = "attr:"
+_CID = "__case_run"  # 0, 1, 2, ... per run of one case id (each case's events are contiguous)
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,8 @@ class Vocabulary:
 def events_frame(log: EventLog) -> pl.DataFrame:
     """The log with names: ``case``, ``activity``, ``ts`` (UTC epoch µs), ``resource``, attributes.
 
-    Rows keep the log's one sort (case, time, file order), so each case is contiguous.
+    Rows keep the log's one sort (case, time, file order), so each case is contiguous: every
+    function of this module relies on it (filtering rows keeps it).
     """
     ev = log.coded()
     cols = [
@@ -180,13 +182,12 @@ def _prefix_hash(frame: pl.DataFrame, codes: pl.Expr) -> pl.Series:
     sum over i of (code_i + 1) * B^i mod P: a cumulative sum, so it vectorises; two different
     sequences of the same length collide with probability about 1/P.
     """
-    pos = frame.select(pl.int_range(pl.len()).over(CASE).alias("p"))["p"]
+    pos = frame.select(pl.int_range(pl.len()).over(pl.col(CASE).rle_id()).alias("p"))["p"]
     powers = pl.Series(_powers(_int(pos.max()) + 1), dtype=pl.Int64)
-    parts = frame.select(CASE, codes.cast(pl.Int64).alias("c")).with_columns(
-        pos, powers.gather(pos).alias("w")
-    )
+    parts = frame.select(pl.col(CASE).rle_id().alias(_CID), codes.cast(pl.Int64).alias("c"))
+    parts = parts.with_columns(pos, powers.gather(pos).alias("w"))
     term = ((pl.col("c") + 1) * pl.col("w")) % _P
-    out = (term.cum_sum().over(CASE) % _P) * 64 + (pl.col("p") + 1).clip(upper_bound=63)
+    out = (term.cum_sum().over(_CID) % _P) * 64 + (pl.col("p") + 1).clip(upper_bound=63)
     return parts.select(out.alias("h"))["h"]
 
 
@@ -204,10 +205,10 @@ def _powers(n: int) -> list[int]:
 
 def prefix_features(events: pl.DataFrame, vocab: Vocabulary) -> pl.DataFrame:
     """One row per event: ``case``, ``activity``, ``ts`` and every feature of its prefix."""
-    over = pl.col(CASE)
+    over = pl.col(_CID)  # cases are contiguous: windows over a run id, not hashed strings
     local = pl.from_epoch(TS, "us").dt.replace_time_zone("UTC").dt.convert_time_zone(vocab.timezone)
     act = _code(pl.col(ACT), vocab.activities)
-    frame = events.with_columns(act.alias("last_activity"))
+    frame = events.with_columns(act.alias("last_activity"), pl.col(CASE).rle_id().alias(_CID))
     first = pl.col(TS).first().over(over)
     cols: list[pl.Expr] = [
         pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over(over).alias("prefix_length"),
@@ -248,7 +249,7 @@ def prefix_features(events: pl.DataFrame, vocab: Vocabulary) -> pl.DataFrame:
     frame = frame.with_columns(cols)
     # Distinct activities so far: count columns cover the frequent ones; count the first
     # occurrence of every activity instead, so rare ones count too.
-    first_time = pl.int_range(pl.len()).over([CASE, ACT]) == 0
+    first_time = pl.struct(_CID, ACT).is_first_distinct()
     prefix = {h: i for i, h in enumerate(vocab.prefixes)}
     frame = frame.with_columns(
         first_time.cast(pl.Int32).cum_sum().over(over).alias("distinct_activities"),
@@ -265,7 +266,7 @@ def add_targets(frame: pl.DataFrame, vocab: Vocabulary) -> pl.DataFrame:
     ``remaining_days`` to the case's last event, ``next_code`` (the next activity's code, or
     ``len(activities) + 1`` for the end of the case), ``total_days`` of the whole case.
     """
-    over = pl.col(CASE)
+    over = pl.col(CASE).rle_id()
     end_code = len(vocab.activities) + 1
     last = pl.col(TS).last().over(over)
     return frame.with_columns(

@@ -279,6 +279,7 @@ def train_predictor(
     sla_measure: SlaMeasure = "total",
     timezone: str = "UTC",
     validation: float = 0.2,
+    max_prefixes: int | None = 300_000,
     max_rounds: int = 1000,
     seed: int = 0,
     threads: int = 1,
@@ -302,6 +303,9 @@ def train_predictor(
         Where hours and weekdays of the time features are counted.
     validation
         Share of the training cases, the last ones by start, held out for early stopping.
+    max_prefixes
+        Learn from the most recent closed cases (by start) up to this many prefixes (events);
+        ``None``: all. Recent cases describe today's process best and keep training short.
     max_rounds, seed, threads
         Boosting rounds at most; LightGBM's seed (same seed, same model); its threads.
 
@@ -332,6 +336,7 @@ def train_predictor(
         sla_measure=sla_measure,
         timezone=timezone,
         validation=validation,
+        max_prefixes=max_prefixes,
         max_rounds=max_rounds,
         seed=seed,
         threads=threads,
@@ -340,7 +345,12 @@ def train_predictor(
 
 
 def _check(
-    sla_seconds: float | None, sla_measure: str, validation: float, rounds: int, threads: int
+    sla_seconds: float | None,
+    sla_measure: str,
+    validation: float,
+    rounds: int,
+    threads: int,
+    max_prefixes: int | None,
 ) -> None:
     if sla_seconds is not None and not (math.isfinite(sla_seconds) and sla_seconds > 0):
         raise InvalidParameterError(f"sla_seconds must be a positive number, not {sla_seconds!r}")
@@ -352,6 +362,8 @@ def _check(
         raise InvalidParameterError(f"validation must be in [0, 0.9), not {validation!r}")
     if rounds < 1:
         raise InvalidParameterError(f"max_rounds must be at least 1, not {rounds!r}")
+    if max_prefixes is not None and max_prefixes < 1:
+        raise InvalidParameterError(f"max_prefixes must be at least 1, not {max_prefixes!r}")
     if threads < 1:
         raise InvalidParameterError(f"threads must be at least 1, not {threads!r}")
 
@@ -366,6 +378,7 @@ def fit_events(
     timezone: str,
     validation: float,
     max_rounds: int,
+    max_prefixes: int | None = None,
     seed: int,
     on_step: Progress,
     threads: int = 1,
@@ -373,7 +386,7 @@ def fit_events(
     """Train on an :func:`events_frame` (the evaluation hands it the training cases only)."""
     import lightgbm as lgb
 
-    _check(sla_seconds, sla_measure, validation, max_rounds, threads)
+    _check(sla_seconds, sla_measure, validation, max_rounds, threads, max_prefixes)
     step = on_step
     closing = (
         tuple(sorted(set(closed_activities)))
@@ -395,7 +408,11 @@ def fit_events(
     vocab = build_vocabulary(events, attributes=attributes, timezone=timezone)
     frame = add_targets(prefix_features(events, vocab), vocab)
     # Early-stopping hold-out: the cases that started last (a split by time, as in use).
-    starts = frame.group_by(CASE).agg(pl.col(TS).min()).sort(TS, CASE)
+    starts = frame.group_by(CASE).agg(pl.col(TS).min(), pl.len().alias("n")).sort(TS, CASE)
+    if max_prefixes is not None and frame.height > max_prefixes:
+        recent = starts.reverse().filter(pl.col("n").cum_sum() <= max_prefixes).reverse()
+        starts = recent if recent.height else starts.tail(1)
+        frame = frame.filter(pl.col(CASE).is_in(starts[CASE].implode()))
     n_valid = round(starts.height * validation)
     held = starts[CASE].tail(n_valid) if n_valid >= 5 else starts[CASE].head(0)
     is_valid = pl.col(CASE).is_in(held.implode())
@@ -456,6 +473,7 @@ def fit_events(
     info = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "closed_cases": closed.len(),
+        "cases_used": starts.height,
         "prefixes": frame.height,
         "validation_cases": held.len(),
         "first_event": _iso(events[TS].min()),
