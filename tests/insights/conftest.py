@@ -21,6 +21,7 @@ from django.core.cache import cache
 from serviceloop.accounts.models import User
 from serviceloop.cases.models import Case, Category
 from serviceloop.cases.services import case_reopen, case_transition
+from serviceloop.insights.selectors import forget_kept_logs
 from serviceloop.processes.models import ProcessVersion
 from tests.factories import (
     AgentFactory,
@@ -61,7 +62,9 @@ def walk(case: Case, version: ProcessVersion, actor: User, steps: list[tuple[str
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
+    """Each test's database starts again from the same ids: no log kept from another test."""
     cache.clear()
+    forget_kept_logs()
 
 
 @pytest.fixture

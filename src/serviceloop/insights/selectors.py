@@ -12,21 +12,25 @@ Two views of the log:
             reopening a closed case, which re-enters the stage the case closed from).
 ``events``  every event of every kind (assigned, replied, ...), activity = the event's label.
 
-The Arrow table read for a set of database-level filters is kept in Django's cache with the log's
-version (newest event id, event count), so a page load over unchanged data does not read it again.
+The log read for a set of database-level filters is kept in the process (not in Django's cache,
+which would pickle millions of rows on every page) with the log's version: a page over unchanged
+data reads nothing, and after new events only those events and the cases they touch are read
+(:func:`event_log_version`, ``_brought_up_to_date``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import polars as pl
 import pyarrow as pa
-from django.core.cache import cache
-from django.db.models import Count, Max, QuerySet
+from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from serviceloop.accounts.choices import STAFF_ROLES
@@ -67,8 +71,6 @@ TimeMode = Literal["started", "intersecting", "completed", "contained"]
 ATTRIBUTES = ("team", "category", "priority", "channel", "version", "status")
 #: The columns of :func:`event_table`, in order.
 LOG_COLUMNS = ("case_id", "activity", "timestamp", "resource", *ATTRIBUTES)
-
-CACHE_SECONDS = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,43 @@ _CASE_SCHEMA = {
 }
 
 
+def _view_rows(
+    filters: LogFilters, *, case_lookups: dict[str, Any], after_id: int | None = None
+) -> tuple[pl.DataFrame, list[int]]:
+    """The view's rows (``__case``, ``id``, ``activity``, ``timestamp``, ``actor``) in log order,
+    and the cases any of the events read belong to (with ``after_id``, events of every kind are
+    read: any of them may change a case's attributes)."""
+    if filters.view == "stages":
+        raw = read_events(
+            kinds=None if after_id is not None else ENTRY_KINDS,
+            case_lookups=case_lookups,
+            after_id=after_id,
+        )
+        rows = stage_visits(raw).select(
+            "case", "id", "activity", pl.col("start").alias("timestamp"), "actor"
+        )
+    else:
+        raw = read_events(case_lookups=case_lookups, after_id=after_id)
+        rows = raw.select("case", "id", "activity", "timestamp", "actor")
+    return rows.rename({"case": "__case"}), raw["case"].unique().to_list()
+
+
+def _staff() -> pl.DataFrame:
+    return fetch_frame(
+        User.objects.filter(role__in=sorted(STAFF_ROLES)).order_by().values_list("id", "username"),
+        {"actor": pl.Int64, "resource": pl.String},
+    )
+
+
+def _joined(rows: pl.DataFrame, cases: pl.DataFrame, staff: pl.DataFrame) -> pa.Table:
+    return (
+        rows.join(cases, on="__case", how="inner", maintain_order="left")
+        .join(staff, on="actor", how="left", maintain_order="left")
+        .select(LOG_COLUMNS)
+        .to_arrow()
+    )
+
+
 def event_table(filters: LogFilters) -> pa.Table:
     """The live log as Arrow columns :data:`LOG_COLUMNS`, ordered by case, time and event id.
 
@@ -172,61 +211,135 @@ def event_table(filters: LogFilters) -> pa.Table:
     attributes travel once per case instead of once per event. The stage view is
     :func:`serviceloop.cases.eventlog.stage_visits`, the one the export writes too.
     """
-    case_filters = _case_filters(filters)
     cases = fetch_frame(_cases_queryset(filters), _CASE_SCHEMA)
-    if filters.view == "stages":
-        raw = read_events(kinds=ENTRY_KINDS, case_lookups=case_filters)
-        visits = stage_visits(raw)
-        events = visits.select("case", "activity", pl.col("start").alias("timestamp"), "actor")
+    rows, _ = _view_rows(filters, case_lookups=_case_filters(filters))
+    return _joined(rows, cases, _staff())
+
+
+# -- the log kept in memory, brought up to date by event id -------------------------------------------
+#: Events committed out of id order (concurrent transactions take ids before they commit) land
+#: within this many ids of the newest one; an update re-reads that window and skips what it holds.
+LATE_WINDOW = 10_000
+#: Sets of filters kept per process (least recently used dropped first).
+KEPT_LOGS = 6
+
+Version = tuple[int, int, int]
+
+
+def event_log_version() -> Version:
+    """(newest event id, events in the last :data:`LATE_WINDOW` ids, erasure mark): changes
+    whenever the log does, and costs index probes, not a count of the whole log.
+
+    Events are only appended, so a new one moves the newest id, and one committed late moves the
+    window's count. The one removal there is, an audited erasure (``core.append_only.lifted``),
+    drops and re-creates the table's triggers: on PostgreSQL their ids are the mark. SQLite's mark
+    is the number of ids missing below the newest (it numbers rows without gaps, so only an
+    erasure adds one; counting is cheap at the sizes SQLite serves).
+    """
+    table = CaseEvent._meta.db_table
+    if connection.vendor == "postgresql":
+        sql = (
+            f"SELECT m.last, (SELECT count(*) FROM {table} WHERE id > m.last - %s), "  # noqa: S608
+            f"(SELECT coalesce(sum(oid::int8), 0) FROM pg_trigger "
+            f"WHERE tgrelid = '{table}'::regclass) "
+            f"FROM (SELECT coalesce(max(id), 0) AS last FROM {table}) m"
+        )
     else:
-        raw = read_events(case_lookups=case_filters)
-        events = raw.select("case", "activity", "timestamp", "actor")
-    staff = fetch_frame(
-        User.objects.filter(role__in=sorted(STAFF_ROLES)).order_by().values_list("id", "username"),
-        {"actor": pl.Int64, "resource": pl.String},
-    )
-    table = (
-        events.rename({"case": "__case"})
-        .join(cases, on="__case", how="inner", maintain_order="left")
-        .join(staff, on="actor", how="left", maintain_order="left")
-        .select(LOG_COLUMNS)
-    )
-    return table.to_arrow()
+        sql = (
+            f"SELECT m.last, (SELECT count(*) FROM {table} WHERE id > m.last - %s), "  # noqa: S608
+            f"m.last - (SELECT count(*) FROM {table}) "
+            f"FROM (SELECT coalesce(max(id), 0) AS last FROM {table}) m"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [LATE_WINDOW])
+        last, recent, mark = cursor.fetchone()
+    return int(last), int(recent), int(mark)
 
 
-def event_log_version() -> tuple[int, int]:
-    """(newest event id, number of events): changes whenever the log does.
+@dataclass
+class _Kept:
+    """One set of filters' log: its cases and view rows (with event ids), the joined table."""
 
-    Events are appended, so the newest id moves on every change; the count also catches the one
-    removal the app knows, an audited data erasure, which may leave the newest id in place.
+    version: Version
+    cases: pl.DataFrame
+    rows: pl.DataFrame
+    table: pa.Table
+    log: EventLog | None = None
+
+
+_kept: OrderedDict[str, _Kept] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def _read(filters: LogFilters, version: Version) -> _Kept:
+    cases = fetch_frame(_cases_queryset(filters), _CASE_SCHEMA)
+    rows, _ = _view_rows(filters, case_lookups=_case_filters(filters))
+    return _Kept(version, cases, rows, _joined(rows, cases, _staff()))
+
+
+def _brought_up_to_date(kept: _Kept, filters: LogFilters, version: Version) -> _Kept:
+    """Read only the events after the kept ones (and the late window), and the cases they touch.
+
+    A touched case may have left the filters (e.g. moved to another team: its rows go) or entered
+    them (its whole history is read, one more query, only then).
     """
-    found = CaseEvent.objects.aggregate(last=Max("id"), count=Count("id"))
-    return found["last"] or 0, found["count"]
+    fresh, touched = _view_rows(
+        filters, case_lookups={}, after_id=max(kept.version[0] - LATE_WINDOW, 0)
+    )
+    fresh = fresh.filter(~pl.col("id").is_in(kept.rows["id"].implode()))
+    now = fetch_frame(_cases_queryset(filters).filter(id__in=touched), _CASE_SCHEMA)
+    known = kept.cases["__case"]
+    entered = now.filter(~pl.col("__case").is_in(known.implode()))["__case"].to_list()
+    keep_ids = now["__case"].implode()
+    parts = [
+        kept.rows.filter(~pl.col("__case").is_in(touched) | pl.col("__case").is_in(keep_ids)),
+        fresh.filter(pl.col("__case").is_in(keep_ids) & ~pl.col("__case").is_in(entered)),
+    ]
+    if entered:
+        parts.append(_view_rows(filters, case_lookups={"id__in": entered})[0])
+    rows = pl.concat(parts).sort("__case", "timestamp", "id")
+    cases = pl.concat([kept.cases.filter(~pl.col("__case").is_in(touched)), now])
+    return _Kept(version, cases, rows, _joined(rows, cases, _staff()))
 
 
-def _cached_table(filters: LogFilters) -> pa.Table:
-    """The table for ``filters``, read again only when a newer event exists.
-
-    One cache entry per set of filters, holding the log version it was read at: a new event
-    replaces the entry instead of adding one, so the cache does not fill up with stale logs.
-    """
-    key = f"insights:log:{filters.database_key()}"
+def _kept_log(filters: LogFilters) -> _Kept:
+    """The log for ``filters``: kept while unchanged, brought up to date after new events, read
+    again whole only the first time or after an erasure."""
+    key = filters.database_key()
     version = event_log_version()
-    cached = cache.get(key)
-    if cached is not None and cached[0] == version:
-        return cached[1]
-    table = event_table(filters)
-    cache.set(key, (version, table), CACHE_SECONDS)
-    return table
+    with _kept_lock:
+        kept = _kept.get(key)
+        if kept is not None:
+            _kept.move_to_end(key)
+    if kept is not None and kept.version == version:
+        return kept
+    if kept is not None and kept.version[2] == version[2] and version[0] >= kept.version[0]:
+        kept = _brought_up_to_date(kept, filters, version)
+    else:
+        kept = _read(filters, version)
+    with _kept_lock:
+        _kept[key] = kept
+        _kept.move_to_end(key)
+        while len(_kept) > KEPT_LOGS:
+            _kept.popitem(last=False)
+    return kept
+
+
+def forget_kept_logs() -> None:
+    """Drop every kept log (tests; a worker that must free memory)."""
+    with _kept_lock:
+        _kept.clear()
 
 
 def event_log(filters: LogFilters) -> EventLog | None:
     """The filtered live log, or None when nothing is left (an empty database or filters that
     keep no case)."""
-    table = _cached_table(filters)
-    if table.num_rows == 0:
+    kept = _kept_log(filters)
+    if kept.table.num_rows == 0:
         return None
-    log = from_arrow(table, duplicates="keep")
+    if kept.log is None:
+        kept.log = from_arrow(kept.table, duplicates="keep")
+    log = kept.log
     if filters.start_at is not None or filters.end_at is not None:
         log = filter_time(log, start=filters.start_at, end=filters.end_at, mode=filters.time_mode)
     if filters.min_hours is not None or filters.max_hours is not None:
