@@ -249,3 +249,33 @@ def test_bad_settings_and_too_few_units_are_refused_and_store_nothing(system, ma
             actor=manager,
         )
     assert Evaluation.objects.count() == 0
+
+
+def test_an_indicator_missing_for_a_minority_of_units_takes_their_median(system, manager, history):
+    north, south = history
+    west = TeamFactory(code="west", name="West")
+    wes, wyn = AgentFactory(team=west, username="wes"), AgentFactory(team=west, username="wyn")
+    for day, agent in ((3, wes), (4, wyn), (5, wes)):
+        make_case(team=west, agent=agent, created=at(day), first_reply_hours=2, closed_hours=20)
+    evaluation = evaluation_run(
+        system=system,
+        unit_kind="team",
+        period_start=START,
+        period_end=END,
+        method="topsis",
+        weighting="manual",
+        actor=manager,
+    )
+    # Load imbalance needs two agents: north and west have it, south (one agent) does not.
+    assert evaluation.details["imputed"] == {"load_balance": ["south"]}
+    measures = {
+        m.unit_key: m
+        for m in EvaluationMeasure.objects.filter(
+            evaluation=evaluation, indicator__code="load_balance"
+        )
+    }
+    assert measures["south"].raw_value == pytest.approx(
+        (measures["north"].raw_value + measures["west"].raw_value) / 2
+    )
+    assert "median" in measures["south"].basis
+    assert "load_balance" not in {e["code"] for e in evaluation.excluded}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import statistics
 from collections.abc import Mapping
 from typing import Any
 
@@ -332,8 +333,10 @@ def evaluation_run(
 ) -> Evaluation:
     """Measure every leaf indicator per unit over the period, weight, score and store it all.
 
-    An indicator without a value for every unit (no survey answers, no manual score entered) is
-    left out and listed with the reason; the other weights are scaled back to 1.
+    An indicator measured for fewer than half of the units (no survey answers, no manual score
+    entered) is left out and listed with the reason, the other weights scaled back to 1; one
+    measured for most units gives the others the median of theirs, said in each such measure's
+    basis and in ``details["imputed"]``.
     """
     _require_manager(actor)
     problems: dict[str, list[str]] = {}
@@ -377,6 +380,7 @@ def evaluation_run(
     columns: dict[str, list[float]] = {}
     basis: dict[str, str] = {}
     excluded: list[dict[str, str]] = []
+    imputed: dict[str, list[str]] = {}
     for leaf in leaves:
         if leaf.source in (Source.COMPUTED, Source.SURVEY, Source.QA) and leaf.measure in MEASURES:
             values = measured[leaf.measure]
@@ -390,17 +394,24 @@ def evaluation_run(
                 {"code": leaf.code, "name": leaf.label, "reason": _("no data source yet")}
             )
             continue
-        missing = [u.label for u in units if u.key not in values]
-        if missing:
+        missing = [u for u in units if u.key not in values]
+        present = [float(values[u.key]) for u in units if u.key in values]
+        if missing and (len(present) < MIN_UNITS or len(present) * 2 < len(units)):
+            names = [u.label for u in missing]
             excluded.append(
                 {
                     "code": leaf.code,
                     "name": leaf.label,
-                    "reason": _("no value for %(units)s") % {"units": ", ".join(missing[:5])}
-                    + (" …" if len(missing) > 5 else ""),
+                    "reason": _("no value for %(units)s") % {"units": ", ".join(names[:5])}
+                    + (" …" if len(names) > 5 else ""),
                 }
             )
             continue
+        if missing:
+            # Most units have a value: the others get the median of theirs, said in the basis.
+            median = statistics.median(present)
+            values = {**values, **{u.key: median for u in missing}}
+            imputed[leaf.code] = [u.key for u in missing]
         columns[leaf.code] = [float(values[k]) for k in keys]
     if not columns:
         raise InvalidInputError(
@@ -430,6 +441,7 @@ def evaluation_run(
         excluded=excluded,
         basis=basis,
         counts={leaf.code: counts.get(leaf.measure, {}) for leaf in used},
+        imputed=imputed,
     )
 
 
@@ -518,8 +530,11 @@ def _store(
     excluded: list[dict[str, str]],
     basis: dict[str, str],
     counts: dict[str, dict[str, int]],
+    imputed: dict[str, list[str]],
 ) -> Evaluation:
     details = {k: v for k, v in scores.details.items() if k != "ranks"}
+    if imputed:
+        details["imputed"] = imputed
     evaluation = Evaluation(
         system=system,
         name=name[:200],
@@ -585,7 +600,11 @@ def _store(
             normalised=float(normalised[u.key][leaf.code]),
             weight=float(scores.weights[leaf.code]),
             contribution=float(contributions[u.key][leaf.code]),
-            basis=_basis(basis[leaf.code], counts.get(leaf.code, {}).get(u.key))[:300],
+            basis=(
+                _("no data: the median of the other units")
+                if u.key in imputed.get(leaf.code, ())
+                else _basis(basis[leaf.code], counts.get(leaf.code, {}).get(u.key))
+            )[:300],
         )
         for u in units
         for leaf in used

@@ -56,6 +56,7 @@ __all__ = [
     "complaint_record",
     "complaint_set_root_cause",
     "survey_answer",
+    "survey_invite",
     "survey_link",
     "survey_open",
     "survey_sweep",
@@ -160,6 +161,26 @@ def survey_template_default() -> SurveyTemplate:
     return template
 
 
+def _invite(case: Case, template: SurveyTemplate, at: dt.datetime) -> SurveyInvitation:
+    return SurveyInvitation.objects.create(
+        case=case,
+        customer=case.customer,
+        template=template,
+        nonce=secrets.token_hex(16),
+        sent_at=at,
+        expires_at=at + dt.timedelta(days=VALID_DAYS),
+        emailed=bool(case.customer.email) and settings.EMAIL_BACKEND not in QUIET_BACKENDS,
+    )
+
+
+@transaction.atomic
+def survey_invite(*, case: Case, at: dt.datetime | None = None) -> SurveyInvitation:
+    """Invite the customer of one case (without mail): for replaying history, as the demo does."""
+    if SurveyInvitation.objects.filter(case=case).exists():
+        raise ConflictError(_("This case's customer has already been invited."))
+    return _invite(case, survey_template_default(), at or timezone.now())
+
+
 def survey_link(invitation: SurveyInvitation) -> str:
     """The path of the invitation's signed link."""
     token = signing.dumps({"i": invitation.pk, "n": invitation.nonce}, salt=SALT, compress=True)
@@ -207,18 +228,7 @@ def survey_sweep(*, at: dt.datetime | None = None) -> dict[str, int]:
             survey__isnull=True,
         ).select_related("customer")[:1000]
     )
-    invited = []
-    for case in cases:
-        invitation = SurveyInvitation.objects.create(
-            case=case,
-            customer=case.customer,
-            template=template,
-            nonce=secrets.token_hex(16),
-            sent_at=at,
-            expires_at=at + dt.timedelta(days=VALID_DAYS),
-            emailed=bool(case.customer.email) and settings.EMAIL_BACKEND not in QUIET_BACKENDS,
-        )
-        invited.append(invitation)
+    invited = [_invite(case, template, at) for case in cases]
     due = list(
         SurveyInvitation.objects.select_for_update()
         .filter(

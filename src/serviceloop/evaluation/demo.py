@@ -1,0 +1,132 @@
+"""Feedback, quality reviews and evaluations for the demo history (``manage evaluation_demo``).
+
+Run after ``serviceloop demo`` has loaded its cases: every closed case gets a survey answer a day
+after it closed, worse where the customer waited longer (the satisfaction falls with the case's
+duration against the median, plus some noise); a few closed cases per agent and month are
+reviewed on the QA criteria (rework costs accuracy points); then teams and agents are evaluated
+for the last two full months. Deterministic for a seed; refuses to run twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import statistics
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from serviceloop.cases.choices import EventKind
+from serviceloop.cases.models import Case, CaseEvent
+from serviceloop.core.exceptions import ConflictError
+from serviceloop.evaluation import qa
+from serviceloop.evaluation.choices import Method, UnitKind, Weighting
+from serviceloop.evaluation.measures import Period
+from serviceloop.evaluation.models import Evaluation, QAReview
+from serviceloop.evaluation.services import evaluation_run, indicator_system_create_default
+from serviceloop.feedback.services import survey_answer, survey_invite
+
+__all__ = ["evaluation_demo_build"]
+
+COMMENTS_LOW = [
+    "Waited far too long for an answer.",
+    "等了太久才有人处理。",
+    "Nobody told me what was happening.",
+]
+COMMENTS_HIGH = ["Quick and friendly, thank you!", "处理很及时，谢谢！", ""]
+
+
+def _months(today: dt.date) -> list[Period]:
+    first = today.replace(day=1)
+    last_end = first - dt.timedelta(days=1)
+    last_start = last_end.replace(day=1)
+    before_end = last_start - dt.timedelta(days=1)
+    return [Period(before_end.replace(day=1), before_end), Period(last_start, last_end)]
+
+
+@transaction.atomic
+def evaluation_demo_build(
+    *, actor: Any, seed: int = 2024, now: dt.datetime | None = None
+) -> dict[str, int]:
+    if Evaluation.objects.exists() or QAReview.objects.exists():
+        raise ConflictError("The demo evaluations exist already.")
+    now = now or timezone.now()
+    rng = random.Random(seed)
+    closed = list(
+        Case.objects.filter(closed_at__isnull=False, closed_at__lte=now - dt.timedelta(days=1))
+        .select_related("customer")
+        .order_by("id")
+    )
+    hours = [(c.closed_at - c.created_at).total_seconds() / 3600 for c in closed if c.closed_at]
+    median = statistics.median(hours) if hours else 1.0
+    reworked = set(
+        CaseEvent.objects.filter(
+            kind=EventKind.STAGE_ENTERED, attributes__transition_kind="rework"
+        ).values_list("case_id", flat=True)
+    )
+    answered = 0
+    for case in closed:
+        if rng.random() > 0.55:  # not every customer answers
+            continue
+        if case.closed_at is None:
+            continue
+        ratio = (case.closed_at - case.created_at).total_seconds() / 3600 / max(median, 0.1)
+        base = 5 - min(3.0, max(0.0, ratio - 0.6) * 1.5)
+        overall = int(min(5, max(1, round(base + rng.gauss(0, 0.6)))))
+        attitude = int(min(5, max(1, round(base + 0.5 + rng.gauss(0, 0.6)))))
+        process = int(min(5, max(1, round(base - 0.3 + rng.gauss(0, 0.6)))))
+        at = case.closed_at + dt.timedelta(hours=rng.uniform(2, 30))
+        if at >= now:
+            continue
+        invitation = survey_invite(case=case, at=case.closed_at)
+        survey_answer(
+            invitation=invitation,
+            answers={
+                "overall": overall,
+                "process": process,
+                "attitude": attitude,
+                "effort": int(min(7, max(1, round(overall * 1.4 + rng.gauss(0, 0.7))))),
+                "recommend": int(min(10, max(0, round(overall * 2 + rng.gauss(0, 1.2))))),
+                "comment": rng.choice(COMMENTS_LOW if overall <= 2 else COMMENTS_HIGH),
+            },
+            user=None,
+            at=at,
+        )
+        answered += 1
+    qa.qa_criteria_create_default(actor=actor)
+    months = _months(timezone.localdate(now))
+    reviews = 0
+    for index, period in enumerate(months):
+        for review in qa.qa_sample(
+            period=period, per_agent=3, reviewers=[actor], actor=actor, seed=seed + index
+        ):
+            accuracy = 2 if review.case_id in reworked else rng.choice([4, 5])
+            scores = {
+                c: rng.choice([3, 4, 5])
+                for c in ("greeting", "understanding", "courtesy", "standards")
+            }
+            qa.qa_review_submit(
+                review=review,
+                scores=scores | {"accuracy": accuracy},
+                actor=actor,
+                at=min(now, timezone.make_aware(dt.datetime.combine(period.end, dt.time(18)))),
+            )
+            reviews += 1
+    system = indicator_system_create_default(actor=actor)
+    evaluations = 0
+    for period in months:
+        for unit_kind, method in ((UnitKind.TEAM, Method.TOPSIS), (UnitKind.AGENT, Method.RSR)):
+            evaluation_run(
+                system=system,
+                unit_kind=unit_kind,
+                period_start=period.start,
+                period_end=period.end,
+                method=method,
+                weighting=Weighting.MANUAL,
+                actor=actor,
+                name=f"{UnitKind(unit_kind).label} {period.start:%Y-%m}",
+                at=now,
+            )
+            evaluations += 1
+    return {"survey_answers": answered, "qa_reviews": reviews, "evaluations": evaluations}
