@@ -203,7 +203,7 @@ def _over_standard() -> pl.Expr:
 
 
 def _activity_mapping(
-    ev: pl.DataFrame, act_names: list[str], act_stage: pl.Series, d: _Design
+    ev: pl.DataFrame, act_names: pl.Series, act_stage: pl.Series, d: _Design
 ) -> pl.DataFrame:
     """How each activity maps to a stage: activity, stage (or null), events, cases."""
     per_act = ev.group_by(A).agg(pl.len().alias("events"), pl.col(C).n_unique().alias("cases"))
