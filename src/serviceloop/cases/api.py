@@ -26,7 +26,12 @@ from ninja.files import UploadedFile
 from serviceloop.accounts.models import User
 from serviceloop.cases import export, queries
 from serviceloop.cases.choices import Channel
-from serviceloop.cases.exceptions import InvalidInputError, PermissionDeniedError
+from serviceloop.cases.exceptions import (
+    FORBIDDEN,
+    InvalidInputError,
+    PermissionDeniedError,
+    Problem,
+)
 from serviceloop.cases.models import Case
 from serviceloop.cases.permissions import case_can_change, case_can_transition
 from serviceloop.cases.process_graph import stage_by_code
@@ -269,7 +274,7 @@ def patch_case(request: HttpRequest, number: str, payload: CasePatchIn) -> Case:
 def list_transitions(request: HttpRequest, number: str) -> list[dict[str, Any]]:
     case = _case(request, number)
     if not case_can_transition(_user(request), case):
-        raise PermissionDeniedError("You may not move this case.")
+        raise PermissionDeniedError(Problem(FORBIDDEN["move"]))
     blocked = render_fields(case_guard_problems(case))
     return [
         {
@@ -306,7 +311,7 @@ def transition_case(request: HttpRequest, number: str, payload: TransitionIn) ->
 def assign_case(request: HttpRequest, number: str, payload: AssignIn) -> Case:
     case = _case(request, number)
     if not case_can_change(_user(request), case):  # before the lookup: no probing for usernames
-        raise PermissionDeniedError("You may not assign this case.")
+        raise PermissionDeniedError(Problem(FORBIDDEN["assign"]))
     assignee = None
     if payload.assignee is not None:
         assignee = User.objects.filter(username=payload.assignee).first()
