@@ -95,16 +95,17 @@ E401 = {401: ErrorOut}
 READ = {**E401, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 WRITE = {**READ, 409: ErrorOut}
 
-MSG_NO_CUSTOMER_PROFILE = "Your account has no customer profile; ask the service desk."
-MSG_CUSTOMER_REQUIRED = "Give customer_id or customer_email of the customer the case is for."
-MSG_NO_SUCH_CUSTOMER = "No customer has this {field}."
-MSG_CUSTOMER_SELF_ONLY = "Customers open cases for themselves only."
-MSG_NO_SUCH_STAGE = "The case's process version has no stage {code!r}."
-MSG_NO_SUCH_USER = "No user is called {username!r}."
-MSG_NO_SUCH_MESSAGE = "This case has no message {pk} that you can see."
-MSG_EXPORT_FORBIDDEN = "Only managers and administrators may export the event log."
-MSG_CUSTOMER_CHANNEL = "A customer's case comes in through the API channel; leave channel out."
-MSG_STAFF_ATTRIBUTES = "Customers may not set these attributes: {names}."
+# Codes of the API's own refusals (their messages: serviceloop.core.messages).
+NO_CUSTOMER_PROFILE = "no_customer_profile"
+CUSTOMER_REQUIRED = "customer_required"
+NO_CUSTOMER_WITH = {"id": "no_customer_with_id", "email": "no_customer_with_email"}
+CUSTOMER_SELF_ONLY = "customer_self_only"
+NO_SUCH_STAGE = "no_such_stage"  # code
+NO_SUCH_USER = "no_such_user"  # username
+NO_SUCH_MESSAGE = "no_such_message"  # pk
+EXPORT_FORBIDDEN = "export_forbidden"
+CUSTOMER_CHANNEL = "customer_channel"
+STAFF_ATTRIBUTES = "staff_attributes"  # names
 
 # Staff get the whole case; customers the portal's view of it (the OpenAPI document lists both).
 CaseAnswer = CaseOut | CustomerCaseOut
@@ -125,11 +126,11 @@ def _check_customer_input(user: User, data: CaseCreateIn) -> None:
     if not customer_view(user):
         return
     if data.channel not in (None, "api"):
-        raise InvalidInputError.for_field("channel", MSG_CUSTOMER_CHANNEL)
+        raise InvalidInputError.for_field("channel", Problem(CUSTOMER_CHANNEL))
     staff_only = sorted(set(data.attributes) - customer_attributes())
     if staff_only:
         raise InvalidInputError.for_field(
-            "attributes", MSG_STAFF_ATTRIBUTES.format(names=", ".join(staff_only)[:300])
+            "attributes", Problem(STAFF_ATTRIBUTES, {"names": ", ".join(staff_only)[:300]})
         )
 
 
@@ -155,29 +156,25 @@ def _customer_for(user: User, data: CaseCreateIn) -> Customer:
     if user.is_customer:
         own = Customer.objects.filter(user=user).first()
         if own is None:
-            raise PermissionDeniedError(MSG_NO_CUSTOMER_PROFILE)
+            raise PermissionDeniedError(Problem(NO_CUSTOMER_PROFILE))
         named_other = (data.customer_id is not None and data.customer_id != own.pk) or (
             bool(data.customer_email)
             and (data.customer_email or "").strip().lower() != own.email.lower()
         )
         if named_other:
-            raise PermissionDeniedError(MSG_CUSTOMER_SELF_ONLY)
+            raise PermissionDeniedError(Problem(CUSTOMER_SELF_ONLY))
         return own
     if data.customer_id is not None:
         found = queries.customer_get(data.customer_id)
         if found is None:
-            raise InvalidInputError.for_field(
-                "customer_id", MSG_NO_SUCH_CUSTOMER.format(field="id")
-            )
+            raise InvalidInputError.for_field("customer_id", Problem(NO_CUSTOMER_WITH["id"]))
         return found
     if data.customer_email:
         found = Customer.objects.filter(email__iexact=data.customer_email.strip()).first()
         if found is None:
-            raise InvalidInputError.for_field(
-                "customer_email", MSG_NO_SUCH_CUSTOMER.format(field="email")
-            )
+            raise InvalidInputError.for_field("customer_email", Problem(NO_CUSTOMER_WITH["email"]))
         return found
-    raise InvalidInputError.for_field("customer_id", MSG_CUSTOMER_REQUIRED)
+    raise InvalidInputError.for_field("customer_id", Problem(CUSTOMER_REQUIRED))
 
 
 # --- cases ---------------------------------------------------------------------------------------
@@ -298,7 +295,7 @@ def transition_case(request: HttpRequest, number: str, payload: TransitionIn) ->
     target = stage_by_code(version_id=case.process_version_id, code=payload.to_stage)
     if target is None:
         raise InvalidInputError.for_field(
-            "to_stage", MSG_NO_SUCH_STAGE.format(code=payload.to_stage)
+            "to_stage", Problem(NO_SUCH_STAGE, {"code": payload.to_stage})
         )
     # The moved case is returned as is: a move to another team's stage may take it out of the
     # caller's sight, which must not turn a done transition into a 404.
@@ -317,7 +314,7 @@ def assign_case(request: HttpRequest, number: str, payload: AssignIn) -> Case:
         assignee = User.objects.filter(username=payload.assignee).first()
         if assignee is None:
             raise InvalidInputError.for_field(
-                "assignee", MSG_NO_SUCH_USER.format(username=payload.assignee)
+                "assignee", Problem(NO_SUCH_USER, {"username": payload.assignee})
             )
     return case_assign(
         case=case,
@@ -412,7 +409,7 @@ def upload_attachment(
         message = message_list_for_user(case=case, user=user).filter(pk=message_id).first()
         if message is None:
             raise InvalidInputError.for_field(
-                "message_id", MSG_NO_SUCH_MESSAGE.format(pk=message_id)
+                "message_id", Problem(NO_SUCH_MESSAGE, {"pk": message_id})
             )
 
     def produce() -> JsonResult:
@@ -491,7 +488,7 @@ def export_events(request: HttpRequest, params: Query[EventExportIn]) -> HttpRes
     lifecycle, kind`` and case attributes, ordered by case then time. Memory stays flat: CSV and
     XES stream as they are read; Parquet is written in row groups to a temporary file."""
     if not export.can_export_event_log(_user(request)):
-        raise PermissionDeniedError(MSG_EXPORT_FORBIDDEN)
+        raise PermissionDeniedError(Problem(EXPORT_FORBIDDEN))
     try:
         query = export.EventLogQuery(since=params.since, until=params.until, kind=params.kind)
     except ValueError as exc:

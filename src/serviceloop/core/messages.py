@@ -98,6 +98,24 @@ MESSAGES: dict[str, str] = {
     "case_assign_forbidden": gettext_noop("You may not assign this case."),
     "case_reopen_forbidden": gettext_noop("You may not reopen this case."),
     "case_escalate_forbidden": gettext_noop("You may not escalate this case."),
+    # --- cases: the API's own checks ------------------------------------------------------------
+    "no_customer_profile": gettext_noop(
+        "Your account has no customer profile; ask the service desk."
+    ),
+    "customer_required": gettext_noop(
+        "Give customer_id or customer_email of the customer the case is for."
+    ),
+    "no_customer_with_id": gettext_noop("No customer has this id."),
+    "no_customer_with_email": gettext_noop("No customer has this email."),
+    "customer_self_only": gettext_noop("Customers open cases for themselves only."),
+    "no_such_stage": gettext_noop("The case's process version has no stage “{code}”."),
+    "no_such_user": gettext_noop("No user is called “{username}”."),
+    "no_such_message": gettext_noop("This case has no message {pk} that you can see."),
+    "export_forbidden": gettext_noop("Only managers and administrators may export the event log."),
+    "customer_channel": gettext_noop(
+        "A customer's case comes in through the API channel; leave channel out."
+    ),
+    "staff_attributes": gettext_noop("Customers may not set these attributes: {names}."),
     # --- customers --------------------------------------------------------------------------------
     "email_taken": gettext_noop("An account with this email address already exists."),
     "email_invalid": gettext_noop("Enter a valid email address."),
