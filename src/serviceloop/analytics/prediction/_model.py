@@ -135,8 +135,12 @@ class CasePredictor:
     def predict_prefixes(self, features: pl.DataFrame) -> pl.DataFrame:
         """Predictions for each row of a :func:`prefix_features` frame (all three tasks)."""
         x = feature_matrix(features, self.vocab)
-        remaining = self.remaining_model.predict(x).clip(min=0) if len(x) else x[:, :0].sum(1)
-        probs = self.next_model.predict(x) if len(x) else x[:, :0]
+        remaining = (
+            self.remaining_model.predict(x, num_threads=1).clip(min=0)
+            if len(x)
+            else x[:, :0].sum(1)
+        )
+        probs = self.next_model.predict(x, num_threads=1) if len(x) else x[:, :0]
         names = pl.Series([*self.vocab.activities, "(unseen)", END])
         best = probs.argmax(axis=1) if len(x) else x[:, :0].sum(1).astype(int)
         out = features.select(CASE, ACT, TS, "prefix_length", "elapsed_days").with_columns(
@@ -150,7 +154,7 @@ class CasePredictor:
             else pl.lit(None, pl.String).alias("next_activity")
         )
         if self.risk_model is not None and self.sla_seconds is not None:
-            risk = self.risk_model.predict(x) if len(x) else remaining
+            risk = self.risk_model.predict(x, num_threads=1) if len(x) else remaining
             out = out.with_columns(pl.Series("breach_probability", risk, dtype=pl.Float64))
             if self.sla_measure == "total":
                 already = pl.col("elapsed_days") * DAY > self.sla_seconds * US
