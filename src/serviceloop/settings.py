@@ -161,6 +161,22 @@ AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+AXES_LOCKOUT_CALLABLE = "serviceloop.accounts.lockout.lockout_response"  # 429 + Retry-After
+# The client's address: REMOTE_ADDR, or behind SERVICELOOP_PROXY_COUNT trusted proxies the address
+# the outermost of them appended to X-Forwarded-For (entries a client sends itself come before it).
+TRUSTED_PROXY_COUNT = int(
+    os.environ.get("SERVICELOOP_PROXY_COUNT", "1" if SECURE_PROXY_SSL_HEADER else "0")
+)
+AXES_CLIENT_IP_CALLABLE = "serviceloop.core.throttle.client_ip"
+# Rate limits ("count/seconds") on attempts from one address, see core.throttle.
+RATE_LOGIN_FAILURES_PER_ADDRESS = os.environ.get("SERVICELOOP_RATE_LOGIN_FAILURES", "30/900")
+RATE_TOKEN_FAILURES_PER_ADDRESS = os.environ.get("SERVICELOOP_RATE_TOKEN_FAILURES", "20/300")
+RATE_SIGNUPS_PER_ADDRESS = os.environ.get("SERVICELOOP_RATE_SIGNUPS", "5/3600")
+RATE_SIGNUPS_PER_EMAIL = os.environ.get("SERVICELOOP_RATE_SIGNUPS_PER_EMAIL", "3/3600")
+# API tokens expire after this many days (0: never); each token can also be given its own date.
+API_TOKEN_DAYS = int(os.environ.get("SERVICELOOP_API_TOKEN_DAYS", "90"))
+# Sign-up confirmation links stay valid this long (seconds).
+SIGNUP_LINK_SECONDS = int(os.environ.get("SERVICELOOP_SIGNUP_LINK_SECONDS", str(3 * 24 * 3600)))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

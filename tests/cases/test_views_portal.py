@@ -1,4 +1,4 @@
-"""Customer portal pages: sign-up, my requests, submitting and answering, and what a customer may
+"""Customer portal pages: my requests, submitting and answering, and what a customer may
 never see (another customer's case or file, internal notes) — always 404, never a leak."""
 
 from __future__ import annotations
@@ -9,11 +9,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from serviceloop.accounts.models import User
 from serviceloop.cases.choices import Channel, EventKind, MessageKind
 from serviceloop.cases.models import Attachment, Case, CaseEvent, Message
 from serviceloop.cases.services import message_add
-from serviceloop.customers.models import Customer
 from tests.cases.helpers import snapshot
 from tests.factories import PASSWORD, CaseFactory, CategoryFactory, CustomerFactory
 
@@ -55,83 +53,6 @@ def alice_case(alice):
 def _login(client, customer):
     client.force_login(customer.user)
     return client
-
-
-# --- sign-up ----------------------------------------------------------------------------------
-
-
-def test_signup_creates_customer_and_signs_in(client, world):
-    response = client.post(
-        reverse("portal:signup"),
-        {
-            "name": "Zhang Wei",
-            "email": "Zhang.Wei@Example.com",
-            "password": "a-long-unusual-passphrase-7",
-            "password_confirm": "a-long-unusual-passphrase-7",
-        },
-    )
-    assert response.status_code == 302
-    assert response["Location"] == reverse("portal:case-list")
-    customer = Customer.objects.get(email="zhang.wei@example.com")
-    assert customer.user is not None and customer.user.is_customer
-    assert client.get(reverse("portal:case-list")).status_code == 200
-
-
-@pytest.mark.parametrize(
-    ("data", "field"),
-    [
-        ({"password_confirm": "something-else-entirely-9"}, "password_confirm"),
-        ({"password": "12345678", "password_confirm": "12345678"}, "password"),
-        ({"email": "not-an-address"}, "email"),
-        ({"name": ""}, "name"),
-    ],
-)
-def test_signup_bad_input_shows_error_and_creates_nothing(client, world, data, field):
-    form = {
-        "name": "Zhang Wei",
-        "email": "zw@example.com",
-        "password": "a-long-unusual-passphrase-7",
-        "password_confirm": "a-long-unusual-passphrase-7",
-        **data,
-    }
-    users_before = User.objects.count()
-    response = client.post(reverse("portal:signup"), form)
-    assert response.status_code == 200
-    assert field in response.context["form"].errors
-    assert User.objects.count() == users_before
-    assert not Customer.objects.filter(email="zw@example.com").exists()
-
-
-def test_signup_with_a_known_address_is_refused(client, alice):
-    users_before = User.objects.count()
-    response = client.post(
-        reverse("portal:signup"),
-        {
-            "name": "Someone Else",
-            "email": alice.email.upper(),
-            "password": "a-long-unusual-passphrase-7",
-            "password_confirm": "a-long-unusual-passphrase-7",
-        },
-    )
-    assert response.status_code == 200
-    assert response.context["form"].errors["email"] == [
-        "An account with this email address already exists."
-    ]
-    assert User.objects.count() == users_before
-
-
-def test_signup_error_is_translated_to_chinese(client, alice):
-    client.cookies["django_language"] = "zh-hans"
-    response = client.post(
-        reverse("portal:signup"),
-        {
-            "name": "Someone Else",
-            "email": alice.email,
-            "password": "a-long-unusual-passphrase-7",
-            "password_confirm": "a-long-unusual-passphrase-7",
-        },
-    )
-    assert "该电子邮件地址已注册" in response.content.decode()
 
 
 # --- my requests ------------------------------------------------------------------------------

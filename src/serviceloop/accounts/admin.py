@@ -72,7 +72,7 @@ def revoke_tokens(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked")
+    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "expires_at", "revoked")
     list_filter = ("revoked",)
     list_select_related = ("user",)
     search_fields = ("name", "user__username", "prefix")
@@ -81,22 +81,28 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:
-            return ("user", "name")
-        return ("user", "name", "prefix", "created_at", "last_used_at", "revoked")
+            return ("user", "name", "expires_at")
+        return ("user", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:
             return ()
-        # A token's owner and key never change; revocation is one-way (the action above).
-        return ("user", "prefix", "created_at", "last_used_at", "revoked")
+        # A token's owner, key and expiry never change; revocation is one-way (the action above).
+        return ("user", "prefix", "created_at", "last_used_at", "expires_at", "revoked")
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
         if change:
             obj.save(update_fields=["name"])
             return
-        token, raw_key = api_token_create(user=obj.user, name=obj.name, actor=request.user)  # type: ignore[arg-type]
+        token, raw_key = api_token_create(
+            user=obj.user,
+            name=obj.name,
+            actor=request.user,  # type: ignore[arg-type]
+            expires_at=obj.expires_at or "default",
+        )
         obj.pk = token.pk
         obj.key_hash, obj.prefix, obj.created_at = token.key_hash, token.prefix, token.created_at
+        obj.expires_at = token.expires_at
         self.message_user(
             request,
             gettext("Copy this key now, it will not be shown again: %(key)s") % {"key": raw_key},

@@ -6,3 +6,6 @@ class AccountsConfig(AppConfig):
     name = "serviceloop.accounts"
     label = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self) -> None:
+        from serviceloop.accounts import lockout, signals  # noqa: F401  (signal receivers)

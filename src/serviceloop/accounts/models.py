@@ -94,7 +94,8 @@ class AgentProfile(models.Model):
 
 
 class ApiToken(models.Model):
-    """A bearer token for integrations; only its SHA-256 is stored."""
+    """A bearer token for integrations; only its SHA-256 is stored. It stops working when it
+    expires, is revoked, or its user changes password or is deactivated (``signals``)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(_("name"), max_length=100)
@@ -102,6 +103,9 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=8, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(
+        _("expires"), null=True, blank=True, help_text=_("Empty: the token does not expire.")
+    )
     revoked = models.BooleanField(default=False)
 
     class Meta:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Literal
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -27,6 +29,7 @@ __all__ = [
     "MSG_CAPACITY_INVALID",
     "MSG_NOT_ALLOWED",
     "MSG_ROLE_INVALID",
+    "MSG_TOKEN_EXPIRY_PAST",
     "MSG_TOKEN_NAME_REQUIRED",
     "MSG_USERNAME_TAKEN",
     "TOKEN_TOUCH_INTERVAL",
@@ -42,6 +45,7 @@ MSG_ROLE_INVALID = "Unknown role."
 MSG_USERNAME_TAKEN = "This username is already taken."
 MSG_CAPACITY_INVALID = "Capacity must be between 1 and 1000 open cases."
 MSG_TOKEN_NAME_REQUIRED = "Give the token a name."  # noqa: S105
+MSG_TOKEN_EXPIRY_PAST = "The expiry must lie in the future."  # noqa: S105
 
 # Writing ``last_used_at`` on every request would turn each API read into a write (on SQLite: take
 # the one write lock); once per interval still tells a live integration from a dead one.
@@ -138,18 +142,32 @@ def agent_create(
 
 
 @transaction.atomic
-def api_token_create(*, user: User, name: str, actor: User | None = None) -> tuple[ApiToken, str]:
+def api_token_create(
+    *,
+    user: User,
+    name: str,
+    actor: User | None = None,
+    expires_at: datetime | Literal["default"] | None = "default",
+) -> tuple[ApiToken, str]:
     """Issue a bearer token for ``user``; the raw key is returned once and never stored.
 
-    Users may issue tokens for themselves; only admins for others.
+    Users may issue tokens for themselves; only admins for others. It expires after
+    ``settings.API_TOKEN_DAYS`` unless ``expires_at`` says when (None: never).
     """
     if actor is not None and actor.pk != user.pk:
         _require_admin(actor)
     name = name.strip()
     if not name:
         raise InvalidInputError.for_field("name", _(MSG_TOKEN_NAME_REQUIRED))
+    if expires_at == "default":
+        days = settings.API_TOKEN_DAYS
+        expires_at = timezone.now() + timedelta(days=days) if days > 0 else None
+    elif expires_at is not None and expires_at <= timezone.now():
+        raise InvalidInputError.for_field("expires_at", _(MSG_TOKEN_EXPIRY_PAST))
     raw_key = ApiToken.new_key()
-    token = ApiToken(user=user, name=name[:100], key_hash=ApiToken.hash_key(raw_key))
+    token = ApiToken(
+        user=user, name=name[:100], key_hash=ApiToken.hash_key(raw_key), expires_at=expires_at
+    )
     token.prefix = raw_key[: ApiToken._meta.get_field("prefix").max_length]
     token.save()
     return token, raw_key
@@ -167,7 +185,7 @@ def api_token_revoke(*, token: ApiToken, actor: User | None = None) -> ApiToken:
 
 
 def api_token_authenticate(raw_key: str) -> User | None:
-    """The active owner of the unrevoked token ``raw_key``, or None.
+    """The active owner of the unrevoked, unexpired token ``raw_key``, or None.
 
     Looked up by its short public prefix, then the SHA-256 is compared in constant time, so the
     answer's timing does not reveal how much of a guessed hash matched.
@@ -184,6 +202,8 @@ def api_token_authenticate(raw_key: str) -> User | None:
     if match is None:
         return None
     now = timezone.now()
+    if match.expires_at is not None and match.expires_at <= now:
+        return None
     if match.last_used_at is None or now - match.last_used_at > TOKEN_TOUCH_INTERVAL:
         ApiToken.objects.filter(pk=match.pk).update(last_used_at=now)
     # The agent profile rides along (cached on the user, also when there is none) so permission

@@ -31,6 +31,7 @@ __all__ = [
     "ChecklistItemForm",
     "MessageForm",
     "QueueFilterForm",
+    "SignUpConfirmForm",
     "SignUpForm",
     "StatusForm",
     "TransitionForm",
@@ -126,6 +127,7 @@ class MultipleFileField(forms.FileField):
         # The attachment rules (size, sniffed type, name) are the service's: ask it before
         # anything is written, so a bad file refuses the whole form.
         from serviceloop.cases.services.files import check_upload
+
         errors = []
         for upload in files:
             try:
@@ -154,7 +156,24 @@ class SignUpForm(forms.Form):
     )
 
     def clean_email(self) -> str:
-        return str(self.cleaned_data["email"]).strip().lower()
+        """The address becomes the login name, so it must also pass the username rules (an
+        address such as ``=1+1@example.net`` is a valid email but not a valid login)."""
+        email = str(self.cleaned_data["email"]).strip().lower()
+        most = User._meta.get_field("username").max_length or 150
+        try:
+            User.username_validator(email)
+        except forms.ValidationError:
+            raise forms.ValidationError(
+                _(
+                    "This address cannot be used to sign in: use one made of letters, digits "
+                    "and @ . + - _ only."
+                )
+            ) from None
+        if len(email) > most:
+            raise forms.ValidationError(
+                _("Use an address of at most %(max)d characters."), params={"max": most}
+            )
+        return email
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -169,6 +188,14 @@ class SignUpForm(forms.Form):
             except forms.ValidationError as exc:
                 self.add_error("password", exc)
         return data
+
+
+class SignUpConfirmForm(forms.Form):
+    """Finishing a sign-up from the mailed link: the password chosen when asking for it."""
+
+    password = forms.CharField(
+        label=_("Password"), strip=False, widget=forms.PasswordInput(render_value=False)
+    )
 
 
 class CaseSubmitForm(forms.Form):

@@ -7,6 +7,8 @@ from serviceloop.cases.views._common import attachment_download
 
 urlpatterns = [
     path("signup/", portal.signup, name="signup"),
+    path("signup/sent/", portal.signup_sent, name="signup-sent"),
+    path("signup/confirm/<str:token>/", portal.signup_confirm, name="signup-confirm"),
     path("", portal.case_list_view, name="case-list"),
     path("cases/new/", portal.case_new, name="case-new"),
     path("cases/<str:number>/", portal.case_detail, name="case-detail"),

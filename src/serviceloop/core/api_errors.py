@@ -25,6 +25,7 @@ from serviceloop.core.exceptions import ApplicationError
 from serviceloop.core.limits import limit
 from serviceloop.core.messages import render_fields
 from serviceloop.core.middleware import too_large_body
+from serviceloop.core.throttle import RateLimitedError
 
 MSG_UNPARSABLE_BODY = "The request body could not be read: send valid JSON (multipart for files)."
 
@@ -80,6 +81,12 @@ def install_error_handlers(api: NinjaAPI) -> None:
             body = {"detail": MSG_UNPARSABLE_BODY, "fields": {"__all__": [MSG_UNPARSABLE_BODY]}}
             return api.create_response(request, body, status=422)
         return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+    @api.exception_handler(RateLimitedError)
+    def rate_limited(request: HttpRequest, exc: RateLimitedError) -> HttpResponse:
+        response = api.create_response(request, {"detail": exc.message}, status=429)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
 
     @api.exception_handler(RequestDataTooBig)
     def body_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:

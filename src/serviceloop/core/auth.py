@@ -3,7 +3,8 @@
 Integrations send ``Authorization: Bearer <token>``; only the token's SHA-256 is stored and checked
 by ``accounts.services.api_token_authenticate``. A request that carries an ``Authorization`` header
 is judged by that header alone, so a bad token is refused even when a session cookie rides along.
-Inactive users and revoked tokens are refused. Refusals become HTTP 401 in the API's common error body.
+Inactive users and revoked or expired tokens are refused. Refusals become HTTP 401 in the API's
+common error body; an address with too many failed tokens gets 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -18,18 +19,39 @@ from ninja.utils import check_csrf
 
 from serviceloop.accounts.models import User
 from serviceloop.accounts.services import api_token_authenticate
+from serviceloop.core.throttle import (
+    Rate,
+    RateLimitedError,
+    client_address,
+    throttle_hit,
+    throttle_wait,
+)
 
-__all__ = ["BearerTokenAuth", "SessionCsrfAuth", "api_auth"]
+__all__ = ["MSG_TOO_MANY_TOKEN_FAILURES", "BearerTokenAuth", "SessionCsrfAuth", "api_auth"]
+
+TOKEN_SCOPE = "token-address"  # noqa: S105  (a counter name)
+MSG_TOO_MANY_TOKEN_FAILURES = "Too many failed token sign-ins from your address; retry later."  # noqa: S105
 
 
 class BearerTokenAuth(HttpBearer):
     """``Authorization: Bearer <token>`` for integrations and scripts."""
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        # Failed tokens are counted per client address; past the limit every token from that
+        # address is refused with 429 before it is checked, so guessing gains nothing.
+        address, rate = (
+            client_address(request),
+            Rate.parse(settings.RATE_TOKEN_FAILURES_PER_ADDRESS),
+        )
+        wait = throttle_wait(TOKEN_SCOPE, address, rate)
+        if wait:
+            raise RateLimitedError(MSG_TOO_MANY_TOKEN_FAILURES, wait)
         user = api_token_authenticate(token)
-        if user is not None:
-            # Code that reads request.user (services called with it, templates) sees the token's owner.
-            request.user = user
+        if user is None:
+            throttle_hit(TOKEN_SCOPE, address, rate)
+            return None
+        # Code that reads request.user (services called with it, templates) sees the token's owner.
+        request.user = user
         return user
 
 

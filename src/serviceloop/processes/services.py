@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -21,6 +22,7 @@ from serviceloop.accounts.choices import Role
 from serviceloop.accounts.models import Skill, Team, User
 from serviceloop.accounts.permissions import can_design_processes
 from serviceloop.analytics.process_model import (
+    MAX_BYTES,
     ProcessDefinitionError,
     ProcessSpec,
     StageSpec,
@@ -30,6 +32,7 @@ from serviceloop.analytics.process_model import (
     validate_process,
 )
 from serviceloop.core.exceptions import PermissionDeniedError
+from serviceloop.core.limits import limit
 from serviceloop.processes.choices import VersionStatus
 from serviceloop.processes.exceptions import ProcessDefinitionInvalid, VersionStateError
 from serviceloop.processes.models import ProcessVersion, ServiceProcess, Stage, Transition
@@ -41,6 +44,7 @@ __all__ = [
     "MSG_NOT_ALLOWED",
     "MSG_NOT_DRAFT",
     "MSG_NOT_PUBLISHED",
+    "MSG_TOO_DEEP",
     "MSG_UNKNOWN_ROLE",
     "MSG_UNKNOWN_SKILL",
     "MSG_UNKNOWN_TEAM",
@@ -105,11 +109,44 @@ def _problems_of(error: ProcessDefinitionError) -> list[Problem]:
     return [{"path": str(p.path), "message": str(p.message)} for p in error.problems]
 
 
+MSG_TOO_DEEP = (
+    "The definition nests deeper than %(max)d levels (SERVICELOOP_LIMIT_PROCESS_YAML_DEPTH); "
+    "a process definition needs a few."
+)
+
+
+def _too_deep(text: str | bytes) -> bool:
+    """Whether the YAML nests deeper than the limit, read as a stream of events: the document
+    loader recurses once per level and would exhaust the stack on ``[[[[...`` 100,000 deep."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8-sig", errors="replace")
+    most, depth = limit("PROCESS_YAML_DEPTH"), 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                depth += 1
+                if depth > most:
+                    return True
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return False  # the parser below reports it with its line and column
+    except RecursionError:
+        return True
+    return False
+
+
 def _parse(text: str, source: str) -> ProcessSpec:
+    if len(text) <= MAX_BYTES and _too_deep(text):
+        most = limit("PROCESS_YAML_DEPTH")
+        raise _refuse([{"path": "", "message": _(MSG_TOO_DEEP) % {"max": most}}])
     try:
         return parse_process_yaml(text, source=source)
     except ProcessDefinitionError as exc:
         raise _refuse(_problems_of(exc)) from exc
+    except RecursionError:  # a structure deep in some other way: still the author's input
+        most = limit("PROCESS_YAML_DEPTH")
+        raise _refuse([{"path": "", "message": _(MSG_TOO_DEEP) % {"max": most}}]) from None
 
 
 def _by_code(model: type[Team] | type[Skill], codes: Iterable[str]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -22,13 +23,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from serviceloop.cases.choices import Channel, MessageKind
-from serviceloop.cases.forms import CaseSubmitForm, MessageForm, SignUpForm, add_application_error
+from serviceloop.cases.forms import (
+    CaseSubmitForm,
+    MessageForm,
+    SignUpConfirmForm,
+    SignUpForm,
+    add_application_error,
+)
 from serviceloop.cases.selectors import case_get_for_user, case_list
 from serviceloop.cases.services import attachment_add, case_create, message_add
 from serviceloop.cases.views._common import paginate, signed_in, timeline_rows
 from serviceloop.core.exceptions import ApplicationError
 from serviceloop.core.idempotency import JsonResult, KeyReusedError, run_once
-from serviceloop.customers.services import customer_register
+from serviceloop.core.throttle import Rate, client_address, throttle_hit
+from serviceloop.customers.signup import signup_complete, signup_read, signup_request
 
 View = Callable[..., HttpResponse]
 
@@ -50,25 +58,77 @@ def _customer_of(request: HttpRequest) -> Any:
     return getattr(request.user, "customer", None)
 
 
+def _too_many(request: HttpRequest, retry_after: int) -> HttpResponse:
+    response = render(
+        request,
+        "portal/signup.html",
+        {"form": SignUpForm(), "too_many": True, "retry_minutes": -(-retry_after // 60)},
+        status=429,
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
+    """Ask for an account. A valid request answers the same whether the address is new or known
+    (the mail says which); requests per address and per mailbox are rate-limited."""
     if request.user.is_authenticated:
         return redirect("home")
-    form = SignUpForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            customer = customer_register(
-                name=form.cleaned_data["name"],
-                email=form.cleaned_data["email"],
-                password=form.cleaned_data["password"],
-            )
-        except ApplicationError as exc:
-            add_application_error(form, exc)
-        else:
-            login(request, customer.user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, _("Welcome! Your account is ready."))
-            return redirect("portal:case-list")
-    return render(request, "portal/signup.html", {"form": form})
+    if request.method != "POST":
+        return render(request, "portal/signup.html", {"form": SignUpForm()})
+    address = client_address(request)
+    wait = throttle_hit("signup-address", address, Rate.parse(settings.RATE_SIGNUPS_PER_ADDRESS))
+    if wait:
+        return _too_many(request, wait)
+    form = SignUpForm(request.POST)
+    if not form.is_valid():
+        return render(request, "portal/signup.html", {"form": form}, status=422)
+    data = form.cleaned_data
+    # Past the per-mailbox limit nothing more is sent, and the answer stays the same.
+    if not throttle_hit("signup-email", data["email"], Rate.parse(settings.RATE_SIGNUPS_PER_EMAIL)):
+        signup_request(
+            name=data["name"],
+            email=data["email"],
+            password=data["password"],
+            link_for=lambda token: request.build_absolute_uri(
+                reverse("portal:signup-confirm", args=[token])
+            ),
+        )
+    return redirect("portal:signup-sent")
+
+
+def signup_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/signup_sent.html")
+
+
+@require_http_methods(["GET", "POST"])
+def signup_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """Finish a sign-up from the mailed link; the password chosen then must be entered again."""
+    try:
+        pending = signup_read(token)
+    except ApplicationError as exc:
+        return render(request, "portal/signup_confirm.html", {"invalid": exc.message}, status=404)
+    form = SignUpConfirmForm(request.POST or None)
+    if request.method == "POST":
+        address = client_address(request)
+        wait = throttle_hit(
+            "signup-address", address, Rate.parse(settings.RATE_SIGNUPS_PER_ADDRESS)
+        )
+        if wait:
+            return _too_many(request, wait)
+        if form.is_valid():
+            try:
+                customer = signup_complete(token=token, password=form.cleaned_data["password"])
+            except ApplicationError as exc:
+                add_application_error(form, exc)
+            else:
+                login(request, customer.user, backend="django.contrib.auth.backends.ModelBackend")
+                messages.success(request, _("Welcome! Your account is ready."))
+                return redirect("portal:case-list")
+        context = {"form": form, "email": pending.email}
+        return render(request, "portal/signup_confirm.html", context, status=422)
+    return render(request, "portal/signup_confirm.html", {"form": form, "email": pending.email})
 
 
 @customer_required
