@@ -120,3 +120,59 @@ def test_a_missing_column_names_the_file_and_columns(tmp_path):
     result = runner.invoke(app, ["simulate", str(HELPDESK)])
     assert result.exit_code == 2
     assert "column 'case_id' not found" in result.stderr
+
+
+def test_staffing_forecasts_backtests_and_staffs_every_hour(tmp_path):
+    out = tmp_path / "staff.json"
+    result = runner.invoke(
+        app,
+        [
+            "staffing",
+            str(HELPDESK),
+            *HELPDESK_ARGS,
+            "--handle",
+            "30min",
+            "--target",
+            "4h",
+            "--patience",
+            "1d",
+            "--json",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["settings"]["handle_seconds"] == 1800
+    assert len(data["staffing"]) == 168
+    assert {"agents_erlang_c", "agents_erlang_a", "abandon_erlang_a"} <= set(data["staffing"][0])
+    assert data["forecast"]["backtest"]["holt_winters"]["wape"] is not None
+    busiest = max(data["staffing"], key=lambda r: r["arrivals"])
+    assert busiest["agents_erlang_c"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--service-level", "120"], "--service-level is a percentage"),
+        (["--target", "soon"], "--target 'soon'"),
+        (["--test-weeks", "400"], "needs at least"),
+    ],
+)
+def test_staffing_bad_input_exits_2(tmp_path, extra, message):
+    out = tmp_path / "staff.json"
+    result = runner.invoke(
+        app,
+        [
+            "staffing",
+            str(HELPDESK),
+            *HELPDESK_ARGS,
+            "--handle",
+            "30min",
+            *extra,
+            "--json",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 2
+    assert message in result.stderr and "serviceloop staffing:" in result.stderr
+    assert not out.exists()

@@ -95,9 +95,10 @@ from serviceloop.commands.analyze import analyze  # noqa: E402  (Django-free, im
 
 app.command("analyze")(analyze)
 
-from serviceloop.commands.simulate import simulate  # noqa: E402  (Django-free, imports lazily)
+from serviceloop.commands.simulate import simulate, staffing  # noqa: E402  (Django-free, lazy)
 
 app.command("simulate")(simulate)
+app.command("staffing")(staffing)
 
 from serviceloop.commands.predict import app as predict_app  # noqa: E402  (imports lazily)
 

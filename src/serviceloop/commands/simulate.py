@@ -1,10 +1,13 @@
-"""``serviceloop simulate``: discover a simulation model from a log and run what-if scenarios.
+"""``serviceloop simulate`` and ``serviceloop staffing``: what-if runs and staff per hour.
 
 Reads the log exactly as ``serviceloop analyze`` does (same column, timestamp and duplicate
 options), discovers the model, simulates as-is and every scenario with replications, and prints
 the comparison; ``--json`` and ``--report`` write it. What-if options given directly form one
 scenario called "what-if"; ``--scenario "NAME: change; change"`` adds named ones. Bad input
 ends with one clear error (exit code 2) and writes nothing.
+
+``staffing`` forecasts new cases per weekday and hour (backtested) and turns them into agents
+needed for a service-level target with Erlang C, and Erlang A when a patience is given.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from serviceloop.commands.analyze import Duplicates, _load
 if TYPE_CHECKING:
     from serviceloop.analytics.simulation import Scenario, SimulationResult
 
-__all__ = ["simulate"]
+__all__ = ["simulate", "staffing"]
 
 EXIT_BAD_INPUT = 2
 _UNITS = {"s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -34,19 +37,19 @@ class _BadInput(Exception):
     pass
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"serviceloop simulate: {message}", err=True)
+def _fail(message: str, command: str = "simulate") -> typer.Exit:
+    typer.echo(f"serviceloop {command}: {message}", err=True)
     return typer.Exit(EXIT_BAD_INPUT)
 
 
-def parse_duration(text: str) -> float:
+def parse_duration(text: str, option: str = "--sla") -> float:
     """``5d``, ``36h``, ``90min``, ``3600s`` or plain seconds."""
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", text.lower())
     if not m or (m.group(2) and m.group(2) not in _UNITS):
-        raise _BadInput(f"--sla {text!r}: write a duration such as 5d, 36h, 90min or 3600")
+        raise _BadInput(f"{option} {text!r}: write a duration such as 5d, 36h, 90min or 3600")
     value = float(m.group(1)) * _UNITS.get(m.group(2) or "s", 1)
     if value <= 0:
-        raise _BadInput("--sla must be longer than zero")
+        raise _BadInput(f"{option} must be longer than zero")
     return value
 
 
@@ -121,41 +124,73 @@ def _print(result: SimulationResult, console: Any) -> None:
     console.print(util)
 
 
+# The log options of ``serviceloop analyze``, shared by ``simulate`` and ``staffing``.
+LogArg = Annotated[Path, typer.Argument(help="Event log: .csv[.gz], .xes[.gz] or .parquet.")]
+CaseCol = Annotated[str | None, typer.Option(help="Case id column (default case_id).")]
+ActivityCol = Annotated[str | None, typer.Option(help="Activity column (default activity).")]
+TimestampCol = Annotated[
+    str | None, typer.Option(help="Completion timestamp column (default timestamp).")
+]
+StartCol = Annotated[
+    str | None, typer.Option(help="Start timestamp column (processing vs waiting).")
+]
+ResourceCol = Annotated[
+    str | None, typer.Option(help="Resource column (pools, staff, start estimation).")
+]
+LifecycleCol = Annotated[str | None, typer.Option(help="Lifecycle column (start/complete rows).")]
+TimestampFormat = Annotated[
+    str | None, typer.Option(help="strftime format, e.g. '%d/%m/%Y %H:%M'; default: detect.")
+]
+DayFirst = Annotated[bool, typer.Option(help="When detecting, read 03/04/2024 as 3 April.")]
+TimeZone = Annotated[
+    str,
+    typer.Option(help="Time zone of naive timestamps, and of the weeks and hours simulated."),
+]
+Separator = Annotated[str | None, typer.Option(help="CSV separator; default: guess.")]
+DuplicatesOpt = Annotated[
+    Duplicates,
+    typer.Option(help="Repeated events: refuse them, keep them (as pm4py) or drop them."),
+]
+JsonOut = Annotated[
+    Path | None, typer.Option("--json", help="Write the results as JSON here ('-': stdout).")
+]
+
+
+def _mapping(log: Path, **given: Any) -> dict[str, Any]:
+    mapping: dict[str, Any] = {**given, "engine": "polars"}
+    for key in ("case", "activity", "timestamp"):
+        if mapping[key] is None and not log.name.lower().endswith((".xes", ".xes.gz")):
+            mapping[key] = {"case": "case_id", "activity": "activity"}.get(key, key)
+    return mapping
+
+
+def _check_paths(log: Path, outputs: dict[str, Path | None], command: str = "simulate") -> None:
+    for option, path in outputs.items():
+        if path is None or str(path) == "-":
+            continue
+        if option == "--report" and str(path) == "-":
+            raise _fail("--report needs a file name")
+        if not path.parent.is_dir():
+            raise _fail(f"{option} {path}: directory {path.parent} does not exist", command)
+        if path.is_dir():
+            raise _fail(f"{option} {path}: is a directory", command)
+    if not log.is_file():
+        raise _fail(f"{log}: no such file", command)
+
+
 def simulate(
-    log: Annotated[Path, typer.Argument(help="Event log: .csv[.gz], .xes[.gz] or .parquet.")],
-    case_col: Annotated[str | None, typer.Option(help="Case id column (default case_id).")] = None,
-    activity_col: Annotated[
-        str | None, typer.Option(help="Activity column (default activity).")
-    ] = None,
-    timestamp_col: Annotated[
-        str | None, typer.Option(help="Completion timestamp column (default timestamp).")
-    ] = None,
-    start_timestamp_col: Annotated[
-        str | None, typer.Option(help="Start timestamp column (processing vs waiting).")
-    ] = None,
-    resource_col: Annotated[
-        str | None, typer.Option(help="Resource column (pools, staff, start estimation).")
-    ] = None,
-    lifecycle_col: Annotated[
-        str | None, typer.Option(help="Lifecycle column (start/complete rows).")
-    ] = None,
-    timestamp_format: Annotated[
-        str | None, typer.Option(help="strftime format, e.g. '%d/%m/%Y %H:%M'; default: detect.")
-    ] = None,
-    day_first: Annotated[
-        bool, typer.Option(help="When detecting, read 03/04/2024 as 3 April.")
-    ] = False,
-    timezone: Annotated[
-        str,
-        typer.Option(
-            help="Time zone of naive timestamps, and of the weeks and working hours simulated."
-        ),
-    ] = "UTC",
-    separator: Annotated[str | None, typer.Option(help="CSV separator; default: guess.")] = None,
-    duplicates: Annotated[
-        Duplicates,
-        typer.Option(help="Repeated events: refuse them, keep them (as pm4py) or drop them."),
-    ] = Duplicates.error,
+    log: LogArg,
+    case_col: CaseCol = None,
+    activity_col: ActivityCol = None,
+    timestamp_col: TimestampCol = None,
+    start_timestamp_col: StartCol = None,
+    resource_col: ResourceCol = None,
+    lifecycle_col: LifecycleCol = None,
+    timestamp_format: TimestampFormat = None,
+    day_first: DayFirst = False,
+    timezone: TimeZone = "UTC",
+    separator: Separator = None,
+    duplicates: DuplicatesOpt = Duplicates.error,
     pool_attribute: Annotated[
         str | None, typer.Option(help="Event attribute naming the team or role (the pools).")
     ] = None,
@@ -217,9 +252,7 @@ def simulate(
         int, typer.Option(min=2, help="Fewer cases than this: refuse to discover a model.")
     ] = 30,
     report: Annotated[Path | None, typer.Option(help="Write an offline HTML report here.")] = None,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the results as JSON here ('-': stdout).")
-    ] = None,
+    json_out: JsonOut = None,
 ) -> None:
     """Simulate the process of a log as-is and under what-if changes (staff, durations, ...)."""
     from rich.console import Console
@@ -227,33 +260,22 @@ def simulate(
 
     from serviceloop.analytics import AnalyticsError
 
-    for path, option in ((report, "--report"), (json_out, "--json")):
-        if path is None or str(path) == "-":
-            continue
-        if not path.parent.is_dir():
-            raise _fail(f"{option} {path}: directory {path.parent} does not exist")
-        if path.is_dir():
-            raise _fail(f"{option} {path}: is a directory")
     if report is not None and str(report) == "-":
         raise _fail("--report needs a file name")
-    if not log.is_file():
-        raise _fail(f"{log}: no such file")
-    mapping: dict[str, Any] = {
-        "case": case_col,
-        "activity": activity_col,
-        "timestamp": timestamp_col,
-        "start_timestamp": start_timestamp_col,
-        "resource": resource_col,
-        "lifecycle": lifecycle_col,
-        "timestamp_format": timestamp_format,
-        "day_first": day_first,
-        "timezone": timezone,
-        "duplicates": duplicates.value,
-        "engine": "polars",
-    }
-    for key in ("case", "activity", "timestamp"):
-        if mapping[key] is None and not log.name.lower().endswith((".xes", ".xes.gz")):
-            mapping[key] = {"case": "case_id", "activity": "activity"}.get(key, key)
+    _check_paths(log, {"--report": report, "--json": json_out})
+    mapping = _mapping(
+        log,
+        case=case_col,
+        activity=activity_col,
+        timestamp=timestamp_col,
+        start_timestamp=start_timestamp_col,
+        resource=resource_col,
+        lifecycle=lifecycle_col,
+        timestamp_format=timestamp_format,
+        day_first=day_first,
+        timezone=timezone,
+        duplicates=duplicates.value,
+    )
     csv_options = {"separator": separator} if separator else {}
     what_if: list[str] = []
     what_if += [f"staff {v}" for v in staff or []]
@@ -361,3 +383,160 @@ def _write_atomically(outputs: dict[Path, str]) -> None:
     finally:
         for partial in partials.values():
             partial.unlink(missing_ok=True)
+
+
+def _percent(value: float, option: str) -> float:
+    if not 0 < value < 100:
+        raise _BadInput(f"{option} is a percentage between 0 and 100, not {value:g}")
+    return value / 100.0
+
+
+def staffing(
+    log: LogArg,
+    case_col: CaseCol = None,
+    activity_col: ActivityCol = None,
+    timestamp_col: TimestampCol = None,
+    start_timestamp_col: StartCol = None,
+    resource_col: ResourceCol = None,
+    lifecycle_col: LifecycleCol = None,
+    timestamp_format: TimestampFormat = None,
+    day_first: DayFirst = False,
+    timezone: TimeZone = "UTC",
+    separator: Separator = None,
+    duplicates: DuplicatesOpt = Duplicates.error,
+    service_level: Annotated[
+        float, typer.Option(help="Share answered within the target, in percent.")
+    ] = 80.0,
+    target: Annotated[
+        str, typer.Option(help="Answer-time target, e.g. 20s, 4h (new cases picked up within).")
+    ] = "4h",
+    handle: Annotated[
+        str | None,
+        typer.Option(help="Work per case, e.g. 15min (default: the log's processing per case)."),
+    ] = None,
+    patience: Annotated[
+        str | None, typer.Option(help="Mean patience: adds Erlang A (with abandonment).")
+    ] = None,
+    max_occupancy: Annotated[
+        float, typer.Option(help="Highest share of time an agent may be busy, in percent.")
+    ] = 85.0,
+    shrinkage: Annotated[
+        float, typer.Option(min=0.0, max=99.0, help="Paid time off the queue, in percent.")
+    ] = 30.0,
+    weeks: Annotated[int, typer.Option(min=1, help="Weeks to forecast.")] = 4,
+    test_weeks: Annotated[int, typer.Option(min=1, help="Last weeks of the log backtested.")] = 4,
+    json_out: JsonOut = None,
+) -> None:
+    """Staff per weekday and hour: a backtested volume forecast fed to Erlang C (and A)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from serviceloop.analytics import AnalyticsError
+
+    _check_paths(log, {"--json": json_out}, "staffing")
+    mapping = _mapping(
+        log,
+        case=case_col,
+        activity=activity_col,
+        timestamp=timestamp_col,
+        start_timestamp=start_timestamp_col,
+        resource=resource_col,
+        lifecycle=lifecycle_col,
+        timestamp_format=timestamp_format,
+        day_first=day_first,
+        timezone=timezone,
+        duplicates=duplicates.value,
+    )
+    to_stdout = json_out is not None and str(json_out) == "-"
+    try:
+        level = _percent(service_level, "--service-level")
+        occupancy = _percent(max_occupancy, "--max-occupancy") if max_occupancy < 100 else 1.0
+        target_seconds = parse_duration(target, "--target")
+        patience_seconds = parse_duration(patience, "--patience") if patience else None
+        from serviceloop.analytics.simulation import discover_model
+        from serviceloop.analytics.staffing import forecast_volume, staffing_table
+
+        event_log = _load(log, mapping, {"separator": separator} if separator else {})
+        if handle:
+            handle_seconds = parse_duration(handle, "--handle")
+            handle_source = "given"
+        else:
+            model = discover_model(event_log, time_zone=timezone)
+            handle_seconds = _work_per_case(model)
+            handle_source = "processing time per case in the log"
+        forecast = forecast_volume(
+            event_log, weeks=weeks, time_zone=timezone, test_weeks=test_weeks
+        )
+        table = staffing_table(
+            forecast,
+            handle_seconds=handle_seconds,
+            target_seconds=target_seconds,
+            service_level=level,
+            patience_seconds=patience_seconds,
+            max_occupancy=occupancy,
+            shrinkage=shrinkage / 100.0,
+        )
+    except (AnalyticsError, _BadInput) as exc:
+        raise _fail(str(exc), "staffing") from None
+    except OSError as exc:
+        raise _fail(f"{exc.filename or log}: {exc.strerror or exc}", "staffing") from None
+    data = {
+        "settings": {
+            "service_level": level,
+            "target_seconds": target_seconds,
+            "handle_seconds": handle_seconds,
+            "handle_source": handle_source,
+            "patience_seconds": patience_seconds,
+            "max_occupancy": occupancy,
+            "shrinkage": shrinkage / 100.0,
+            "time_zone": timezone,
+        },
+        "forecast": forecast.to_dict(),
+        "staffing": table.to_dicts(),
+    }
+    text = json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False)
+    if to_stdout:
+        sys.stdout.write(text + "\n")
+        return
+    if json_out is not None:
+        _write_atomically({json_out: text + "\n"})
+    console = Console()
+    bt = forecast.backtest
+    hw, naive = bt["holt_winters"], bt["seasonal_naive"]
+
+    def pct(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.0%}"
+
+    console.print(
+        f"Forecast backtest on the last {bt['test_weeks']} weeks: MAPE {pct(hw['mape'])}, "
+        f"WAPE {pct(hw['wape'])} (seasonal naive: MAPE {pct(naive['mape'])}, "
+        f"WAPE {pct(naive['wape'])}); handling {_human(handle_seconds)} per case "
+        f"({handle_source})."
+    )
+    grid = Table(
+        title="Agents on the queue per hour (Erlang C" + (", Erlang A)" if patience else ")")
+    )
+    grid.add_column("hour")
+    days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    for d in days:
+        grid.add_column(d, justify="right")
+    col = "agents_erlang_a" if patience else "agents_erlang_c"
+    cells = {(r["weekday"], r["hour"]): r for r in table.to_dicts()}
+    for hour in range(24):
+        row = [cells[(d, hour)] for d in days]
+        if not any(r[col] for r in row):
+            continue
+        grid.add_row(f"{hour:02d}", *(str(r[col]) if r[col] else "" for r in row))
+    console.print(grid)
+    if json_out is not None:
+        Console(stderr=True).print(f"Wrote {json_out}")
+
+
+def _work_per_case(model: Any) -> float:
+    """Expected processing seconds per case: visits of each activity x its mean time."""
+    import numpy as np
+
+    n = len(model.activities)
+    q = model.routing[:n, :n]
+    visits = np.linalg.solve((np.eye(n) - q).T, model.routing[n, :n])
+    return float(sum(v * a.mean_seconds for v, a in zip(visits, model.activities, strict=True)))

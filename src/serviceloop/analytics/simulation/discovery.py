@@ -150,6 +150,8 @@ def discover_model(
         codes = [names.index(a) for a, p in act_pool.items() if p == pool]
         work = events.filter(pl.col(A).is_in(codes))
         mask = hours_given.get(pool)
+        if work.height == 0:  # activities of a filtered log that never occur: never routed to
+            mask = np.ones(HOURS_PER_WEEK, dtype=bool) if mask is None else mask
         if mask is None:
             mask = _working_hours(
                 np.concatenate([_slots(work["__s"].to_numpy()), _slots(work["__e"].to_numpy())])
