@@ -362,3 +362,14 @@ def test_start_times_split_waiting_from_processing_in_json_summary_and_report(tm
     assert {b["time"] for b in json.loads(out.read_text(encoding="utf-8"))["bottlenecks"]} == {
         "elapsed"
     }
+
+
+def test_limits_refuse_before_loading_and_can_be_raised(tmp_path):
+    log = tmp_path / "wide.csv"
+    header = "case_id,activity,timestamp," + ",".join(f"x{i}" for i in range(20))
+    log.write_text(header + "\n1,a,2024-01-01," + ",".join("v" * 20) + "\n", encoding="utf-8")
+    refused = _run(str(log), "--limit", "max_columns=10", *_outputs(tmp_path))
+    _assert_failed_cleanly(refused, tmp_path, "23 columns", "--limit max_columns=")
+    assert _run(str(log), "--limit", "max_columns=30", "--json", "-").exit_code == 0
+    unknown = _run(str(log), "--limit", "max_rows=3")
+    assert unknown.exit_code == 2 and "unknown limit(s) 'max_rows'" in unknown.stderr

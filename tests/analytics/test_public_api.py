@@ -19,6 +19,7 @@ EXPECTED = {
     "MissingColumnError",
     "MissingValueError",
     "ProcessMap",
+    "ReadLimits",
     "TimestampParseError",
     "activity_frequencies",
     "activity_times",

@@ -24,6 +24,9 @@ keywords (keywords win)::
                  # engine="spark": Spark reads and codes the files itself (a file or a folder)
     from_polars(frame, mapping=None, *, engine="polars", **fields) -> EventLog  # or LazyFrame
     from_arrow(table, mapping=None, *, engine="polars", **fields) -> EventLog  # the live log
+    ReadLimits(max_events=20_000_000, max_bytes=8 GiB, max_expansion=200, max_columns=10_000,
+               max_field_bytes=1 MiB, max_prolog_bytes=1 MiB)   # limits= on every file reader:
+               # checked before loading (Parquet footer, CSV header and lines, XES prolog, .gz)
     EventLog: .n_events .n_cases .activities .attributes .has_start .has_resource
               .with_engine("polars" | "spark") .to_polars() .coded()
 
@@ -211,6 +214,7 @@ if TYPE_CHECKING:
     from .eventlog import (
         ColumnMapping,
         EventLog,
+        ReadLimits,
         from_arrow,
         from_polars,
         read_csv,
@@ -321,6 +325,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "eventlog": (
         "ColumnMapping",
         "EventLog",
+        "ReadLimits",
         "from_arrow",
         "from_polars",
         "read_csv",

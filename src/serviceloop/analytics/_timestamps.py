@@ -52,15 +52,24 @@ def _normalise(s: pl.Series) -> pl.Series:
 
 def detect_format(values: pl.Series, *, day_first: bool, tz: str) -> str | None:
     """Return the first candidate format that parses every sampled value, or None."""
+    fmt, parsed, total = _best_format(values, day_first=day_first, tz=tz)
+    return fmt if total and parsed == total else None
+
+
+def _best_format(values: pl.Series, *, day_first: bool, tz: str) -> tuple[str | None, int, int]:
+    """The candidate parsing the most sampled values (the first such), how many, of how many."""
     sample = _normalise(values.drop_nulls().head(_SAMPLE))
     if sample.len() == 0:
-        return None
+        return None, 0, 0
     frame = sample.to_frame("v")
+    best, best_n = None, 0
     for fmt in _candidates(day_first):
-        parsed = frame.select(_parse(pl.col("v"), fmt, tz).is_not_null().all()).item()
-        if parsed:
-            return fmt
-    return None
+        n = int(frame.select(_parse(pl.col("v"), fmt, tz).is_not_null().sum()).item())
+        if n == sample.len():
+            return fmt, n, n
+        if n > best_n:
+            best, best_n = fmt, n
+    return best, best_n, sample.len()
 
 
 def to_epoch_us(
@@ -100,14 +109,21 @@ def to_epoch_us(
         out = s.cast(pl.Int64) * scale
     elif dtype == pl.String:
         text = _normalise(s)
-        fmt = timestamp_format or detect_format(text, day_first=day_first, tz=timezone)
+        fmt = timestamp_format
         if fmt is None:
-            first = s.drop_nulls()
-            value = first[0] if first.len() else ""
-            row = frame.filter(pl.col(column) == value)[row_col][0] if first.len() else 0
-            raise TimestampParseError(
-                column=column, row=int(row) + row_offset, value=str(value), format=None, path=path
-            )
+            # The format most of the values follow: the cells it cannot read are the bad ones,
+            # so the error names the first of them, not merely the first value of the column.
+            fmt, n_parsed, _total = _best_format(text, day_first=day_first, tz=timezone)
+            if fmt is None or n_parsed == 0:
+                present = s.is_not_null()
+                at = int(present.arg_true()[0]) if present.any() else 0
+                raise TimestampParseError(
+                    column=column,
+                    row=int(frame[row_col][at]) + row_offset,
+                    value=str(s[at]) if present.any() else "",
+                    format=None,
+                    path=path,
+                )
         try:
             parsed = text.to_frame("v").select(_parse(pl.col("v"), fmt, timezone)).to_series()
         except pl.exceptions.ComputeError as exc:

@@ -9,7 +9,6 @@ naming the file, row, column and value, and nothing half-loaded is ever handed o
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ import polars as pl
 
 from ._build import build_log
 from ._engine import Engine, get_engine
+from ._limits import ReadLimits, check_csv, check_parquet, check_xes
 from ._log import EventLog
 from ._mapping import ColumnMapping, resolve
 from .errors import EmptyLogError, LogFormatError, MissingColumnError
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ColumnMapping",
     "EventLog",
+    "ReadLimits",
     "from_arrow",
     "from_polars",
     "read_csv",
@@ -45,6 +46,7 @@ def read_csv(
     separator: str | None = None,
     null_values: Sequence[str] = DEFAULT_NULLS,
     engine: str | Engine = "polars",
+    limits: ReadLimits | None = None,
     **options: Any,
 ) -> EventLog:
     """Read a CSV event log.
@@ -62,6 +64,9 @@ def read_csv(
         Cells read as empty (real exports write ``?``).
     engine
         ``"polars"`` (default) or ``"spark"``.
+    limits
+        What the file may hold before it is loaded (:class:`ReadLimits`: columns, line
+        length, rows, size and, for ``.csv.gz``, expansion); checked in one streaming pass.
     **options
         Any :class:`ColumnMapping` field (``case="Case ID"``, ``duplicates="keep"``, ...), on
         top of ``mapping``.
@@ -69,7 +74,7 @@ def read_csv(
     Raises
     ------
     MissingColumnError, MissingValueError, TimestampParseError, EmptyLogError,
-    DuplicateEventError, LogFormatError, InvalidParameterError
+    DuplicateEventError, LogFormatError (also a file over its limits), InvalidParameterError
 
     Examples
     --------
@@ -80,7 +85,7 @@ def read_csv(
     p = Path(path)
     if not p.is_file():
         raise LogFormatError("no such file", path=str(path))
-    header = _first_line(p)
+    header = check_csv(p, limits or ReadLimits())
     sep = separator or max([",", ";", "\t", "|"], key=header.count)
     try:
         frame = pl.read_csv(
@@ -102,25 +107,19 @@ def read_csv(
     return build_log(frame, m, engine=engine, path=str(path), row_offset=2)
 
 
-def _first_line(p: Path) -> str:
-    opener: Any = gzip.open if p.suffix == ".gz" else open
-    try:
-        with opener(p, "rt", encoding="utf-8-sig") as fh:
-            return str(fh.readline())
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LogFormatError(f"cannot read: {exc}", path=str(p)) from exc
-
-
 def read_parquet(
     path: str | Path,
     mapping: ColumnMapping | None = None,
     *,
     engine: str | Engine = "polars",
+    limits: ReadLimits | None = None,
     **options: Any,
 ) -> EventLog:
     """Read a Parquet event log (only the mapped columns are read from disk).
 
-    Same mapping and checks as :func:`read_csv`; rows are counted from 1. With
+    Same mapping and checks as :func:`read_csv`; rows are counted from 1. Before anything is
+    read, the footer's row count and the decompressed size of the columns to read are checked
+    against ``limits`` (:class:`ReadLimits`). With
     ``engine="spark"`` (or a ``SparkEngine``) Spark reads and codes the files itself, so the
     log never has to fit in this process (``path`` may then be a directory of Parquet files);
     with ``lifecycle`` or ``timestamp_format`` the log is loaded here and handed to Spark.
@@ -153,6 +152,8 @@ def read_parquet(
     missing = [c for c in wanted if c not in names]
     if missing:
         raise MissingColumnError(missing[0], names, path=str(path))
+    if p.is_file():
+        check_parquet(p, wanted, limits or ReadLimits())
     frame = lazy.select(list(dict.fromkeys(wanted))).collect()
     return build_log(frame, m, engine=engine, path=str(path), row_offset=1)
 
@@ -202,24 +203,6 @@ def from_arrow(
 
 
 # -- XES ----------------------------------------------------------------------------------------
-_PROLOG_LIMIT = 1 << 20
-
-
-def _refuse_unsafe_xml(p: Path) -> None:
-    """Refuse DTDs: entity expansion (billion laughs) and external entities never get parsed."""
-    opener: Any = gzip.open if p.suffix == ".gz" else open
-    try:
-        with opener(p, "rb") as fh:
-            head = fh.read(_PROLOG_LIMIT)
-    except (OSError, EOFError) as exc:
-        raise LogFormatError(f"cannot read: {exc}", path=str(p)) from exc
-    prolog = head.split(b"<log", 1)[0].upper()
-    if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog or b"<!ENTITY" in head.upper():
-        raise LogFormatError(
-            "XML document type declarations and entities are refused (unsafe XML)", path=str(p)
-        )
-    if b"<log" not in head and b"<LOG" not in head.upper():
-        raise LogFormatError("not an XES file (no <log> element)", path=str(p))
 
 
 def read_xes(
@@ -227,12 +210,15 @@ def read_xes(
     mapping: ColumnMapping | None = None,
     *,
     engine: str | Engine = "polars",
+    limits: ReadLimits | None = None,
     **options: Any,
 ) -> EventLog:
     """Read an XES or XES.gz log with the Rust reader ``rustxes``.
 
     The mapping defaults to the XES keys (:meth:`ColumnMapping.xes`); trace attributes
-    appear as ``case:<key>``. Documents with a DTD or entities are refused before parsing.
+    appear as ``case:<key>``. Before parsing, the prolog is read token by token and a DTD or
+    entity declaration refused; a ``.xes.gz`` is streamed once to bound its expansion
+    (``limits``, :class:`ReadLimits`).
     ``resource`` and ``lifecycle`` are used when the log has them.
 
     Examples
@@ -243,7 +229,7 @@ def read_xes(
     p = Path(path)
     if not p.is_file():
         raise LogFormatError("no such file", path=str(path))
-    _refuse_unsafe_xml(p)
+    check_xes(p, limits or ReadLimits())
     import rustxes
 
     try:

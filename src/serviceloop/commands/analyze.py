@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from serviceloop.analytics import ColumnMapping, EventLog, LargeLogResult
+    from serviceloop.analytics import ColumnMapping, EventLog, LargeLogResult, ReadLimits
 
 __all__ = ["analyze"]
 
@@ -71,6 +71,7 @@ def _load(
     mapping: ColumnMapping | dict[str, Any],
     csv_options: dict[str, Any],
     engine: str = "polars",
+    limits: ReadLimits | None = None,
 ) -> EventLog:
     """Read ``path`` by its suffix. ``mapping`` may also be the option dict of the other
     commands (``simulate``, ``predict``): field names, ``None`` for not given, and ``engine``."""
@@ -81,10 +82,10 @@ def _load(
         engine = given.pop("engine", None) or engine
         mapping = _mapping(path, given)
     if _is_xes(path):
-        return read_xes(path, mapping, engine=engine)
+        return read_xes(path, mapping, engine=engine, limits=limits)
     if path.name.lower().endswith((".parquet", ".pq")):
-        return read_parquet(path, mapping, engine=engine)
-    return read_csv(path, mapping, engine=engine, **csv_options)
+        return read_parquet(path, mapping, engine=engine, limits=limits)
+    return read_csv(path, mapping, engine=engine, limits=limits, **csv_options)
 
 
 def _write_atomically(outputs: dict[Path, Callable[[IO[bytes]], None]]) -> None:
@@ -320,6 +321,14 @@ def analyze(
     part_events: Annotated[
         int, typer.Option(min=1, help="With --large: events held in memory at a time.")
     ] = 8_000_000,
+    limit: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Raise a limit the log file is checked against before loading, e.g. "
+            "max_events=5e7 (also max_bytes, max_expansion, max_columns, max_field_bytes, "
+            "max_prolog_bytes); repeatable."
+        ),
+    ] = None,
 ) -> None:
     """Mine an event log: process map, variants, durations, bottlenecks, rework, conformance."""
     from serviceloop.analytics import AnalyticsError
@@ -367,6 +376,9 @@ def analyze(
     has_start = False
     try:
         mapping = _mapping(log, given)
+        from serviceloop.analytics import ReadLimits
+
+        limits = ReadLimits.parse(limit or [])
         spec = None
         if process is not None:
             from serviceloop.analytics import load_process_yaml
@@ -386,7 +398,7 @@ def analyze(
         else:
             with progress:
                 task = progress.add_task(f"Loading {log.name}", total=len(steps))
-                event_log = _load(log, mapping, csv_options, engine.value)
+                event_log = _load(log, mapping, csv_options, engine.value, limits)
                 has_start = event_log.has_start
                 progress.update(task, advance=1, description="Discovering the process, measuring")
                 from serviceloop.analytics import analyze as run_analysis
