@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from serviceloop.cases.choices import CaseStatus, EventKind
 from serviceloop.cases.models import Case, CaseEvent
@@ -35,7 +36,9 @@ __all__ = [
     "sla_clocks_start",
     "sla_clocks_sync",
     "sla_reply_recorded",
+    "threshold_attributes",
     "threshold_event",
+    "threshold_kind",
 ]
 
 FINISHED = (CaseStatus.RESOLVED, CaseStatus.CLOSED)
@@ -56,7 +59,34 @@ class Crossing:
 
     clock: SlaClock
     trigger: Trigger
-    event: CaseEvent
+    event: CaseEvent | None  # None when the sweep wrote the event itself
+
+
+def threshold_attributes(
+    *,
+    metric: str,
+    cycle: int,
+    target_seconds: int,
+    warn_seconds: int,
+    policy: str | None,
+    trigger: str,
+    detected_at: datetime,
+) -> dict[str, Any]:
+    """What an ``sla_warning`` / ``sla_breached`` event says (the sweep writes the same)."""
+    return {
+        "metric": metric,
+        "cycle": cycle,
+        "target_minutes": target_seconds // 60,
+        "used_share": 1.0
+        if trigger == Trigger.BREACH
+        else round(warn_seconds / max(target_seconds, 1), 4),
+        "policy": policy,
+        "detected_at": detected_at.isoformat(),
+    }
+
+
+def threshold_kind(trigger: str) -> EventKind:
+    return EventKind.SLA_WARNING if trigger == Trigger.WARNING else EventKind.SLA_BREACHED
 
 
 def threshold_event(
@@ -67,19 +97,18 @@ def threshold_event(
 
     return build_event(
         case=case,
-        kind=EventKind.SLA_WARNING if trigger == Trigger.WARNING else EventKind.SLA_BREACHED,
+        kind=threshold_kind(trigger),
         actor=None,
         at=at,
-        attributes={
-            "metric": clock.metric,
-            "cycle": clock.cycle,
-            "target_minutes": clock.target_seconds // 60,
-            "used_share": 1.0
-            if trigger == Trigger.BREACH
-            else round(clock.warn_seconds / max(clock.target_seconds, 1), 4),
-            "policy": clock.policy.name if clock.policy is not None else None,
-            "detected_at": detected_at.isoformat(),
-        },
+        attributes=threshold_attributes(
+            metric=clock.metric,
+            cycle=clock.cycle,
+            target_seconds=clock.target_seconds,
+            warn_seconds=clock.warn_seconds,
+            policy=clock.policy.name if clock.policy is not None else None,
+            trigger=trigger,
+            detected_at=detected_at,
+        ),
     )
 
 
@@ -168,7 +197,7 @@ def _finish(
         if clock.pk is not None and not clock._state.adding:
             clock.save()
     if crossings:
-        queries.events_insert([c.event for c in crossings])
+        queries.events_insert([c.event for c in crossings if c.event is not None])
         from serviceloop.sla.escalation import escalate
 
         if escalate(case=case, crossings=crossings, at=at) and depth < 2:
