@@ -89,3 +89,36 @@ def test_rework_compliance_complaints_and_surveys(two_teams):
     assert values["complaint_handling_rate"] == pytest.approx({"north": 0.0, "south": 100.0})
     assert values["survey_csat"] == pytest.approx({"north": 2.0, "south": 5.0})
     assert values["survey_nps"] == pytest.approx({"south": 9.0})
+
+
+def test_a_case_counts_for_every_team_and_agent_that_held_it(two_teams):
+    from serviceloop.cases.choices import EventKind
+    from serviceloop.cases.models import CaseEvent
+
+    north, _south, ann, _bob = two_teams
+    case = make_case(team=north, agent=ann, created=at(3), first_reply_hours=2, closed_hours=30)
+    CaseEvent.objects.create(
+        case=case,
+        kind=EventKind.ASSIGNED,
+        activity="Assigned",
+        timestamp=at(3, hour=10),
+        attributes={"assignee": "ann", "team": "north"},
+    )
+    CaseEvent.objects.create(
+        case=case,
+        kind=EventKind.STAGE_ENTERED,
+        activity="Delivery",
+        timestamp=at(3, hour=12),
+        attributes={
+            "team": {"from": "north", "to": "south"},
+            "assignee": {"from": "ann", "to": "bob"},
+        },
+    )
+    # It ends with the frontline team that closed it, as in the demo: still north's and south's.
+    from serviceloop.cases.models import Case
+
+    Case.objects.filter(pk=case.pk).update(team=north, assignee=ann)
+    _, values, _ = compute_measures(["process_hours"], NOVEMBER, "team")
+    assert values["process_hours"] == pytest.approx({"north": 30.0, "south": 30.0})
+    _, values, _ = compute_measures(["process_hours"], NOVEMBER, "agent")
+    assert values["process_hours"] == pytest.approx({"ann": 30.0, "bob": 30.0})

@@ -252,7 +252,7 @@ def test_bad_settings_and_too_few_units_are_refused_and_store_nothing(system, ma
 
 
 def test_an_indicator_missing_for_a_minority_of_units_takes_their_median(system, manager, history):
-    north, south = history
+    _north, _south = history
     west = TeamFactory(code="west", name="West")
     wes, wyn = AgentFactory(team=west, username="wes"), AgentFactory(team=west, username="wyn")
     for day, agent in ((3, wes), (4, wyn), (5, wes)):

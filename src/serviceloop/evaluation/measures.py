@@ -2,8 +2,9 @@
 
 One grouped query reads one row per case of the period (cases *opened* in it), with what its
 events say (first reply, reopenings, re-routes, ...) counted by the database; Polars then averages
-per unit. Survey answers come from ``survey_answered`` events (attributes ``csat`` 1-5, ``nps``
-0-10, ``attitude`` 1-5). A unit keeps the case's current team or assignee.
+per unit. A case counts for every team and every agent that held it, not only for whoever held
+it last. Survey answers come from ``survey_answered`` events (attributes ``csat`` 1-5, ``nps``
+0-10, ``attitude`` 1-5) and count like their case.
 
 Every measure says what it is based on (``basis``), so a stored score can be explained.
 """
@@ -22,6 +23,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from serviceloop.accounts.models import AgentProfile
 from serviceloop.cases.choices import EventKind
 from serviceloop.cases.models import Case, CaseEvent
 from serviceloop.evaluation.choices import UnitKind
@@ -365,8 +367,61 @@ def case_frame(period: Period, unit_kind: str) -> pl.DataFrame:
         "category": pl.String,
         "capacity": pl.Int64,
     }
-    frame = pl.DataFrame(list(rows), schema=schema, orient="row")
-    return frame.select(columns).with_columns(_unit_expr(unit_kind))
+    frame = pl.DataFrame(list(rows), schema=schema, orient="row").select(columns)
+    if unit_kind in (UnitKind.TEAM, UnitKind.AGENT):
+        frame = _by_holder(frame, period)
+    return frame.with_columns(_unit_expr(unit_kind))
+
+
+def _by_holder(frame: pl.DataFrame, period: Period) -> pl.DataFrame:
+    """One row per case and (team, agent) that held it: a case counts for every team and agent
+    that worked it, not only the one holding it at the end (a closed case ends with whoever
+    closed it). Holders come from ``assigned`` events and the re-routes in ``stage_entered``."""
+    holders = _holders(period, frame.select("case_id", "team", "assignee").rows())
+    capacities = dict(
+        AgentProfile.objects.filter(
+            user__username__in=[a for a in holders["assignee"].unique().to_list() if a]
+        ).values_list("user__username", "capacity")
+    )
+    return (
+        frame.drop("team", "assignee", "capacity")
+        .join(holders, on="case_id", how="inner")
+        .with_columns(
+            pl.col("assignee")
+            .replace_strict(capacities, default=None, return_dtype=pl.Int64)
+            .alias("capacity")
+        )
+    )
+
+
+def _holders(period: Period, current: list[tuple[Any, ...]]) -> pl.DataFrame:
+    """(case_id, team, assignee) for every holder of the period's cases, ``current`` included."""
+    rows = (
+        CaseEvent.objects.filter(
+            case__created_at__gte=period.start_at,
+            case__created_at__lt=period.end_at,
+            kind__in=[EventKind.ASSIGNED, EventKind.STAGE_ENTERED],
+        )
+        .annotate(
+            flat_team=KT("attributes__team"),
+            flat_agent=KT("attributes__assignee"),
+            to_team=KT("attributes__team__to"),
+            to_agent=KT("attributes__assignee__to"),
+        )
+        .values_list("case_id", "kind", "flat_team", "flat_agent", "to_team", "to_agent")
+    )
+    held: set[tuple[int, str | None, str | None]] = set()
+    for case_id, kind, flat_team, flat_agent, to_team, to_agent in rows:
+        if kind == EventKind.ASSIGNED:
+            held.add((case_id, flat_team, flat_agent))
+        elif to_team:
+            held.add((case_id, to_team, to_agent))
+    held.update((case_id, team, agent) for case_id, team, agent in current)
+    return pl.DataFrame(
+        [h for h in held if h[1] is not None or h[2] is not None],
+        schema={"case_id": pl.Int64, "team": pl.String, "assignee": pl.String},
+        orient="row",
+    ).unique()
 
 
 def _unit_expr(unit_kind: str) -> pl.Expr:
@@ -392,6 +447,7 @@ def survey_frame(period: Period, unit_kind: str) -> pl.DataFrame:
             attitude=Cast(KT("attributes__attitude"), FloatField()),
         )
         .values_list(
+            "case_id",
             "case__team__code",
             "case__assignee__username",
             "case__created_at",
@@ -403,6 +459,7 @@ def survey_frame(period: Period, unit_kind: str) -> pl.DataFrame:
     frame = pl.DataFrame(
         list(rows),
         schema={
+            "case_id": pl.Int64,
             "team": pl.String,
             "assignee": pl.String,
             "created_at": pl.Datetime("us", "UTC"),
@@ -412,6 +469,9 @@ def survey_frame(period: Period, unit_kind: str) -> pl.DataFrame:
         },
         orient="row",
     )
+    if unit_kind in (UnitKind.TEAM, UnitKind.AGENT) and frame.height:
+        holders = _holders(period, frame.select("case_id", "team", "assignee").rows())
+        frame = frame.drop("team", "assignee").join(holders, on="case_id", how="inner")
     return frame.with_columns(_unit_expr(unit_kind))
 
 
