@@ -362,3 +362,14 @@ def test_model_file_is_written_only_when_complete(model, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         model.save(target)
     assert not target.exists() and not Path(str(target) + ".partial").exists()
+
+
+def test_closed_cases_can_be_named_and_cases_scored_by_id(branching):
+    closed = [f"c{i}" for i in range(0, 300, 2)]
+    m = train_predictor(branching, closed_cases=closed)
+    assert m.info["closed_cases"] == 150
+    scores = m.score(branching, cases=["c1", "c2", "unknown"])
+    assert sorted(scores["case_id"]) == ["c1", "c2"]  # closed or not; unknown ids are skipped
+    assert scores.filter(pl.col("case_id") == "c1")["next_activity"].item() == "(end)"
+    with pytest.raises(PredictionError, match=r"learn from: 10 .*10 case id\(s\) given"):
+        train_predictor(branching, closed_cases=closed[:10])

@@ -167,9 +167,15 @@ class CasePredictor:
         return out
 
     def score(
-        self, log: EventLog, *, include_closed: bool = False, on_step: Progress | None = None
+        self,
+        log: EventLog,
+        *,
+        cases: Collection[str] | None = None,
+        include_closed: bool = False,
+        on_step: Progress | None = None,
     ) -> pl.DataFrame:
-        """One row per open case (its last event is not a closing activity), at its last event.
+        """One row per open case (its last event is not a closing activity), at its last event;
+        with ``cases``, one row per case of that list that the log has, open or not.
 
         Columns: ``case_id``, ``events``, ``last_activity``, ``last_timestamp``,
         ``elapsed_seconds``, ``remaining_seconds``, ``expected_end``, ``next_activity``,
@@ -178,7 +184,10 @@ class CasePredictor:
         step = on_step or (lambda _msg: None)
         step("Building prefix features")
         events = events_frame(log)
-        if not include_closed:
+        if cases is not None:
+            wanted = pl.Series(CASE, list(cases), dtype=pl.String)
+            events = events.filter(pl.col(CASE).is_in(wanted.implode()))
+        elif not include_closed:
             closed = closed_case_ids(events, self.closed_activities)
             events = events.filter(~pl.col(CASE).is_in(closed.implode()))
         features = prefix_features(events, self.vocab)
@@ -278,6 +287,7 @@ def train_predictor(
     log: EventLog,
     *,
     closed_activities: Collection[str] | None = None,
+    closed_cases: Collection[str] | None = None,
     attributes: Sequence[str] | None = None,
     sla_seconds: float | None = None,
     sla_measure: SlaMeasure = "total",
@@ -297,6 +307,9 @@ def train_predictor(
     closed_activities
         A case is closed when its last activity is one of these; ``None`` infers them (the
         activities that end their case in at least 90 % of their occurrences).
+    closed_cases
+        The ids of the closed cases, when the caller knows them (the live database does): they
+        train, whatever their last activity.
     attributes
         The log's attributes used as features; ``None`` uses them all. Leave out anything known
         only once a case has ended (e.g. a "variant" column): it would leak the answer.
@@ -336,6 +349,7 @@ def train_predictor(
         events.drop(dropped),
         attributes=chosen,
         closed_activities=closed_activities,
+        closed_cases=closed_cases,
         sla_seconds=sla_seconds,
         sla_measure=sla_measure,
         timezone=timezone,
@@ -386,6 +400,7 @@ def fit_events(
     seed: int,
     on_step: Progress,
     threads: int = 1,
+    closed_cases: Collection[str] | None = None,
 ) -> CasePredictor:
     """Train on an :func:`events_frame` (the evaluation hands it the training cases only)."""
     import lightgbm as lgb
@@ -397,16 +412,22 @@ def fit_events(
         if closed_activities is not None
         else infer_closed_activities(events)
     )
-    if not closing:
+    if closed_cases is not None:
+        known = events[CASE].unique()
+        closed = known.filter(known.is_in(pl.Series(list(closed_cases), dtype=pl.String).implode()))
+        how = f"{len(closed_cases)} case id(s) given as closed"
+    elif not closing:
         raise PredictionError(
             "cannot tell closed cases from open ones: no activity ends its case in at least "
             "90 % of its occurrences; name the closing activities"
         )
-    closed = closed_case_ids(events, closing)
+    else:
+        closed = closed_case_ids(events, closing)
+        how = f"closing activities: {', '.join(closing)}"
     if closed.len() < MIN_CLOSED_CASES:
         raise PredictionError(
             f"too few closed cases to learn from: {closed.len()} (need at least "
-            f"{MIN_CLOSED_CASES}); closing activities: {', '.join(closing)}"
+            f"{MIN_CLOSED_CASES}); {how}"
         )
     events = events.filter(pl.col(CASE).is_in(closed.implode()))
     vocab = build_vocabulary(events, attributes=attributes, timezone=timezone)
