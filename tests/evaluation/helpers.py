@@ -35,8 +35,10 @@ def make_case(
     category: Category | None = None,
     survey: dict[str, Any] | None = None,
     rework: bool = False,
+    process_version: Any = None,
 ) -> Case:
-    case = CaseFactory(at=created, category=category)
+    extra = {"process_version": process_version} if process_version is not None else {}
+    case = CaseFactory(at=created, category=category, **extra)
     Case.objects.filter(pk=case.pk).update(team=team, assignee=agent)
     events = []
     if first_reply_hours is not None:

@@ -46,7 +46,6 @@ def test_response_process_reopen_and_fcr_are_measured_per_team(two_teams):
     assert [(u.key, u.label) for u in units] == [("north", "North"), ("south", "South")]
     assert values["first_response_hours"] == pytest.approx({"north": 3.0, "south": 10.0})
     assert counts["first_response_hours"] == {"north": 2, "south": 1}
-    assert values["process_hours"] == pytest.approx({"north": 20.0, "south": 50.0})
     assert values["reopen_rate"] == pytest.approx({"north": 0.0, "south": 50.0})
     # North: one case closed after one reply, one after three; south's closed case was reopened.
     assert values["first_contact_resolution"] == pytest.approx({"north": 50.0, "south": 0.0})
@@ -118,7 +117,35 @@ def test_a_case_counts_for_every_team_and_agent_that_held_it(two_teams):
     from serviceloop.cases.models import Case
 
     Case.objects.filter(pk=case.pk).update(team=north, assignee=ann)
-    _, values, _ = compute_measures(["process_hours"], NOVEMBER, "team")
-    assert values["process_hours"] == pytest.approx({"north": 30.0, "south": 30.0})
+    _, values, _ = compute_measures(["reopen_rate"], NOVEMBER, "team")
+    assert set(values["reopen_rate"]) == {"north", "south"}
     _, values, _ = compute_measures(["process_hours"], NOVEMBER, "agent")
     assert values["process_hours"] == pytest.approx({"ann": 30.0, "bob": 30.0})
+
+
+def test_a_teams_process_time_is_the_time_in_its_own_stages(two_teams):
+    from serviceloop.cases.choices import EventKind
+    from serviceloop.cases.models import CaseEvent
+    from tests.factories import build_process_version
+
+    north, south, ann, _bob = two_teams
+    version = build_process_version(front_team=north, back_team=south)
+    created = at(3)
+    case = make_case(
+        team=north, agent=ann, created=created, closed_hours=20, process_version=version
+    )
+    for hours, stage in ((2, "analysis"), (5, "delivery")):
+        CaseEvent.objects.create(
+            case=case,
+            kind=EventKind.STAGE_ENTERED,
+            activity=stage,
+            timestamp=created + dt.timedelta(hours=hours),
+            attributes={"to_stage": stage},
+        )
+    _, values, counts = compute_measures(["process_hours", "process_cost"], NOVEMBER, "team")
+    # Intake and analysis are north's (0..5 h), delivery south's (5..20 h).
+    assert values["process_hours"] == pytest.approx({"north": 5.0, "south": 15.0})
+    assert values["process_cost"] == pytest.approx({"north": 500.0, "south": 1500.0})
+    assert counts["process_hours"] == {"north": 1, "south": 1}
+    _, values, _ = compute_measures(["process_hours"], NOVEMBER, "agent")
+    assert values["process_hours"] == pytest.approx({"ann": 20.0})

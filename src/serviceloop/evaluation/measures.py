@@ -27,6 +27,7 @@ from serviceloop.accounts.models import AgentProfile
 from serviceloop.cases.choices import EventKind
 from serviceloop.cases.models import Case, CaseEvent
 from serviceloop.evaluation.choices import UnitKind
+from serviceloop.processes.models import Stage
 
 __all__ = [
     "COMPLAINT_CATEGORY",
@@ -38,6 +39,7 @@ __all__ = [
     "case_frame",
     "compute_measures",
     "qa_frame",
+    "stage_time_frame",
     "survey_frame",
     "units_of",
 ]
@@ -79,6 +81,10 @@ class MeasureSpec:
     unit: str
     basis: Any
     compute: Callable[[pl.DataFrame, dict[str, Any]], pl.DataFrame]  # -> unit, value, n
+    basis_team: Any = None  # what the measure means for teams, when it differs
+
+    def basis_for(self, unit_kind: str) -> Any:
+        return self.basis_team if unit_kind == UnitKind.TEAM and self.basis_team else self.basis
 
 
 def _hours(later: str, earlier: str) -> pl.Expr:
@@ -95,7 +101,27 @@ def _mean_of(expr: pl.Expr, where: pl.Expr | None = None) -> Callable[..., pl.Da
     return compute
 
 
+def _team_time(params: dict[str, Any], *, cost: bool) -> pl.DataFrame:
+    """Per team: mean over the closed cases it held of the hours spent in its stages (x its
+    cost per hour when ``cost``)."""
+    visits: pl.DataFrame = params["stage_time"]
+    rates = _rates(params)
+    per_case = visits.group_by("unit", "case_id").agg(pl.col("hours").sum())
+    if cost:
+        rate = pl.col("unit").replace_strict(
+            rates, default=rates.get("default", DEFAULT_COST_PER_HOUR), return_dtype=pl.Float64
+        )
+        per_case = per_case.with_columns(pl.col("hours") * rate)
+    return per_case.group_by("unit").agg(pl.col("hours").mean().alias("value"), pl.len().alias("n"))
+
+
+def _rates(params: dict[str, Any]) -> dict[str, float]:
+    return {str(k): float(v) for k, v in (params.get("cost_per_hour") or {}).items()}
+
+
 def _process_cost(cases: pl.DataFrame, params: dict[str, Any]) -> pl.DataFrame:
+    if params.get("unit_kind") == UnitKind.TEAM:
+        return _team_time(params, cost=True)
     rates: dict[str, float] = {
         str(k): float(v) for k, v in (params.get("cost_per_hour") or {}).items()
     }
@@ -167,7 +193,12 @@ MEASURES: dict[str, MeasureSpec] = {
             _("Process time"),
             "h",
             _("mean hours from opening to closing, closed cases"),
-            _mean_of(_hours("closed_at", "created_at"), _closed),
+            lambda cases, params: (
+                _team_time(params, cost=False)
+                if params.get("unit_kind") == UnitKind.TEAM
+                else _mean_of(_hours("closed_at", "created_at"), _closed)(cases, params)
+            ),
+            _("mean hours closed cases spent in the team's own stages (waiting and work)"),
         ),
         MeasureSpec(
             "process_cost",
@@ -175,6 +206,7 @@ MEASURES: dict[str, MeasureSpec] = {
             "¥",
             _("mean process hours x the team's cost per hour, closed cases"),
             _process_cost,
+            _("mean hours in the team's own stages x its cost per hour, closed cases"),
         ),
         MeasureSpec(
             "reopen_rate",
@@ -411,17 +443,68 @@ def _holders(period: Period, current: list[tuple[Any, ...]]) -> pl.DataFrame:
         .values_list("case_id", "kind", "flat_team", "flat_agent", "to_team", "to_agent")
     )
     held: set[tuple[int, str | None, str | None]] = set()
+
+    def known(value: str | None) -> str | None:  # a JSON null can come back as the text "null"
+        return value if value not in (None, "", "null") else None
+
     for case_id, kind, flat_team, flat_agent, to_team, to_agent in rows:
         if kind == EventKind.ASSIGNED:
-            held.add((case_id, flat_team, flat_agent))
-        elif to_team:
-            held.add((case_id, to_team, to_agent))
+            held.add((case_id, known(flat_team), known(flat_agent)))
+        elif known(to_team):
+            held.add((case_id, known(to_team), known(to_agent)))
     held.update((case_id, team, agent) for case_id, team, agent in current)
     return pl.DataFrame(
         [h for h in held if h[1] is not None or h[2] is not None],
         schema={"case_id": pl.Int64, "team": pl.String, "assignee": pl.String},
         orient="row",
     ).unique()
+
+
+def stage_time_frame(period: Period) -> pl.DataFrame:
+    """Stage visits of the period's closed cases: case_id, unit (the stage's responsible team)
+    and hours (until the case's next stage event). The end stage takes no time."""
+    rows = (
+        CaseEvent.objects.filter(
+            case__created_at__gte=period.start_at,
+            case__created_at__lt=period.end_at,
+            case__closed_at__isnull=False,
+            kind__in=[EventKind.STAGE_ENTERED, EventKind.CLOSED],
+        )
+        .annotate(stage=KT("attributes__to_stage"))
+        .order_by("case_id", "timestamp", "id")
+        .values_list("case_id", "case__process_version_id", "stage", "timestamp")
+    )
+    visits = pl.DataFrame(
+        list(rows),
+        schema={
+            "case_id": pl.Int64,
+            "version": pl.Int64,
+            "stage": pl.String,
+            "timestamp": pl.Datetime("us", "UTC"),
+        },
+        orient="row",
+    )
+    teams = {
+        f"{version}:{code}": team
+        for version, code, team in Stage.objects.filter(
+            version_id__in=visits["version"].unique().to_list(), responsible_team__isnull=False
+        ).values_list("version_id", "code", "responsible_team__code")
+    }
+    return (
+        visits.with_columns(
+            (
+                (
+                    pl.col("timestamp").shift(-1).over("case_id") - pl.col("timestamp")
+                ).dt.total_seconds()
+                / 3600.0
+            ).alias("hours"),
+            (pl.col("version").cast(pl.String) + ":" + pl.col("stage"))
+            .replace_strict(teams, default=None, return_dtype=pl.String)
+            .alias("unit"),
+        )
+        .filter(pl.col("unit").is_not_null() & pl.col("hours").is_not_null())
+        .select("case_id", "unit", "hours")
+    )
 
 
 def _unit_expr(unit_kind: str) -> pl.Expr:
@@ -530,6 +613,9 @@ def compute_measures(
     units = units_of(cases, unit_kind)
     params: dict[str, Any] = dict(parameters or {})
     params["period_days"] = (period.end - period.start).days + 1
+    params["unit_kind"] = unit_kind
+    if unit_kind == UnitKind.TEAM and {"process_hours", "process_cost"} & set(keys):
+        params["stage_time"] = stage_time_frame(period)
     if any(key.startswith("survey_") for key in keys) or "qa_score" in keys:
         params["surveys"] = pl.concat(
             [survey_frame(period, unit_kind), qa_frame(period, unit_kind)], how="diagonal"

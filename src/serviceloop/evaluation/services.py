@@ -385,7 +385,7 @@ def evaluation_run(
         if leaf.source in (Source.COMPUTED, Source.SURVEY, Source.QA) and leaf.measure in MEASURES:
             values = measured[leaf.measure]
             spec = MEASURES[leaf.measure]
-            basis[leaf.code] = str(spec.basis)
+            basis[leaf.code] = str(spec.basis_for(unit_kind))
         elif leaf.source == Source.MANUAL:
             values = manual.get(leaf.code, {})
             basis[leaf.code] = _("entered per period")
