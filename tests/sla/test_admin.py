@@ -80,3 +80,17 @@ def test_policy_pages_render_and_clocks_are_read_only(admin_client, sla):
         admin_client.post(f"/admin/sla/slaclock/{clock.pk}/delete/", {"post": "yes"}).status_code
         == 403
     )
+
+
+def test_admin_action_applies_a_policy_to_its_open_cases(admin_client, sla):
+    from serviceloop.sla.models import SlaTarget
+
+    case = CaseFactory(at=at(0, 9))
+    SlaTarget.objects.filter(policy=sla.standard, metric="first_response").update(minutes=60)
+    response = admin_client.post(
+        "/admin/sla/slapolicy/",
+        {"action": "recompute_open_cases", "_selected_action": [sla.standard.pk]},
+        follow=True,
+    )
+    assert "Clocks of 1 open case(s) recomputed." in response.content.decode()
+    assert SlaClock.objects.get(case=case, metric="first_response").target_seconds == 3600

@@ -172,3 +172,17 @@ def test_stage_time_standard_counts_working_time(world, sla):
     delivery = stage_of(world.version, "delivery")
     moved = case_transition(case=case, to_stage=delivery, actor=world.manager, at=at(7, 9))
     assert moved.stage == delivery
+
+
+def test_a_changed_target_reaches_open_cases_when_the_policy_is_applied(world, sla):
+    from serviceloop.sla.models import SlaTarget
+    from serviceloop.sla.services import sla_policy_recompute
+
+    case = CaseFactory(at=at(0, 9))
+    closed = CaseFactory(at=at(0, 9))
+    case_set_status(case=closed, actor=world.manager, status="resolved", at=at(0, 9, 30))
+    SlaTarget.objects.filter(policy=sla.standard, metric="resolution").update(minutes=60)
+    assert sla_policy_recompute(policy=sla.standard, at=at(0, 9, 45)) == 1
+    resolution = clocks(case)["resolution"]
+    assert (resolution.target_seconds, resolution.due_at) == (3600, at(0, 10))
+    assert clocks(closed)["resolution"].target_seconds == 960 * 60

@@ -35,6 +35,7 @@ __all__ = [
     "Crossing",
     "sla_clocks_start",
     "sla_clocks_sync",
+    "sla_policy_recompute",
     "sla_reply_recorded",
     "threshold_attributes",
     "threshold_event",
@@ -379,3 +380,36 @@ def sla_reply_recorded(*, case: Case, at: datetime, from_customer: bool) -> list
     crossings += _settle(case, clock, at)
     _finish(case, [clock], crossings, at)
     return crossings
+
+
+def sla_policy_recompute(*, policy: SlaPolicy, at: datetime | None = None, batch: int = 500) -> int:
+    """After a policy's targets, conditions or calendar changed: bring the clocks of the open
+    cases it times in line (each case locked in turn, like any other change). How many cases."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from serviceloop.sla.selectors import setup_forget
+
+    at = at or timezone.now()
+    setup_forget()
+    done, last = 0, 0
+    while True:
+        ids = list(
+            SlaClock.objects.filter(policy=policy, stopped_at=None, case_id__gt=last)
+            .order_by("case_id")
+            .values_list("case_id", flat=True)
+            .distinct()[:batch]
+        )
+        if not ids:
+            return done
+        with transaction.atomic():
+            cases = (
+                Case.objects.select_for_update(of=("self",))
+                .select_related("process_version", "category", "customer", "team")
+                .filter(pk__in=ids)
+                .order_by("pk")
+            )
+            for case in cases:
+                sla_clocks_sync(case=case, at=at)
+                done += 1
+        last = ids[-1]
