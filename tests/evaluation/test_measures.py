@@ -149,3 +149,18 @@ def test_a_teams_process_time_is_the_time_in_its_own_stages(two_teams):
     assert counts["process_hours"] == {"north": 1, "south": 1}
     _, values, _ = compute_measures(["process_hours"], NOVEMBER, "agent")
     assert values["process_hours"] == pytest.approx({"ann": 20.0})
+
+
+def test_process_versions_are_units_too(two_teams):
+    from tests.factories import build_process_version
+
+    north, _south, ann, _bob = two_teams
+    first, second = build_process_version(), build_process_version()
+    make_case(team=north, agent=ann, created=at(3), first_reply_hours=1, process_version=first)
+    make_case(team=north, agent=ann, created=at(4), first_reply_hours=3, process_version=second)
+    units, values, _ = compute_measures(["first_response_hours"], NOVEMBER, "version")
+    assert [u.key for u in units] == [str(first.pk), str(second.pk)]
+    assert units[0].label.endswith("v1")
+    assert values["first_response_hours"] == pytest.approx(
+        {str(first.pk): 1.0, str(second.pk): 3.0}
+    )

@@ -22,6 +22,7 @@ class UnitKind(models.TextChoices):
     TEAM = "team", _("Teams")
     AGENT = "agent", _("Agents")
     MONTH = "month", _("Months")
+    VERSION = "version", _("Process versions")
 
 
 class Method(models.TextChoices):

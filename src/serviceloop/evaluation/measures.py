@@ -363,6 +363,7 @@ def case_frame(period: Period, unit_kind: str) -> pl.DataFrame:
             "assignee__username",
             "category__code",
             "capacity",
+            "process_version_id",
         )
     )
     columns = [
@@ -382,6 +383,7 @@ def case_frame(period: Period, unit_kind: str) -> pl.DataFrame:
         "assignee",
         "category",
         "capacity",
+        "version",
     ]
     schema: dict[str, Any] = {
         "case_id": pl.Int64,
@@ -398,6 +400,7 @@ def case_frame(period: Period, unit_kind: str) -> pl.DataFrame:
         "assignee": pl.String,
         "category": pl.String,
         "capacity": pl.Int64,
+        "version": pl.Int64,
     }
     frame = pl.DataFrame(list(rows), schema=schema, orient="row").select(columns)
     if unit_kind in (UnitKind.TEAM, UnitKind.AGENT):
@@ -512,6 +515,8 @@ def _unit_expr(unit_kind: str) -> pl.Expr:
         return pl.col("team").alias("unit")
     if unit_kind == UnitKind.AGENT:
         return pl.col("assignee").alias("unit")
+    if unit_kind == UnitKind.VERSION:
+        return pl.col("version").cast(pl.String).alias("unit")
     zone = str(timezone.get_current_timezone())
     return pl.col("created_at").dt.convert_time_zone(zone).dt.strftime("%Y-%m").alias("unit")
 
@@ -537,6 +542,7 @@ def survey_frame(period: Period, unit_kind: str) -> pl.DataFrame:
             "csat",
             "nps",
             "attitude",
+            "case__process_version_id",
         )
     )
     frame = pl.DataFrame(
@@ -549,6 +555,7 @@ def survey_frame(period: Period, unit_kind: str) -> pl.DataFrame:
             "csat": pl.Float64,
             "nps": pl.Float64,
             "attitude": pl.Float64,
+            "version": pl.Int64,
         },
         orient="row",
     )
@@ -567,7 +574,13 @@ def qa_frame(period: Period, unit_kind: str) -> pl.DataFrame:
         submitted_at__isnull=False,
         case__created_at__gte=period.start_at,
         case__created_at__lt=period.end_at,
-    ).values_list("case__team__code", "agent__username", "case__created_at", "score")
+    ).values_list(
+        "case__team__code",
+        "agent__username",
+        "case__created_at",
+        "score",
+        "case__process_version_id",
+    )
     frame = pl.DataFrame(
         list(rows),
         schema={
@@ -575,6 +588,7 @@ def qa_frame(period: Period, unit_kind: str) -> pl.DataFrame:
             "assignee": pl.String,
             "created_at": pl.Datetime("us", "UTC"),
             "qa": pl.Float64,
+            "version": pl.Int64,
         },
         orient="row",
     )
@@ -599,6 +613,16 @@ def units_of(cases: pl.DataFrame, unit_kind: str) -> list[Unit]:
             )
         }
         return [Unit(k, people.get(k, k)) for k in keys]
+    if unit_kind == UnitKind.VERSION:
+        from serviceloop.processes.models import ProcessVersion
+
+        versions = {
+            str(v.pk): f"{v.process.name} v{v.number}"
+            for v in ProcessVersion.objects.filter(pk__in=[int(k) for k in keys]).select_related(
+                "process"
+            )
+        }
+        return [Unit(k, versions.get(k, k)) for k in keys]
     return [Unit(k, k) for k in keys]
 
 
