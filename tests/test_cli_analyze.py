@@ -373,3 +373,42 @@ def test_limits_refuse_before_loading_and_can_be_raised(tmp_path):
     assert _run(str(log), "--limit", "max_columns=30", "--json", "-").exit_code == 0
     unknown = _run(str(log), "--limit", "max_rows=3")
     assert unknown.exit_code == 2 and "unknown limit(s) 'max_rows'" in unknown.stderr
+
+
+def _script(*args: str) -> subprocess.CompletedProcess[str]:
+    """``serviceloop analyze ...`` as the installed script runs it (Click, without Typer)."""
+    code = "import sys; from serviceloop.cli import main; sys.argv = sys.argv[1:]; main()"
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code, "serviceloop", "analyze", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_script_parses_like_typer_and_writes_the_same_json(tmp_path):
+    args = [*HELPDESK_ARGS, "--rework-by", "seriousness", "--top-variants", "4"]
+    by_script = _script(str(HELPDESK), *args, "--json", str(tmp_path / "script.json"))
+    assert by_script.returncode == 0, by_script.stderr
+    by_typer = _run(str(HELPDESK), *args, "--json", str(tmp_path / "typer.json"))
+    assert by_typer.exit_code == 0, by_typer.output
+    assert by_script.stdout == by_typer.stdout
+    script_json = json.loads((tmp_path / "script.json").read_text(encoding="utf-8"))
+    assert script_json == json.loads((tmp_path / "typer.json").read_text(encoding="utf-8"))
+    assert len(script_json["variants"]) == 4 and "seriousness" in script_json["rework_by_attribute"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (["--help"], 0, "--start-timestamp-col"),
+        (["nope.csv"], 2, "nope.csv: no such file"),
+        ([str(HELPDESK), "--duplicates", "maybe"], 2, "'maybe' is not one of"),
+        ([str(HELPDESK), "--top-variants", "0"], 2, "--top-variants"),
+        ([str(HELPDESK), "--no-such-option"], 2, "No such option"),
+    ],
+)
+def test_the_script_reports_usage_errors_like_typer(args, code, fragment):
+    out = _script(*args)
+    assert out.returncode == code
+    assert fragment in out.stdout + out.stderr

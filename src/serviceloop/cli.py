@@ -106,6 +106,12 @@ app.add_typer(predict_app, name="predict")
 
 
 def main() -> None:
+    import sys
+
+    if sys.argv[1:2] == ["analyze"]:  # parsed by Click alone: Typer's validators cost 0.12 s
+        from serviceloop.commands.analyze import run_with_click
+
+        sys.exit(run_with_click(sys.argv[2:]))
     app()
 
 

@@ -17,17 +17,19 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from ._json import clean, records
-from .conformance import ConformanceResult
 from .errors import AnalyticsError
 from .eventlog import EventLog
-from .process_model import ProcessSpec
 from .result import AnalysisResult
 from .times import time_basis
+
+if TYPE_CHECKING:  # a report without conformance loads neither conformance nor YAML code
+    from .conformance import ConformanceResult
+    from .process_model import ProcessSpec
 
 __all__ = ["ReportAssets", "ReportAssetsError", "load_assets", "render_report", "write_report"]
 
