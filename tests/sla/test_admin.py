@@ -94,3 +94,14 @@ def test_admin_action_applies_a_policy_to_its_open_cases(admin_client, sla):
     )
     assert "Clocks of 1 open case(s) recomputed." in response.content.decode()
     assert SlaClock.objects.get(case=case, metric="first_response").target_seconds == 3600
+
+
+def test_quality_standards_list_shows_the_last_30_days(admin_client, world):
+    from serviceloop.sla.models import QualityStandard
+
+    QualityStandard.objects.create(
+        process=world.version.process, indicator="reopen_rate", target=0.1
+    )
+    page = admin_client.get("/admin/sla/qualitystandard/")
+    assert page.status_code == 200
+    assert "no cases" in page.content.decode()

@@ -13,6 +13,7 @@ from serviceloop.sla.models import (
     BusinessCalendar,
     CalendarDate,
     EscalationRule,
+    QualityStandard,
     SlaClock,
     SlaPolicy,
     SlaTarget,
@@ -95,3 +96,24 @@ class SlaClockAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(QualityStandard)
+class QualityStandardAdmin(admin.ModelAdmin):
+    list_display = ("process", "indicator", "stage_code", "target", "last_30_days")
+    list_filter = ("process", "indicator")
+
+    @admin.display(description="last 30 days")
+    def last_30_days(self, obj: QualityStandard) -> str:
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from serviceloop.sla.quality import quality_result
+
+        now = timezone.now()
+        result = quality_result(obj, since=now - timedelta(days=30), until=now)
+        if result.value is None:
+            return "no cases"
+        verdict = "met" if result.met else "missed"
+        return f"{result.value:.1%} of {result.denominator} ({verdict})"

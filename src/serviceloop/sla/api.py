@@ -1,20 +1,30 @@
-"""``/api/sla``: a case's SLA clocks for staff (customers get 404, as for a case they cannot see)."""
+"""``/api/sla``: a case's SLA clocks for staff (customers get 404, as for a case they cannot
+see); quality standards measured on the event log, for managers."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.http import Http404, HttpRequest
 from django.utils import timezone
-from ninja import Router
+from ninja import Query, Router
 
+from serviceloop.cases.schemas import ErrorOut
 from serviceloop.cases.selectors import case_get_for_user
 from serviceloop.core.auth import api_auth
-from serviceloop.sla.schemas import ClockOut
+from serviceloop.core.exceptions import InvalidInputError, PermissionDeniedError, Problem
+from serviceloop.processes.models import ServiceProcess
+from serviceloop.sla.quality import quality_results
+from serviceloop.sla.schemas import ClockOut, QualityOut
 from serviceloop.sla.selectors import case_clock_views
 
 router = Router(auth=api_auth, tags=["sla"])
 
 
-@router.get("/cases/{number}/clocks", response={200: list[ClockOut]})
+@router.get(
+    "/cases/{number}/clocks",
+    response={200: list[ClockOut], 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+)
 def case_clocks(request: HttpRequest, number: str) -> list[ClockOut]:
     """The case's clocks: target, working time used, due and warning times, what was recorded."""
     user = request.auth  # type: ignore[attr-defined]
@@ -22,3 +32,40 @@ def case_clocks(request: HttpRequest, number: str) -> list[ClockOut]:
         raise Http404("No such case.")
     case = case_get_for_user(user=user, number=number)
     return [ClockOut(**view) for view in case_clock_views(case, now=timezone.now())]
+
+
+@router.get("/quality", response={200: list[QualityOut]})
+def quality(
+    request: HttpRequest, process: str | None = None, days: int = Query(30, ge=1, le=366)
+) -> list[QualityOut]:
+    """Managers: each quality standard measured over the cases opened in the last ``days``."""
+    user = request.auth  # type: ignore[attr-defined]
+    if not getattr(user, "is_manager", False):
+        raise PermissionDeniedError(Problem("permission_denied"))
+    process_id = None
+    if process is not None:
+        found = ServiceProcess.objects.filter(code=process).values_list("pk", flat=True).first()
+        if found is None:
+            codes = ", ".join(ServiceProcess.objects.values_list("code", flat=True))
+            raise InvalidInputError.for_field(
+                "process", Problem("bad_choice", {"value": process, "choices": codes})
+            )
+        process_id = found
+    until = timezone.now()
+    results = quality_results(
+        since=until - timedelta(days=days), until=until, process_id=process_id
+    )
+    return [
+        QualityOut(
+            process=r.standard.process.code,
+            stage=r.standard.stage_code or None,
+            indicator=r.standard.indicator,
+            target=r.standard.target,
+            at_least=r.standard.at_least,
+            cases=r.denominator,
+            hits=r.numerator,
+            value=r.value,
+            met=r.met,
+        )
+        for r in results
+    ]

@@ -25,3 +25,11 @@ class Action(models.TextChoices):
     RAISE_PRIORITY = "raise_priority", _("Raise the priority one level")
     REASSIGN_TEAM = "reassign_team", _("Reassign to another team")
     MOVE_STAGE = "move_stage", _("Move to an escalation stage")
+
+
+class Indicator(models.TextChoices):
+    """Quality standards measured on the event log."""
+
+    REOPEN_RATE = "reopen_rate", _("Reopen rate (at most)")
+    REWORK_RATE = "rework_rate", _("Rework rate (at most)")
+    FIRST_CONTACT_RESOLUTION = "first_contact_resolution", _("First-contact resolution (at least)")

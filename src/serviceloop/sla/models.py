@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from serviceloop.cases.choices import Channel, Priority
 from serviceloop.sla.business_time import BusinessTimeError, parse_hours
-from serviceloop.sla.choices import Action, DateKind, Metric, Trigger
+from serviceloop.sla.choices import Action, DateKind, Indicator, Metric, Trigger
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise as StrOrPromise
@@ -29,6 +29,7 @@ __all__ = [
     "BusinessCalendar",
     "CalendarDate",
     "EscalationRule",
+    "QualityStandard",
     "SlaClock",
     "SlaPolicy",
     "SlaTarget",
@@ -338,3 +339,51 @@ class SlaClock(models.Model):
         if self.stopped_at is not None:
             return "stopped"
         return "running" if self.running else "paused"
+
+
+class QualityStandard(models.Model):
+    """A measurable quality target of a process (or one of its stages), read from the event log:
+    reopen rate and rework rate at most ``target``, first-contact resolution at least ``target``."""
+
+    process = models.ForeignKey(
+        "processes.ServiceProcess", on_delete=models.CASCADE, related_name="quality_standards"
+    )
+    stage_code = models.SlugField(
+        _("stage code"), max_length=50, blank=True, help_text=_("Empty: the whole process.")
+    )
+    indicator = models.CharField(_("indicator"), max_length=32, choices=Indicator.choices)
+    target = models.FloatField(_("target share"), help_text=_("Between 0 and 1, e.g. 0.05."))
+
+    class Meta:
+        ordering = ["process", "indicator", "stage_code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["process", "stage_code", "indicator"],
+                name="sla_quality_standard_uniq",
+                violation_error_message=_("This standard already exists."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(target__gte=0, target__lte=1),
+                name="sla_quality_target_range",
+                violation_error_message=_("The target is a share between 0 and 1."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(indicator__in=Indicator.values),
+                name="sla_quality_indicator_valid",
+                violation_error_message=_("Unknown indicator."),
+            ),
+        ]
+        verbose_name = _("quality standard")
+        verbose_name_plural = _("quality standards")
+
+    def __str__(self) -> str:
+        where = f" @ {self.stage_code}" if self.stage_code else ""
+        return f"{self.process}: {self.get_indicator_display()}{where} {self.target:.0%}"
+
+    @property
+    def at_least(self) -> bool:
+        return self.indicator == Indicator.FIRST_CONTACT_RESOLUTION
+
+    def clean(self) -> None:
+        if self.stage_code and self.indicator != Indicator.REWORK_RATE:
+            raise ValidationError({"stage_code": _("Only the rework rate is measured per stage.")})

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from ninja import Schema
 
-__all__ = ["ClockOut"]
+__all__ = ["ClockOut", "QualityOut"]
 
 
 class ClockOut(Schema):
@@ -20,3 +20,15 @@ class ClockOut(Schema):
     warned_at: datetime | None
     breached_at: datetime | None
     stopped_at: datetime | None
+
+
+class QualityOut(Schema):
+    process: str
+    stage: str | None
+    indicator: str
+    target: float
+    at_least: bool  # first-contact resolution: at least the target; rates: at most
+    cases: int  # the cases the share is taken of
+    hits: int  # reopened / reworked / resolved at first contact
+    value: float | None  # hits / cases; None without cases
+    met: bool | None
