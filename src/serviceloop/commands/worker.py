@@ -4,7 +4,8 @@ Every ``--sla-every`` seconds (default 30) it records the SLA warnings and breac
 (``serviceloop.sla.sweep``: from the clocks stored in the database, exactly once, safe to run
 beside other workers). Every ``--every`` seconds it also deletes upload files whose transaction
 rolled back (old enough that no transaction can still be writing them) and forgets idempotency
-keys past their retention. Run it beside the web server (a systemd unit, a container); ``--once``
+keys past their retention, retrains the case predictions once a day and scores the open cases
+(``serviceloop.insights.prediction``). Run it beside the web server (a systemd unit, a container); ``--once``
 suits cron.
 """
 
@@ -36,6 +37,21 @@ def sweep(*, files_older_than: timedelta) -> SweepCounts:
     files = attachment_orphans_delete(older_than=files_older_than)
     keys = idempotency_records_purge()
     return SweepCounts(orphaned_files=len(files), expired_keys=keys)
+
+
+def _predict() -> None:
+    """Retrain the case predictions when due (daily) and score the open cases."""
+    from serviceloop.analytics import AnalyticsError
+    from serviceloop.insights.prediction import prediction_refresh
+
+    try:
+        done = prediction_refresh()
+    except AnalyticsError as exc:
+        typer.echo(f"prediction: {exc}", err=True)
+        return
+    trained = "model retrained, " if done.trained else ""
+    note = f" ({done.note})" if done.note else ""
+    typer.echo(f"prediction: {trained}{done.scored} open case(s) scored{note}")
 
 
 def worker(
@@ -83,6 +99,7 @@ def worker(
                     f"{counts.expired_keys} expired idempotency key(s)"
                 )
                 housekeeping_due = started + every
+                _predict()
             sla = sla_sweep(batch=sla_batch)
             if sla.warnings or sla.breaches:
                 typer.echo(f"sla: {sla.warnings} warning(s), {sla.breaches} breach(es) recorded")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from serviceloop.insights import views
+from serviceloop.insights import prediction_views, views
 
 urlpatterns = [
     path("", views.overview_view, name="dashboard"),
@@ -12,4 +12,10 @@ urlpatterns = [
     path("rework/", views.rework_view, name="rework"),
     path("variants/", views.variants_view, name="variants"),
     path("handovers/", views.handovers_view, name="handovers"),
+    path("at-risk/", prediction_views.at_risk_view, name="at-risk"),
+    path(
+        "cases/<str:number>/prediction/",
+        prediction_views.case_prediction_view,
+        name="case-prediction",
+    ),
 ]
