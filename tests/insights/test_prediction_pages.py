@@ -109,6 +109,8 @@ def test_the_queue_lists_open_cases_most_at_risk_first(
     assert opened["high"].number in page and opened["normal"].number in page
     assert page.index(opened["high"].number) < page.index(opened["normal"].number)
     assert "Cases at risk" in page
+    overview = client.get(reverse("insights:dashboard")).content.decode()
+    assert reverse("insights:at-risk") in overview  # a tab of Insights
 
 
 def test_the_queue_is_for_managers_only(history, client):

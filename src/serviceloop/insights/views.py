@@ -31,6 +31,7 @@ TABS = (
     ("rework", _("Rework")),
     ("variants", _("Variants")),
     ("handovers", _("Handovers")),
+    ("at-risk", _("At risk")),  # predictions for open cases (prediction_views, no filters)
 )
 
 
