@@ -34,7 +34,9 @@ def case_clocks(request: HttpRequest, number: str) -> list[ClockOut]:
     return [ClockOut(**view) for view in case_clock_views(case, now=timezone.now())]
 
 
-@router.get("/quality", response={200: list[QualityOut]})
+@router.get(
+    "/quality", response={200: list[QualityOut], 401: ErrorOut, 403: ErrorOut, 422: ErrorOut}
+)
 def quality(
     request: HttpRequest, process: str | None = None, days: int = Query(30, ge=1, le=366)
 ) -> list[QualityOut]:
