@@ -312,3 +312,12 @@ def test_discovered_model_reproduces_a_known_process_with_calendars_and_delays()
     again = durations(simulate_log(model, weeks=26, warmup_weeks=2, seed=5))
     assert again.mean() == pytest.approx(real.mean(), rel=0.15)
     assert again.quantile(0.9) == pytest.approx(real.quantile(0.9), rel=0.2)
+
+
+def test_removing_a_first_stage_drops_cases_that_had_nothing_else():
+    model = _network_model()
+    # 10 % of cases were Triage only: without Triage they have nothing left to do
+    out = RemoveStage("Triage").apply(model)
+    assert out.routing[-1, -1] == 0.0
+    np.testing.assert_allclose(out.routing.sum(axis=1), 1.0)
+    assert out.cases_per_week == pytest.approx(model.cases_per_week * 0.9)

@@ -232,7 +232,16 @@ class RemoveStage(Change):
         routing = _eliminate(model.routing, k)
         acts = tuple(a for i, a in enumerate(model.activities) if i != k)
         pools = tuple(p for p in model.pools if any(a.pool == p.name for a in acts))
-        return model.with_(activities=acts, routing=routing, pools=pools)
+        n = len(acts)
+        empty = routing[n, n]  # cases that had nothing but this stage: they no longer arrive
+        if empty >= 1.0 - 1e-12:
+            raise InvalidParameterError(f"remove {self.activity}: every case would be empty")
+        arrivals = model.arrivals
+        if empty > 0:
+            routing[n, n] = 0.0
+            routing[n] /= routing[n].sum()
+            arrivals = arrivals * (1.0 - empty)
+        return model.with_(activities=acts, routing=routing, pools=pools, arrivals=arrivals)
 
     def describe(self) -> str:
         return f"remove {self.activity}"
