@@ -321,3 +321,13 @@ def test_removing_a_first_stage_drops_cases_that_had_nothing_else():
     assert out.routing[-1, -1] == 0.0
     np.testing.assert_allclose(out.routing.sum(axis=1), 1.0)
     assert out.cases_per_week == pytest.approx(model.cases_per_week * 0.9)
+
+
+def test_parallel_replications_give_the_same_numbers():
+    model = _network_model()
+    scen = [parse_scenario("faster: duration Fix=-20%")]
+    kw = {"replications": 3, "seed": 9, "weeks": 2, "warmup_weeks": 0.5}
+    one = simulate(model, scen, **kw).to_dict()
+    two = simulate(model, scen, workers=2, **kw).to_dict()
+    one["settings"].pop("workers"), two["settings"].pop("workers")
+    assert one == two

@@ -240,6 +240,9 @@ def simulate(
     ] = None,
     replications: Annotated[int, typer.Option(min=1, help="Runs per scenario.")] = 10,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed, the same numbers.")] = 0,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processes running replications side by side.")
+    ] = 1,
     weeks: Annotated[float, typer.Option(min=0.1, help="Weeks measured per run.")] = 52.0,
     warmup_weeks: Annotated[
         float, typer.Option(min=0.0, help="Weeks simulated first and discarded.")
@@ -342,6 +345,7 @@ def simulate(
                 weeks=weeks,
                 warmup_weeks=warmup_weeks,
                 sla_seconds=sla_seconds,
+                workers=workers,
                 progress=lambda done, _total: progress.update(task, completed=done),
             )
         data = result.to_dict()

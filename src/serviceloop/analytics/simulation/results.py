@@ -179,6 +179,7 @@ def simulate(
     drain_weeks: float | None = None,
     sla_seconds: float | None = None,
     engine: str = "fast",
+    workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> SimulationResult:
     """Simulate the as-is model and each scenario, ``replications`` times each.
@@ -203,6 +204,8 @@ def simulate(
         as-is model's mean when the model did not come from a log).
     engine
         ``"fast"`` (default) or ``"simpy"`` (the reference; pools without calendars only).
+    workers
+        Processes running replications side by side (the numbers do not depend on it).
 
     Examples
     --------
@@ -216,6 +219,8 @@ def simulate(
         raise InvalidParameterError("replications must be at least 1")
     if weeks <= 0 or warmup_weeks < 0:
         raise InvalidParameterError("weeks must be > 0 and warmup_weeks >= 0")
+    if workers < 1:
+        raise InvalidParameterError("workers must be at least 1")
     if engine not in ("fast", "simpy"):
         raise InvalidParameterError(f"engine must be 'fast' or 'simpy', not {engine!r}")
     names = [s.name for s in scenarios]
@@ -233,26 +238,37 @@ def simulate(
     w0 = warmup_weeks * WEEK
     w1 = w0 + weeks * WEEK
     stop = w1 + (weeks if drain_weeks is None else drain_weeks) * WEEK
-    runner = run if engine == "fast" else run_simpy
     seeds = np.random.SeedSequence(seed).spawn(replications)
-    per: list[list[dict[str, Any]]] = [[] for _ in models]
-    total = replications * len(models)
-    done = 0
-    for r, child in enumerate(seeds):
-        del r
-        for k, m in enumerate(models):
-            traj = draw_trajectories(
-                m, np.random.SeedSequence(child.entropy, spawn_key=child.spawn_key), w1
-            )
-            result = runner(m, traj, stop=stop)
-            if sla_seconds is None:
-                ct = result.end[traj.offsets[1:] - 1] - traj.arrival
-                sla_seconds = float(np.nanmean(ct))
-                sla_source = "mean cycle time of the first as-is replication"
-            per[k].append(measure(result, m, window=(w0, w1), sla=sla_seconds))
-            done += 1
+    if sla_seconds is None:  # a hand-made model without a log: the first as-is run sets it
+        first = _replicate(models[0], seeds[0], engine, w1, stop)
+        ct = first.end[first.trajectories.offsets[1:] - 1] - first.trajectories.arrival
+        sla_seconds = float(np.nanmean(ct))
+        sla_source = "mean cycle time of the first as-is replication"
+    jobs = [(k, r) for r in range(replications) for k in range(len(models))]
+    per: list[list[dict[str, Any]]] = [[{}] * replications for _ in models]
+    settings_run = (engine, w0, w1, stop, sla_seconds)
+    if workers > 1 and len(jobs) > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(jobs)),
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(models, seeds, settings_run),
+        ) as pool:
+            futures = {pool.submit(_job, k, r): (k, r) for k, r in jobs}
+            for done, future in enumerate(as_completed(futures), start=1):
+                k, r = futures[future]
+                per[k][r] = future.result()
+                if progress is not None:
+                    progress(done, len(jobs))
+    else:
+        for done, (k, r) in enumerate(jobs, start=1):
+            per[k][r] = _measure_one(models[k], seeds[r], settings_run)
             if progress is not None:
-                progress(done, total)
+                progress(done, len(jobs))
     base = _summarise("as-is", (), per[0])
     results = []
     for s, reps in zip(scenarios, per[1:], strict=True):
@@ -267,9 +283,39 @@ def simulate(
         "sla_seconds": sla_seconds,
         "sla_source": sla_source,
         "engine": engine,
+        "workers": workers,
         "confidence": 0.95,
     }
     return SimulationResult(base, tuple(results), settings, model)
+
+
+def _replicate(
+    model: SimulationModel, seed: np.random.SeedSequence, engine: str, horizon: float, stop: float
+) -> Run:
+    # A fresh copy of the replication's seed: every scenario draws the same random numbers.
+    fresh = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key)
+    traj = draw_trajectories(model, fresh, horizon)
+    return (run if engine == "fast" else run_simpy)(model, traj, stop=stop)
+
+
+def _measure_one(
+    model: SimulationModel, seed: np.random.SeedSequence, settings: tuple[Any, ...]
+) -> dict[str, Any]:
+    engine, w0, w1, stop, sla = settings
+    return measure(_replicate(model, seed, engine, w1, stop), model, window=(w0, w1), sla=sla)
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(
+    models: list[SimulationModel], seeds: list[Any], settings: tuple[Any, ...]
+) -> None:
+    _WORKER.update(models=models, seeds=seeds, settings=settings)
+
+
+def _job(k: int, r: int) -> dict[str, Any]:
+    return _measure_one(_WORKER["models"][k], _WORKER["seeds"][r], _WORKER["settings"])
 
 
 def _summarise(name: str, changes: tuple[str, ...], reps: list[dict[str, Any]]) -> ScenarioResult:
