@@ -139,10 +139,27 @@ def _case_repeats(log: EventLog) -> pl.DataFrame:
     """Per case (``C``): ``events`` and ``repeats`` (events beyond the first of their activity)."""
 
     def compute() -> pl.DataFrame:
+        counts = _activity_counts(log)
+        native = counts.to_native()
+        if isinstance(native, pl.LazyFrame):
+            # Polars hands the counts sorted by case: each case is one run, so its distinct
+            # activities are the run's length and its events a difference of running sums.
+            frame = native.collect()
+            runs = frame[C].rle().struct.unnest()
+            ends = runs["len"].cum_sum() - 1
+            total = frame[COUNT].cum_sum().gather(ends)
+            events = total - total.shift(1, fill_value=0)
+            return pl.DataFrame(
+                {
+                    C: runs["value"],
+                    "events": events,
+                    "repeats": events - runs["len"].cast(pl.Int64),
+                }
+            )
         out = log.engine.collect(
-            _activity_counts(log)
-            .group_by(C)
-            .agg(nw.col(COUNT).sum().alias("events"), nw.len().alias("__distinct"))
+            counts.group_by(C).agg(
+                nw.col(COUNT).sum().alias("events"), nw.len().alias("__distinct")
+            )
         )
         return out.select(C, "events", (pl.col("events") - pl.col("__distinct")).alias("repeats"))
 
@@ -225,15 +242,12 @@ def rework_by_attribute(log: EventLog, attribute: str) -> pl.DataFrame:
     value = log.engine.collect(
         log.lazy_steps().filter(nw.col(FIRST)).select(C, nw.col(attribute).alias("__v"))
     )
+    # One row per case, collected from any engine: the rest is a small Polars group-by.
     cases = _case_repeats(log).select(C, pl.col("repeats").alias("__rep")).join(value, on=C)
-    out = log.engine.collect(
-        nw.from_native(cases.lazy())
-        .group_by("__v")
-        .agg(
-            nw.len().alias("cases"),
-            (nw.col("__rep") > 0).cast(nw.Int64()).sum().alias("cases_with_rework"),
-            nw.col("__rep").mean().alias("mean_repeats"),
-        )
+    out = cases.group_by("__v").agg(
+        pl.len().alias("cases"),
+        (pl.col("__rep") > 0).cast(pl.Int64).sum().alias("cases_with_rework"),
+        pl.col("__rep").mean().alias("mean_repeats"),
     )
     return out.select(
         pl.col("__v").alias(attribute),
