@@ -4,7 +4,7 @@ A first-order Markov chain over help-desk activities (with rework loops and a st
 every case; inter-event gaps are exponential, rounded to whole seconds so ties happen; rows are
 written in global time order, the way real exports interleave cases.
 
-Run ``python benchmarks/_gen_log.py 1e6 out.parquet`` to write a log.
+Run ``python benchmarks/_gen_log.py 1e6 out.parquet [markov|distinct]`` to write a log.
 """
 
 from __future__ import annotations
@@ -57,14 +57,30 @@ _MEAN_GAP = np.array(
 MAX_LEN = 60
 
 
+VARIETIES = ("distinct", "markov")
+
+
 def generate(
-    n_events: int, *, seed: int | list[int] = 7, resources: int = 200, first_case: int = 0
+    n_events: int,
+    *,
+    seed: int | list[int] = 7,
+    resources: int = 200,
+    first_case: int = 0,
+    variety: str = "markov",
 ) -> pl.DataFrame:
     """Return a log of about ``n_events`` events (columns case_id, activity, timestamp, ...).
 
+    ``variety="markov"``: the help-desk chain above (about 5.6 events a case, some thousand
+    variants). ``"distinct"``: about 10 events a case, the middle ones drawn at random, so nearly
+    every case is its own variant (the hard case for anything that writes variants out).
     Case ids are numbered from ``first_case`` (so that chunks of one big log never share one).
     """
+    if variety not in VARIETIES:
+        raise ValueError(f"variety must be one of {VARIETIES}, not {variety!r}")
     rng = np.random.default_rng(seed)
+    if variety == "distinct":
+        case, act, ts = _distinct_cases(n_events, rng)
+        return _frame(case, act, ts, rng, resources, first_case)
     n_cases = max(1, int(n_events / 5.6))
     state = np.zeros(n_cases, dtype=np.int64)
     start = np.datetime64("2023-01-01T00:00:00", "s").astype(np.int64) + rng.integers(
@@ -93,6 +109,42 @@ def generate(
     if case.size > n_events:  # trim whole trailing cases to stay near the requested size
         keep = case < np.searchsorted(np.cumsum(np.bincount(case)), n_events)
         case, act, ts = case[keep], act[keep], ts[keep]
+    return _frame(case, act, ts, rng, resources, first_case)
+
+
+def _distinct_cases(
+    n_events: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cases of 6 to 14 events: 'Create ticket', random middle activities, 'Closed'."""
+    n_cases = max(1, n_events // 10)
+    lengths = rng.integers(6, 15, n_cases)
+    keep = np.searchsorted(np.cumsum(lengths), n_events, side="right")
+    lengths = lengths[: max(1, keep)]
+    n_cases = lengths.size
+    case = np.repeat(np.arange(n_cases), lengths)
+    first = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    pos = np.arange(case.size) - first[case]
+    act = rng.integers(1, END, case.size)
+    act[pos == 0] = 0
+    act[pos == lengths[case] - 1] = END
+    gap = np.rint(rng.exponential(_MEAN_GAP[act])).astype(np.int64)
+    gap[pos == 0] = 0
+    start = np.datetime64("2023-01-01T00:00:00", "s").astype(np.int64) + rng.integers(
+        0, 2 * 365 * 86400, n_cases
+    )
+    first_gap = np.cumsum(gap)
+    ts = start[case] + first_gap - first_gap[first][case]
+    return case, act, ts
+
+
+def _frame(
+    case: np.ndarray,
+    act: np.ndarray,
+    ts: np.ndarray,
+    rng: np.random.Generator,
+    resources: int,
+    first_case: int,
+) -> pl.DataFrame:
     order = np.lexsort((case, ts))  # global time order, ties by case
     case, act, ts = case[order], act[order], ts[order]
     res = rng.integers(0, resources, case.size)
@@ -116,7 +168,14 @@ def generate(
     )
 
 
-def write_big_parquet(n_events: int, path: Path, *, chunk: int = 4_000_000, seed: int = 7) -> int:
+def write_big_parquet(
+    n_events: int,
+    path: Path,
+    *,
+    chunk: int = 4_000_000,
+    seed: int = 7,
+    variety: str = "markov",
+) -> int:
     """Write a log of about ``n_events`` events to ``path`` in global time order, holding only
     one chunk or one month of it in memory; return the number of events written.
 
@@ -132,7 +191,9 @@ def write_big_parquet(n_events: int, path: Path, *, chunk: int = 4_000_000, seed
     shutil.rmtree(parts, ignore_errors=True)
     first_case = 0
     for k in range(-(-n_events // chunk)):
-        df = generate(min(chunk, n_events - k * chunk), seed=[seed, k], first_case=first_case)
+        df = generate(
+            min(chunk, n_events - k * chunk), seed=[seed, k], first_case=first_case, variety=variety
+        )
         first_case += int(df["case_id"].n_unique())
         month = df["timestamp"].dt.strftime("%Y%m")
         for (m,), piece in df.with_columns(month=month).partition_by("month", as_dict=True).items():
@@ -160,11 +221,12 @@ def write_big_parquet(n_events: int, path: Path, *, chunk: int = 4_000_000, seed
 def main(argv: list[str]) -> None:
     n = int(float(argv[1]))
     out = Path(argv[2])
+    variety = argv[3] if len(argv) > 3 else "markov"
     out.parent.mkdir(parents=True, exist_ok=True)
     if n > 20_000_000 and out.suffix == ".parquet":
-        print(f"{out}: {write_big_parquet(n, out)} events")
+        print(f"{out}: {write_big_parquet(n, out, variety=variety)} events")
         return
-    df = generate(n)
+    df = generate(n, variety=variety)
     if out.suffix == ".csv":
         df.write_csv(out)
     else:

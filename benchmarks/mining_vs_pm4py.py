@@ -1,13 +1,22 @@
 """Whole-process speed and memory of ServiceLoop's mining vs pm4py, from the shell.
 
-For each log size, three tools run as separate processes (imports count): ServiceLoop, pm4py's
-default pandas path and pm4py fed a Polars LazyFrame. Each loads the Parquet log and computes
-the DFG, the performance DFG, variants and case durations, then writes what it found; the
-parent times the process, reads its peak memory (``os.wait4``), checks the answers are the
-same and prints the ratios. Then XES import: ServiceLoop's reader vs pm4py's readers.
+For each log size, four tools run as separate processes (imports count): the library path
+(``serviceloop``: load, DFG, performance DFG, variants, case durations), the command as a user
+runs it (``serviceloop-cli``: ``serviceloop analyze LOG --json OUT --report OUT.html``, every
+analysis, all variants in the JSON, the HTML report written), pm4py's default pandas path and
+pm4py fed a Polars LazyFrame; the pm4py tools compute what the command shares with them: DFG,
+performance DFG, variants, case durations, start and end activities and rework. The parent
+times each process, reads its peak memory (``os.wait4``), checks the answers are the same
+(the command's are read back from its JSON file, after the clock stops) and prints the
+ratios. Then XES import: ServiceLoop's reader vs pm4py's readers.
+
+By default the log is ``--variety distinct``: about 10 events a case, nearly every case its
+own variant, the hard case for anything that writes variants out (``markov``: the help-desk
+chain of ``_gen_log.py``, about 5.6 events a case and a few thousand variants).
 
     python benchmarks/mining_vs_pm4py.py                   # 1M and 10M events + XES
     python benchmarks/mining_vs_pm4py.py --sizes 1e6 --quick
+    python benchmarks/mining_vs_pm4py.py --sizes 1e6 --variety markov --tools serviceloop,pm4py
     python benchmarks/mining_vs_pm4py.py --sizes 1e8 --xes-size 0 --mem-cap-gib 8   # 100M
 
 From 50M events on, ServiceLoop runs ``mine_large_parquet`` (one hash slice of the cases in
@@ -36,8 +45,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 HELPDESK = HERE.parent / "tests" / "data"
-TOOLS = ("serviceloop", "pm4py", "pm4py-polars")
+TOOLS = ("serviceloop", "serviceloop-cli", "pm4py", "pm4py-polars")
 ANSWERS = ("dfg", "perf", "start", "end", "variants", "durations")
+REWORK = "rework"  # compared when both tools computed it (the command and pm4py)
 BIG = 50_000_000  # from here on: mine_large_parquet, a memory cap, sanity checks
 XES_TOOLS = ("serviceloop-xes", "pm4py-xes-iterparse", "pm4py-xes-default")
 
@@ -121,7 +131,9 @@ def _pm4py_results(pm4py: Any, df: Any) -> dict[str, Any]:
     perf, _, _ = pm4py.discover_performance_dfg(df)
     variants = pm4py.get_variants(df)
     durations = pm4py.get_all_case_durations(df)
+    rework = pm4py.get_rework_cases_per_activity(df)
     return {
+        REWORK: {k: int(v) for k, v in rework.items()},
         "dfg": {f"{s}|{t}": int(n) for (s, t), n in dfg.items()},
         "perf": {f"{s}|{t}": [float(x["mean"]), float(x["median"])] for (s, t), x in perf.items()},
         "start": {k: int(v) for k, v in start.items()},
@@ -231,15 +243,54 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
+def cli_command(log: Path, json_out: str, report: str) -> list[str]:
+    """``serviceloop analyze`` as a user runs it: the installed script, both outputs."""
+    script = Path(sys.executable).with_name("serviceloop")
+    head = [str(script)] if script.exists() else [sys.executable, "-m", "serviceloop.cli"]
+    return [*head, "analyze", str(log), "--duplicates", "keep", "--json", json_out,
+            "--report", report]  # fmt: skip
+
+
+def cli_answers(json_path: str) -> dict[str, Any]:
+    """The command's answers, read back from its JSON file (after the clock stopped)."""
+    with open(json_path, encoding="utf-8") as fh:
+        data = json.load(fh)
+    d = data["cases"]["duration_seconds"]
+    n = data["cases"]["count"]
+    return {
+        "dfg": {f"{e['source']}|{e['target']}": e["count"] for e in data["dfg"]},
+        "perf": {
+            f"{e['source']}|{e['target']}": [e["mean_seconds"], e["median_seconds"]]
+            for e in data["dfg"]
+        },
+        "start": data["start_activities"],
+        "end": data["end_activities"],
+        "variants": {"|".join(v["activities"]): v["count"] for v in data["variants"]},
+        "durations": {
+            "count": n,
+            "sum": d["mean"] * n,
+            "min": d["min"],
+            "max": d["max"],
+            "median": d["median"],
+        },
+        REWORK: {r["activity"]: r["cases_repeated"] for r in data["rework"]},
+        "json_mib": os.path.getsize(json_path) / 2**20,
+    }
+
+
 def measure(tool: str, path: Path, timeout: float, mem_cap: float | None = None) -> Run:
     """Run one tool in a fresh interpreter (imports count) and read its rusage.
 
     With ``mem_cap`` (bytes), the process tree's resident memory is sampled every 50 ms and
     the tree is killed past the cap (peak then reads as the cap crossed).
     """
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False, dir=DATA) as out:
         out_path = out.name
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", tool, str(path), out_path]
+    report = out_path.removesuffix(".json") + ".html"
+    if tool == "serviceloop-cli":
+        cmd = cli_command(path, out_path, report)
+    else:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", tool, str(path), out_path]
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
@@ -278,8 +329,13 @@ def measure(tool: str, path: Path, timeout: float, mem_cap: float | None = None)
     if os.waitstatus_to_exitcode(status) != 0:
         print(f"  {tool}: failed (exit {os.waitstatus_to_exitcode(status)})")
         return run
-    with open(out_path) as fh:
-        run.results = json.load(fh)
+    if tool == "serviceloop-cli":
+        run.results = cli_answers(out_path)
+        run.results["report_mib"] = os.path.getsize(report) / 2**20
+        os.unlink(report)
+    else:
+        with open(out_path) as fh:
+            run.results = json.load(fh)
     os.unlink(out_path)
     return run
 
@@ -303,8 +359,13 @@ def best_of_rounds(
 
 
 def same(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    """Names of the results that differ (floats compared to 1e-6 relative)."""
+    """Names of the results that differ (floats compared to 1e-6 relative); rework when both
+    computed it (pm4py lists only activities some case repeats)."""
     bad = []
+    if REWORK in a and REWORK in b:
+        ours = {k: v for k, v in a[REWORK].items() if v}
+        if ours != {k: v for k, v in b[REWORK].items() if v}:
+            bad.append(REWORK)
     for key in ANSWERS:
         x, y = a[key], b.get(key)
         if y is None:
@@ -367,20 +428,21 @@ def sanity(results: dict[str, Any] | None, path: Path) -> list[str]:
     return [name for name, ok in checks.items() if not ok]
 
 
-def ensure_log(n: int) -> Path:
+def ensure_log(n: int, variety: str = "markov") -> Path:
     sys.path.insert(0, str(HERE))
     from _gen_log import generate
 
-    path = DATA / f"log_{_label(n)}.parquet"
+    prefix = "log" if variety == "markov" else variety
+    path = DATA / f"{prefix}_{_label(n)}.parquet"
     if not path.exists():
         print(f"generating {path} ...", flush=True)
         path.parent.mkdir(parents=True, exist_ok=True)
         if n >= BIG:
             from _gen_log import write_big_parquet
 
-            write_big_parquet(n, path)
+            write_big_parquet(n, path, variety=variety)
         else:
-            generate(n).write_parquet(path)
+            generate(n, variety=variety).write_parquet(path)
     return path
 
 
@@ -442,6 +504,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1e6,1e7", help="comma-separated event counts")
     ap.add_argument("--quick", action="store_true", help="skip pm4py at 10M+ and the big XES")
+    ap.add_argument(
+        "--variety",
+        default="distinct",
+        choices=("distinct", "markov"),
+        help="distinct: nearly every case its own variant; markov: a few thousand variants",
+    )
     ap.add_argument("--tools", default=",".join(TOOLS))
     ap.add_argument("--xes-size", default="1e6", help="events in the generated XES (0: none)")
     ap.add_argument("--timeout", type=float, default=900)
@@ -470,27 +538,52 @@ def main() -> int:
     tools = [t for t in args.tools.split(",") if t]
     failures = 0
     for n in [int(float(s)) for s in args.sizes.split(",") if s]:
-        path = ensure_log(n)
+        path = ensure_log(n, args.variety)
         big = n >= BIG
         cap_gib = args.mem_cap_gib if args.mem_cap_gib is not None else (8.0 if big else None)
         cap = cap_gib * 2**30 if cap_gib is not None else None
-        print(f"\n{n:,} events ({path.name}): load + DFG + performance DFG + variants + durations")
+        print(
+            f"\n{n:,} events ({path.name}): library: load + DFG + performance DFG + variants + "
+            "durations; command: every analysis, JSON and report; pm4py: those plus start/end "
+            "activities and rework"
+        )
         if cap_gib is not None:
             print(f"  (every tool under a {cap_gib:g} GiB cap on its process tree's memory)")
         print(HEADER)
         ours_name = "serviceloop-large" if big else "serviceloop"
         chosen = [ours_name if big and t == "serviceloop" else t for t in tools]
+        if big:  # the command would need --large, which writes no report
+            chosen = [t for t in chosen if t != "serviceloop-cli"]
         if args.quick and n >= 10_000_000:
             chosen = [t for t in chosen if t.startswith("serviceloop")]
         measured = best_of_rounds(args.repeat, chosen, path, args.timeout, cap)
         ours = measured.get(ours_name)
+        command = measured.get("serviceloop-cli")
         for tool, run in measured.items():
             base = ours if tool != ours_name else None
             print(_row(tool, run, base))
+            if tool == "serviceloop-cli" and run.results is not None:
+                print(
+                    f"  {'':<22} wrote {run.results['json_mib']:.0f} MiB of JSON "
+                    f"({len(run.results['variants']):,} variants) and a "
+                    f"{run.results['report_mib']:.1f} MiB report"
+                )
+            if tool.startswith("pm4py") and command is not None and not run.killed:
+                print(
+                    f"  {'':<22} vs the command: {run.wall / command.wall:.1f}x wall, "
+                    f"{run.cpu / command.cpu:.1f}x cpu, {run.mem / command.mem:.1f}x memory"
+                )
             if ours and ours.results is not None and run.results is not None and base:
                 diff = same(ours.results, run.results)
                 print(
                     f"  {'':<22} results identical to ServiceLoop: "
+                    f"{'yes' if not diff else 'NO: ' + ', '.join(diff)}"
+                )
+                failures += bool(diff)
+            if tool.startswith("pm4py") and command and command.results and run.results:
+                diff = same(command.results, run.results)
+                print(
+                    f"  {'':<22} the command's JSON (rework included) identical: "
                     f"{'yes' if not diff else 'NO: ' + ', '.join(diff)}"
                 )
                 failures += bool(diff)

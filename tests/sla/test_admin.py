@@ -105,3 +105,22 @@ def test_quality_standards_list_shows_the_last_30_days(admin_client, world):
     page = admin_client.get("/admin/sla/qualitystandard/")
     assert page.status_code == 200
     assert "no cases" in page.content.decode()
+
+
+def test_delivery_log_pages_render_read_only(admin_client, world):
+    from serviceloop.sla.models import OutboxMessage, WebhookDelivery, WebhookEndpoint
+
+    endpoint = WebhookEndpoint.objects.create(name="Ops", url="https://example.com/h", secret="k")
+    message = OutboxMessage.objects.create(
+        channel="webhook",
+        endpoint=endpoint,
+        body="{}",
+        next_attempt_at=at(0, 9),
+        created_at=at(0, 9),
+    )
+    WebhookDelivery.objects.create(message=message, attempted_at=at(0, 9), error="refused")
+    assert admin_client.get("/admin/sla/outboxmessage/").status_code == 200
+    detail = admin_client.get(f"/admin/sla/outboxmessage/{message.pk}/change/")
+    assert detail.status_code == 200 and "refused" in detail.content.decode()
+    assert admin_client.get("/admin/sla/outboxmessage/add/").status_code == 403
+    assert admin_client.get("/admin/sla/webhookendpoint/add/").status_code == 200

@@ -2,7 +2,7 @@
 
 Every ``--sla-every`` seconds (default 30) it records the SLA warnings and breaches that came due
 (``serviceloop.sla.sweep``: from the clocks stored in the database, exactly once, safe to run
-beside other workers). Every ``--every`` seconds it also deletes upload files whose transaction
+beside other workers) and delivers the outbox (emails, webhooks; ``serviceloop.sla.outbox``). Every ``--every`` seconds it also deletes upload files whose transaction
 rolled back (old enough that no transaction can still be writing them) and forgets idempotency
 keys past their retention, retrains the case predictions once a day and scores the open cases
 (``serviceloop.insights.prediction``). Run it beside the web server (a systemd unit, a container); ``--once``
@@ -80,6 +80,7 @@ def worker(
     from serviceloop.cli import setup_django
 
     setup_django()
+    from serviceloop.sla.outbox import outbox_deliver
     from serviceloop.sla.sweep import sla_sweep
 
     stop = threading.Event()
@@ -103,6 +104,11 @@ def worker(
             sla = sla_sweep(batch=sla_batch)
             if sla.warnings or sla.breaches:
                 typer.echo(f"sla: {sla.warnings} warning(s), {sla.breaches} breach(es) recorded")
+            sent = outbox_deliver()
+            if sent.sent or sent.retrying or sent.failed:
+                typer.echo(
+                    f"outbox: {sent.sent} sent, {sent.retrying} to retry, {sent.failed} given up"
+                )
             if once or stop.wait(max(0.0, sla_every - (time.monotonic() - started))):
                 return
     finally:

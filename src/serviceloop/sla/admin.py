@@ -1,5 +1,6 @@
 """SLA set-up in the Django admin: calendars with their dates, policies with their targets and
-escalation rules. Clocks are shown read-only: only the services and the worker move them."""
+escalation rules, quality standards, webhook endpoints. Clocks, notifications and the outbox
+(the delivery log) are read-only: only the services and the worker write them."""
 
 from __future__ import annotations
 
@@ -13,10 +14,14 @@ from serviceloop.sla.models import (
     BusinessCalendar,
     CalendarDate,
     EscalationRule,
+    Notification,
+    OutboxMessage,
     QualityStandard,
     SlaClock,
     SlaPolicy,
     SlaTarget,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from serviceloop.sla.services import sla_policy_recompute
 
@@ -117,3 +122,46 @@ class QualityStandardAdmin(admin.ModelAdmin):
             return "no cases"
         verdict = "met" if result.met else "missed"
         return f"{result.value:.1%} of {result.denominator} ({verdict})"
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ("name", "url", "is_active", "allow_private_network", "kinds")
+    fields = ("name", "url", "secret", "kinds", "is_active", "allow_private_network")
+
+
+class WebhookDeliveryInline(admin.TabularInline):
+    model = WebhookDelivery
+    extra = 0
+    can_delete = False
+    fields = ("attempted_at", "address", "status_code", "error", "duration_ms")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(_ReadOnly):
+    """The delivery log: every email and webhook, its attempts and last error."""
+
+    list_display = ("created_at", "channel", "recipient", "endpoint", "subject", "status",
+                    "attempts", "next_attempt_at", "sent_at")  # fmt: skip
+    list_filter = ("channel", "status")
+    search_fields = ("recipient", "subject")
+    inlines = [WebhookDeliveryInline]
+
+
+@admin.register(Notification)
+class NotificationAdmin(_ReadOnly):
+    list_display = ("created_at", "recipient", "title", "read_at")
+    list_select_related = ("recipient",)
+    search_fields = ("title", "recipient__username")

@@ -14,8 +14,10 @@ from serviceloop.cases.selectors import case_get_for_user
 from serviceloop.core.auth import api_auth
 from serviceloop.core.exceptions import InvalidInputError, PermissionDeniedError, Problem
 from serviceloop.processes.models import ServiceProcess
+from serviceloop.sla.models import Notification
+from serviceloop.sla.notify import notification_mark_read
 from serviceloop.sla.quality import quality_results
-from serviceloop.sla.schemas import ClockOut, QualityOut
+from serviceloop.sla.schemas import ClockOut, MarkedOut, NotificationOut, QualityOut, UnreadOut
 from serviceloop.sla.selectors import case_clock_views
 
 router = Router(auth=api_auth, tags=["sla"])
@@ -71,3 +73,43 @@ def quality(
         )
         for r in results
     ]
+
+
+@router.get("/notifications", response={200: list[NotificationOut]})
+def notifications(
+    request: HttpRequest, unread: bool = False, limit: int = Query(50, ge=1, le=200)
+) -> list[NotificationOut]:
+    """The caller's own notifications, newest first."""
+    rows = Notification.objects.filter(recipient=request.auth).select_related("case")  # type: ignore[attr-defined]
+    if unread:
+        rows = rows.filter(read_at=None)
+    return [
+        NotificationOut(
+            id=n.pk,
+            kind=n.kind,
+            title=n.title,
+            case=n.case.number if n.case else None,
+            created_at=n.created_at,
+            read_at=n.read_at,
+        )
+        for n in rows[:limit]
+    ]
+
+
+@router.get("/notifications/unread-count", response={200: UnreadOut})
+def notifications_unread(request: HttpRequest) -> UnreadOut:
+    user = request.auth  # type: ignore[attr-defined]
+    return UnreadOut(unread=Notification.objects.filter(recipient=user, read_at=None).count())
+
+
+@router.post("/notifications/{pk}/read", response={200: MarkedOut, 404: dict})
+def notification_read(request: HttpRequest, pk: int) -> MarkedOut:
+    marked = notification_mark_read(actor=request.auth, pk=pk, at=timezone.now())  # type: ignore[attr-defined]
+    if not marked and not Notification.objects.filter(pk=pk, recipient=request.auth).exists():  # type: ignore[attr-defined]
+        raise Http404("No such notification.")
+    return MarkedOut(marked=marked)
+
+
+@router.post("/notifications/read-all", response={200: MarkedOut})
+def notifications_read_all(request: HttpRequest) -> MarkedOut:
+    return MarkedOut(marked=notification_mark_read(actor=request.auth, at=timezone.now()))  # type: ignore[attr-defined]

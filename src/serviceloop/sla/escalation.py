@@ -1,7 +1,7 @@
 """Escalation rules: what a policy does when one of its clocks warns or breaches.
 
 Each action is a case event appended by the system (no actor), with ``by: "sla"``:
-``notify`` -> ``escalated`` (whom to notify: the assignee and the team's lead role);
+``notify`` -> ``escalated`` (in-app notifications and emails, ``sla.notify``: who was told);
 ``raise_priority`` -> ``priority_changed``; ``reassign_team`` -> ``assigned`` (to the team,
 unassigned); ``move_stage`` -> ``stage_entered`` along a declared transition of the case's process
 version, or ``escalated`` saying why it could not move. The caller holds the case's row lock.
@@ -46,10 +46,15 @@ def _append(
 
 def _notify(case: Case, rule: EscalationRule, crossing: Crossing, at: datetime) -> bool:
     from serviceloop.cases.services._common import code_of, username_of
+    from serviceloop.sla.notify import notify_sla_crossing
 
+    told = notify_sla_crossing(
+        case=case, metric=crossing.clock.metric, trigger=crossing.trigger, at=at
+    )
     attributes = _base(rule, crossing) | {
         "action": Action.NOTIFY,
         "notify": {"assignee": username_of(case.assignee), "team": code_of(case.team)},
+        "notified": told,
     }
     _append(case, EventKind.ESCALATED, at, attributes)
     return False

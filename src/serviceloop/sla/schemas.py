@@ -4,7 +4,7 @@ from datetime import datetime
 
 from ninja import Schema
 
-__all__ = ["ClockOut", "QualityOut"]
+__all__ = ["ClockOut", "MarkedOut", "NotificationOut", "QualityOut", "UnreadOut"]
 
 
 class ClockOut(Schema):
@@ -32,3 +32,20 @@ class QualityOut(Schema):
     hits: int  # reopened / reworked / resolved at first contact
     value: float | None  # hits / cases; None without cases
     met: bool | None
+
+
+class NotificationOut(Schema):
+    id: int
+    kind: str
+    title: str
+    case: str | None  # the case number
+    created_at: datetime
+    read_at: datetime | None
+
+
+class UnreadOut(Schema):
+    unread: int
+
+
+class MarkedOut(Schema):
+    marked: int

@@ -198,7 +198,11 @@ def _finish(
         if clock.pk is not None and not clock._state.adding:
             clock.save()
     if crossings:
-        queries.events_insert([c.event for c in crossings if c.event is not None])
+        events = [c.event for c in crossings if c.event is not None]
+        queries.events_insert(events)
+        from serviceloop.sla.notify import webhooks_queue
+
+        webhooks_queue([(case.pk, e.kind, e.timestamp, e.attributes) for e in events], at=at)
         from serviceloop.sla.escalation import escalate
 
         if escalate(case=case, crossings=crossings, at=at) and depth < 2:

@@ -31,6 +31,7 @@ from django.utils import timezone, translation
 from serviceloop.cases.models import Case, CaseEvent
 from serviceloop.sla.choices import Trigger
 from serviceloop.sla.models import EscalationRule, SlaClock
+from serviceloop.sla.notify import webhooks_queue
 from serviceloop.sla.services import Crossing, threshold_attributes, threshold_kind
 
 __all__ = ["SlaSweepCounts", "sla_sweep"]
@@ -150,6 +151,9 @@ def _record_batch(case_ids: list[int], now: datetime) -> SlaSweepCounts:
     if not events:
         return SlaSweepCounts(0, 0, 0)
     _insert_events(events)
+    webhooks_queue(
+        [(case_id, threshold_kind(t).value, at, attrs) for case_id, t, at, attrs in events], at=now
+    )
     SlaClock.objects.filter(pk__in=marked[Trigger.WARNING]).update(warned_at=F("warn_at"))
     SlaClock.objects.filter(pk__in=marked[Trigger.BREACH]).update(breached_at=F("due_at"))
     escalated = _escalate(

@@ -1,0 +1,41 @@
+"""The SLA app's models: service standards and clocks (``standards``), notifications, their
+outbox and webhooks (``notifications``). The validators stay importable from here: the migrations
+name them."""
+
+from serviceloop.sla.models.notifications import (
+    Notification,
+    OutboxMessage,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from serviceloop.sla.models.standards import (
+    WEEKDAY_FIELDS,
+    BusinessCalendar,
+    CalendarDate,
+    EscalationRule,
+    QualityStandard,
+    SlaClock,
+    SlaPolicy,
+    SlaTarget,
+    validate_country,
+    validate_hours,
+    validate_time_zone,
+)
+
+__all__ = [
+    "WEEKDAY_FIELDS",
+    "BusinessCalendar",
+    "CalendarDate",
+    "EscalationRule",
+    "Notification",
+    "OutboxMessage",
+    "QualityStandard",
+    "SlaClock",
+    "SlaPolicy",
+    "SlaTarget",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "validate_country",
+    "validate_hours",
+    "validate_time_zone",
+]
