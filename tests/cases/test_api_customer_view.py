@@ -158,3 +158,32 @@ def test_attachment_ids_cannot_be_enumerated(world, settings, tmp_path):
             if response.status_code == 200:
                 found.add(pk)
     assert found == {visible.pk}
+
+
+def test_customers_do_not_learn_staff_usernames_from_messages_or_files(world, settings, tmp_path):
+    from serviceloop.cases.choices import Channel, MessageKind
+    from serviceloop.cases.services import message_add
+
+    settings.MEDIA_ROOT = tmp_path
+    customer = CustomerFactory()
+    case = CaseFactory(customer=customer, actor=customer.user)
+    agent = world.front_agent
+    upload = SimpleUploadedFile("a.txt", b"answer", content_type="text/plain")
+    message_add(
+        case=case,
+        author=agent,
+        body="We are on it.",
+        kind=MessageKind.PUBLIC,
+        channel=Channel.AGENT,
+        files=[upload],
+    )
+    api = Api(customer.user)
+    mine = api.post(f"/api/cases/{case.number}/messages", {"body": "thanks"}).json()
+    assert mine["author"] == customer.user.username
+    messages = api.get(f"/api/cases/{case.number}/messages").json()["items"]
+    assert {m["author"] for m in messages} == {None, customer.user.username}
+    files = api.get(f"/api/cases/{case.number}/attachments").json()["items"]
+    assert [f["uploaded_by"] for f in files] == [None]
+    assert agent.username not in str(api.get(f"/api/cases/{case.number}").content)
+    staff = Api(agent).get(f"/api/cases/{case.number}/messages").json()["items"]
+    assert agent.username in {m["author"] for m in staff}

@@ -368,7 +368,7 @@ def create_message(
             kind=payload.kind,
             channel=Channel.API,
         )
-        return JsonResult.of(201, MessageOut.from_orm(message))
+        return JsonResult.of(201, MessageOut.from_orm(message, context={"request": request}))
 
     return idempotent(request, idempotency_key, produce)
 
@@ -417,7 +417,7 @@ def upload_attachment(
             case=case, uploaded_by=user, file=file, message=message, is_internal=is_internal
         )
         attachment.case = case
-        out = AttachmentOut.from_orm(attachment)
+        out = AttachmentOut.from_orm(attachment, context={"request": request})
         return JsonResult.of(201, out, out.download_url)
 
     return idempotent(request, idempotency_key, produce)

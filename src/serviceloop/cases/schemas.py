@@ -325,12 +325,14 @@ class MessageOut(Schema):
     kind: str
     body: str
     channel: str
-    author: str | None = Field(None, description="Username of the author.")
+    author: str | None = Field(
+        None, description="Username of the author; customers see only their own."
+    )
     created_at: datetime
 
     @staticmethod
-    def resolve_author(obj: Message) -> str | None:
-        return obj.author.username if obj.author is not None else None
+    def resolve_author(obj: Message, context: dict[str, Any] | None = None) -> str | None:
+        return _username_for(obj.author, context)
 
 
 class MessagePageOut(Schema):
@@ -354,8 +356,8 @@ class AttachmentOut(Schema):
         return obj.original_name
 
     @staticmethod
-    def resolve_uploaded_by(obj: Attachment) -> str | None:
-        return obj.uploaded_by.username if obj.uploaded_by is not None else None
+    def resolve_uploaded_by(obj: Attachment, context: dict[str, Any] | None = None) -> str | None:
+        return _username_for(obj.uploaded_by, context)
 
     @staticmethod
     def resolve_download_url(obj: Attachment) -> str:
@@ -392,6 +394,17 @@ def _for_customer(context: dict[str, Any] | None) -> bool:
     request = (context or {}).get("request")
     user = getattr(request, "auth", None)
     return bool(user is not None and getattr(user, "is_customer", False))
+
+
+def _username_for(person: Any, context: dict[str, Any] | None) -> str | None:
+    """A username as the reader may see it: staff see everyone's, a customer only their own (the
+    portal names the service desk, not its agents' logins)."""
+    if person is None:
+        return None
+    if _for_customer(context):
+        reader = getattr((context or {}).get("request"), "auth", None)
+        return person.username if getattr(reader, "pk", None) == person.pk else None
+    return str(person.username)
 
 
 class EventPageOut(Schema):
