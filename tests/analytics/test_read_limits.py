@@ -232,3 +232,11 @@ def test_limits_are_checked_and_parsed():
         ReadLimits(max_columns=0)
     with pytest.raises(InvalidParameterError, match="whole number"):
         ReadLimits().with_options(max_events="1.5")
+
+
+def test_a_plain_xes_bigger_than_the_limit_is_refused(tmp_path):
+    path = tmp_path / "big.xes"
+    path.write_bytes(XES_HEAD + XES_BODY)
+    with pytest.raises(LogFormatError, match="holds over 100 bytes"):
+        read_xes(path, limits=ReadLimits(max_bytes=100))
+    assert read_xes(path).n_events == 2

@@ -360,6 +360,7 @@ def check_xes(path: Path, limits: ReadLimits) -> None:
     rest to bound its expansion."""
     _check_prolog(path, limits)
     if path.suffix != ".gz":
+        _check_size(path, path.stat().st_size, 1, limits)
         return
     compressed = max(path.stat().st_size, 1)
     total = 0
