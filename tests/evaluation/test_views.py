@@ -251,3 +251,23 @@ def test_ids_beyond_the_column_range_are_404(client, manager, setup):
     _login(client, manager)
     assert client.get("/evaluation/99999999999999999999/").status_code == 404
     assert client.get("/api/evaluations/99999999999999999999").status_code == 404
+
+
+def test_the_ahp_form_starts_from_the_last_judgements(client, manager, setup):
+    from serviceloop.evaluation.services import comparison_matrix_save
+
+    system = setup["system"]
+    group = system.indicators.get(code="process_efficiency")
+    codes = list(group.children.order_by("order").values_list("code", flat=True))
+    comparison_matrix_save(
+        system=system,
+        parent=group,
+        judgements={(codes[0], codes[1]): 3, (codes[0], codes[2]): 5, (codes[2], codes[1]): 1 / 2},
+        actor=manager,
+    )
+    _login(client, manager)
+    form = client.get(reverse("evaluation:group", args=[system.pk, group.pk])).context[
+        "comparison_form"
+    ]
+    assert form[f"{codes[0]}__{codes[1]}"].initial == "3"
+    assert form[f"{codes[1]}__{codes[2]}"].initial == "2"  # saved the other way round as 1/2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 from fractions import Fraction
 from typing import Any
 
@@ -84,18 +85,41 @@ class WeightsForm(forms.Form):
             )
 
 
+def _scale_value(value: float) -> str:
+    """The point of Saaty's scale nearest to ``value`` (on a log scale)."""
+    return min(SAATY_SCALE, key=lambda v: abs(math.log(float(Fraction(v))) - math.log(value)))
+
+
+def _previous_judgements(rows: list[list[Any]]) -> dict[tuple[str, str], str]:
+    """The last saved judgements as form values, for both orders of each pair."""
+    out: dict[tuple[str, str], str] = {}
+    for row in rows:
+        a, b, value = str(row[0]), str(row[1]), float(row[2])
+        if value > 0:
+            out[(a, b)] = _scale_value(value)
+            out[(b, a)] = _scale_value(1 / value)
+    return out
+
+
 class ComparisonForm(forms.Form):
     """One judgement per pair of siblings on Saaty's scale."""
 
-    def __init__(self, *args: Any, children: list[Indicator], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        children: list[Indicator],
+        previous: list[list[Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         choices = [(v, _SCALE_LABELS.get(v, v)) for v in SAATY_SCALE]
         self.pairs = list(itertools.combinations(children, 2))
+        known = _previous_judgements(previous or [])
         for a, b in self.pairs:
             self.fields[f"{a.code}__{b.code}"] = forms.ChoiceField(
                 label=_("%(a)s compared with %(b)s") % {"a": a.label, "b": b.label},
                 choices=choices,
-                initial="1",
+                initial=known.get((a.code, b.code), "1"),
             )
 
     def judgements(self) -> dict[tuple[str, str], float]:

@@ -203,8 +203,10 @@ def group_view(request: HttpRequest, pk: int, parent_id: str) -> HttpResponse:
     """Weights of one group of siblings: manual weights, or AHP judgements with their CR."""
     system = get_object_or_404(IndicatorSystem, pk=pk)
     parent, children = _group(system, parent_id)
+    latest = system.matrices.filter(parent=parent).select_related("entered_by").first()
+    previous = latest.judgements if latest is not None else None
     weights_form = WeightsForm(children=children, prefix="w")
-    comparison_form = ComparisonForm(children=children, prefix="c")
+    comparison_form = ComparisonForm(children=children, prefix="c", previous=previous)
     status = 200
     if request.method == "POST":
         try:
@@ -220,7 +222,9 @@ def group_view(request: HttpRequest, pk: int, parent_id: str) -> HttpResponse:
                     messages.success(request, _("Manual weights saved."))
                     return redirect(request.path)
             else:
-                comparison_form = ComparisonForm(request.POST, children=children, prefix="c")
+                comparison_form = ComparisonForm(
+                    request.POST, children=children, prefix="c", previous=previous
+                )
                 if comparison_form.is_valid():
                     matrix = services.comparison_matrix_save(
                         system=system,
@@ -239,7 +243,6 @@ def group_view(request: HttpRequest, pk: int, parent_id: str) -> HttpResponse:
                 comparison_form if "save_weights" not in request.POST else weights_form, error
             )
         status = 422
-    latest = system.matrices.filter(parent=parent).select_related("entered_by").first()
     return render(
         request,
         "evaluation/group.html",
