@@ -141,11 +141,14 @@ def test_one_mailbox_gets_few_mails_and_the_same_answer(client, world, settings)
     assert len(mail.outbox) == 2
 
 
-def test_signup_pages_are_translated_to_chinese(client, world):
+def test_signup_pages_and_mails_are_translated_to_chinese(client, world):
     client.cookies["django_language"] = "zh-hans"
-    response = client.post(reverse("portal:signup"), FORM | {"email": "bad"})
+    response = client.post(reverse("portal:signup"), FORM | {"email": "=1+1@example.net"})
     assert response.status_code == 422
-    assert "有效" in response.content.decode()  # Django's own Chinese "Enter a valid email"
+    assert "此地址不能用作登录名" in response.content.decode()
+    sent = sign_up(client, "zh@example.org")
+    assert "请查收邮件" in client.get(sent["Location"]).content.decode()
+    assert "完成创建账户" in mail.outbox[0].body
 
 
 text = st.text(st.characters(codec="utf-8"), max_size=60)
