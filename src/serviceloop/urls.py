@@ -14,6 +14,7 @@ urlpatterns = [
     path("portal/", include(("serviceloop.cases.urls_portal", "portal"))),
     path("work/", include(("serviceloop.cases.urls_workspace", "workspace"))),
     path("insights/", include(("serviceloop.insights.urls", "insights"))),
+    path("sla/", include(("serviceloop.sla.urls", "sla"))),
     path("evaluation/", include(("serviceloop.evaluation.urls", "evaluation"))),
     path("feedback/", include(("serviceloop.feedback.urls", "feedback"))),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -24,3 +24,13 @@ def sla_clocks(case: Case) -> dict[str, Any]:
             100, round(100 * clock["used_minutes"] / max(clock["target_minutes"], 1))
         )
     return {"clocks": clocks}
+
+
+@register.inclusion_tag("sla/partials/notifications_link.html", takes_context=True)
+def sla_notifications_link(context: dict[str, Any]) -> dict[str, Any]:
+    """The nav link to the notifications page with the unread count (one indexed COUNT)."""
+    from serviceloop.sla.models import Notification
+
+    user = context.get("user")
+    unread = Notification.objects.filter(recipient=user, read_at=None).count() if user else 0
+    return {"unread": unread}
