@@ -112,3 +112,34 @@ def test_complaints_page_is_for_managers_and_sets_root_causes(client):
     assert response.status_code == 302 and response["Location"] == reverse("feedback:complaints")
     assert Complaint.objects.get().root_cause == "quality"
     assert client.post(url, {"root_cause": "nonsense"}).status_code == 422
+
+
+def test_managers_record_a_complaint_about_another_case(client):
+    manager = ManagerFactory()
+    complaint_case, about = CaseFactory(), CaseFactory()
+    client.force_login(manager)
+    url = reverse("feedback:complaint-record")
+    bad = client.post(
+        url, {"r-case": "SL-999999", "r-about_case": about.number, "r-root_cause": ""}
+    )
+    assert bad.status_code == 422 and "No case SL-999999" in bad.content.decode()
+    ok = client.post(
+        url,
+        {
+            "r-case": complaint_case.number.lower(),
+            "r-about_case": about.number,
+            "r-root_cause": "policy",
+        },
+    )
+    assert ok.status_code == 302
+    complaint = Complaint.objects.get()
+    assert (complaint.case, complaint.about_case, complaint.root_cause, complaint.recorded_by) == (
+        complaint_case,
+        about,
+        "policy",
+        manager,
+    )
+    again = client.post(
+        url, {"r-case": complaint_case.number, "r-about_case": "", "r-root_cause": ""}
+    )
+    assert again.status_code == 422

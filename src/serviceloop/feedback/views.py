@@ -19,10 +19,11 @@ from serviceloop.accounts.permissions import is_customer, is_manager
 from serviceloop.core.exceptions import ApplicationError
 from serviceloop.feedback import selectors
 from serviceloop.feedback.choices import RootCause
-from serviceloop.feedback.forms import PeriodForm, SurveyAnswerForm
+from serviceloop.feedback.forms import ComplaintForm, PeriodForm, SurveyAnswerForm
 from serviceloop.feedback.models import Complaint
 from serviceloop.feedback.services import (
     SurveyLinkError,
+    complaint_record,
     complaint_set_root_cause,
     survey_answer,
     survey_link,
@@ -94,7 +95,40 @@ def complaints_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "feedback/complaints.html",
-        {"form": form, "summary": summary, "root_causes": RootCause.choices},
+        {
+            "form": form,
+            "summary": summary,
+            "root_causes": RootCause.choices,
+            "record_form": ComplaintForm(prefix="r"),
+        },
+    )
+
+
+@role_required(is_manager)
+@require_POST
+def complaint_record_view(request: HttpRequest) -> HttpResponse:
+    form = ComplaintForm(request.POST, prefix="r")
+    if form.is_valid():
+        try:
+            complaint_record(
+                case=form.cleaned_data["case"],
+                about_case=form.cleaned_data["about_case"],
+                root_cause=form.cleaned_data["root_cause"] or "",
+                actor=request.user,
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            return redirect("feedback:complaints")
+    today = timezone.localdate()
+    period = PeriodForm({"start": today - dt.timedelta(days=90), "end": today})
+    period.is_valid()
+    summary = selectors.complaint_summary(period.cleaned_data["start"], period.cleaned_data["end"])
+    return render(
+        request,
+        "feedback/complaints.html",
+        {"form": period, "summary": summary, "root_causes": RootCause.choices, "record_form": form},
+        status=422,
     )
 
 
