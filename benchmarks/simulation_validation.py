@@ -118,6 +118,8 @@ def validate(name: str, log, *, pool_attribute: str | None = None, seed: int = 1
     keep = sim_starts.filter((pl.col("s") >= cut) & (pl.col("s") < stop))["case_id"]
     # The real log stops at its last event: what the simulation does later is not observable
     # either (test cases still open when the log ends are cut the same way on both sides).
+    if not log.has_start:  # the real log shows completions only: compare like with like
+        sim = sim.with_columns(pl.col("timestamp").alias("start_timestamp"))
     log_end = frame["timestamp"].max()
     sim = sim.filter(pl.col("case_id").is_in(keep.implode()) & (pl.col("timestamp") <= log_end))
     rng = np.random.default_rng(seed)
