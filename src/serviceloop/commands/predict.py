@@ -496,7 +496,8 @@ def _print_evaluation(result: Any, attributes: list[str], console: Any) -> None:
     console.print(table)
     for name, split in result.splits.items():
         console.print(
-            f"{name}: {split['train_cases']} training cases ({split['validation_cases']} of them "
-            f"for early stopping), {split['test_cases']} test cases from {split['test_starts_at']}"
+            f"{name}: {split['train_cases']} training cases (the latest "
+            f"{split['validation_cases']} chose the boosting rounds), {split['test_cases']} test "
+            f"cases from {split['test_starts_at']}"
         )
     console.print(f"Attributes used: {', '.join(attributes) or 'none'}")
