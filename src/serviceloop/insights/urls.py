@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from serviceloop.insights import prediction_views, views
+from serviceloop.insights import prediction_views, views, whatif_views
 
 urlpatterns = [
     path("", views.overview_view, name="dashboard"),
@@ -13,6 +13,8 @@ urlpatterns = [
     path("variants/", views.variants_view, name="variants"),
     path("handovers/", views.handovers_view, name="handovers"),
     path("at-risk/", prediction_views.at_risk_view, name="at-risk"),
+    path("what-if/", whatif_views.whatif_view, name="what-if"),
+    path("what-if/<str:run_id>/", whatif_views.whatif_run_view, name="what-if-run"),
     path(
         "cases/<str:number>/prediction/",
         prediction_views.case_prediction_view,

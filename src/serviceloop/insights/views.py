@@ -32,6 +32,7 @@ TABS = (
     ("variants", _("Variants")),
     ("handovers", _("Handovers")),
     ("at-risk", _("At risk")),  # predictions for open cases (prediction_views, no filters)
+    ("what-if", _("What-if")),  # simulation of changes (whatif_views, no filters)
 )
 
 

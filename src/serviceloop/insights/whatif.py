@@ -1,0 +1,193 @@
+"""What-if runs on the live process: discover the model, simulate as-is and the changes.
+
+A run is started from the what-if page and goes on in a background thread of the web process; its
+state (queued, running with progress, done with the results, or failed with the reason) is one
+JSON file under ``DATA_DIR/whatif/``, replaced whole at every step, so the page can follow it
+and results are kept after the process ends. A run that was running when its process stopped is
+shown as interrupted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from serviceloop.analytics import AnalyticsError
+from serviceloop.insights.selectors import LogFilters, event_log
+
+__all__ = [
+    "WhatIfError",
+    "whatif_as_is_model",
+    "whatif_execute",
+    "whatif_get",
+    "whatif_list",
+    "whatif_start",
+]
+
+_ID = re.compile(r"^[0-9a-f]{16}$")
+_RUNNING: set[str] = set()  # runs this process is working on (others that say "running" died)
+_LOCK = threading.Lock()
+
+
+class WhatIfError(Exception):
+    """A what-if request that cannot run (no log, a bad change); the message says why."""
+
+
+def _folder() -> Path:
+    folder = Path(settings.DATA_DIR) / "whatif"
+    folder.mkdir(mode=0o750, parents=True, exist_ok=True)
+    return folder
+
+
+def _path(run_id: str) -> Path:
+    if not _ID.match(run_id):
+        raise WhatIfError("no such run")
+    return _folder() / f"{run_id}.json"
+
+
+def _write(state: dict[str, Any]) -> None:
+    path = _path(state["id"])
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(state, ensure_ascii=False, allow_nan=False), encoding="utf-8")
+    os.replace(partial, path)
+
+
+def _pool_attribute(log: Any) -> str | None:
+    return "team" if "team" in log.attributes else None
+
+
+def whatif_as_is_model() -> Any:
+    """The as-is model of the whole live log (pools by team when the log has teams)."""
+    from serviceloop.analytics.simulation import discover_model
+
+    log = event_log(LogFilters())
+    if log is None:
+        raise WhatIfError("The event log is empty: there is no process to simulate yet.")
+    try:
+        return discover_model(
+            log, pool_attribute=_pool_attribute(log), time_zone=settings.TIME_ZONE
+        )
+    except AnalyticsError as exc:
+        raise WhatIfError(str(exc)) from exc
+
+
+def whatif_start(*, actor: Any, changes: list[str], replications: int, weeks: int) -> str:
+    """Check the changes, record a queued run and start it in the background; returns its id."""
+    from serviceloop.analytics.simulation import Scenario, parse_change
+
+    if not changes:
+        raise WhatIfError("Pick at least one change.")
+    try:
+        scenario = Scenario("what-if", tuple(parse_change(c) for c in changes))
+        scenario.apply(whatif_as_is_model())
+    except AnalyticsError as exc:
+        raise WhatIfError(str(exc)) from exc
+    run_id = uuid.uuid4().hex[:16]
+    _write(
+        {
+            "id": run_id,
+            "status": "queued",
+            "created_at": timezone.now().isoformat(),
+            "created_by": actor.get_username(),
+            "changes": changes,
+            "replications": replications,
+            "weeks": weeks,
+            "done": 0,
+            "total": replications * 2,
+        }
+    )
+    _launch(run_id)
+    return run_id
+
+
+def _launch(run_id: str) -> None:
+    with _LOCK:
+        _RUNNING.add(run_id)
+    threading.Thread(
+        target=_in_thread, args=(run_id,), daemon=True, name=f"whatif-{run_id}"
+    ).start()
+
+
+def _in_thread(run_id: str) -> None:
+    close_old_connections()
+    try:
+        whatif_execute(run_id)
+    finally:
+        connection.close()
+        with _LOCK:
+            _RUNNING.discard(run_id)
+
+
+def whatif_execute(run_id: str) -> dict[str, Any]:
+    """Run a queued what-if (the background thread calls this); returns its final state."""
+    from serviceloop.analytics.simulation import Scenario, parse_change, simulate
+
+    state = json.loads(_path(run_id).read_text(encoding="utf-8"))
+    state.update(status="running", started_at=timezone.now().isoformat())
+    _write(state)
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = dt.datetime.now().timestamp()
+        if done == total or now - last[0] > 0.5:
+            last[0] = now
+            state.update(done=done, total=total)
+            _write(state)
+
+    try:
+        model = whatif_as_is_model()
+        scenario = Scenario("what-if", tuple(parse_change(c) for c in state["changes"]))
+        result = simulate(
+            model,
+            [scenario],
+            replications=state["replications"],
+            weeks=state["weeks"],
+            warmup_weeks=4,
+            seed=0,
+            progress=progress,
+        )
+        state.update(status="done", result=result.to_dict())
+    except (AnalyticsError, WhatIfError) as exc:
+        state.update(status="failed", error=str(exc))
+    except Exception as exc:  # a bug must still end the run visibly, not leave it "running"
+        state.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        _write(state)
+        raise
+    state["finished_at"] = timezone.now().isoformat()
+    _write(state)
+    return state
+
+
+def whatif_get(run_id: str) -> dict[str, Any]:
+    """One run's state; a run marked running that no thread here works on was interrupted."""
+    try:
+        state: dict[str, Any] = json.loads(_path(run_id).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WhatIfError("no such run") from None
+    if state["status"] in ("queued", "running") and run_id not in _RUNNING:
+        state["status"] = "interrupted"
+    return state
+
+
+def whatif_list(limit: int = 20) -> list[dict[str, Any]]:
+    """The latest runs, newest first (without their results)."""
+    runs = []
+    for path in _folder().glob("*.json"):
+        try:
+            state = whatif_get(path.stem)
+        except (WhatIfError, ValueError):
+            continue
+        state.pop("result", None)
+        runs.append(state)
+    runs.sort(key=lambda s: s["created_at"], reverse=True)
+    return runs[:limit]

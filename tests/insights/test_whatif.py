@@ -1,0 +1,155 @@
+"""The what-if page: managers only, the as-is model of the live log, a run that goes on in the
+background, reports its progress and keeps its results beside as-is; bad changes get a clear
+message and start nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+
+from serviceloop.insights import whatif
+from tests.factories import AgentFactory, CaseFactory, CustomerFactory
+
+from .conftest import DAY0, walk
+
+
+@pytest.fixture
+def data_dir(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    return tmp_path
+
+
+@pytest.fixture
+def history(live_log, data_dir):
+    """Forty closed cases over ten days on top of the small live log."""
+    version, manager = live_log.version, live_log.manager
+    for i in range(40):
+        case = CaseFactory(
+            process_version=version, at=DAY0 + timedelta(days=5, hours=6 * i), actor=manager
+        )
+        step = 3 if i % 2 else 1
+        walk(
+            case,
+            version,
+            manager,
+            [("analysis", step), ("delivery", 2 * step), ("closed", 4 * step)],
+        )
+    return live_log
+
+
+@pytest.fixture
+def synchronous(monkeypatch):
+    """Runs start in the test's own thread (same database transaction), not in the background."""
+    started = []
+
+    def launch(run_id: str) -> None:
+        started.append(run_id)
+        whatif.whatif_execute(run_id)
+
+    monkeypatch.setattr(whatif, "_launch", launch)
+    return started
+
+
+def test_the_page_is_for_managers_only(history, client):
+    url = reverse("insights:what-if")
+    for user in (AgentFactory(), CustomerFactory().user):
+        client.force_login(user)
+        assert client.get(url).status_code == 403
+        assert client.post(url, {"arrivals": "10"}).status_code == 403
+
+
+def test_the_page_shows_the_as_is_teams_and_stages(history, client):
+    client.force_login(history.manager)
+    response = client.get(reverse("insights:what-if"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'data-testid="whatif-form"' in page
+    for stage in ("Intake", "Needs analysis", "Delivery"):
+        assert stage in page
+
+
+def test_an_empty_log_says_there_is_nothing_to_simulate(db, data_dir, client):
+    from tests.factories import ManagerFactory
+
+    client.force_login(ManagerFactory())
+    response = client.get(reverse("insights:what-if"))
+    assert response.status_code == 200
+    assert 'data-testid="whatif-no-model"' in response.content.decode()
+
+
+def test_a_run_keeps_its_results_beside_as_is(history, client, synchronous, data_dir):
+    client.force_login(history.manager)
+    response = client.post(
+        reverse("insights:what-if"),
+        {"arrivals": "50", "replications": "3", "weeks": "4", "no_rework": "1"},
+    )
+    assert response.status_code == 302
+    assert len(synchronous) == 1
+    run_id = synchronous[0]
+    assert response["Location"] == reverse("insights:what-if-run", args=[run_id])
+    assert (data_dir / "whatif" / f"{run_id}.json").exists()
+    page = client.get(response["Location"]).content.decode()
+    assert 'data-status="done"' in page
+    assert 'data-testid="whatif-measures"' in page and "Throughput per week" in page
+    state = whatif.whatif_get(run_id)
+    assert state["changes"] == ["no-rework", "arrivals +50%"]
+    diff = state["result"]["scenarios"][0]["difference_to_as_is"]["measures"]
+    assert diff["throughput_per_week"]["mean"] > 0
+    assert state["done"] == state["total"] == 6
+    listing = client.get(reverse("insights:what-if")).content.decode()
+    assert run_id in listing
+
+
+def test_a_running_run_is_followed_by_htmx_and_an_orphan_is_interrupted(history, client, data_dir):
+    state = {
+        "id": "0123456789abcdef",
+        "status": "running",
+        "created_at": "2026-01-01T00:00:00+00:00",
+        "created_by": "manager",
+        "changes": ["arrivals +10%"],
+        "replications": 3,
+        "weeks": 4,
+        "done": 2,
+        "total": 6,
+    }
+    whatif._write(state)
+    whatif._RUNNING.add(state["id"])
+    try:
+        client.force_login(history.manager)
+        fragment = client.get(
+            reverse("insights:what-if-run", args=[state["id"]]), HTTP_HX_REQUEST="true"
+        ).content.decode()
+        assert 'hx-trigger="every 1s"' in fragment and "2/6" in fragment
+        assert "<html" not in fragment
+    finally:
+        whatif._RUNNING.discard(state["id"])
+    page = client.get(reverse("insights:what-if-run", args=[state["id"]])).content.decode()
+    assert 'data-status="interrupted"' in page and "hx-trigger" not in page
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"staff-0": "-50"}, "is outside"),
+        ({"duration-0": "fast"}, "is not a whole number"),
+        ({"hours": "Mon-Fri 18-08"}, "hours must run 00-24"),
+        ({}, "Pick at least one change."),
+    ],
+)
+def test_bad_changes_are_refused_and_start_nothing(
+    history, client, synchronous, data_dir, form, message
+):
+    client.force_login(history.manager)
+    response = client.post(reverse("insights:what-if"), form)
+    assert response.status_code == 422
+    assert message in response.content.decode()
+    assert synchronous == []
+    assert not list((data_dir / "whatif").glob("*.json"))
+
+
+def test_an_unknown_run_is_404(history, client):
+    client.force_login(history.manager)
+    assert client.get(reverse("insights:what-if-run", args=["nope"])).status_code == 404
+    assert client.get(reverse("insights:what-if-run", args=["0" * 16])).status_code == 404
