@@ -210,3 +210,32 @@ def test_json_error_body_is_well_formed(staff, customer):
         "/api/cases/", NEW_CASE | {"customer_id": customer.pk, "attributes": {"x": nested(7)}}
     )
     assert json.loads(response.content)["detail"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"title": "a\x00b"}, "title"),
+        ({"description": "a\x00b"}, "description"),
+        ({"attributes": {"k": "a\x00b"}}, "attributes"),
+        ({"attributes": {"k\x00": 1}}, "attributes"),
+        ({"attributes": {"k": ["ok", "a\x00b"]}}, "attributes"),
+    ],
+    ids=["title", "description", "attribute-value", "attribute-key", "attribute-array"],
+)
+def test_text_with_a_nul_character_is_422_not_a_database_error(staff, customer, change, field):
+    """PostgreSQL cannot store NUL in text: it answered 500 once every other check had passed."""
+    response = staff.post("/api/cases/", NEW_CASE | {"customer_id": customer.pk} | change)
+    assert response.status_code == 422, response.content
+    assert field in response.json()["fields"]
+    assert nothing_written()
+
+
+def test_nul_in_a_message_or_a_filter_is_422(world):
+    customer = CustomerFactory()
+    case = CaseFactory(customer=customer, actor=customer.user)
+    api = Api(customer.user)
+    response = api.post(f"/api/cases/{case.number}/messages", {"body": "a\x00b"})
+    assert response.status_code == 422 and "body" in response.json()["fields"]
+    assert not Message.objects.exists()
+    assert api.get("/api/cases/", {"search": "a\x00b"}).status_code == 422

@@ -90,6 +90,21 @@ def _limit_attributes(value: dict[str, Any] | None) -> dict[str, Any] | None:
     return value
 
 
+MSG_NUL = "Text may not contain the NUL character (\\u0000): databases cannot store it."
+
+
+class InputSchema(Schema):
+    """An input: no text in it may contain NUL, which PostgreSQL refuses to store (it answered
+    500 after the request had passed every other check)."""
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise PydanticCustomError("nul_character", MSG_NUL)
+        return value
+
+
 def customer_attributes() -> frozenset[str]:
     """Attribute names customers may set and read (``SERVICELOOP_CUSTOMER_ATTRIBUTES``); every
     other attribute is the staff's."""
@@ -194,7 +209,7 @@ def customer_view(user: Any) -> bool:
     return bool(getattr(user, "is_customer", False))
 
 
-class CaseFilterIn(Schema):
+class CaseFilterIn(InputSchema):
     status: str | None = Field(
         None, max_length=16, description="open, pending, resolved or closed."
     )
@@ -209,7 +224,7 @@ class CaseFilterIn(Schema):
     _utc = field_validator("created_after", "created_before")(as_utc)
 
 
-class EventExportIn(Schema):
+class EventExportIn(InputSchema):
     format: Literal["csv", "parquet", "xes"] = "csv"
     since: datetime | None = Field(None, description="Events at or after; UTC if no offset.")
     until: datetime | None = Field(None, description="Events before; UTC if no offset.")
@@ -226,7 +241,7 @@ _ATTRIBUTES_DOC = (
 )
 
 
-class CaseCreateIn(Schema):
+class CaseCreateIn(InputSchema):
     title: str = Field(..., max_length=200, description="SERVICELOOP_LIMIT_CASE_TITLE_CHARS.")
     description: str = Field(..., description="SERVICELOOP_LIMIT_CASE_DESCRIPTION_CHARS.")
     priority: PriorityCode = "normal"
@@ -253,7 +268,7 @@ class CaseCreateIn(Schema):
     _attributes = field_validator("attributes")(_limit_attributes)
 
 
-class CasePatchIn(Schema):
+class CasePatchIn(InputSchema):
     """Only the fields sent are changed; ``attributes`` merges (a null value removes a key)."""
 
     title: str | None = Field(None, max_length=200)
@@ -291,17 +306,17 @@ class CaseTransitionOut(Schema):
     )
 
 
-class TransitionIn(Schema):
+class TransitionIn(InputSchema):
     to_stage: str = Field(..., min_length=1, max_length=50, description="Target stage code.")
     expected_version: int | None = None
 
 
-class AssignIn(Schema):
+class AssignIn(InputSchema):
     assignee: str | None = Field(..., max_length=150, description="Username; null unassigns.")
     expected_version: int | None = None
 
 
-class ChecklistIn(Schema):
+class ChecklistIn(InputSchema):
     item: str = Field(..., min_length=1, max_length=500)
     checked: bool = True
     expected_version: int | None = None
@@ -310,7 +325,7 @@ class ChecklistIn(Schema):
 # --- messages, attachments, events --------------------------------------------------------------
 
 
-class MessageIn(Schema):
+class MessageIn(InputSchema):
     body: str = Field(..., min_length=1, description="SERVICELOOP_LIMIT_MESSAGE_BODY_CHARS.")
     kind: MessageKindCode = "public"
 

@@ -75,6 +75,8 @@ def json_problems(value: Any, *, prefix: str = "ATTRIBUTES") -> list[str]:
             )
             break
         if isinstance(node, list):
+            if any(isinstance(item, str) and "\x00" in item for item in node):
+                return [*problems, f"{path or 'the array'} holds text with the NUL character."]
             if len(node) > max_items:
                 problems.append(
                     f"{path or 'the array'} has {len(node)} items; at most {max_items} are "
@@ -88,6 +90,11 @@ def json_problems(value: Any, *, prefix: str = "ATTRIBUTES") -> list[str]:
             problems.append(f"more than {max_keys} keys in all ({_hint(prefix + '_KEYS')}).")
             break
         for key, item in node.items():
+            if isinstance(key, str) and "\x00" in key:
+                return [*problems, f"the key {key[:20]!r} contains the NUL character."]
+            if isinstance(item, str) and "\x00" in item:
+                where = f"{path}.{key}" if path else str(key)
+                return [*problems, f"{where} contains the NUL character, which cannot be stored."]
             if isinstance(key, str) and len(key) > max_key_chars:
                 problems.append(
                     f"the key {key[:20]!r}… has {len(key)} characters; at most {max_key_chars} "
