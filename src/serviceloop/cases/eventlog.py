@@ -31,12 +31,14 @@ import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cache
 from typing import Any
+from urllib.parse import quote
 
 import polars as pl
 from django.db import connection
-from django.db.models import BigIntegerField, Func, OuterRef, Q, QuerySet, Subquery, TextField, When
 from django.db.models import Case as CaseWhen
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, TextField, When
 from django.db.models import Value as V
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
@@ -111,24 +113,15 @@ RAW_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
 _SQLITE_CHUNK = 20_000
 _COPY_SLICE = 64 << 20  # bytes of COPY text parsed at a time: bounds the text held in memory
 _UNSET = "\x00"  # a holder explicitly set to nobody, until the replay is done
+# A scan of every event looks costly enough to PostgreSQL to compile it first (JIT): measured,
+# 0.8 s of compiling to save nothing on a 2.5 s read.
+_NO_JIT = "SET jit = off"
 
 
-class _Epoch(Func):
-    """A timestamp as integer microseconds since 1970 (PostgreSQL) or its stored text (SQLite):
-    either is read into Polars without a Python datetime per value."""
-
-    output_field = BigIntegerField()
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"(EXTRACT(EPOCH FROM {sql}) * 1000000)::bigint", params
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
-        return compiler.compile(Cast(self.source_expressions[0], TextField()))
-
-
-def _only_for(kinds: Sequence[str], value: Any) -> CaseWhen:
+def _only_for(kinds: Sequence[str], value: Any) -> CaseWhen | V:
     """``value`` for events of ``kinds``, NULL for the rest (the JSON is not even parsed)."""
+    if not kinds:
+        return V(None, output_field=TextField())
     return CaseWhen(
         When(kind__in=list(kinds), then=value), default=V(None), output_field=TextField()
     )
@@ -142,6 +135,7 @@ def _events_queryset(
     window: tuple[datetime | None, datetime | None],
     window_exempt: Collection[str],
     after_id: int | None,
+    holders: bool = False,
 ) -> QuerySet[CaseEvent, tuple[Any, ...]]:
     events = CaseEvent.objects.all()
     if kinds is not None:
@@ -163,6 +157,9 @@ def _events_queryset(
     if after_id is not None:
         events = events.filter(id__gt=after_id)
     reopen = (EventKind.REOPENED,)
+    # Reading a JSON attribute costs about a microsecond a row: only what the reader needs.
+    holder_kinds = HOLDER_KINDS if holders else ()
+    stage_kinds = STAGE_KINDS if holders else ()
     # The stage a reopened case goes back to, by its code in the case's own process version.
     reentered = (
         Stage.objects.filter(version__cases__id=OuterRef("case_id"), code=OuterRef("to_stage"))
@@ -172,14 +169,16 @@ def _events_queryset(
     return (
         events.order_by()
         .annotate(
-            ts=_Epoch("timestamp"),
-            to_stage=_only_for(ENTRY_KINDS, KT("attributes__to_stage")),
+            # SQLite: the stored ISO text, parsed in one step (its driver would build a datetime
+            # per row); PostgreSQL: the column itself (COPY writes it as text, ADBC as a timestamp).
+            ts=Cast("timestamp", TextField()) if connection.vendor == "sqlite" else F("timestamp"),
+            to_stage=_only_for(ENTRY_KINDS if holders else reopen, KT("attributes__to_stage")),
             stage_name=_only_for(reopen, Subquery(reentered)),
             from_status=_only_for(reopen, KT("attributes__from_status")),
-            team_raw=_only_for(HOLDER_KINDS, KT("attributes__team")),
-            team_to=_only_for(STAGE_KINDS, KT("attributes__team__to")),
-            assignee_raw=_only_for(HOLDER_KINDS, KT("attributes__assignee")),
-            assignee_to=_only_for(STAGE_KINDS, KT("attributes__assignee__to")),
+            team_raw=_only_for(holder_kinds, KT("attributes__team")),
+            team_to=_only_for(stage_kinds, KT("attributes__team__to")),
+            assignee_raw=_only_for(holder_kinds, KT("attributes__assignee")),
+            assignee_to=_only_for(stage_kinds, KT("attributes__assignee__to")),
         )
         .values_list(
             "id",
@@ -209,6 +208,7 @@ def read_events(
     until: datetime | None = None,
     window_exempt: Collection[str] = (),
     after_id: int | None = None,
+    holders: bool = False,
 ) -> pl.DataFrame:
     """Events as columns :data:`RAW_SCHEMA`, sorted by case, time and id.
 
@@ -216,7 +216,8 @@ def read_events(
     ...); ``case_range`` is a half-open range of case ids; ``since <= timestamp < until`` keeps a
     window, except for events of ``window_exempt`` kinds (those a replay of holders needs from
     before the window); ``after_id`` keeps events newer than one already read. The attributes the
-    stage view and the holder replay need come as text columns, for the kinds that carry them.
+    stage view needs come as text columns for reopenings; with ``holders`` also those
+    :func:`with_holders` replays (``to_stage``, ``team_*``, ``assignee_*``), else those are null.
     """
     queryset = _events_queryset(
         kinds=kinds,
@@ -225,18 +226,27 @@ def read_events(
         window=(since, until),
         window_exempt=window_exempt,
         after_id=after_id,
+        holders=holders,
     )
     schema = dict(RAW_SCHEMA)
-    schema["timestamp"] = pl.Int64 if connection.vendor == "postgresql" else pl.String
+    schema["timestamp"] = pl.String  # text from COPY and SQLite; ADBC hands timestamps over
     frame = fetch_frame(queryset, schema)
     frame = frame.with_columns(_timestamps(frame["timestamp"]))
     return frame.sort("case", "timestamp", "id")
 
 
 def _timestamps(column: pl.Series) -> pl.Series:
+    """UTC timestamps from the text SQLite stores or PostgreSQL's COPY writes in the session's UTC
+    (``2026-03-02 09:00:00.5+00``), or from ADBC's timestamps as they are."""
     if column.dtype == pl.String:
-        return column.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us", time_zone="UTC")
-    return column.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+        return column.str.to_datetime(
+            "%Y-%m-%d %H:%M:%S%.f%#z"
+            if connection.vendor == "postgresql"
+            else "%Y-%m-%d %H:%M:%S%.f",
+            time_unit="us",
+            time_zone="UTC",
+        )
+    return column.cast(pl.Datetime("us", "UTC"))
 
 
 # -- reading columns -----------------------------------------------------------------------------
@@ -251,7 +261,11 @@ def fetch_frame(
     else:
         sql, params = queryset.query.sql_with_params()
     if connection.vendor == "postgresql":
-        return _copy_frame(sql, params, schema)
+        if connection.in_atomic_block or not _has_adbc():
+            # Inside a transaction only this connection sees its own writes.
+            return _copy_frame(sql, params, schema)
+        inline = connection.ops.compose_sql(sql, params)  # type: ignore[attr-defined]
+        return _adbc_frame(inline, schema)
     return _cursor_frame(sql, params, schema)
 
 
@@ -304,6 +318,8 @@ def _copy_frame(sql: str, params: Sequence[Any], schema: dict[str, Any]) -> pl.D
     began = time.perf_counter()
     with connection.cursor() as wrapper:
         cursor = wrapper.cursor  # psycopg's own cursor: Django's wrapper has no copy()
+        if connection.in_atomic_block:
+            cursor.execute(_NO_JIT.replace("SET", "SET LOCAL"))
         with cursor.copy(statement, params or None) as copy:
             for block in copy:
                 pending += block
@@ -321,6 +337,48 @@ def _copy_frame(sql: str, params: Sequence[Any], schema: dict[str, Any]) -> pl.D
     if not parts:
         return pl.DataFrame(schema=schema)
     return pl.concat(parts, rechunk=True)
+
+
+@cache
+def _has_adbc() -> bool:
+    try:
+        import adbc_driver_postgresql.dbapi  # noqa: F401
+    except ImportError:  # pragma: no cover - a runtime dependency; COPY is the fallback
+        return False
+    return True
+
+
+def _database_uri() -> str:
+    """The default database as a libpq URI, for drivers that open their own connection."""
+    settings = connection.settings_dict
+    user = quote(settings.get("USER") or "", safe="")
+    password = quote(settings.get("PASSWORD") or "", safe="")
+    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings.get("HOST") or "localhost"
+    port = f":{settings['PORT']}" if settings.get("PORT") else ""
+    return f"postgresql://{credentials}{host}{port}/{quote(settings['NAME'], safe='')}"
+
+
+def _adbc_frame(sql: str, schema: dict[str, Any]) -> pl.DataFrame:
+    """The statement through the ADBC PostgreSQL driver: binary COPY decoded in C++ into Arrow,
+    no Python per row (``benchmarks/read_columns.py`` measures it against the other ways).
+
+    It opens its own connection, so it reads what is committed: used outside transactions only.
+    """
+    import adbc_driver_postgresql.dbapi as adbc
+
+    began = time.perf_counter()
+    with adbc.connect(_database_uri()) as conn, conn.cursor() as cursor:
+        cursor.execute(_NO_JIT)
+        cursor.execute(sql)
+        table = cursor.fetch_arrow_table()
+    if connection.queries_logged:
+        connection.queries_log.append({"sql": sql, "time": f"{time.perf_counter() - began:.3f}"})
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    frame.columns = list(schema)
+    # Temporal columns arrive typed (no text to parse); the rest take the schema's types.
+    return frame.cast({n: t for n, t in schema.items() if not frame.schema[n].is_temporal()})
 
 
 def _safe_cut(data: bytearray) -> int:

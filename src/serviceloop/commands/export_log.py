@@ -48,13 +48,19 @@ def parse_instant(value: str | None, option: str) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
-def _counted(batches: Any, advance: Any) -> Iterator[Any]:
+class _Counted:
     """The batches, reporting the cases read and the rows handed on after each one."""
-    done = 0
-    for batch in batches:
-        advance(batches.cases_done - done, batch.height)
-        done = batches.cases_done
-        yield batch
+
+    def __init__(self, batches: Any, advance: Any) -> None:
+        self.batches, self.advance = batches, advance
+        self.columns = batches.columns
+
+    def __iter__(self) -> Iterator[Any]:
+        done = 0
+        for batch in self.batches:
+            self.advance(self.batches.cases_done - done, batch.height)
+            done = self.batches.cases_done
+            yield batch
 
 
 def export_log(
@@ -133,7 +139,7 @@ def export_log(
 
     with progress:
         task = progress.add_task(f"Exporting {format.value}", total=total)
-        batches = _counted(event_batches(query, batch_cases=batch_cases), advance)
+        batches = _Counted(event_batches(query, batch_cases=batch_cases), advance)
         if to_stdout:
             chunks = csv_chunks(batches) if format is ExportFormat.csv else xes_chunks(batches)
             for chunk in chunks:

@@ -34,16 +34,26 @@ STAGE_PARQUET_SCHEMA = pa.schema([_FIELDS[name] for name in STAGE_COLUMNS])
 
 def write_parquet(batches: Iterable[pl.DataFrame], sink: str | Path | IO[bytes]) -> int:
     """Write every row to ``sink`` (zstd-compressed), one row group per batch; returns the number
-    of rows written. ``batches`` from :func:`~serviceloop.cases.export.event_batches` say their
-    columns; the stage log has ``start_timestamp``."""
-    columns = getattr(batches, "columns", None)
-    schema = STAGE_PARQUET_SCHEMA if columns == STAGE_COLUMNS else PARQUET_SCHEMA
+    of rows written. The stage log (a ``start_timestamp`` column) gets its own schema; an empty
+    export takes it from ``batches.columns`` when the batches say it."""
     written = 0
-    with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
+    writer: pq.ParquetWriter | None = None
+    schema = PARQUET_SCHEMA
+    try:
         for batch in batches:
+            if writer is None:
+                staged = "start_timestamp" in batch.columns
+                schema = STAGE_PARQUET_SCHEMA if staged else PARQUET_SCHEMA
+                writer = pq.ParquetWriter(sink, schema, compression="zstd")
             if batch.height:
                 writer.write_table(batch.to_arrow().cast(schema))
                 written += batch.height
-        if written == 0:
+        if writer is None:
+            columns = getattr(batches, "columns", None)
+            schema = STAGE_PARQUET_SCHEMA if columns == STAGE_COLUMNS else PARQUET_SCHEMA
+            writer = pq.ParquetWriter(sink, schema, compression="zstd")
             writer.write_table(schema.empty_table())
+    finally:
+        if writer is not None:
+            writer.close()
     return written

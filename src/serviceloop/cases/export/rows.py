@@ -158,7 +158,9 @@ def _read_range(
 ) -> pl.DataFrame:
     versions = cases.select("case", "version")
     if query.kind == "stage":
-        events = read_events(kinds={*ENTRY_KINDS, *HOLDER_KINDS}, case_range=case_range)
+        events = read_events(
+            kinds={*ENTRY_KINDS, *HOLDER_KINDS}, case_range=case_range, holders=True
+        )
         visits = stage_visits(with_holders(events, stages, versions))
         rows = visits.select(
             "case",
@@ -177,6 +179,7 @@ def _read_range(
             since=query.since,
             until=query.until,
             window_exempt=HOLDER_KINDS,
+            holders=True,
         )
         rows = _window(with_holders(events, stages, versions), query, "timestamp")
         rows = rows.join(users, on="actor", how="left", maintain_order="left").select(
