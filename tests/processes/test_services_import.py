@@ -13,12 +13,11 @@ import yaml
 from serviceloop.accounts.models import Skill, Team
 from serviceloop.core.exceptions import PermissionDeniedError
 from serviceloop.processes.choices import TransitionKind, VersionStatus
-from serviceloop.processes.exceptions import ProcessDefinitionInvalid
+from serviceloop.processes.exceptions import PROCESS_CHANGE_FORBIDDEN, ProcessDefinitionInvalid
 from serviceloop.processes.models import ProcessVersion, ServiceProcess, Stage, Transition
 from serviceloop.processes.selectors import process_version_published
 from serviceloop.processes.services import (
     DEFAULT_PROCESS_PATH,
-    MSG_NOT_ALLOWED,
     process_default_install,
     process_version_export,
     process_version_import,
@@ -306,8 +305,9 @@ def test_import_into_another_process_is_refused(known_codes: None) -> None:
 def test_agents_may_not_import(known_codes: None) -> None:
     agent = AgentFactory()
     before = _counts()
-    with pytest.raises(PermissionDeniedError, match=MSG_NOT_ALLOWED):
+    with pytest.raises(PermissionDeniedError) as info:
         process_version_import(text=_text(), actor=agent)
+    assert info.value.code == PROCESS_CHANGE_FORBIDDEN
     assert _counts() == before
 
 

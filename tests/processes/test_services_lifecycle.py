@@ -6,11 +6,14 @@ import pytest
 
 from serviceloop.core.exceptions import PermissionDeniedError
 from serviceloop.processes.choices import VersionStatus
-from serviceloop.processes.exceptions import ProcessDefinitionInvalid, VersionStateError
+from serviceloop.processes.exceptions import (
+    PROCESS_CHANGE_FORBIDDEN,
+    ProcessDefinitionInvalid,
+    VersionStateError,
+)
 from serviceloop.processes.models import ProcessVersion, Stage, Transition
 from serviceloop.processes.selectors import process_version_published
 from serviceloop.processes.services import (
-    MSG_NOT_ALLOWED,
     process_set_default,
     process_version_export,
     process_version_new_draft,
@@ -126,8 +129,9 @@ def test_agents_cannot_change_processes(role_factory: type) -> None:
         lambda: process_version_new_draft(from_version=live, actor=agent),
         lambda: process_set_default(process=live.process, actor=agent),
     ):
-        with pytest.raises(PermissionDeniedError, match=MSG_NOT_ALLOWED):
+        with pytest.raises(PermissionDeniedError) as info:
             call()
+        assert info.value.code == PROCESS_CHANGE_FORBIDDEN
     draft.refresh_from_db()
     live.refresh_from_db()
     assert (draft.status, live.status) == (VersionStatus.DRAFT, VersionStatus.PUBLISHED)

@@ -116,6 +116,20 @@ MESSAGES: dict[str, str] = {
         "A customer's case comes in through the API channel; leave channel out."
     ),
     "staff_attributes": gettext_noop("Customers may not set these attributes: {names}."),
+    # --- processes --------------------------------------------------------------------------------
+    "process_change_forbidden": gettext_noop(
+        "Only service managers and administrators may change process definitions."
+    ),
+    "process_staff_only": gettext_noop("Process definitions are visible to service staff only."),
+    "version_not_draft": gettext_noop(
+        "Only a draft can be published; version {version} is {status}."
+    ),
+    "version_not_published_to_retire": gettext_noop(
+        "Only a published version can be retired; version {version} is {status}."
+    ),
+    "version_immutable": gettext_noop(
+        "Version {version} is {status} and cannot be changed; create a new draft from it instead."
+    ),
     # --- customers --------------------------------------------------------------------------------
     "email_taken": gettext_noop("An account with this email address already exists."),
     "email_invalid": gettext_noop("Enter a valid email address."),

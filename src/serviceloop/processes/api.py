@@ -11,8 +11,9 @@ from ninja import Router
 
 from serviceloop.accounts.permissions import can_design_processes, can_view_processes
 from serviceloop.core.auth import api_auth
-from serviceloop.core.exceptions import PermissionDeniedError
+from serviceloop.core.exceptions import PermissionDeniedError, Problem
 from serviceloop.core.idempotency import IdempotencyKey, JsonResult, idempotent
+from serviceloop.processes.exceptions import PROCESS_CHANGE_FORBIDDEN, PROCESS_STAFF_ONLY
 from serviceloop.processes.models import ProcessVersion, ServiceProcess
 from serviceloop.processes.schemas import (
     ProblemsOut,
@@ -32,18 +33,15 @@ from serviceloop.processes.services import (
 
 router = Router(auth=api_auth, tags=["processes"])
 
-MSG_STAFF_ONLY = "Process definitions are visible to service staff only."
-MSG_DESIGNERS_ONLY = "Only service managers and administrators may change process definitions."
-
 
 def _viewer(request: HttpRequest) -> None:
     if not can_view_processes(request.user):
-        raise PermissionDeniedError(MSG_STAFF_ONLY)
+        raise PermissionDeniedError(Problem(PROCESS_STAFF_ONLY))
 
 
 def _designer(request: HttpRequest) -> None:
     if not can_design_processes(request.user):
-        raise PermissionDeniedError(MSG_DESIGNERS_ONLY)
+        raise PermissionDeniedError(Problem(PROCESS_CHANGE_FORBIDDEN))
 
 
 def _detail(version_id: int) -> ProcessVersion:

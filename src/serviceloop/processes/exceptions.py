@@ -5,15 +5,22 @@ from __future__ import annotations
 from serviceloop.core.exceptions import ConflictError, InvalidInputError
 
 __all__ = [
-    "MSG_VERSION_IMMUTABLE",
+    "PROCESS_CHANGE_FORBIDDEN",
+    "PROCESS_STAFF_ONLY",
+    "VERSION_IMMUTABLE",
+    "VERSION_NOT_DRAFT",
+    "VERSION_NOT_PUBLISHED_TO_RETIRE",
     "ProcessDefinitionInvalid",
     "VersionImmutableError",
     "VersionStateError",
 ]
 
-MSG_VERSION_IMMUTABLE = (
-    "Version %(version)s is %(status)s and cannot be changed; create a new draft from it instead."
-)
+# Codes of serviceloop.core.messages.MESSAGES (parameters in the comments).
+PROCESS_CHANGE_FORBIDDEN = "process_change_forbidden"
+PROCESS_STAFF_ONLY = "process_staff_only"
+VERSION_IMMUTABLE = "version_immutable"  # version, status
+VERSION_NOT_DRAFT = "version_not_draft"  # version, status
+VERSION_NOT_PUBLISHED_TO_RETIRE = "version_not_published_to_retire"  # version, status
 
 
 class VersionImmutableError(ConflictError):

@@ -18,18 +18,17 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from serviceloop.accounts.choices import Role
+from serviceloop.core.messages import Problem
 from serviceloop.processes.choices import TransitionKind, VersionStatus
-from serviceloop.processes.exceptions import MSG_VERSION_IMMUTABLE, VersionImmutableError
+from serviceloop.processes.exceptions import VERSION_IMMUTABLE, VersionImmutableError
 
 __all__ = ["ProcessVersion", "ServiceProcess", "Stage", "Transition"]
 
 
 def _refuse_frozen(version: ProcessVersion) -> None:
-    from django.utils.translation import gettext
-
+    status = VersionStatus(version.status).label  # lazy: shown in the reader's language
     raise VersionImmutableError(
-        gettext(MSG_VERSION_IMMUTABLE)
-        % {"version": str(version), "status": version.get_status_display()}
+        Problem(VERSION_IMMUTABLE, {"version": str(version), "status": status})
     )
 
 

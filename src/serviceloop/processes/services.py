@@ -33,17 +33,21 @@ from serviceloop.analytics.process_model import (
 )
 from serviceloop.core.exceptions import PermissionDeniedError
 from serviceloop.core.limits import limit
+from serviceloop.core.messages import Problem as CodedProblem
 from serviceloop.processes.choices import VersionStatus
-from serviceloop.processes.exceptions import ProcessDefinitionInvalid, VersionStateError
+from serviceloop.processes.exceptions import (
+    PROCESS_CHANGE_FORBIDDEN,
+    VERSION_NOT_DRAFT,
+    VERSION_NOT_PUBLISHED_TO_RETIRE,
+    ProcessDefinitionInvalid,
+    VersionStateError,
+)
 from serviceloop.processes.models import ProcessVersion, ServiceProcess, Stage, Transition
 
 __all__ = [
     "DEFAULT_PROCESS_PATH",
     "MSG_CODE_MISMATCH",
     "MSG_INVALID_DEFINITION",
-    "MSG_NOT_ALLOWED",
-    "MSG_NOT_DRAFT",
-    "MSG_NOT_PUBLISHED",
     "MSG_TOO_DEEP",
     "MSG_UNKNOWN_ROLE",
     "MSG_UNKNOWN_SKILL",
@@ -61,7 +65,6 @@ __all__ = [
 
 DEFAULT_PROCESS_PATH = Path(__file__).resolve().parent / "defaults" / "standard-service.yaml"
 
-MSG_NOT_ALLOWED = "Only service managers and administrators may change process definitions."
 MSG_INVALID_DEFINITION = "The process definition is invalid: %(count)d problem(s)."
 MSG_UNKNOWN_TEAM = "Unknown team '%(code)s'. Create the team first or use an existing team code."
 MSG_UNKNOWN_SKILL = (
@@ -69,8 +72,6 @@ MSG_UNKNOWN_SKILL = (
 )
 MSG_UNKNOWN_ROLE = "Unknown role '%(role)s'; use one of: %(roles)s."
 MSG_CODE_MISMATCH = "This definition is for process '%(found)s', not '%(expected)s'."
-MSG_NOT_DRAFT = "Only a draft can be published; version %(version)s is %(status)s."
-MSG_NOT_PUBLISHED = "Only a published version can be retired; version %(version)s is %(status)s."
 
 Problem = dict[str, str]  # {"path": "stages[3].name", "message": "..."}
 
@@ -87,9 +88,14 @@ _STAGE_FIELD_PATHS = {
 }
 
 
+def _version_params(version: ProcessVersion) -> dict[str, Any]:
+    """The version and its status (a lazy label: shown in the reader's language)."""
+    return {"version": str(version), "status": VersionStatus(version.status).label}
+
+
 def _require_designer(actor: User | None) -> None:
     if actor is not None and not can_design_processes(actor):
-        raise PermissionDeniedError(_(MSG_NOT_ALLOWED))
+        raise PermissionDeniedError(CodedProblem(PROCESS_CHANGE_FORBIDDEN))
 
 
 def _refuse(problems: list[Problem]) -> ProcessDefinitionInvalid:
@@ -319,9 +325,7 @@ def process_version_publish(*, version: ProcessVersion, actor: User | None) -> P
     _require_designer(actor)
     locked = ProcessVersion.objects.select_for_update().select_related("process").get(pk=version.pk)
     if locked.status != VersionStatus.DRAFT:
-        raise VersionStateError(
-            _(MSG_NOT_DRAFT) % {"version": str(locked), "status": locked.get_status_display()}
-        )
+        raise VersionStateError(CodedProblem(VERSION_NOT_DRAFT, _version_params(locked)))
     try:
         validate_process(process_spec_from_version(locked))
     except ProcessDefinitionError as exc:
@@ -345,7 +349,7 @@ def process_version_retire(*, version: ProcessVersion, actor: User | None) -> Pr
     locked = ProcessVersion.objects.select_for_update().select_related("process").get(pk=version.pk)
     if locked.status != VersionStatus.PUBLISHED:
         raise VersionStateError(
-            _(MSG_NOT_PUBLISHED) % {"version": str(locked), "status": locked.get_status_display()}
+            CodedProblem(VERSION_NOT_PUBLISHED_TO_RETIRE, _version_params(locked))
         )
     locked.status = VersionStatus.RETIRED
     locked.save(update_fields=["status"])
