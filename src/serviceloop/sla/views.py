@@ -29,3 +29,25 @@ def notifications_read_view(request: HttpRequest) -> HttpResponseRedirect:
     pk = int(raw) if raw and raw.isdigit() else None
     notification_mark_read(actor=request.user, pk=pk, at=timezone.now())  # type: ignore[arg-type]
     return HttpResponseRedirect(reverse("sla:notifications"))
+
+
+def _live_context(request: HttpRequest) -> dict[str, object]:
+    from django.core.exceptions import PermissionDenied
+
+    from serviceloop.sla.live import live_panels, live_scope
+
+    scope = live_scope(request.user)  # type: ignore[arg-type]
+    if scope is None:
+        raise PermissionDenied
+    return live_panels(scope, now=timezone.now()) | {"everyone": scope.team_ids is None}
+
+
+@role_required(is_staff_member)
+def live_view(request: HttpRequest) -> HttpResponse:
+    """The live monitoring page; its panels reload themselves every 15 s (htmx)."""
+    return render(request, "sla/live.html", _live_context(request))
+
+
+@role_required(is_staff_member)
+def live_panels_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "sla/partials/live_panels.html", _live_context(request))

@@ -327,6 +327,14 @@ class SlaClock(models.Model):
             models.Index(
                 fields=["due_at"], name="sla_clock_due_idx", condition=models.Q(breached_at=None)
             ),
+            # The live page: the at-risk list and attainment over a period.
+            models.Index(
+                fields=["due_at"],
+                name="sla_clock_open_due_idx",
+                condition=models.Q(stopped_at=None),
+            ),
+            models.Index(fields=["stopped_at"], name="sla_clock_stopped_idx"),
+            models.Index(fields=["breached_at"], name="sla_clock_breached_idx"),
         ]
         verbose_name = _("SLA clock")
         verbose_name_plural = _("SLA clocks")
