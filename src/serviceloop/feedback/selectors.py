@@ -4,14 +4,17 @@ version and stage (the stages with the lowest satisfaction first), and the lates
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
+from serviceloop.accounts.models import Team
 from serviceloop.cases.choices import EventKind
-from serviceloop.cases.models import CaseEvent
+from serviceloop.cases.models import Case, CaseEvent
 from serviceloop.feedback.metrics import csat_score, nps_score
 from serviceloop.feedback.models import SurveyInvitation, SurveyResponse
 
@@ -24,8 +27,6 @@ __all__ = [
 ]
 
 GROUPS = {
-    "team": "invitation__case__team__name",
-    "agent": "invitation__case__assignee__username",
     "category": "invitation__case__category__name",
     "version": "invitation__case__process_version__process__name",
 }
@@ -58,6 +59,115 @@ def _window(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
 def _nps_from(row: dict[str, Any]) -> float | None:
     n = row["n_nps"]
     return 100.0 * (row["promoters"] - row["detractors"]) / n if n else None
+
+
+def _holders(case_ids: list[int]) -> tuple[dict[int, set[str]], dict[int, set[str]]]:
+    """The teams and agents that held each case (assignments and re-routes in the log): a
+    closed case ends with whoever closed it, so its current team alone would credit one team
+    with every answer."""
+    teams: dict[int, set[str]] = {}
+    agents: dict[int, set[str]] = {}
+    rows = (
+        CaseEvent.objects.filter(
+            case_id__in=case_ids, kind__in=[EventKind.ASSIGNED, EventKind.STAGE_ENTERED]
+        )
+        .annotate(
+            flat_team=KT("attributes__team"),
+            flat_agent=KT("attributes__assignee"),
+            to_team=KT("attributes__team__to"),
+            to_agent=KT("attributes__assignee__to"),
+        )
+        .values_list("case_id", "kind", "flat_team", "flat_agent", "to_team", "to_agent")
+    )
+    for case_id, kind, flat_team, flat_agent, to_team, to_agent in rows:
+        team, agent = (flat_team, flat_agent) if kind == EventKind.ASSIGNED else (to_team, to_agent)
+        if team and team != "null":
+            teams.setdefault(case_id, set()).add(team)
+        if agent and agent != "null":
+            agents.setdefault(case_id, set()).add(agent)
+    for case_id, team, agent in Case.objects.filter(pk__in=case_ids).values_list(
+        "id", "team__code", "assignee__username"
+    ):
+        if team:
+            teams.setdefault(case_id, set()).add(team)
+        if agent:
+            agents.setdefault(case_id, set()).add(agent)
+    names = dict(Team.objects.values_list("code", "name"))
+    return (
+        {case: {names.get(t, t) for t in codes} for case, codes in teams.items()},
+        agents,
+    )
+
+
+def _group_by(
+    scores: dict[int, tuple[float | None, int | None, float | None]],
+    members: dict[int, set[str]],
+) -> list[dict[str, Any]]:
+    per: dict[str, list[tuple[float | None, int | None, float | None]]] = {}
+    for case_id, value in scores.items():
+        for label in members.get(case_id, {"–"}):
+            per.setdefault(label, []).append(value)
+    rows = []
+    for label, values in per.items():
+        csat = [v[0] for v in values if v[0] is not None]
+        ces = [v[2] for v in values if v[2] is not None]
+        rows.append(
+            {
+                "label": label,
+                "n": len(values),
+                "csat_mean": sum(csat) / len(csat) if csat else None,
+                "csat": csat_score(csat),
+                "nps": nps_score([v[1] for v in values]),
+                "ces": sum(ces) / len(ces) if ces else None,
+            }
+        )
+    return sorted(rows, key=lambda r: (r["csat_mean"] is None, r["csat_mean"] or 0.0, r["label"]))
+
+
+def _stage_satisfaction(
+    scores: dict[int, tuple[float | None, int | None, float | None]],
+) -> list[dict[str, Any]]:
+    """Per stage: the CSAT of the cases that spent longer than the stage's median there against
+    those that went through quickly; the stages whose slowness costs most satisfaction first."""
+    events = (
+        CaseEvent.objects.filter(
+            case_id__in=list(scores), kind__in=[EventKind.STAGE_ENTERED, EventKind.CLOSED]
+        )
+        .order_by("case_id", "timestamp", "id")
+        .values_list("case_id", "kind", "activity", "timestamp")
+    )
+    hours: dict[str, dict[int, float]] = {}
+    previous: tuple[int, str, dt.datetime] | None = None
+    for case_id, kind, activity, timestamp in events:
+        if previous is not None and previous[0] == case_id:
+            spent = hours.setdefault(previous[1], {})
+            spent[case_id] = (
+                spent.get(case_id, 0.0) + (timestamp - previous[2]).total_seconds() / 3600
+            )
+        previous = (case_id, activity, timestamp) if kind == EventKind.STAGE_ENTERED else None
+    rows = []
+    for stage, per_case in hours.items():
+        rated = {c: h for c, h in per_case.items() if scores[c][0] is not None}
+        if len(rated) < 2:
+            continue
+        median = statistics.median(rated.values())
+        slow = [scores[c][0] for c, h in rated.items() if h > median]
+        quick = [scores[c][0] for c, h in rated.items() if h <= median]
+        slow_mean = sum(slow) / len(slow) if slow else None  # type: ignore[arg-type]
+        quick_mean = sum(quick) / len(quick) if quick else None  # type: ignore[arg-type]
+        rows.append(
+            {
+                "stage": stage,
+                "n": len(rated),
+                "median_hours": median,
+                "csat_slow": slow_mean,
+                "csat_quick": quick_mean,
+                "drop": (quick_mean - slow_mean)
+                if slow_mean is not None and quick_mean is not None
+                else None,
+            }
+        )
+    return sorted(rows, key=lambda r: (-(r["drop"] or 0.0), r["stage"]))
 
 
 def survey_summary(start: dt.date, end: dt.date) -> SurveySummary:
@@ -96,26 +206,19 @@ def survey_summary(start: dt.date, end: dt.date) -> SurveySummary:
             }
             for row in rows
         ]
-    visits = set(
-        CaseEvent.objects.filter(
-            kind=EventKind.STAGE_ENTERED,
-            case__survey__response__submitted_at__gte=since,
-            case__survey__response__submitted_at__lt=until,
-        ).values_list("activity", "case_id")
-    )
-    csat_of = dict(responses.filter(csat__isnull=False).values_list("invitation__case_id", "csat"))
-    per_stage: dict[str, list[float]] = {}
-    for activity, case_id in visits:
-        value = csat_of.get(case_id)
-        if value is not None:
-            per_stage.setdefault(activity, []).append(float(value))
-    stages = sorted(
-        (
-            {"stage": stage, "n": len(values), "csat_mean": sum(values) / len(values)}
-            for stage, values in per_stage.items()
-        ),
-        key=lambda row: (row["csat_mean"], row["stage"]),
-    )
+    answered_scores = {
+        case_id: (csat, nps, ces)
+        for case_id, csat, nps, ces in responses.values_list(
+            "invitation__case_id", "csat", "nps", "ces"
+        )
+    }
+    teams, agents = _holders(list(answered_scores))
+    groups = {
+        "team": _group_by(answered_scores, teams),
+        "agent": _group_by(answered_scores, agents),
+        **groups,
+    }
+    stages = _stage_satisfaction(answered_scores)
     comments = [
         (r, r.answers["comment"])
         for r in responses.select_related("invitation__case")[:200]
