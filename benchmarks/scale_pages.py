@@ -130,7 +130,9 @@ def main() -> None:
     )  # imports and first connection are not a page's cost
     print(f"{'page':78s} {'cold ms':>9s} {'warm ms':>9s}  status")
     for group, template in PAGES:
-        if group not in groups:
+        if group not in groups or args.match not in template:
+            continue
+        if args.skip and args.skip in template:
             continue
         url = template.format(**values)
         who = api if group == "api" else client

@@ -121,6 +121,14 @@ class Case(models.Model):
             models.Index(fields=["customer", "-created_at"], name="case_customer_idx"),
             models.Index(fields=["status", "due_at"], name="case_status_due_idx"),
             models.Index(fields=["-created_at", "-id"], name="case_created_idx"),
+            # Queues read newest first and stop at a page: these let the database walk only the
+            # cases a common filter keeps, in page order, instead of every case testing each.
+            models.Index(
+                fields=["-created_at", "-id"],
+                condition=models.Q(assignee__isnull=True) & ~models.Q(status=CaseStatus.CLOSED),
+                name="case_unassigned_open_idx",
+            ),
+            models.Index(fields=["stage", "-created_at", "-id"], name="case_stage_created_idx"),
         ]
         constraints = [
             # Looking a case up by its number (pages, API, search) is an index probe.
