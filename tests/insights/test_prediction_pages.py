@@ -10,7 +10,9 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from typer.testing import CliRunner
 
+from serviceloop.cli import app
 from serviceloop.insights.prediction import (
     model_path,
     open_case_scores,
@@ -146,3 +148,10 @@ def test_staff_who_cannot_see_a_case_get_404(history, client):
     url = reverse("insights:case-prediction", args=[opened["high"].number])
     response = client.get(url)
     assert response.status_code in (403, 404)
+
+
+def test_the_worker_retrains_and_scores_in_its_round(history, data_dir):
+    result = CliRunner().invoke(app, ["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "prediction: model retrained, 4 open case(s) scored" in result.output
+    assert model_path().exists() and scores_path().exists()
