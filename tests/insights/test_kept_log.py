@@ -86,3 +86,37 @@ def test_an_erasure_reads_the_log_again(live_log: Log) -> None:
         models.QuerySet(CaseEvent).filter(pk=oldest.pk)._raw_delete("default")
     _same_as_fresh(filters)
     assert selectors._kept_log(filters).table.num_rows == CaseEvent.objects.count()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="ADBC reads PostgreSQL only")
+def test_adbc_and_copy_read_the_same_columns() -> None:
+    """Outside a transaction the log is read through ADBC, inside through COPY: same frame."""
+    from serviceloop.cases import eventlog
+    from tests.factories import build_process_version
+
+    build_process_version(is_default=True)
+    for _ in range(3):
+        CaseFactory()
+    queryset = eventlog._events_queryset(
+        kinds=None,
+        case_lookups=None,
+        case_range=None,
+        window=(None, None),
+        window_exempt=(),
+        after_id=None,
+        holders=True,
+    )
+    sql, params = queryset.query.sql_with_params()
+    schema = dict(eventlog.RAW_SCHEMA) | {"timestamp": pl.String}
+    through_copy = eventlog._copy_frame(sql, params, schema)
+    through_adbc = eventlog._adbc_frame(connection.ops.compose_sql(sql, params), schema)
+    as_time = {"timestamp": eventlog._timestamps(through_copy["timestamp"])}
+    assert (
+        through_copy.with_columns(**as_time)
+        .sort("id")
+        .equals(
+            through_adbc.with_columns(pl.col("timestamp").cast(pl.Datetime("us", "UTC"))).sort("id")
+        )
+    )
+    assert through_copy.height == CaseEvent.objects.count() > 0
