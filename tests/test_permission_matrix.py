@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils.timezone import now
 
 from serviceloop.accounts.models import User
 from serviceloop.accounts.services import api_token_create
@@ -29,6 +30,7 @@ from serviceloop.cases.models import Attachment, Case
 from serviceloop.cases.services import attachment_add
 from serviceloop.processes.models import ProcessVersion
 from serviceloop.processes.services import process_version_export
+from serviceloop.sla.models import Notification
 from tests.factories import (
     AdminFactory,
     AgentFactory,
@@ -74,6 +76,7 @@ class Scene:
     case: Case
     attachment: Attachment
     users: dict[str, User | None]
+    notification_id: int  # the case team's agent's
 
 
 @pytest.fixture
@@ -95,8 +98,15 @@ def scene(db: None, settings: Any, tmp_path: Path) -> Scene:
         "manager": ManagerFactory(),
         "admin": AdminFactory(),
     }
+    notification = Notification.objects.create(
+        recipient=users["agent_team"], case=case, kind="sla_warning", title="t", created_at=now()
+    )
     return Scene(
-        version=version, case=Case.objects.get(pk=case.pk), attachment=attachment, users=users
+        version=version,
+        case=Case.objects.get(pk=case.pk),
+        attachment=attachment,
+        users=users,
+        notification_id=notification.pk,
     )
 
 
@@ -105,6 +115,7 @@ def _path(template: str, scene: Scene) -> str:
         "{number}": scene.case.number,
         "{attachment_id}": str(scene.attachment.pk),
         "{version_id}": str(scene.version.pk),
+        "/notifications/{pk}/": f"/notifications/{scene.notification_id}/",
     }
     for name, value in values.items():
         template = template.replace(name, value)
