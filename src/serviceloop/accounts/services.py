@@ -17,22 +17,21 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from serviceloop.accounts import queries
 from serviceloop.accounts.choices import Role
 from serviceloop.accounts.models import AgentProfile, ApiToken, Skill, Team, User
 from serviceloop.accounts.permissions import is_admin
-from serviceloop.core.exceptions import InvalidInputError, PermissionDeniedError
+from serviceloop.core.exceptions import InvalidInputError, PermissionDeniedError, Problem
 
 __all__ = [
-    "MSG_CAPACITY_INVALID",
-    "MSG_NOT_ALLOWED",
-    "MSG_ROLE_INVALID",
-    "MSG_TOKEN_EXPIRY_PAST",
-    "MSG_TOKEN_NAME_REQUIRED",
-    "MSG_USERNAME_TAKEN",
+    "ADMIN_ONLY",
+    "CAPACITY_INVALID",
+    "ROLE_INVALID",
+    "TOKEN_EXPIRY_PAST",
+    "TOKEN_NAME_REQUIRED",
     "TOKEN_TOUCH_INTERVAL",
+    "USERNAME_TAKEN",
     "agent_create",
     "api_token_authenticate",
     "api_token_create",
@@ -40,12 +39,13 @@ __all__ = [
     "user_create",
 ]
 
-MSG_NOT_ALLOWED = "Only an administrator may do this."
-MSG_ROLE_INVALID = "Unknown role."
-MSG_USERNAME_TAKEN = "This username is already taken."
-MSG_CAPACITY_INVALID = "Capacity must be between 1 and 1000 open cases."
-MSG_TOKEN_NAME_REQUIRED = "Give the token a name."  # noqa: S105
-MSG_TOKEN_EXPIRY_PAST = "The expiry must lie in the future."  # noqa: S105
+# Codes of serviceloop.core.messages.MESSAGES.
+ADMIN_ONLY = "admin_only"
+ROLE_INVALID = "role_invalid"
+USERNAME_TAKEN = "username_taken"
+CAPACITY_INVALID = "capacity_invalid"
+TOKEN_NAME_REQUIRED = "token_name_required"  # noqa: S105
+TOKEN_EXPIRY_PAST = "token_expiry_past"  # noqa: S105
 
 # Writing ``last_used_at`` on every request would turn each API read into a write (on SQLite: take
 # the one write lock); once per interval still tells a live integration from a dead one.
@@ -54,12 +54,12 @@ TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 
 def _require_admin(actor: User | None) -> None:
     if actor is not None and not is_admin(actor):
-        raise PermissionDeniedError(_(MSG_NOT_ALLOWED))
+        raise PermissionDeniedError(Problem(ADMIN_ONLY))
 
 
-def _fields_error(fields: dict[str, list[str]]) -> InvalidInputError:
+def _fields_error(fields: dict[str, list[Problem | str]]) -> InvalidInputError:
     first = next(iter(fields.values()))[0]
-    return InvalidInputError(first, {"fields": fields})
+    return InvalidInputError(first, fields=fields)
 
 
 @transaction.atomic
@@ -76,11 +76,11 @@ def user_create(
     """Create a login with one role; admins also get Django admin access (configuration)."""
     _require_admin(actor)
     username = username.strip()
-    fields: dict[str, list[str]] = {}
+    fields: dict[str, list[Problem | str]] = {}
     if role not in Role.values:
-        fields["role"] = [_(MSG_ROLE_INVALID)]
+        fields["role"] = [Problem(ROLE_INVALID)]
     if username and User.objects.filter(username__iexact=username).exists():
-        fields["username"] = [_(MSG_USERNAME_TAKEN)]
+        fields["username"] = [Problem(USERNAME_TAKEN)]
     user = User(
         username=username,
         email=email.strip(),
@@ -124,7 +124,7 @@ def agent_create(
 ) -> AgentProfile:
     """Create an agent login and its profile (team, skills, capacity for open cases)."""
     if not 1 <= capacity <= 1000:
-        raise InvalidInputError.for_field("capacity", _(MSG_CAPACITY_INVALID))
+        raise InvalidInputError.for_field("capacity", Problem(CAPACITY_INVALID))
     user = user_create(
         username=username,
         password=password,
@@ -158,12 +158,12 @@ def api_token_create(
         _require_admin(actor)
     name = name.strip()
     if not name:
-        raise InvalidInputError.for_field("name", _(MSG_TOKEN_NAME_REQUIRED))
+        raise InvalidInputError.for_field("name", Problem(TOKEN_NAME_REQUIRED))
     if expires_at == "default":
         days = settings.API_TOKEN_DAYS
         expires_at = timezone.now() + timedelta(days=days) if days > 0 else None
     elif expires_at is not None and expires_at <= timezone.now():
-        raise InvalidInputError.for_field("expires_at", _(MSG_TOKEN_EXPIRY_PAST))
+        raise InvalidInputError.for_field("expires_at", Problem(TOKEN_EXPIRY_PAST))
     raw_key = ApiToken.new_key()
     token = ApiToken(
         user=user, name=name[:100], key_hash=ApiToken.hash_key(raw_key), expires_at=expires_at

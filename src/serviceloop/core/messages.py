@@ -116,6 +116,13 @@ MESSAGES: dict[str, str] = {
         "A customer's case comes in through the API channel; leave channel out."
     ),
     "staff_attributes": gettext_noop("Customers may not set these attributes: {names}."),
+    # --- accounts ---------------------------------------------------------------------------------
+    "admin_only": gettext_noop("Only an administrator may do this."),
+    "role_invalid": gettext_noop("Unknown role."),
+    "username_taken": gettext_noop("This username is already taken."),
+    "capacity_invalid": gettext_noop("Capacity must be between 1 and 1000 open cases."),
+    "token_name_required": gettext_noop("Give the token a name."),
+    "token_expiry_past": gettext_noop("The expiry must lie in the future."),
     # --- processes --------------------------------------------------------------------------------
     "process_change_forbidden": gettext_noop(
         "Only service managers and administrators may change process definitions."
