@@ -68,6 +68,20 @@ def test_the_page_shows_the_as_is_teams_and_stages(history, client):
     assert 'data-testid="whatif-form"' in page
     for stage in ("Intake", "Needs analysis", "Delivery"):
         assert stage in page
+    # The live log records when a case entered a stage; the model's stages are the ones left,
+    # each worked by the team the process design makes responsible for it.
+    model = whatif.whatif_as_is_model()
+    teams = {
+        s.name: s.responsible_team.name
+        for s in history.version.stages.select_related("responsible_team")
+        if s.responsible_team is not None and not s.is_end
+    }
+    assert teams
+    pools = {a.name: a.pool for a in model.activities}
+    assert {name: pools[name] for name in teams if name in pools} == {
+        name: team for name, team in teams.items() if name in pools
+    }
+    assert {"Intake", "Needs analysis", "Delivery"} <= set(pools)
 
 
 def test_an_empty_log_says_there_is_nothing_to_simulate(db, data_dir, client):

@@ -62,21 +62,48 @@ def _write(state: dict[str, Any]) -> None:
     os.replace(partial, path)
 
 
-def _pool_attribute(log: Any) -> str | None:
-    return "team" if "team" in log.attributes else None
+def _stage_teams() -> dict[str, str]:
+    """Each stage's responsible team, as the process design says (the newest version wins)."""
+    from serviceloop.processes.models import Stage
+
+    teams: dict[str, str] = {}
+    for name, team in (
+        Stage.objects.filter(responsible_team__isnull=False, is_end=False)
+        .order_by("version_id", "order")
+        .values_list("name", "responsible_team__name")
+    ):
+        teams[name] = team
+    return teams
+
+
+def _completion_log(log: Any) -> Any:
+    """The live log says when a case entered each stage, and who moved it there; a stage's work
+    ends when the case enters the next one. So each stage visit becomes one completion event:
+    the stage left, when it was left, by whom. A case's last, still open stage has none yet."""
+    import polars as pl
+
+    from serviceloop.analytics import from_polars
+
+    frame = log.to_polars().select("case_id", "activity", "timestamp", "resource")
+    done = (
+        frame.with_columns(pl.col("activity").shift(1).over("case_id").alias("left"))
+        .filter(pl.col("left").is_not_null())
+        .select("case_id", pl.col("left").alias("activity"), "timestamp", "resource")
+    )
+    return from_polars(done, resource="resource", duplicates="keep")
 
 
 def whatif_as_is_model() -> Any:
-    """The as-is model of the whole live log (pools by team when the log has teams)."""
+    """The as-is model of the whole live log, its stages worked by their responsible teams."""
     from serviceloop.analytics.simulation import discover_model
 
     log = event_log(LogFilters())
     if log is None:
         raise WhatIfError("The event log is empty: there is no process to simulate yet.")
     try:
-        return discover_model(
-            log, pool_attribute=_pool_attribute(log), time_zone=settings.TIME_ZONE
-        )
+        stages = _completion_log(log)
+        teams = {a: t for a, t in _stage_teams().items() if a in stages.activities}
+        return discover_model(stages, pools=teams or None, time_zone=settings.TIME_ZONE)
     except AnalyticsError as exc:
         raise WhatIfError(str(exc)) from exc
 
