@@ -63,7 +63,7 @@ __all__ = [
     "process_version_retire",
 ]
 
-DEFAULT_PROCESS_PATH = Path(__file__).resolve().parent / "defaults" / "standard-service.yaml"
+DEFAULT_PROCESS_PATH = Path(__file__).resolve().parent.parent / "defaults" / "standard-service.yaml"
 
 MSG_INVALID_DEFINITION = "The process definition is invalid: %(count)d problem(s)."
 MSG_UNKNOWN_TEAM = "Unknown team '%(code)s'. Create the team first or use an existing team code."
