@@ -1,12 +1,11 @@
-"""``serviceloop worker``: the periodic housekeeping a running ServiceLoop needs.
+"""``serviceloop worker``: the periodic work a running ServiceLoop needs.
 
 Every ``--sla-every`` seconds (default 30) it records the SLA warnings and breaches that came due
 (``serviceloop.sla.sweep``: from the clocks stored in the database, exactly once, safe to run
-beside other workers) and delivers the outbox (emails, webhooks; ``serviceloop.sla.outbox``). Every ``--every`` seconds it also deletes upload files whose transaction
-rolled back (old enough that no transaction can still be writing them) and forgets idempotency
-keys past their retention, retrains the case predictions once a day and scores the open cases
-(``serviceloop.insights.prediction``). Run it beside the web server (a systemd unit, a container); ``--once``
-suits cron.
+beside other workers) and delivers the outbox (emails, webhooks: ``serviceloop.sla.outbox``).
+Every ``--every`` seconds it also deletes upload files whose transaction rolled back (old enough
+that no transaction can still be writing them) and forgets idempotency keys past their
+retention. Run it beside the web server (a systemd unit, a container); ``--once`` suits cron.
 """
 
 from __future__ import annotations
