@@ -99,6 +99,8 @@ def main() -> None:
     parser.add_argument(
         "--only", default="", help="comma-separated groups (workspace,api,insights)"
     )
+    parser.add_argument("--match", default="", help="only the URLs containing this text")
+    parser.add_argument("--skip", default="", help="leave out the URLs containing this text")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serviceloop.settings")
     import django
