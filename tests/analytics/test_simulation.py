@@ -331,3 +331,24 @@ def test_parallel_replications_give_the_same_numbers():
     two = simulate(model, scen, workers=2, **kw).to_dict()
     one["settings"].pop("workers"), two["settings"].pop("workers")
     assert one == two
+
+
+def test_working_time_conversions_round_trip():
+    from serviceloop.analytics.simulation._calendar import Calendar
+
+    cal = Calendar(parse_hours("Mon-Fri 09-17; Sat 10-12"))
+    assert cal.per_week == (5 * 8 + 2) * 3600
+    rng = np.random.default_rng(1)
+    t = rng.uniform(7 * 86400, 5 * 7 * 86400, 2000)  # from the second week: a shift before
+    on = cal.mask[((t // 3600) % 168).astype(int)]
+    back = np.array([cal.from_work(cal.to_work(x)) for x in t])
+    np.testing.assert_allclose(back[on], t[on], atol=1e-6)  # on shift: the same moment
+    last = cal.last_on_array(t[~on])  # off shift: the end of the shift before
+    assert (last < t[~on]).all() and cal.mask[((last - 1) // 3600 % 168).astype(int)].all()
+    np.testing.assert_allclose(back[~on], last, atol=1e-6)
+    opens = cal.next_on_array(t[~on])
+    assert (opens > t[~on]).all() and cal.mask[(opens // 3600 % 168).astype(int)].all()
+    np.testing.assert_allclose(cal.to_work_array(t), [cal.to_work(x) for x in t], atol=1e-6)
+    finish = cal.finisher()
+    assert finish(16 * 3600 + 9 * 3600 - 9 * 3600, 2 * 3600) == cal.finish(16 * 3600, 2 * 3600)
+    assert cal.finish(4 * 86400 + 16 * 3600, 3 * 3600) == 5 * 86400 + 12 * 3600  # Fri -> Sat 12:00

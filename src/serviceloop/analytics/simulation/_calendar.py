@@ -3,7 +3,8 @@
 Processing times are measured and simulated in working time, as calendar-based simulators do:
 a task that is not finished when the shift ends pauses and goes on at the next shift, holding
 its resource. ``to_work`` maps clock seconds (from a Monday 00:00) to working seconds since that
-Monday; ``from_work`` maps back (to the earliest clock time with that much work behind it).
+Monday; ``from_work`` maps back, to the earliest clock time with that much work behind it (an
+off-shift moment maps to the end of the shift before it).
 """
 
 from __future__ import annotations
@@ -51,10 +52,16 @@ class Calendar:
         return week * self.per_week + base
 
     def from_work(self, x: float) -> float:
+        """The earliest clock time with ``x`` working seconds behind it (work that ends as a
+        shift ends is done then, not when the next shift opens)."""
         if self.always:
             return x
         week, rem = divmod(x, self.per_week)
-        i = bisect.bisect_right(self.on_cum, rem) - 1
+        i = bisect.bisect_left(self.on_cum, rem) - 1
+        if i < 0:  # exactly a week's work: the end of the previous week's last shift
+            if week <= 0:
+                return self.on_slots[0] * HOUR
+            week, i, rem = week - 1, len(self.on_cum) - 1, rem + self.per_week
         return week * WEEK + self.on_slots[i] * HOUR + (rem - self.on_cum[i])
 
     def finish(self, t: float, work: float) -> float:
@@ -70,14 +77,17 @@ class Calendar:
         cum = [float(x) for x in self.cum]
         mask = [bool(x) for x in self.mask]
         on_cum, on_slots, per_week = self.on_cum, self.on_slots, self.per_week
-        right = bisect.bisect_right
+        left = bisect.bisect_left
+        from_work = self.from_work
 
         def finish(t: float, work: float) -> float:
             week, r = divmod(t, WEEK)
             s = int(r // HOUR)
             x = week * per_week + cum[s] + ((r - s * HOUR) if mask[s] else 0.0) + work
             week, rem = divmod(x, per_week)
-            i = right(on_cum, rem) - 1
+            i = left(on_cum, rem) - 1
+            if i < 0:
+                return from_work(x)
             return week * WEEK + on_slots[i] * HOUR + (rem - on_cum[i])
 
         return finish

@@ -242,6 +242,10 @@ def simulate(
     if sla_seconds is None:  # a hand-made model without a log: the first as-is run sets it
         first = _replicate(models[0], seeds[0], engine, w1, stop)
         ct = first.end[first.trajectories.offsets[1:] - 1] - first.trajectories.arrival
+        if not np.isfinite(ct).any():
+            raise InvalidParameterError(
+                "no case finished in the first as-is replication: give sla_seconds"
+            )
         sla_seconds = float(np.nanmean(ct))
         sla_source = "mean cycle time of the first as-is replication"
     jobs = [(k, r) for r in range(replications) for k in range(len(models))]
