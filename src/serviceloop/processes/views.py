@@ -14,8 +14,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from serviceloop.accounts.decorators import role_required
 from serviceloop.accounts.permissions import can_design_processes, can_view_processes
 from serviceloop.core.exceptions import ApplicationError
+from serviceloop.processes.choices import VersionStatus
 from serviceloop.processes.flowchart import format_minutes, version_dot
-from serviceloop.processes.forms import ProcessImportForm
+from serviceloop.processes.forms import ProcessCreateForm, ProcessImportForm
 from serviceloop.processes.models import ProcessVersion
 from serviceloop.processes.selectors import process_list, process_version_get
 from serviceloop.processes.services import (
@@ -25,6 +26,7 @@ from serviceloop.processes.services import (
     process_version_publish,
     process_version_retire,
 )
+from serviceloop.processes.views_designer import version_diff_against
 
 staff_only = role_required(can_view_processes)
 designers_only = role_required(can_design_processes)
@@ -45,6 +47,7 @@ def _list_page(
         "form": form,
         "problems": problems,
         "can_design": can_design_processes(request.user),
+        "create_form": ProcessCreateForm(prefix="new-process"),
     }
     return render(request, "processes/process_list.html", context, status=status)
 
@@ -84,7 +87,9 @@ def version_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     version = _version(pk)
     stages = list(version.stages.all())
     transitions = list(version.transitions.all())
-    siblings = version.process.versions.order_by("-number").only("pk", "number", "status")
+    siblings = list(
+        version.process.versions.order_by("-number").only("pk", "number", "status", "process")
+    )
     context = {
         "version": version,
         "stage_rows": [(s, format_minutes(s.time_standard_minutes)) for s in stages],
@@ -93,7 +98,26 @@ def version_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "dot": version_dot(version, stages=stages, transitions=transitions),
         "can_design": can_design_processes(request.user),
     }
+    other = _compared_version(request, version, siblings)
+    context["other"] = other
+    if other is not None:
+        context["diff"] = version_diff_against(version, other)
     return render(request, "processes/version_detail.html", context)
+
+
+def _compared_version(
+    request: HttpRequest, version: ProcessVersion, siblings: list[ProcessVersion]
+) -> ProcessVersion | None:
+    """The version named by ``?compare=`` (same process), else the live one for a draft, else
+    the one before; picked from the siblings already loaded, so no extra query."""
+    others = [v for v in siblings if v.pk != version.pk]
+    raw = request.GET.get("compare", "")
+    chosen = next((v for v in others if raw.isdigit() and v.pk == int(raw)), None)
+    if chosen is None and version.status == VersionStatus.DRAFT:
+        chosen = next((v for v in others if v.status == VersionStatus.PUBLISHED), None)
+    if chosen is None:
+        chosen = next((v for v in others if v.number < version.number), None)
+    return chosen
 
 
 @staff_only

@@ -38,4 +38,6 @@
 
   if (document.readyState !== "loading") start();
   else document.addEventListener("DOMContentLoaded", start);
+  // The designer swaps its block (and the DOT with it) after each edit: draw the new chart.
+  document.addEventListener("htmx:afterSettle", start);
 })();
