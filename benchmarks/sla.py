@@ -15,6 +15,9 @@ a sample checked against the minute-by-minute oracle of the tests. Targets: >= 2
 stopped first-response clock and a running resolution clock each, ``--breaches`` of them past due,
 then times one ``sla_sweep()`` (what ``serviceloop worker`` runs every round) and checks it recorded
 exactly those breaches. Target: < 10 s.
+
+``live`` (after ``sweep``, same ``DATABASE_URL``): each query of the live monitoring page over
+those million cases, for a manager (every team) and for one team. Target: < 300 ms each.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import platform
 import secrets
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -205,6 +208,49 @@ def bench_sweep(cases: int, breaches: int) -> None:
     )
 
 
+def bench_live(repeat: int) -> None:
+    """Time each panel query of the live page over the database ``sweep`` loaded (run it first)."""
+    import statistics
+
+    os.environ.setdefault("SERVICELOOP_SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("SERVICELOOP_HTTPS", "0")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serviceloop.settings")
+    import django
+
+    django.setup()
+    from django.utils import timezone
+
+    from serviceloop.cases.models import Case
+    from serviceloop.sla import live
+
+    now = timezone.now()
+    team_id = Case.objects.values_list("team_id", flat=True).first()
+    print(f"open cases: {Case.objects.filter(status='open').count():,}")
+    for who, scope in (("manager", live.LiveScope(None)), ("one team", live.LiveScope((team_id,)))):
+        panels = {
+            "at-risk list": lambda scope=scope: live._at_risk(scope, now),
+            "attainment (30 days)": lambda scope=scope: live._attainment(
+                scope, now - timedelta(days=30)
+            ),
+            "resolution p50/p90": lambda scope=scope: live._percentiles(
+                scope, "resolution", now - timedelta(days=30)
+            ),
+            "work in progress": lambda scope=scope: live._wip(scope),
+            "ageing": lambda scope=scope: live._ageing(scope, now),
+            "load per agent": lambda scope=scope: live._load(scope),
+            "past stage standard": lambda scope=scope: live._overdue_stages(scope, now),
+        }
+        for name, run in panels.items():
+            times = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                run()
+                times.append(time.perf_counter() - started)
+            print(
+                f"{who:9} {name:22} median {statistics.median(times) * 1000:7.1f} ms (target < 300 ms)"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -214,6 +260,8 @@ def main() -> None:
     sweep = sub.add_parser("sweep", help="one worker sweep in PostgreSQL")
     sweep.add_argument("--cases", type=int, default=1_000_000)
     sweep.add_argument("--breaches", type=int, default=10_000)
+    live = sub.add_parser("live", help="the live page's queries over the sweep's database")
+    live.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -221,6 +269,8 @@ def main() -> None:
     )
     if args.what == "due":
         bench_due(args.cases, args.seed)
+    elif args.what == "live":
+        bench_live(args.repeat)
     else:
         bench_sweep(args.cases, args.breaches)
 
