@@ -85,6 +85,14 @@ def _human(seconds: float | None) -> str:
 def _print(result: SimulationResult, console: Any) -> None:
     from rich.table import Table
 
+    model = result.model
+    pools = Table(title="As-is model: pools")
+    for col in ("pool", "staff", "multitasking", "working hours", "stages"):
+        pools.add_column(col, justify="right" if col in ("staff", "multitasking") else "left")
+    for p in model.pools:
+        stages = ", ".join(a.name for a in model.activities if a.pool == p.name)
+        pools.add_row(p.name, str(p.staff), f"{p.multitasking:.2f}", p.describe_hours(), stages)
+    console.print(pools)
     runs = [result.as_is, *result.scenarios]
     table = Table(title="As-is and scenarios (mean over replications, 95 % CI, change vs as-is)")
     table.add_column("measure")

@@ -21,8 +21,9 @@ What is taken from the log, and how:
   pool's measured work exceeds ``max_utilisation`` of their working hours, its resources are
   taken to multitask (several tasks each at once); a log without resources gets one pool per activity
   with its 95th-percentile observed concurrency as capacity.
-- **Working hours**: the fewest hours of the week that hold 98 % of a pool's work starts, or
-  given (``working_hours="Mon-Fri 08-18"`` or one text per pool).
+- **Working hours**: the fewest hours of the week that hold 98 % of a pool's work starts and
+  ends (a pool with fewer than 200 tasks gets the whole log's hours), or given
+  (``working_hours="Mon-Fri 08-18"`` or one text per pool).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ WEEK_US = 7 * 86_400 * US
 _MIN_CASES = 30
 _COVERAGE = 0.98
 _SHARED = 0.5
+_MIN_CALENDAR_EVENTS = 200
 
 
 class ModelDiscoveryError(AnalyticsError):
@@ -146,12 +148,18 @@ def discover_model(
     durations: dict[int, np.ndarray] = {}
     delays: dict[int, np.ndarray] = {}
     events = events.with_columns(((pl.col("__enable") - origin) / US).alias("__en"))
+    # A pool with little work shows too few hours to learn its own: it gets the log's.
+    all_hours = _working_hours(
+        np.concatenate([_slots(events["__s"].to_numpy()), _slots(events["__e"].to_numpy())])
+    )
     for pool in pool_names:
         codes = [names.index(a) for a, p in act_pool.items() if p == pool]
         work = events.filter(pl.col(A).is_in(codes))
         mask = hours_given.get(pool)
         if work.height == 0:  # activities of a filtered log that never occur: never routed to
             mask = np.ones(HOURS_PER_WEEK, dtype=bool) if mask is None else mask
+        if mask is None and work.height < _MIN_CALENDAR_EVENTS:
+            mask = all_hours
         if mask is None:
             mask = _working_hours(
                 np.concatenate([_slots(work["__s"].to_numpy()), _slots(work["__e"].to_numpy())])
