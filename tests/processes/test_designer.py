@@ -247,3 +247,15 @@ def test_publish_confirmation_and_version_page_show_the_diff(client: Client, man
     assert "cannot be published yet" in body  # the new stage is unreachable
     body = client.get(f"/processes/{draft.pk}/").content.decode()
     assert 'data-testid="version-diff"' in body and "+ Survey" in body
+
+
+def test_only_managers_make_a_process_the_default(client: Client) -> None:
+    version = build_process_version()
+    client.force_login(AgentFactory())
+    assert client.post(f"/processes/{version.pk}/make-default/").status_code == 403
+    version.process.refresh_from_db()
+    assert version.process.is_default is False
+    client.force_login(ManagerFactory())
+    assert client.post(f"/processes/{version.pk}/make-default/").status_code == 302
+    version.process.refresh_from_db()
+    assert version.process.is_default is True

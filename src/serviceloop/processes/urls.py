@@ -16,6 +16,7 @@ urlpatterns = [
         views_designer.version_publish_confirm_view,
         name="publish-confirm",
     ),
+    path("<int:pk>/make-default/", views.process_set_default_view, name="make-default"),
     path("<int:pk>/retire/", views.version_retire_view, name="retire"),
     path("<int:pk>/new-draft/", views.version_new_draft_view, name="new-draft"),
     path("<int:pk>/design/", views_designer.version_design_view, name="design"),

@@ -20,6 +20,7 @@ from serviceloop.processes.forms import ProcessCreateForm, ProcessImportForm
 from serviceloop.processes.models import ProcessVersion
 from serviceloop.processes.selectors import process_list, process_version_get
 from serviceloop.processes.services import (
+    process_set_default,
     process_version_export,
     process_version_import,
     process_version_new_draft,
@@ -178,3 +179,18 @@ def version_new_draft_view(request: HttpRequest, pk: int) -> HttpResponse:
         lambda v: process_version_new_draft(from_version=v, actor=request.user),  # type: ignore[arg-type]
         _("Created draft %(version)s."),
     )
+
+
+@designers_only
+@require_POST
+def process_set_default_view(request: HttpRequest, pk: int) -> HttpResponse:
+    version = _version(pk)
+    try:
+        process_set_default(process=version.process, actor=request.user)  # type: ignore[arg-type]
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, _("New cases now start on %(process)s.") % {"process": version.process}
+        )
+    return redirect("processes:version", pk=version.pk)
