@@ -50,6 +50,7 @@ def test_without_start_times_the_gap_is_charged_to_the_completing_activity(engin
     log = engine(from_polars(WITH_START.drop("start_timestamp")))
     b = bottlenecks(log)
     assert set(b["time"]) == {"elapsed"}
+    assert set(activity_times(log)["wait_time"]) == {"elapsed"}
     design = b.filter(kind="activity", target="design").row(0, named=True)
     assert design["total_seconds"] == (1050 - 10) + (2040 - 20)
     assert "charged to the activity that completes" in time_basis(log)
@@ -58,6 +59,7 @@ def test_without_start_times_the_gap_is_charged_to_the_completing_activity(engin
 
 def test_activity_times_match_the_ranking(timed):
     t = {r["activity"]: r for r in activity_times(timed).iter_rows(named=True)}
+    assert t["design"]["wait_time"] == "waiting"
     assert t["design"]["wait_total_seconds"] == 990 + 1980
     assert t["delivery"]["processing_total_seconds"] == 700
 

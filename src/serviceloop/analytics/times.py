@@ -59,9 +59,10 @@ def time_basis(log: EventLog) -> str:
 def activity_times(log: EventLog) -> pl.DataFrame:
     """Time per activity (stage): before it, in it and after it.
 
-    Columns: ``activity``, ``count``; ``wait_*`` (time before the activity since the previous
-    event of the case: pure waiting with start times, else waiting and work together, charged
-    to the activity that completes); ``sojourn_*`` (from this event to the next one of the case:
+    Columns: ``activity``, ``count``; ``wait_time`` naming what ``wait_*`` measures and
+    ``wait_*`` (time before the activity since the previous event of the case: ``"waiting"``
+    with start times, else ``"elapsed"``, waiting and work together, charged to the activity
+    that completes); ``sojourn_*`` (from this event to the next one of the case:
     time spent in the stage the event opens); with start times also ``processing_*`` (start to
     completion). Each as mean, median, p90 and total seconds.
 
@@ -80,9 +81,13 @@ def activity_times(log: EventLog) -> pl.DataFrame:
         *[pl.col(c).alias(f"wait_{c}") for c in _STATS[1:]],
     )
     out = own_times(log).join(before, on="__act", how="left")
-    return out.select(log.decode_activity("__act").alias("activity"), pl.exclude("__act")).sort(
-        ["count", "activity"], descending=[True, False]
-    )
+    kind = "waiting" if log.has_start else "elapsed"
+    return out.select(
+        log.decode_activity("__act").alias("activity"),
+        "count",
+        pl.lit(kind).alias("wait_time"),
+        pl.exclude("__act", "count"),
+    ).sort(["count", "activity"], descending=[True, False])
 
 
 def bottlenecks(log: EventLog, *, top: int | None = None) -> pl.DataFrame:
