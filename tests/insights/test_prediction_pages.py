@@ -19,6 +19,7 @@ from serviceloop.insights.prediction import (
     prediction_refresh,
     scores_path,
 )
+from tests.cases.api_client import Api
 from tests.factories import AgentFactory, CaseFactory
 
 from .conftest import DAY0, walk
@@ -155,3 +156,28 @@ def test_the_worker_retrains_and_scores_in_its_round(history, data_dir):
     assert result.exit_code == 0, result.output
     assert "prediction: model retrained, 4 open case(s) scored" in result.output
     assert model_path().exists() and scores_path().exists()
+
+
+def test_the_api_gives_staff_a_cases_prediction_and_managers_the_at_risk_list(history):
+    live, opened = history
+    prediction_refresh()
+    manager, agent = Api(live.manager), Api(live.agent)
+    one = manager.get(f"/api/predictions/cases/{opened['high'].number}")
+    assert one.status_code == 200, one.content
+    body = one.json()
+    assert body["case"] == opened["high"].number and body["sla_hours"] == 24
+    assert body["breach_probability"] > 0.5 and body["next_activity"] == "Delivery"
+    closed = manager.get(f"/api/predictions/cases/{live.standard.number}").json()
+    assert closed["next_activity"] is None and closed["scored_at"] is None
+    assert manager.get("/api/predictions/cases/SL-nope").status_code == 404
+    listed = manager.get("/api/predictions/at-risk", {"limit": 10})
+    assert listed.status_code == 200
+    cases = [r["case"] for r in listed.json()]
+    assert len(cases) == 4
+    assert cases.index(opened["high"].number) < cases.index(opened["normal"].number)
+    risks = [r["breach_probability"] for r in listed.json()]
+    assert risks == sorted(risks, reverse=True)
+    assert len(manager.get("/api/predictions/at-risk", {"limit": 1, "offset": 3}).json()) == 1
+    assert agent.get("/api/predictions/at-risk").status_code == 403
+    assert Api(None).get("/api/predictions/at-risk").status_code == 401
+    assert manager.get("/api/predictions/at-risk", {"limit": 0}).status_code == 422

@@ -25,12 +25,16 @@ from django.conf import settings
 from django.utils import timezone
 
 from serviceloop.analytics.prediction import PredictionError, load_predictor, train_predictor
+from serviceloop.cases.choices import CaseStatus
+from serviceloop.cases.models import Case
 from serviceloop.insights.selectors import LogFilters, event_log
 
 __all__ = [
     "FEATURE_ATTRIBUTES",
     "PredictionRefresh",
+    "at_risk_rows",
     "case_prediction",
+    "case_prediction_row",
     "model_path",
     "open_case_scores",
     "prediction_refresh",
@@ -146,3 +150,41 @@ def case_prediction(number: str) -> dict[str, Any] | None:
         return None
     row = scores.filter(pl.col("case_id") == number)
     return row.row(0, named=True) if row.height else None
+
+
+def _row(score: dict[str, Any], case: Case) -> dict[str, Any]:
+    """A score with its case, and whether the case is expected to end after its due date."""
+    due, end = case.due_at, score.get("expected_end")
+    return {
+        **score,
+        "case": case,
+        "due_at": due,
+        "expected_after_due": bool(due and end and end > due),
+    }
+
+
+def case_prediction_row(case: Case) -> dict[str, Any] | None:
+    """The case's latest scores with :func:`_row`'s additions; ``None`` when closed or unscored."""
+    if case.status == CaseStatus.CLOSED:
+        return None
+    score = case_prediction(case.number)
+    return _row(score, case) if score is not None else None
+
+
+def at_risk_rows(*, offset: int, limit: int) -> tuple[list[dict[str, Any]], int] | None:
+    """One page of the scored cases still not closed, most at risk first, and how many were
+    scored; ``None`` before the worker's first round. One query for the page's cases."""
+    scores = open_case_scores()
+    if scores is None:
+        return None
+    chunk = scores.slice(offset, limit)
+    cases = {
+        c.number: c
+        for c in Case.objects.filter(number__in=chunk["case_id"].to_list())
+        .exclude(status=CaseStatus.CLOSED)
+        .select_related("team", "assignee")
+    }
+    rows = [
+        _row(s, cases[s["case_id"]]) for s in chunk.iter_rows(named=True) if s["case_id"] in cases
+    ]
+    return rows, scores.height
