@@ -85,7 +85,7 @@ def export_log(
     ] = ExportKind.all,
     batch_cases: Annotated[
         int, typer.Option(min=100, max=200_000, help="Cases read from the database at a time.")
-    ] = 20_000,
+    ] = 10_000,
 ) -> None:
     """Export the case event log (case_id, activity, timestamp, resource, ...) to a file."""
     from rich.console import Console

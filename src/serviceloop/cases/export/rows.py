@@ -54,7 +54,7 @@ __all__ = [
 
 COLUMNS = EVENT_COLUMNS
 CASE_ATTRIBUTES = ("channel", "priority", "category", "team")
-DEFAULT_BATCH_CASES = 20_000
+DEFAULT_BATCH_CASES = 10_000  # about 320k events of a realistic history: a bounded batch
 _CASE_SCHEMA = {
     "case": pl.Int64,
     "case_id": pl.String,
