@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -39,12 +40,17 @@ def _live_context(request: HttpRequest) -> dict[str, object]:
     scope = live_scope(request.user)  # type: ignore[arg-type]
     if scope is None:
         raise PermissionDenied
-    return live_panels(scope, now=timezone.now()) | {"everyone": scope.team_ids is None}
+    refresh = int(getattr(settings, "SLA_LIVE_REFRESH_SECONDS", 15))
+    return live_panels(scope, now=timezone.now()) | {
+        "everyone": scope.team_ids is None,
+        "refresh": refresh,
+    }
 
 
 @role_required(is_staff_member)
 def live_view(request: HttpRequest) -> HttpResponse:
-    """The live monitoring page; its panels reload themselves every 15 s (htmx)."""
+    """The live monitoring page; its panels reload themselves every ``SLA_LIVE_REFRESH_SECONDS``
+    (default 15) through htmx."""
     return render(request, "sla/live.html", _live_context(request))
 
 

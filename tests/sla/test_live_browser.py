@@ -1,0 +1,49 @@
+"""The live page in Chromium: a case that falls overdue appears in the at-risk list by itself,
+without a reload, with every asset from the application and no CSP violation."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import browser  # noqa: F401  (the Chromium fixture)
+from tests.factories import PASSWORD, CaseFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_live_page_updates_itself_when_a_case_falls_overdue(
+    browser,  # noqa: F811  (the fixture imported above)
+    live_server,
+    world,
+    sla,
+    settings,
+):
+    settings.SLA_LIVE_REFRESH_SECONDS = 1
+    base = live_server.url
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{base}/")
+    page.fill("#id_username", world.manager.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("form button[type=submit]:has-text('Sign in')")
+    page.wait_for_load_state()
+    page.goto(f"{base}/sla/live/")
+    expect(page.locator("#at-risk")).to_contain_text("Nothing at risk.")
+    page.evaluate("window.__notReloaded = true")
+
+    case = CaseFactory(at=timezone.now() - timedelta(days=2))  # its clocks long overdue
+
+    expect(page.locator("#at-risk")).to_contain_text(case.number, timeout=10_000)
+    assert page.evaluate("window.__notReloaded === true")
+    assert re.search(r"/sla/live/$", page.url)
+    assert [e for e in errors if "Content Security Policy" in e or "Error" in e] == []
+    context.close()
