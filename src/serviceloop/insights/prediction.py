@@ -137,7 +137,9 @@ def open_case_scores() -> pl.DataFrame | None:
             return frame
     frame = pl.read_parquet(path)
     order = "breach_probability" if "breach_probability" in frame.columns else "remaining_seconds"
-    frame = frame.sort([order, "case_id"], descending=[True, False], nulls_last=True)
+    frame = frame.sort(
+        [order, "remaining_seconds", "case_id"], descending=[True, True, False], nulls_last=True
+    )
     with _kept_lock:
         _kept.update(stamp=stamp, frame=frame)
     return frame
@@ -154,12 +156,14 @@ def case_prediction(number: str) -> dict[str, Any] | None:
 
 def _row(score: dict[str, Any], case: Case) -> dict[str, Any]:
     """A score with its case, and whether the case is expected to end after its due date."""
-    due, end = case.due_at, score.get("expected_end")
+    due, end, scored = case.due_at, score.get("expected_end"), score.get("scored_at")
     return {
         **score,
         "case": case,
         "due_at": due,
         "expected_after_due": bool(due and end and end > due),
+        # The model counts from the last event: a case quiet since then may be past its estimate.
+        "past_expected_end": bool(end and scored and end < scored),
     }
 
 

@@ -34,6 +34,7 @@ class CasePredictionOut(Schema):
     sla_hours: float
     due_at: datetime | None = None
     expected_after_due: bool | None = None
+    past_expected_end: bool | None = None
 
 
 def _out(number: str, row: dict[str, Any] | None) -> CasePredictionOut:
@@ -47,6 +48,7 @@ def _out(number: str, row: dict[str, Any] | None) -> CasePredictionOut:
         "breach_probability",
         "due_at",
         "expected_after_due",
+        "past_expected_end",
     )
     values = {f: row.get(f) for f in fields} if row is not None else {}
     return CasePredictionOut(case=number, sla_hours=sla_hours(), **values)
