@@ -45,14 +45,22 @@ Discovery (``discovery``), each ``(log) -> pl.DataFrame``::
     process_map(log, *, activities=1.0, paths=1.0, edges=None) -> ProcessMap(nodes, edges,
                                 start, end)          # Disco-like sliders, shares in 0..1
 
+Where the time goes (``times``): with start times (a column or lifecycle rows) waiting and
+processing are measured apart; without them the gap between two completions is "elapsed",
+charged to the activity that completes::
+
+    activity_times(log)       activity, count, wait_time ("waiting" | "elapsed"), wait_*,
+                              sojourn_*, [processing_*] (mean, median, p90, total seconds)
+    bottlenecks(log, *, top=None)  kind ("edge" | "activity"), source, target, time
+                              ("waiting" | "processing" | "elapsed"), count,
+                              mean/median/p90/total_seconds, share; most total time first
+    rank_bottlenecks(times, *, top=None)  the one ranking (bottlenecks, the CLI, the report and
+                              Insights use it): share of all time measured, most total first
+
 Performance (``performance``)::
 
     case_durations(log)       case_id, start, end, duration_seconds, events
     duration_summary(durations, *, percentiles=(...)) one row: count, mean, median, min, max, p10..
-    activity_times(log)       activity, count, wait_*, sojourn_*, [processing_*] (mean, median,
-                              p90, total seconds)
-    bottlenecks(log, *, top=None)  kind ("edge" | "activity"), source, target, count,
-                              mean/median/p90/total_seconds, share; most waiting first
     rework(log)               activity, cases, cases_repeated, share_repeated, repeats, self_loops
     rework_cases(log)         case_id, events, repeats, self_loops, back_edges
     rework_by_attribute(log, attribute)  <attribute>, cases, cases_with_rework,
@@ -96,6 +104,8 @@ Everything at once (``result``)::
         "variants": [{"activities": [...], "count", "share"}], "activity_times": [...],
         "bottlenecks": [...], "rework": [...], "rework_by_attribute": {attr: [...]},
         "throughput": {"day": [...], "week": [...]}, "resources": [...], "handovers": [...]}
+    AnalysisResult.write_json(binary_stream, *, top_variants=None, extra=None)  # the same
+        content as compact JSON, written by Polars from the frames' columns (the CLI's --json)
 
 Process definitions (``process_model``): the YAML format of a service process, shared with the
 Django ``processes`` app::
