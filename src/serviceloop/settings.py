@@ -132,6 +132,7 @@ INSTALLED_APPS = [
     "serviceloop.insights",
     "serviceloop.evaluation",
     "serviceloop.feedback",
+    "serviceloop.replies",
 ]
 
 MIDDLEWARE = [

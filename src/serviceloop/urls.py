@@ -17,6 +17,7 @@ urlpatterns = [
     path("sla/", include(("serviceloop.sla.urls", "sla"))),
     path("evaluation/", include(("serviceloop.evaluation.urls", "evaluation"))),
     path("feedback/", include(("serviceloop.feedback.urls", "feedback"))),
+    path("replies/", include(("serviceloop.replies.urls", "replies"))),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

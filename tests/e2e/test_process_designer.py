@@ -12,16 +12,10 @@ from playwright.sync_api import expect
 from serviceloop.cases.models import Case
 from serviceloop.processes.choices import VersionStatus
 from serviceloop.processes.models import ProcessVersion
-from tests.factories import PASSWORD, CustomerFactory, ManagerFactory, TeamFactory
+from tests.e2e.helpers import sign_in
+from tests.factories import CustomerFactory, ManagerFactory, TeamFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("form button[type=submit]:has-text('Sign in')")
 
 
 def _add_stage(page, code: str, name: str, *, start: bool = False, end: bool = False) -> None:
