@@ -4,6 +4,7 @@ see); quality standards measured on the event log, for managers."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.http import Http404, HttpRequest
 from django.utils import timezone
@@ -17,7 +18,15 @@ from serviceloop.processes.models import ServiceProcess
 from serviceloop.sla.models import Notification
 from serviceloop.sla.notify import notification_mark_read
 from serviceloop.sla.quality import quality_results
-from serviceloop.sla.schemas import ClockOut, MarkedOut, NotificationOut, QualityOut, UnreadOut
+from serviceloop.sla.schemas import (
+    ChartPointOut,
+    ClockOut,
+    ControlChartsOut,
+    MarkedOut,
+    NotificationOut,
+    QualityOut,
+    UnreadOut,
+)
 from serviceloop.sla.selectors import case_clock_views
 
 router = Router(auth=api_auth, tags=["sla"])
@@ -113,3 +122,37 @@ def notification_read(request: HttpRequest, pk: int) -> MarkedOut:
 @router.post("/notifications/read-all", response={200: MarkedOut})
 def notifications_read_all(request: HttpRequest) -> MarkedOut:
     return MarkedOut(marked=notification_mark_read(actor=request.auth, at=timezone.now()))  # type: ignore[attr-defined]
+
+
+@router.get("/control-charts", response={200: ControlChartsOut})
+def control_charts_view(
+    request: HttpRequest,
+    days: int = Query(60, ge=2, le=366),
+    baseline: int = Query(20, ge=2, le=366),
+) -> ControlChartsOut:
+    """Managers (every team) and agents (their team): the daily breach-rate p chart and the
+    resolution-time XmR chart, limits from the first ``baseline`` days, rules broken per point."""
+    from serviceloop.sla.charts import control_charts
+    from serviceloop.sla.live import live_scope
+
+    scope = live_scope(request.auth)  # type: ignore[arg-type, attr-defined]
+    if scope is None:
+        raise PermissionDeniedError(Problem("permission_denied"))
+    until = timezone.now()
+    charts = control_charts(
+        scope, since=until - timedelta(days=days), until=until, baseline=baseline
+    )
+
+    def out(points: list[Any], labels: list[Any]) -> list[ChartPointOut]:
+        return [
+            ChartPointOut(
+                day=day, value=p.value, center=p.center, lcl=p.lcl, ucl=p.ucl, rules=list(p.rules)
+            )
+            for p, day in zip(points, labels, strict=False)
+        ]
+
+    return ControlChartsOut(
+        breach_rate=out(charts.breach_rate, charts.breach_days),
+        resolution_minutes=out(charts.resolution_minutes, charts.resolution_days),
+        moving_ranges=out(charts.moving_ranges, charts.resolution_days[1:]),
+    )

@@ -1,10 +1,18 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from ninja import Schema
 
-__all__ = ["ClockOut", "MarkedOut", "NotificationOut", "QualityOut", "UnreadOut"]
+__all__ = [
+    "ChartPointOut",
+    "ClockOut",
+    "ControlChartsOut",
+    "MarkedOut",
+    "NotificationOut",
+    "QualityOut",
+    "UnreadOut",
+]
 
 
 class ClockOut(Schema):
@@ -49,3 +57,18 @@ class UnreadOut(Schema):
 
 class MarkedOut(Schema):
     marked: int
+
+
+class ChartPointOut(Schema):
+    day: date | None
+    value: float
+    center: float
+    lcl: float
+    ucl: float
+    rules: list[int]  # Western Electric rules broken (1-4); empty when in control
+
+
+class ControlChartsOut(Schema):
+    breach_rate: list[ChartPointOut]  # p chart of the daily share of finished clocks breached
+    resolution_minutes: list[ChartPointOut]  # XmR: daily mean working minutes to resolve
+    moving_ranges: list[ChartPointOut]
