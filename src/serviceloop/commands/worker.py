@@ -2,7 +2,8 @@
 
 Every ``--sla-every`` seconds (default 30) it records the SLA warnings and breaches that came due
 (``serviceloop.sla.sweep``: from the clocks stored in the database, exactly once, safe to run
-beside other workers) and delivers the outbox (emails, webhooks: ``serviceloop.sla.outbox``).
+beside other workers), evaluates the alert rules (``serviceloop.sla.alerts``) and delivers the
+outbox (emails, webhooks: ``serviceloop.sla.outbox``).
 Every ``--every`` seconds it also deletes upload files whose transaction rolled back (old enough
 that no transaction can still be writing them) and forgets idempotency keys past their
 retention. Run it beside the web server (a systemd unit, a container); ``--once`` suits cron.
@@ -79,6 +80,9 @@ def worker(
     from serviceloop.cli import setup_django
 
     setup_django()
+    from django.utils import timezone
+
+    from serviceloop.sla.alerts import alerts_evaluate
     from serviceloop.sla.outbox import outbox_deliver
     from serviceloop.sla.sweep import sla_sweep
 
@@ -103,6 +107,9 @@ def worker(
             sla = sla_sweep(batch=sla_batch)
             if sla.warnings or sla.breaches:
                 typer.echo(f"sla: {sla.warnings} warning(s), {sla.breaches} breach(es) recorded")
+            alerts = alerts_evaluate(now=timezone.now())
+            if alerts.raised or alerts.resolved:
+                typer.echo(f"alerts: {alerts.raised} raised, {alerts.resolved} resolved")
             sent = outbox_deliver()
             if sent.sent or sent.retrying or sent.failed:
                 typer.echo(

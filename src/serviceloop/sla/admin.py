@@ -11,6 +11,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from serviceloop.sla.models import (
+    Alert,
+    AlertRule,
     BusinessCalendar,
     CalendarDate,
     EscalationRule,
@@ -165,3 +167,15 @@ class NotificationAdmin(_ReadOnly):
     list_display = ("created_at", "recipient", "title", "read_at")
     list_select_related = ("recipient",)
     search_fields = ("title", "recipient__username")
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "stage_code", "team", "threshold", "is_active")
+    list_editable = ("is_active",)
+
+
+@admin.register(Alert)
+class AlertAdmin(_ReadOnly):
+    list_display = ("raised_at", "rule", "message", "resolved_at")
+    list_filter = ("rule",)

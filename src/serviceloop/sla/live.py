@@ -158,6 +158,8 @@ def _overdue_stages(scope: LiveScope, now: datetime) -> list[Any]:
 
 
 def live_panels(scope: LiveScope, *, now: datetime) -> dict[str, Any]:
+    from serviceloop.sla.alerts import alerts_visible
+
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     return {
         "now": now,
@@ -176,4 +178,5 @@ def live_panels(scope: LiveScope, *, now: datetime) -> dict[str, Any]:
         ],
         "load": _load(scope),
         "overdue_stages": _overdue_stages(scope, now),
+        "alerts": alerts_visible(scope),
     }

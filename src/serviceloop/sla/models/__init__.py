@@ -2,6 +2,7 @@
 outbox and webhooks (``notifications``). The validators stay importable from here: the migrations
 name them."""
 
+from serviceloop.sla.models.alerts import Alert, AlertRule
 from serviceloop.sla.models.notifications import (
     Notification,
     OutboxMessage,
@@ -24,6 +25,8 @@ from serviceloop.sla.models.standards import (
 
 __all__ = [
     "WEEKDAY_FIELDS",
+    "Alert",
+    "AlertRule",
     "BusinessCalendar",
     "CalendarDate",
     "EscalationRule",
