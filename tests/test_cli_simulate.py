@@ -6,9 +6,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from serviceloop.analytics.simulation import (
+    ActivityModel,
+    PoolModel,
+    SimulationModel,
+    simulate_log,
+)
 from serviceloop.cli import app
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -176,3 +184,55 @@ def test_staffing_bad_input_exits_2(tmp_path, extra, message):
     assert result.exit_code == 2
     assert message in result.stderr and "serviceloop staffing:" in result.stderr
     assert not out.exists()
+
+
+def test_a_log_with_start_and_complete_rows_uses_both(tmp_path):
+    """Lifecycle rows (start / complete), read as analyze reads them: processing comes from
+    the log's own starts, and the pools from who shares the work."""
+    rng = np.random.default_rng(4)
+    truth = SimulationModel(
+        activities=(
+            ActivityModel("Triage", "Front", np.sort(rng.exponential(600, 501))),
+            ActivityModel("Fix", "Experts", np.sort(rng.exponential(3600, 501))),
+        ),
+        routing=np.array([[0.0, 0.9, 0.1], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]),
+        arrivals=np.full(168, 1.0),
+        pools=(
+            PoolModel("Front", np.full(168, 1, dtype=np.int64)),
+            PoolModel("Experts", np.full(168, 2, dtype=np.int64)),
+        ),
+    )
+    frame = simulate_log(truth, weeks=4, warmup_weeks=1, seed=2)
+    rows = pl.concat(
+        [
+            frame.select("case_id", "activity", pl.col(col).alias("time"), "resource").with_columns(
+                pl.lit(kind).alias("lifecycle")
+            )
+            for col, kind in (("start_timestamp", "start"), ("timestamp", "complete"))
+        ]
+    ).sort("time")
+    log = tmp_path / "lifecycle.csv"
+    rows.with_columns(pl.col("time").dt.strftime("%Y-%m-%d %H:%M:%S%.6f")).write_csv(log)
+    result = runner.invoke(
+        app,
+        [
+            "simulate",
+            str(log),
+            "--timestamp-col",
+            "time",
+            "--lifecycle-col",
+            "lifecycle",
+            "--resource-col",
+            "resource",
+            *FAST,
+            "--json",
+            "-",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    model = json.loads(result.stdout)["model"]
+    assert model["info"]["has_start"] is True and model["info"]["starts"] == "from the log"
+    staff = {p["name"]: p["staff"] for p in model["pools"]}
+    assert staff == {"Triage": 1, "Fix": 2}
+    fix = next(a for a in model["activities"] if a["name"] == "Fix")
+    assert fix["mean_seconds"] == pytest.approx(truth.activities[1].mean_seconds, rel=0.15)
