@@ -195,8 +195,10 @@ def test_portal_forms_apply_the_same_limits(world, limits):
     limits["CASE_DESCRIPTION_CHARS"] = 10
     limits["MESSAGE_BODY_CHARS"] = 10
     limits["FILES_PER_REQUEST"] = 1
-    form = CaseSubmitForm({"title": "t", "description": "x" * 11, "priority": "normal"})
+    limits["CASE_TITLE_CHARS"] = 5
+    form = CaseSubmitForm({"title": "t" * 6, "description": "x" * 11, "priority": "normal"})
     assert not form.is_valid() and "at most 10" in form.errors["description"][0]
+    assert "at most 5" in form.errors["title"][0]
     reply = MessageForm({"body": "x" * 11})
     assert not reply.is_valid() and "at most 10" in reply.errors["body"][0]
     files = [SimpleUploadedFile(f"{i}.txt", b"x", content_type="text/plain") for i in range(2)]

@@ -48,3 +48,11 @@ def test_the_depth_limit_is_an_administrators_setting(version, settings):
         process_version_import(text=text, actor=manager)
     settings.INPUT_LIMITS = {"PROCESS_YAML_DEPTH": 20}
     assert process_version_import(text=text, actor=manager).number == 2
+
+
+def test_the_size_limit_is_an_administrators_setting(version, settings):
+    text = process_version_export(version)
+    settings.INPUT_LIMITS = {"PROCESS_YAML_BYTES": 100, "PROCESS_YAML_DEPTH": 20}
+    with pytest.raises(ProcessDefinitionInvalid, match="SERVICELOOP_LIMIT_PROCESS_YAML_BYTES"):
+        process_version_import(text=text, actor=ManagerFactory())
+    assert ProcessVersion.objects.count() == 1

@@ -219,6 +219,9 @@ class CaseSubmitForm(forms.Form):
         widget=forms.HiddenInput, initial=lambda: uuid.uuid4().hex, max_length=64, required=False
     )
 
+    def clean_title(self) -> str:
+        return _within(str(self.cleaned_data["title"]), "CASE_TITLE_CHARS", _("subject"))
+
     def clean_description(self) -> str:
         return _within(str(self.cleaned_data["description"]), "CASE_DESCRIPTION_CHARS", _("text"))
 

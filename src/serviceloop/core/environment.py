@@ -75,8 +75,14 @@ DEFAULT_LIMITS: dict[str, int] = {
     "REQUEST_BYTES": 32 * 1024 * 1024,  # a whole request, files included
     "BODY_BYTES": 2 * 1024 * 1024,  # a request's body without its files (JSON, form fields)
     "PROCESS_YAML_DEPTH": 20,  # nesting of a process definition
+    "PROCESS_YAML_BYTES": 512 * 1024,  # a process definition; at most 512 KiB
 }
-_LIMIT_CEILINGS = {"CASE_TITLE_CHARS": 200, "ATTRIBUTES_DEPTH": 64, "ATTRIBUTE_KEY_CHARS": 50}
+_LIMIT_CEILINGS = {
+    "CASE_TITLE_CHARS": 200,
+    "ATTRIBUTES_DEPTH": 64,
+    "ATTRIBUTE_KEY_CHARS": 50,
+    "PROCESS_YAML_BYTES": 512 * 1024,
+}
 
 
 def limits_from_env() -> dict[str, int]:

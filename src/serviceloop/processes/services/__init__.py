@@ -48,6 +48,7 @@ __all__ = [
     "DEFAULT_PROCESS_PATH",
     "MSG_CODE_MISMATCH",
     "MSG_INVALID_DEFINITION",
+    "MSG_TOO_BIG",
     "MSG_TOO_DEEP",
     "MSG_UNKNOWN_ROLE",
     "MSG_UNKNOWN_SKILL",
@@ -142,8 +143,18 @@ def _too_deep(text: str | bytes) -> bool:
     return False
 
 
+MSG_TOO_BIG = (
+    "The definition has %(size)d bytes; at most %(max)d are allowed "
+    "(SERVICELOOP_LIMIT_PROCESS_YAML_BYTES)."
+)
+
+
 def _parse(text: str, source: str) -> ProcessSpec:
-    if len(text) <= MAX_BYTES and _too_deep(text):
+    size = len(text.encode("utf-8", "surrogatepass")) if isinstance(text, str) else len(text)
+    most = min(limit("PROCESS_YAML_BYTES"), MAX_BYTES)
+    if size > most:
+        raise _refuse([{"path": "", "message": _(MSG_TOO_BIG) % {"size": size, "max": most}}])
+    if _too_deep(text):
         most = limit("PROCESS_YAML_DEPTH")
         raise _refuse([{"path": "", "message": _(MSG_TOO_DEEP) % {"max": most}}])
     try:
