@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import password_validation
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.functional import Promise
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -70,7 +71,7 @@ def add_application_error(form: forms.Form, error: ApplicationError) -> None:
         form.add_error(None, error.message)
 
 
-def _within(value: str, name: str, what: str) -> str:
+def _within(value: str, name: str, what: str | Promise) -> str:
     """``value`` if it is within the text limit ``name`` (core.limits), else a form error."""
     if text_problem(value, name=name):
         raise forms.ValidationError(
