@@ -15,6 +15,13 @@ from tests.factories import AgentFactory, CaseFactory, CustomerFactory
 from .conftest import DAY0, walk
 
 
+@pytest.fixture(autouse=True)
+def _no_kept_model():
+    whatif.whatif_forget()
+    yield
+    whatif.whatif_forget()
+
+
 @pytest.fixture
 def data_dir(settings, tmp_path):
     settings.DATA_DIR = tmp_path
@@ -167,3 +174,15 @@ def test_an_unknown_run_is_404(history, client):
     client.force_login(history.manager)
     assert client.get(reverse("insights:what-if-run", args=["nope"])).status_code == 404
     assert client.get(reverse("insights:what-if-run", args=["0" * 16])).status_code == 404
+
+
+def test_the_as_is_model_is_kept_until_the_log_changes(history):
+    first = whatif.whatif_as_is_model()
+    assert whatif.whatif_as_is_model() is first
+    case = CaseFactory(
+        process_version=history.version, at=DAY0 + timedelta(days=20), actor=history.manager
+    )
+    walk(case, history.version, history.manager, [("analysis", 1)])
+    again = whatif.whatif_as_is_model()
+    assert again is not first
+    assert again.info["events"] > first.info["events"]

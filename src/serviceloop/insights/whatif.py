@@ -23,12 +23,13 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from serviceloop.analytics import AnalyticsError
-from serviceloop.insights.selectors import LogFilters, event_log
+from serviceloop.insights.selectors import LogFilters, event_log, event_log_version
 
 __all__ = [
     "WhatIfError",
     "whatif_as_is_model",
     "whatif_execute",
+    "whatif_forget",
     "whatif_get",
     "whatif_list",
     "whatif_start",
@@ -93,8 +94,33 @@ def _completion_log(log: Any) -> Any:
     return from_polars(done, resource="resource", duplicates="keep")
 
 
+_MODELS: dict[Any, Any] = {}  # the as-is model of each log version (the newest only)
+
+
 def whatif_as_is_model() -> Any:
-    """The as-is model of the whole live log, its stages worked by their responsible teams."""
+    """The as-is model of the whole live log, its stages worked by their responsible teams.
+
+    Kept in the process while the log does not change (its version: newest event id and the
+    count of recent ids), so the page does not discover the model again at every visit.
+    """
+    key = (event_log_version(), tuple(sorted(_stage_teams().items())), settings.TIME_ZONE)
+    with _LOCK:
+        if key in _MODELS:
+            return _MODELS[key]
+    model = _discover()
+    with _LOCK:
+        _MODELS.clear()
+        _MODELS[key] = model
+    return model
+
+
+def whatif_forget() -> None:
+    """Drop the kept as-is model (tests start each database from the same ids)."""
+    with _LOCK:
+        _MODELS.clear()
+
+
+def _discover() -> Any:
     from serviceloop.analytics.simulation import discover_model
 
     log = event_log(LogFilters())
