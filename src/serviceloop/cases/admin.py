@@ -8,7 +8,15 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from serviceloop.cases.models import Attachment, Case, CaseEvent, Category, Message
+from serviceloop.cases.models import (
+    Attachment,
+    Case,
+    CaseEvent,
+    Category,
+    IntakeRule,
+    Message,
+    RequestType,
+)
 
 
 @admin.register(Category)
@@ -87,3 +95,31 @@ class CaseEventAdmin(_ReadOnlyMixin, admin.ModelAdmin):
     date_hierarchy = "timestamp"
     show_full_result_count = False
     readonly_fields = ("case", "kind", "activity", "timestamp", "actor", "lifecycle", "attributes")
+
+
+# --- intake: which process a new case runs on (serviceloop.cases.intake) ---------------------------
+
+
+@admin.register(RequestType)
+class RequestTypeAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "name_zh", "process", "staff_only", "is_active", "position")
+    list_editable = ("staff_only", "is_active", "position")
+    list_select_related = ("process",)
+    search_fields = ("code", "name", "name_zh")
+
+
+@admin.register(IntakeRule)
+class IntakeRuleAdmin(admin.ModelAdmin):
+    list_display = (
+        "position",
+        "category",
+        "channel",
+        "customer_segment",
+        "process",
+        "is_active",
+        "note",
+    )
+    list_display_links = ("process",)
+    list_editable = ("position", "is_active")
+    list_filter = ("is_active", "process", "channel")
+    list_select_related = ("category", "process")

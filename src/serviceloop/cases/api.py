@@ -235,6 +235,7 @@ def create_case(
             category=payload.category,
             priority=payload.priority,
             attributes=payload.attributes,
+            request_type=payload.request_type,
         )
         return JsonResult.of(201, _shaped(user, case), _case_location(case))
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from serviceloop.accounts.models import Team, User
 from serviceloop.cases.choices import CaseStatus, Priority
-from serviceloop.cases.models import Category
+from serviceloop.cases.models import Category, RequestType
 from serviceloop.core.exceptions import ApplicationError
 from serviceloop.core.limits import limit, text_problem
 from serviceloop.processes.choices import VersionStatus
@@ -212,6 +212,14 @@ class CaseSubmitForm(forms.Form):
     )
     priority = forms.ChoiceField(
         label=_("Priority"), choices=Priority.choices, initial=Priority.NORMAL
+    )
+    # Picks the process the request runs on; customers see the types that are not staff only.
+    request_type = LocalizedModelChoiceField(
+        label=_("Type of request"),
+        queryset=RequestType.objects.filter(is_active=True, staff_only=False),
+        to_field_name="code",
+        required=False,
+        empty_label=_("— not sure —"),
     )
     attachments = MultipleFileField(label=_("Attachments"))
     # A new key each time the form is shown: the same form sent twice (a double click, a retry

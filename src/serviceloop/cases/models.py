@@ -23,7 +23,9 @@ __all__ = [
     "CaseEvent",
     "CaseEventQuerySet",
     "Category",
+    "IntakeRule",
     "Message",
+    "RequestType",
 ]
 
 
@@ -282,3 +284,7 @@ class CaseEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> NoReturn:
         raise AppendOnlyError(MSG_EVENTS_APPEND_ONLY)
+
+
+# Intake configuration (which process a new case runs on) lives in its own module.
+from serviceloop.cases.models_intake import IntakeRule, RequestType  # noqa: E402

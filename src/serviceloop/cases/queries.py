@@ -43,6 +43,7 @@ __all__ = [
     "customer_get",
     "events_insert",
     "start_stage_of_default_process",
+    "start_stage_of_process",
     "start_stage_of_version",
 ]
 
@@ -185,6 +186,13 @@ def _start_stage(found: list[tuple[Any, ...]]) -> Stage | None:
 def start_stage_of_version(version_id: int) -> Stage | None:
     """The version's start stage with its version, process, team and skill (one query)."""
     return _start_stage(rows.fetch(_start_stage_sql("v.id = %s"), [version_id]))
+
+
+def start_stage_of_process(process_id: int) -> Stage | None:
+    """The start stage of this process's latest published version, with its version, process,
+    team and skill (one query), or None."""
+    sql = _start_stage_sql("p.id = %s AND v.status = %s")
+    return _start_stage(rows.fetch(sql, [process_id, VersionStatus.PUBLISHED.value]))
 
 
 def start_stage_of_default_process() -> Stage | None:

@@ -249,6 +249,11 @@ class CaseCreateIn(InputSchema):
     channel: ChannelCode | None = Field(
         None, description="Staff only (default api); a customer's case comes in through the API."
     )
+    request_type: str | None = Field(
+        None,
+        max_length=50,
+        description="Request type code: picks the process; without it the intake rules do.",
+    )
     attributes: dict[str, Any] = Field(default_factory=dict, description=_ATTRIBUTES_DOC)
     customer_id: int | None = Field(None, description="Staff only: the customer's id ...")
     customer_email: str | None = Field(

@@ -52,6 +52,10 @@ MESSAGES: dict[str, str] = {
     ),
     "version_not_published": gettext_noop("Cases start only on a published process version."),
     "no_start_stage": gettext_noop("The process version has no start stage."),
+    "request_type_unknown": gettext_noop("Unknown request type “{value}”."),
+    "request_type_staff_only": gettext_noop(
+        "Only service staff may open a case of request type “{value}”."
+    ),
     "field_not_updatable": gettext_noop("This field cannot be changed here."),
     "status_not_settable": gettext_noop(
         "Status can be set to open, pending or resolved; cases close by entering an end stage."

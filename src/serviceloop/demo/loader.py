@@ -22,6 +22,7 @@ from django.utils import timezone
 from serviceloop.accounts.choices import Role
 from serviceloop.accounts.models import ApiToken, User
 from serviceloop.accounts.services import api_token_create, user_create
+from serviceloop.cases.services.intake import intake_defaults_install
 from serviceloop.demo.errors import DemoError
 from serviceloop.demo.history import Counters, ProcessMap, Replay
 from serviceloop.demo.people import (
@@ -33,7 +34,7 @@ from serviceloop.demo.people import (
     MANAGER_USERNAME,
     cast_create,
 )
-from serviceloop.processes.services import process_default_install
+from serviceloop.processes.services.shipped import process_shipped_install
 
 __all__ = ["DemoError", "DemoResult", "demo_is_loaded", "demo_load"]
 
@@ -126,8 +127,11 @@ def demo_load(
 
     report("Setting up the process and people", 0, days)
     with transaction.atomic():
-        version = process_default_install(actor=None)
+        # the standard process (the replay's), the complaint and technical-support processes, and
+        # the request types and rules that pick them for new cases
+        version = process_shipped_install(actor=None)["standard-service"]
         cast = cast_create(rng, customers=customers)
+        intake_defaults_install(actor=None)
         replay = Replay(
             rng=rng,
             cast=cast,

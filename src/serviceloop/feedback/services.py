@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from serviceloop.accounts.permissions import is_customer, is_staff_member
 from serviceloop.cases.choices import CaseStatus, Channel, EventKind
+from serviceloop.cases.intake import request_type_exists
 from serviceloop.cases.models import Case, CaseEvent, Category
 from serviceloop.cases.services import case_create
 from serviceloop.core.exceptions import ConflictError, InvalidInputError, PermissionDeniedError
@@ -67,6 +68,7 @@ log = logging.getLogger(__name__)
 
 SALT = "serviceloop.feedback.survey"
 COMPLAINT_CATEGORY = "complaint"
+COMPLAINT_REQUEST_TYPE = "complaint"
 VALID_DAYS = 14
 REMIND_AFTER = dt.timedelta(days=3)
 INVITE_WINDOW = dt.timedelta(days=14)
@@ -380,6 +382,9 @@ def _apply_rules(
                 "value": f"{value:g}",
                 "limit": f"{rule.at_most:g}",
             }
+        # A complaint names the complaint request type when the admin has one, so it runs on the
+        # process the intake configuration gives complaints; else the intake rules pick by category.
+        complaint = rule.action == RuleAction.COMPLAINT
         opened = case_create(
             actor=None,
             customer=invitation.customer,
@@ -388,6 +393,11 @@ def _apply_rules(
             channel=Channel.PORTAL,
             category=category,
             attributes={"follow_up_of": surveyed.number, "survey_rule": rule.action},
+            request_type=(
+                COMPLAINT_REQUEST_TYPE
+                if complaint and request_type_exists(COMPLAINT_REQUEST_TYPE)
+                else None
+            ),
             at=at,
         )
         if rule.action == RuleAction.COMPLAINT:

@@ -21,6 +21,7 @@ from serviceloop.cases.exceptions import (
     InvalidInputError,
     Problem,
 )
+from serviceloop.cases.intake import intake_process_id
 from serviceloop.cases.models import Case, Category
 from serviceloop.cases.routing import route_for_stage
 from serviceloop.cases.services._common import (
@@ -62,11 +63,14 @@ def case_create(
     priority: str = Priority.NORMAL,
     attributes: dict[str, Any] | None = None,
     process_version: ProcessVersion | None = None,
+    request_type: str | None = None,
     at: datetime | None = None,
 ) -> Case:
     """Open a case on the start stage of its process version and route it.
 
     ``actor`` None means a system intake (e.g. email); a customer may only open cases for themself.
+    Without ``process_version`` the process is picked by ``request_type`` or the intake rules
+    (``serviceloop.cases.intake``), else the default one.
     Appends ``created``, ``stage_entered`` and, if routing found an agent, ``assigned``.
     """
     at = now_or(at)
@@ -83,13 +87,26 @@ def case_create(
         errors.setdefault("channel", []).append(choice_error(channel, Channel))
     attrs = {k: v for k, v in clean_attributes(attributes, errors).items() if v is not None}
     category_obj = resolve_category(category, errors)
-    start = (
-        queries.start_stage_of_version(process_version.pk)
-        if process_version is not None
-        else queries.start_stage_of_default_process()
-    )
+    process_id = None
+    if process_version is None:
+        process_id = intake_process_id(
+            actor=actor,
+            request_type=request_type,
+            category=category_obj,
+            channel=channel,
+            segment=customer.segment,
+            errors=errors,
+        )
+    if process_version is not None:
+        start = queries.start_stage_of_version(process_version.pk)
+    elif process_id is not None:
+        start = queries.start_stage_of_process(process_id)
+    else:
+        start = queries.start_stage_of_default_process()
     version = start.version if start is not None else process_version
-    if version is None:
+    if start is None and process_id is not None:  # the rule's process has no published version
+        errors.setdefault("process_version", []).append(Problem(VERSION_NOT_PUBLISHED))
+    elif version is None:
         errors.setdefault("process_version", []).append(Problem(NO_DEFAULT_PROCESS))
     elif version.status != VersionStatus.PUBLISHED:
         errors.setdefault("process_version", []).append(Problem(VERSION_NOT_PUBLISHED))

@@ -158,6 +158,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 channel=Channel.PORTAL,
                 category=data["category"],
                 priority=data["priority"],
+                request_type=data["request_type"].code if data["request_type"] else None,
             )
             for upload in data["attachments"]:
                 attachment_add(case=case, uploaded_by=user, file=upload)
