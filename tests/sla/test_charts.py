@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from serviceloop.cases.models import Case
@@ -79,3 +80,12 @@ def test_api_serves_the_charts_to_staff_in_scope(history):
     assert body["breach_rate"][-1]["rules"] and body["breach_rate"][0]["rules"] == []
     customer = Case.objects.first().customer.user
     assert Api(customer).get("/api/sla/control-charts").status_code == 403
+
+
+def test_live_page_carries_the_chart_options_with_signals_in_red(client, history):
+    client.force_login(history.manager)
+    response = client.get(reverse("sla:live"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="sla-breach-chart"' in html and 'id="sla-resolution-chart"' in html
+    assert html.count("#c0392b") >= 5  # the five worse days, on each chart

@@ -1,5 +1,5 @@
 """The live page in Chromium: a case that falls overdue appears in the at-risk list by itself,
-without a reload, with every asset from the application and no CSP violation."""
+without a reload; the control chart is drawn; no script error or CSP violation."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from serviceloop.cases.services import case_set_status
 from tests.e2e.conftest import browser  # noqa: F401  (the Chromium fixture)
 from tests.factories import PASSWORD, CaseFactory
 
@@ -24,6 +25,8 @@ def test_live_page_updates_itself_when_a_case_falls_overdue(
     settings,
 ):
     settings.SLA_LIVE_REFRESH_SECONDS = 1
+    done = CaseFactory(at=timezone.now() - timedelta(days=1))
+    case_set_status(case=done, actor=world.manager, status="resolved")  # a point on the p chart
     base = live_server.url
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
@@ -45,5 +48,8 @@ def test_live_page_updates_itself_when_a_case_falls_overdue(
     expect(page.locator("#at-risk")).to_contain_text(case.number, timeout=10_000)
     assert page.evaluate("window.__notReloaded === true")
     assert re.search(r"/sla/live/$", page.url)
+    chart = page.locator('#control-charts [data-echarts="sla-breach-chart"]')
+    expect(chart).to_have_attribute("data-rendered", "true")
+    assert chart.locator("canvas").count() >= 1
     assert [e for e in errors if "Content Security Policy" in e or "Error" in e] == []
     context.close()

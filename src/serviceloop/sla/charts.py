@@ -22,7 +22,7 @@ from serviceloop.sla.choices import Metric
 from serviceloop.sla.live import LiveScope
 from serviceloop.sla.spc import ChartPoint, p_chart, xmr_chart
 
-__all__ = ["ControlCharts", "control_charts"]
+__all__ = ["ControlCharts", "control_charts", "echarts_option"]
 
 
 @dataclass(frozen=True)
@@ -78,3 +78,46 @@ def control_charts(
     if len(minutes) >= 2:
         individuals, ranges = xmr_chart(minutes, baseline=max(2, min(baseline, len(minutes))))
     return ControlCharts(days, rate, resolution_days, individuals, ranges)
+
+
+def echarts_option(
+    title: str, days: list[date], points: list[ChartPoint], *, percent: bool
+) -> dict[str, object]:
+    """An ECharts option for one control chart: the values (out-of-control points in red), the
+    centre line and the limits (dashed). Drawn by ``static/js/insights.js``."""
+    scale = 100 if percent else 1
+
+    def line(name: str, values: list[float], style: str) -> dict[str, object]:
+        return {
+            "name": name,
+            "type": "line",
+            "data": [round(v * scale, 2) for v in values],
+            "symbol": "none",
+            "lineStyle": {"type": style, "width": 1},
+        }
+
+    return {
+        "title": {"text": title, "textStyle": {"fontSize": 13}},
+        "tooltip": {"trigger": "axis"},
+        "legend": {"bottom": 0},
+        "grid": {"left": 50, "right": 20, "top": 40, "bottom": 50},
+        "xAxis": {"type": "category", "data": [d.isoformat() for d in days]},
+        "yAxis": {"type": "value", "name": "%" if percent else "min"},
+        "series": [
+            {
+                "name": title,
+                "type": "line",
+                "data": [
+                    {
+                        "value": round(p.value * scale, 2),
+                        "itemStyle": {"color": "#c0392b" if p.rules else "#2c7be5"},
+                        "symbolSize": 9 if p.rules else 5,
+                    }
+                    for p in points
+                ],
+            },
+            line("UCL", [p.ucl for p in points], "dashed"),
+            line("CL", [p.center for p in points], "solid"),
+            line("LCL", [p.lcl for p in points], "dashed"),
+        ],
+    }

@@ -51,7 +51,34 @@ def _live_context(request: HttpRequest) -> dict[str, object]:
 def live_view(request: HttpRequest) -> HttpResponse:
     """The live monitoring page; its panels reload themselves every ``SLA_LIVE_REFRESH_SECONDS``
     (default 15) through htmx."""
-    return render(request, "sla/live.html", _live_context(request))
+    from datetime import timedelta
+
+    from serviceloop.sla.charts import control_charts, echarts_option
+    from serviceloop.sla.live import live_scope
+
+    context = _live_context(request)
+    scope = live_scope(request.user)  # type: ignore[arg-type]
+    assert scope is not None  # _live_context refused the others
+    now = timezone.now()
+    charts = control_charts(scope, since=now - timedelta(days=60), until=now, baseline=20)
+    context["breach_chart"] = (
+        echarts_option(
+            "Daily breach rate (p chart)", charts.breach_days, charts.breach_rate, percent=True
+        )
+        if charts.breach_rate
+        else None
+    )
+    context["resolution_chart"] = (
+        echarts_option(
+            "Daily mean resolution time (XmR)",
+            charts.resolution_days,
+            charts.resolution_minutes,
+            percent=False,
+        )
+        if charts.resolution_minutes
+        else None
+    )
+    return render(request, "sla/live.html", context)
 
 
 @role_required(is_staff_member)
