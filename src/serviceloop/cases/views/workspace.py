@@ -265,6 +265,7 @@ def case_checklist(request: HttpRequest, number: str) -> HttpResponse:
             "transitions": case_allowed_transitions(case),
             "guard_lines": _guard_lines(case_guard_problems(case), case),
             "oob": True,  # also refresh the transitions: new case version, fewer unmet guards
+            "timeline": timeline_rows(case=case, user=request.user),  # and show the tick
         }
         return render(request, "workspace/partials/checklist.html", context)
     if error:

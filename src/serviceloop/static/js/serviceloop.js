@@ -41,6 +41,26 @@
       document.querySelectorAll("form button:disabled").forEach(function (b) { b.disabled = false; });
     });
 
+    // A refused form shows its errors where the eye is: scroll to the first one, focus its field.
+    // Content loaded later (htmx) may push it down: follow it until the user scrolls themselves.
+    var autoScrollY = null;
+    function showFirstError(root) {
+      var error = (root || document).querySelector("form .errorlist, form .form-errors");
+      if (!error) return false;
+      error.scrollIntoView({ block: "center" });
+      autoScrollY = window.scrollY;
+      var label = error.closest("label");
+      var field = label ? label.querySelector("input, select, textarea") : null;
+      if (field && document.activeElement !== field) field.focus({ preventScroll: true });
+      return true;
+    }
+    showFirstError(document.querySelector("main"));
+    document.addEventListener("htmx:afterSettle", function (event) {
+      var swapped = event.detail && event.detail.elt;
+      if (swapped instanceof Element && showFirstError(swapped.parentElement || swapped)) return;
+      if (autoScrollY !== null && window.scrollY === autoScrollY) showFirstError(document.querySelector("main"));
+    });
+
     // Show the names of the files picked in a multiple-file input.
     document.addEventListener("change", function (event) {
       var input = event.target;
