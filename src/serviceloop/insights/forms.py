@@ -26,6 +26,7 @@ FILTER_FIELDS = (
     "category",
     "priority",
     "channel",
+    "process",
     "version",
     "min_hours",
     "max_hours",
@@ -61,6 +62,9 @@ class InsightsFilterForm(forms.Form):
         label=_("Priority"), choices=Priority.choices, required=False
     )
     channel = forms.MultipleChoiceField(label=_("Channel"), choices=Channel.choices, required=False)
+    process = forms.TypedChoiceField(
+        label=_("Process"), coerce=int, empty_value=None, required=False
+    )
     version = forms.TypedChoiceField(
         label=_("Process version"), coerce=int, empty_value=None, required=False
     )
@@ -75,8 +79,13 @@ class InsightsFilterForm(forms.Form):
         field = self.fields
         field["team"].choices = [(t.pk, t.name) for t in filter_teams()]  # type: ignore[attr-defined]
         field["category"].choices = [(c.pk, c.name) for c in filter_categories()]  # type: ignore[attr-defined]
+        versions = list(filter_versions())
+        # the processes cases may run on, from the same query (each version carries its process)
+        processes = {v.process_id: v.process.name for v in versions}
+        by_name = sorted(processes.items(), key=lambda item: item[1])
+        field["process"].choices = [("", _("All processes")), *by_name]  # type: ignore[attr-defined]
         field["version"].choices = [("", _("All versions"))] + [  # type: ignore[attr-defined]
-            (v.pk, str(v)) for v in filter_versions()
+            (v.pk, str(v)) for v in versions
         ]
         for name in ("team", "category", "priority", "channel"):
             field[name].widget.attrs["size"] = 3
@@ -103,6 +112,7 @@ class InsightsFilterForm(forms.Form):
             categories=tuple(sorted(data.get("category") or ())),
             priorities=tuple(sorted(data.get("priority") or ())),
             channels=tuple(sorted(data.get("channel") or ())),
+            process=data.get("process"),
             version=data.get("version"),
             min_hours=data.get("min_hours"),
             max_hours=data.get("max_hours"),

@@ -85,6 +85,7 @@ class LogFilters:
     categories: tuple[int, ...] = ()
     priorities: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
+    process: int | None = None  # every version of one process
     version: int | None = None
     min_hours: float | None = None
     max_hours: float | None = None
@@ -107,7 +108,7 @@ class LogFilters:
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
-_QUERY_FIELDS = ("view", "teams", "categories", "priorities", "channels", "version")
+_QUERY_FIELDS = ("view", "teams", "categories", "priorities", "channels", "process", "version")
 
 
 def _local_midnight(day: dt.date) -> dt.datetime:
@@ -126,6 +127,8 @@ def _case_filters(filters: LogFilters) -> dict[str, Any]:
         out["priority__in"] = filters.priorities
     if filters.channels:
         out["channel__in"] = filters.channels
+    if filters.process is not None:
+        out["process_version__process_id"] = filters.process
     if filters.version is not None:
         out["process_version_id"] = filters.version
     # Every time mode needs the case's first event (its creation) before the window's end; the
