@@ -159,6 +159,7 @@ LOGOUT_REDIRECT_URL = "login"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "serviceloop.accounts.lockout.AddressThrottleBackend",  # password spraying, every sign-in page
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("SERVICELOOP_LOGIN_FAILURE_LIMIT", "5"))

@@ -13,7 +13,7 @@ from django.utils import timezone
 from serviceloop.accounts.models import ApiToken
 from serviceloop.accounts.services import api_token_authenticate, api_token_create
 from serviceloop.core.exceptions import InvalidInputError
-from tests.factories import PASSWORD, AgentFactory, CustomerFactory
+from tests.factories import PASSWORD, AdminFactory, AgentFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -138,3 +138,16 @@ def test_behind_a_proxy_the_forwarded_client_address_counts(client, settings):
             REMOTE_ADDR="10.0.0.1",
         )
     assert response.status_code == 429
+
+
+def test_spraying_through_the_admin_sign_in_is_stopped_too(settings):
+    settings.RATE_LOGIN_FAILURES_PER_ADDRESS = "5/900"
+    admin = AdminFactory()
+    client = Client(REMOTE_ADDR="198.51.100.33")
+    for victim in [AgentFactory() for _ in range(5)]:
+        client.post("/admin/login/", {"username": victim.username, "password": "Spring2026!"})
+    client.post("/admin/login/", {"username": admin.username, "password": PASSWORD})
+    assert "_auth_user_id" not in client.session  # the right password, from a spraying address
+    other = Client(REMOTE_ADDR="203.0.113.44")
+    other.post("/admin/login/", {"username": admin.username, "password": PASSWORD})
+    assert other.session.get("_auth_user_id") == str(admin.pk)

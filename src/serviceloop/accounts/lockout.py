@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_login_failed
+from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -22,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from serviceloop.core.throttle import Rate, client_address, throttle_hit, throttle_wait
 
-__all__ = ["LoginView", "lockout_response"]
+__all__ = ["AddressThrottleBackend", "LoginView", "lockout_response"]
 
 SCOPE = "login-address"
 
@@ -57,6 +58,17 @@ def _count_failure(
 ) -> None:
     if request is not None:
         throttle_hit(SCOPE, client_address(request), _rate())
+
+
+class AddressThrottleBackend:
+    """An authentication backend before the one that checks passwords: an address over its
+    failure limit signs in nowhere (the admin's sign-in included), whatever the credentials.
+    It never signs anybody in, so it has no ``get_user`` (and is never a session's backend)."""
+
+    def authenticate(self, request: HttpRequest | None, **credentials: Any) -> None:
+        if request is not None and throttle_wait(SCOPE, client_address(request), _rate()):
+            raise PermissionDenied("Too many failed sign-ins from this address.")
+        return None
 
 
 class LoginView(auth_views.LoginView):
