@@ -35,6 +35,9 @@ from serviceloop.demo.people import (
     cast_create,
 )
 from serviceloop.processes.services.shipped import process_shipped_install
+from serviceloop.sla.alerts import alerts_evaluate
+from serviceloop.sla.demo import sla_demo_install
+from serviceloop.sla.sweep import sla_sweep
 
 __all__ = ["DemoError", "DemoResult", "demo_is_loaded", "demo_load"]
 
@@ -132,6 +135,7 @@ def demo_load(
         version = process_shipped_install(actor=None)["standard-service"]
         cast = cast_create(rng, customers=customers)
         intake_defaults_install(actor=None)
+        sla_demo_install(process=version.process, time_zone=settings.TIME_ZONE)
         replay = Replay(
             rng=rng,
             cast=cast,
@@ -146,7 +150,9 @@ def demo_load(
         with transaction.atomic():
             replay.arrivals(day_start, trend)
             replay.run_until(min(day_start + timedelta(days=1), end + timedelta(microseconds=1)))
+        sla_sweep(now=min(day_start + timedelta(days=1), end))  # the SLA worker's rounds
         report("Replaying history", day + 1, days)
+    alerts_evaluate(now=end)
 
     with transaction.atomic():
         user_create(
