@@ -94,3 +94,15 @@ def test_checklist_tick_answers_the_timeline_too(client: Client) -> None:
     body = response.content.decode()
     assert '<section class="card" id="timeline" hx-swap-oob="true">' in body
     assert "Checklist item checked" in body
+
+
+def test_timeline_names_the_assignee_not_the_username(client: Client) -> None:
+    version = build_process_version(is_default=True)
+    agent = AgentFactory(
+        team=stage_of(version, "intake").responsible_team, first_name="娜", last_name="李"
+    )
+    case = CaseFactory(process_version=version)  # routed to the only agent of the team
+    client.force_login(agent)
+    body = client.get(f"/work/cases/{case.number}/").content.decode()
+    assert "to 李娜 (routed automatically)" in body
+    assert f"to {agent.username}" not in body

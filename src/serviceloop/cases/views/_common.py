@@ -20,6 +20,7 @@ from serviceloop.accounts.models import User
 from serviceloop.cases.choices import CaseStatus, EventKind, MessageKind, Priority
 from serviceloop.cases.models import Case, CaseEvent, Message
 from serviceloop.cases.selectors import attachment_get_for_user, case_timeline
+from serviceloop.cases.templatetags.case_ui import person
 
 __all__ = [
     "PAGE_SIZE",
@@ -87,7 +88,25 @@ def field_label(name: str) -> str:
     return capfirst(_(str(getattr(field_obj, "verbose_name", name))))
 
 
-def _event_row(event: CaseEvent, stages: dict[str, Any]) -> TimelineRow | None:
+def _assignee_names(entries: list[Any]) -> dict[str, str]:
+    """Username -> the person's name, for the assignment events among ``entries`` (one query):
+    the log keeps the stable username, people read names."""
+    usernames: set[str] = set()
+    for entry in entries:
+        if entry.kind == "event" and entry.item.kind == EventKind.ASSIGNED:
+            assignee = (entry.item.attributes or {}).get("assignee")
+            to = assignee.get("to") if isinstance(assignee, dict) else assignee
+            if isinstance(to, str) and to:
+                usernames.add(to)
+    if not usernames:
+        return {}
+    found = User.objects.filter(username__in=usernames).only("username", "first_name", "last_name")
+    return {user.username: person(user) for user in found}
+
+
+def _event_row(
+    event: CaseEvent, stages: dict[str, Any], people: dict[str, str] | None = None
+) -> TimelineRow | None:
     attrs = event.attributes or {}
     title = str(event.get_kind_display())
     detail = ""
@@ -100,7 +119,8 @@ def _event_row(event: CaseEvent, stages: dict[str, Any]) -> TimelineRow | None:
     elif event.kind == EventKind.ASSIGNED:
         assignee = attrs.get("assignee")
         to = assignee.get("to") if isinstance(assignee, dict) else assignee
-        detail = _("to %(name)s") % {"name": to} if to else _("unassigned")
+        name = (people or {}).get(to, to) if isinstance(to, str) else to
+        detail = _("to %(name)s") % {"name": name} if to else _("unassigned")
         if attrs.get("by") == "routing":
             detail = _("%(detail)s (routed automatically)") % {"detail": detail}
     elif event.kind == EventKind.CHECKLIST_CHECKED:
@@ -147,10 +167,12 @@ def timeline_rows(*, case: Case, user: Any) -> list[TimelineRow]:
     viewer_is_customer = bool(getattr(user, "is_customer", False))
     rows: list[TimelineRow] = []
     by_message: dict[int, TimelineRow] = {}
-    for entry in case_timeline(case=case, user=user):
+    entries = list(case_timeline(case=case, user=user))
+    people = _assignee_names(entries)
+    for entry in entries:
         item: Any = entry.item
         if entry.kind == "event":
-            row = _event_row(item, stages)
+            row = _event_row(item, stages, people)
             if row is not None:
                 rows.append(row)
         elif entry.kind == "message":
