@@ -151,3 +151,21 @@ def test_spraying_through_the_admin_sign_in_is_stopped_too(settings):
     other = Client(REMOTE_ADDR="203.0.113.44")
     other.post("/admin/login/", {"username": admin.username, "password": PASSWORD})
     assert other.session.get("_auth_user_id") == str(admin.pk)
+
+
+def test_the_admin_refuses_a_token_born_expired_and_can_set_an_expiry(admin_client):
+    owner = AgentFactory()
+    past = (timezone.now() - timedelta(days=1)).strftime("%Y-%m-%d")
+    refused = admin_client.post(
+        "/admin/accounts/apitoken/add/",
+        {"user": owner.pk, "name": "old", "expires_at_0": past, "expires_at_1": "10:00:00"},
+    )
+    assert refused.status_code == 200 and "future" in refused.content.decode()
+    assert not ApiToken.objects.filter(user=owner).exists()
+    future = (timezone.now() + timedelta(days=10)).strftime("%Y-%m-%d")
+    admin_client.post(
+        "/admin/accounts/apitoken/add/",
+        {"user": owner.pk, "name": "new", "expires_at_0": future, "expires_at_1": "10:00:00"},
+    )
+    token = ApiToken.objects.get(user=owner)
+    assert token.expires_at is not None and token.expires_at > timezone.now() + timedelta(days=9)

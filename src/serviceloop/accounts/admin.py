@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from serviceloop.accounts.models import AgentProfile, ApiToken, Skill, Team, User
-from serviceloop.accounts.services import api_token_create, api_token_revoke
+from serviceloop.accounts.services import TOKEN_EXPIRY_PAST, api_token_create, api_token_revoke
+from serviceloop.core.messages import Problem
 
 
 class AgentProfileInline(admin.StackedInline):
@@ -70,8 +73,21 @@ def revoke_tokens(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
         api_token_revoke(token=token, actor=request.user)  # type: ignore[arg-type]
 
 
+class ApiTokenForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ("user", "name", "expires_at")
+
+    def clean_expires_at(self) -> Any:
+        expires_at = self.cleaned_data.get("expires_at")
+        if self.instance.pk is None and expires_at is not None and expires_at <= timezone.now():
+            raise forms.ValidationError(Problem(TOKEN_EXPIRY_PAST).render())
+        return expires_at
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
+    form = ApiTokenForm
     list_display = ("name", "user", "prefix", "created_at", "last_used_at", "expires_at", "revoked")
     list_filter = ("revoked",)
     list_select_related = ("user",)
