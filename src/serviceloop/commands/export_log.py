@@ -86,6 +86,10 @@ def export_log(
     batch_cases: Annotated[
         int, typer.Option(min=100, max=200_000, help="Cases read from the database at a time.")
     ] = 10_000,
+    process: Annotated[
+        str | None,
+        typer.Option(help="Only the cases of this process (its code; every version of it)."),
+    ] = None,
 ) -> None:
     """Export the case event log (case_id, activity, timestamp, resource, ...) to a file."""
     from rich.console import Console
@@ -118,7 +122,16 @@ def export_log(
         xes_chunks,
     )
 
-    query = EventLogQuery(since=start, until=end, kind=kind.value)
+    if process is not None:
+        from serviceloop.processes.models import ServiceProcess
+
+        known = sorted(ServiceProcess.objects.values_list("code", flat=True))
+        if process not in known:
+            raise typer.BadParameter(
+                f"No process has the code {process!r}; known: {', '.join(known) or 'none'}.",
+                param_hint="--process",
+            )
+    query = EventLogQuery(since=start, until=end, kind=kind.value, process=process)
     console = Console(stderr=True)
     total = event_count(query)
     progress = Progress(

@@ -68,11 +68,13 @@ _CASE_SCHEMA = {
 @dataclass(frozen=True)
 class EventLogQuery:
     """Which rows to export: ``since <= timestamp < until`` (for the stage log: the time the visit
-    started); ``kind="stage"`` is the stage log (one row per stage visit), ``"all"`` every event."""
+    started); ``kind="stage"`` is the stage log (one row per stage visit), ``"all"`` every event;
+    ``process`` keeps the cases of one process (any version)."""
 
     since: datetime | None = None
     until: datetime | None = None
     kind: Literal["stage", "all"] = "all"
+    process: str | None = None  # a process code: only the cases of its versions
 
     def __post_init__(self) -> None:
         for name in ("since", "until"):
@@ -85,6 +87,9 @@ class EventLogQuery:
     @property
     def columns(self) -> tuple[str, ...]:
         return STAGE_COLUMNS if self.kind == "stage" else EVENT_COLUMNS
+
+    def case_lookups(self) -> dict[str, Any]:
+        return {} if self.process is None else {"process_version__process__code": self.process}
 
 
 def can_export_event_log(user: Any) -> bool:
@@ -99,7 +104,7 @@ def can_export_event_log(user: Any) -> bool:
 
 def event_count(query: EventLogQuery) -> int:
     """How many cases the export goes through (what its progress counts)."""
-    return int(Case.objects.count())
+    return int(Case.objects.filter(**query.case_lookups()).count())
 
 
 @dataclass
@@ -134,7 +139,7 @@ class EventBatches:
         for low in range(bounds["low"], bounds["high"] + 1, self.batch_cases):
             high = low + self.batch_cases
             cases = fetch_frame(
-                Case.objects.filter(id__gte=low, id__lt=high)
+                Case.objects.filter(id__gte=low, id__lt=high, **self.query.case_lookups())
                 .order_by()
                 .values_list(
                     "id", "number", "channel", "priority", "category__code", "process_version_id"
