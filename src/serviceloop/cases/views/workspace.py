@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from serviceloop.accounts.choices import STAFF_ROLES
 from serviceloop.accounts.models import User
-from serviceloop.cases.choices import CaseStatus, Channel, MessageKind
+from serviceloop.cases.choices import CaseStatus, Channel, MessageKind, Priority
 from serviceloop.cases.exceptions import GuardFailedError, StaleVersionError
 from serviceloop.cases.forms import (
     QUEUES,
@@ -51,14 +51,13 @@ from serviceloop.cases.services import (
 )
 from serviceloop.cases.templatetags.case_ui import person
 from serviceloop.cases.views._common import (
-    PAGE_SIZE,
     field_label,
     is_htmx,
     signed_in,
     timeline_rows,
 )
-from serviceloop.core.exceptions import ApplicationError, InvalidInputError
-from serviceloop.core.pagination import keyset_page
+from serviceloop.cases.views.queue_order import QUEUE_SORTS, mark_unread, queue_page
+from serviceloop.core.exceptions import ApplicationError
 from serviceloop.processes.models import Stage
 
 View = Callable[..., HttpResponse]
@@ -138,23 +137,29 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
     if filters.get("category") is not None:
         cases = cases.filter(category=filters["category"])
-    # Keyset pages: one query of PAGE_SIZE + 1 rows however deep the agent pages, no COUNT(*).
+    sort = request.GET.get("sort", "")
+    if sort not in QUEUE_SORTS:
+        sort = "due" if queue_name == "overdue" else "created"  # most overdue first
     cursor = request.GET.get("cursor") or None
-    try:
-        page = keyset_page(cases, order=QUEUE_ORDER, limit=PAGE_SIZE, cursor=cursor)
-    except InvalidInputError:  # a mangled or stale link: start again at the top
-        cursor = None
-        page = keyset_page(cases, order=QUEUE_ORDER, limit=PAGE_SIZE, cursor=None)
+    items, next_cursor, cursor = queue_page(cases, sort=sort, cursor=cursor)
+    mark_unread(items)
     query = request.GET.copy()
     query.pop("cursor", None)
+    unsorted = query.copy()
+    unsorted.pop("sort", None)
     context = {
         "form": form,
         "queue_name": queue_name,
         "queues": QUEUES,
-        "cases": page.items,
-        "next_cursor": page.next_cursor,
+        "cases": items,
+        "next_cursor": next_cursor,
         "is_first_page": cursor is None,
         "query": query.urlencode(),
+        "unsorted_query": unsorted.urlencode(),
+        "sort": sort,
+        "priorities": Priority.choices,
+        "stage_choices": stage_filter_choices(),
+        "bulk_assignees": _assignees() if getattr(request.user, "is_manager", False) else None,
     }
     template = (
         "workspace/partials/queue_results.html" if is_htmx(request) else "workspace/queue.html"
