@@ -156,3 +156,26 @@ def test_bulk_close_moves_to_an_end_stage_where_one_follows(world) -> None:
     assert "no transition to an end stage" in dict(outcome.refused)[at_intake.number]
     at_delivery.refresh_from_db()
     assert at_delivery.status == "closed"
+
+
+def test_reassign_picker_offers_the_responsible_team_first_with_its_load(client, world) -> None:
+    from tests.factories import AgentFactory
+
+    busy = world.front_agent
+    idle = AgentFactory(team=world.front)
+    case = CaseFactory()  # at intake: the front team's stage, routed to one of them
+    CaseFactory()
+    client.force_login(world.manager)
+    response = client.get(f"/work/cases/{case.number}/")
+    field = response.context["assign_form"].fields["assignee"]
+    people = list(field.queryset)
+    front = [
+        u
+        for u in people
+        if getattr(u, "agent_profile", None) and u.agent_profile.team == world.front
+    ]
+    assert people[: len(front)] == front  # the responsible team first
+    assert [u.load for u in front] == sorted(u.load for u in front)  # least loaded first
+    assert {busy, idle} <= set(front)
+    body = response.content.decode()
+    assert f"{world.front.name} · {front[0].load} of {front[0].agent_profile.capacity} open" in body

@@ -57,6 +57,7 @@ from serviceloop.cases.views._common import (
     timeline_rows,
 )
 from serviceloop.cases.views.queue_order import QUEUE_SORTS, mark_unread, queue_page
+from serviceloop.cases.views.reassign import reassign_candidates, reassign_label
 from serviceloop.core.exceptions import ApplicationError
 from serviceloop.processes.models import Stage
 
@@ -198,9 +199,12 @@ def _case_page(request: HttpRequest, case: Case, **forms: Any) -> dict[str, Any]
         "can_reassign": can_reassign,
     }
     if can_reassign:
-        context["assign_form"] = forms.get("assign_form") or AssignForm(
-            assignees=_assignees(), initial={"assignee": case.assignee_id}
+        form = forms.get("assign_form") or AssignForm(
+            assignees=reassign_candidates(case), initial={"assignee": case.assignee_id}
         )
+        field = form.fields["assignee"]
+        field.label_from_instance = reassign_label  # type: ignore[union-attr]
+        context["assign_form"] = form
     return context
 
 
