@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "serviceloop.evaluation",
     "serviceloop.feedback",
     "serviceloop.replies",
+    "serviceloop.savedviews",
 ]
 
 MIDDLEWARE = [

@@ -2,12 +2,14 @@
 
 from django.urls import path
 
-from serviceloop.cases.views import bulk, workspace
+from serviceloop.cases.views import bulk, saved, workspace
 from serviceloop.cases.views._common import attachment_download
 
 urlpatterns = [
     path("", workspace.queue, name="queue"),
     path("bulk/", bulk.queue_bulk_view, name="queue-bulk"),
+    path("views/", saved.saved_view_save_view, name="view-save"),
+    path("views/<int:pk>/delete/", saved.saved_view_delete_view, name="view-delete"),
     path("cases/<str:number>/", workspace.case_detail, name="case-detail"),
     path("cases/<str:number>/transition/", workspace.case_transition_view, name="case-transition"),
     path("cases/<str:number>/checklist/", workspace.case_checklist, name="case-checklist"),

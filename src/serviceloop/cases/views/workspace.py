@@ -60,6 +60,7 @@ from serviceloop.cases.views.queue_order import QUEUE_SORTS, mark_unread, queue_
 from serviceloop.cases.views.reassign import reassign_candidates, reassign_label
 from serviceloop.core.exceptions import ApplicationError
 from serviceloop.processes.models import Stage
+from serviceloop.savedviews.models import SavedView
 
 View = Callable[..., HttpResponse]
 QUEUE_ORDER = ("-created_at", "-id")
@@ -118,7 +119,8 @@ def _error_text(exc: ApplicationError, case: Case) -> str:
 @staff_required
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    form = QueueFilterForm(request.GET or None, stage_choices=stage_filter_choices())
+    stage_choices = stage_filter_choices()
+    form = QueueFilterForm(request.GET or None, stage_choices=stage_choices)
     filters: dict[str, Any] = {}
     if form.is_bound:
         form.is_valid()
@@ -159,8 +161,9 @@ def queue(request: HttpRequest) -> HttpResponse:
         "unsorted_query": unsorted.urlencode(),
         "sort": sort,
         "priorities": Priority.choices,
-        "stage_choices": stage_filter_choices(),
+        "stage_choices": stage_choices,
         "bulk_assignees": _assignees() if getattr(request.user, "is_manager", False) else None,
+        "saved_views": SavedView.objects.filter(user=request.user.pk),
     }
     template = (
         "workspace/partials/queue_results.html" if is_htmx(request) else "workspace/queue.html"
