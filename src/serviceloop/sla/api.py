@@ -124,7 +124,10 @@ def notifications_read_all(request: HttpRequest) -> MarkedOut:
     return MarkedOut(marked=notification_mark_read(actor=request.auth, at=timezone.now()))  # type: ignore[attr-defined]
 
 
-@router.get("/control-charts", response={200: ControlChartsOut})
+@router.get(
+    "/control-charts",
+    response={200: ControlChartsOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut},
+)
 def control_charts_view(
     request: HttpRequest,
     days: int = Query(60, ge=2, le=366),
