@@ -43,6 +43,7 @@ def test_403_in_the_users_language(client: Client) -> None:
     body = response.content.decode()
     assert response.status_code == 403
     assert '<html lang="zh-hans">' in body and 'class="topbar"' in body
+    assert "无权访问" in body and "返回首页" in body
 
 
 @override_settings(ROOT_URLCONF=__name__)
