@@ -284,3 +284,49 @@ def test_portal_refuses_a_staff_only_type_and_writes_nothing(client, shipped):
     assert response.status_code == 200
     assert "request_type" in response.context["form"].errors
     assert not Case.objects.exists()
+
+
+# --- admin ----------------------------------------------------------------------------------------
+
+
+def test_the_admin_refuses_a_type_or_rule_for_a_process_without_a_published_version(
+    client, shipped
+):
+    from django.core.exceptions import ValidationError
+
+    from tests.factories import AdminFactory
+
+    draft_only = ServiceProcess.objects.create(code="draft-only", name="Draft only")
+    with pytest.raises(ValidationError) as raised:
+        RequestType(code="new", name="New", process=draft_only).full_clean()
+    assert "process" in raised.value.message_dict
+    with pytest.raises(ValidationError):
+        IntakeRule(channel=Channel.EMAIL, process=draft_only).full_clean()
+    IntakeRule(channel=Channel.EMAIL, process=shipped["complaint"].process).full_clean()
+
+    client.force_login(AdminFactory())
+    page = client.post(
+        reverse("admin:cases_intakerule_add"),
+        {
+            "position": 1,
+            "channel": "email",
+            "customer_segment": "",
+            "process": draft_only.pk,
+            "is_active": "on",
+            "note": "",
+        },
+    )
+    assert page.status_code == 200 and "no published version" in page.content.decode()
+    added = client.post(
+        reverse("admin:cases_intakerule_add"),
+        {
+            "position": 1,
+            "channel": "email",
+            "customer_segment": "",
+            "process": shipped["technical-support"].process_id,
+            "is_active": "on",
+            "note": "",
+        },
+    )
+    assert added.status_code == 302
+    assert _process_of(_open(channel=Channel.EMAIL)) == "technical-support"

@@ -7,13 +7,31 @@ is opened. A case keeps the process version it started on, so editing these neve
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from serviceloop.cases.choices import Channel
+from serviceloop.processes.choices import VersionStatus
 
 __all__ = ["IntakeRule", "RequestType"]
+
+
+def _require_published(process_id: int | None) -> None:
+    """A type or rule that sends cases to a process without a published version would refuse
+    every case it matches: refuse it when it is saved in the admin instead."""
+    from serviceloop.processes.models import ProcessVersion
+
+    if (
+        process_id is not None
+        and not ProcessVersion.objects.filter(
+            process_id=process_id, status=VersionStatus.PUBLISHED
+        ).exists()
+    ):
+        raise ValidationError(
+            {"process": _("This process has no published version; publish one first.")}
+        )
 
 
 class RequestType(models.Model):
@@ -44,6 +62,9 @@ class RequestType(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+    def clean(self) -> None:
+        _require_published(self.process_id)
 
     @property
     def display_name(self) -> str:
@@ -96,3 +117,6 @@ class IntakeRule(models.Model):
         ]
         when = ", ".join(c for c in conditions if c) or "any case"
         return f"#{self.position}: {when} -> {self.process}"
+
+    def clean(self) -> None:
+        _require_published(self.process_id)
