@@ -45,7 +45,7 @@ def test_live_page_updates_itself_when_a_case_falls_overdue(
 
     case = CaseFactory(at=timezone.now() - timedelta(days=2))  # its clocks long overdue
 
-    expect(page.locator("#at-risk")).to_contain_text(case.number, timeout=10_000)
+    expect(page.locator("#at-risk")).to_contain_text(case.number, timeout=30_000)
     assert page.evaluate("window.__notReloaded === true")
     assert re.search(r"/sla/live/$", page.url)
     chart = page.locator('#control-charts [data-echarts="sla-breach-chart"]')
