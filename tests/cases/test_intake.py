@@ -254,6 +254,7 @@ def test_api_refuses_a_staff_only_request_type_to_a_customer_with_403(shipped):
         "/api/cases/", NEW_CASE | {"request_type": "complaint", "customer_id": customer.pk}
     )
     assert staff.status_code == 201, staff.json()
+    assert staff.json()["process"] == f"complaint@{shipped['complaint'].number}"
 
 
 # --- portal ---------------------------------------------------------------------------------------
