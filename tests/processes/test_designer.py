@@ -259,3 +259,43 @@ def test_only_managers_make_a_process_the_default(client: Client) -> None:
     assert client.post(f"/processes/{version.pk}/make-default/").status_code == 302
     version.process.refresh_from_db()
     assert version.process.is_default is True
+
+
+def test_texts_for_people_show_in_chinese_with_english_keys(client: Client, draft, manager) -> None:
+    a = _stage(
+        draft,
+        manager,
+        "receive",
+        is_start=True,
+        norm="Check the parcel.",
+        norm_zh="检查包裹。",
+        checklist=("Photo taken",),
+        checklist_zh=("已拍照",),
+    )
+    b = _stage(draft, manager, "done", is_end=True)
+    transition_create(
+        version=draft, source=a, target=b, label="approved", label_zh="已批准", actor=manager
+    )
+    client.force_login(manager)
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    body = client.get(f"/processes/{draft.pk}/").content.decode()
+    assert "检查包裹。" in body and "已拍照" in body and "已批准" in body
+    a.refresh_from_db()
+    assert a.checklist == ["Photo taken"]  # the stable key stays English
+
+
+def test_chinese_checklist_needs_one_line_per_item(client: Client, draft, manager) -> None:
+    client.force_login(manager)
+    response = client.post(
+        f"/processes/{draft.pk}/design/stages/",
+        {
+            "new-stage-code": "a",
+            "new-stage-name": "A",
+            "new-stage-responsible_role": "agent",
+            "new-stage-checklist": "One\nTwo",
+            "new-stage-checklist_zh": "一",
+        },
+    )
+    assert response.status_code == 422
+    assert "one Chinese line per checklist item (2)" in response.content.decode()
+    assert not draft.stages.exists()

@@ -68,8 +68,8 @@ def _stage_node(stage: Stage) -> str:
 
 def _edge(transition: Transition, codes: dict[int, str]) -> str:
     attrs = [EDGE_STYLES.get(transition.kind, EDGE_STYLES[TransitionKind.FORWARD])]
-    if transition.label:
-        attrs.append(f"label={_quote(transition.label)}")
+    if transition.display_label:
+        attrs.append(f"label={_quote(transition.display_label)}")
     source, target = codes[transition.source_id], codes[transition.target_id]
     return f"  {_quote('s_' + source)} -> {_quote('s_' + target)} [{', '.join(attrs)}];"
 

@@ -58,6 +58,7 @@ class ProcessCreateForm(forms.Form):
 
     code = forms.SlugField(label=_("Code"), max_length=50)
     name = forms.CharField(label=_("Name"), max_length=200)
+    name_zh = forms.CharField(label=_("Chinese name"), max_length=200, required=False)
 
 
 class LinesField(forms.CharField):
@@ -96,10 +97,29 @@ class StageForm(forms.Form):
     norm = forms.CharField(
         label=_("Operating norm"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+    norm_zh = forms.CharField(
+        label=_("Operating norm (Chinese)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     checklist = LinesField(label=_("Checklist (one item per line)"), required=False)
+    checklist_zh = LinesField(
+        label=_("Checklist in Chinese (same lines, same order)"), required=False
+    )
     required_fields = LinesField(label=_("Fields required to leave (one per line)"), required=False)
     is_start = forms.BooleanField(label=_("Start stage"), required=False)
     is_end = forms.BooleanField(label=_("End stage"), required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        english, chinese = data.get("checklist") or (), data.get("checklist_zh") or ()
+        if chinese and len(chinese) != len(english):
+            self.add_error(
+                "checklist_zh",
+                _("Give one Chinese line per checklist item (%(n)d), in the same order.")
+                % {"n": len(english)},
+            )
+        return data
 
     @classmethod
     def for_stage(cls, stage: Stage, data: Any = None) -> StageForm:
@@ -114,6 +134,7 @@ class TransitionForm(forms.Form):
     target = forms.ModelChoiceField(label=_("To"), queryset=Stage.objects.none())
     kind = forms.ChoiceField(label=_("Kind"), choices=TransitionKind.choices)
     label = forms.CharField(label=_("Label"), max_length=100, required=False)
+    label_zh = forms.CharField(label=_("Chinese label"), max_length=100, required=False)
 
     def __init__(self, *args: Any, version: ProcessVersion, **kwargs: Any) -> None:
         kwargs.setdefault("prefix", "transition")
@@ -129,8 +150,13 @@ class TransitionForm(forms.Form):
 class TransitionEditForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=TransitionKind.choices)
     label = forms.CharField(label=_("Label"), max_length=100, required=False)
+    label_zh = forms.CharField(label=_("Chinese label"), max_length=100, required=False)
 
     @classmethod
     def for_transition(cls, transition: Transition, data: Any = None) -> TransitionEditForm:
-        initial = {"kind": transition.kind, "label": transition.label}
+        initial = {
+            "kind": transition.kind,
+            "label": transition.label,
+            "label_zh": transition.label_zh,
+        }
         return cls(data, initial=initial, prefix=f"transition-{transition.pk}")

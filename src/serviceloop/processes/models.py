@@ -32,6 +32,14 @@ def _refuse_frozen(version: ProcessVersion) -> None:
     )
 
 
+def _chinese_active() -> bool:
+    return (get_language() or "").startswith("zh")
+
+
+def _in_language(english: str, chinese: str) -> str:
+    return chinese if chinese and _chinese_active() else english
+
+
 def guard_version_editable(version_id: int | None) -> None:
     """Refuse a write to stages/transitions of a version that is no longer a draft.
 
@@ -48,6 +56,7 @@ def guard_version_editable(version_id: int | None) -> None:
 class ServiceProcess(models.Model):
     code = models.SlugField(_("code"), max_length=50, unique=True)
     name = models.CharField(_("name"), max_length=200)
+    name_zh = models.CharField(_("Chinese name"), max_length=200, blank=True)
     description = models.TextField(_("description"), blank=True)
     is_default = models.BooleanField(_("default for new cases"), default=False)
 
@@ -57,7 +66,12 @@ class ServiceProcess(models.Model):
         verbose_name_plural = _("service processes")
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The process name in the active language (Chinese when set and active)."""
+        return _in_language(self.name, self.name_zh)
 
 
 class ProcessVersion(models.Model):
@@ -127,10 +141,13 @@ class Stage(models.Model):
         "accounts.Skill", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     norm = models.TextField(_("operating norm"), blank=True)
+    norm_zh = models.TextField(_("operating norm (Chinese)"), blank=True)
     time_standard_minutes = models.PositiveIntegerField(
         _("time standard (minutes)"), null=True, blank=True
     )
     checklist = models.JSONField(_("checklist"), default=list, blank=True)
+    # The same items in Chinese, in the same order; the English item stays the stable key.
+    checklist_zh = models.JSONField(_("checklist (Chinese)"), default=list, blank=True)
     required_fields = models.JSONField(_("fields required to leave"), default=list, blank=True)
     is_start = models.BooleanField(_("start stage"), default=False)
     is_end = models.BooleanField(_("end stage"), default=False)
@@ -157,10 +174,20 @@ class Stage(models.Model):
     @property
     def display_name(self) -> str:
         """The stage name in the active language (Chinese when set and active)."""
-        lang = get_language() or ""
-        if lang.startswith("zh") and self.name_zh:
-            return self.name_zh
-        return self.name
+        return _in_language(self.name, self.name_zh)
+
+    @property
+    def display_norm(self) -> str:
+        return _in_language(self.norm, self.norm_zh)
+
+    def checklist_label(self, item: str) -> str:
+        """A checklist item (stored and ticked by its English text) in the active language."""
+        items, chinese = list(self.checklist or []), list(self.checklist_zh or [])
+        if _chinese_active() and item in items:
+            index = items.index(item)
+            if index < len(chinese) and chinese[index]:
+                return str(chinese[index])
+        return item
 
 
 class Transition(models.Model):
@@ -173,6 +200,7 @@ class Transition(models.Model):
         _("kind"), max_length=16, choices=TransitionKind.choices, default=TransitionKind.FORWARD
     )
     label = models.CharField(_("label"), max_length=100, blank=True)
+    label_zh = models.CharField(_("Chinese label"), max_length=100, blank=True)
 
     class Meta:
         ordering = ["version", "source__order", "target__order"]
@@ -195,3 +223,7 @@ class Transition(models.Model):
             )
             guard_version_editable(stored_version.first())
         super().save(*args, **kwargs)
+
+    @property
+    def display_label(self) -> str:
+        return _in_language(self.label, self.label_zh)

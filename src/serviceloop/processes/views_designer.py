@@ -156,6 +156,7 @@ def process_create_view(request: HttpRequest) -> HttpResponse:
             version = process_create(
                 code=form.cleaned_data["code"],
                 name=form.cleaned_data["name"],
+                name_zh=form.cleaned_data["name_zh"],
                 actor=_actor(request),
             )
         except ApplicationError as exc:
@@ -253,6 +254,7 @@ def transition_create_view(request: HttpRequest, pk: int) -> HttpResponse:
             target=form.cleaned_data["target"],
             kind=form.cleaned_data["kind"],
             label=form.cleaned_data["label"],
+            label_zh=form.cleaned_data["label_zh"],
             actor=_actor(request),
         ),
     )
@@ -272,6 +274,7 @@ def transition_update_view(request: HttpRequest, pk: int) -> HttpResponse:
             transition=transition,
             kind=form.cleaned_data["kind"],
             label=form.cleaned_data["label"],
+            label_zh=form.cleaned_data["label_zh"],
             actor=_actor(request),
         ),
     )

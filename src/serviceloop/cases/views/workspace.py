@@ -86,7 +86,8 @@ def _guard_lines(problems: Mapping[str, object], case: Case) -> list[str]:
     for name in problems:
         if name == "checklist":
             lines += [
-                _("Tick the checklist item “%(item)s”.") % {"item": item}
+                _("Tick the checklist item “%(item)s”.")
+                % {"item": case.stage.checklist_label(item)}
                 for item in case.stage.checklist or []
                 if item not in done
             ]
@@ -183,7 +184,10 @@ def _assignees() -> Any:
 
 def _checklist(case: Case) -> list[dict[str, Any]]:
     done = set(case.checklist_done or [])
-    return [{"item": item, "done": item in done} for item in case.stage.checklist or []]
+    return [
+        {"item": item, "label": case.stage.checklist_label(item), "done": item in done}
+        for item in case.stage.checklist or []
+    ]
 
 
 def _case_page(request: HttpRequest, case: Case, **forms: Any) -> dict[str, Any]:

@@ -79,8 +79,10 @@ class StageFields:
     responsible_role: str = Role.AGENT
     required_skill: Skill | None = None
     norm: str = ""
+    norm_zh: str = ""
     time_standard_minutes: int | None = None
     checklist: tuple[str, ...] = ()
+    checklist_zh: tuple[str, ...] = ()
     required_fields: tuple[str, ...] = ()
     is_start: bool = False
     is_end: bool = False
@@ -265,6 +267,7 @@ def transition_create(
     target: Stage,
     kind: str = TransitionKind.FORWARD,
     label: str = "",
+    label_zh: str = "",
     actor: User,
 ) -> Transition:
     """Draw a transition between two stages of the draft."""
@@ -273,7 +276,9 @@ def transition_create(
     if source.version_id != locked.pk or target.version_id != locked.pk:
         message = _("Both stages must belong to this version.")
         raise _refuse([{"path": "target", "message": message}])
-    transition = Transition(version=locked, source=source, target=target, kind=kind, label=label)
+    transition = Transition(
+        version=locked, source=source, target=target, kind=kind, label=label, label_zh=label_zh
+    )
     _clean(transition)
     transition.save()
     _check_element(locked, kind="transitions", element_id=transition.pk)
@@ -281,12 +286,14 @@ def transition_create(
 
 
 @transaction.atomic
-def transition_update(*, transition: Transition, kind: str, label: str, actor: User) -> Transition:
+def transition_update(
+    *, transition: Transition, kind: str, label: str, actor: User, label_zh: str = ""
+) -> Transition:
     """Change a transition's kind (forward, rework, escalation) or its label."""
     _require_designer(actor)
     locked = _lock_draft(transition.version)
     row = _transition_of(transition, locked)
-    row.kind, row.label = kind, label
+    row.kind, row.label, row.label_zh = kind, label, label_zh
     _clean(row)
     row.save()
     _check_element(locked, kind="transitions", element_id=row.pk)
@@ -308,11 +315,13 @@ def stage_fields_from(data: dict[str, Any]) -> StageFields:
 
 
 @transaction.atomic
-def process_create(*, code: str, name: str, description: str = "", actor: User) -> ProcessVersion:
+def process_create(
+    *, code: str, name: str, name_zh: str = "", description: str = "", actor: User
+) -> ProcessVersion:
     """A new process with an empty draft v1 to design in the browser."""
 
     _require_designer(actor)
-    process = ServiceProcess(code=code, name=name, description=description)
+    process = ServiceProcess(code=code, name=name, name_zh=name_zh, description=description)
     try:
         process.full_clean()
     except ValidationError as exc:
