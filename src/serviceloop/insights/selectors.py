@@ -24,6 +24,7 @@ import datetime as dt
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -57,6 +58,7 @@ __all__ = [
     "LogFilters",
     "end_stage_names",
     "event_log",
+    "event_log_and_version",
     "event_log_version",
     "event_table",
     "filter_categories",
@@ -328,16 +330,32 @@ def _kept_log(filters: LogFilters) -> _Kept:
     return kept
 
 
+#: Called by :func:`forget_kept_logs`: what else keeps answers computed from the kept logs.
+on_forget: list[Callable[[], None]] = []
+
+
 def forget_kept_logs() -> None:
-    """Drop every kept log (tests; a worker that must free memory)."""
+    """Drop every kept log, and every answer kept from them (tests, benchmarks' cold runs, a
+    worker that must free memory)."""
     with _kept_lock:
         _kept.clear()
+    for forget in on_forget:
+        forget()
 
 
 def event_log(filters: LogFilters) -> EventLog | None:
     """The filtered live log, or None when nothing is left (an empty database or filters that
     keep no case)."""
+    return event_log_and_version(filters)[0]
+
+
+def event_log_and_version(filters: LogFilters) -> tuple[EventLog | None, Version]:
+    """:func:`event_log` and the log version it was read at (what a cached answer is keyed by)."""
     kept = _kept_log(filters)
+    return _filtered(kept, filters), kept.version
+
+
+def _filtered(kept: _Kept, filters: LogFilters) -> EventLog | None:
     if kept.table.num_rows == 0:
         return None
     if kept.log is None:

@@ -6,12 +6,16 @@ no analysis. The process map's controls reload only the map, through htmx.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.timezone import get_current_timezone_name
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -20,7 +24,7 @@ from serviceloop.accounts.permissions import is_manager
 from serviceloop.analytics import EmptyLogError
 from serviceloop.insights import pages
 from serviceloop.insights.forms import FILTER_FIELDS, InsightsFilterForm, ProcessMapForm
-from serviceloop.insights.selectors import event_log
+from serviceloop.insights.selectors import event_log, event_log_and_version, on_forget
 
 Builder = Callable[[pages.Scope], dict[str, Any]]
 
@@ -77,18 +81,58 @@ def _page(
         return render(request, template, context, status=422)
     filters = form.filters()
     context["filters"] = filters
-    log = event_log(filters)
+    log, version = event_log_and_version(filters)
     if log is None:
         context["empty"] = True
         return render(request, template, context)
-    try:
-        scope = pages.scope_build(filters, log)
-        context.update(build(scope))
-    except EmptyLogError:
-        context["empty"] = True
-        return render(request, template, context)
-    context["scope"] = scope
+    key = (page, request.GET.urlencode(), get_language(), get_current_timezone_name(), version)
+    answer = _answers.get(key)
+    if answer is None:
+        try:
+            scope = pages.scope_build(filters, log)
+            answer = (scope, build(scope))
+        except EmptyLogError:
+            context["empty"] = True
+            return render(request, template, context)
+        _answers.put(key, answer)
+    context["scope"] = answer[0]
+    context.update(answer[1])
     return render(request, template, context)
+
+
+class _Answers:
+    """Computed pages by (page, query, language, time zone, log version), a few per process:
+    over unchanged data the same page is the same answer, so a repeat view only renders it.
+    A new event changes the version, so nothing stale is ever served."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple[Any, ...], tuple[pages.Scope, dict[str, Any]]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> tuple[pages.Scope, dict[str, Any]] | None:
+        with self.lock:
+            found = self.items.get(key)
+            if found is not None:
+                self.items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Any, ...], answer: tuple[pages.Scope, dict[str, Any]]) -> None:
+        with self.lock:
+            stale = [k for k in self.items if k[:4] == key[:4] and k[4] != key[4]]
+            for old in stale:
+                del self.items[old]
+            self.items[key] = answer
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+
+_answers = _Answers(size=32)
+on_forget.append(_answers.clear)
 
 
 @managers_only

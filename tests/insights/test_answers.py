@@ -1,0 +1,43 @@
+"""A page over unchanged data is computed once and only rendered again; a new event, another
+filter or another language computes it anew."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from serviceloop.insights import pages
+from tests.insights.conftest import Log, walk
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = pages.overview_context
+
+    def overview(scope: pages.Scope) -> dict[str, object]:
+        calls.append(1)
+        return real(scope)
+
+    monkeypatch.setattr(pages, "overview_context", overview)
+    return calls
+
+
+def test_a_repeated_page_is_not_computed_again(live_log: Log, counted: list[int]) -> None:
+    client = Client()
+    client.force_login(live_log.manager)
+    url = reverse("insights:dashboard")
+    first = client.get(url)
+    second = client.get(url)
+    assert first.status_code == second.status_code == 200
+    assert len(counted) == 1
+    assert second.context["kpis"] == first.context["kpis"]
+    client.get(url, {"priority": "high"})
+    assert len(counted) == 2  # other filters, other answer
+    walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
+    after = client.get(url)
+    assert len(counted) == 3  # a new event: computed again over the new log
+    assert after.context["kpis"] != first.context["kpis"]  # one more event
