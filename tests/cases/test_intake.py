@@ -79,6 +79,12 @@ def test_three_processes_ship_published_with_chinese_stage_names_once(shipped):
     ]
     assert all(zh for versions in stages.values() for _, zh in versions)
     assert all(v.status == VersionStatus.PUBLISHED for v in shipped.values())
+    names_zh = dict(ServiceProcess.objects.values_list("code", "name_zh"))
+    assert names_zh == {
+        "standard-service": "标准服务流程",
+        "complaint": "投诉处理流程",
+        "technical-support": "技术支持流程",
+    }
 
     again = process_shipped_install(actor=None)
     intake_defaults_install(actor=None)
