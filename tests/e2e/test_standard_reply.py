@@ -44,6 +44,7 @@ def test_agent_sends_a_standard_reply(browser, live_server):
     page = ctx.new_page()
     sign_in(page, live_server.url, agent.username)
     page.goto(f"{live_server.url}/work/cases/{case.number}/")
+    page.wait_for_load_state("networkidle")  # the picker arrives over htmx; let it settle
     page.select_option("[data-testid=macro-select]", label="Ask for the serial number")
     body = page.locator(".macro-apply textarea")
     expect(body).to_have_value(f"Dear Chen Jie, please send the serial number for {case.number}.")
