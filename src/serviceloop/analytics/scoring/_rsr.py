@@ -90,18 +90,16 @@ def rank_sum_ratio(
     >>> [(u, round(s, 2), k) for u, s, k in r.scores.select("unit", "score", "tier").rows()]
     [('b', 0.9, 1), ('a', 0.8, 2), ('d', 0.7, 2), ('c', 0.3, 2), ('e', 0.3, 2)]
     """
-    indicator_names = (list(weights) if weights is not None else None) if indicators is None else indicators
-    data = read_table(table, unit=unit, indicators=indicator_names, directions=directions, min_units=2)
-    m = len(data.indicators)
-    w = (
-        check_weights(weights, data.indicators)
-        if weights is not None
-        else np.full(m, 1.0 / m)
+    indicator_names = (
+        (list(weights) if weights is not None else None) if indicators is None else indicators
     )
+    data = read_table(
+        table, unit=unit, indicators=indicator_names, directions=directions, min_units=2
+    )
+    m = len(data.indicators)
+    w = check_weights(weights, data.indicators) if weights is not None else np.full(m, 1.0 / m)
     if ranking not in ("integer", "non-integer"):
-        raise InvalidParameterError(
-            f"ranking must be 'integer' or 'non-integer', not {ranking!r}"
-        )
+        raise InvalidParameterError(f"ranking must be 'integer' or 'non-integer', not {ranking!r}")
     x = data.values
     n = x.shape[0]
     ranks = np.empty_like(x)
@@ -116,7 +114,9 @@ def rank_sum_ratio(
     rsr = contributions.sum(axis=1)
 
     # Distribution of the RSR values: average rank of each distinct value -> probit.
-    distinct, inverse, counts = np.unique(np.round(rsr, 12), return_inverse=True, return_counts=True)
+    distinct, inverse, counts = np.unique(
+        np.round(rsr, 12), return_inverse=True, return_counts=True
+    )
     cumulative = np.cumsum(counts)
     average_rank = cumulative - (counts - 1) / 2
     share = average_rank / n
@@ -160,9 +160,7 @@ def rank_sum_ratio(
             rsr_thresholds=[float(intercept + slope * c) for c in cut],
         )
         # Tier 1 is the best: count how many cut points lie above the unit's probit.
-        tier: list[int | None] = [
-            int(1 + sum(1 for c in cut if p < c)) for p in probit
-        ]
+        tier: list[int | None] = [int(1 + sum(1 for c in cut if p < c)) for p in probit]
         fitted_values: list[float | None] = [float(f) for f in fitted]
     else:
         tier = [None] * n

@@ -52,9 +52,7 @@ def read_table(
     non-finite value (naming the unit and indicator) and an unknown direction.
     """
     if not isinstance(table, pl.DataFrame):
-        raise InvalidParameterError(
-            f"table must be a polars DataFrame, not {type(table).__name__}"
-        )
+        raise InvalidParameterError(f"table must be a polars DataFrame, not {type(table).__name__}")
     if unit not in table.columns:
         raise MissingColumnError(unit, table.columns)
     names = [c for c in table.columns if c != unit] if indicators is None else list(indicators)

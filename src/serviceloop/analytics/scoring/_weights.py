@@ -131,9 +131,7 @@ def blend_weights(
                 "the subjective and objective weights share no indicator with weight > 0"
             )
     else:
-        raise InvalidParameterError(
-            f"method must be 'linear' or 'multiplicative', not {method!r}"
-        )
+        raise InvalidParameterError(f"method must be 'linear' or 'multiplicative', not {method!r}")
     w = w / w.sum()
     return {name: round(float(value), 15) for name, value in zip(names, w, strict=True)}
 
