@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -25,6 +26,7 @@ from serviceloop.analytics import EmptyLogError
 from serviceloop.insights import pages
 from serviceloop.insights.forms import FILTER_FIELDS, InsightsFilterForm, ProcessMapForm
 from serviceloop.insights.selectors import event_log, event_log_and_version, on_forget
+from serviceloop.processes.models import ProcessVersion
 
 Builder = Callable[[pages.Scope], dict[str, Any]]
 
@@ -90,7 +92,7 @@ def _page(
     if answer is None:
         try:
             scope = pages.scope_build(filters, log)
-            answer = (scope, build(scope))
+            answer = (_ScopeShown.of(scope), build(scope))
         except EmptyLogError:
             context["empty"] = True
             return render(request, template, context)
@@ -100,6 +102,25 @@ def _page(
     return render(request, template, context)
 
 
+@dataclass(frozen=True)
+class _LogShown:
+    n_cases: int
+
+
+@dataclass(frozen=True)
+class _ScopeShown:
+    """What the templates read of a scope, kept instead of the scope and its decoded log (which
+    would hold millions of rows per kept page)."""
+
+    version: ProcessVersion | None
+    mixed_versions: bool
+    log: _LogShown
+
+    @classmethod
+    def of(cls, scope: pages.Scope) -> _ScopeShown:
+        return cls(scope.version, scope.mixed_versions, _LogShown(scope.log.n_cases))
+
+
 class _Answers:
     """Computed pages by (page, query, language, time zone, log version), a few per process:
     over unchanged data the same page is the same answer, so a repeat view only renders it.
@@ -107,17 +128,17 @@ class _Answers:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.items: OrderedDict[tuple[Any, ...], tuple[pages.Scope, dict[str, Any]]] = OrderedDict()
+        self.items: OrderedDict[tuple[Any, ...], tuple[_ScopeShown, dict[str, Any]]] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> tuple[pages.Scope, dict[str, Any]] | None:
+    def get(self, key: tuple[Any, ...]) -> tuple[_ScopeShown, dict[str, Any]] | None:
         with self.lock:
             found = self.items.get(key)
             if found is not None:
                 self.items.move_to_end(key)
             return found
 
-    def put(self, key: tuple[Any, ...], answer: tuple[pages.Scope, dict[str, Any]]) -> None:
+    def put(self, key: tuple[Any, ...], answer: tuple[_ScopeShown, dict[str, Any]]) -> None:
         with self.lock:
             stale = [k for k in self.items if k[:4] == key[:4] and k[4] != key[4]]
             for old in stale:
