@@ -41,3 +41,25 @@ def test_a_repeated_page_is_not_computed_again(live_log: Log, counted: list[int]
     after = client.get(url)
     assert len(counted) == 3  # a new event: computed again over the new log
     assert after.context["kpis"] != first.context["kpis"]  # one more event
+
+
+def test_a_repeated_map_redraw_is_not_computed_again(
+    live_log: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    real = pages.process_map_dot
+
+    def counted(*args: object, **kwargs: object) -> dict[str, object]:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pages, "process_map_dot", counted)
+    client = Client()
+    client.force_login(live_log.manager)
+    url = reverse("insights:process-map")
+    params = {"measure": "frequency", "activities": 100, "paths": 100}
+    assert client.get(url, params).status_code == 200
+    assert client.get(url, params).status_code == 200
+    assert len(calls) == 1
+    assert client.get(url, params | {"paths": 50}).status_code == 200
+    assert len(calls) == 2

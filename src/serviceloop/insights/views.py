@@ -25,7 +25,7 @@ from serviceloop.accounts.permissions import is_manager
 from serviceloop.analytics import EmptyLogError
 from serviceloop.insights import pages
 from serviceloop.insights.forms import FILTER_FIELDS, InsightsFilterForm, ProcessMapForm
-from serviceloop.insights.selectors import event_log, event_log_and_version, on_forget
+from serviceloop.insights.selectors import event_log_and_version, on_forget
 from serviceloop.processes.models import ProcessVersion
 
 Builder = Callable[[pages.Scope], dict[str, Any]]
@@ -201,12 +201,17 @@ def process_map_view(request: HttpRequest) -> HttpResponse:
         context["errors"] = [*form.errors.values(), *map_form.errors.values()]
         return render(request, "insights/partials/process_map.html", context, status=422)
     filters = form.filters()
-    log = event_log(filters)
+    log, version = event_log_and_version(filters)
     if log is None:
         context["empty"] = True
         return render(request, "insights/partials/process_map.html", context)
-    scope = pages.scope_build(filters, log)
-    context["map"] = pages.process_map_dot(scope, **options)
+    key = ("map", request.GET.urlencode(), get_language(), get_current_timezone_name(), version)
+    answer = _answers.get(key)
+    if answer is None:
+        scope = pages.scope_build(filters, log)
+        answer = (_ScopeShown.of(scope), {"map": pages.process_map_dot(scope, **options)})
+        _answers.put(key, answer)
+    context.update(answer[1])
     return render(request, "insights/partials/process_map.html", context)
 
 
