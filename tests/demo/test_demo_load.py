@@ -199,3 +199,23 @@ def test_loading_again_adds_nothing(demo, tmp_path):
         for model in (User, Customer, Case, CaseEvent, Message, Category, Team)
     }
     assert after == before
+
+
+def test_demo_has_survey_answers_reviews_and_evaluations(demo):
+    """Issue 15's demo: answers are events in the case log, worse where the case took long."""
+    from serviceloop.evaluation.models import Evaluation, QAReview
+
+    answers = CaseEvent.objects.filter(kind=EventKind.SURVEY_ANSWERED)
+    assert answers.count() > 10
+    assert QAReview.objects.exists()
+    assert Evaluation.objects.exists()
+    scores = {e.case_id: e.attributes for e in answers}
+    durations = {
+        c.pk: (c.closed_at - c.created_at).total_seconds()
+        for c in Case.objects.filter(pk__in=scores, closed_at__isnull=False)
+    }
+    cut = sorted(durations.values())[len(durations) // 2]
+    csat = {pk: scores[pk]["csat"] for pk in durations}
+    quick = [csat[pk] for pk, d in durations.items() if d <= cut]
+    slow = [csat[pk] for pk, d in durations.items() if d > cut]
+    assert mean(slow) < mean(quick)

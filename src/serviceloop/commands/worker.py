@@ -5,8 +5,9 @@ Every ``--sla-every`` seconds (default 30) it records the SLA warnings and breac
 beside other workers), evaluates the alert rules (``serviceloop.sla.alerts``) and delivers the
 outbox (emails, webhooks: ``serviceloop.sla.outbox``).
 Every ``--every`` seconds it also deletes upload files whose transaction rolled back (old enough
-that no transaction can still be writing them) and forgets idempotency keys past their
-retention. Run it beside the web server (a systemd unit, a container); ``--once`` suits cron.
+that no transaction can still be writing them), forgets idempotency keys past their retention,
+invites the customers of newly resolved cases to the satisfaction survey (one reminder later) and
+refreshes the case predictions. Run it beside the web server (a systemd unit, a container); ``--once`` suits cron.
 """
 
 from __future__ import annotations
@@ -27,16 +28,25 @@ __all__ = ["SweepCounts", "sweep", "worker"]
 class SweepCounts:
     orphaned_files: int
     expired_keys: int
+    surveys_invited: int
+    surveys_reminded: int
 
 
 def sweep(*, files_older_than: timedelta) -> SweepCounts:
     """One round of housekeeping (Django must be set up)."""
     from serviceloop.cases.services.maintenance import attachment_orphans_delete
     from serviceloop.core.idempotency import idempotency_records_purge
+    from serviceloop.feedback.services import survey_sweep
 
     files = attachment_orphans_delete(older_than=files_older_than)
     keys = idempotency_records_purge()
-    return SweepCounts(orphaned_files=len(files), expired_keys=keys)
+    surveys = survey_sweep()
+    return SweepCounts(
+        orphaned_files=len(files),
+        expired_keys=keys,
+        surveys_invited=surveys["invited"],
+        surveys_reminded=surveys["reminded"],
+    )
 
 
 def _predict() -> None:
@@ -100,7 +110,9 @@ def worker(
                 counts = sweep(files_older_than=timedelta(minutes=files_older_than))
                 typer.echo(
                     f"swept: {counts.orphaned_files} orphaned upload file(s), "
-                    f"{counts.expired_keys} expired idempotency key(s)"
+                    f"{counts.expired_keys} expired idempotency key(s), "
+                    f"{counts.surveys_invited} survey invitation(s), "
+                    f"{counts.surveys_reminded} reminder(s)"
                 )
                 housekeeping_due = started + every
                 _predict()

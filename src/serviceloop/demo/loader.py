@@ -34,6 +34,7 @@ from serviceloop.demo.people import (
     MANAGER_USERNAME,
     cast_create,
 )
+from serviceloop.evaluation.demo import evaluation_demo_build
 from serviceloop.processes.services.shipped import process_shipped_install
 from serviceloop.sla.alerts import alerts_evaluate
 from serviceloop.sla.demo import sla_demo_install
@@ -164,6 +165,9 @@ def demo_load(
             last_name="Admin",
         )
         _, key = api_token_create(user=cast.demo_agent, name=TOKEN_NAME)
+    # customers' survey answers (worse where waits were long), quality reviews and evaluations
+    report("Surveys, quality reviews and evaluations", days, days)
+    evaluation_demo_build(actor=User.objects.get(username=MANAGER_USERNAME), seed=seed, now=end)
     if token_file is not None:
         token_file.parent.mkdir(parents=True, exist_ok=True)
         token_file.write_text(key + "\n", encoding="utf-8")

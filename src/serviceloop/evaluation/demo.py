@@ -37,12 +37,18 @@ COMMENTS_LOW = [
 COMMENTS_HIGH = ["Quick and friendly, thank you!", "处理很及时，谢谢！", ""]
 
 
-def _months(today: dt.date) -> list[Period]:
+def _months(today: dt.date, since: dt.date) -> list[Period]:
+    """The two whole months before ``today``; a history shorter than that is cut in two halves
+    instead, so a small demo still gets two periods to compare."""
     first = today.replace(day=1)
     last_end = first - dt.timedelta(days=1)
     last_start = last_end.replace(day=1)
     before_end = last_start - dt.timedelta(days=1)
-    return [Period(before_end.replace(day=1), before_end), Period(last_start, last_end)]
+    before_start = before_end.replace(day=1)
+    if since <= before_start:
+        return [Period(before_start, before_end), Period(last_start, last_end)]
+    middle = since + (today - since) / 2
+    return [Period(since, middle), Period(middle + dt.timedelta(days=1), today)]
 
 
 @transaction.atomic
@@ -95,7 +101,8 @@ def evaluation_demo_build(
         )
         answered += 1
     qa.qa_criteria_create_default(actor=actor)
-    months = _months(timezone.localdate(now))
+    since = min((timezone.localdate(c.created_at) for c in closed), default=timezone.localdate(now))
+    months = _months(timezone.localdate(now), since)
     reviews = 0
     for index, period in enumerate(months):
         for review in qa.qa_sample(
