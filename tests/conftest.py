@@ -5,10 +5,12 @@ import pytest
 os.environ.setdefault("SERVICELOOP_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "var"))
 
 
-def _forget_cached_setup() -> None:
+def _reset_process_state() -> None:
     from django.apps import apps
 
     if apps.ready:
+        from django.utils import translation
+
         from serviceloop.cases.intake import intake_cache_clear
         from serviceloop.sla import calendars
         from serviceloop.sla.selectors import setup_forget
@@ -16,13 +18,15 @@ def _forget_cached_setup() -> None:
         intake_cache_clear()
         setup_forget()
         calendars._cache.clear()
+        translation.deactivate()  # a request's LocaleMiddleware leaves its language active
 
 
 @pytest.fixture(autouse=True)
-def _setup_not_cached_across_tests():
+def _each_test_starts_fresh():
     """Intake rules, SLA policies and compiled calendars are cached per process; rows a test (or a
     module-scoped fixture such as the demo) rolled back must not leak into the next test: a
-    rollback sends no signal that would clear those caches."""
-    _forget_cached_setup()
+    rollback sends no signal that would clear those caches. Each test also starts in the default
+    language, whatever language the previous test's last request activated."""
+    _reset_process_state()
     yield
-    _forget_cached_setup()
+    _reset_process_state()

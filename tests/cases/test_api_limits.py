@@ -241,3 +241,15 @@ def test_nul_in_a_message_or_a_filter_is_422(world):
     assert response.status_code == 422 and "body" in response.json()["fields"]
     assert not Message.objects.exists()
     assert api.get("/api/cases/", {"search": "a\x00b"}).status_code == 422
+
+
+@pytest.mark.parametrize("customer_id", [2**63, 10**27, 0, -1])
+def test_a_customer_id_outside_the_database_range_is_422_and_nothing_is_written(staff, customer_id):
+    """Found by schemathesis: 10**27 overflowed SQLite's integer inside the customer look-up (500)."""
+    before = Case.objects.count()
+    response = staff.post(
+        "/api/cases/", NEW_CASE | {"customer_id": customer_id}, Idempotency_Key=f"id-{customer_id}"
+    )
+    assert response.status_code == 422, response.content
+    assert "customer_id" in response.json()["fields"]
+    assert Case.objects.count() == before

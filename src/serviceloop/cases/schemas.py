@@ -8,7 +8,7 @@ page makes no query per row. Inputs only shape and type the request; the service
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.conf import settings
 from ninja import Field, Schema
@@ -241,6 +241,12 @@ _ATTRIBUTES_DOC = (
 )
 
 
+# Ids and versions a client sends fit the database's 64-bit integers: a larger number is a 422,
+# not an overflow inside a written-out statement.
+DbId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+DbVersion = Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+
 class CaseCreateIn(InputSchema):
     title: str = Field(..., max_length=200, description="SERVICELOOP_LIMIT_CASE_TITLE_CHARS.")
     description: str = Field(..., description="SERVICELOOP_LIMIT_CASE_DESCRIPTION_CHARS.")
@@ -255,7 +261,7 @@ class CaseCreateIn(InputSchema):
         description="Request type code: picks the process; without it the intake rules do.",
     )
     attributes: dict[str, Any] = Field(default_factory=dict, description=_ATTRIBUTES_DOC)
-    customer_id: int | None = Field(None, description="Staff only: the customer's id ...")
+    customer_id: DbId | None = Field(None, description="Staff only: the customer's id ...")
     customer_email: str | None = Field(
         None, max_length=254, description="... or email. Customers omit both."
     )
@@ -281,7 +287,7 @@ class CasePatchIn(InputSchema):
     priority: PriorityCode | None = None
     category: str | None = Field(None, max_length=50, description="Category code; null clears it.")
     attributes: dict[str, Any] | None = Field(None, description=_ATTRIBUTES_DOC)
-    expected_version: int | None = None
+    expected_version: DbVersion | None = None
 
     @field_validator("title")
     @classmethod
@@ -313,18 +319,18 @@ class CaseTransitionOut(Schema):
 
 class TransitionIn(InputSchema):
     to_stage: str = Field(..., min_length=1, max_length=50, description="Target stage code.")
-    expected_version: int | None = None
+    expected_version: DbVersion | None = None
 
 
 class AssignIn(InputSchema):
     assignee: str | None = Field(..., max_length=150, description="Username; null unassigns.")
-    expected_version: int | None = None
+    expected_version: DbVersion | None = None
 
 
 class ChecklistIn(InputSchema):
     item: str = Field(..., min_length=1, max_length=500)
     checked: bool = True
-    expected_version: int | None = None
+    expected_version: DbVersion | None = None
 
 
 # --- messages, attachments, events --------------------------------------------------------------

@@ -22,9 +22,13 @@ from serviceloop.cases.models import Case, CaseEvent
 from serviceloop.core.exceptions import ConflictError
 from serviceloop.evaluation import qa
 from serviceloop.evaluation.choices import Method, UnitKind, Weighting
-from serviceloop.evaluation.measures import Period
+from serviceloop.evaluation.measures import Period, case_frame, units_of
 from serviceloop.evaluation.models import Evaluation, QAReview
-from serviceloop.evaluation.services import evaluation_run, indicator_system_create_default
+from serviceloop.evaluation.services import (
+    MIN_UNITS,
+    evaluation_run,
+    indicator_system_create_default,
+)
 from serviceloop.feedback.services import survey_answer, survey_invite
 
 __all__ = ["evaluation_demo_build"]
@@ -124,6 +128,11 @@ def evaluation_demo_build(
     evaluations = 0
     for period in months:
         for unit_kind, method in ((UnitKind.TEAM, Method.TOPSIS), (UnitKind.AGENT, Method.RSR)):
+            if (
+                len(units_of(case_frame(period, unit_kind).drop_nulls("unit"), unit_kind))
+                < MIN_UNITS
+            ):
+                continue  # a very short history: nothing to compare in this period
             evaluation_run(
                 system=system,
                 unit_kind=unit_kind,
