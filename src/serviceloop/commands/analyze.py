@@ -18,6 +18,7 @@ import typer
 
 if TYPE_CHECKING:
     from serviceloop.analytics import ColumnMapping, EventLog, LargeLogResult, ReadLimits
+    from serviceloop.analytics.errors import DuplicateEventError
 
 __all__ = ["analyze"]
 
@@ -51,6 +52,15 @@ def _check_output(path: Path | None, option: str) -> None:
 
 def _is_xes(path: Path) -> bool:
     return path.name.lower().endswith((".xes", ".xes.gz"))
+
+
+def duplicate_message(exc: DuplicateEventError) -> str:
+    """The library's advice names its keyword argument; the commands' names their option."""
+    where = ", ".join(str(part) for part in (exc.path, f"row {exc.row}") if part)
+    return (
+        f"{where}: duplicate of row {exc.duplicate_of} ({exc.count} duplicate event(s)); "
+        "pass --duplicates keep or drop to accept them"
+    )
 
 
 def _mapping(path: Path, given: dict[str, Any]) -> ColumnMapping:
@@ -432,12 +442,7 @@ def analyze(
             outputs[json_out] = _json_writer(document)
         _write_atomically(outputs)
     except DuplicateEventError as exc:
-        # The library's advice names its keyword argument; the command's names its option.
-        where = ", ".join(str(part) for part in (exc.path, f"row {exc.row}") if part)
-        raise _fail(
-            f"{where}: duplicate of row {exc.duplicate_of} ({exc.count} duplicate event(s)); "
-            "pass --duplicates keep or drop to accept them"
-        ) from None
+        raise _fail(duplicate_message(exc)) from None
     except AnalyticsError as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from serviceloop.commands.analyze import Duplicates, _load
+from serviceloop.commands.analyze import Duplicates, _load, duplicate_message
 
 if TYPE_CHECKING:
     from serviceloop.analytics import EventLog
@@ -139,7 +139,6 @@ JsonOut = Annotated[
 
 def _mapping(
     *,
-    log: Path,
     case_col: str | None,
     activity_col: str | None,
     timestamp_col: str | None,
@@ -165,14 +164,7 @@ def _mapping(
         "engine": "polars",
         "attributes": [] if no_attributes else attributes,
     }
-    if not log.name.lower().endswith((".xes", ".xes.gz")):
-        for key, default in (("case", "case_id"), ("activity", "activity")):
-            mapping[key] = mapping[key] or default
-        mapping["timestamp"] = mapping["timestamp"] or "timestamp"
-    else:
-        for key in ("case", "activity", "timestamp"):
-            if mapping[key] is None:
-                del mapping[key]
+    # unnamed columns take the library's defaults (XES keys for an XES log) in _load
     return mapping
 
 
@@ -208,14 +200,14 @@ def _progress(title: str) -> Iterator[Callable[[str], None]]:
 @contextmanager
 def _errors(command: str, log: Path) -> Iterator[None]:
     from serviceloop.analytics import AnalyticsError
+    from serviceloop.analytics.errors import DuplicateEventError
 
     try:
         yield
+    except DuplicateEventError as exc:
+        raise _fail(command, duplicate_message(exc)) from None
     except AnalyticsError as exc:
-        message = str(exc).replace(
-            "pass duplicates='keep' or 'drop'", "pass --duplicates keep or drop"
-        )
-        raise _fail(command, message) from None
+        raise _fail(command, str(exc)) from None
     except OSError as exc:
         raise _fail(command, f"{exc.filename or log}: {exc.strerror or exc}") from None
 
@@ -261,7 +253,6 @@ def train(
     _check_output("train", model, "--model")
     target = _sla("train", sla)
     mapping = _mapping(
-        log=log,
         case_col=case_col,
         activity_col=activity_col,
         timestamp_col=timestamp_col,
@@ -330,7 +321,6 @@ def score(
 
         predictor = load_predictor(model)
         mapping = _mapping(
-            log=log,
             case_col=case_col,
             activity_col=activity_col,
             timestamp_col=timestamp_col,
@@ -433,7 +423,6 @@ def evaluate(
     _check_output("evaluate", json_out, "--json")
     target = _sla("evaluate", sla)
     mapping = _mapping(
-        log=log,
         case_col=case_col,
         activity_col=activity_col,
         timestamp_col=timestamp_col,

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from serviceloop.commands.analyze import Duplicates, _load
+from serviceloop.commands.analyze import Duplicates, _load, duplicate_message
 
 if TYPE_CHECKING:
     from serviceloop.analytics.simulation import Scenario, SimulationResult
@@ -164,12 +164,10 @@ JsonOut = Annotated[
 ]
 
 
-def _mapping(log: Path, **given: Any) -> dict[str, Any]:
-    mapping: dict[str, Any] = {**given, "engine": "polars"}
-    for key in ("case", "activity", "timestamp"):
-        if mapping[key] is None and not log.name.lower().endswith((".xes", ".xes.gz")):
-            mapping[key] = {"case": "case_id", "activity": "activity"}.get(key, key)
-    return mapping
+def _mapping(**given: Any) -> dict[str, Any]:
+    """The options as given: unnamed columns take the library's defaults (XES keys for an XES
+    log) in ``_load``."""
+    return {**given, "engine": "polars"}
 
 
 def _check_paths(log: Path, outputs: dict[str, Path | None], command: str = "simulate") -> None:
@@ -270,12 +268,12 @@ def simulate(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from serviceloop.analytics import AnalyticsError
+    from serviceloop.analytics.errors import DuplicateEventError
 
     if report is not None and str(report) == "-":
         raise _fail("--report needs a file name")
     _check_paths(log, {"--report": report, "--json": json_out})
     mapping = _mapping(
-        log,
         case=case_col,
         activity=activity_col,
         timestamp=timestamp_col,
@@ -366,13 +364,10 @@ def simulate(
 
             outputs[report] = render_simulation_report(result, title=f"Simulation of {log.name}")
         _write_atomically(outputs)
+    except DuplicateEventError as exc:
+        raise _fail(duplicate_message(exc)) from None
     except (AnalyticsError, _BadInput) as exc:
-        message = str(exc)
-        if "duplicates='keep'" in message:
-            message = message.replace(
-                "pass duplicates='keep' or 'drop'", "pass --duplicates keep or drop"
-            )
-        raise _fail(message) from None
+        raise _fail(str(exc)) from None
     except OSError as exc:
         raise _fail(f"{exc.filename or log}: {exc.strerror or exc}") from None
     if to_stdout:
@@ -447,7 +442,6 @@ def staffing(
 
     _check_paths(log, {"--json": json_out}, "staffing")
     mapping = _mapping(
-        log,
         case=case_col,
         activity=activity_col,
         timestamp=timestamp_col,
