@@ -12,9 +12,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from serviceloop.accounts.models import AgentProfile, Team, User
 from serviceloop.sla.models import BusinessCalendar, SlaPolicy, SlaTarget
 from serviceloop.sla.selectors import setup_forget
 from tests.cases.conftest import World, world  # noqa: F401  (the fixture, re-exported)
+from tests.factories import AgentFactory
 
 MONDAY = datetime(2026, 5, 4, tzinfo=UTC)  # a Monday with no holiday (calendars here have none)
 
@@ -60,3 +62,23 @@ def sla(db: None) -> Sla:
         )
     setup_forget()  # bulk_create sends no signal
     return Sla(calendar=calendar, standard=standard, urgent=urgent)
+
+
+@dataclass
+class Leads:
+    front: User
+    back: User
+
+
+def make_lead(team: Team) -> User:
+    """A new agent of ``team`` who leads it."""
+    user = AgentFactory(team=team)
+    AgentProfile.objects.filter(user=user).update(is_lead=True)
+    return user
+
+
+@pytest.fixture
+def leads(world: World) -> Leads:  # noqa: F811  (the fixture re-exported above)
+    """A lead of each team of the case world (``world.front_agent`` and ``back_agent`` lead
+    nothing)."""
+    return Leads(front=make_lead(world.front), back=make_lead(world.back))

@@ -1,5 +1,5 @@
 """Alert rules: a stage backlog above its threshold raises one alert (told to managers and the
-rule's team), evaluating again raises nothing more, the alert resolves when the backlog falls;
+rule's team's leads), evaluating again raises nothing more, the alert resolves when the backlog falls;
 the live page shows open alerts to those in scope only."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tests.factories import AgentFactory, CaseFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_backlog_alert_raised_once_told_and_resolved(world, sla):
+def test_backlog_alert_raised_once_told_and_resolved(world, sla, leads):
     rule = AlertRule.objects.create(
         name="Intake backlog", kind="stage_backlog", stage_code="intake", threshold=2,
         team=world.front,
@@ -28,11 +28,11 @@ def test_backlog_alert_raised_once_told_and_resolved(world, sla):
     alert = Alert.objects.get(rule=rule)
     assert alert.value == 3 and "Intake backlog" in alert.message
     told = set(Notification.objects.filter(kind="alert").values_list("recipient_id", flat=True))
-    assert world.manager.pk in told and world.front_agent.pk in told
-    assert outsider.pk not in told and world.back_agent.pk not in told
+    assert told == {world.manager.pk, leads.front.pk}  # not the back team's lead, no agent
+    assert outsider.pk not in told and world.front_agent.pk not in told
 
-    assert [a.pk for a in alerts_visible(live_scope(world.front_agent))] == [alert.pk]
-    assert alerts_visible(live_scope(world.back_agent)) == []
+    assert [a.pk for a in alerts_visible(live_scope(leads.front))] == [alert.pk]
+    assert alerts_visible(live_scope(leads.back)) == []
     assert alerts_visible(live_scope(world.manager)) == [alert]
 
     case_set_status(case=cases[0], actor=world.manager, status="resolved")
@@ -43,14 +43,14 @@ def test_backlog_alert_raised_once_told_and_resolved(world, sla):
     assert alerts_visible(live_scope(world.manager)) == []
 
 
-def test_service_wide_rules_are_for_managers_only(world, sla):
+def test_service_wide_rules_are_for_managers_only(world, sla, leads):
     AlertRule.objects.create(
         name="All intake", kind="stage_backlog", stage_code="intake", threshold=0
     )
     CaseFactory()
     alerts_evaluate(now=timezone.now())
     assert len(alerts_visible(live_scope(world.manager))) == 1
-    assert alerts_visible(live_scope(world.front_agent)) == []
+    assert alerts_visible(live_scope(leads.front)) == []
     told = Notification.objects.filter(kind="alert").values_list("recipient_id", flat=True)
     assert list(told) == [world.manager.pk]
 

@@ -1,5 +1,5 @@
-"""The live monitoring page: managers watch every team, an agent only their own; the panels
-endpoint (polled every 15 s) shows a change at once; customers are refused."""
+"""The live monitoring page: managers watch every team, a team lead only the team they lead;
+agents and customers are refused; the panels endpoint (polled every 15 s) shows a change at once."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def overdue_case(world, team=None):
     return case
 
 
-def test_manager_sees_all_teams_and_an_agent_only_theirs(client, world, sla):
+def test_manager_sees_all_teams_and_a_lead_only_theirs(client, world, sla, leads):
     mine = overdue_case(world)
     other = overdue_case(world, team=world.back)
     sla_sweep()
@@ -35,10 +35,39 @@ def test_manager_sees_all_teams_and_an_agent_only_theirs(client, world, sla):
     html = client.get(reverse("sla:live")).content.decode()
     assert mine.number in html and other.number in html
     assert 'hx-trigger="every 15s"' in html
-    client.force_login(world.front_agent)
-    html = client.get(reverse("sla:live")).content.decode()
-    assert mine.number in html and other.number not in html
-    assert world.back_agent.username not in html  # load per agent: own team only
+    for lead, seen, unseen in ((leads.front, mine, other), (leads.back, other, mine)):
+        client.force_login(lead)
+        for page in ("sla:live", "sla:live-panels"):
+            html = client.get(reverse(page)).content.decode()
+            assert seen.number in html and unseen.number not in html
+            assert seen.title in html and unseen.title not in html
+        # load per agent and the per-agent compliance: the lead's own team only
+        other_team_agent = world.back_agent if lead == leads.front else world.front_agent
+        assert other_team_agent.username not in html
+        assert lead.username in html
+
+
+def test_agents_get_no_live_page_not_even_of_their_team(client, world, sla, leads):
+    overdue_case(world)
+    sla_sweep()
+    for agent in (world.front_agent, world.back_agent):
+        assert live_scope(agent) is None
+        client.force_login(agent)
+        assert client.get(reverse("sla:live")).status_code == 403
+        assert client.get(reverse("sla:live-panels")).status_code == 403
+        assert 'href="/sla/live/"' not in client.get(reverse("sla:notifications")).content.decode()
+    client.force_login(leads.front)
+    assert 'href="/sla/live/"' in client.get(reverse("sla:notifications")).content.decode()
+
+
+def test_a_deactivated_lead_or_one_made_manager_elsewhere_sees_what_the_role_says(world, leads):
+    assert live_scope(leads.front).team_ids == (world.front.pk,)
+    leads.front.is_active = False
+    leads.front.save(update_fields=["is_active"])
+    assert live_scope(leads.front) is None
+    leads.back.role = "customer"
+    leads.back.save(update_fields=["role"])
+    assert live_scope(leads.back) is None  # a profile flag alone gives no sight
 
 
 def test_panels_follow_a_change_without_reload(client, world, sla):

@@ -59,8 +59,8 @@ class SkillAdmin(admin.ModelAdmin):
 
 @admin.register(AgentProfile)
 class AgentProfileAdmin(admin.ModelAdmin):
-    list_display = ("user", "team", "capacity", "is_available", "last_routed_at")
-    list_filter = ("team", "is_available", "skills")
+    list_display = ("user", "team", "is_lead", "capacity", "is_available", "last_routed_at")
+    list_filter = ("team", "is_lead", "is_available", "skills")
     list_select_related = ("user", "team")
     search_fields = ("user__username", "user__first_name", "user__last_name")
     filter_horizontal = ("skills",)

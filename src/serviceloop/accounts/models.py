@@ -1,4 +1,5 @@
-"""Users carry one role; agents belong to a team, have skills and a capacity for open cases."""
+"""Users carry one role; agents belong to a team, have skills and a capacity for open cases; an
+agent may lead their team (``AgentProfile.is_lead``)."""
 
 from __future__ import annotations
 
@@ -83,6 +84,14 @@ class AgentProfile(models.Model):
         _("capacity"), default=10, help_text=_("Open cases this agent can hold at once.")
     )
     is_available = models.BooleanField(_("available for routing"), default=True)
+    is_lead = models.BooleanField(
+        _("team lead"),
+        default=False,
+        help_text=_(
+            "Team leads watch their team on the live monitoring page and are told of its "
+            "escalations and alerts."
+        ),
+    )
     last_routed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:

@@ -2,7 +2,7 @@
 leaves its normal range, resolve it when it comes back; one open alert per rule at a time
 (a partial unique constraint), so two workers never raise the same alert twice.
 
-Raising tells the service managers (and, for a team's rule, that team's agents): an in-app
+Raising tells the service managers (and, for a team's rule, that team's leads): an in-app
 notification and an email each, written to the outbox in the same transaction.
 """
 
@@ -66,7 +66,10 @@ def _tell(rule: AlertRule, alert: Alert) -> None:
     people = User.objects.filter(is_active=True, role=Role.MANAGER)
     if rule.team_id:
         people = people | User.objects.filter(
-            is_active=True, role=Role.AGENT, agent_profile__team_id=rule.team_id
+            is_active=True,
+            role=Role.AGENT,
+            agent_profile__team_id=rule.team_id,
+            agent_profile__is_lead=True,
         )
     people = people.distinct()
     Notification.objects.bulk_create(
@@ -118,7 +121,8 @@ def alerts_evaluate(*, now: datetime) -> AlertCounts:
 
 
 def alerts_visible(scope: LiveScope) -> list[Alert]:
-    """Open alerts for the live page: managers see all; a team sees its own rules' alerts."""
+    """Open alerts for the live page: managers see all; a team lead their team's rules' alerts
+    (a rule for the whole service is the managers' only)."""
     alerts = Alert.objects.filter(resolved_at=None).select_related("rule", "rule__team")
     if scope.team_ids is not None:
         alerts = alerts.filter(rule__team_id__in=scope.team_ids)

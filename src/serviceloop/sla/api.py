@@ -133,7 +133,7 @@ def control_charts_view(
     days: int = Query(60, ge=2, le=366),
     baseline: int = Query(20, ge=2, le=366),
 ) -> ControlChartsOut:
-    """Managers (every team) and agents (their team): the daily breach-rate p chart and the
+    """Managers (every team) and team leads (their team): the daily breach-rate p chart and the
     resolution-time XmR chart, limits from the first ``baseline`` days, rules broken per point."""
     from serviceloop.sla.charts import control_charts
     from serviceloop.sla.live import live_scope

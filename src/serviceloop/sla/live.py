@@ -1,6 +1,6 @@
 """Read side of the live monitoring page: the state of the service now (selectors only).
 
-Every panel is scoped to the teams the viewer may watch (managers: all; an agent: their team) and
+Every panel is scoped to the teams the viewer may watch (managers: all; a team lead: their team) and
 is one bounded query: counts grouped by a few columns, or an indexed ``ORDER BY ... LIMIT``.
 """
 
@@ -15,13 +15,13 @@ from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 
 from serviceloop.accounts.models import AgentProfile, User
+from serviceloop.accounts.permissions import is_agent, is_manager
 from serviceloop.cases.choices import CaseStatus
 from serviceloop.cases.models import Case
-from serviceloop.cases.permissions import agent_team_id
 from serviceloop.sla.choices import Metric
 from serviceloop.sla.models import SlaClock
 
-__all__ = ["LiveScope", "live_panels", "live_scope"]
+__all__ = ["LiveScope", "led_team_ids", "live_panels", "live_scope"]
 
 ACTIVE = (CaseStatus.OPEN, CaseStatus.PENDING)
 AT_RISK_WINDOW = timedelta(hours=2)
@@ -43,14 +43,22 @@ class LiveScope:
         return found if self.team_ids is None else found.filter(case__team_id__in=self.team_ids)
 
 
+def led_team_ids(user: User) -> tuple[int, ...]:
+    """The teams an active agent leads (``AgentProfile.is_lead``: the lead of their own team)."""
+    if not is_agent(user):
+        return ()
+    return tuple(
+        AgentProfile.objects.filter(user_id=user.pk, is_lead=True).values_list("team_id", flat=True)
+    )
+
+
 def live_scope(user: User) -> LiveScope | None:
-    """What ``user`` may watch; None for nobody (customers, agents without a team)."""
-    if user.is_manager:
+    """What ``user`` may watch: managers every team, a team lead the team they lead; None for
+    everyone else (agents, customers, inactive users), who get no live page."""
+    if is_manager(user):
         return LiveScope(team_ids=None)
-    if user.is_agent:
-        team = agent_team_id(user)
-        return LiveScope(team_ids=(team,)) if team is not None else None
-    return None
+    teams = led_team_ids(user)
+    return LiveScope(team_ids=teams) if teams else None
 
 
 def _wip(scope: LiveScope) -> list[Any]:

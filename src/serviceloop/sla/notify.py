@@ -1,7 +1,7 @@
 """Who hears of a warning or breach, and what goes into the outbox (in the caller's transaction).
 
 - The escalation action ``notify`` tells the case's assignee, or the agents of its team when it has
-  none, and the service managers: an in-app notification each, and an email to each address. Only
+  none, the leads of its team and the service managers: an in-app notification each, and an email to each address. Only
   users who may see the case are told (``case_can_view``), and the text names nothing but the case
   they can open.
 - Every ``sla_warning`` / ``sla_breached`` event goes to the active webhook endpoints subscribed to
@@ -35,13 +35,22 @@ _METRICS = dict(Metric.choices)
 
 
 def notify_recipients(case: Case) -> list[User]:
-    """The assignee, or the team's agents when unassigned, and the managers; who may see it."""
+    """The assignee (or the team's agents when unassigned), the team's leads and the managers;
+    only those who may see the case."""
     people: dict[int, User] = {}
     if case.assignee_id is not None and case.assignee is not None:
         people[case.assignee.pk] = case.assignee
     elif case.team_id is not None:
         for user in User.objects.filter(
             agent_profile__team_id=case.team_id, is_active=True, role=Role.AGENT
+        ):
+            people[user.pk] = user
+    if case.team_id is not None:
+        for user in User.objects.filter(
+            agent_profile__team_id=case.team_id,
+            agent_profile__is_lead=True,
+            is_active=True,
+            role=Role.AGENT,
         ):
             people[user.pk] = user
     for user in User.objects.filter(role=Role.MANAGER, is_active=True):

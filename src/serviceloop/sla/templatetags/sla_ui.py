@@ -28,9 +28,11 @@ def sla_clocks(case: Case) -> dict[str, Any]:
 
 @register.inclusion_tag("sla/partials/notifications_link.html", takes_context=True)
 def sla_notifications_link(context: dict[str, Any]) -> dict[str, Any]:
-    """The nav link to the notifications page with the unread count (one indexed COUNT)."""
+    """The nav links: the live page for those who may watch it (managers, team leads), the
+    notifications page with the unread count (one indexed COUNT)."""
+    from serviceloop.sla.live import live_scope
     from serviceloop.sla.models import Notification
 
     user = context.get("user")
     unread = Notification.objects.filter(recipient=user, read_at=None).count() if user else 0
-    return {"unread": unread}
+    return {"unread": unread, "live": user is not None and live_scope(user) is not None}
