@@ -3,7 +3,8 @@
 One format serves the Django ``processes`` app (import/export of versions) and conformance
 checking of external logs. A definition looks like::
 
-    process: {code: standard-service, name: Standard service process, description: "..."}
+    process: {code: standard-service, name: Standard service process, name_zh: 标准服务流程,
+              description: "..."}
     stages:
       - code: intake                 # slug, unique
         name: Intake                 # unique
@@ -12,17 +13,21 @@ checking of external logs. A definition looks like::
         role: agent                  # admin | manager | agent (default agent)
         skill: null                  # optional skill code
         norm: "Acknowledge within one business hour"
+        norm_zh: "一个工作小时内确认受理"   # optional
         time_standard_minutes: 240   # optional positive integer
         checklist: ["Customer identified"]
+        checklist_zh: ["已确认客户身份"]  # optional: one Chinese item per item, same order
         required_fields: ["category"]  # case fields that must be set to leave the stage
         start: true                  # exactly one start stage
         end: false                   # at least one end stage
     transitions:
-      - {from: intake, to: analysis, kind: forward, label: Accept}  # forward|rework|escalation
+      - {from: intake, to: analysis, kind: forward, label: Accept, label_zh: 受理}
+        # kind: forward|rework|escalation; label_zh optional
 
 Rules (each broken rule is one :class:`ProcessProblem` with a path such as ``stages[3].name``):
 exactly one start stage; at least one end stage; stage codes, names and Chinese names unique
 (and no stage's name equal to another stage's code, so that log activities map to one stage);
+a Chinese checklist, when given, has one item per checklist item;
 transitions between known stages, no self-loops, no duplicate edges; every stage reachable from
 the start and able to reach an end stage. **An end stage may have outgoing rework or escalation
 transitions** (reopening a closed case) **but no forward ones**: a forward edge out of an end
@@ -55,6 +60,7 @@ __all__ = [
     "TransitionSpec",
     "dump_process_yaml",
     "load_process_yaml",
+    "parse_process_document",
     "parse_process_yaml",
     "validate_process",
 ]
@@ -65,7 +71,7 @@ KINDS = ("forward", "rework", "escalation")
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")  # Django's SlugField
 _CODE_MAX, _NAME_MAX, _PROCESS_NAME_MAX, _LABEL_MAX = 50, 100, 200, 100
 
-_PROCESS_KEYS = ("code", "name", "description")
+_PROCESS_KEYS = ("code", "name", "name_zh", "description")
 _STAGE_KEYS = (
     "code",
     "name",
@@ -74,13 +80,15 @@ _STAGE_KEYS = (
     "role",
     "skill",
     "norm",
+    "norm_zh",
     "time_standard_minutes",
     "checklist",
+    "checklist_zh",
     "required_fields",
     "start",
     "end",
 )
-_TRANSITION_KEYS = ("from", "to", "kind", "label")
+_TRANSITION_KEYS = ("from", "to", "kind", "label", "label_zh")
 
 
 # -- the Python form ------------------------------------------------------------------------------
@@ -100,6 +108,8 @@ class StageSpec:
     required_fields: tuple[str, ...] = ()
     start: bool = False
     end: bool = False
+    norm_zh: str = ""
+    checklist_zh: tuple[str, ...] = ()  # the checklist in Chinese, item for item
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -115,6 +125,7 @@ class TransitionSpec:
     target: str
     kind: str = "forward"
     label: str = ""
+    label_zh: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,6 +147,7 @@ class ProcessSpec:
     description: str
     stages: tuple[StageSpec, ...]
     transitions: tuple[TransitionSpec, ...]
+    name_zh: str = ""
     _lookup: dict[str, StageSpec] = field(
         init=False, repr=False, compare=False, hash=False, default_factory=dict
     )
@@ -234,6 +246,10 @@ class ProcessProblem:
 
     path: str
     message: str
+    # A stable name of the rule for callers that word their own messages (``checklist_zh_count``);
+    # empty for the rules that have none yet.
+    code: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
@@ -421,8 +437,10 @@ def _stage_from(r: _Reader, raw: Any, path: str) -> StageSpec | None:
         role=role,
         skill=r.text(obj, "skill", path, max_len=_CODE_MAX, slug=True, nullable=True),
         norm=r.text(obj, "norm", path),
+        norm_zh=r.text(obj, "norm_zh", path),
         time_standard_minutes=minutes,
         checklist=r.strings(obj, "checklist", path),
+        checklist_zh=r.strings(obj, "checklist_zh", path),
         required_fields=r.strings(obj, "required_fields", path),
         start=r.flag(obj, "start", path),
         end=r.flag(obj, "end", path),
@@ -448,6 +466,7 @@ def _transition_from(r: _Reader, raw: Any, path: str) -> TransitionSpec | None:
         target=r.text(obj, "to", path, required=True, max_len=_CODE_MAX),
         kind=kind if isinstance(kind, str) else "forward",
         label=r.text(obj, "label", path, max_len=_LABEL_MAX),
+        label_zh=r.text(obj, "label_zh", path, max_len=_LABEL_MAX),
     )
     return spec if len(r.problems) == before else None
 
@@ -466,6 +485,9 @@ def _items(r: _Reader, doc: Mapping[str, Any], key: str) -> list[Any]:
 def parse_process_yaml(text: str | bytes, *, source: str = "<string>") -> ProcessSpec:
     """Read and validate a definition; raise one :class:`ProcessDefinitionError` listing all problems.
 
+    Only the keys ``process``, ``stages`` and ``transitions`` are allowed; a caller that knows more
+    top-level sections reads them with :func:`parse_process_document`.
+
     Examples
     --------
     >>> spec = parse_process_yaml('''
@@ -479,6 +501,18 @@ def parse_process_yaml(text: str | bytes, *, source: str = "<string>") -> Proces
     >>> [s.code for s in spec.stages], spec.transitions[0].kind
     (['open', 'done'], 'forward')
     """
+    return parse_process_document(text, source=source)[0]
+
+
+def parse_process_document(
+    text: str | bytes, *, source: str = "<string>", sections: Iterable[str] = ()
+) -> tuple[ProcessSpec, dict[str, Any]]:
+    """The definition and the raw values of the extra top-level ``sections`` present in the text.
+
+    The sections (SLA policies, quality standards...) belong to whoever named them: this function
+    only reads them with the same safe loader and hands them back unchecked.
+    """
+    extra_keys = tuple(sections)
     size = len(text.encode("utf-8")) if isinstance(text, str) else len(text)
     if size > MAX_BYTES:
         raise ProcessDefinitionError(
@@ -504,13 +538,14 @@ def parse_process_yaml(text: str | bytes, *, source: str = "<string>") -> Proces
             f"the definition must be a mapping with keys process, stages, transitions, not {_kind(doc)}",
         )
         raise ProcessDefinitionError(r.problems, source=source)
-    r.mapping(doc, "", ("process", "stages", "transitions"))
+    r.mapping(doc, "", ("process", "stages", "transitions", *extra_keys))
     head = r.mapping(doc.get("process"), "process", _PROCESS_KEYS) if "process" in doc else None
     if "process" not in doc:
         r.fail("process", "is required (a mapping with code, name, description)")
     head = head or {}
     code = r.text(head, "code", "process", required=bool(head), max_len=_CODE_MAX, slug=True)
     name = r.text(head, "name", "process", required=bool(head), max_len=_PROCESS_NAME_MAX)
+    name_zh = r.text(head, "name_zh", "process", max_len=_PROCESS_NAME_MAX)
     description = r.text(head, "description", "process")
     stages = [_stage_from(r, s, f"stages[{i}]") for i, s in enumerate(_items(r, doc, "stages"))]
     raw_transitions = doc.get("transitions", [])
@@ -530,9 +565,10 @@ def parse_process_yaml(text: str | bytes, *, source: str = "<string>") -> Proces
         description=description,
         stages=tuple(s for s in stages if s is not None),
         transitions=tuple(t for t in transitions if t is not None),
+        name_zh=name_zh,
     )
     validate_process(spec, source=source)
-    return spec
+    return spec, {key: doc[key] for key in extra_keys if key in doc}
 
 
 def load_process_yaml(path: str | Path) -> ProcessSpec:
@@ -599,6 +635,16 @@ def validate_process(
         if stage.role not in ROLES:
             fail(
                 f"stages[{i}].role", f"{stage.role!r} is not a role; use one of: {', '.join(ROLES)}"
+            )
+        if stage.checklist_zh and len(stage.checklist_zh) != len(stage.checklist):
+            n = len(stage.checklist)
+            problems.append(
+                ProcessProblem(
+                    f"stages[{i}].checklist_zh",
+                    f"give one Chinese item per checklist item ({n}), in the same order",
+                    code="checklist_zh_count",
+                    params={"count": n},
+                )
             )
 
     starts = [i for i, s in enumerate(spec.stages) if s.start]
@@ -702,8 +748,10 @@ _Dumper.add_representer(
 )
 
 
-def dump_process_yaml(spec: ProcessSpec) -> str:
+def dump_process_yaml(spec: ProcessSpec, sections: Mapping[str, Any] | None = None) -> str:
     """The definition as YAML; ``parse_process_yaml(dump_process_yaml(s)) == s`` for valid ``s``.
+
+    ``sections`` (plain values) are written after the transitions, in their order.
 
     Examples
     --------
@@ -713,7 +761,12 @@ def dump_process_yaml(spec: ProcessSpec) -> str:
     True
     """
     doc = {
-        "process": {"code": spec.code, "name": spec.name, "description": spec.description},
+        "process": {
+            "code": spec.code,
+            "name": spec.name,
+            "name_zh": spec.name_zh,
+            "description": spec.description,
+        },
         "stages": [
             {
                 "code": s.code,
@@ -723,8 +776,10 @@ def dump_process_yaml(spec: ProcessSpec) -> str:
                 "role": s.role,
                 "skill": s.skill,
                 "norm": s.norm,
+                "norm_zh": s.norm_zh,
                 "time_standard_minutes": s.time_standard_minutes,
                 "checklist": _FlowList(s.checklist),
+                "checklist_zh": _FlowList(s.checklist_zh),
                 "required_fields": _FlowList(s.required_fields),
                 "start": s.start,
                 "end": s.end,
@@ -732,8 +787,17 @@ def dump_process_yaml(spec: ProcessSpec) -> str:
             for s in spec.stages
         ],
         "transitions": [
-            _Flow({"from": t.source, "to": t.target, "kind": t.kind, "label": t.label})
+            _Flow(
+                {
+                    "from": t.source,
+                    "to": t.target,
+                    "kind": t.kind,
+                    "label": t.label,
+                    "label_zh": t.label_zh,
+                }
+            )
             for t in spec.transitions
         ],
+        **(sections or {}),
     }
     return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000, indent=2)

@@ -141,6 +141,15 @@ MESSAGES: dict[str, str] = {
     "version_immutable": gettext_noop(
         "Version {version} is {status} and cannot be changed; create a new draft from it instead."
     ),
+    "process_definition_invalid": gettext_noop(
+        "The process definition is invalid: {count} problem(s)."
+    ),
+    "process_definition_problem": gettext_noop(
+        "The process definition is invalid: {count} problem(s). {problem}"
+    ),
+    "process_checklist_zh_count": gettext_noop(
+        "Give one Chinese line per checklist item ({count}), in the same order."
+    ),
     # --- customers --------------------------------------------------------------------------------
     "email_taken": gettext_noop("An account with this email address already exists."),
     "email_invalid": gettext_noop("Enter a valid email address."),

@@ -6,6 +6,9 @@ from serviceloop.core.exceptions import ConflictError, InvalidInputError
 
 __all__ = [
     "PROCESS_CHANGE_FORBIDDEN",
+    "PROCESS_CHECKLIST_ZH_COUNT",
+    "PROCESS_DEFINITION_INVALID",
+    "PROCESS_DEFINITION_PROBLEM",
     "PROCESS_STAFF_ONLY",
     "VERSION_IMMUTABLE",
     "VERSION_NOT_DRAFT",
@@ -18,6 +21,9 @@ __all__ = [
 # Codes of serviceloop.core.messages.MESSAGES (parameters in the comments).
 PROCESS_CHANGE_FORBIDDEN = "process_change_forbidden"
 PROCESS_STAFF_ONLY = "process_staff_only"
+PROCESS_DEFINITION_INVALID = "process_definition_invalid"  # count
+PROCESS_DEFINITION_PROBLEM = "process_definition_problem"  # count, problem
+PROCESS_CHECKLIST_ZH_COUNT = "process_checklist_zh_count"  # count
 VERSION_IMMUTABLE = "version_immutable"  # version, status
 VERSION_NOT_DRAFT = "version_not_draft"  # version, status
 VERSION_NOT_PUBLISHED_TO_RETIRE = "version_not_published_to_retire"  # version, status

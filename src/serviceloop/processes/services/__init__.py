@@ -37,6 +37,9 @@ from serviceloop.core.messages import Problem as CodedProblem
 from serviceloop.processes.choices import VersionStatus
 from serviceloop.processes.exceptions import (
     PROCESS_CHANGE_FORBIDDEN,
+    PROCESS_CHECKLIST_ZH_COUNT,
+    PROCESS_DEFINITION_INVALID,
+    PROCESS_DEFINITION_PROBLEM,
     VERSION_NOT_DRAFT,
     VERSION_NOT_PUBLISHED_TO_RETIRE,
     ProcessDefinitionInvalid,
@@ -47,13 +50,13 @@ from serviceloop.processes.models import ProcessVersion, ServiceProcess, Stage, 
 __all__ = [
     "DEFAULT_PROCESS_PATH",
     "MSG_CODE_MISMATCH",
-    "MSG_INVALID_DEFINITION",
     "MSG_TOO_BIG",
     "MSG_TOO_DEEP",
     "MSG_UNKNOWN_ROLE",
     "MSG_UNKNOWN_SKILL",
     "MSG_UNKNOWN_TEAM",
     "Problem",
+    "coded",
     "process_default_install",
     "process_set_default",
     "process_spec_from_version",
@@ -66,7 +69,6 @@ __all__ = [
 
 DEFAULT_PROCESS_PATH = Path(__file__).resolve().parent.parent / "defaults" / "standard-service.yaml"
 
-MSG_INVALID_DEFINITION = "The process definition is invalid: %(count)d problem(s)."
 MSG_UNKNOWN_TEAM = "Unknown team '%(code)s'. Create the team first or use an existing team code."
 MSG_UNKNOWN_SKILL = (
     "Unknown skill '%(code)s'. Create the skill first or use an existing skill code."
@@ -74,7 +76,11 @@ MSG_UNKNOWN_SKILL = (
 MSG_UNKNOWN_ROLE = "Unknown role '%(role)s'; use one of: %(roles)s."
 MSG_CODE_MISMATCH = "This definition is for process '%(found)s', not '%(expected)s'."
 
-Problem = dict[str, str]  # {"path": "stages[3].name", "message": "..."}
+# {"path": "stages[3].name", "message": "..."}, plus "code" (of core.messages) when it has one
+Problem = dict[str, str]
+
+# Rules of the format (analytics.process_model) that carry a code -> their code in core.messages.
+_RULE_CODES = {"checklist_zh_count": PROCESS_CHECKLIST_ZH_COUNT}
 
 # Model field -> the key a definition author wrote, so database-level refusals name the YAML path.
 _STAGE_FIELD_PATHS = {
@@ -82,8 +88,10 @@ _STAGE_FIELD_PATHS = {
     "name": "name",
     "name_zh": "name_zh",
     "norm": "norm",
+    "norm_zh": "norm_zh",
     "time_standard_minutes": "time_standard_minutes",
     "checklist": "checklist",
+    "checklist_zh": "checklist_zh",
     "required_fields": "required_fields",
     "responsible_role": "role",
 }
@@ -99,21 +107,37 @@ def _require_designer(actor: User | None) -> None:
         raise PermissionDeniedError(CodedProblem(PROCESS_CHANGE_FORBIDDEN))
 
 
+def coded(path: str, code: str, **params: Any) -> Problem:
+    """A problem at ``path`` worded by the ``code`` of core.messages (in the active language)."""
+    return {"path": path, "message": CodedProblem(code, params).render(), "code": code}
+
+
 def _refuse(problems: list[Problem]) -> ProcessDefinitionInvalid:
     """One error carrying every problem, also as ``fields`` (path -> messages) for forms and API."""
     fields: dict[str, list[str]] = {}
     for problem in problems:
         # a problem of the whole text (YAML syntax, size) has no path: it belongs to the definition
         fields.setdefault(problem["path"] or "definition", []).append(problem["message"])
-    message = _(MSG_INVALID_DEFINITION) % {"count": len(problems)}
     if len(problems) == 1:
-        path = problems[0]["path"]
-        message = f"{message} {path + ': ' if path else ''}{problems[0]['message']}"
-    return ProcessDefinitionInvalid(message, {"problems": problems, "fields": fields})
+        path, text = problems[0]["path"], problems[0]["message"]
+        head = CodedProblem(
+            PROCESS_DEFINITION_PROBLEM,
+            {"count": 1, "problem": f"{path}: {text}" if path else text},
+        )
+    else:
+        head = CodedProblem(PROCESS_DEFINITION_INVALID, {"count": len(problems)})
+    return ProcessDefinitionInvalid(head, {"problems": problems, "fields": fields})
 
 
 def _problems_of(error: ProcessDefinitionError) -> list[Problem]:
-    return [{"path": str(p.path), "message": str(p.message)} for p in error.problems]
+    out: list[Problem] = []
+    for p in error.problems:
+        code = _RULE_CODES.get(p.code)
+        if code is not None:
+            out.append(coded(str(p.path), code, **dict(p.params)))
+        else:
+            out.append({"path": str(p.path), "message": str(p.message)})
+    return out
 
 
 MSG_TOO_DEEP = (
@@ -205,8 +229,10 @@ def _build_stages(
             responsible_role=s.role if s.role in Role.values else Role.AGENT,
             required_skill=skill,
             norm=s.norm or "",
+            norm_zh=s.norm_zh or "",
             time_standard_minutes=s.time_standard_minutes,
             checklist=list(s.checklist),
+            checklist_zh=list(s.checklist_zh),
             required_fields=list(s.required_fields),
             is_start=s.start,
             is_end=s.end,
@@ -237,6 +263,7 @@ def _write_definition(
             target=by_code[t.target],
             kind=t.kind,
             label=t.label or "",
+            label_zh=t.label_zh or "",
         )
         for t in transitions
     )
@@ -258,7 +285,7 @@ def process_version_import(
     """Create a new draft version from a YAML definition; all-or-nothing.
 
     The process is found (or created) by the definition's ``code``; when ``process`` is given the
-    code must match it. The process's name and description follow the definition (they are labels,
+    code must match it. The process's names and description follow the definition (they are labels,
     not part of the versioned definition). Teams and skills are referenced by code and must exist.
     """
     _require_designer(actor)
@@ -273,13 +300,17 @@ def process_version_import(
         raise _refuse(problems)
 
     target = ServiceProcess.objects.select_for_update().filter(code=spec.code).first()
+    labels = {"name": spec.name, "description": spec.description or ""}
+    if spec.name_zh:  # a definition without one (written before the field) keeps the product's
+        labels["name_zh"] = spec.name_zh
     if target is None:
-        target = ServiceProcess(code=spec.code, name=spec.name, description=spec.description or "")
+        target = ServiceProcess(code=spec.code, **labels)
         target.full_clean()
         target.save()
-    elif (target.name, target.description) != (spec.name, spec.description or ""):
-        target.name, target.description = spec.name, spec.description or ""
-        target.save(update_fields=["name", "description"])
+    elif any(getattr(target, key) != value for key, value in labels.items()):
+        for key, value in labels.items():
+            setattr(target, key, value)
+        target.save(update_fields=list(labels))
     version = ProcessVersion.objects.create(
         process=target, number=_next_number(target), status=VersionStatus.DRAFT, created_by=actor
     )
@@ -306,8 +337,10 @@ def process_spec_from_version(version: ProcessVersion) -> ProcessSpec:
                 role=s.responsible_role,
                 skill=s.required_skill.code if s.required_skill else None,
                 norm=s.norm,
+                norm_zh=s.norm_zh,
                 time_standard_minutes=s.time_standard_minutes,
                 checklist=tuple(s.checklist or ()),
+                checklist_zh=tuple(s.checklist_zh or ()),
                 required_fields=tuple(s.required_fields or ()),
                 start=s.is_start,
                 end=s.is_end,
@@ -315,9 +348,16 @@ def process_spec_from_version(version: ProcessVersion) -> ProcessSpec:
             for s in stages
         ),
         transitions=tuple(
-            TransitionSpec(source=t.source.code, target=t.target.code, kind=t.kind, label=t.label)
+            TransitionSpec(
+                source=t.source.code,
+                target=t.target.code,
+                kind=t.kind,
+                label=t.label,
+                label_zh=t.label_zh,
+            )
             for t in transitions
         ),
+        name_zh=version.process.name_zh,
     )
 
 
@@ -403,6 +443,7 @@ def process_version_new_draft(
             target_id=new_id[t.target_id],
             kind=t.kind,
             label=t.label,
+            label_zh=t.label_zh,
         )
         for t in from_version.transitions.all()
     )

@@ -56,6 +56,7 @@ _SPEC_TO_FIELD = {
     "code": "code",
     "name": "name",
     "name_zh": "name_zh",
+    "checklist_zh": "checklist_zh",
     "time_standard_minutes": "time_standard_minutes",
     "role": "responsible_role",
     "start": "is_start",

@@ -24,7 +24,6 @@ from serviceloop.processes.services import (
 
 __all__ = [
     "COMPLAINT_PROCESS_PATH",
-    "SHIPPED_NAMES_ZH",
     "SHIPPED_PROCESS_PATHS",
     "TECHNICAL_SUPPORT_PROCESS_PATH",
     "process_shipped_install",
@@ -38,12 +37,6 @@ SHIPPED_PROCESS_PATHS = (
     COMPLAINT_PROCESS_PATH,
     TECHNICAL_SUPPORT_PROCESS_PATH,
 )
-# The YAML format carries Chinese stage names but not yet the process's own Chinese name.
-SHIPPED_NAMES_ZH = {
-    "standard-service": "标准服务流程",
-    "complaint": "投诉处理流程",
-    "technical-support": "技术支持流程",
-}
 
 
 def _install_published(path: Path, actor: User | None) -> ProcessVersion:
@@ -76,6 +69,7 @@ def process_shipped_install(*, actor: User | None = None) -> dict[str, ProcessVe
     for path in SHIPPED_PROCESS_PATHS[1:]:
         version = _install_published(path, actor)
         versions[version.process.code] = version
-    for code, name_zh in SHIPPED_NAMES_ZH.items():  # an admin's own Chinese name is kept
-        ServiceProcess.objects.filter(code=code, name_zh="").update(name_zh=name_zh)
+    for path in SHIPPED_PROCESS_PATHS:  # installed before the files had Chinese names
+        spec = load_process_yaml(path)  # an admin's own Chinese name is kept
+        ServiceProcess.objects.filter(code=spec.code, name_zh="").update(name_zh=spec.name_zh)
     return versions
