@@ -150,6 +150,30 @@ MESSAGES: dict[str, str] = {
     "process_checklist_zh_count": gettext_noop(
         "Give one Chinese line per checklist item ({count}), in the same order."
     ),
+    # --- processes: the YAML sections of other apps (sla.process_yaml) -------------------------
+    "yaml_not_list": gettext_noop("Give a list here."),
+    "yaml_not_mapping": gettext_noop("Give a mapping with the keys {keys}."),
+    "yaml_unknown_key": gettext_noop("Unknown key “{key}”; allowed: {keys}."),
+    "yaml_required": gettext_noop("Required."),
+    "yaml_text": gettext_noop("Give a text of at most {max} characters."),
+    "yaml_whole_number": gettext_noop("Give a whole number from {min} to {max}."),
+    "yaml_share_range": gettext_noop("Give a share between 0 and 1, e.g. 0.05."),
+    "yaml_warn_share_range": gettext_noop("Give a share above 0 and at most 1, e.g. 0.75."),
+    "yaml_flag": gettext_noop("Give true or false."),
+    "yaml_duplicate": gettext_noop("“{value}” is listed twice."),
+    "yaml_priority": gettext_noop("Unknown priority “{value}”."),
+    "yaml_channel": gettext_noop("Unknown channel “{value}”."),
+    "yaml_policy_name_twice": gettext_noop("Another policy is also called “{name}”."),
+    "yaml_calendar_unknown": gettext_noop("No business calendar is called “{value}”."),
+    "yaml_targets_required": gettext_noop(
+        "Give at least one target in business minutes: {metrics}."
+    ),
+    "yaml_team_unknown": gettext_noop("Unknown team “{value}”."),
+    "yaml_stage_unknown": gettext_noop("The definition has no stage “{value}”."),
+    "yaml_escalation_team_required": gettext_noop("Say which team the case goes to."),
+    "yaml_escalation_stage_required": gettext_noop("Say which stage the case moves to."),
+    "yaml_quality_stage_rework_only": gettext_noop("Only the rework rate is measured per stage."),
+    "yaml_quality_twice": gettext_noop("The standard “{indicator}” is listed twice here."),
     # --- customers --------------------------------------------------------------------------------
     "email_taken": gettext_noop("An account with this email address already exists."),
     "email_invalid": gettext_noop("Enter a valid email address."),

@@ -86,6 +86,9 @@ class ProcessVersion(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The checked values of the YAML sections other apps own (``processes.sections``: SLA
+    # policies, quality standards), applied when this version is published.
+    sections = models.JSONField(_("standards sections"), default=dict, blank=True)
 
     class Meta:
         ordering = ["process", "-number"]

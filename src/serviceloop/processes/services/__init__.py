@@ -28,7 +28,7 @@ from serviceloop.analytics.process_model import (
     StageSpec,
     TransitionSpec,
     dump_process_yaml,
-    parse_process_yaml,
+    parse_process_document,
     validate_process,
 )
 from serviceloop.core.exceptions import PermissionDeniedError
@@ -46,6 +46,7 @@ from serviceloop.processes.exceptions import (
     VersionStateError,
 )
 from serviceloop.processes.models import ProcessVersion, ServiceProcess, Stage, Transition
+from serviceloop.processes.sections import registered_sections, section_keys
 
 __all__ = [
     "DEFAULT_PROCESS_PATH",
@@ -174,6 +175,11 @@ MSG_TOO_BIG = (
 
 
 def _parse(text: str, source: str) -> ProcessSpec:
+    return _parse_document(text, source)[0]
+
+
+def _parse_document(text: str, source: str) -> tuple[ProcessSpec, dict[str, Any]]:
+    """The definition and the raw sections other apps registered (``processes.sections``)."""
     size = len(text.encode("utf-8", "surrogatepass")) if isinstance(text, str) else len(text)
     most = min(limit("PROCESS_YAML_BYTES"), MAX_BYTES)
     if size > most:
@@ -182,7 +188,7 @@ def _parse(text: str, source: str) -> ProcessSpec:
         most = limit("PROCESS_YAML_DEPTH")
         raise _refuse([{"path": "", "message": _(MSG_TOO_DEEP) % {"max": most}}])
     try:
-        return parse_process_yaml(text, source=source)
+        return parse_process_document(text, source=source, sections=section_keys())
     except ProcessDefinitionError as exc:
         raise _refuse(_problems_of(exc)) from exc
     except RecursionError:  # a structure deep in some other way: still the author's input
@@ -289,15 +295,16 @@ def process_version_import(
     not part of the versioned definition). Teams and skills are referenced by code and must exist.
     """
     _require_designer(actor)
-    spec = _parse(text, source)
+    spec, raw_sections = _parse_document(text, source)
     if process is not None and spec.code != process.code:
         message = _(MSG_CODE_MISMATCH) % {"found": spec.code, "expected": process.code}
         raise _refuse([{"path": "code", "message": message}])
     teams = _by_code(Team, (s.team for s in spec.stages if s.team))
     skills = _by_code(Skill, (s.skill for s in spec.stages if s.skill))
     stages, problems = _build_stages(spec, teams=teams, skills=skills)
-    if problems:
-        raise _refuse(problems)
+    sections, section_problems = _read_sections(raw_sections, spec)
+    if problems or section_problems:
+        raise _refuse(problems + section_problems)
 
     target = ServiceProcess.objects.select_for_update().filter(code=spec.code).first()
     labels = {"name": spec.name, "description": spec.description or ""}
@@ -312,10 +319,41 @@ def process_version_import(
             setattr(target, key, value)
         target.save(update_fields=list(labels))
     version = ProcessVersion.objects.create(
-        process=target, number=_next_number(target), status=VersionStatus.DRAFT, created_by=actor
+        process=target,
+        number=_next_number(target),
+        status=VersionStatus.DRAFT,
+        created_by=actor,
+        sections=sections,
     )
     _write_definition(version=version, stages=stages, transitions=spec.transitions)
     return version
+
+
+def _read_sections(
+    raw: Mapping[str, Any], spec: ProcessSpec
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Each registered section present in ``raw``, checked by its owner; all their problems."""
+    values: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for key, section in registered_sections().items():
+        if key in raw:
+            values[key], found = section.read(raw[key], spec=spec, path=key)
+            problems += found
+    return values, problems
+
+
+def _sections_of(version: ProcessVersion) -> dict[str, Any]:
+    """What the sections say for ``version``: what runs now for the published one, else the
+    values kept from its import. Empty sections are left out."""
+    out: dict[str, Any] = {}
+    for key, section in registered_sections().items():
+        if version.status == VersionStatus.PUBLISHED:
+            value = section.export(version)
+        else:
+            value = (version.sections or {}).get(key)
+        if value:
+            out[key] = value
+    return out
 
 
 def process_spec_from_version(version: ProcessVersion) -> ProcessSpec:
@@ -363,7 +401,7 @@ def process_spec_from_version(version: ProcessVersion) -> ProcessSpec:
 
 def process_version_export(version: ProcessVersion) -> str:
     """YAML that ``process_version_import`` turns back into the same definition."""
-    return dump_process_yaml(process_spec_from_version(version))
+    return dump_process_yaml(process_spec_from_version(version), _sections_of(version))
 
 
 @transaction.atomic
@@ -377,10 +415,14 @@ def process_version_publish(*, version: ProcessVersion, actor: User | None) -> P
     locked = ProcessVersion.objects.select_for_update().select_related("process").get(pk=version.pk)
     if locked.status != VersionStatus.DRAFT:
         raise VersionStateError(CodedProblem(VERSION_NOT_DRAFT, _version_params(locked)))
+    spec = process_spec_from_version(locked)
     try:
-        validate_process(process_spec_from_version(locked))
+        validate_process(spec)
     except ProcessDefinitionError as exc:
         raise _refuse(_problems_of(exc)) from exc
+    sections, problems = _read_sections(locked.sections or {}, spec)
+    if problems:  # checked again: a team or category may have gone since the import
+        raise _refuse(problems)
     for previous in ProcessVersion.objects.select_for_update().filter(
         process=locked.process, status=VersionStatus.PUBLISHED
     ):
@@ -389,6 +431,9 @@ def process_version_publish(*, version: ProcessVersion, actor: User | None) -> P
     locked.status = VersionStatus.PUBLISHED
     locked.published_at = timezone.now()
     locked.save(update_fields=["status", "published_at"])
+    owners = registered_sections()
+    for key, value in sections.items():
+        owners[key].apply(version=locked, value=value, actor=actor)
     version.status, version.published_at = locked.status, locked.published_at
     return locked
 
@@ -421,6 +466,7 @@ def process_version_new_draft(
         status=VersionStatus.DRAFT,
         created_by=actor,
         notes=_("Copied from version %(number)d.") % {"number": from_version.number},
+        sections=_sections_of(from_version),
     )
     originals = list(from_version.stages.order_by("order"))
     copies = [
