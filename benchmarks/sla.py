@@ -28,7 +28,7 @@ import platform
 import secrets
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -230,10 +230,13 @@ def bench_live(repeat: int) -> None:
         panels = {
             "at-risk list": lambda scope=scope: live._at_risk(scope, now),
             "attainment (30 days)": lambda scope=scope: live._attainment(
-                scope, now - timedelta(days=30)
+                scope, live.local_midnight(now, days_back=29)
             ),
             "resolution p50/p90": lambda scope=scope: live._percentiles(
-                scope, "resolution", now - timedelta(days=30)
+                scope, "resolution", live.local_midnight(now, days_back=29)
+            ),
+            "first response p50/p90": lambda scope=scope: live._percentiles(
+                scope, "first_response", live.local_midnight(now, days_back=29)
             ),
             "work in progress": lambda scope=scope: live._wip(scope),
             "ageing": lambda scope=scope: live._ageing(scope, now),

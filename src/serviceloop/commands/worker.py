@@ -93,6 +93,7 @@ def worker(
     from django.utils import timezone
 
     from serviceloop.sla.alerts import alerts_evaluate
+    from serviceloop.sla.counters import live_counts_fold
     from serviceloop.sla.outbox import outbox_deliver
     from serviceloop.sla.sweep import sla_sweep
 
@@ -119,6 +120,7 @@ def worker(
             sla = sla_sweep(batch=sla_batch)
             if sla.warnings or sla.breaches:
                 typer.echo(f"sla: {sla.warnings} warning(s), {sla.breaches} breach(es) recorded")
+            live_counts_fold()
             alerts = alerts_evaluate(now=timezone.now())
             if alerts.raised or alerts.resolved:
                 typer.echo(f"alerts: {alerts.raised} raised, {alerts.resolved} resolved")

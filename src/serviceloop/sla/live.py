@@ -8,17 +8,26 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, QuerySet
 
-from serviceloop.accounts.models import AgentProfile, User
+from serviceloop.accounts.models import AgentProfile, Team, User
 from serviceloop.accounts.permissions import is_agent, is_manager
 from serviceloop.cases.choices import CaseStatus
 from serviceloop.cases.models import Case
+from serviceloop.processes.models import Stage
 from serviceloop.sla.choices import Metric
+from serviceloop.sla.counters import (
+    case_counts_by_hour,
+    case_counts_by_stage,
+    clock_counts,
+    floor_hour,
+)
 from serviceloop.sla.models import SlaClock
 
 __all__ = ["LiveScope", "led_team_ids", "live_panels", "live_scope"]
@@ -26,6 +35,16 @@ __all__ = ["LiveScope", "led_team_ids", "live_panels", "live_scope"]
 ACTIVE = (CaseStatus.OPEN, CaseStatus.PENDING)
 AT_RISK_WINDOW = timedelta(hours=2)
 AGE_BUCKETS = ((1, "< 1 day"), (3, "1-3 days"), (7, "3-7 days"))
+PERCENTILE_SAMPLE = 20_000
+
+
+def local_midnight(now: datetime, *, days_back: int = 0) -> datetime:
+    """The start of the local day ``days_back`` days before ``now``'s (``settings.TIME_ZONE``),
+    as the UTC hour it falls in (the counters count whole UTC hours; in a zone with a
+    half-hour offset the day starts half an hour early)."""
+    local = now.astimezone(ZoneInfo(settings.TIME_ZONE)).date() - timedelta(days=days_back)
+    start = datetime.combine(local, time(0), tzinfo=ZoneInfo(settings.TIME_ZONE))
+    return floor_hour(start)
 
 
 @dataclass(frozen=True)
@@ -61,31 +80,43 @@ def live_scope(user: User) -> LiveScope | None:
     return LiveScope(team_ids=teams) if teams else None
 
 
-def _wip(scope: LiveScope) -> list[Any]:
-    return list(
-        scope.cases()
-        .filter(status__in=ACTIVE)
-        .values(stage_name=F("stage__name"), team_name=F("team__name"))
-        .annotate(
-            open=Count("id", filter=Q(status=CaseStatus.OPEN)),
-            pending=Count("id", filter=Q(status=CaseStatus.PENDING)),
+def _wip(scope: LiveScope) -> list[dict[str, Any]]:
+    """Open and pending cases by team and stage (names), from the counters."""
+    counts = case_counts_by_stage(scope.team_ids, ACTIVE)
+    teams = dict(Team.objects.filter(pk__in={t for t, *_ in counts}).values_list("pk", "name"))
+    stages = dict(Stage.objects.filter(pk__in={s for _, s, *_ in counts}).values_list("pk", "name"))
+    rows: dict[tuple[str | None, str], dict[str, Any]] = {}
+    for team_id, stage_id, status, n in counts:
+        key = (teams.get(team_id) if team_id else None, stages.get(stage_id, "?"))
+        row = rows.setdefault(
+            key, {"team_name": key[0], "stage_name": key[1], "open": 0, "pending": 0}
         )
-        .order_by("team_name", "stage_name")
+        row["open" if status == CaseStatus.OPEN else "pending"] += n
+    return [rows[k] for k in sorted(rows, key=lambda k: (k[0] is not None, k[0] or "", k[1]))]
+
+
+def _younger_than(scope: LiveScope, moment: datetime) -> int:
+    """Open and pending cases opened after ``moment``: whole hours from the counters, the part
+    of ``moment``'s hour after it counted on the cases (an indexed range of at most an hour)."""
+    next_hour = floor_hour(moment) + timedelta(hours=1)
+    whole = sum(case_counts_by_hour(scope.team_ids, since=next_hour, statuses=ACTIVE).values())
+    part = (
+        scope.cases()
+        .filter(status__in=ACTIVE, created_at__gt=moment, created_at__lt=next_hour)
+        .count()
     )
+    return whole + part
 
 
 def _ageing(scope: LiveScope, now: datetime) -> list[tuple[str, int]]:
-    """Open and pending cases by age band, in one query."""
-    counts = {
-        f"under_{days}": Count("id", filter=Q(created_at__gt=now - timedelta(days=days)))
-        for days, _ in AGE_BUCKETS
-    }
-    found = scope.cases().filter(status__in=ACTIVE).aggregate(all=Count("id"), **counts)
+    """Open and pending cases by age band."""
+    total = sum(n for *_, n in case_counts_by_stage(scope.team_ids, ACTIVE))
     bands, below = [], 0
     for days, label in AGE_BUCKETS:  # cumulative counts (younger than n days) into bands
-        bands.append((label, found[f"under_{days}"] - below))
-        below = found[f"under_{days}"]
-    bands.append(("> 7 days", found["all"] - below))
+        younger = _younger_than(scope, now - timedelta(days=days))
+        bands.append((label, younger - below))
+        below = younger
+    bands.append(("> 7 days", total - below))
     return bands
 
 
@@ -99,17 +130,24 @@ def _at_risk(scope: LiveScope, now: datetime) -> list[SlaClock]:
 
 
 def _attainment(scope: LiveScope, since: datetime) -> dict[str, Any]:
-    found = scope.clocks().aggregate(
-        met=Count("id", filter=Q(stopped_at__gte=since, breached_at=None)),
-        breached=Count("id", filter=Q(breached_at__gte=since)),
-    )
-    total = found["met"] + found["breached"]
-    return found | {"share": found["met"] / total if total else None}
+    """Clocks stopped in time and clocks breached since ``since`` (a whole hour), counted."""
+    found = clock_counts(scope.team_ids, since=since)
+    total = found.met + found.breached
+    return {
+        "met": found.met,
+        "breached": found.breached,
+        "share": found.met / total if total else None,
+    }
 
 
 def _percentiles(scope: LiveScope, metric: str, since: datetime) -> tuple[float, float] | None:
-    """p50 and p90 of the working minutes used by the clocks of ``metric`` stopped since."""
-    stopped = scope.clocks().filter(metric=metric, stopped_at__gte=since)
+    """p50 and p90 of the working minutes used by the latest :data:`PERCENTILE_SAMPLE` clocks of
+    ``metric`` stopped since ``since`` (a bounded, index-ordered read)."""
+    stopped = (
+        scope.clocks()
+        .filter(metric=metric, stopped_at__gte=since)
+        .order_by("-stopped_at")[:PERCENTILE_SAMPLE]
+    )
     if connection.vendor == "postgresql":
         sql, params = stopped.values("used_seconds").query.sql_with_params()
         with connection.cursor() as cursor:
@@ -168,7 +206,7 @@ def _overdue_stages(scope: LiveScope, now: datetime) -> list[Any]:
 def live_panels(scope: LiveScope, *, now: datetime) -> dict[str, Any]:
     from serviceloop.sla.alerts import alerts_visible
 
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    today = local_midnight(now)
     return {
         "now": now,
         "wip": _wip(scope),
@@ -176,11 +214,11 @@ def live_panels(scope: LiveScope, *, now: datetime) -> dict[str, Any]:
         "at_risk": _at_risk(scope, now),
         "attainment": [
             ("today", _attainment(scope, today)),
-            ("7 days", _attainment(scope, now - timedelta(days=7))),
-            ("30 days", _attainment(scope, now - timedelta(days=30))),
+            ("7 days", _attainment(scope, local_midnight(now, days_back=6))),
+            ("30 days", _attainment(scope, local_midnight(now, days_back=29))),
         ],
         "percentiles": [
-            (label, _percentiles(scope, metric, now - timedelta(days=30)))
+            (label, _percentiles(scope, metric, local_midnight(now, days_back=29)))
             for metric, label in Metric.choices
             if metric != Metric.NEXT_RESPONSE
         ],

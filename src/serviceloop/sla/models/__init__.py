@@ -1,8 +1,10 @@
 """The SLA app's models: service standards and clocks (``standards``), notifications, their
-outbox and webhooks (``notifications``). The validators stay importable from here: the migrations
+outbox and webhooks (``notifications``), alert rules (``alerts``), the live page's counters
+(``live``). The validators stay importable from here: the migrations
 name them."""
 
 from serviceloop.sla.models.alerts import Alert, AlertRule
+from serviceloop.sla.models.live import CaseHourCount, ClockHourCount
 from serviceloop.sla.models.notifications import (
     Notification,
     OutboxMessage,
@@ -29,6 +31,8 @@ __all__ = [
     "AlertRule",
     "BusinessCalendar",
     "CalendarDate",
+    "CaseHourCount",
+    "ClockHourCount",
     "EscalationRule",
     "Notification",
     "OutboxMessage",

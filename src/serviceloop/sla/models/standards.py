@@ -335,6 +335,13 @@ class SlaClock(models.Model):
             ),
             models.Index(fields=["stopped_at"], name="sla_clock_stopped_idx"),
             models.Index(fields=["breached_at"], name="sla_clock_breached_idx"),
+            # The live page's percentiles: the latest stopped clocks of a metric, index only.
+            models.Index(
+                fields=["metric", "-stopped_at"],
+                include=["used_seconds", "case"],
+                name="sla_clock_metric_stopped_idx",
+                condition=models.Q(stopped_at__isnull=False),
+            ),
         ]
         verbose_name = _("SLA clock")
         verbose_name_plural = _("SLA clocks")
