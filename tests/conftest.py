@@ -30,3 +30,14 @@ def _each_test_starts_fresh():
     _reset_process_state()
     yield
     _reset_process_state()
+
+
+@pytest.fixture(autouse=True)
+def _own_insights_log(request, tmp_path_factory):
+    """Each test keeps Insights' columnar copy of the log in a folder of its own: the database is
+    rolled back between tests, the copy on disk would not be."""
+    from django.conf import settings
+
+    if settings.configured:
+        name = f"{abs(hash(request.node.nodeid)):x}"
+        settings.INSIGHTS_LOG_DIR = str(tmp_path_factory.getbasetemp() / "insights-log" / name)

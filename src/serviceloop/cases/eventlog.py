@@ -53,7 +53,9 @@ __all__ = [
     "HOLDER_KINDS",
     "STAGE_COLUMNS",
     "STAGE_KINDS",
+    "entered_stage",
     "fetch_frame",
+    "parse_timestamps",
     "read_events",
     "read_stages",
     "stage_visits",
@@ -136,6 +138,7 @@ def _events_queryset(
     window_exempt: Collection[str],
     after_id: int | None,
     holders: bool = False,
+    until_id: int | None = None,
 ) -> QuerySet[CaseEvent, tuple[Any, ...]]:
     events = CaseEvent.objects.all()
     if kinds is not None:
@@ -156,6 +159,8 @@ def _events_queryset(
         )
     if after_id is not None:
         events = events.filter(id__gt=after_id)
+    if until_id is not None:
+        events = events.filter(id__lte=until_id)
     reopen = (EventKind.REOPENED,)
     # Reading a JSON attribute costs about a microsecond a row: only what the reader needs.
     holder_kinds = HOLDER_KINDS if holders else ()
@@ -209,13 +214,15 @@ def read_events(
     window_exempt: Collection[str] = (),
     after_id: int | None = None,
     holders: bool = False,
+    until_id: int | None = None,
 ) -> pl.DataFrame:
     """Events as columns :data:`RAW_SCHEMA`, sorted by case, time and id.
 
     ``kinds`` keeps events of those kinds; ``case_lookups`` are lookups on the case (``team_id__in``
     ...); ``case_range`` is a half-open range of case ids; ``since <= timestamp < until`` keeps a
     window, except for events of ``window_exempt`` kinds (those a replay of holders needs from
-    before the window); ``after_id`` keeps events newer than one already read. The attributes the
+    before the window); ``after_id < id <= until_id`` keeps a range of event ids (events are only
+    appended, so a range read once stays read). The attributes the
     stage view needs come as text columns for reopenings; with ``holders`` also those
     :func:`with_holders` replays (``to_stage``, ``team_*``, ``assignee_*``), else those are null.
     """
@@ -227,15 +234,16 @@ def read_events(
         window_exempt=window_exempt,
         after_id=after_id,
         holders=holders,
+        until_id=until_id,
     )
     schema = dict(RAW_SCHEMA)
     schema["timestamp"] = pl.String  # text from COPY and SQLite; ADBC hands timestamps over
     frame = fetch_frame(queryset, schema)
-    frame = frame.with_columns(_timestamps(frame["timestamp"]))
+    frame = frame.with_columns(parse_timestamps(frame["timestamp"]))
     return frame.sort("case", "timestamp", "id")
 
 
-def _timestamps(column: pl.Series) -> pl.Series:
+def parse_timestamps(column: pl.Series) -> pl.Series:
     """UTC timestamps from the text SQLite stores or PostgreSQL's COPY writes in the session's UTC
     (``2026-03-02 09:00:00.5+00``), or from ADBC's timestamps as they are."""
     if column.dtype == pl.String:
@@ -402,7 +410,21 @@ def read_stages() -> pl.DataFrame:
     )
 
 
-def _entries(events: pl.DataFrame) -> pl.Expr:
+def entered_stage() -> pl.Expr:
+    """Over :func:`read_events`: the name of the stage each event enters, null for an event that
+    enters none. It depends on the event alone, so a stage view can be kept by event id."""
+    return (
+        pl.when(_entries())
+        .then(
+            pl.when(pl.col("kind") == EventKind.REOPENED)
+            .then(pl.coalesce("stage_name", "activity"))
+            .otherwise(pl.col("activity"))
+        )
+        .otherwise(pl.lit(None, pl.String))
+    )
+
+
+def _entries() -> pl.Expr:
     return pl.col("kind").is_in(list(STAGE_KINDS)) | (
         (pl.col("kind") == EventKind.REOPENED) & (pl.col("from_status") == CaseStatus.CLOSED)
     )
@@ -466,7 +488,7 @@ def stage_visits(events: pl.DataFrame) -> pl.DataFrame:
     :data:`ENTRY_KINDS`.
     """
     holders = [c for c in ("team", "assignee") if c in events.columns]
-    marked = events.with_columns(_entries(events).alias("__entry")).with_columns(
+    marked = events.with_columns(_entries().alias("__entry")).with_columns(
         pl.col("__entry").cast(pl.UInt32).cum_sum().over("case").alias("__visit")
     )
     # Who held the case when the visit ended: the last event before the next entry.
@@ -477,12 +499,7 @@ def stage_visits(events: pl.DataFrame) -> pl.DataFrame:
         if holders
         else None
     )
-    entries = marked.filter(pl.col("__entry")).with_columns(
-        pl.when(pl.col("kind") == EventKind.REOPENED)
-        .then(pl.coalesce("stage_name", "activity"))
-        .otherwise(pl.col("activity"))
-        .alias("activity")
-    )
+    entries = marked.filter(pl.col("__entry")).with_columns(entered_stage().alias("activity"))
     following = pl.col("timestamp").shift(-1).over("case")
     closed_last = following.is_null() & (pl.col("kind") == EventKind.CLOSED)
     visits = entries.select(

@@ -50,6 +50,7 @@ from serviceloop.cases.eventlog import (
     stage_visits,
 )
 from serviceloop.cases.models import Case, CaseEvent, Category
+from serviceloop.insights import logstore
 from serviceloop.processes.models import ProcessVersion, Stage
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "filter_categories",
     "filter_teams",
     "filter_versions",
+    "narrowed",
 ]
 
 View = Literal["stages", "events"]
@@ -221,10 +223,8 @@ def event_table(filters: LogFilters) -> pa.Table:
     return _joined(rows, cases, _staff())
 
 
-# -- the log kept in memory, brought up to date by event id -------------------------------------------
-#: Events committed out of id order (concurrent transactions take ids before they commit) land
-#: within this many ids of the newest one; an update re-reads that window and skips what it holds.
-LATE_WINDOW = 10_000
+# -- the log kept in memory, brought up to date from the columnar copy --------------------------------
+LATE_WINDOW = logstore.LATE_WINDOW
 #: Sets of filters kept per process (least recently used dropped first).
 KEPT_LOGS = 6
 
@@ -263,53 +263,119 @@ def event_log_version() -> Version:
 
 @dataclass
 class _Kept:
-    """One set of filters' log: its cases and view rows (with event ids), the joined table."""
+    """One set of filters' log: its cases and view rows (with event ids) at a version of the
+    columnar copy (``generation`` changes when the copy is written again whole)."""
 
     version: Version
+    generation: str
     cases: pl.DataFrame
     rows: pl.DataFrame
-    table: pa.Table
     log: EventLog | None = None
+
+    @property
+    def table(self) -> pa.Table:
+        """The log as :data:`LOG_COLUMNS` (built when asked: the kept coded log is what pages read)."""
+        return _joined(self.rows, self.cases, _staff())
 
 
 _kept: OrderedDict[str, _Kept] = OrderedDict()
 _kept_lock = threading.Lock()
 
 
-def _read(filters: LogFilters, version: Version) -> _Kept:
-    cases = fetch_frame(_cases_queryset(filters), _CASE_SCHEMA)
-    rows, _ = _view_rows(filters, case_lookups=_case_filters(filters))
-    return _Kept(version, cases, rows, _joined(rows, cases, _staff()))
+def _stored_cases(
+    state: logstore.StoreState, filters: LogFilters, ids: list[int] | None = None
+) -> pl.DataFrame:
+    """The cases of the copy the filters keep (:data:`_CASE_SCHEMA`, names joined now)."""
+    scan = logstore.scan_cases(state)
+    if ids is not None:
+        scan = scan.filter(pl.col("__case").is_in(ids))
+    conditions: list[pl.Expr] = []
+    if filters.teams:
+        conditions.append(pl.col("team_id").is_in(list(filters.teams)))
+    if filters.categories:
+        conditions.append(pl.col("category_id").is_in(list(filters.categories)))
+    if filters.priorities:
+        conditions.append(pl.col("priority").is_in(list(filters.priorities)))
+    if filters.channels:
+        conditions.append(pl.col("channel").is_in(list(filters.channels)))
+    if filters.version is not None:
+        conditions.append(pl.col("version") == filters.version)
+    if filters.process is not None:
+        versions = list(
+            ProcessVersion.objects.filter(process_id=filters.process).values_list("id", flat=True)
+        )
+        conditions.append(pl.col("version").is_in(versions))
+    if filters.end_at is not None:
+        conditions.append(pl.col("created_at") < filters.end_at.astimezone(dt.UTC))
+    if filters.start_at is not None and filters.time_mode in ("started", "contained"):
+        conditions.append(pl.col("created_at") >= filters.start_at.astimezone(dt.UTC))
+    if conditions:
+        scan = scan.filter(*conditions)
+    teams = pl.LazyFrame(
+        list(Team.objects.values_list("id", "name")),
+        schema={"team_id": pl.Int64, "team": pl.String},
+        orient="row",
+    )
+    categories = pl.LazyFrame(
+        list(Category.objects.values_list("id", "name")),
+        schema={"category_id": pl.Int64, "category": pl.String},
+        orient="row",
+    )
+    return (
+        scan.join(teams, on="team_id", how="left", maintain_order="left")
+        .join(categories, on="category_id", how="left", maintain_order="left")
+        .select(list(_CASE_SCHEMA))
+        .collect()
+    )
 
 
-def _brought_up_to_date(kept: _Kept, filters: LogFilters, version: Version) -> _Kept:
-    """Read only the events after the kept ones (and the late window), and the cases they touch.
+def _stored_rows(
+    state: logstore.StoreState, view: View, cases: pl.Series, *, after_id: int | None = None
+) -> pl.DataFrame:
+    """The view's rows of ``cases`` (or, with ``after_id``, of every case), in log order."""
+    scan = logstore.scan_rows(state, view)
+    if after_id is not None:
+        scan = scan.filter(pl.col("id") > after_id)
+    else:
+        scan = scan.join(pl.LazyFrame({"__case": cases}), on="__case", how="semi")
+    return scan.sort("__case", "timestamp", "id").collect()
+
+
+def _read(filters: LogFilters, state: logstore.StoreState) -> _Kept:
+    cases = _stored_cases(state, filters)
+    rows = _stored_rows(state, filters.view, cases["__case"])
+    return _Kept(state.version, state.generation, cases, rows)
+
+
+def _brought_up_to_date(kept: _Kept, filters: LogFilters, state: logstore.StoreState) -> _Kept:
+    """Take only the events after the kept ones (and the late window), and the cases they touch.
 
     A touched case may have left the filters (e.g. moved to another team: its rows go) or entered
-    them (its whole history is read, one more query, only then).
+    them (its whole history is taken, only then).
     """
-    fresh, touched = _view_rows(
-        filters, case_lookups={}, after_id=max(kept.version[0] - LATE_WINDOW, 0)
-    )
+    since = max(kept.version[0] - LATE_WINDOW, 0)
+    touched = _stored_rows(state, "events", pl.Series([], dtype=pl.Int64), after_id=since)
+    touched_ids = touched["__case"].unique().to_list()
+    fresh = _stored_rows(state, filters.view, touched["__case"], after_id=since)
     fresh = fresh.filter(~pl.col("id").is_in(kept.rows["id"].implode()))
-    now = fetch_frame(_cases_queryset(filters).filter(id__in=touched), _CASE_SCHEMA)
+    now = _stored_cases(state, filters, ids=touched_ids)
     known = kept.cases["__case"]
-    entered = now.filter(~pl.col("__case").is_in(known.implode()))["__case"].to_list()
+    entered = now.filter(~pl.col("__case").is_in(known.implode()))["__case"]
     keep_ids = now["__case"].implode()
     parts = [
-        kept.rows.filter(~pl.col("__case").is_in(touched) | pl.col("__case").is_in(keep_ids)),
-        fresh.filter(pl.col("__case").is_in(keep_ids) & ~pl.col("__case").is_in(entered)),
+        kept.rows.filter(~pl.col("__case").is_in(touched_ids) | pl.col("__case").is_in(keep_ids)),
+        fresh.filter(pl.col("__case").is_in(keep_ids) & ~pl.col("__case").is_in(entered.implode())),
     ]
-    if entered:
-        parts.append(_view_rows(filters, case_lookups={"id__in": entered})[0])
+    if entered.len():
+        parts.append(_stored_rows(state, filters.view, entered))
     rows = pl.concat(parts).sort("__case", "timestamp", "id")
-    cases = pl.concat([kept.cases.filter(~pl.col("__case").is_in(touched)), now])
-    return _Kept(version, cases, rows, _joined(rows, cases, _staff()))
+    cases = pl.concat([kept.cases.filter(~pl.col("__case").is_in(touched_ids)), now])
+    return _Kept(state.version, state.generation, cases, rows)
 
 
 def _kept_log(filters: LogFilters) -> _Kept:
     """The log for ``filters``: kept while unchanged, brought up to date after new events, read
-    again whole only the first time or after an erasure."""
+    again whole from the columnar copy the first time or after an erasure."""
     key = filters.database_key()
     version = event_log_version()
     with _kept_lock:
@@ -318,10 +384,13 @@ def _kept_log(filters: LogFilters) -> _Kept:
             _kept.move_to_end(key)
     if kept is not None and kept.version == version:
         return kept
-    if kept is not None and kept.version[2] == version[2] and version[0] >= kept.version[0]:
-        kept = _brought_up_to_date(kept, filters, version)
+    state = logstore.sync(version)
+    if kept is not None and kept.generation == state.generation:
+        if kept.version == state.version:
+            return kept
+        kept = _brought_up_to_date(kept, filters, state)
     else:
-        kept = _read(filters, version)
+        kept = _read(filters, state)
     with _kept_lock:
         _kept[key] = kept
         _kept.move_to_end(key)
@@ -349,18 +418,24 @@ def event_log(filters: LogFilters) -> EventLog | None:
     return event_log_and_version(filters)[0]
 
 
-def event_log_and_version(filters: LogFilters) -> tuple[EventLog | None, Version]:
-    """:func:`event_log` and the log version it was read at (what a cached answer is keyed by)."""
+def event_log_and_version(filters: LogFilters) -> tuple[EventLog | None, tuple[str, Version]]:
+    """:func:`event_log` and the log version it was read at, with the copy's generation (what a
+    kept answer is keyed by)."""
     kept = _kept_log(filters)
-    return _filtered(kept, filters), kept.version
+    return _filtered(kept, filters), (kept.generation, kept.version)
 
 
 def _filtered(kept: _Kept, filters: LogFilters) -> EventLog | None:
-    if kept.table.num_rows == 0:
+    if kept.rows.height == 0:
         return None
     if kept.log is None:
         kept.log = from_arrow(kept.table, duplicates="keep")
-    log = kept.log
+    return narrowed(kept.log, filters)
+
+
+def narrowed(log: EventLog, filters: LogFilters) -> EventLog | None:
+    """``log`` (read with the database-level filters) narrowed by the time window, the case
+    duration and the top variants; None when nothing is left."""
     if filters.start_at is not None or filters.end_at is not None:
         log = filter_time(log, start=filters.start_at, end=filters.end_at, mode=filters.time_mode)
     if filters.min_hours is not None or filters.max_hours is not None:
