@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from serviceloop.accounts.decorators import role_required
 from serviceloop.accounts.permissions import is_staff_member
+from serviceloop.sla.live import LiveScope
 from serviceloop.sla.models import Notification
 from serviceloop.sla.notify import notification_mark_read
 
@@ -41,9 +45,46 @@ def _live_context(request: HttpRequest) -> dict[str, object]:
     if scope is None:
         raise PermissionDenied
     refresh = int(getattr(settings, "SLA_LIVE_REFRESH_SECONDS", 15))
-    return live_panels(scope, now=timezone.now()) | {
-        "everyone": scope.team_ids is None,
-        "refresh": refresh,
+    now = timezone.now()
+    return (
+        live_panels(scope, now=now)
+        | _load_and_compliance(scope, now)
+        | {
+            "everyone": scope.team_ids is None,
+            "refresh": refresh,
+        }
+    )
+
+
+def _load_and_compliance(scope: LiveScope, now: datetime) -> dict[str, object]:
+    """Arrivals against capacity by hour and compliance with the process, with their charts."""
+    from serviceloop.sla.capacity import arrivals_capacity, arrivals_option
+    from serviceloop.sla.compliance import DAYS, SAMPLE, compliance, compliance_option
+
+    hours = arrivals_capacity(scope, now=now)
+    checked = compliance(scope, now=now)
+    departures = {
+        "forced": gettext("Forced moves"),
+        "skipped": gettext("Skipped stages"),
+        "rework": gettext("Rework"),
+        "over_standard": gettext("Over the time standard"),
+    }
+    return {
+        "hours": hours,
+        "arrivals_chart": arrivals_option(
+            hours,
+            {
+                "arrived": gettext("Arrived today"),
+                "usual": gettext("Usual (same weekday, last 4 weeks)"),
+                "capacity": gettext("Capacity"),
+            },
+        ),
+        "compliance": checked,
+        "compliance_days": DAYS,
+        "compliance_sample": SAMPLE,
+        "compliance_chart": compliance_option(checked.agents, departures)
+        if checked.agents
+        else None,
     }
 
 

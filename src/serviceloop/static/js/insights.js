@@ -21,6 +21,12 @@
   }
 
   function drawCharts(root) {
+    // Charts whose element an htmx swap removed (the live page every few seconds) are let go.
+    charts = charts.filter(function (c) {
+      if (c.getDom().isConnected) return true;
+      c.dispose();
+      return false;
+    });
     root.querySelectorAll("[data-echarts]").forEach(function (el) {
       if (el.hasAttribute("data-rendered")) return;
       if (typeof echarts === "undefined") return fail(el, "ECharts is not loaded");
