@@ -64,6 +64,13 @@ def test_same_key_with_different_body_is_refused_with_422(client):
     response = post(client, token, {"name": "Other"})
     assert response.status_code == 422
     body = response.json()
+    assert body["code"] == "idempotency_key_reused"
+    assert body["params"] == {
+        "header": "Idempotency-Key",
+        "key": "k-1",
+        "method": "POST",
+        "path": "/api/orgs",
+    }
     assert "already used for a different request" in body["detail"]
     assert "Idempotency-Key" in body["fields"]
     assert list(Organisation.objects.values_list("name", flat=True)) == ["Acme"]

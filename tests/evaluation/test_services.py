@@ -122,8 +122,11 @@ def test_ahp_matrix_sets_weights_and_an_inconsistent_one_is_refused_naming_the_c
     bad[("customer_satisfaction", "resource_allocation")] = 1 / 9  # contradicts the chain
     with pytest.raises(InvalidInputError) as caught:
         comparison_matrix_save(system=system, parent=None, judgements=bad, actor=manager)
+    assert caught.value.code == "judgements_inconsistent"
     assert "consistency ratio" in caught.value.message
-    assert "customer_satisfaction__resource_allocation" in caught.value.fields
+    assert caught.value.field_codes()["customer_satisfaction__resource_allocation"] == [
+        "judgement_off"
+    ]
     assert ComparisonMatrix.objects.count() == 1  # nothing stored
     assert dict(system.indicators.filter(parent=None).values_list("code", "ahp_weight")) == weights
 
@@ -213,7 +216,7 @@ def test_manual_scores_enter_the_evaluation_with_who_entered_them(system, manage
 
 
 def test_ahp_weighting_needs_every_group_judged(system, manager, history):
-    with pytest.raises(InvalidInputError, match="comparison matrix"):
+    with pytest.raises(InvalidInputError) as caught:
         evaluation_run(
             system=system,
             unit_kind="team",
@@ -223,6 +226,9 @@ def test_ahp_weighting_needs_every_group_judged(system, manager, history):
             weighting="ahp",
             actor=manager,
         )
+    # Groups are weighed in order: the first without a matrix is named, by code for clients.
+    assert caught.value.code == "ahp_missing"
+    assert caught.value.problem.as_json()["params"]["group"] in TOP
     assert Evaluation.objects.count() == 0
 
 
@@ -237,8 +243,12 @@ def test_bad_settings_and_too_few_units_are_refused_and_store_nothing(system, ma
             weighting="manual",
             actor=manager,
         )
-    assert set(caught.value.fields) == {"unit_kind", "method", "period_end"}
-    with pytest.raises(InvalidInputError, match="two units"):
+    assert caught.value.field_codes() == {
+        "unit_kind": ["unit_kind_unknown"],
+        "method": ["method_unknown"],
+        "period_end": ["period_reversed"],
+    }
+    with pytest.raises(InvalidInputError) as caught:
         evaluation_run(
             system=system,
             unit_kind="team",
@@ -248,6 +258,7 @@ def test_bad_settings_and_too_few_units_are_refused_and_store_nothing(system, ma
             weighting="manual",
             actor=manager,
         )
+    assert (caught.value.code, caught.value.params) == ("too_few_units", {"min": 2, "found": 0})
     assert Evaluation.objects.count() == 0
 
 

@@ -104,6 +104,7 @@ NO_SUCH_STAGE = "no_such_stage"  # code
 NO_SUCH_USER = "no_such_user"  # username
 NO_SUCH_MESSAGE = "no_such_message"  # pk
 EXPORT_FORBIDDEN = "export_forbidden"
+PERIOD_REVERSED = "period_reversed"
 CUSTOMER_CHANNEL = "customer_channel"
 STAFF_ATTRIBUTES = "staff_attributes"  # names
 
@@ -490,10 +491,9 @@ def export_events(request: HttpRequest, params: Query[EventExportIn]) -> HttpRes
     XES stream as they are read; Parquet is written in row groups to a temporary file."""
     if not export.can_export_event_log(_user(request)):
         raise PermissionDeniedError(Problem(EXPORT_FORBIDDEN))
-    try:
-        query = export.EventLogQuery(since=params.since, until=params.until, kind=params.kind)
-    except ValueError as exc:
-        raise InvalidInputError.for_field("since", str(exc).capitalize() + ".") from exc
+    if params.since and params.until and params.since >= params.until:
+        raise InvalidInputError.for_field("since", Problem(PERIOD_REVERSED))
+    query = export.EventLogQuery(since=params.since, until=params.until, kind=params.kind)
     format = params.format
     filename = f"serviceloop-events-{timezone.now():%Y%m%dT%H%M%SZ}.{format}"
     batches = export.event_batches(query)

@@ -13,6 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from serviceloop.cases.choices import Channel
+from serviceloop.core.messages import validation_error
 from serviceloop.processes.choices import VersionStatus
 
 __all__ = ["IntakeRule", "RequestType"]
@@ -29,9 +30,7 @@ def _require_published(process_id: int | None) -> None:
             process_id=process_id, status=VersionStatus.PUBLISHED
         ).exists()
     ):
-        raise ValidationError(
-            {"process": _("This process has no published version; publish one first.")}
-        )
+        raise ValidationError({"process": validation_error("process_unpublished")})
 
 
 class RequestType(models.Model):

@@ -27,7 +27,7 @@ from django.utils import timezone
 from ninja import Header, Schema
 
 from serviceloop.core import rows
-from serviceloop.core.exceptions import ConflictError, InvalidInputError
+from serviceloop.core.exceptions import ConflictError, InvalidInputError, Problem
 from serviceloop.core.models import IdempotencyRecord
 
 __all__ = [
@@ -46,7 +46,6 @@ __all__ = [
 RETENTION = timedelta(days=7)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-MSG_BAD_KEY = "Use visible ASCII characters only (letters, digits, punctuation), e.g. a UUID."
 _KEY_CHARS = re.compile(r"[\x21-\x7e]+")
 REPLAYED_HEADER = "Idempotent-Replayed"
 
@@ -159,11 +158,15 @@ def _replay(request: HttpRequest, record: IdempotencyRecord, fingerprint: str) -
         or record.path != request.path[:500]
         or (record.request_hash and record.request_hash != fingerprint)
     ):
-        message = (
-            f"The {IDEMPOTENCY_HEADER} {record.key!r} was already used for a different request "
-            f"({record.method} {record.path}); send a new key for a new request."
+        reused = {
+            "header": IDEMPOTENCY_HEADER,
+            "key": record.key,
+            "method": record.method,
+            "path": record.path,
+        }
+        raise KeyReusedError.for_field(
+            IDEMPOTENCY_HEADER, Problem("idempotency_key_reused", reused)
         )
-        raise KeyReusedError.for_field(IDEMPOTENCY_HEADER, message)
     return JsonResult(
         status=record.status_code,
         body=record.body,
@@ -177,7 +180,7 @@ def run_once(
 ) -> JsonResult:
     """Run ``produce`` once per (user, key): its answer, or the stored first answer again."""
     if not _KEY_CHARS.fullmatch(key):
-        raise InvalidInputError.for_field(IDEMPOTENCY_HEADER, MSG_BAD_KEY)
+        raise InvalidInputError.for_field(IDEMPOTENCY_HEADER, Problem("idempotency_key_chars"))
     fingerprint = request_fingerprint(request)
     # Insert first: a new key (the usual case) costs no look-up; a used one fails the insert.
     try:
@@ -185,9 +188,8 @@ def run_once(
     except _KeyTaken:
         record = IdempotencyRecord.objects.filter(user=user, key=key).first()
         if record is None:  # the first request was rolled back after our insert failed
-            raise ConflictError(
-                f"A request with {IDEMPOTENCY_HEADER} {key!r} was in progress; retry it."
-            ) from None
+            in_progress = {"header": IDEMPOTENCY_HEADER, "key": key}
+            raise ConflictError(Problem("idempotency_in_progress", in_progress)) from None
     return _replay(request, record, fingerprint)
 
 

@@ -6,8 +6,9 @@ active at that moment (the request's, the user's, or ``--language``): the Englis
 code is looked up in :data:`MESSAGES`, translated by gettext (``locale/*/django.po``) and filled
 with the parameters. Nothing parses a message back into its parts.
 
-Parameters are plain values or :class:`Named` things (a stage, a team): those show as their name
-in the active language and travel to API clients as their code.
+Parameters are plain values, :class:`Named` things (a stage, a team, an indicator): those show
+as their name in the active language and travel to API clients as their code, lists of either
+(shown joined), or a quoted :class:`Problem` (shown as its sentence, sent as its code and params).
 
 Adding a refusal: add its code and English template below (``{name}`` placeholders), raise it with
 ``Problem(CODE, {...})``, then run ``makemessages``/``compilemessages`` (docs/portal-and-workspace.md)
@@ -20,10 +21,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.utils import translation
+from django.utils.functional import lazy
 from django.utils.translation import gettext, gettext_noop
 
-__all__ = ["MESSAGES", "Named", "Problem", "render_fields"]
+__all__ = ["MESSAGES", "Named", "Problem", "render_fields", "validation_error"]
 
 MESSAGES: dict[str, str] = {
     # --- any app ----------------------------------------------------------------------------------
@@ -52,6 +55,9 @@ MESSAGES: dict[str, str] = {
     ),
     "version_not_published": gettext_noop("Cases start only on a published process version."),
     "no_start_stage": gettext_noop("The process version has no start stage."),
+    "process_unpublished": gettext_noop(
+        "This process has no published version; publish one first."
+    ),
     "request_type_unknown": gettext_noop("Unknown request type “{value}”."),
     "request_type_staff_only": gettext_noop(
         "Only service staff may open a case of request type “{value}”."
@@ -178,6 +184,141 @@ MESSAGES: dict[str, str] = {
     "email_taken": gettext_noop("An account with this email address already exists."),
     "email_invalid": gettext_noop("Enter a valid email address."),
     "name_required": gettext_noop("Enter your name."),
+    "signup_link_invalid": gettext_noop(
+        "This sign-up link is invalid or has expired. Please sign up again."
+    ),
+    "signup_password_mismatch": gettext_noop("This is not the password chosen when signing up."),
+    # --- the API's shared checks (idempotency keys, list pages) ----------------------------------
+    "idempotency_key_chars": gettext_noop(
+        "Use visible ASCII characters only (letters, digits, punctuation), e.g. a UUID."
+    ),
+    "idempotency_key_reused": gettext_noop(
+        "The {header} “{key}” was already used for a different request ({method} {path}); "
+        "send a new key for a new request."
+    ),
+    "idempotency_in_progress": gettext_noop(
+        "A request with {header} “{key}” was in progress; retry it."
+    ),
+    "cursor_invalid": gettext_noop(
+        "This cursor is not valid for this list; start again without a cursor."
+    ),
+    "limit_range": gettext_noop("Use a limit between 1 and {max}."),
+    "period_reversed": gettext_noop("The period ends before it starts."),
+    "form_invalid": gettext_noop("Please correct the errors below."),
+    # --- feedback ---------------------------------------------------------------------------------
+    "survey_already_invited": gettext_noop("This case's customer has already been invited."),
+    "survey_link_invalid": gettext_noop("This survey link is not valid."),
+    "survey_answered": gettext_noop("This survey has already been answered. Thank you!"),
+    "survey_link_expired": gettext_noop("This survey link has expired."),
+    "survey_other_customer": gettext_noop("This survey belongs to another customer's request."),
+    "survey_customer_only": gettext_noop("Only the customer answers the survey of a request."),
+    "answer_required": gettext_noop("Please answer this question."),
+    "answer_scale": gettext_noop("Choose a number from {low} to {high}."),
+    "answer_choice": gettext_noop("Choose one of the options."),
+    "answer_too_long": gettext_noop("Write at most {max} characters."),
+    "answers_invalid": gettext_noop("Some answers are missing or not valid."),
+    "complaint_staff_only": gettext_noop("Only service staff record complaints."),
+    "root_cause_unknown": gettext_noop("Unknown root cause."),
+    "complaint_about_itself": gettext_noop("A complaint cannot be about itself."),
+    "complaint_exists": gettext_noop("This case is already recorded as a complaint."),
+    # --- evaluation -------------------------------------------------------------------------------
+    "evaluation_managers_only": gettext_noop(
+        "Only service managers can change or run evaluations."
+    ),
+    "evaluation_view_forbidden": gettext_noop(
+        "Evaluations are visible to service managers and administrators only."
+    ),
+    "weights_incomplete": gettext_noop("Give a weight to each of: {indicators}."),
+    "weight_invalid": gettext_noop("A weight is a number of 0 or more."),
+    "weights_invalid": gettext_noop("Some weights are not valid."),
+    "weights_all_zero": gettext_noop("At least one weight must be above 0."),
+    "group_too_small": gettext_noop("A group needs at least two indicators to compare."),
+    "judgement_off": gettext_noop(
+        "{row} vs {column}: judged {given}, the other judgements imply {implied} "
+        "(off by x{factor})."
+    ),
+    "judgements_inconsistent": gettext_noop(
+        "The judgements are inconsistent (consistency ratio {ratio}, at most 0.10 is accepted). "
+        "Revise first: {worst}"
+    ),
+    "judgement_value": gettext_noop(
+        "Judge “{row}” against “{column}” with a number above 0, not {value}."
+    ),
+    "judgement_missing": gettext_noop(
+        "Judge “{row}” against “{column}” too: every pair needs one judgement."
+    ),
+    "group_too_large": gettext_noop(
+        "At most {max} indicators can be compared in one group; split the group."
+    ),
+    "judgement_unknown": gettext_noop("“{value}” is not an indicator of this group."),
+    "judgement_self": gettext_noop("“{row}” cannot be compared with itself."),
+    "judgement_twice": gettext_noop(
+        "“{row}” and “{column}” are compared twice; keep one judgement."
+    ),
+    "ahp_missing": gettext_noop("No consistent comparison matrix has been entered for “{group}”."),
+    "ahp_missing_top": gettext_noop(
+        "No consistent comparison matrix has been entered for the first level."
+    ),
+    "manual_leaf_only": gettext_noop(
+        "Only leaf indicators with a manual source take entered values."
+    ),
+    "unit_kind_unknown": gettext_noop("Unknown unit kind."),
+    "unit_key_required": gettext_noop("Name the unit."),
+    "number_required": gettext_noop("Enter a number."),
+    "method_unknown": gettext_noop("Unknown method."),
+    "weighting_unknown": gettext_noop("Unknown weighting."),
+    "alpha_range": gettext_noop("The share of subjective weights lies between 0 and 1."),
+    "tiers_range": gettext_noop("Choose between {low} and {high} tiers."),
+    "evaluation_settings_invalid": gettext_noop("The evaluation settings are not valid."),
+    "system_empty": gettext_noop("The indicator system has no indicators."),
+    "too_few_units": gettext_noop(
+        "At least {min} units with cases in the period are needed; found {found}."
+    ),
+    "nothing_to_evaluate": gettext_noop(
+        "No indicator has a value for every unit in this period: nothing to evaluate."
+    ),
+    "weights_left_zero": gettext_noop("The indicators left all have weight 0."),
+    "entropy_no_variation": gettext_noop(
+        "No indicator varies between the units: entropy weights cannot be derived."
+    ),
+    "evaluation_demo_exists": gettext_noop("The demo evaluations exist already."),
+    "qa_managers_only": gettext_noop("Only service managers review quality."),
+    "qa_sample_size": gettext_noop("Sample between 1 and {max} cases per agent."),
+    "qa_reviewers": gettext_noop("Choose reviewers among the managers."),
+    "qa_reviewer_only": gettext_noop("Only the assigned reviewer submits this review."),
+    "qa_review_submitted": gettext_noop("This review has already been submitted."),
+    "qa_no_criteria": gettext_noop("There are no active quality criteria."),
+    "qa_score_range": gettext_noop("Score from 1 to 5."),
+    "qa_scores_invalid": gettext_noop("Some scores are missing or not valid."),
+    # --- replies (standard replies) ---------------------------------------------------------------
+    "reply_placeholder_unknown": gettext_noop(
+        "Unknown placeholder {{{name}}}; use one of: {known}."
+    ),
+    "reply_status_invalid": gettext_noop("Choose open, pending or resolved."),
+    "reply_name_required": gettext_noop("Give the reply a name."),
+    "reply_body_required": gettext_noop("Write the English text."),
+    "reply_not_saved": gettext_noop("The standard reply was not saved."),
+    "reply_managers_only": gettext_noop("Only managers write standard replies."),
+    "reply_not_yours": gettext_noop("This standard reply is not available to you."),
+    # --- sla (calendars, policies, standards: what model validation says) -----------------------
+    "time_zone_unknown": gettext_noop("Unknown time zone “{zone}”."),
+    "country_unknown": gettext_noop("“{code}” is not a country the holidays library knows."),
+    "hours_time_format": gettext_noop("“{value}” is not a time like 09:00."),
+    "hours_time_range": gettext_noop("“{value}” is not a time between 00:00 and 24:00."),
+    "hours_range_format": gettext_noop("“{value}” is not a range like 09:00-18:00."),
+    "hours_range_order": gettext_noop("The range {value} must end after it starts."),
+    "hours_overlap": gettext_noop("The ranges of “{value}” overlap or touch; merge them."),
+    "calendar_no_hours": gettext_noop("A calendar needs working hours on at least one weekday."),
+    "region_needs_country": gettext_noop("A region needs a country."),
+    "list_of_choices": gettext_noop("A list of: {allowed}."),
+    "list_of_texts": gettext_noop("A list of texts."),
+    "escalation_team_required": gettext_noop("Say which team the case goes to."),
+    "escalation_stage_required": gettext_noop("Say which stage the case moves to."),
+    "per_stage_rework_only": gettext_noop("Only the rework rate is measured per stage."),
+    "alert_stage_required": gettext_noop("Say which stage's backlog is watched."),
+    # --- saved views ------------------------------------------------------------------------------
+    "view_name_required": gettext_noop("Give the view a name."),
+    "view_name_too_long": gettext_noop("Use at most {max} characters."),
 }
 
 
@@ -203,9 +344,12 @@ class Named:
 
 
 def _plain(value: Any) -> Any:
-    """A parameter as API clients get it: codes for named things, JSON values otherwise."""
+    """A parameter as API clients get it: codes for named things, ``{"code", "params"}`` for a
+    problem quoted in another, JSON values otherwise."""
     if isinstance(value, Named):
         return value.code
+    if isinstance(value, Problem):
+        return value.as_json()
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     if isinstance(value, list | tuple):
@@ -236,7 +380,7 @@ class Problem:
                 return self.render()
         if self.text is not None:
             return self.text
-        values = {key: str(value) for key, value in self.params.items()}
+        values = {key: _shown(value) for key, value in self.params.items()}
         return gettext(MESSAGES[self.code]).format(**values)
 
     def __str__(self) -> str:
@@ -247,6 +391,21 @@ class Problem:
         return {"code": self.code, "params": {k: _plain(v) for k, v in self.params.items()}}
 
 
+def _shown(value: Any) -> str:
+    """A parameter in a message: lists joined (quoted problems, being sentences, by "; ")."""
+    if isinstance(value, list | tuple):
+        sentences = any(isinstance(v, Problem) for v in value)
+        return ("; " if sentences else ", ").join(_shown(v) for v in value)
+    return str(value)
+
+
 def render_fields(fields: Mapping[str, Iterable[Problem | str]]) -> dict[str, list[str]]:
     """Field -> messages in the active language."""
     return {name: [str(p) for p in problems] for name, problems in fields.items()}
+
+
+def validation_error(code: str, params: Mapping[str, Any] | None = None) -> ValidationError:
+    """A Django ``ValidationError`` (model ``clean``, field validators) saying the table's message
+    for ``code``, rendered when a form or the admin shows it, in that reader's language."""
+    problem = Problem(code, dict(params or {}))
+    return ValidationError(lazy(problem.render, str)(), code=code)

@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 from django.db import models
 from django.db.models import Q, QuerySet
 
-from serviceloop.core.exceptions import InvalidInputError
+from serviceloop.core.exceptions import InvalidInputError, Problem
 
 __all__ = [
     "MAX_LIMIT",
@@ -32,7 +32,6 @@ __all__ = [
 ]
 
 MAX_LIMIT = 200
-MSG_BAD_CURSOR = "This cursor is not valid for this list; start again without a cursor."
 
 M = TypeVar("M", bound=models.Model)
 
@@ -103,7 +102,7 @@ def decode_cursor(cursor: str, model: type[models.Model], order: Sequence[str]) 
             else:
                 converted.append(field.to_python(value))
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidInputError.for_field("cursor", MSG_BAD_CURSOR) from exc
+        raise InvalidInputError.for_field("cursor", Problem("cursor_invalid")) from exc
     return converted
 
 
@@ -112,7 +111,7 @@ def keyset_page(
 ) -> KeysetPage[M]:
     """One page of ``queryset`` in ``order`` after ``cursor``: a single query of ``limit + 1`` rows."""
     if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInputError.for_field("limit", f"Use a limit between 1 and {MAX_LIMIT}.")
+        raise InvalidInputError.for_field("limit", Problem("limit_range", {"max": MAX_LIMIT}))
     queryset = queryset.order_by(*order)
     if cursor:
         queryset = queryset.filter(

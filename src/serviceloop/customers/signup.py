@@ -25,21 +25,17 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from serviceloop.accounts.models import User
-from serviceloop.core.exceptions import InvalidInputError
+from serviceloop.core.exceptions import InvalidInputError, Problem
 from serviceloop.customers.models import Customer
 from serviceloop.customers.services import customer_register
 
 __all__ = [
-    "MSG_LINK_INVALID",
-    "MSG_PASSWORD_MISMATCH",
     "PendingSignup",
     "signup_complete",
     "signup_read",
     "signup_request",
 ]
 
-MSG_LINK_INVALID = "This sign-up link is invalid or has expired. Please sign up again."
-MSG_PASSWORD_MISMATCH = "This is not the password chosen when signing up."  # noqa: S105
 _SALT = "serviceloop.customers.signup"
 
 
@@ -104,14 +100,14 @@ def signup_read(token: str) -> PendingSignup:
         data = signing.loads(token, salt=_SALT, max_age=settings.SIGNUP_LINK_SECONDS)
         return PendingSignup(name=str(data["n"]), email=str(data["e"]), password_mac=str(data["p"]))
     except (signing.BadSignature, KeyError, TypeError, ValueError):
-        raise InvalidInputError.for_field("token", _(MSG_LINK_INVALID)) from None
+        raise InvalidInputError.for_field("token", Problem("signup_link_invalid")) from None
 
 
 def signup_complete(*, token: str, password: str) -> Customer:
     """Create the login and customer record of a confirmed sign-up (the password must match)."""
     pending = signup_read(token)
     if not hmac.compare_digest(pending.password_mac, _password_mac(pending.email, password)):
-        raise InvalidInputError.for_field("password", _(MSG_PASSWORD_MISMATCH))
+        raise InvalidInputError.for_field("password", Problem("signup_password_mismatch"))
     try:
         return customer_register(name=pending.name, email=pending.email, password=password)
     except ValidationError as exc:  # a model rule the form did not know: still the client's input

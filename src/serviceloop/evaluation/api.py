@@ -10,19 +10,18 @@ from ninja import Router
 
 from serviceloop.cases.schemas import ErrorOut
 from serviceloop.core.auth import api_auth
-from serviceloop.core.exceptions import PermissionDeniedError
+from serviceloop.core.exceptions import PermissionDeniedError, Problem
 from serviceloop.evaluation.models import Evaluation
 from serviceloop.evaluation.permissions import can_manage_evaluations
 from serviceloop.evaluation.schemas import EvaluationDetailOut, EvaluationOut
 from serviceloop.evaluation.selectors import evaluation_get, evaluation_list
 
 router = Router(auth=api_auth, tags=["evaluations"])
-MSG_MANAGERS_ONLY = "Evaluations are visible to service managers and administrators only."
 
 
 def _manager(request: HttpRequest) -> None:
     if not can_manage_evaluations(request.user):
-        raise PermissionDeniedError(MSG_MANAGERS_ONLY)
+        raise PermissionDeniedError(Problem("evaluation_view_forbidden"))
 
 
 def _summary(e: Evaluation) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from serviceloop.cases.choices import EventKind
 from serviceloop.cases.models import Case, CaseEvent
-from serviceloop.core.exceptions import ConflictError
+from serviceloop.core.exceptions import ConflictError, Problem
 from serviceloop.evaluation import qa
 from serviceloop.evaluation.choices import Method, UnitKind, Weighting
 from serviceloop.evaluation.measures import Period, case_frame, units_of
@@ -60,7 +60,7 @@ def evaluation_demo_build(
     *, actor: Any, seed: int = 2024, now: dt.datetime | None = None
 ) -> dict[str, int]:
     if Evaluation.objects.exists() or QAReview.objects.exists():
-        raise ConflictError("The demo evaluations exist already.")
+        raise ConflictError(Problem("evaluation_demo_exists"))
     now = now or timezone.now()
     rng = random.Random(seed)
     closed = list(

@@ -16,11 +16,15 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from serviceloop.accounts.permissions import is_manager
 from serviceloop.cases.models import Case
-from serviceloop.core.exceptions import ConflictError, InvalidInputError, PermissionDeniedError
+from serviceloop.core.exceptions import (
+    ConflictError,
+    InvalidInputError,
+    PermissionDeniedError,
+    Problem,
+)
 from serviceloop.evaluation.measures import Period
 from serviceloop.evaluation.models import QACriterion, QAReview
 
@@ -33,6 +37,8 @@ __all__ = [
     "qa_score_of",
 ]
 
+MAX_PER_AGENT = 50  # cases sampled per agent at most
+
 DEFAULT_CRITERIA = [
     ("greeting", "Greeting and identification", "问候与身份确认", 1.0),
     ("understanding", "Understood the need", "准确理解需求", 2.0),
@@ -44,7 +50,7 @@ DEFAULT_CRITERIA = [
 
 def _require_reviewer(actor: Any) -> None:
     if not is_manager(actor):
-        raise PermissionDeniedError(_("Only service managers review quality."))
+        raise PermissionDeniedError(Problem("qa_managers_only"))
 
 
 @transaction.atomic
@@ -70,12 +76,12 @@ def qa_sample(
     """Pick up to ``per_agent`` closed cases per agent (opened in the period, never reviewed) at
     random and assign each to every reviewer given: two or more reviewers make a calibration set."""
     _require_reviewer(actor)
-    if not 1 <= per_agent <= 50:
+    if not 1 <= per_agent <= MAX_PER_AGENT:
         raise InvalidInputError.for_field(
-            "per_agent", _("Sample between 1 and 50 cases per agent.")
+            "per_agent", Problem("qa_sample_size", {"max": MAX_PER_AGENT})
         )
     if not reviewers or any(not is_manager(r) for r in reviewers):
-        raise InvalidInputError.for_field("reviewers", _("Choose reviewers among the managers."))
+        raise InvalidInputError.for_field("reviewers", Problem("qa_reviewers"))
     at = at or timezone.now()
     candidates = list(
         Case.objects.filter(
@@ -128,19 +134,19 @@ def qa_review_submit(
     """Score every active criterion 1-5; only the assigned reviewer submits, once."""
     locked = QAReview.objects.select_for_update().get(pk=review.pk)
     if actor is None or locked.reviewer_id != getattr(actor, "pk", None):
-        raise PermissionDeniedError(_("Only the assigned reviewer submits this review."))
+        raise PermissionDeniedError(Problem("qa_reviewer_only"))
     if locked.submitted_at is not None:
-        raise ConflictError(_("This review has already been submitted."))
+        raise ConflictError(Problem("qa_review_submitted"))
     criteria = list(QACriterion.objects.filter(is_active=True))
     if not criteria:
-        raise InvalidInputError(_("There are no active quality criteria."))
+        raise InvalidInputError(Problem("qa_no_criteria"))
     problems = {
-        c.code: [_("Score from 1 to 5.")]
+        c.code: [Problem("qa_score_range")]
         for c in criteria
         if not isinstance(scores.get(c.code), int) or not 1 <= scores[c.code] <= 5
     }
     if problems:
-        raise InvalidInputError(_("Some scores are missing or not valid."), fields=problems)
+        raise InvalidInputError(Problem("qa_scores_invalid"), fields=problems)
     locked.scores = {c.code: int(scores[c.code]) for c in criteria}
     locked.score = qa_score_of(locked.scores, criteria)
     locked.comment = comment.strip()[:2000]

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from serviceloop.accounts.permissions import is_manager
 from serviceloop.analytics.errors import InvalidParameterError
 from serviceloop.analytics.scoring import (
+    RANDOM_INDEX,
     InconsistentJudgementsError,
     Scores,
     ahp_weights,
@@ -27,6 +28,7 @@ from serviceloop.analytics.scoring import (
     weighted_sum,
 )
 from serviceloop.core.exceptions import InvalidInputError, PermissionDeniedError
+from serviceloop.core.messages import Named, Problem
 from serviceloop.evaluation.choices import Method, Source, UnitKind, Weighting
 from serviceloop.evaluation.defaults import DEFAULT_SYSTEM, Node
 from serviceloop.evaluation.measures import MEASURES, Period, Unit, compute_measures
@@ -53,7 +55,7 @@ MIN_UNITS = 2
 
 def _require_manager(actor: Any) -> None:
     if not is_manager(actor):
-        raise PermissionDeniedError(_("Only service managers can change or run evaluations."))
+        raise PermissionDeniedError(Problem("evaluation_managers_only"))
 
 
 @transaction.atomic
@@ -104,18 +106,17 @@ def indicator_weights_set(
     _require_manager(actor)
     children = _children(system, parent)
     codes = {c.code for c in children}
-    problems: dict[str, list[str]] = {}
+    problems: dict[str, list[Problem]] = {}
     if set(weights) != codes:
-        raise InvalidInputError(
-            _("Give a weight to each of: %(codes)s.") % {"codes": ", ".join(sorted(codes))}
-        )
+        indicators = [Named.of(c) for c in sorted(children, key=lambda c: c.code)]
+        raise InvalidInputError(Problem("weights_incomplete", {"indicators": indicators}))
     for code, value in weights.items():
         if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-            problems[code] = [_("A weight is a number of 0 or more.")]
+            problems[code] = [Problem("weight_invalid")]
     if problems:
-        raise InvalidInputError(_("Some weights are not valid."), fields=problems)
+        raise InvalidInputError(Problem("weights_invalid"), fields=problems)
     if sum(weights.values()) <= 0:
-        raise InvalidInputError(_("At least one weight must be above 0."))
+        raise InvalidInputError(Problem("weights_all_zero"))
     for child in children:
         child.weight = float(weights[child.code])
         child.save(update_fields=["weight"])
@@ -140,41 +141,36 @@ def comparison_matrix_save(
     children = _children(system, parent)
     labels = [c.code for c in children]
     if len(labels) < 2:
-        raise InvalidInputError(_("A group needs at least two indicators to compare."))
+        raise InvalidInputError(Problem("group_too_small"))
+    names = {c.code: Named.of(c) for c in children}
+    _check_judgements(judgements, names)
     try:
         matrix = pairwise_matrix(judgements, labels)
         result = ahp_weights(matrix, labels)
     except InconsistentJudgementsError as exc:
-        names = {c.code: c.label for c in children}
         fields = {
             f"{j.row}__{j.column}": [
-                _(
-                    "%(row)s vs %(column)s: judged %(given)s, the other judgements imply "
-                    "%(implied)s (off by x%(factor)s)."
+                Problem(
+                    "judgement_off",
+                    {
+                        "row": names[j.row],
+                        "column": names[j.column],
+                        "given": _ratio(j.given),
+                        "implied": _ratio(j.implied),
+                        "factor": f"{j.deviation:.1f}",
+                    },
                 )
-                % {
-                    "row": names[j.row],
-                    "column": names[j.column],
-                    "given": _ratio(j.given),
-                    "implied": _ratio(j.implied),
-                    "factor": f"{j.deviation:.1f}",
-                }
             ]
             for j in exc.conflicts
         }
+        worst = [problems[0] for problems in fields.values()]
         raise InvalidInputError(
-            _(
-                "The judgements are inconsistent (consistency ratio %(cr)s, at most 0.10 is "
-                "accepted). Revise first: %(worst)s"
-            )
-            % {
-                "cr": f"{exc.consistency_ratio:.3f}",
-                "worst": "; ".join(problems[0] for problems in fields.values()),
-            },
+            Problem(
+                "judgements_inconsistent",
+                {"ratio": f"{exc.consistency_ratio:.3f}", "worst": worst},
+            ),
             fields=fields,
         ) from None
-    except InvalidParameterError as exc:
-        raise InvalidInputError(str(exc)) from None
     saved = ComparisonMatrix.objects.create(
         system=system,
         parent=parent,
@@ -189,6 +185,36 @@ def comparison_matrix_save(
         child.ahp_weight = result.weights[child.code]
         child.save(update_fields=["ahp_weight"])
     return saved
+
+
+def _check_judgements(
+    judgements: Mapping[tuple[str, str], float], names: Mapping[str, Named]
+) -> None:
+    """Refuse, in the manager's terms, what the AHP library would refuse in its own: unknown or
+    self comparisons, a pair judged twice or not at all, a judgement not above 0, too large a
+    group."""
+    if len(names) > max(RANDOM_INDEX):
+        raise InvalidInputError(Problem("group_too_large", {"max": max(RANDOM_INDEX)}))
+    seen: set[frozenset[str]] = set()
+    for (a, b), value in judgements.items():
+        for code in (a, b):
+            if code not in names:
+                raise InvalidInputError(Problem("judgement_unknown", {"value": code}))
+        pair = {"row": names[a], "column": names[b]}
+        if a == b:
+            raise InvalidInputError(Problem("judgement_self", {"row": names[a]}))
+        if frozenset((a, b)) in seen:
+            raise InvalidInputError(Problem("judgement_twice", pair))
+        seen.add(frozenset((a, b)))
+        if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+            raise InvalidInputError(Problem("judgement_value", {**pair, "value": str(value)}))
+    codes = list(names)
+    for i, a in enumerate(codes):
+        for b in codes[i + 1 :]:
+            if frozenset((a, b)) not in seen:
+                raise InvalidInputError(
+                    Problem("judgement_missing", {"row": names[a], "column": names[b]})
+                )
 
 
 def _ratio(value: float) -> str:
@@ -211,17 +237,15 @@ def manual_score_record(
     """Enter (or correct) a per-period value of a manual indicator; who entered it is kept."""
     _require_manager(actor)
     if indicator.source != Source.MANUAL or indicator.children.exists():
-        raise InvalidInputError.for_field(
-            "indicator", _("Only leaf indicators with a manual source take entered values.")
-        )
+        raise InvalidInputError.for_field("indicator", Problem("manual_leaf_only"))
     if unit_kind not in UnitKind.values:
-        raise InvalidInputError.for_field("unit_kind", _("Unknown unit kind."))
+        raise InvalidInputError.for_field("unit_kind", Problem("unit_kind_unknown"))
     if not unit_key.strip():
-        raise InvalidInputError.for_field("unit_key", _("Name the unit."))
+        raise InvalidInputError.for_field("unit_key", Problem("unit_key_required"))
     if period_end < period_start:
-        raise InvalidInputError.for_field("period_end", _("The period ends before it starts."))
+        raise InvalidInputError.for_field("period_end", Problem("period_reversed"))
     if not math.isfinite(value):
-        raise InvalidInputError.for_field("value", _("Enter a number."))
+        raise InvalidInputError.for_field("value", Problem("number_required"))
     score, _created = ManualScore.objects.update_or_create(
         indicator=indicator,
         unit_kind=unit_kind,
@@ -279,11 +303,10 @@ def _subjective_weights(
             if len(group) == 1:
                 return 1.0
             if any(n.ahp_weight is None for n in group):
-                parent = by_id[node.parent_id].label if node.parent_id else _("the first level")
-                raise InvalidInputError(
-                    _("No consistent comparison matrix has been entered for %(group)s.")
-                    % {"group": parent}
-                )
+                if node.parent_id is None:
+                    raise InvalidInputError(Problem("ahp_missing_top"))
+                parent = Named.of(by_id[node.parent_id])
+                raise InvalidInputError(Problem("ahp_missing", {"group": parent}))
             total = sum(n.ahp_weight or 0.0 for n in group)
             return (node.ahp_weight or 0.0) / total if total > 0 else 0.0
         total = sum(n.weight for n in group)
@@ -339,26 +362,26 @@ def evaluation_run(
     basis and in ``details["imputed"]``.
     """
     _require_manager(actor)
-    problems: dict[str, list[str]] = {}
+    problems: dict[str, list[Problem]] = {}
     if unit_kind not in UnitKind.values:
-        problems["unit_kind"] = [_("Unknown unit kind.")]
+        problems["unit_kind"] = [Problem("unit_kind_unknown")]
     if method not in Method.values:
-        problems["method"] = [_("Unknown method.")]
+        problems["method"] = [Problem("method_unknown")]
     if weighting not in Weighting.values:
-        problems["weighting"] = [_("Unknown weighting.")]
+        problems["weighting"] = [Problem("weighting_unknown")]
     if period_end < period_start:
-        problems["period_end"] = [_("The period ends before it starts.")]
+        problems["period_end"] = [Problem("period_reversed")]
     if not 0.0 <= alpha <= 1.0:
-        problems["alpha"] = [_("The share of subjective weights lies between 0 and 1.")]
+        problems["alpha"] = [Problem("alpha_range")]
     if not 2 <= tiers <= 7:
-        problems["tiers"] = [_("Choose between 2 and 7 tiers.")]
+        problems["tiers"] = [Problem("tiers_range", {"low": 2, "high": 7})]
     if problems:
-        raise InvalidInputError(_("The evaluation settings are not valid."), fields=problems)
+        raise InvalidInputError(Problem("evaluation_settings_invalid"), fields=problems)
 
     period = Period(period_start, period_end)
     leaves, by_id = _leaves(system)
     if not leaves:
-        raise InvalidInputError(_("The indicator system has no indicators."))
+        raise InvalidInputError(Problem("system_empty"))
     computed = [
         leaf
         for leaf in leaves
@@ -371,10 +394,7 @@ def evaluation_run(
         parameters=system_parameters(system),
     )
     if len(units) < MIN_UNITS:
-        raise InvalidInputError(
-            _("At least two units with cases in the period are needed; found %(n)d.")
-            % {"n": len(units)}
-        )
+        raise InvalidInputError(Problem("too_few_units", {"min": MIN_UNITS, "found": len(units)}))
     manual = _manual_values(leaves, unit_kind, period)
     keys = [u.key for u in units]
     columns: dict[str, list[float]] = {}
@@ -414,9 +434,7 @@ def evaluation_run(
             imputed[leaf.code] = [u.key for u in missing]
         columns[leaf.code] = [float(values[k]) for k in keys]
     if not columns:
-        raise InvalidInputError(
-            _("No indicator has a value for every unit in this period: nothing to evaluate.")
-        )
+        raise InvalidInputError(Problem("nothing_to_evaluate"))
     used = [leaf for leaf in leaves if leaf.code in columns]
     table = pl.DataFrame({"unit": keys, **columns})
     directions = {leaf.code: leaf.direction for leaf in used}
@@ -464,16 +482,14 @@ def _weights(
         kept = {leaf.code: raw[leaf.code] for leaf in used}
         total = sum(kept.values())
         if total <= 0:
-            raise InvalidInputError(_("The indicators left all have weight 0."))
+            raise InvalidInputError(Problem("weights_left_zero"))
         return {k: v / total for k, v in kept.items()}
 
     def objective() -> dict[str, float]:
         try:
             return entropy_weights(table, directions=directions, normalisation="minmax")
         except InvalidParameterError:
-            raise InvalidInputError(
-                _("No indicator varies between the units: entropy weights cannot be derived.")
-            ) from None
+            raise InvalidInputError(Problem("entropy_no_variation")) from None
 
     if weighting == Weighting.ENTROPY:
         return objective()

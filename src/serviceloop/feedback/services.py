@@ -32,7 +32,12 @@ from serviceloop.cases.choices import CaseStatus, Channel, EventKind
 from serviceloop.cases.intake import request_type_exists
 from serviceloop.cases.models import Case, CaseEvent, Category
 from serviceloop.cases.services import case_create
-from serviceloop.core.exceptions import ConflictError, InvalidInputError, PermissionDeniedError
+from serviceloop.core.exceptions import (
+    ConflictError,
+    InvalidInputError,
+    PermissionDeniedError,
+    Problem,
+)
 from serviceloop.feedback.choices import (
     SCALES,
     Dimension,
@@ -82,9 +87,9 @@ QUIET_BACKENDS = {
 class SurveyLinkError(PermissionDeniedError):
     """The survey link cannot be used; ``reason`` says why (forged, expired, used, other)."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, problem: Problem) -> None:
         self.reason = reason
-        super().__init__(message)
+        super().__init__(problem)
 
 
 DEFAULT_QUESTIONS = [
@@ -179,7 +184,7 @@ def _invite(case: Case, template: SurveyTemplate, at: dt.datetime) -> SurveyInvi
 def survey_invite(*, case: Case, at: dt.datetime | None = None) -> SurveyInvitation:
     """Invite the customer of one case (without mail): for replaying history, as the demo does."""
     if SurveyInvitation.objects.filter(case=case).exists():
-        raise ConflictError(_("This case's customer has already been invited."))
+        raise ConflictError(Problem("survey_already_invited"))
     return _invite(case, survey_template_default(), at or timezone.now())
 
 
@@ -262,44 +267,44 @@ def survey_open(token: str, *, user: Any, at: dt.datetime | None = None) -> Surv
         data = signing.loads(token, salt=SALT)
         pk, nonce = int(data["i"]), str(data["n"])
     except (signing.BadSignature, KeyError, TypeError, ValueError):
-        raise SurveyLinkError("forged", _("This survey link is not valid.")) from None
+        raise SurveyLinkError("forged", Problem("survey_link_invalid")) from None
     invitation = (
         SurveyInvitation.objects.select_related("case", "customer", "template")
         .filter(pk=pk)
         .first()
     )
     if invitation is None or not hmac.compare_digest(invitation.nonce, nonce):
-        raise SurveyLinkError("forged", _("This survey link is not valid."))
+        raise SurveyLinkError("forged", Problem("survey_link_invalid"))
     if invitation.answered_at is not None:
-        raise SurveyLinkError("used", _("This survey has already been answered. Thank you!"))
+        raise SurveyLinkError("used", Problem("survey_answered"))
     if invitation.expires_at <= at:
-        raise SurveyLinkError("expired", _("This survey link has expired."))
+        raise SurveyLinkError("expired", Problem("survey_link_expired"))
     if is_customer(user) and invitation.customer.user_id != user.pk:
-        raise SurveyLinkError("other", _("This survey belongs to another customer's request."))
+        raise SurveyLinkError("other", Problem("survey_other_customer"))
     if getattr(user, "is_authenticated", False) and not is_customer(user):
-        raise SurveyLinkError("other", _("Only the customer answers the survey of a request."))
+        raise SurveyLinkError("other", Problem("survey_customer_only"))
     return invitation
 
 
-def _clean(question: SurveyQuestion, raw: Any) -> tuple[Any, str | None]:
+def _clean(question: SurveyQuestion, raw: Any) -> tuple[Any, Problem | None]:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None, (_("Please answer this question.") if question.required else None)
+        return None, (Problem("answer_required") if question.required else None)
     if question.kind in SCALES:
         low, high = SCALES[QuestionKind(question.kind)]
         try:
             value = int(str(raw))
         except ValueError:
-            return None, _("Choose a number from %(low)d to %(high)d.") % {"low": low, "high": high}
+            return None, Problem("answer_scale", {"low": low, "high": high})
         if not low <= value <= high:
-            return None, _("Choose a number from %(low)d to %(high)d.") % {"low": low, "high": high}
+            return None, Problem("answer_scale", {"low": low, "high": high})
         return value, None
     if question.kind == QuestionKind.CHOICE:
         if str(raw) not in [str(c) for c in question.choices]:
-            return None, _("Choose one of the options.")
+            return None, Problem("answer_choice")
         return str(raw), None
     text = str(raw).strip()
     if len(text) > MAX_TEXT:
-        return None, _("Write at most %(max)d characters.") % {"max": MAX_TEXT}
+        return None, Problem("answer_too_long", {"max": MAX_TEXT})
     return text, None
 
 
@@ -315,12 +320,12 @@ def survey_answer(
     at = at or timezone.now()
     locked = SurveyInvitation.objects.select_for_update().get(pk=invitation.pk)
     if locked.answered_at is not None:
-        raise ConflictError(_("This survey has already been answered. Thank you!"))
+        raise ConflictError(Problem("survey_answered"))
     if locked.expires_at <= at:
-        raise SurveyLinkError("expired", _("This survey link has expired."))
+        raise SurveyLinkError("expired", Problem("survey_link_expired"))
     questions = list(locked.template.questions.order_by("order", "id"))
     clean: dict[str, Any] = {}
-    problems: dict[str, list[str]] = {}
+    problems: dict[str, list[Problem]] = {}
     for question in questions:
         value, problem = _clean(question, answers.get(question.code))
         if problem:
@@ -328,7 +333,7 @@ def survey_answer(
         elif value is not None:
             clean[question.code] = value
     if problems:
-        raise InvalidInputError(_("Some answers are missing or not valid."), fields=problems)
+        raise InvalidInputError(Problem("answers_invalid"), fields=problems)
     scores = _scores(questions, clean)
     response = SurveyResponse.objects.create(
         invitation=locked,
@@ -410,7 +415,7 @@ def _apply_rules(
 
 def _require_staff(actor: Any) -> None:
     if not is_staff_member(actor):
-        raise PermissionDeniedError(_("Only service staff record complaints."))
+        raise PermissionDeniedError(Problem("complaint_staff_only"))
 
 
 @transaction.atomic
@@ -425,11 +430,11 @@ def complaint_record(
     """Mark ``case`` as a complaint (about ``about_case``, with a root cause when known)."""
     _require_staff(actor)
     if root_cause not in RootCause.values:
-        raise InvalidInputError.for_field("root_cause", _("Unknown root cause."))
+        raise InvalidInputError.for_field("root_cause", Problem("root_cause_unknown"))
     if about_case is not None and about_case.pk == case.pk:
-        raise InvalidInputError.for_field("about_case", _("A complaint cannot be about itself."))
+        raise InvalidInputError.for_field("about_case", Problem("complaint_about_itself"))
     if Complaint.objects.filter(case=case).exists():
-        raise ConflictError(_("This case is already recorded as a complaint."))
+        raise ConflictError(Problem("complaint_exists"))
     return Complaint.objects.create(
         case=case,
         about_case=about_case,
@@ -444,7 +449,7 @@ def complaint_record(
 def complaint_set_root_cause(*, complaint: Complaint, root_cause: str, actor: Any) -> Complaint:
     _require_staff(actor)
     if root_cause not in RootCause.values:
-        raise InvalidInputError.for_field("root_cause", _("Unknown root cause."))
+        raise InvalidInputError.for_field("root_cause", Problem("root_cause_unknown"))
     complaint.root_cause = root_cause
     complaint.save(update_fields=["root_cause"])
     return complaint

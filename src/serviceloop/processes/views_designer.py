@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from serviceloop.accounts.decorators import role_required
 from serviceloop.accounts.models import User
 from serviceloop.accounts.permissions import can_design_processes
-from serviceloop.core.exceptions import ApplicationError
+from serviceloop.core.exceptions import ApplicationError, Problem
 from serviceloop.processes.choices import VersionStatus
 from serviceloop.processes.diff import spec_diff
 from serviceloop.processes.flowchart import version_dot
@@ -173,7 +173,7 @@ def process_create_view(request: HttpRequest) -> HttpResponse:
 def _guarded(form: forms.Form, run: Callable[[], Any]) -> ApplicationError | None:
     """Run the service when the form is valid; a refusal goes onto the form."""
     if not form.is_valid():
-        return ApplicationError(_("Please correct the errors below."))
+        return ApplicationError(Problem("form_invalid"))
     try:
         run()
     except ApplicationError as exc:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import formats, timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from serviceloop.accounts.models import Team, User
@@ -21,13 +20,11 @@ from serviceloop.accounts.permissions import is_manager
 from serviceloop.cases.choices import Channel, MessageKind
 from serviceloop.cases.models import Case
 from serviceloop.cases.services import case_check_item, case_set_status, message_add
-from serviceloop.core.exceptions import InvalidInputError, PermissionDeniedError
+from serviceloop.core.exceptions import InvalidInputError, PermissionDeniedError, Problem
 from serviceloop.replies.models import STATUS_CHOICES, ReplyTemplate
 from serviceloop.replies.selectors import reply_template_usable
 
 __all__ = [
-    "MSG_NOT_YOURS",
-    "MSG_UNKNOWN_PLACEHOLDER",
     "PLACEHOLDERS",
     "AppliedReply",
     "ReplyTemplateFields",
@@ -44,9 +41,6 @@ PLACEHOLDERS = {
     "due": gettext_lazy("the due time"),
 }
 _PLACEHOLDER = re.compile(r"\{(\w*)\}")
-MSG_UNKNOWN_PLACEHOLDER = "Unknown placeholder {%(name)s}; use one of: %(known)s."
-MSG_ONLY_MANAGERS = "Only managers write standard replies."
-MSG_NOT_YOURS = "This standard reply is not available to you."
 
 
 @dataclass(frozen=True)
@@ -70,21 +64,21 @@ class AppliedReply:
 
 def _check_placeholders(fields: ReplyTemplateFields) -> None:
     known = ", ".join("{" + k + "}" for k in PLACEHOLDERS)
-    problems: dict[str, list[str]] = {}
+    problems: dict[str, list[Problem]] = {}
     for name in ("body", "body_zh"):
         for found in _PLACEHOLDER.findall(getattr(fields, name)):
             if found not in PLACEHOLDERS:
                 problems.setdefault(name, []).append(
-                    _(MSG_UNKNOWN_PLACEHOLDER) % {"name": found, "known": known}
+                    Problem("reply_placeholder_unknown", {"name": found, "known": known})
                 )
     if fields.set_status and fields.set_status not in {c for c, _label in STATUS_CHOICES}:
-        problems["set_status"] = [_("Choose open, pending or resolved.")]
+        problems["set_status"] = [Problem("reply_status_invalid")]
     if not fields.name.strip():
-        problems["name"] = [_("Give the reply a name.")]
+        problems["name"] = [Problem("reply_name_required")]
     if not fields.body.strip():
-        problems["body"] = [_("Write the English text.")]
+        problems["body"] = [Problem("reply_body_required")]
     if problems:
-        raise InvalidInputError(_("The standard reply was not saved."), fields=problems)
+        raise InvalidInputError(Problem("reply_not_saved"), fields=problems)
 
 
 @transaction.atomic
@@ -93,7 +87,7 @@ def reply_template_save(
 ) -> ReplyTemplate:
     """Create (``template`` None) or change a standard reply; managers only."""
     if not is_manager(actor):
-        raise PermissionDeniedError(_(MSG_ONLY_MANAGERS))
+        raise PermissionDeniedError(Problem("reply_managers_only"))
     _check_placeholders(fields)
     row = template if template is not None else ReplyTemplate(created_by=actor)
     for name in fields.__dataclass_fields__:
@@ -107,7 +101,7 @@ def reply_template_save(
 @transaction.atomic
 def reply_template_delete(*, actor: User, template: ReplyTemplate) -> None:
     if not is_manager(actor):
-        raise PermissionDeniedError(_(MSG_ONLY_MANAGERS))
+        raise PermissionDeniedError(Problem("reply_managers_only"))
     ReplyTemplate.objects.filter(pk=template.pk).delete()
 
 
@@ -140,7 +134,7 @@ def reply_template_apply(
     """Send ``body`` (the rendered, possibly edited text) as a public reply, tick the template's
     items that are on the current stage's checklist, then set its status; all or nothing."""
     if not reply_template_usable(actor, template):
-        raise PermissionDeniedError(_(MSG_NOT_YOURS))
+        raise PermissionDeniedError(Problem("reply_not_yours"))
     message_add(case=case, author=actor, body=body, kind=MessageKind.PUBLIC, channel=Channel.AGENT)
     current = Case.objects.select_related("stage").get(pk=case.pk)
     result = AppliedReply(case=current)

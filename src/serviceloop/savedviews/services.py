@@ -5,14 +5,14 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode
 
 from django.db import transaction
-from django.utils.translation import gettext as _
 
 from serviceloop.accounts.models import User
-from serviceloop.core.exceptions import InvalidInputError
+from serviceloop.core.exceptions import InvalidInputError, Problem
 from serviceloop.savedviews.models import SavedView
 
 __all__ = ["QUEUE_KEYS", "saved_view_delete", "saved_view_save"]
 
+NAME_MAX = 60
 QUEUE_KEYS = ("queue", "q", "status", "priority", "team", "stage", "category", "sort")
 
 
@@ -21,9 +21,9 @@ def saved_view_save(*, user: User, name: str, query: str) -> SavedView:
     """Keep the queue's filters and sort under ``name`` (saving a name again replaces it)."""
     name = name.strip()
     if not name:
-        raise InvalidInputError.for_field("name", _("Give the view a name."))
-    if len(name) > 60:
-        raise InvalidInputError.for_field("name", _("Use at most 60 characters."))
+        raise InvalidInputError.for_field("name", Problem("view_name_required"))
+    if len(name) > NAME_MAX:
+        raise InvalidInputError.for_field("name", Problem("view_name_too_long", {"max": NAME_MAX}))
     kept = urlencode([(k, v) for k, v in parse_qsl(query) if k in QUEUE_KEYS and v][:20])
     view, _created = SavedView.objects.update_or_create(
         user=user, name=name, defaults={"query": kept[:1000]}

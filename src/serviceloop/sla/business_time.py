@@ -49,7 +49,16 @@ Int64Array = npt.NDArray[np.int64]
 
 
 class BusinessTimeError(ValueError):
-    """A calendar that cannot be used: unknown time zone, malformed or empty working hours."""
+    """A calendar that cannot be used: unknown time zone, malformed or empty working hours.
+
+    Malformed hours also carry ``code`` and ``params``, the problem as
+    ``serviceloop.core.messages`` names it, so forms say it in the reader's language.
+    """
+
+    def __init__(self, message: str, *, code: str = "", **params: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def parse_hours(text: str) -> Hours:
@@ -58,17 +67,29 @@ def parse_hours(text: str) -> Hours:
     def minute(part: str) -> int:
         hh, sep, mm = part.strip().partition(":")
         if not sep or not hh.isdigit() or not mm.isdigit() or len(mm) != 2:
-            raise BusinessTimeError(f"{part.strip()!r} is not a time like 09:00.")
+            raise BusinessTimeError(
+                f"{part.strip()!r} is not a time like 09:00.",
+                code="hours_time_format",
+                value=part.strip(),
+            )
         value = int(hh) * 60 + int(mm)
         if int(mm) > 59 or value > 1440:
-            raise BusinessTimeError(f"{part.strip()!r} is not a time between 00:00 and 24:00.")
+            raise BusinessTimeError(
+                f"{part.strip()!r} is not a time between 00:00 and 24:00.",
+                code="hours_time_range",
+                value=part.strip(),
+            )
         return value
 
     intervals = []
     for chunk in filter(None, (c.strip() for c in text.split(","))):
         start, sep, end = chunk.partition("-")
         if not sep:
-            raise BusinessTimeError(f"{chunk!r} is not a range like 09:00-18:00.")
+            raise BusinessTimeError(
+                f"{chunk!r} is not a range like 09:00-18:00.",
+                code="hours_range_format",
+                value=chunk,
+            )
         intervals.append((minute(start), minute(end)))
     return _check_hours(intervals, label=text)
 
@@ -78,12 +99,16 @@ def _check_hours(intervals: Iterable[Sequence[int]], *, label: object) -> Hours:
     for start, end in hours:
         if not 0 <= start < end <= 1440:
             raise BusinessTimeError(
-                f"Working hours {label}: {start}-{end} must satisfy 0 <= start < end <= 1440 minutes."
+                f"Working hours {label}: {start}-{end} must satisfy 0 <= start < end <= 1440 minutes.",
+                code="hours_range_order",
+                value=f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}",
             )
     for (_, end), (start, _) in itertools.pairwise(hours):
         if start <= end:
             raise BusinessTimeError(
-                f"Working hours {label}: intervals overlap or touch; merge them."
+                f"Working hours {label}: intervals overlap or touch; merge them.",
+                code="hours_overlap",
+                value=str(label),
             )
     return hours
 

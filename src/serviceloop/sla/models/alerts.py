@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from serviceloop.core.messages import validation_error
 
 __all__ = ["Alert", "AlertRule"]
 
@@ -36,10 +39,8 @@ class AlertRule(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
         if self.kind == self.Kind.STAGE_BACKLOG and not self.stage_code:
-            raise ValidationError({"stage_code": _("Say which stage's backlog is watched.")})
+            raise ValidationError({"stage_code": validation_error("alert_stage_required")})
 
 
 class Alert(models.Model):

@@ -16,6 +16,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from serviceloop.cases.choices import Channel, Priority
+from serviceloop.core.messages import validation_error
 from serviceloop.sla.business_time import BusinessTimeError, parse_hours
 from serviceloop.sla.choices import Action, DateKind, Indicator, Metric, Trigger
 
@@ -43,23 +44,21 @@ def validate_time_zone(value: str) -> None:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationError(_("Unknown time zone %(zone)s."), params={"zone": value}) from exc
+        raise validation_error("time_zone_unknown", {"zone": value}) from exc
 
 
 def validate_hours(value: str) -> None:
     try:
         parse_hours(value)
     except BusinessTimeError as exc:
-        raise ValidationError(str(exc)) from exc
+        raise validation_error(exc.code, exc.params) from exc
 
 
 def validate_country(value: str) -> None:
     import holidays
 
     if value and value not in holidays.list_supported_countries():
-        raise ValidationError(
-            _("%(code)s is not a country the holidays library knows."), params={"code": value}
-        )
+        raise validation_error("country_unknown", {"code": value})
 
 
 def _hours_field(label: StrOrPromise, default: str) -> models.CharField[Any, Any]:
@@ -133,9 +132,9 @@ class BusinessCalendar(models.Model):
 
     def clean(self) -> None:
         if not any(getattr(self, day).strip() for day in WEEKDAY_FIELDS):
-            raise ValidationError(_("A calendar needs working hours on at least one weekday."))
+            raise validation_error("calendar_no_hours")
         if self.subdivision and not self.country:
-            raise ValidationError({"subdivision": _("A region needs a country.")})
+            raise ValidationError({"subdivision": validation_error("region_needs_country")})
 
 
 class CalendarDate(models.Model):
@@ -216,15 +215,15 @@ class SlaPolicy(models.Model):
         return self.name
 
     def clean(self) -> None:
-        errors: dict[str, StrOrPromise] = {}
+        errors: dict[str, ValidationError] = {}
         for name, allowed in (("priorities", Priority.values), ("channels", Channel.values)):
             value = getattr(self, name)
             if not isinstance(value, list) or any(v not in allowed for v in value):
-                errors[name] = _("A list of: %(allowed)s.") % {"allowed": ", ".join(allowed)}
+                errors[name] = validation_error("list_of_choices", {"allowed": list(allowed)})
         for name in ("categories", "segments"):
             value = getattr(self, name)
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                errors[name] = _("A list of texts.")
+                errors[name] = validation_error("list_of_texts")
         if errors:
             raise ValidationError(errors)
 
@@ -280,9 +279,9 @@ class EscalationRule(models.Model):
 
     def clean(self) -> None:
         if self.action == Action.REASSIGN_TEAM and self.team_id is None:
-            raise ValidationError({"team": _("Say which team the case goes to.")})
+            raise ValidationError({"team": validation_error("escalation_team_required")})
         if self.action == Action.MOVE_STAGE and not self.stage_code:
-            raise ValidationError({"stage_code": _("Say which stage the case moves to.")})
+            raise ValidationError({"stage_code": validation_error("escalation_stage_required")})
 
 
 class SlaClock(models.Model):
@@ -401,4 +400,4 @@ class QualityStandard(models.Model):
 
     def clean(self) -> None:
         if self.stage_code and self.indicator != Indicator.REWORK_RATE:
-            raise ValidationError({"stage_code": _("Only the rework rate is measured per stage.")})
+            raise ValidationError({"stage_code": validation_error("per_stage_rework_only")})
