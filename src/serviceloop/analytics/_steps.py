@@ -12,22 +12,32 @@ many analyses read it:
   start times, the processing from start to completion.
 
 Pairs are grouped by one integer key (``source * n + target``), which Polars groups about twice
-as fast as the two code columns; codes come back by division.
+as fast as the two code columns; codes come back by division. On Polars, medians and 90th
+percentiles do not go through the group-by (it sorts every group of every grouping): the step
+durations are sorted once by edge (:mod:`._order`), and the edges, the activities reached and
+the activities left all read their order statistics from those runs.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import narwhals as nw
 import polars as pl
 
 from ._durations import duration_stats, seconds
+from ._engine import PolarsEngine
 from ._log import EventLog
+from ._order import SortedRuns, sorted_runs
 from ._schema import A2, S2, T2, A, C, S, T
 
 __all__ = ["arrival_times", "edge_times", "own_times"]
 
 _EDGE = "__edge"
 _D = "__d"
+_INT = "__d_us"
+# Groups pooled from the edge runs at most this many (group, run) cells; beyond, a sort of its own.
+_MAX_POOLED = 4096
 
 
 def edge_times(log: EventLog, *, waiting: bool = False) -> pl.DataFrame:
@@ -42,7 +52,8 @@ def _edge_times(log: EventLog, *, to_start: bool) -> pl.DataFrame:
     n = max(1, len(log.activity_names))
     later = S2 if to_start else T2
     edge = nw.col(A).cast(nw.Int64()) * n + nw.col(A2).cast(nw.Int64())
-    aggs = [nw.len().alias("count"), *duration_stats(_D, "")]
+    runs = _runs(log, later)
+    aggs = [nw.len().alias("count"), *_stats(_D, "", sorted_=runs is not None)]
     if not to_start:
         aggs.insert(1, nw.col(C).n_unique().alias("cases"))
     out = log.engine.collect(
@@ -52,8 +63,71 @@ def _edge_times(log: EventLog, *, to_start: bool) -> pl.DataFrame:
         .group_by(_EDGE)
         .agg(*aggs)
     )
+    if runs is not None:
+        groups = [[int(k)] for k in out[_EDGE]]
+        out = _with_quantiles(out, runs.quantiles(groups, (0.5, 0.9)), "")
     key = pl.col(_EDGE)
     return out.select((key // n).alias(A), (key % n).alias(A2), pl.exclude(_EDGE))
+
+
+def _stats(col: str, prefix: str, *, sorted_: bool) -> list[nw.Expr]:
+    """The duration aggregations the group-by computes: all four, or without the order
+    statistics when they come from sorted runs (:func:`_with_quantiles` adds them)."""
+    stats = duration_stats(col, prefix)
+    return [stats[0], stats[3]] if sorted_ else stats
+
+
+def _with_quantiles(out: pl.DataFrame, qs: Sequence[pl.Series], prefix: str) -> pl.DataFrame:
+    """Median and p90 put back between mean and total, where :func:`duration_stats` has them."""
+    median, p90 = (f"{prefix}{name}_seconds" for name in ("median", "p90"))
+    out = out.with_columns(qs[0].alias(median), qs[1].alias(p90))
+    names = [c for c in out.columns if c not in (median, p90)]
+    at = names.index(f"{prefix}mean_seconds") + 1
+    return out.select(*names[:at], median, p90, *names[at:])
+
+
+def _runs(log: EventLog, later: str) -> SortedRuns | None:
+    """On Polars: the durations from each event to its successor's ``later`` time, sorted once
+    per log by edge (``A * n + A2``); None on other engines or when they do not fit a sort key."""
+    if not isinstance(log.engine, PolarsEngine):
+        return None
+    return log.memo(("runs", later), lambda: _edge_runs(log, later))
+
+
+def _edge_runs(log: EventLog, later: str) -> SortedRuns | None:
+    n = max(1, len(log.activity_names))
+    width = pl.UInt32 if n * n < 2**32 else pl.UInt64
+    steps = log._with_next.filter(pl.col(later).is_not_null()).select(
+        (pl.col(A).cast(width) * n + pl.col(A2).cast(width)).alias(_EDGE),
+        (pl.col(later) - pl.col(T)).alias(_INT),
+    )
+    return sorted_runs(steps[_EDGE], steps[_INT], n * n)
+
+
+def _pooled(
+    log: EventLog, runs: SortedRuns, codes: pl.Series, *, by_target: bool
+) -> list[pl.Series] | None:
+    """Median and p90 of the steps into (``by_target``) or out of each activity in ``codes``,
+    pooled from the edge runs; None when that would mean too many (group, run) cells."""
+    n = max(1, len(log.activity_names))
+    present = runs.counts().nonzero()[0]
+    groups: dict[int, list[int]] = {int(c): [] for c in codes}
+    for edge in present.tolist():
+        code = edge % n if by_target else edge // n
+        if code in groups:
+            groups[code].append(edge)
+    width = max((len(g) for g in groups.values()), default=0)
+    if len(groups) * width > _MAX_POOLED:
+        return None
+    return runs.quantiles([groups[int(c)] for c in codes], (0.5, 0.9))
+
+
+def _own_runs(log: EventLog, column: pl.Expr, key: str, n_keys: int) -> SortedRuns | None:
+    """``column`` (integer microseconds) per code in ``key``, nulls left out, sorted once."""
+    frame = log._with_next.select(pl.col(key), column.alias(_INT)).filter(
+        pl.col(_INT).is_not_null()
+    )
+    return sorted_runs(frame[key], frame[_INT], n_keys)
 
 
 def arrival_times(log: EventLog) -> pl.DataFrame:
@@ -64,13 +138,24 @@ def arrival_times(log: EventLog) -> pl.DataFrame:
 
 def _arrival_times(log: EventLog) -> pl.DataFrame:
     later = S2 if log.has_start else T2
-    return log.engine.collect(
+    runs = _runs(log, later)
+    out = log.engine.collect(
         log.lazy_steps()
         .filter(~nw.col(A2).is_null())
         .select(A2, seconds(nw.col(later) - nw.col(T)).alias(_D))
         .group_by(A2)
-        .agg(nw.len().alias("count"), *duration_stats(_D, ""))
+        .agg(nw.len().alias("count"), *_stats(_D, "", sorted_=runs is not None))
     )
+    if runs is None:
+        return out
+    qs = _pooled(log, runs, out[A2], by_target=True)
+    if qs is None:
+        n = max(1, len(log.activity_names))
+        own = _own_runs(log, pl.when(pl.col(A2).is_not_null()).then(pl.col(later) - pl.col(T)),
+                        A2, n)  # fmt: skip
+        assert own is not None  # fits: the edge runs did, with a wider key
+        qs = own.quantiles([[int(c)] for c in out[A2]], (0.5, 0.9))
+    return _with_quantiles(out, qs, "")
 
 
 def own_times(log: EventLog) -> pl.DataFrame:
@@ -80,10 +165,26 @@ def own_times(log: EventLog) -> pl.DataFrame:
 
 
 def _own_times(log: EventLog) -> pl.DataFrame:
+    runs = _runs(log, T2)
+    proc_runs = None
+    if runs is not None and log.has_start:
+        n = max(1, len(log.activity_names))
+        proc_runs = _own_runs(log, pl.col(T) - pl.col(S), A, n)
     cols = [A, seconds(nw.col(T2) - nw.col(T)).alias("__soj")]
-    aggs = [nw.len().alias("count"), *duration_stats("__soj", "sojourn_")]
+    aggs = [nw.len().alias("count"), *_stats("__soj", "sojourn_", sorted_=runs is not None)]
     if log.has_start:
         cols.append(seconds(nw.col(T) - nw.col(S)).alias("__proc"))
-        aggs += duration_stats("__proc", "processing_")
+        aggs += _stats("__proc", "processing_", sorted_=proc_runs is not None)
     out = log.engine.collect(log.lazy_steps().select(*cols).group_by(A).agg(*aggs))
+    if runs is not None:
+        qs = _pooled(log, runs, out[A], by_target=False)
+        if qs is None:
+            n = max(1, len(log.activity_names))
+            soj = _own_runs(log, pl.col(T2) - pl.col(T), A, n)
+            assert soj is not None  # fits: the edge runs did, with a wider key
+            qs = soj.quantiles([[int(c)] for c in out[A]], (0.5, 0.9))
+        out = _with_quantiles(out, qs, "sojourn_")
+    if proc_runs is not None:
+        out = _with_quantiles(out, proc_runs.quantiles([[int(c)] for c in out[A]], (0.5, 0.9)),
+                              "processing_")  # fmt: skip
     return out.with_columns(pl.col("count").cast(pl.Int64))
