@@ -16,8 +16,9 @@ stopped first-response clock and a running resolution clock each, ``--breaches``
 then times one ``sla_sweep()`` (what ``serviceloop worker`` runs every round) and checks it recorded
 exactly those breaches. Target: < 10 s.
 
-``live`` (after ``sweep``, same ``DATABASE_URL``): each query of the live monitoring page over
-those million cases, for a manager (every team) and for one team. Target: < 300 ms each.
+``live`` (after ``sweep``, same ``DATABASE_URL``; or over any migrated database such as the 1M-case
+scale database): each panel of the live monitoring page, for a manager (every team) and for the
+team with the most open cases, the first run and the median. Target: < 300 ms each.
 """
 
 from __future__ import annotations
@@ -218,14 +219,28 @@ def bench_live(repeat: int) -> None:
     import django
 
     django.setup()
+    from django.db.models import Count
     from django.utils import timezone
 
     from serviceloop.cases.models import Case
     from serviceloop.sla import live
+    from serviceloop.sla.capacity import arrivals_capacity
+    from serviceloop.sla.compliance import compliance
+    from serviceloop.sla.counters import live_counts_fold
 
     now = timezone.now()
-    team_id = Case.objects.values_list("team_id", flat=True).first()
-    print(f"open cases: {Case.objects.filter(status='open').count():,}")
+    team_id = (
+        Case.objects.filter(status="open")
+        .values_list("team_id")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .values_list("team_id", flat=True)
+        .first()
+    )
+    print(f"cases: {Case.objects.count():,}, open: {Case.objects.filter(status='open').count():,}")
+    started = time.perf_counter()
+    live_counts_fold()
+    print(f"folding the counters' fresh rows: {(time.perf_counter() - started) * 1000:.0f} ms")
     for who, scope in (("manager", live.LiveScope(None)), ("one team", live.LiveScope((team_id,)))):
         panels = {
             "at-risk list": lambda scope=scope: live._at_risk(scope, now),
@@ -242,6 +257,8 @@ def bench_live(repeat: int) -> None:
             "ageing": lambda scope=scope: live._ageing(scope, now),
             "load per agent": lambda scope=scope: live._load(scope),
             "past stage standard": lambda scope=scope: live._overdue_stages(scope, now),
+            "arrivals vs capacity": lambda scope=scope: arrivals_capacity(scope, now=now),
+            "process compliance": lambda scope=scope: compliance(scope, now=now),
         }
         for name, run in panels.items():
             times = []
@@ -250,7 +267,8 @@ def bench_live(repeat: int) -> None:
                 run()
                 times.append(time.perf_counter() - started)
             print(
-                f"{who:9} {name:22} median {statistics.median(times) * 1000:7.1f} ms (target < 300 ms)"
+                f"{who:9} {name:22} first {times[0] * 1000:7.1f} ms, median "
+                f"{statistics.median(times) * 1000:7.1f} ms (target < 300 ms)"
             )
 
 
