@@ -186,3 +186,71 @@ def test_the_as_is_model_is_kept_until_the_log_changes(history):
     again = whatif.whatif_as_is_model()
     assert again is not first
     assert again.info["events"] > first.info["events"]
+
+
+WHATIF_TEMPLATES = (
+    "insights/templates/insights/whatif.html",
+    "insights/templates/insights/whatif_run.html",
+    "insights/templates/insights/partials/whatif_run.html",
+)
+
+
+def _template_messages() -> list[str]:
+    """Every ``translate``/``blocktranslate`` text of the what-if templates, as gettext sees it
+    (a literal ``%`` is looked up as ``%%``, a ``{{ name }}`` as ``%(name)s``)."""
+    import re
+    from pathlib import Path
+
+    import serviceloop
+
+    root = Path(serviceloop.__file__).parent
+    found: list[str] = []
+    for name in WHATIF_TEMPLATES:
+        text = (root / name).read_text(encoding="utf-8")
+        found += [m.replace("%", "%%") for m in re.findall(r'{% translate "(.*?)" %}', text)]
+        for block in re.findall(r"{% blocktranslate[^%]*%}(.*?){% endblocktranslate %}", text):
+            found.append(re.sub(r"{{ (\w+) }}", r"%(\1)s", block.replace("%", "%%")))
+    return found
+
+
+def test_every_text_of_the_whatif_pages_has_chinese():
+    from django.utils import translation
+
+    from serviceloop.insights.whatif_views import MEASURES, SLA_SOURCES, STATUSES
+
+    messages = _template_messages()
+    messages += [label for _, label, _ in MEASURES]
+    messages += list(SLA_SOURCES.values()) + list(STATUSES.values())
+    assert len(messages) > 40
+    with translation.override("zh-hans"):
+        missing = [m for m in messages if translation.gettext(m) == m]
+    assert missing == []
+
+
+def test_the_whatif_pages_speak_chinese(history, client, synchronous):
+    client.force_login(history.manager)
+    client.cookies["django_language"] = "zh-hans"
+    form = client.get(reverse("insights:what-if"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    page = form.content.decode()
+    for label in ("假设分析：模拟对流程的改动", "各团队人数", "各阶段用时", "模拟周数"):
+        assert label in page
+    assert "Staff per team" not in page
+    refused = client.post(
+        reverse("insights:what-if"), {"arrivals": "many"}, HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    assert refused.status_code == 422
+    assert "many 不是整数" in refused.content.decode()
+    started = client.post(
+        reverse("insights:what-if"),
+        {"arrivals": "50", "replications": "2", "weeks": "2"},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert started.status_code == 302
+    run = client.get(started["Location"], HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    for label in ("周期时间，平均", "周期时间，p90", "SLA 达成率", "每周完成量", "现状", "已完成"):
+        assert label in run
+    assert "Cycle time, mean" not in run and "Throughput per week" not in run
+    assert any(unit in run for unit in (" 天", " 小时", " 分钟"))
+    assert "日志周期时间的第 80 百分位" in run
+    listing = client.get(reverse("insights:what-if"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "已完成" in listing.content.decode()

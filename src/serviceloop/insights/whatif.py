@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from serviceloop.analytics import AnalyticsError
 from serviceloop.insights.selectors import LogFilters, event_log, event_log_version
@@ -125,7 +126,7 @@ def _discover() -> Any:
 
     log = event_log(LogFilters())
     if log is None:
-        raise WhatIfError("The event log is empty: there is no process to simulate yet.")
+        raise WhatIfError(_("The event log is empty: there is no process to simulate yet."))
     try:
         stages = _completion_log(log)
         teams = {a: t for a, t in _stage_teams().items() if a in stages.activities}
@@ -139,7 +140,7 @@ def whatif_start(*, actor: Any, changes: list[str], replications: int, weeks: in
     from serviceloop.analytics.simulation import Scenario, parse_change
 
     if not changes:
-        raise WhatIfError("Pick at least one change.")
+        raise WhatIfError(_("Pick at least one change."))
     try:
         scenario = Scenario("what-if", tuple(parse_change(c) for c in changes))
         scenario.apply(whatif_as_is_model())

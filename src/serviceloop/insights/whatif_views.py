@@ -13,6 +13,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, pgettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from serviceloop.accounts.decorators import role_required
@@ -28,12 +29,33 @@ from serviceloop.insights.whatif import (
 __all__ = ["whatif_run_view", "whatif_view"]
 
 MEASURES = (
-    ("cycle_time_mean_seconds", "Cycle time, mean", "time"),
-    ("cycle_time_median_seconds", "Cycle time, median", "time"),
-    ("cycle_time_p90_seconds", "Cycle time, p90", "time"),
-    ("sla_attainment", "SLA attainment", "share"),
-    ("throughput_per_week", "Throughput per week", "number"),
+    ("cycle_time_mean_seconds", gettext_noop("Cycle time, mean"), "time"),
+    ("cycle_time_median_seconds", gettext_noop("Cycle time, median"), "time"),
+    ("cycle_time_p90_seconds", gettext_noop("Cycle time, p90"), "time"),
+    ("sla_attainment", gettext_noop("SLA attainment"), "share"),
+    ("throughput_per_week", gettext_noop("Throughput per week"), "number"),
 )
+# How the simulation chose the SLA it measures attainment against (``settings.sla_source``).
+SLA_SOURCES = {
+    "80th percentile of the log's cycle times": gettext_noop(
+        "80th percentile of the log's cycle times"
+    ),
+    "given": gettext_noop("given"),
+    "mean cycle time of the first as-is replication": gettext_noop(
+        "mean cycle time of the first as-is replication"
+    ),
+}
+STATUSES = {
+    "queued": gettext_noop("queued"),
+    "running": gettext_noop("running"),
+    "done": gettext_noop("done"),
+    "failed": gettext_noop("failed"),
+    "interrupted": gettext_noop("interrupted"),
+}
+
+
+def _status_label(status: str) -> str:
+    return _(STATUSES[status]) if status in STATUSES else status
 
 
 def _int(post: Any, name: str, low: int, high: int, errors: list[str], label: str) -> int:
@@ -81,7 +103,8 @@ def _changes(post: Any, model: Any, errors: list[str]) -> list[str]:
 @require_http_methods(["GET", "POST"])
 def whatif_view(request: HttpRequest) -> HttpResponse:
     """The form of changes over the as-is model, and the latest runs."""
-    context: dict[str, Any] = {"runs": whatif_list(), "errors": [], "posted": request.POST}
+    runs = [{**run, "status_label": _status_label(run["status"])} for run in whatif_list()]
+    context: dict[str, Any] = {"runs": runs, "errors": [], "posted": request.POST}
     try:
         model = whatif_as_is_model()
     except WhatIfError as exc:
@@ -111,10 +134,15 @@ def whatif_view(request: HttpRequest) -> HttpResponse:
 def _duration(seconds: float | None) -> str:
     if seconds is None or math.isnan(seconds):
         return "—"
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+    units = (
+        (pgettext("duration unit", "d"), 86400),
+        (pgettext("duration unit", "h"), 3600),
+        (pgettext("duration unit", "min"), 60),
+    )
+    for unit, size in units:
         if abs(seconds) >= size:
             return f"{seconds / size:.1f} {unit}"
-    return f"{seconds:.0f} s"
+    return f"{seconds:.0f} {pgettext('duration unit', 's')}"
 
 
 def _fmt(value: float | None, kind: str) -> str:
@@ -171,10 +199,12 @@ def whatif_run_view(request: HttpRequest, run_id: str) -> HttpResponse:
         run = whatif_get(run_id)
     except WhatIfError:
         raise Http404("no such what-if run") from None
-    context: dict[str, Any] = {"run": run}
+    context: dict[str, Any] = {"run": run, "status_label": _status_label(run["status"])}
     if run["status"] == "done":
         context["tables"] = _rows(run["result"])
         context["settings"] = run["result"]["settings"]
+        source = str(context["settings"].get("sla_source", ""))
+        context["sla_source"] = _(SLA_SOURCES[source]) if source in SLA_SOURCES else source
     total = run.get("total") or 1
     context["percent"] = round(100 * run.get("done", 0) / total)
     template = (
