@@ -111,3 +111,17 @@ def test_the_page_draws_both_panels_for_the_lead_scope_only(client, world, leads
         assert f'data-compliance-agent="{world.front_agent.username}"' in html
         assert world.back_agent.username not in html
         assert f'data-compliance-team="{world.back.name}"' not in html
+
+
+def test_the_live_page_and_the_lead_flag_speak_chinese(client, world, leads):
+    from django.utils import translation
+
+    from serviceloop.accounts.models import AgentProfile
+
+    client.force_login(leads.front)
+    html = client.get(reverse("sla:live"), headers={"accept-language": "zh-hans"}).content
+    text = html.decode()
+    for phrase in ("实时监控", "每小时来单量与处理能力", "流程遵从度", "您的团队。", "今日来单"):
+        assert phrase in text
+    with translation.override("zh-hans"):
+        assert str(AgentProfile._meta.get_field("is_lead").verbose_name) == "组长"

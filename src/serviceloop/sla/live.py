@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, F, QuerySet
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from serviceloop.accounts.models import AgentProfile, Team, User
 from serviceloop.accounts.permissions import is_agent, is_manager
@@ -34,7 +36,7 @@ __all__ = ["LiveScope", "led_team_ids", "live_panels", "live_scope"]
 
 ACTIVE = (CaseStatus.OPEN, CaseStatus.PENDING)
 AT_RISK_WINDOW = timedelta(hours=2)
-AGE_BUCKETS = ((1, "< 1 day"), (3, "1-3 days"), (7, "3-7 days"))
+AGE_BUCKETS = ((1, _("< 1 day")), (3, _("1-3 days")), (7, _("3-7 days")))
 PERCENTILE_SAMPLE = 20_000
 
 
@@ -83,8 +85,8 @@ def live_scope(user: User) -> LiveScope | None:
 def _wip(scope: LiveScope) -> list[dict[str, Any]]:
     """Open and pending cases by team and stage (names), from the counters."""
     counts = case_counts_by_stage(scope.team_ids, ACTIVE)
-    teams = dict(Team.objects.filter(pk__in={t for t, *_ in counts}).values_list("pk", "name"))
-    stages = dict(Stage.objects.filter(pk__in={s for _, s, *_ in counts}).values_list("pk", "name"))
+    teams = dict(Team.objects.filter(pk__in={row[0] for row in counts}).values_list("pk", "name"))
+    stages = dict(Stage.objects.filter(pk__in={row[1] for row in counts}).values_list("pk", "name"))
     rows: dict[tuple[str | None, str], dict[str, Any]] = {}
     for team_id, stage_id, status, n in counts:
         key = (teams.get(team_id) if team_id else None, stages.get(stage_id, "?"))
@@ -108,15 +110,16 @@ def _younger_than(scope: LiveScope, moment: datetime) -> int:
     return whole + part
 
 
-def _ageing(scope: LiveScope, now: datetime) -> list[tuple[str, int]]:
+def _ageing(scope: LiveScope, now: datetime) -> list[tuple[str | Promise, int]]:
     """Open and pending cases by age band."""
-    total = sum(n for *_, n in case_counts_by_stage(scope.team_ids, ACTIVE))
-    bands, below = [], 0
+    total = sum(row[3] for row in case_counts_by_stage(scope.team_ids, ACTIVE))
+    bands: list[tuple[str | Promise, int]] = []
+    below = 0
     for days, label in AGE_BUCKETS:  # cumulative counts (younger than n days) into bands
         younger = _younger_than(scope, now - timedelta(days=days))
         bands.append((label, younger - below))
         below = younger
-    bands.append(("> 7 days", total - below))
+    bands.append((_("> 7 days"), total - below))
     return bands
 
 
@@ -213,9 +216,9 @@ def live_panels(scope: LiveScope, *, now: datetime) -> dict[str, Any]:
         "ageing": _ageing(scope, now),
         "at_risk": _at_risk(scope, now),
         "attainment": [
-            ("today", _attainment(scope, today)),
-            ("7 days", _attainment(scope, local_midnight(now, days_back=6))),
-            ("30 days", _attainment(scope, local_midnight(now, days_back=29))),
+            (_("today"), _attainment(scope, today)),
+            (_("7 days"), _attainment(scope, local_midnight(now, days_back=6))),
+            (_("30 days"), _attainment(scope, local_midnight(now, days_back=29))),
         ],
         "percentiles": [
             (label, _percentiles(scope, metric, local_midnight(now, days_back=29)))
