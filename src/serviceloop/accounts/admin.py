@@ -47,8 +47,8 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ("code", "name")
-    search_fields = ("code", "name")
+    list_display = ("code", "name", "name_zh")
+    search_fields = ("code", "name", "name_zh")
 
 
 @admin.register(Skill)

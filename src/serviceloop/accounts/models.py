@@ -13,6 +13,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from serviceloop.accounts.choices import STAFF_ROLES, Role
+from serviceloop.core.messages import Named
 
 __all__ = ["AgentProfile", "ApiToken", "Skill", "Team", "User"]
 
@@ -52,6 +53,7 @@ class User(AbstractUser):
 class Team(models.Model):
     code = models.SlugField(_("code"), max_length=50, unique=True)
     name = models.CharField(_("name"), max_length=100)
+    name_zh = models.CharField(_("Chinese name"), max_length=100, blank=True)
     description = models.TextField(_("description"), blank=True)
 
     class Meta:
@@ -60,7 +62,12 @@ class Team(models.Model):
         verbose_name_plural = _("teams")
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language (Chinese when set and active); exports use ``code``."""
+        return str(Named.of(self))
 
 
 class Skill(models.Model):

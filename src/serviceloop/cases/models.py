@@ -14,6 +14,7 @@ from django.db.models.functions import Cast, Concat, LPad
 from django.utils.translation import gettext_lazy as _
 
 from serviceloop.cases.choices import CaseStatus, Channel, EventKind, MessageKind, Priority
+from serviceloop.core.messages import Named
 
 __all__ = [
     "MSG_EVENTS_APPEND_ONLY",
@@ -48,7 +49,12 @@ class Category(models.Model):
         verbose_name_plural = _("categories")
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language (Chinese when set and active); exports use ``code``."""
+        return str(Named.of(self))
 
 
 def _case_number() -> models.Func:

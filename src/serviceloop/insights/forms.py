@@ -77,11 +77,16 @@ class InsightsFilterForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields
-        field["team"].choices = [(t.pk, t.name) for t in filter_teams()]  # type: ignore[attr-defined]
-        field["category"].choices = [(c.pk, c.name) for c in filter_categories()]  # type: ignore[attr-defined]
+        # named in the reader's language, sorted as read; the filter keeps the stable ids
+        teams = sorted(((t.pk, t.display_name) for t in filter_teams()), key=lambda c: c[1])
+        categories = sorted(
+            ((c.pk, c.display_name) for c in filter_categories()), key=lambda c: c[1]
+        )
+        field["team"].choices = teams  # type: ignore[attr-defined]
+        field["category"].choices = categories  # type: ignore[attr-defined]
         versions = list(filter_versions())
         # the processes cases may run on, from the same query (each version carries its process)
-        processes = {v.process_id: v.process.name for v in versions}
+        processes = {v.process_id: v.process.display_name for v in versions}
         by_name = sorted(processes.items(), key=lambda item: item[1])
         field["process"].choices = [("", _("All processes")), *by_name]  # type: ignore[attr-defined]
         field["version"].choices = [("", _("All versions"))] + [  # type: ignore[attr-defined]

@@ -49,7 +49,7 @@ def format_minutes(minutes: int | None) -> str:
 def _stage_label(stage: Stage) -> str:
     lines = [stage.display_name]
     if stage.responsible_team is not None:
-        lines.append(stage.responsible_team.name)
+        lines.append(stage.responsible_team.display_name)
     else:
         lines.append(stage.get_responsible_role_display())
     if stage.time_standard_minutes is not None:

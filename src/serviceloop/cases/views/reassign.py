@@ -62,7 +62,7 @@ def reassign_label(user: Any) -> str:
     profile = getattr(user, "agent_profile", None)
     parts = [person(user)]
     if profile is not None:
-        parts.append(profile.team.name)
+        parts.append(profile.team.display_name)
         parts.append(
             _("%(load)d of %(capacity)d open") % {"load": user.load, "capacity": profile.capacity}
         )

@@ -56,6 +56,7 @@ __all__ = [
     "MSG_UNKNOWN_ROLE",
     "MSG_UNKNOWN_SKILL",
     "MSG_UNKNOWN_TEAM",
+    "SHIPPED_TEAM_NAMES_ZH",
     "Problem",
     "coded",
     "process_default_install",
@@ -66,6 +67,7 @@ __all__ = [
     "process_version_new_draft",
     "process_version_publish",
     "process_version_retire",
+    "team_defaults",
 ]
 
 DEFAULT_PROCESS_PATH = Path(__file__).resolve().parent.parent / "defaults" / "standard-service.yaml"
@@ -511,6 +513,15 @@ def _team_name(code: str) -> str:
     return code.replace("-", " ").replace("_", " ").capitalize()
 
 
+# The Chinese names of the teams the shipped processes name, given when the team is created.
+SHIPPED_TEAM_NAMES_ZH = {"frontline": "一线服务组", "specialists": "专家组", "field": "现场服务组"}
+
+
+def team_defaults(code: str) -> dict[str, str]:
+    """Names for a team a definition names but the database lacks (created by the installers)."""
+    return {"name": _team_name(code), "name_zh": SHIPPED_TEAM_NAMES_ZH.get(code, "")}
+
+
 @transaction.atomic
 def process_default_install(
     *, actor: User | None = None, path: Path = DEFAULT_PROCESS_PATH
@@ -530,7 +541,7 @@ def process_default_install(
             process_set_default(process=process, actor=actor)
             return live
     for code in {s.team for s in spec.stages if s.team}:
-        Team.objects.get_or_create(code=code, defaults={"name": _team_name(code)})
+        Team.objects.get_or_create(code=code, defaults=team_defaults(code))
     for code in {s.skill for s in spec.stages if s.skill}:
         Skill.objects.get_or_create(code=code, defaults={"name": _team_name(code)})
     version = process_version_import(text=path.read_text(encoding="utf-8"), actor=actor)

@@ -17,9 +17,11 @@ from serviceloop.processes.choices import VersionStatus
 from serviceloop.processes.models import ProcessVersion, ServiceProcess
 from serviceloop.processes.services import (
     DEFAULT_PROCESS_PATH,
+    SHIPPED_TEAM_NAMES_ZH,
     process_default_install,
     process_version_import,
     process_version_publish,
+    team_defaults,
 )
 
 __all__ = [
@@ -47,9 +49,7 @@ def _install_published(path: Path, actor: User | None) -> ProcessVersion:
         if live is not None:
             return live
     for code in {s.team for s in spec.stages if s.team}:
-        Team.objects.get_or_create(
-            code=code, defaults={"name": code.replace("-", " ").capitalize()}
-        )
+        Team.objects.get_or_create(code=code, defaults=team_defaults(code))
     for code in {s.skill for s in spec.stages if s.skill}:
         Skill.objects.get_or_create(
             code=code, defaults={"name": code.replace("-", " ").capitalize()}
@@ -72,4 +72,6 @@ def process_shipped_install(*, actor: User | None = None) -> dict[str, ProcessVe
     for path in SHIPPED_PROCESS_PATHS:  # installed before the files had Chinese names
         spec = load_process_yaml(path)  # an admin's own Chinese name is kept
         ServiceProcess.objects.filter(code=spec.code, name_zh="").update(name_zh=spec.name_zh)
+    for code, name_zh in SHIPPED_TEAM_NAMES_ZH.items():  # likewise a team's
+        Team.objects.filter(code=code, name_zh="").update(name_zh=name_zh)
     return versions
