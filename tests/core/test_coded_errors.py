@@ -168,6 +168,23 @@ def test_api_list_and_export_refusals_are_coded():
     assert export.json()["fields"] == {"since": ["周期的结束早于开始。"]}
 
 
+@pytest.mark.django_db
+def test_the_frameworks_own_refusals_are_coded_too(client):
+    anonymous = client.get("/api/cases/", headers={"Accept-Language": "zh-hans"})
+    assert anonymous.status_code == 401
+    assert anonymous.json()["code"] == "unauthenticated"
+    assert anonymous.json()["detail"].startswith("需要身份验证")
+    api = Api(ManagerFactory())
+    missing = api.get("/api/cases/NOPE-1")
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
+    unreadable = api.client.post(
+        "/api/cases/", "{not json", content_type="application/json", headers=api.headers
+    )
+    assert (unreadable.status_code, unreadable.json()["code"]) == (422, "body_unparsable")
+    invalid = api.post("/api/cases/", {"title": 5})
+    assert (invalid.status_code, invalid.json()["code"]) == (422, "invalid_input")
+
+
 # --- evaluation: indicators named in the reader's language ---------------------------------------
 
 

@@ -3,6 +3,8 @@
 ``{"detail": message, "code": code, "params": {...}, "fields": {field: [messages]}}``: ``detail``
 and the field messages are made from the error's code in the request's language (``Accept-Language``,
 English by default); ``code`` and ``params`` are stable for programs (named things by their code).
+The framework's own refusals (no sign-in, unreadable or too large body, not found) carry codes of
+the same table; only the schema checks' field messages are pydantic's, as it words them.
 """
 
 from __future__ import annotations
@@ -23,11 +25,9 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from serviceloop.core.exceptions import ApplicationError
 from serviceloop.core.limits import limit
-from serviceloop.core.messages import render_fields
+from serviceloop.core.messages import Problem, render_fields
 from serviceloop.core.middleware import too_large_body
 from serviceloop.core.throttle import RateLimitedError
-
-MSG_UNPARSABLE_BODY = "The request body could not be read: send valid JSON (multipart for files)."
 
 # Where ninja found a parameter; the client names the field without it ("title", "Idempotency-Key").
 _PARAM_SOURCES = {"body", "payload", "query", "header", "path", "form", "file", "cookie"}
@@ -46,6 +46,15 @@ def _ninja_fields(errors: list[dict[str, Any]]) -> dict[str, list[str]]:
     return fields
 
 
+def coded_body(problem: Problem, field: str | None = None) -> dict[str, Any]:
+    """The error body of ``problem`` in the active language; ``field`` repeats it as that field's."""
+    detail = problem.render()
+    body: dict[str, Any] = {"detail": detail, **problem.as_json()}
+    if field is not None:
+        body["fields"] = {field: [detail]}
+    return body
+
+
 def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(ApplicationError)
     def application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
@@ -56,35 +65,31 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(NinjaValidationError)
     def validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-        body = {"detail": "Invalid input.", "fields": _ninja_fields(list(exc.errors))}
+        body = {**coded_body(Problem("invalid_input")), "fields": _ninja_fields(list(exc.errors))}
         return api.create_response(request, body, status=422)
 
     @api.exception_handler(DjangoValidationError)
     def django_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-        return api.create_response(
-            request, {"detail": "Invalid input.", "fields": fields}, status=422
-        )
+        body = {**coded_body(Problem("invalid_input")), "fields": fields}
+        return api.create_response(request, body, status=422)
 
     @api.exception_handler(AuthenticationError)
     def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-        body = {
-            "detail": "Authentication required: sign in, or send 'Authorization: Bearer <token>'."
-        }
-        response = api.create_response(request, body, status=401)
+        response = api.create_response(request, coded_body(Problem("unauthenticated")), status=401)
         response["WWW-Authenticate"] = 'Bearer realm="serviceloop"'
         return response
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         if exc.status_code == 400:  # ninja could not parse the body: bad input like any other
-            body = {"detail": MSG_UNPARSABLE_BODY, "fields": {"__all__": [MSG_UNPARSABLE_BODY]}}
+            body = coded_body(Problem("body_unparsable"), "__all__")
             return api.create_response(request, body, status=422)
         return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
 
     @api.exception_handler(RateLimitedError)
     def rate_limited(request: HttpRequest, exc: RateLimitedError) -> HttpResponse:
-        response = api.create_response(request, {"detail": exc.message}, status=429)
+        response = api.create_response(request, coded_body(exc.problem), status=429)
         response["Retry-After"] = str(exc.retry_after)
         return response
 
@@ -94,20 +99,22 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(TooManyFilesSent)
     def too_many_files(request: HttpRequest, exc: TooManyFilesSent) -> HttpResponse:
-        most = limit("FILES_PER_REQUEST")
-        message = f"At most {most} files per request (SERVICELOOP_LIMIT_FILES_PER_REQUEST)."
-        body = {"detail": message, "fields": {"file": [message]}}
+        params = {"most": limit("FILES_PER_REQUEST"), "hint": "SERVICELOOP_LIMIT_FILES_PER_REQUEST"}
+        body = coded_body(Problem("too_many_files", params), "file")
         return api.create_response(request, body, status=413)
 
     @api.exception_handler(TooManyFieldsSent)
     def too_many_fields(request: HttpRequest, exc: TooManyFieldsSent) -> HttpResponse:
-        body = {"detail": "Too many form fields.", "fields": {"__all__": ["Too many form fields."]}}
+        body = coded_body(Problem("too_many_fields"), "__all__")
         return api.create_response(request, body, status=413)
 
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-        return api.create_response(request, {"detail": "Not found."}, status=404)
+        return api.create_response(request, coded_body(Problem("not_found")), status=404)
 
     @api.exception_handler(PermissionDenied)
     def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-        return api.create_response(request, {"detail": str(exc) or "Forbidden."}, status=403)
+        body = coded_body(Problem("permission_denied"))
+        if str(exc):  # a refusal from Django's own machinery (sign-in backends) keeps its reason
+            body["detail"] = str(exc)
+        return api.create_response(request, body, status=403)

@@ -19,6 +19,7 @@ from ninja.utils import check_csrf
 
 from serviceloop.accounts.models import User
 from serviceloop.accounts.services import api_token_authenticate
+from serviceloop.core.messages import Problem
 from serviceloop.core.throttle import (
     Rate,
     RateLimitedError,
@@ -27,10 +28,9 @@ from serviceloop.core.throttle import (
     throttle_wait,
 )
 
-__all__ = ["MSG_TOO_MANY_TOKEN_FAILURES", "BearerTokenAuth", "SessionCsrfAuth", "api_auth"]
+__all__ = ["BearerTokenAuth", "SessionCsrfAuth", "api_auth"]
 
 TOKEN_SCOPE = "token-address"  # noqa: S105  (a counter name)
-MSG_TOO_MANY_TOKEN_FAILURES = "Too many failed token sign-ins from your address; retry later."  # noqa: S105
 
 
 class BearerTokenAuth(HttpBearer):
@@ -45,7 +45,7 @@ class BearerTokenAuth(HttpBearer):
         )
         wait = throttle_wait(TOKEN_SCOPE, address, rate)
         if wait:
-            raise RateLimitedError(MSG_TOO_MANY_TOKEN_FAILURES, wait)
+            raise RateLimitedError(Problem("token_sign_in_throttled"), wait)
         user = api_token_authenticate(token)
         if user is None:
             throttle_hit(TOKEN_SCOPE, address, rate)

@@ -188,7 +188,25 @@ MESSAGES: dict[str, str] = {
         "This sign-up link is invalid or has expired. Please sign up again."
     ),
     "signup_password_mismatch": gettext_noop("This is not the password chosen when signing up."),
-    # --- the API's shared checks (idempotency keys, list pages) ----------------------------------
+    # --- the API's shared checks (sign-in, request body, idempotency keys, list pages) -----------
+    "unauthenticated": gettext_noop(
+        "Authentication required: sign in, or send 'Authorization: Bearer <token>'."
+    ),
+    "token_sign_in_throttled": gettext_noop(
+        "Too many failed token sign-ins from your address; retry later."
+    ),
+    "not_found": gettext_noop("Not found."),
+    "body_unparsable": gettext_noop(
+        "The request body could not be read: send valid JSON (multipart for files)."
+    ),
+    "body_too_large": gettext_noop(
+        "The request has {size} bytes; at most {most} are allowed ({hint})."
+    ),
+    "body_too_large_unsized": gettext_noop(
+        "The request has more than {most} bytes, the most allowed ({hint})."
+    ),
+    "too_many_files": gettext_noop("At most {most} files per request ({hint})."),
+    "too_many_fields": gettext_noop("Too many form fields."),
     "idempotency_key_chars": gettext_noop(
         "Use visible ASCII characters only (letters, digits, punctuation), e.g. a UUID."
     ),

@@ -13,17 +13,20 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from serviceloop.core.limits import limit
+from serviceloop.core.messages import Problem
 
 __all__ = ["RequestSizeLimitMiddleware", "too_large_body"]
 
-MSG_TOO_LARGE = "The request has {size} bytes; at most {most} are allowed ({hint})."
-
 
 def too_large_body(size: int | None, name: str) -> dict[str, object]:
-    most = limit(name)
-    shown = size if size is not None else f"more than {most}"
-    message = MSG_TOO_LARGE.format(size=shown, most=most, hint=f"SERVICELOOP_LIMIT_{name}")
-    return {"detail": message, "fields": {"__all__": [message]}}
+    """The 413 body (coded like every API error); ``size`` None when only "too large" is known."""
+    params: dict[str, object] = {"most": limit(name), "hint": f"SERVICELOOP_LIMIT_{name}"}
+    if size is None:
+        problem = Problem("body_too_large_unsized", params)
+    else:
+        problem = Problem("body_too_large", {**params, "size": size})
+    message = problem.render()
+    return {"detail": message, **problem.as_json(), "fields": {"__all__": [message]}}
 
 
 class RequestSizeLimitMiddleware:

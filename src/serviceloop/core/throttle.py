@@ -20,6 +20,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from serviceloop.core.messages import Problem
+
 __all__ = [
     "Rate",
     "RateLimitedError",
@@ -47,10 +49,15 @@ class Rate:
 class RateLimitedError(Exception):
     """Too many attempts; ``retry_after`` seconds until the window ends (HTTP 429)."""
 
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, problem: Problem, retry_after: int) -> None:
+        super().__init__(problem.render("en"))
+        self.problem = problem
         self.retry_after = max(1, retry_after)
+
+    @property
+    def message(self) -> str:
+        """The message in the active language."""
+        return self.problem.render()
 
 
 def client_ip(request: HttpRequest) -> str | None:
