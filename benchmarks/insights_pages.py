@@ -1,30 +1,50 @@
-"""Render every Insights page over a loaded database, cold (empty cache) and warm, in ms.
+"""Render every Insights page cold (a fresh process), warm, and after one new event; time and memory.
 
-Load the demo first, into its own data directory, then time the pages there:
+Over the demo (its own data directory) or a big database (``benchmarks/scale_fill.py``):
 
     SERVICELOOP_DATA_DIR=/tmp/sl-demo serviceloop demo --no-serve
-    SERVICELOOP_DATA_DIR=/tmp/sl-demo python benchmarks/insights_pages.py [--repeat 3]
+    SERVICELOOP_DATA_DIR=/tmp/sl-demo python benchmarks/insights_pages.py
+    DATABASE_URL=postgres://.../sl_scale SERVICELOOP_DATA_DIR=/tmp/sl-scale \\
+        python benchmarks/insights_pages.py [--new-event] [--pages 0,3] [--no-answers]
 
-"Cold" clears Django's cache and the logs Insights keeps in memory first, so the log is read from
-the database again (what happens the first time a filter set is shown; after a new event only the
-new events are read); "warm" renders again over unchanged data. Medians of ``--repeat`` runs.
+Each page runs in a process of its own, so "cold" is what a freshly started server pays: Django
+and the engine imported, nothing in memory; the columnar copy of the log (``insights.logstore``)
+and the answers kept beside it are on disk, as a running site has them. ``--no-answers`` deletes
+the kept answers first, so the page is computed from the copy (what the first view of a filter
+set costs after a restart). "Warm" loads the page again in that process. With ``--new-event`` one
+event is then appended (a priority change of an open case, through the case service) and the page
+loaded again: the copy and the kept log take only that event, then the page is computed again.
+The first run over a database writes the copy (minutes at 30M events): run it once before timing.
+Prints wall and CPU seconds and the process's peak memory (max RSS) per page.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import secrets
-import statistics
+import shutil
+import subprocess
+import sys
 import time
 
+PAGES = [
+    "/insights/",
+    "/insights/process/",
+    "/insights/process/map/?measure=performance&activities=50&paths=50",
+    "/insights/bottlenecks/",
+    "/insights/rework/",
+    "/insights/variants/",
+    "/insights/handovers/",
+    "/insights/?view=events",
+    "/insights/handovers/?view=events",
+    "/insights/?priority=high&channel=email&top_variants=5",
+]
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--user", default="manager", help="a manager or admin username")
-    args = parser.parse_args()
 
+def _setup() -> None:
     # Local runs over plain HTTP with a throw-away key (production refuses to start without one).
     os.environ.setdefault("SERVICELOOP_SECRET_KEY", secrets.token_urlsafe(50))
     os.environ.setdefault("SERVICELOOP_HTTPS", "0")
@@ -33,51 +53,90 @@ def main() -> None:
 
     django.setup()
     from django.conf import settings
-    from django.core.cache import cache
+
+    settings.ALLOWED_HOSTS = ["*"]
+
+
+def _timed(client: object, page: str) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    response = client.get(page)  # type: ignore[attr-defined]
+    if response.status_code != 200:
+        raise SystemExit(f"{page}: HTTP {response.status_code}")
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _one(page: str, user: str, new_event: bool) -> None:
+    """Cold, warm and (optionally) after one new event, in this fresh process; JSON out."""
+    _setup()
     from django.test import Client
 
     from serviceloop.accounts.models import User
-    from serviceloop.cases.models import Case, CaseEvent
-    from serviceloop.insights.selectors import forget_kept_logs
 
-    settings.ALLOWED_HOSTS = ["*"]
-    stage_kinds = ["stage_entered", "closed"]
-    print(
-        f"{Case.objects.count()} cases, {CaseEvent.objects.count()} events "
-        f"({CaseEvent.objects.filter(kind__in=stage_kinds).count()} stage events)"
-    )
     client = Client()
-    client.force_login(User.objects.get(username=args.user))
-    pages = [
-        "/insights/",
-        "/insights/process/",
-        "/insights/process/map/?measure=performance&activities=50&paths=50",
-        "/insights/bottlenecks/",
-        "/insights/rework/",
-        "/insights/variants/",
-        "/insights/handovers/",
-        "/insights/?view=events",
-        "/insights/handovers/?view=events",
-        "/insights/?priority=high&channel=email&top_variants=5",
-    ]
-    client.get(pages[0])  # imports and first use of the engine are not a page's cost
-    for page in pages:
-        cold, warm = [], []
-        for _ in range(args.repeat):
-            cache.clear()
-            forget_kept_logs()
-            start = time.perf_counter()
-            response = client.get(page)
-            cold.append(time.perf_counter() - start)
-            if response.status_code != 200:
-                raise SystemExit(f"{page}: HTTP {response.status_code}")
-            start = time.perf_counter()
-            client.get(page)
-            warm.append(time.perf_counter() - start)
+    client.force_login(User.objects.get(username=user))
+    out: dict[str, object] = {"page": page}
+    out["cold"] = _timed(client, page)
+    out["warm"] = _timed(client, page)
+    if new_event:
+        from serviceloop.cases.models import Case
+        from serviceloop.cases.services import case_update
+
+        case = Case.objects.exclude(status="closed").order_by("-id").first()
+        if case is None:
+            raise SystemExit("no open case to change")
+        other = "high" if case.priority != "high" else "normal"
+        case_update(case=case, actor=User.objects.get(username=user), changes={"priority": other})
+        out["after_event"] = _timed(client, page)
+    out["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--user", default="manager", help="a manager or admin username")
+    parser.add_argument("--pages", default="", help="indexes of the pages to time (default all)")
+    parser.add_argument("--new-event", action="store_true", help="also time after one new event")
+    parser.add_argument("--no-answers", action="store_true", help="delete kept answers first")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        _one(args.one, args.user, args.new_event)
+        return
+    _setup()
+    from serviceloop.cases.models import Case, CaseEvent
+    from serviceloop.insights import logstore
+    from serviceloop.insights.selectors import event_log_version
+
+    version = event_log_version()
+    print(f"{Case.objects.count()} cases, newest event id {version[0]}")
+    began = time.perf_counter()
+    state = logstore.sync(version)  # the copy is written once, then only grown
+    print(f"columnar copy brought up to date in {time.perf_counter() - began:.1f} s")
+    chosen = [PAGES[int(i)] for i in args.pages.split(",")] if args.pages else PAGES
+    del CaseEvent, state
+    print(f"{'page':66s} {'cold':>14s} {'warm':>14s} {'after 1 event':>14s} {'max RSS':>8s}")
+    for page in chosen:
+        if args.no_answers:
+            shutil.rmtree(logstore.store_directory() / "answers", ignore_errors=True)
+        command = [sys.executable, __file__, "--one", page, "--user", args.user]
+        if args.new_event:
+            command.append("--new-event")
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode:
+            raise SystemExit(f"{page}: {done.stderr[-2000:]}")
+        row = json.loads(done.stdout.strip().splitlines()[-1])
+
+        def cell(name: str, row: dict[str, object] = row) -> str:
+            if name not in row:
+                return "-"
+            wall, cpu = row[name]  # type: ignore[misc]
+            return f"{wall:6.2f}s ({cpu:5.2f})"
+
         print(
-            f"{page:70s} cold {statistics.median(cold) * 1000:6.0f} ms"
-            f"   warm {statistics.median(warm) * 1000:6.0f} ms"
+            f"{page:66s} {cell('cold'):>14s} {cell('warm'):>14s} {cell('after_event'):>14s}"
+            f" {row['max_rss_mb']:6.0f}MB"
         )
+    print("wall seconds (CPU seconds of the process); load average:", os.getloadavg())
 
 
 if __name__ == "__main__":

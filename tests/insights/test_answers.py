@@ -63,3 +63,30 @@ def test_a_repeated_map_redraw_is_not_computed_again(
     assert len(calls) == 1
     assert client.get(url, params | {"paths": 50}).status_code == 200
     assert len(calls) == 2
+
+
+def test_a_fresh_process_finds_the_page_on_disk(live_log: Log, counted: list[int]) -> None:
+    """A restarted server (nothing in memory) renders the kept answer without reading the log;
+    after a new event it computes the page again and the older answer's file goes."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from serviceloop.insights import logstore
+    from serviceloop.insights.selectors import forget_kept_logs
+
+    client = Client()
+    client.force_login(live_log.manager)
+    url = reverse("insights:dashboard")
+    first = client.get(url)
+    forget_kept_logs()
+    with CaptureQueriesContext(connection) as queries:
+        second = client.get(url)
+    assert len(counted) == 1
+    assert second.context["kpis"] == first.context["kpis"]
+    assert not [q for q in queries.captured_queries if '"cases_caseevent"."kind"' in q["sql"]]
+    walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
+    forget_kept_logs()
+    third = client.get(url)
+    assert len(counted) == 2
+    assert third.context["kpis"] != first.context["kpis"]
+    assert len(list((logstore.store_directory() / "answers").glob("*.pickle"))) == 1

@@ -62,7 +62,7 @@ Version = tuple[int, int, int]
 #: within this many ids of the newest one; a sync re-reads that window and skips what it holds.
 LATE_WINDOW = 10_000
 #: Event ids read per query while the copy is first written (bounds the memory of a build).
-BUILD_BATCH = 2_000_000
+BUILD_BATCH = 1_000_000
 #: Segments beyond this many are merged into one (each new event batch adds one).
 MAX_SEGMENTS = 24
 FORMAT = 1
@@ -224,6 +224,10 @@ def _last_event(until_id: int) -> tuple[int, int, str]:
     return (0, 0, "") if row is None else (row[0], row[1], row[2].isoformat())
 
 
+#: Copies this process found to be of its database (checked once per copy and newest event).
+_verified: set[tuple[str, str, tuple[int, int, str]]] = set()
+
+
 def _still_ours(state: StoreState) -> bool:
     """The database is the one the copy was made from: its newest held event is still there,
     unchanged (a restored or re-created database fails this)."""
@@ -231,8 +235,14 @@ def _still_ours(state: StoreState) -> bool:
         return False
     if state.last[0] == 0:
         return True
+    mark = (state.database, state.generation, state.last)
+    if mark in _verified:
+        return True
     row = CaseEvent.objects.filter(id=state.last[0]).values_list("case_id", "timestamp").first()
-    return row is not None and (row[0], row[1].isoformat()) == tuple(state.last[1:])
+    if row is None or (row[0], row[1].isoformat()) != tuple(state.last[1:]):
+        return False
+    _verified.add(mark)
+    return True
 
 
 # -- keeping the copy ------------------------------------------------------------------------------
@@ -277,6 +287,7 @@ def _rebuild(version: Version, old: StoreState | None) -> StoreState:
     if old is not None:
         state.retired = old.stages + old.events + old.cases
     _write_state(state)
+    _verified.add((state.database, state.generation, state.last))
     return state
 
 
@@ -317,6 +328,7 @@ def _append(state: StoreState, version: Version) -> StoreState:
         if len(getattr(new, part)) > MAX_SEGMENTS:
             _compact(new, part)
     _write_state(new)
+    _verified.add((new.database, new.generation, new.last))
     return new
 
 
@@ -341,9 +353,15 @@ def _delete_retired(state: StoreState) -> None:
     state.retired = []
 
 
+def forget_verified() -> None:
+    """Check each copy against the database again, as a fresh process would."""
+    _verified.clear()
+
+
 def forget() -> None:
-    """Delete the copy (tests; a data folder moved to another database needs nothing of this:
-    the identity check writes the copy again)."""
+    """Delete the copy and what this process knows of it (tests; a data folder moved to another
+    database needs nothing of this: the identity check writes the copy again)."""
+    _verified.clear()
     shutil.rmtree(store_directory(), ignore_errors=True)
 
 

@@ -65,6 +65,7 @@ __all__ = [
     "filter_categories",
     "filter_teams",
     "filter_versions",
+    "log_version_key",
     "narrowed",
 ]
 
@@ -373,11 +374,12 @@ def _brought_up_to_date(kept: _Kept, filters: LogFilters, state: logstore.StoreS
     return _Kept(state.version, state.generation, cases, rows)
 
 
-def _kept_log(filters: LogFilters) -> _Kept:
+def _kept_log(filters: LogFilters, version: Version | None = None) -> _Kept:
     """The log for ``filters``: kept while unchanged, brought up to date after new events, read
-    again whole from the columnar copy the first time or after an erasure."""
+    again whole from the columnar copy the first time or after an erasure. ``version``: the log
+    version just probed, if it was."""
     key = filters.database_key()
-    version = event_log_version()
+    version = version or event_log_version()
     with _kept_lock:
         kept = _kept.get(key)
         if kept is not None:
@@ -408,6 +410,7 @@ def forget_kept_logs() -> None:
     worker that must free memory)."""
     with _kept_lock:
         _kept.clear()
+    logstore.forget_verified()
     for forget in on_forget:
         forget()
 
@@ -418,10 +421,20 @@ def event_log(filters: LogFilters) -> EventLog | None:
     return event_log_and_version(filters)[0]
 
 
-def event_log_and_version(filters: LogFilters) -> tuple[EventLog | None, tuple[str, Version]]:
+def log_version_key() -> tuple[str, Version]:
+    """What the log is now, as the columnar copy holds it (its generation and version), without
+    reading the log: what kept answers are keyed by, so a fresh process finds them before it
+    reads anything."""
+    state = logstore.sync(event_log_version())
+    return state.generation, state.version
+
+
+def event_log_and_version(
+    filters: LogFilters, at: tuple[str, Version] | None = None
+) -> tuple[EventLog | None, tuple[str, Version]]:
     """:func:`event_log` and the log version it was read at, with the copy's generation (what a
-    kept answer is keyed by)."""
-    kept = _kept_log(filters)
+    kept answer is keyed by); ``at``: what :func:`log_version_key` just gave, if it was asked."""
+    kept = _kept_log(filters, at[1] if at else None)
     return _filtered(kept, filters), (kept.generation, kept.version)
 
 

@@ -6,10 +6,15 @@ no analysis. The process map's controls reload only the map, through htmx.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -23,9 +28,9 @@ from django.views.decorators.http import require_GET
 from serviceloop.accounts.decorators import role_required
 from serviceloop.accounts.permissions import is_manager
 from serviceloop.analytics import EmptyLogError
-from serviceloop.insights import pages
+from serviceloop.insights import logstore, pages
 from serviceloop.insights.forms import FILTER_FIELDS, InsightsFilterForm, ProcessMapForm
-from serviceloop.insights.selectors import event_log_and_version, on_forget
+from serviceloop.insights.selectors import event_log_and_version, log_version_key, on_forget
 from serviceloop.processes.models import ProcessVersion
 
 Builder = Callable[[pages.Scope], dict[str, Any]]
@@ -83,13 +88,20 @@ def _page(
         return render(request, template, context, status=422)
     filters = form.filters()
     context["filters"] = filters
-    log, version = event_log_and_version(filters)
-    if log is None:
-        context["empty"] = True
-        return render(request, template, context)
-    key = (page, request.GET.urlencode(), get_language(), get_current_timezone_name(), version)
-    answer = _answers.get(key)
+    key: tuple[Any, ...] = (
+        page,
+        request.GET.urlencode(),
+        get_language(),
+        get_current_timezone_name(),
+    )
+    now = log_version_key()
+    answer = _answers.get((*key, now))
     if answer is None:
+        log, version = event_log_and_version(filters, now)
+        if log is None:
+            context["empty"] = True
+            return render(request, template, context)
+        key = (*key, version)
         try:
             scope = pages.scope_build(filters, log)
             answer = (_ScopeShown.of(scope), build(scope))
@@ -121,24 +133,37 @@ class _ScopeShown:
         return cls(scope.version, scope.mixed_versions, _LogShown(scope.log.n_cases))
 
 
+Answer = tuple[_ScopeShown, dict[str, Any]]
+
+
 class _Answers:
-    """Computed pages by (page, query, language, time zone, log version), a few per process:
-    over unchanged data the same page is the same answer, so a repeat view only renders it.
-    A new event changes the version, so nothing stale is ever served."""
+    """Computed pages by (page, query, language, time zone, log version): over unchanged data the
+    same page is the same answer, so a repeat view only renders it. A few are kept in the process,
+    and each is written beside the columnar log copy, so a fresh server process (another worker, a
+    restart) finds it too instead of computing it over the whole history again. A new event
+    changes the version, so nothing stale is ever served; the older version's file is deleted."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.items: OrderedDict[tuple[Any, ...], tuple[_ScopeShown, dict[str, Any]]] = OrderedDict()
+        self.items: OrderedDict[tuple[Any, ...], Answer] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> tuple[_ScopeShown, dict[str, Any]] | None:
+    def get(self, key: tuple[Any, ...]) -> Answer | None:
         with self.lock:
             found = self.items.get(key)
             if found is not None:
                 self.items.move_to_end(key)
-            return found
+                return found
+        found = _answer_read(key)
+        if found is not None:
+            self._keep(key, found)
+        return found
 
-    def put(self, key: tuple[Any, ...], answer: tuple[_ScopeShown, dict[str, Any]]) -> None:
+    def put(self, key: tuple[Any, ...], answer: Answer) -> None:
+        self._keep(key, answer)
+        _answer_write(key, answer)
+
+    def _keep(self, key: tuple[Any, ...], answer: Answer) -> None:
         with self.lock:
             stale = [k for k in self.items if k[:4] == key[:4] and k[4] != key[4]]
             for old in stale:
@@ -150,6 +175,34 @@ class _Answers:
     def clear(self) -> None:
         with self.lock:
             self.items.clear()
+
+
+def _answer_path(key: tuple[Any, ...]) -> tuple[Path, str]:
+    """The folder of answers and the file of ``key``: named by the page and filters, then by the
+    log version, so the older versions of one page can be found and deleted."""
+    page = hashlib.sha256(repr(key[:4]).encode()).hexdigest()[:24]
+    version = hashlib.sha256(repr(key[4:]).encode()).hexdigest()[:16]
+    return logstore.store_directory() / "answers", f"{page}-{version}.pickle"
+
+
+def _answer_read(key: tuple[Any, ...]) -> Answer | None:
+    folder, name = _answer_path(key)
+    try:
+        data = (folder / name).read_bytes()
+    except FileNotFoundError:
+        return None
+    # Written by this application into its own data folder (as trusted as the database file).
+    return pickle.loads(data)  # type: ignore[no-any-return]  # noqa: S301
+
+
+def _answer_write(key: tuple[Any, ...], answer: Answer) -> None:
+    folder, name = _answer_path(key)
+    folder.mkdir(parents=True, exist_ok=True)
+    for older in folder.glob(f"{name.split('-')[0]}-*.pickle"):
+        older.unlink(missing_ok=True)
+    tmp = folder / f"{name}.{uuid.uuid4().hex}.tmp"
+    tmp.write_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
+    os.replace(tmp, folder / name)
 
 
 _answers = _Answers(size=32)
@@ -201,13 +254,20 @@ def process_map_view(request: HttpRequest) -> HttpResponse:
         context["errors"] = [*form.errors.values(), *map_form.errors.values()]
         return render(request, "insights/partials/process_map.html", context, status=422)
     filters = form.filters()
-    log, version = event_log_and_version(filters)
-    if log is None:
-        context["empty"] = True
-        return render(request, "insights/partials/process_map.html", context)
-    key = ("map", request.GET.urlencode(), get_language(), get_current_timezone_name(), version)
-    answer = _answers.get(key)
+    key: tuple[Any, ...] = (
+        "map",
+        request.GET.urlencode(),
+        get_language(),
+        get_current_timezone_name(),
+    )
+    now = log_version_key()
+    answer = _answers.get((*key, now))
     if answer is None:
+        log, version = event_log_and_version(filters, now)
+        if log is None:
+            context["empty"] = True
+            return render(request, "insights/partials/process_map.html", context)
+        key = (*key, version)
         scope = pages.scope_build(filters, log)
         answer = (_ScopeShown.of(scope), {"map": pages.process_map_dot(scope, **options)})
         _answers.put(key, answer)
