@@ -272,6 +272,67 @@ def bench_live(repeat: int) -> None:
             )
 
 
+def _explain(sql: str, params: list[object]) -> list[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def explain_live() -> None:
+    """EXPLAIN ANALYZE of each aggregate panel's query: counting the tables (before) and summing
+    the counters (after), for every team."""
+    os.environ.setdefault("SERVICELOOP_SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("SERVICELOOP_HTTPS", "0")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serviceloop.settings")
+    import django
+
+    django.setup()
+    from django.db.models import Count, Q, Sum
+    from django.utils import timezone
+
+    from serviceloop.cases.models import Case
+    from serviceloop.sla.live import ACTIVE, local_midnight
+    from serviceloop.sla.models import CaseHourCount, ClockHourCount, SlaClock
+
+    now = timezone.now()
+    since = local_midnight(now, days_back=29)
+    queries = {
+        "work in progress, counting cases": Case.objects.filter(status__in=ACTIVE)
+        .values("team_id", "stage_id", "status")
+        .annotate(n=Count("id")),
+        "work in progress, summing counters": CaseHourCount.objects.filter(status__in=ACTIVE)
+        .values("team_id", "stage_id", "status")
+        .annotate(n=Sum("n")),
+        "attainment 30 days, counting clocks": SlaClock.objects.aggregate,
+        "attainment 30 days, summing counters": ClockHourCount.objects.filter(hour__gte=since)
+        .values("metric")
+        .annotate(met=Sum("met"), breached=Sum("breached")),
+        "resolution p50/p90 sample, latest stopped clocks": SlaClock.objects.filter(
+            metric="first_response", stopped_at__gte=since
+        )
+        .order_by("-stopped_at")
+        .values("used_seconds")[:20_000],
+    }
+    clocks = (
+        SlaClock.objects.filter(
+            Q(stopped_at__gte=since, breached_at=None) | Q(breached_at__gte=since)
+        )
+        .order_by()
+        .values("metric")
+    )
+    queries["attainment 30 days, counting clocks"] = clocks.annotate(
+        met=Count("id", filter=Q(stopped_at__gte=since, breached_at=None)),
+        breached=Count("id", filter=Q(breached_at__gte=since)),
+    )
+    for name, query in queries.items():
+        sql, params = query.query.sql_with_params()  # type: ignore[union-attr]
+        shown = sql % tuple(f"'{p.isoformat() if hasattr(p, 'isoformat') else p}'" for p in params)
+        print(f"\n== {name}\n{shown}")
+        print("\n".join(_explain(sql, list(params))))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -283,6 +344,9 @@ def main() -> None:
     sweep.add_argument("--breaches", type=int, default=10_000)
     live = sub.add_parser("live", help="the live page's queries over the sweep's database")
     live.add_argument("--repeat", type=int, default=3)
+    live.add_argument(
+        "--explain", action="store_true", help="print EXPLAIN ANALYZE, before and after"
+    )
     args = parser.parse_args()
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -290,6 +354,8 @@ def main() -> None:
     )
     if args.what == "due":
         bench_due(args.cases, args.seed)
+    elif args.what == "live" and args.explain:
+        explain_live()
     elif args.what == "live":
         bench_live(args.repeat)
     else:
