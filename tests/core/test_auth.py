@@ -92,6 +92,7 @@ def test_session_write_without_csrf_token_is_refused_and_creates_nothing():
     client.force_login(make_user())
     response = client.post("/api/orgs", {"name": "Acme"}, content_type="application/json")
     assert response.status_code == 403
+    assert response.json()["code"] == "csrf_failed"
     assert "CSRF" in response.json()["detail"]
     assert not Organisation.objects.exists()
 

@@ -13,12 +13,12 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
-from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
 from serviceloop.accounts.models import User
 from serviceloop.accounts.services import api_token_authenticate
+from serviceloop.core.exceptions import PermissionDeniedError
 from serviceloop.core.messages import Problem
 from serviceloop.core.throttle import (
     Rate,
@@ -77,7 +77,7 @@ class SessionCsrfAuth(APIKeyCookie):
         if user is None or not user.is_authenticated or not user.is_active:
             return None
         if not getattr(request, "_ninja_csrf_exempt", False) and check_csrf(request) is not None:
-            raise HttpError(403, "CSRF check failed: send the X-CSRFToken header with the session.")
+            raise PermissionDeniedError(Problem("csrf_failed"))
         return user
 
 

@@ -195,6 +195,7 @@ MESSAGES: dict[str, str] = {
     "token_sign_in_throttled": gettext_noop(
         "Too many failed token sign-ins from your address; retry later."
     ),
+    "csrf_failed": gettext_noop("CSRF check failed: send the X-CSRFToken header with the session."),
     "not_found": gettext_noop("Not found."),
     "body_unparsable": gettext_noop(
         "The request body could not be read: send valid JSON (multipart for files)."
