@@ -26,6 +26,7 @@ from django.db import transaction
 
 from serviceloop.analytics.conformance import check_conformance
 from serviceloop.cases.eventlog import ENTRY_KINDS, read_events, stage_visits
+from serviceloop.core.messages import Named
 from serviceloop.processes.models import ProcessVersion
 from serviceloop.processes.services import process_spec_from_version
 from serviceloop.sla.live import LiveScope
@@ -93,7 +94,9 @@ def compliance(scope: LiveScope, *, now: datetime) -> Compliance:
         scope.cases()
         .filter(created_at__gte=now - timedelta(days=DAYS))
         .order_by("-created_at", "-id")
-        .values_list("id", "process_version_id", "team__name", "assignee__username")[:SAMPLE]
+        .values_list(
+            "id", "process_version_id", "team__name", "team__name_zh", "assignee__username"
+        )[:SAMPLE]
     )
     if not cases:
         return Compliance()
@@ -107,7 +110,9 @@ def compliance(scope: LiveScope, *, now: datetime) -> Compliance:
     checked = _per_case(versions, stage_visits(events))
     teams: dict[str, ComplianceRow] = {}
     agents: dict[str, ComplianceRow] = {}
-    for case_id, _, team, agent in cases:
+    for case_id, _, team_name, team_name_zh, agent in cases:
+        # the team named in the reader's language
+        team = None if team_name is None else str(Named("", team_name, team_name_zh or ""))
         result = checked.get(case_id)
         if result is None:
             continue  # no stage event yet

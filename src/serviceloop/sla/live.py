@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -22,6 +22,7 @@ from serviceloop.accounts.models import AgentProfile, Team, User
 from serviceloop.accounts.permissions import is_agent, is_manager
 from serviceloop.cases.choices import CaseStatus
 from serviceloop.cases.models import Case
+from serviceloop.core.messages import Named
 from serviceloop.processes.models import Stage
 from serviceloop.sla.choices import Metric
 from serviceloop.sla.counters import (
@@ -85,8 +86,12 @@ def live_scope(user: User) -> LiveScope | None:
 def _wip(scope: LiveScope) -> list[dict[str, Any]]:
     """Open and pending cases by team and stage (names), from the counters."""
     counts = case_counts_by_stage(scope.team_ids, ACTIVE)
-    teams = dict(Team.objects.filter(pk__in={row[0] for row in counts}).values_list("pk", "name"))
-    stages = dict(Stage.objects.filter(pk__in={row[1] for row in counts}).values_list("pk", "name"))
+    # named in the reader's language (the Chinese name when set and the page is in Chinese)
+    named = ("pk", "name", "name_zh")
+    team_rows = Team.objects.filter(pk__in={row[0] for row in counts}).only(*named)
+    stage_rows = Stage.objects.filter(pk__in={row[1] for row in counts}).only(*named)
+    teams = {t.pk: t.display_name for t in team_rows}
+    stages = {s.pk: s.display_name for s in stage_rows}
     rows: dict[tuple[str | None, str], dict[str, Any]] = {}
     for team_id, stage_id, status, n in counts:
         key = (teams.get(team_id) if team_id else None, stages.get(stage_id, "?"))
@@ -182,7 +187,7 @@ def _load(scope: LiveScope) -> list[dict[str, Any]]:
     rows = [
         {
             "agent": a.user.get_username(),
-            "team": a.team.name,
+            "team": a.team.display_name,
             "open": open_by_user.get(a.user_id, 0),
             "capacity": a.capacity,
         }
@@ -197,13 +202,19 @@ def _load(scope: LiveScope) -> list[dict[str, Any]]:
 
 def _overdue_stages(scope: LiveScope, now: datetime) -> list[Any]:
     """Open cases past their stage's time standard, per team: compliance with the process."""
-    return list(
+    rows = (
         scope.cases()
         .filter(status__in=ACTIVE, due_at__lt=now)
-        .values(team_name=F("team__name"))
+        .values("team__name", "team__name_zh")
         .annotate(n=Count("id"))
         .order_by("-n")
     )
+    return [
+        {"team_name": str(Named("", row["team__name"], row["team__name_zh"] or "")), "n": row["n"]}
+        if row["team__name"] is not None
+        else {"team_name": None, "n": row["n"]}
+        for row in rows
+    ]
 
 
 def live_panels(scope: LiveScope, *, now: datetime) -> dict[str, Any]:
