@@ -235,3 +235,30 @@ def test_publish_refuses_when_a_named_category_went_away_and_changes_nothing() -
     ]
     version.refresh_from_db()
     assert version.status == "draft" and SlaPolicy.objects.count() == 0
+
+
+def test_the_api_refuses_a_bad_policy_with_its_code_in_the_readers_language() -> None:
+    from django.test import Client
+
+    from serviceloop.accounts.services import api_token_create
+    from tests.factories import ManagerFactory
+
+    _, key = api_token_create(user=ManagerFactory(), name="tests")
+    before = _rows()
+    response = Client().post(
+        "/api/processes/import",
+        {"definition": _text(_set(["sla_policies", 0, "calendar"], "Night shift"))},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "process_definition_problem"
+    [problem] = body["problems"]
+    assert (problem["path"], problem["code"]) == (
+        "sla_policies[0].calendar",
+        "yaml_calendar_unknown",
+    )
+    assert "Night shift" in problem["message"] and "没有名为" in problem["message"]
+    assert _rows() == before
