@@ -16,6 +16,7 @@ from polars.testing import assert_frame_equal
 
 from serviceloop.analytics import _steps, activity_times, bottlenecks, dfg, from_polars
 from serviceloop.analytics._order import sorted_runs
+from serviceloop.analytics.discovery import decode_lists
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -85,3 +86,20 @@ def test_pooled_medians_fall_back_to_their_own_sort(monkeypatch):
     want = activity_times(from_polars(frame))
     monkeypatch.setattr(_steps, "_MAX_POOLED", 0)
     assert_frame_equal(activity_times(from_polars(frame)), want, check_exact=True)
+
+
+@SETTINGS
+@given(st.lists(st.lists(st.integers(0, 4), max_size=6), max_size=30))
+def test_decode_lists_equals_a_plain_lookup(lists):
+    names = pl.Series(["a", "b", "c", "d", "e"])
+    codes = pl.Series("v", lists, dtype=pl.List(pl.UInt8))
+    got = decode_lists(codes, names)
+    assert got.name == "v"
+    assert got.dtype == pl.List(pl.String)
+    assert got.to_list() == [[names[c] for c in lst] for lst in lists]
+
+
+def test_decode_lists_keeps_null_lists():
+    names = pl.Series(["a", "b"])
+    codes = pl.Series("v", [[1, 0], None, []], dtype=pl.List(pl.UInt8))
+    assert decode_lists(codes, names).to_list() == [["b", "a"], None, []]
