@@ -316,6 +316,19 @@ def test_saved_view_names_are_refused_with_codes():
     assert not SavedView.objects.exists()
 
 
+@pytest.mark.django_db
+def test_sla_api_refusals_are_coded_and_translated():
+    quality = Api(AgentFactory()).get("/api/sla/quality", Accept_Language="zh-hans")
+    assert quality.status_code == 403
+    assert quality.json()["code"] == "quality_managers_only"
+    assert quality.json()["detail"] == "只有服务经理可以查看质量标准。"
+    charts = Api(CustomerFactory().user).get("/api/sla/control-charts")
+    assert (charts.status_code, charts.json()["code"]) == (403, "charts_forbidden")
+    unknown = Api(ManagerFactory()).get("/api/sla/quality", {"process": "nope"})
+    assert (unknown.status_code, unknown.json()["code"]) == (422, "bad_choice")
+    assert unknown.json()["fields"]["process"][0].startswith("“nope” is not one of")
+
+
 # --- sla: model validation says the table's sentence ---------------------------------------------
 
 

@@ -319,7 +319,10 @@ MESSAGES: dict[str, str] = {
     "reply_not_saved": gettext_noop("The standard reply was not saved."),
     "reply_managers_only": gettext_noop("Only managers write standard replies."),
     "reply_not_yours": gettext_noop("This standard reply is not available to you."),
-    # --- sla (calendars, policies, standards: what model validation says) -----------------------
+    # --- sla ----------------------------------------------------------------------------------------
+    "quality_managers_only": gettext_noop("Only service managers see the quality standards."),
+    "charts_forbidden": gettext_noop("The control charts are for service managers and team leads."),
+    # --- sla: what model validation says (calendars, policies, standards) ----------------------
     "time_zone_unknown": gettext_noop("Unknown time zone “{zone}”."),
     "country_unknown": gettext_noop("“{code}” is not a country the holidays library knows."),
     "hours_time_format": gettext_noop("“{value}” is not a time like 09:00."),

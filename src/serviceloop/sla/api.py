@@ -54,7 +54,7 @@ def quality(
     """Managers: each quality standard measured over the cases opened in the last ``days``."""
     user = request.auth  # type: ignore[attr-defined]
     if not getattr(user, "is_manager", False):
-        raise PermissionDeniedError(Problem("permission_denied"))
+        raise PermissionDeniedError(Problem("quality_managers_only"))
     process_id = None
     if process is not None:
         found = ServiceProcess.objects.filter(code=process).values_list("pk", flat=True).first()
@@ -140,7 +140,7 @@ def control_charts_view(
 
     scope = live_scope(request.auth)  # type: ignore[arg-type, attr-defined]
     if scope is None:
-        raise PermissionDeniedError(Problem("permission_denied"))
+        raise PermissionDeniedError(Problem("charts_forbidden"))
     until = timezone.now()
     charts = control_charts(
         scope, since=until - timedelta(days=days), until=until, baseline=baseline
