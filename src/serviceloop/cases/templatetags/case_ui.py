@@ -8,6 +8,7 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
+from serviceloop.accounts.names import person_name
 from serviceloop.cases.forms import localized_name
 
 register = template.Library()
@@ -46,19 +47,12 @@ def event_icon(kind: str) -> str:
     return EVENT_ICONS.get(kind, "•")
 
 
-def _is_cjk(text: str) -> bool:
-    return any("\u3400" <= ch <= "\u9fff" for ch in text)
-
-
 @register.filter
 def person(user: Any) -> str:
     """A user's name as people write it: family name first and unspaced for Chinese names."""
     if user is None:
         return ""
-    first, last = (user.first_name or "").strip(), (user.last_name or "").strip()
-    if first and last and (_is_cjk(first) or _is_cjk(last)):
-        return f"{last}{first}"
-    return str(user.get_full_name() or user.username)
+    return person_name(user.first_name, user.last_name, user.username)
 
 
 @register.filter
