@@ -13,9 +13,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from serviceloop.cases.choices import EventKind
-from serviceloop.cases.eventlog import STAGE_COLUMNS
 from serviceloop.cases.export import (
     COLUMNS,
+    STAGE_EXPORT_COLUMNS,
     EventLogQuery,
     csv_chunks,
     event_batches,
@@ -75,12 +75,17 @@ def expected_rows(kind: str = "all") -> list[tuple[str, str, str, str]]:
     ]
 
 
+def text_of(chunks) -> str:
+    """A writer's pieces (UTF-8 bytes) as one text."""
+    return b"".join(chunks).decode("utf-8")
+
+
 def read_csv(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
 def test_csv_has_canonical_columns_and_every_event_in_case_order(log):
-    rows = read_csv("".join(csv_chunks(event_batches(EventLogQuery(), batch_cases=2))))
+    rows = read_csv(text_of(csv_chunks(event_batches(EventLogQuery(), batch_cases=2))))
     assert tuple(rows[0].keys()) == COLUMNS
     got = [(r["case_id"], r["activity"], r["timestamp"], r["resource"]) for r in rows]
     assert got == expected_rows()
@@ -91,7 +96,7 @@ def test_csv_has_canonical_columns_and_every_event_in_case_order(log):
 def test_csv_round_trips_through_polars_with_utc_timestamps(log):
     import polars as pl
 
-    text = "".join(csv_chunks(event_batches(EventLogQuery())))
+    text = text_of(csv_chunks(event_batches(EventLogQuery())))
     frame = pl.read_csv(io.StringIO(text), try_parse_dates=True)
     assert frame.height == CaseEvent.objects.count()
     assert str(frame.schema["timestamp"]) == "Datetime(time_unit='us', time_zone='UTC')"
@@ -100,8 +105,8 @@ def test_csv_round_trips_through_polars_with_utc_timestamps(log):
 
 
 def test_stage_kind_gives_one_row_per_stage_visit_with_its_start_and_end(log, world):
-    rows = read_csv("".join(csv_chunks(event_batches(EventLogQuery(kind="stage")))))
-    assert tuple(rows[0]) == STAGE_COLUMNS
+    rows = read_csv(text_of(csv_chunks(event_batches(EventLogQuery(kind="stage")))))
+    assert tuple(rows[0]) == STAGE_EXPORT_COLUMNS
     assert {r["kind"] for r in rows} == {"stage_entered"}
     assert [(r["case_id"], r["activity"]) for r in rows] == [
         (n, a) for n, a, _, _ in expected_rows("stage")
@@ -134,7 +139,7 @@ def test_stage_log_names_the_team_and_resource_holding_each_visit(world):
         case=case, assignee=world.back_agent, actor=world.manager, at=T0 + timedelta(hours=6)
     )
     assert case.team == world.back
-    rows = read_csv("".join(csv_chunks(event_batches(EventLogQuery(kind="stage")))))
+    rows = read_csv(text_of(csv_chunks(event_batches(EventLogQuery(kind="stage")))))
     visits = [(r["activity"], r["team"], r["lifecycle"]) for r in rows]
     assert visits == [
         ("Intake", world.front.code, "complete"),
@@ -146,7 +151,7 @@ def test_stage_log_names_the_team_and_resource_holding_each_visit(world):
     )
     assert rows[1]["timestamp"] == (T0 + timedelta(hours=5)).isoformat(timespec="microseconds")
     assert rows[2]["resource"] == world.back_agent.username
-    everything = read_csv("".join(csv_chunks(event_batches(EventLogQuery()))))
+    everything = read_csv(text_of(csv_chunks(event_batches(EventLogQuery()))))
     assert [r["team"] for r in everything if r["kind"] == "stage_entered"] == [
         world.front.code,
         world.back.code,  # the escalation to delivery re-routed the case to the back team
@@ -157,7 +162,7 @@ def test_stage_log_names_the_team_and_resource_holding_each_visit(world):
 
 def test_since_until_select_a_half_open_window(log):
     query = EventLogQuery(since=T0 + timedelta(minutes=30), until=T0 + timedelta(hours=2))
-    rows = read_csv("".join(csv_chunks(event_batches(query))))
+    rows = read_csv(text_of(csv_chunks(event_batches(query))))
     stamps = [datetime.fromisoformat(r["timestamp"]) for r in rows]
     assert stamps and all(query.since <= s < query.until for s in stamps)
     expected = CaseEvent.objects.filter(
@@ -197,7 +202,7 @@ def test_csv_cells_starting_with_formula_characters_are_neutralised(log, world):
         timestamp=T0 + timedelta(days=1),
         actor=world.manager,
     )
-    rows = read_csv("".join(csv_chunks(event_batches(EventLogQuery()))))
+    rows = read_csv(text_of(csv_chunks(event_batches(EventLogQuery()))))
     activities = {r["activity"] for r in rows}
     assert '\'=cmd|" /C calc"!A0' in activities
     assert not any(a.startswith(("=", "+", "-", "@")) for a in activities)
@@ -235,7 +240,7 @@ def test_parquet_of_empty_log_has_schema_and_no_rows(tmp_path):
 def test_xes_re_reads_in_pm4py_with_same_cases_events_and_activities(log, tmp_path):
     pm4py = pytest.importorskip("pm4py")
     path = tmp_path / "log.xes"
-    path.write_text("".join(xes_chunks(event_batches(EventLogQuery(), batch_cases=2))), "utf-8")
+    path.write_text(text_of(xes_chunks(event_batches(EventLogQuery(), batch_cases=2))), "utf-8")
     frame = pm4py.read_xes(str(path))
     expected = expected_rows()
     assert len(frame) == len(expected)
@@ -256,7 +261,7 @@ def test_xes_re_reads_in_pm4py_with_same_cases_events_and_activities(log, tmp_pa
 def test_xes_declares_extensions_globals_classifiers_and_escapes_values(log):
     from lxml import etree
 
-    text = "".join(xes_chunks(event_batches(EventLogQuery())))
+    text = text_of(xes_chunks(event_batches(EventLogQuery())))
     root = etree.fromstring(text.encode())
     ns = {"x": "http://www.xes-standard.org/"}
     assert root.get("xes.version") == "1849-2016"
@@ -293,7 +298,7 @@ def test_xes_keeps_newlines_and_drops_characters_xml_cannot_carry(log, world):
         timestamp=T0 + timedelta(days=1),
         actor=None,
     )
-    root = etree.fromstring("".join(xes_chunks(event_batches(EventLogQuery()))).encode())
+    root = etree.fromstring(text_of(xes_chunks(event_batches(EventLogQuery()))).encode())
     values = {e.get("value") for e in root.iter("{http://www.xes-standard.org/}string")}
     assert "line one\nline two\ufffd\ufffd end" in values
 
@@ -301,7 +306,7 @@ def test_xes_keeps_newlines_and_drops_characters_xml_cannot_carry(log, world):
 def test_empty_log_is_a_valid_xes_document_without_traces():
     from lxml import etree
 
-    root = etree.fromstring("".join(xes_chunks(event_batches(EventLogQuery()))).encode())
+    root = etree.fromstring(text_of(xes_chunks(event_batches(EventLogQuery()))).encode())
     assert root.findall("{http://www.xes-standard.org/}trace") == []
 
 
@@ -309,11 +314,11 @@ def test_stage_log_parquet_and_xes_carry_start_and_end(log, tmp_path):
     path = tmp_path / "stages.parquet"
     write_parquet(event_batches(EventLogQuery(kind="stage")), path)
     table = pq.read_table(path)
-    assert tuple(table.column_names) == STAGE_COLUMNS
+    assert tuple(table.column_names) == STAGE_EXPORT_COLUMNS
     assert str(table.schema.field("start_timestamp").type) == "timestamp[us, tz=UTC]"
     from lxml import etree
 
-    text = "".join(xes_chunks(event_batches(EventLogQuery(kind="stage"))))
+    text = text_of(xes_chunks(event_batches(EventLogQuery(kind="stage"))))
     ns = "{http://www.xes-standard.org/}"
     transitions = [
         s.get("value")

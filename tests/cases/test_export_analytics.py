@@ -36,8 +36,8 @@ def files(world, tmp_path):
                 at=T0 + timedelta(hours=i, minutes=40),
             )
     paths = {fmt: tmp_path / f"log.{fmt}" for fmt in ("csv", "xes", "parquet")}
-    paths["csv"].write_text("".join(csv_chunks(event_batches(EventLogQuery()))), "utf-8")
-    paths["xes"].write_text("".join(xes_chunks(event_batches(EventLogQuery()))), "utf-8")
+    paths["csv"].write_bytes(b"".join(csv_chunks(event_batches(EventLogQuery()))))
+    paths["xes"].write_bytes(b"".join(xes_chunks(event_batches(EventLogQuery()))))
     write_parquet(event_batches(EventLogQuery()), paths["parquet"])
     return paths
 

@@ -512,9 +512,7 @@ def export_events(request: HttpRequest, params: Query[EventExportIn]) -> HttpRes
             content_type=export.CONTENT_TYPES["parquet"],
         )
     chunks = export.csv_chunks(batches) if format == "csv" else export.xes_chunks(batches)
-    response = StreamingHttpResponse(
-        (chunk.encode("utf-8") for chunk in chunks), content_type=export.CONTENT_TYPES[format]
-    )
+    response = StreamingHttpResponse(chunks, content_type=export.CONTENT_TYPES[format])
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["X-Content-Type-Options"] = "nosniff"
     return response

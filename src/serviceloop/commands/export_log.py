@@ -155,9 +155,10 @@ def export_log(
         batches = _Counted(event_batches(query, batch_cases=batch_cases), advance)
         if to_stdout:
             chunks = csv_chunks(batches) if format is ExportFormat.csv else xes_chunks(batches)
-            for chunk in chunks:
-                sys.stdout.write(chunk)
             sys.stdout.flush()
+            for chunk in chunks:
+                sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.flush()
             return
         partial = out.with_name(out.name + ".partial")
         try:
@@ -165,7 +166,7 @@ def export_log(
                 write_parquet(batches, partial)
             else:
                 chunks = csv_chunks(batches) if format is ExportFormat.csv else xes_chunks(batches)
-                with partial.open("w", encoding="utf-8", newline="") as handle:
+                with partial.open("wb") as handle:
                     for chunk in chunks:
                         handle.write(chunk)
             os.replace(partial, out)

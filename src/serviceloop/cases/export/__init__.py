@@ -15,6 +15,7 @@ from serviceloop.cases.export.parquet_writer import (
 )
 from serviceloop.cases.export.rows import (
     COLUMNS,
+    STAGE_EXPORT_COLUMNS,
     EventBatches,
     EventLogQuery,
     can_export_event_log,
@@ -28,6 +29,7 @@ __all__ = [
     "CONTENT_TYPES",
     "FORMATS",
     "PARQUET_SCHEMA",
+    "STAGE_EXPORT_COLUMNS",
     "STAGE_PARQUET_SCHEMA",
     "EventBatches",
     "EventLogQuery",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
@@ -54,14 +55,20 @@ def _cells(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(out)
 
 
-def csv_chunks(batches: Iterable[pl.DataFrame]) -> Iterator[str]:
-    """The CSV text in pieces of one batch each (UTF-8, RFC 4180 quoting, ``\\r\\n`` lines)."""
+def csv_chunks(batches: Iterable[pl.DataFrame]) -> Iterator[bytes]:
+    """The CSV file in pieces of one batch each (UTF-8, RFC 4180 quoting, ``\\r\\n`` lines),
+    written by Polars straight to bytes (no Python string per batch)."""
     columns = getattr(batches, "columns", None)
     header_written = False
     for batch in batches:
-        yield _cells(batch).write_csv(
-            include_header=not header_written, line_terminator="\r\n", quote_style="necessary"
+        out = io.BytesIO()
+        _cells(batch).write_csv(
+            out,
+            include_header=not header_written,
+            line_terminator="\r\n",
+            quote_style="necessary",
         )
         header_written = True
+        yield out.getvalue()
     if not header_written:
-        yield ",".join(columns or ()) + "\r\n"
+        yield (",".join(columns or ()) + "\r\n").encode()

@@ -10,7 +10,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from serviceloop.cases.eventlog import STAGE_COLUMNS
+from serviceloop.cases.export.rows import COLUMNS, STAGE_EXPORT_COLUMNS
 
 __all__ = ["PARQUET_SCHEMA", "STAGE_PARQUET_SCHEMA", "write_parquet"]
 
@@ -21,6 +21,7 @@ _FIELDS = {
     "start_timestamp": pa.field("start_timestamp", _TIME, nullable=False),
     "timestamp": pa.field("timestamp", _TIME, nullable=False),
     "resource": pa.field("resource", pa.string()),
+    "resource_name": pa.field("resource_name", pa.string()),
     "lifecycle": pa.field("lifecycle", pa.string(), nullable=False),
     "kind": pa.field("kind", pa.string(), nullable=False),
     "channel": pa.field("channel", pa.string()),
@@ -28,8 +29,8 @@ _FIELDS = {
     "category": pa.field("category", pa.string()),
     "team": pa.field("team", pa.string()),
 }
-PARQUET_SCHEMA = pa.schema([f for name, f in _FIELDS.items() if name != "start_timestamp"])
-STAGE_PARQUET_SCHEMA = pa.schema([_FIELDS[name] for name in STAGE_COLUMNS])
+PARQUET_SCHEMA = pa.schema([_FIELDS[name] for name in COLUMNS])
+STAGE_PARQUET_SCHEMA = pa.schema([_FIELDS[name] for name in STAGE_EXPORT_COLUMNS])
 
 
 def write_parquet(batches: Iterable[pl.DataFrame], sink: str | Path | IO[bytes]) -> int:
@@ -50,7 +51,7 @@ def write_parquet(batches: Iterable[pl.DataFrame], sink: str | Path | IO[bytes])
                 written += batch.height
         if writer is None:
             columns = getattr(batches, "columns", None)
-            schema = STAGE_PARQUET_SCHEMA if columns == STAGE_COLUMNS else PARQUET_SCHEMA
+            schema = STAGE_PARQUET_SCHEMA if columns == STAGE_EXPORT_COLUMNS else PARQUET_SCHEMA
             writer = pq.ParquetWriter(sink, schema, compression="zstd")
             writer.write_table(schema.empty_table())
     finally:

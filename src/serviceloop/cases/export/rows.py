@@ -2,18 +2,25 @@
 of events.
 
 Each batch is one Polars frame holding every row of the cases of one id range, ordered by case,
-time and id: every writer can stream one trace after another. A batch is read by its own
-queries (the range's cases, then its events in columns, :mod:`serviceloop.cases.eventlog`), so no
-cursor stays open between batches (a slow HTTP client never holds a database snapshot).
+time and id: every writer can stream one trace after another. A range is read by its own
+statements (:mod:`serviceloop.cases.export.reader`, which on PostgreSQL reads the next range
+while this one is written), and its rows are made by the view of
+:mod:`serviceloop.cases.eventlog` (who held the case, stage visits), defined there once.
 
-Two kinds of log, with the columns of :mod:`serviceloop.cases.eventlog`:
+Two kinds of log:
 
-``all``    one row per event (``EVENT_COLUMNS``); ``resource`` is who acted, ``team`` the team that
-           held the case once the event had happened.
+``all``    one row per event (``COLUMNS``); ``resource`` is who acted (username),
+           ``resource_name`` their name as people write it, ``team`` the team that held the case
+           once the event had happened.
 ``stage``  one row per stage visit (``STAGE_COLUMNS``): ``start_timestamp`` when the case entered
            the stage, ``timestamp`` when it left (``lifecycle`` "complete"), or, for a visit still
            under way, ``timestamp`` = ``start_timestamp`` and ``lifecycle`` "start";
-           ``resource`` and ``team`` held the case when the visit ended.
+           ``resource`` (username), ``resource_name`` and ``team`` held the case when the visit
+           ended.
+
+``resource`` stays the stable username (joins, other tools); ``resource_name`` is the person's
+current name (:func:`serviceloop.accounts.names.person_name`), empty when no user has that
+username any more.
 """
 
 from __future__ import annotations
@@ -28,23 +35,22 @@ from django.db.models import Max, Min
 
 from serviceloop.accounts.choices import Role
 from serviceloop.accounts.models import User
+from serviceloop.accounts.names import person_name
 from serviceloop.cases.eventlog import (
-    ENTRY_KINDS,
     EVENT_COLUMNS,
-    HOLDER_KINDS,
     STAGE_COLUMNS,
-    fetch_frame,
-    read_events,
     read_stages,
     stage_visits,
     with_holders,
 )
+from serviceloop.cases.export.reader import read_ranges
 from serviceloop.cases.models import Case
 
 __all__ = [
     "CASE_ATTRIBUTES",
     "COLUMNS",
     "DEFAULT_BATCH_CASES",
+    "STAGE_EXPORT_COLUMNS",
     "EventBatches",
     "EventLogQuery",
     "can_export_event_log",
@@ -52,17 +58,17 @@ __all__ = [
     "event_count",
 ]
 
-COLUMNS = EVENT_COLUMNS
+
+def _named(columns: tuple[str, ...]) -> tuple[str, ...]:
+    at = columns.index("resource") + 1
+    return (*columns[:at], "resource_name", *columns[at:])
+
+
+COLUMNS = _named(EVENT_COLUMNS)
+STAGE_EXPORT_COLUMNS = _named(STAGE_COLUMNS)
 CASE_ATTRIBUTES = ("channel", "priority", "category", "team")
 DEFAULT_BATCH_CASES = 10_000  # about 320k events of a realistic history: a bounded batch
-_CASE_SCHEMA = {
-    "case": pl.Int64,
-    "case_id": pl.String,
-    "channel": pl.String,
-    "priority": pl.String,
-    "category": pl.String,
-    "version": pl.Int64,
-}
+_HOLDERS_UNUSED = {"assignee_raw": pl.String, "assignee_to": pl.String}
 
 
 @dataclass(frozen=True)
@@ -86,14 +92,15 @@ class EventLogQuery:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return STAGE_COLUMNS if self.kind == "stage" else EVENT_COLUMNS
+        return STAGE_EXPORT_COLUMNS if self.kind == "stage" else COLUMNS
 
     def case_lookups(self) -> dict[str, Any]:
         return {} if self.process is None else {"process_version__process__code": self.process}
 
 
 def can_export_event_log(user: Any) -> bool:
-    """The whole log spans every team and customer: managers and admins only."""
+    """The whole log spans every team and customer: managers and admins only (the roles that
+    see every case)."""
     return bool(
         user is not None
         and getattr(user, "is_authenticated", False)
@@ -105,6 +112,16 @@ def can_export_event_log(user: Any) -> bool:
 def event_count(query: EventLogQuery) -> int:
     """How many cases the export goes through (what its progress counts)."""
     return int(Case.objects.filter(**query.case_lookups()).count())
+
+
+def people() -> pl.DataFrame:
+    """Every user: ``actor`` (id), ``username`` and ``name`` (as people write it)."""
+    rows = User.objects.order_by().values_list("id", "username", "first_name", "last_name")
+    return pl.DataFrame(
+        [(pk, username, person_name(first, last, username)) for pk, username, first, last in rows],
+        schema={"actor": pl.Int64, "username": pl.String, "name": pl.String},
+        orient="row",
+    )
 
 
 @dataclass
@@ -131,41 +148,34 @@ class EventBatches:
         bounds = Case.objects.aggregate(low=Min("id"), high=Max("id"))
         if bounds["low"] is None:
             return
-        users = fetch_frame(
-            User.objects.order_by().values_list("id", "username"),
-            {"actor": pl.Int64, "username": pl.String},
-        )
-        stages = read_stages()
-        for low in range(bounds["low"], bounds["high"] + 1, self.batch_cases):
-            high = low + self.batch_cases
-            cases = fetch_frame(
-                Case.objects.filter(id__gte=low, id__lt=high, **self.query.case_lookups())
-                .order_by()
-                .values_list(
-                    "id", "number", "channel", "priority", "category__code", "process_version_id"
-                ),
-                _CASE_SCHEMA,
-            )
+        users, stages = people(), read_stages()
+        ranges = [
+            (low, low + self.batch_cases)
+            for low in range(bounds["low"], bounds["high"] + 1, self.batch_cases)
+        ]
+        for cases, events in read_ranges(self.query, ranges):
             self.cases_done += cases.height
             if cases.height == 0:
                 continue
-            frame = _read_range(self.query, (low, high), cases, users, stages)
+            frame = _rows(self.query, cases, events, users, stages)
             if frame.height:
                 yield frame
 
 
-def _read_range(
+def _rows(
     query: EventLogQuery,
-    case_range: tuple[int, int],
     cases: pl.DataFrame,
+    events: pl.DataFrame,
     users: pl.DataFrame,
     stages: pl.DataFrame,
 ) -> pl.DataFrame:
+    """One range's rows in ``query.columns``: ``events`` (sorted by case, time and id) through
+    the view of :mod:`serviceloop.cases.eventlog`, with names and case attributes."""
     versions = cases.select("case", "version")
+    names = users.select(
+        pl.col("username").alias("resource"), pl.col("name").alias("resource_name")
+    )
     if query.kind == "stage":
-        events = read_events(
-            kinds={*ENTRY_KINDS, *HOLDER_KINDS}, case_range=case_range, holders=True
-        )
         visits = stage_visits(with_holders(events, stages, versions))
         rows = visits.select(
             "case",
@@ -178,23 +188,16 @@ def _read_range(
             "team",
         )
         rows = _window(rows, query, "start_timestamp")
+        rows = rows.join(names, on="resource", how="left", maintain_order="left")
     else:
-        events = read_events(
-            case_range=case_range,
-            since=query.since,
-            until=query.until,
-            window_exempt=HOLDER_KINDS,
-            holders=True,
-        )
+        # Who acted is in the row; only the team is replayed (the assignee is not read).
+        events = events.with_columns(pl.lit(None, t).alias(n) for n, t in _HOLDERS_UNUSED.items())
         rows = _window(with_holders(events, stages, versions), query, "timestamp")
-        rows = rows.join(users, on="actor", how="left", maintain_order="left").select(
-            "case",
-            "activity",
-            "timestamp",
-            pl.col("username").alias("resource"),
-            "lifecycle",
-            "kind",
-            "team",
+        rows = rows.join(
+            users.rename({"username": "resource", "name": "resource_name"}),
+            on="actor",
+            how="left",
+            maintain_order="left",
         )
     return rows.join(cases, on="case", how="inner", maintain_order="left").select(query.columns)
 

@@ -1,11 +1,12 @@
-"""XES (IEEE 1849-2016) event log, streamed one trace (case) at a time.
+"""XES (IEEE 1849-2016) event log, streamed a slice of events at a time.
 
 The log declares the Concept, Time, Organizational and Lifecycle extensions, the global attributes
 every trace and event carries, and two classifiers. A trace is a case: ``concept:name`` is the case
 number, its channel / priority / category / team are trace attributes. An event has
-``concept:name`` (activity), ``time:timestamp`` (xs:dateTime with offset), ``org:resource`` (when an
-actor exists), ``lifecycle:transition`` and ``kind``. Every value is XML-escaped; characters XML 1.0
-cannot carry are replaced by U+FFFD.
+``concept:name`` (activity), ``time:timestamp`` (xs:dateTime with offset), ``org:resource`` (the
+username, when an actor exists) and ``resource_name`` (their name as people write it),
+``lifecycle:transition`` and ``kind``. Every value is XML-escaped; characters XML 1.0 cannot carry
+are replaced by U+FFFD.
 
 A stage log becomes the standard lifecycle pairs: a ``start`` event when the case entered the stage
 and a ``complete`` event when it left (none yet for a visit under way).
@@ -16,16 +17,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from typing import Any
 
 import polars as pl
 
-from serviceloop.cases.eventlog import EVENT_COLUMNS
-from serviceloop.cases.export.csv_writer import format_timestamp
-from serviceloop.cases.export.rows import CASE_ATTRIBUTES
-
-# One event in EVENT_COLUMNS order; ``timestamp`` is an aware UTC datetime, absent values None.
-EventRow = tuple[Any, ...]
+from serviceloop.cases.export.csv_writer import TIMESTAMP_FORMAT
+from serviceloop.cases.export.rows import CASE_ATTRIBUTES, COLUMNS
 
 __all__ = ["xes_attr", "xes_chunks"]
 
@@ -71,39 +67,79 @@ def xes_attr(value: str) -> str:
     return _INVALID_XML.sub("\ufffd", value).translate(_ESCAPES)
 
 
-def _string(key: str, value: str, indent: str) -> str:
-    return f'{indent}<string key="{key}" value="{xes_attr(value)}"/>\n'
+def _escaped(column: str) -> pl.Expr:
+    """``column`` through :func:`xes_attr`, computed once per distinct value (activities,
+    people and codes repeat on almost every event) and mapped back in columns."""
+    return pl.col(column).map_batches(_escape_series, return_dtype=pl.String)
 
 
-def _trace_open(row: EventRow) -> str:
-    parts = ["  <trace>\n", _string("concept:name", row[0], "    ")]
-    for name, value in zip(CASE_ATTRIBUTES, row[6:], strict=True):
-        if value is not None:
-            parts.append(_string(name, str(value), "    "))
-    return "".join(parts)
+def _escape_series(values: pl.Series) -> pl.Series:
+    distinct = values.drop_nulls().unique()
+    escaped = [xes_attr(value) for value in distinct]
+    return values.replace_strict(distinct, escaped, default=None, return_dtype=pl.String)
 
 
-_EVENT = (
-    '    <event>\n      <string key="concept:name" value="{activity}"/>\n'
-    '      <date key="time:timestamp" value="{timestamp}"/>\n{resource}'
-    '      <string key="lifecycle:transition" value="{lifecycle}"/>\n'
-    '      <string key="kind" value="{kind}"/>\n    </event>\n'
-)
-
-
-def _event(row: EventRow) -> str:
-    resource = row[3]
-    return _EVENT.format(
-        activity=xes_attr(row[1]),
-        timestamp=format_timestamp(row[2]),
-        resource=_string("org:resource", resource, "      ") if resource is not None else "",
-        lifecycle=xes_attr(row[4]),
-        kind=xes_attr(row[5]),
+def _string(key: str, column: str, indent: str) -> pl.Expr:
+    """A ``<string>`` element for a value, the empty string when it is null."""
+    line = pl.concat_str(
+        pl.lit(f'{indent}<string key="{key}" value="'), _escaped(column), pl.lit('"/>\n')
     )
+    return line.fill_null("")
+
+
+_EVENT_START = '    <event>\n      <string key="concept:name" value="'
+_EVENT_TIME = '"/>\n      <date key="time:timestamp" value="'
+_EVENT_LIFECYCLE = '      <string key="lifecycle:transition" value="'
+_EVENT_KIND = '"/>\n      <string key="kind" value="'
+_EVENT_END = '"/>\n    </event>\n'
+_SLICE = 50_000  # events turned into one piece of text at a time: bounds the text held
+
+
+def _events_text(frame: pl.DataFrame, previous: str | None) -> str:
+    """The frame's events as XML, preceded where a new case starts by the previous trace's end
+    and the new trace's start; ``previous`` is the case of the row before the frame."""
+    case = pl.col("case_id")
+    before = case.shift(1, fill_value=previous) if previous is not None else case.shift(1)
+    numbered = frame.with_row_index("__row").with_columns(
+        (before.is_null() | (case != before)).alias("__starts"), before.alias("__before")
+    )
+    # A trace's start is made for the first row of each case only, then joined back by row.
+    heads = numbered.filter("__starts").select(
+        "__row",
+        pl.concat_str(
+            pl.when(pl.col("__before").is_not_null())
+            .then(pl.lit("  </trace>\n"))
+            .otherwise(pl.lit("")),
+            pl.lit("  <trace>\n"),
+            _string("concept:name", "case_id", "    "),
+            *(_string(name, name, "    ") for name in CASE_ATTRIBUTES),
+        ).alias("__head"),
+    )
+    events = numbered.select(
+        "__row",
+        pl.concat_str(
+            pl.lit(_EVENT_START),
+            _escaped("activity"),
+            pl.lit(_EVENT_TIME),
+            pl.col("timestamp").dt.strftime(TIMESTAMP_FORMAT),
+            pl.lit('"/>\n'),
+            _string("org:resource", "resource", "      "),
+            _string("resource_name", "resource_name", "      "),
+            pl.lit(_EVENT_LIFECYCLE),
+            _escaped("lifecycle"),
+            pl.lit(_EVENT_KIND),
+            _escaped("kind"),
+            pl.lit(_EVENT_END),
+        ).alias("__event"),
+    )
+    text = events.join(heads, on="__row", how="left", maintain_order="left").select(
+        pl.concat_str(pl.col("__head").fill_null(""), "__event").str.join("")
+    )
+    return str(text.item())
 
 
 def lifecycle_events(visits: pl.DataFrame) -> pl.DataFrame:
-    """A stage log's visits as lifecycle events (EVENT_COLUMNS): each visit's ``start``, then
+    """A stage log's visits as lifecycle events (COLUMNS): each visit's ``start``, then
     its ``complete`` when it has ended, in the visits' order."""
     numbered = visits.with_row_index("__visit")
     starts = numbered.with_columns(
@@ -113,31 +149,28 @@ def lifecycle_events(visits: pl.DataFrame) -> pl.DataFrame:
     return (
         pl.concat(
             [
-                starts.select("__visit", pl.lit(0).alias("__phase"), *EVENT_COLUMNS),
-                ends.select("__visit", pl.lit(1).alias("__phase"), *EVENT_COLUMNS),
+                starts.select("__visit", pl.lit(0).alias("__phase"), *COLUMNS),
+                ends.select("__visit", pl.lit(1).alias("__phase"), *COLUMNS),
             ]
         )
         .sort("__visit", "__phase")
-        .select(EVENT_COLUMNS)
+        .select(COLUMNS)
     )
 
 
-def xes_chunks(batches: Iterable[pl.DataFrame]) -> Iterator[str]:
-    """The XES document in pieces of one batch each; rows must come grouped by case."""
-    yield HEADER
+def xes_chunks(batches: Iterable[pl.DataFrame]) -> Iterator[bytes]:
+    """The XES document in pieces of at most :data:`_SLICE` events; rows must come grouped by
+    case. Each piece is made in columns by Polars, not event by event in Python."""
+    yield HEADER.encode()
     current: str | None = None
     for frame in batches:
         if "start_timestamp" in frame.columns:
             frame = lifecycle_events(frame)
-        parts: list[str] = []
-        for row in frame.select(EVENT_COLUMNS).iter_rows():
-            if row[0] != current:
-                if current is not None:
-                    parts.append("  </trace>\n")
-                parts.append(_trace_open(row))
-                current = row[0]
-            parts.append(_event(row))
-        yield "".join(parts)
+        for offset in range(0, frame.height, _SLICE):
+            piece = frame.slice(offset, _SLICE).select(COLUMNS)
+            text = _events_text(piece, current)
+            current = piece["case_id"][-1]
+            yield text.encode()
     if current is not None:
-        yield "  </trace>\n"
-    yield FOOTER
+        yield b"  </trace>\n"
+    yield FOOTER.encode()
