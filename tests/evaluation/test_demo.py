@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import timezone
+from django.core.management import CommandError, call_command
+from django.utils import timezone, translation
 
 from serviceloop.core.exceptions import ConflictError
 from serviceloop.evaluation.demo import evaluation_demo_build
@@ -54,5 +55,9 @@ def test_demo_answers_reviews_and_evaluates_two_months():
         evaluation=teams, unit_key="specialists", indicator__code="survey_satisfaction"
     )
     assert survey.raw_value < 3
-    with pytest.raises(ConflictError):
+    with pytest.raises(ConflictError) as again:
         evaluation_demo_build(actor=manager, seed=1, now=now)
+    assert again.value.code == "evaluation_demo_exists"
+    # The command line says it through the same table, in the language it runs in.
+    with translation.override("zh-hans"), pytest.raises(CommandError, match="演示评价数据已经存在"):
+        call_command("evaluation_demo", manager=manager.username)
