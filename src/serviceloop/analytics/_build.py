@@ -115,11 +115,12 @@ def build_log(
     kept = [*([] if numbered else [I]), *dict.fromkeys(attrs)]
     base = frame.select(kept).with_columns(*cols) if kept else pl.DataFrame(cols)
     coded, firsts = _group_cases(base, _case_key(case_str, exact=False), idx)
-    # Two cases sharing a 64-bit hash would share a code: a second, independent hash of each
-    # row's id must then differ from that of its case's first row (odds 2**-128; comparing the
-    # strings themselves costs a string gather).
-    check = pl.lit(case_str.hash(seed=0x5EED))
-    if coded.select((check.gather(_POS) != check.gather(firsts).gather(C)).any()).item():
+    # Two cases sharing a 64-bit hash would share a code: a second, independent hash of the
+    # ids must then change inside a case's rows, which sit together (odds 2**-128; comparing
+    # the strings themselves costs a string gather).
+    check = pl.lit(case_str.hash(seed=0x5EED)).gather(_POS)
+    split = (check != check.shift(1)) & (pl.col(C) == pl.col(C).shift(1))
+    if coded.select(split.any()).item():
         # A 64-bit hash collision merged two cases: code them by the strings instead.
         coded, firsts = _group_cases(base, _case_key(case_str, exact=True), idx)
     case_names = case_str.gather(firsts)
