@@ -1,14 +1,15 @@
 """Whole-process speed and memory of ServiceLoop's mining vs pm4py, from the shell.
 
-For each log size, four tools run as separate processes (imports count): the library path
+For each log size, the tools run as separate processes (imports count): the library path
 (``serviceloop``: load, DFG, performance DFG, variants, case durations), the command as a user
-runs it (``serviceloop-cli``: ``serviceloop analyze LOG --json OUT --report OUT.html``, every
-analysis, all variants in the JSON, the HTML report written), pm4py's default pandas path and
-pm4py fed a Polars LazyFrame; the pm4py tools compute what the command shares with them: DFG,
-performance DFG, variants, case durations, start and end activities and rework. The parent
-times each process, reads its peak memory (``os.wait4``), checks the answers are the same
-(the command's are read back from its JSON file, after the clock stops) and prints the
-ratios. Then XES import: ServiceLoop's reader vs pm4py's readers.
+runs it, every analysis, with its output files: ``serviceloop-json`` (``serviceloop analyze LOG
+--json OUT``, all variants in the JSON), ``serviceloop-report`` (``--report OUT.html``) and
+``serviceloop-cli`` (both), then pm4py's default pandas path and pm4py fed a Polars LazyFrame;
+the pm4py tools compute what the command shares with them: DFG, performance DFG, variants, case
+durations, start and end activities and rework. The parent times each process, reads its peak
+memory (``os.wait4``), checks the answers are the same (the command's are read back from its
+JSON file, after the clock stops) and prints each ServiceLoop run's speed-up over both pm4py
+paths. Then XES import: ServiceLoop's reader vs pm4py's readers.
 
 By default the log is ``--variety distinct``: about 10 events a case, nearly every case its
 own variant, the hard case for anything that writes variants out (``markov``: the help-desk
@@ -45,7 +46,20 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 HELPDESK = HERE.parent / "tests" / "data"
-TOOLS = ("serviceloop", "serviceloop-cli", "pm4py", "pm4py-polars")
+TOOLS = (
+    "serviceloop",
+    "serviceloop-json",
+    "serviceloop-report",
+    "serviceloop-cli",
+    "pm4py",
+    "pm4py-polars",
+)
+# The command's runs: which output files each writes.
+COMMANDS = {
+    "serviceloop-json": ("json",),
+    "serviceloop-report": ("report",),
+    "serviceloop-cli": ("json", "report"),
+}
 ANSWERS = ("dfg", "perf", "start", "end", "variants", "durations")
 REWORK = "rework"  # compared when both tools computed it (the command and pm4py)
 BIG = 50_000_000  # from here on: mine_large_parquet, a memory cap, sanity checks
@@ -243,12 +257,15 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def cli_command(log: Path, json_out: str, report: str) -> list[str]:
-    """``serviceloop analyze`` as a user runs it: the installed script, both outputs."""
+def cli_command(
+    log: Path, json_out: str, report: str, outputs: tuple[str, ...] = ("json", "report")
+) -> list[str]:
+    """``serviceloop analyze`` as a user runs it: the installed script, the outputs asked."""
     script = Path(sys.executable).with_name("serviceloop")
     head = [str(script)] if script.exists() else [sys.executable, "-m", "serviceloop.cli"]
-    return [*head, "analyze", str(log), "--duplicates", "keep", "--json", json_out,
-            "--report", report]  # fmt: skip
+    files = {"json": ["--json", json_out], "report": ["--report", report]}
+    return [*head, "analyze", str(log), "--duplicates", "keep",
+            *(arg for kind in outputs for arg in files[kind])]  # fmt: skip
 
 
 def cli_answers(json_path: str) -> dict[str, Any]:
@@ -287,8 +304,8 @@ def measure(tool: str, path: Path, timeout: float, mem_cap: float | None = None)
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False, dir=DATA) as out:
         out_path = out.name
     report = out_path.removesuffix(".json") + ".html"
-    if tool == "serviceloop-cli":
-        cmd = cli_command(path, out_path, report)
+    if tool in COMMANDS:
+        cmd = cli_command(path, out_path, report, COMMANDS[tool])
     else:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", tool, str(path), out_path]
     start = time.perf_counter()
@@ -329,10 +346,12 @@ def measure(tool: str, path: Path, timeout: float, mem_cap: float | None = None)
     if os.waitstatus_to_exitcode(status) != 0:
         print(f"  {tool}: failed (exit {os.waitstatus_to_exitcode(status)})")
         return run
-    if tool == "serviceloop-cli":
-        run.results = cli_answers(out_path)
-        run.results["report_mib"] = os.path.getsize(report) / 2**20
-        os.unlink(report)
+    if tool in COMMANDS:
+        outputs = COMMANDS[tool]
+        run.results = cli_answers(out_path) if "json" in outputs else {}
+        if "report" in outputs:
+            run.results["report_mib"] = os.path.getsize(report) / 2**20
+            os.unlink(report)
     else:
         with open(out_path) as fh:
             run.results = json.load(fh)
@@ -490,6 +509,23 @@ def _row(name: str, run: Run, base: Run | None) -> str:
 HEADER = f"  {'tool':<20} {'wall':>10} {'cpu':>9} {'peak':>12}   ratios: wall    cpu    memory"
 
 
+def print_speedups(measured: dict[str, Run]) -> None:
+    """How many times faster each ServiceLoop run is than each pm4py path, wall and CPU."""
+    refs = {t: r for t, r in measured.items() if t.startswith("pm4py") and not r.killed}
+    ours = {t: r for t, r in measured.items() if t.startswith("serviceloop") and not r.killed}
+    if not refs or not ours:
+        return
+    print("  speed-up over pm4py (wall / cpu), same run:")
+    heads = "".join(f"{'vs ' + t:>22}" for t in refs)
+    print(f"  {'':<20}{heads}")
+    for tool, run in ours.items():
+        cells = "".join(
+            f"{f'{ref.wall / run.wall:.1f}x / {ref.cpu / run.cpu:.1f}x':>22}"
+            for ref in refs.values()
+        )
+        print(f"  {tool:<20}{cells}")
+
+
 def child(tool: str, log: str, out: str) -> int:
     """One measured tool: its answers go to ``out`` as JSON."""
     results = CHILDREN[tool](log)
@@ -544,49 +580,55 @@ def main() -> int:
         cap = cap_gib * 2**30 if cap_gib is not None else None
         print(
             f"\n{n:,} events ({path.name}): library: load + DFG + performance DFG + variants + "
-            "durations; command: every analysis, JSON and report; pm4py: those plus start/end "
-            "activities and rework"
+            "durations; the command: every analysis and its output files; pm4py: the library's "
+            "analyses plus start/end activities and rework"
         )
         if cap_gib is not None:
             print(f"  (every tool under a {cap_gib:g} GiB cap on its process tree's memory)")
+        print(f"  load average {os.getloadavg()[0]:.1f} before this size")
         print(HEADER)
         ours_name = "serviceloop-large" if big else "serviceloop"
         chosen = [ours_name if big and t == "serviceloop" else t for t in tools]
         if big:  # the command would need --large, which writes no report
-            chosen = [t for t in chosen if t != "serviceloop-cli"]
+            chosen = [t for t in chosen if t not in COMMANDS]
         if args.quick and n >= 10_000_000:
             chosen = [t for t in chosen if t.startswith("serviceloop")]
         measured = best_of_rounds(args.repeat, chosen, path, args.timeout, cap)
         ours = measured.get(ours_name)
-        command = measured.get("serviceloop-cli")
+        commands = {t: r for t, r in measured.items() if t in COMMANDS and r.results}
         for tool, run in measured.items():
             base = ours if tool != ours_name else None
             print(_row(tool, run, base))
-            if tool == "serviceloop-cli" and run.results is not None:
-                print(
-                    f"  {'':<22} wrote {run.results['json_mib']:.0f} MiB of JSON "
-                    f"({len(run.results['variants']):,} variants) and a "
-                    f"{run.results['report_mib']:.1f} MiB report"
-                )
-            if tool.startswith("pm4py") and command is not None and not run.killed:
-                print(
-                    f"  {'':<22} vs the command: {run.wall / command.wall:.1f}x wall, "
-                    f"{run.cpu / command.cpu:.1f}x cpu, {run.mem / command.mem:.1f}x memory"
-                )
+            if tool in commands:
+                res = commands[tool].results or {}
+                wrote = []
+                if "json_mib" in res:
+                    wrote.append(
+                        f"{res['json_mib']:.0f} MiB of JSON ({len(res['variants']):,} variants)"
+                    )
+                if "report_mib" in res:
+                    wrote.append(f"a {res['report_mib']:.1f} MiB report")
+                print(f"  {'':<22} wrote {' and '.join(wrote)}")
             if ours and ours.results is not None and run.results is not None and base:
+                if tool in COMMANDS:
+                    continue  # checked against pm4py below, rework included
                 diff = same(ours.results, run.results)
                 print(
                     f"  {'':<22} results identical to ServiceLoop: "
                     f"{'yes' if not diff else 'NO: ' + ', '.join(diff)}"
                 )
                 failures += bool(diff)
-            if tool.startswith("pm4py") and command and command.results and run.results:
-                diff = same(command.results, run.results)
-                print(
-                    f"  {'':<22} the command's JSON (rework included) identical: "
-                    f"{'yes' if not diff else 'NO: ' + ', '.join(diff)}"
-                )
-                failures += bool(diff)
+            if tool.startswith("pm4py") and run.results:
+                for name, command in commands.items():
+                    if not command.results or "dfg" not in command.results:
+                        continue  # the report alone writes no JSON to compare
+                    diff = same(command.results, run.results)
+                    print(
+                        f"  {'':<22} {name}'s JSON (rework included) identical: "
+                        f"{'yes' if not diff else 'NO: ' + ', '.join(diff)}"
+                    )
+                    failures += bool(diff)
+        print_speedups(measured)
         if big and ours is not None:
             problems = sanity(ours.results, path)
             print(
