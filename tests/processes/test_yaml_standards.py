@@ -55,9 +55,14 @@ DEFINITION: dict[str, Any] = {
             "calendar": "Office",
             "targets": {"first_response": 30, "next_response": 60, "resolution": 480},
             "escalations": [
-                {"on": "warning", "metric": "first_response", "action": "notify"},
-                {"on": "breach", "metric": None, "action": "reassign_team", "team": "techs"},
-                {"on": "breach", "metric": "resolution", "action": "move_stage", "stage": "fix"},
+                {"trigger": "warning", "metric": "first_response", "action": "notify"},
+                {"trigger": "breach", "metric": None, "action": "reassign_team", "team": "techs"},
+                {
+                    "trigger": "breach",
+                    "metric": "resolution",
+                    "action": "move_stage",
+                    "stage": "fix",
+                },
             ],
         },
         {"name": "Everything else", "order": 20, "targets": {"resolution": 2400}},
@@ -202,11 +207,12 @@ BAD = [
     (["sla_policies", 0, "escalations", 1, "team"], "ghosts", "sla_policies[0].escalations[1].team", "yaml_team_unknown"),
     (["sla_policies", 0, "escalations", 1, "team"], None, "sla_policies[0].escalations[1].team", "yaml_escalation_team_required"),
     (["sla_policies", 0, "escalations", 2, "stage"], "limbo", "sla_policies[0].escalations[2].stage", "yaml_stage_unknown"),
-    (["sla_policies", 0, "escalations", 0, "on"], "later", "sla_policies[0].escalations[0].on", "bad_choice"),
+    (["sla_policies", 0, "escalations", 0, "trigger"], "later", "sla_policies[0].escalations[0].trigger", "bad_choice"),
     (["quality_standards", 0, "stage"], "fix", "quality_standards[0].stage", "yaml_quality_stage_rework_only"),
     (["quality_standards", 1, "target"], 2, "quality_standards[1].target", "yaml_share_range"),
     (["quality_standards", 2, "indicator"], "reopen_rate", "quality_standards[2]", "yaml_quality_twice"),
     (["sla_policies"], {"name": "not a list"}, "sla_policies", "yaml_not_list"),
+    (["sla_policies", 0, "escalations", 0, "trigger"], None, "sla_policies[0].escalations[0].trigger", "yaml_required"),
 ]  # fmt: skip
 
 
@@ -262,3 +268,20 @@ def test_the_api_refuses_a_bad_policy_with_its_code_in_the_readers_language() ->
     )
     assert "Night shift" in problem["message"] and "没有名为" in problem["message"]
     assert _rows() == before
+
+
+def test_the_documented_example_imports_publishes_and_round_trips() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "process-yaml.md").read_text("utf-8")
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    TeamFactory(code="frontline", name="Frontline")
+    TeamFactory(code="specialists", name="Specialists")
+    version = process_version_import(text=example, actor=None)
+    published = process_version_publish(version=version, actor=None)
+    assert published.process.name_zh == "维修服务流程"
+    assert SlaPolicy.objects.filter(process=published.process).count() == 2
+    assert QualityStandard.objects.filter(process=published.process).count() == 3
+    exported = process_version_export(published)
+    assert yaml.safe_load(exported)["stages"][0]["checklist_zh"] == ["已确认客户身份", "已记录故障"]
+    assert process_version_export(process_version_import(text=exported, actor=None)) == exported

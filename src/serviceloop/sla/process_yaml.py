@@ -15,7 +15,7 @@ Two top-level sections, registered in ``SlaConfig.ready()``::
                                        # organisation's
         targets: {first_response: 60, next_response: 240, resolution: 1620}   # business minutes
         escalations:
-          - {on: breach, metric: resolution, action: reassign_team, team: specialists, stage: null}
+          - {trigger: breach, metric: resolution, action: reassign_team, team: specialists}
     quality_standards:
       - {indicator: rework_rate, stage: design, target: 0.1}   # stage: only for the rework rate
 
@@ -66,7 +66,7 @@ POLICY_KEYS = (
     "targets",
     "escalations",
 )
-ESCALATION_KEYS = ("on", "metric", "action", "team", "stage")
+ESCALATION_KEYS = ("trigger", "metric", "action", "team", "stage")
 QUALITY_KEYS = ("indicator", "stage", "target")
 _NAME_MAX, _CODE_MAX, _ORDER_MAX = 100, 50, 32767
 
@@ -149,6 +149,9 @@ class _Checker:
         return out
 
     def choice(self, value: Any, path: str, allowed: list[str]) -> str | None:
+        if value is None:
+            self.fail(path, "yaml_required")
+            return None
         if not isinstance(value, str) or value not in allowed:
             self.fail(path, "bad_choice", value=str(value), choices=", ".join(allowed))
             return None
@@ -256,7 +259,9 @@ class PolicySection:
                 check.fail(f"{where}.stage", "yaml_escalation_stage_required")
             out.append(
                 {
-                    "on": check.choice(obj.get("on"), f"{where}.on", list(Trigger.values)),
+                    "trigger": check.choice(
+                        obj.get("trigger"), f"{where}.trigger", list(Trigger.values)
+                    ),
                     "metric": metric,
                     "action": action,
                     "team": team,
@@ -292,7 +297,7 @@ class PolicySection:
                 },
                 "escalations": [
                     {
-                        "on": e.trigger,
+                        "trigger": e.trigger,
                         "metric": e.metric or None,
                         "action": e.action,
                         "team": e.team.code if e.team else None,
@@ -336,7 +341,7 @@ class PolicySection:
                 EscalationRule(
                     policy=policy,
                     order=position,
-                    trigger=rule["on"],
+                    trigger=rule["trigger"],
                     metric=rule["metric"] or "",
                     action=rule["action"],
                     team=teams.get(rule["team"]) if rule["team"] else None,
