@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from serviceloop.insights.formatting import format_duration
 from tests.factories import AdminFactory, AgentFactory, CustomerFactory, ManagerFactory
-from tests.insights.conftest import Log
+from tests.insights.conftest import Log, walk
 
 pytestmark = pytest.mark.django_db
 
@@ -187,7 +187,29 @@ def test_pages_show_bottlenecks_rework_variants_and_handovers(live_log: Log) -> 
     assert first["count"] == "2" and first["conforms"] == 1
     handovers = client.get(reverse("insights:handovers"), {"view": "events"})
     assert handovers.status_code == 200
-    assert handovers.context["workload"][0]["resource"] == live_log.manager.username
+    manager = live_log.manager
+    assert handovers.context["workload"][0]["resource"] == manager.get_full_name()
+
+
+def test_people_are_shown_by_name_in_their_languages_order(live_log: Log) -> None:
+    """The log keys people by username; Insights shows the name, family name first for a
+    Chinese one, and tells two people of one name apart."""
+    manager, agent = live_log.manager, live_log.agent
+    manager.first_name, manager.last_name = "静", "陈"
+    manager.save()
+    agent.first_name, agent.last_name = "Ann", "Lee"
+    agent.save()
+    AgentFactory(first_name="Ann", last_name="Lee", team=agent.agent_profile.team)
+    walk(live_log.fresh, live_log.version, agent, [("analysis", 1)])  # the agent takes a step
+    page = _client(manager).get(reverse("insights:handovers"), {"view": "events"})
+    shown = {row["resource"] for row in page.context["workload"]}
+    assert "陈静" in shown
+    assert f"Ann Lee ({agent.username})" in shown
+    assert manager.username not in shown
+    people = {node["name"] for node in page.context["graph"]["series"][0]["data"]}
+    assert people <= shown and "陈静" in people
+    pairs = {(row["source"], row["target"]) for row in page.context["handovers"]}
+    assert all(agent.username not in pair for pair in pairs)
 
 
 def test_stage_view_blames_time_on_the_stage_it_is_spent_in(live_log: Log) -> None:

@@ -28,7 +28,7 @@ from serviceloop.insights.formatting import (
     format_share,
 )
 from serviceloop.insights.process_map import Measure, discovered_dot
-from serviceloop.insights.selectors import LogFilters, end_stage_names
+from serviceloop.insights.selectors import LogFilters, end_stage_names, staff_names
 from serviceloop.processes.flowchart import version_dot
 from serviceloop.processes.models import ProcessVersion
 from serviceloop.processes.selectors import process_version_get
@@ -539,9 +539,12 @@ def variants_context(scope: Scope, *, top: int = 25) -> dict[str, Any]:
 
 # -- handovers ----------------------------------------------------------------------------------------
 def handovers_context(scope: Scope, *, top: int = 40) -> dict[str, Any]:
+    """Who passes work to whom, by the names people read (the log keeps usernames)."""
     log = scope.log
-    frame = analytics.handovers(log)
-    workload = analytics.resource_workload(log)
+    names = staff_names()
+    named = {"source": pl.col("source").replace(names), "target": pl.col("target").replace(names)}
+    frame = analytics.handovers(log).with_columns(**named)
+    workload = analytics.resource_workload(log).with_columns(pl.col("resource").replace(names))
     return {
         "handovers": [
             {

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from serviceloop.accounts.choices import STAFF_ROLES
 from serviceloop.accounts.models import Team, User
+from serviceloop.accounts.names import person_name
 from serviceloop.analytics import (
     EventLog,
     filter_case_duration,
@@ -67,6 +68,7 @@ __all__ = [
     "filter_versions",
     "log_version_key",
     "narrowed",
+    "staff_names",
 ]
 
 View = Literal["stages", "events"]
@@ -478,6 +480,17 @@ def filter_versions() -> QuerySet[ProcessVersion]:
         .exclude(status="draft")
         .order_by("process__name", "-number")
     )
+
+
+def staff_names() -> dict[str, str]:
+    """Each staff username (the log's resource: stable, the key) and the name people read, as
+    their language writes it; two people of one name are told apart by their usernames."""
+    rows = User.objects.filter(role__in=sorted(STAFF_ROLES)).values_list(
+        "username", "first_name", "last_name"
+    )
+    names = {username: person_name(first, last, username) for username, first, last in rows}
+    seen = Counter(names.values())
+    return {u: n if seen[n] == 1 or n == u else f"{n} ({u})" for u, n in names.items()}
 
 
 def end_stage_names() -> list[str]:
