@@ -285,3 +285,28 @@ def test_the_documented_example_imports_publishes_and_round_trips() -> None:
     exported = process_version_export(published)
     assert yaml.safe_load(exported)["stages"][0]["checklist_zh"] == ["已确认客户身份", "已记录故障"]
     assert process_version_export(process_version_import(text=exported, actor=None)) == exported
+
+
+def test_the_publish_page_shows_the_standards_a_draft_changes() -> None:
+    from django.test import Client
+
+    from tests.factories import ManagerFactory
+
+    live = process_version_publish(
+        version=process_version_import(text=_text(), actor=None), actor=None
+    )
+
+    def edit(doc: dict[str, Any]) -> None:
+        doc["sla_policies"][1]["targets"] = {"resolution": 1200}
+        del doc["sla_policies"][0]
+        doc["quality_standards"].append({"indicator": "rework_rate", "target": 0.2})
+
+    draft = process_version_import(text=_text(edit), actor=None, process=live.process)
+    client = Client()
+    client.force_login(ManagerFactory())
+    html = client.get(f"/processes/{draft.pk}/publish/confirm/").content.decode()
+    assert "SLA policies" in html and "Quality standards" in html
+    assert "− Urgent billing" in html  # removed
+    assert "<del>{resolution: 2400}</del> → <ins>{resolution: 1200}</ins>" in html
+    assert "+ Rework rate (at most)" in html
+    assert SlaPolicy.objects.count() == 2  # the page only shows: nothing applied yet

@@ -7,14 +7,24 @@ so the diff sees exactly what the YAML export and the publish check see.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
 from serviceloop.analytics.process_model import ProcessSpec, StageSpec, TransitionSpec
 from serviceloop.processes.flowchart import format_minutes
+from serviceloop.processes.sections import registered_sections
 
-__all__ = ["FieldChange", "ItemChange", "VersionDiff", "spec_diff"]
+__all__ = [
+    "FieldChange",
+    "ItemChange",
+    "SectionChanges",
+    "VersionDiff",
+    "sections_diff",
+    "spec_diff",
+]
 
 _STAGE_FIELDS = {
     "name": _("name"),
@@ -23,13 +33,15 @@ _STAGE_FIELDS = {
     "role": _("responsible role"),
     "skill": _("required skill"),
     "norm": _("operating norm"),
+    "norm_zh": _("operating norm (Chinese)"),
     "time_standard_minutes": _("time standard"),
     "checklist": _("checklist"),
+    "checklist_zh": _("checklist (Chinese)"),
     "required_fields": _("fields required to leave"),
     "start": _("start stage"),
     "end": _("end stage"),
 }
-_TRANSITION_FIELDS = {"kind": _("kind"), "label": _("label")}
+_TRANSITION_FIELDS = {"kind": _("kind"), "label": _("label"), "label_zh": _("Chinese label")}
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,16 @@ class ItemChange:
 
 
 @dataclass
+class SectionChanges:
+    """The entries of one standards section added, removed and changed between two versions."""
+
+    label: str
+    added: list[ItemChange] = field(default_factory=list)
+    removed: list[ItemChange] = field(default_factory=list)
+    changed: list[ItemChange] = field(default_factory=list)
+
+
+@dataclass
 class VersionDiff:
     stages_added: list[ItemChange] = field(default_factory=list)
     stages_removed: list[ItemChange] = field(default_factory=list)
@@ -57,17 +79,23 @@ class VersionDiff:
     transitions_removed: list[ItemChange] = field(default_factory=list)
     transitions_changed: list[ItemChange] = field(default_factory=list)
     order_changed: bool = False
+    # one per standards section that changed (SLA policies, quality standards)
+    standards: list[SectionChanges] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return self.order_changed or any(
-            getattr(self, name)
-            for name in (
-                "stages_added",
-                "stages_removed",
-                "stages_changed",
-                "transitions_added",
-                "transitions_removed",
-                "transitions_changed",
+        return (
+            self.order_changed
+            or bool(self.standards)
+            or any(
+                getattr(self, name)
+                for name in (
+                    "stages_added",
+                    "stages_removed",
+                    "stages_changed",
+                    "transitions_added",
+                    "transitions_removed",
+                    "transitions_changed",
+                )
             )
         )
 
@@ -134,4 +162,41 @@ def spec_diff(old: ProcessSpec | None, new: ProcessSpec) -> VersionDiff:
         for edge, t in edges_before.items()
         if edge not in edges_after
     ]
+    return diff
+
+
+def _flat(value: object) -> str:
+    """A section value as one short line (YAML flow style)."""
+    if value is None or value == [] or value == {}:
+        return "—"
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if isinstance(value, list):
+        return ", ".join(_flat(v) for v in value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_flat(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def sections_diff(diff: VersionDiff, old: Mapping[str, Any], new: Mapping[str, Any]) -> VersionDiff:
+    """Add to ``diff`` the changes of the standards sections (``processes.sections``) from ``old``
+    to ``new`` (what each version's export says); entries are matched by their section's key."""
+    for key, section in registered_sections().items():
+        before = {section.item_key(item): item for item in old.get(key) or ()}
+        after = {section.item_key(item): item for item in new.get(key) or ()}
+        entries = SectionChanges(
+            str(section.label),
+            added=[ItemChange(k, k) for k in after if k not in before],
+            removed=[ItemChange(k, k) for k in before if k not in after],
+        )
+        for k, item in after.items():
+            if k in before and before[k] != item:
+                changes = tuple(
+                    FieldChange(name, _flat(before[k].get(name)), _flat(value))
+                    for name, value in item.items()
+                    if before[k].get(name) != value
+                )
+                entries.changed.append(ItemChange(k, k, changes))
+        if entries.added or entries.removed or entries.changed:
+            diff.standards.append(entries)
     return diff

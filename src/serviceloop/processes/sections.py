@@ -31,6 +31,11 @@ class DefinitionSection(Protocol):
     """One top-level key of the process YAML owned by another app."""
 
     key: str
+    label: Any  # a (lazy) heading for the version diff, e.g. "SLA policies"
+
+    def item_key(self, item: Any) -> str:
+        """What identifies one entry of the section across versions (a policy's name)."""
+        ...
 
     def read(self, raw: Any, *, spec: ProcessSpec, path: str) -> tuple[Any, list[dict[str, str]]]:
         """The section checked and normalised to plain values, and every problem found."""

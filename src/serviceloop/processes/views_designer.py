@@ -24,7 +24,7 @@ from serviceloop.accounts.models import User
 from serviceloop.accounts.permissions import can_design_processes
 from serviceloop.core.exceptions import ApplicationError, Problem
 from serviceloop.processes.choices import VersionStatus
-from serviceloop.processes.diff import spec_diff
+from serviceloop.processes.diff import sections_diff, spec_diff
 from serviceloop.processes.flowchart import version_dot
 from serviceloop.processes.forms import (
     ProcessCreateForm,
@@ -34,7 +34,7 @@ from serviceloop.processes.forms import (
 )
 from serviceloop.processes.models import ProcessVersion, Stage, Transition
 from serviceloop.processes.selectors import process_version_published
-from serviceloop.processes.services import process_spec_from_version
+from serviceloop.processes.services import process_spec_from_version, version_sections
 from serviceloop.processes.services.designer import (
     process_create,
     process_version_problems,
@@ -299,7 +299,9 @@ def transition_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 def version_diff_against(version: ProcessVersion, other: ProcessVersion | None) -> Any:
     """The changes from ``other`` (``None``: nothing) to ``version``."""
     before = process_spec_from_version(other) if other is not None else None
-    return spec_diff(before, process_spec_from_version(version))
+    diff = spec_diff(before, process_spec_from_version(version))
+    old_sections = version_sections(other) if other is not None else {}
+    return sections_diff(diff, old_sections, version_sections(version))
 
 
 def previous_version(version: ProcessVersion) -> ProcessVersion | None:

@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext_lazy as _
 
 from serviceloop.accounts.models import Team
 from serviceloop.cases.choices import Channel, Priority
@@ -166,6 +167,10 @@ class PolicySection:
     """``sla_policies``: the SLA policies of the process, their targets and escalation rules."""
 
     key = "sla_policies"
+    label = _("SLA policies")
+
+    def item_key(self, item: Any) -> str:
+        return str(item["name"])
 
     def read(self, raw: Any, *, spec: ProcessSpec, path: str) -> tuple[Any, Found]:
         check = _Checker()
@@ -357,6 +362,11 @@ class QualitySection:
     """``quality_standards``: reopen rate, rework rate (per stage too), first-contact resolution."""
 
     key = "quality_standards"
+    label = _("Quality standards")
+
+    def item_key(self, item: Any) -> str:
+        indicator = Indicator(item["indicator"]).label
+        return f"{indicator} · {item['stage']}" if item["stage"] else str(indicator)
 
     def read(self, raw: Any, *, spec: ProcessSpec, path: str) -> tuple[Any, Found]:
         check = _Checker()

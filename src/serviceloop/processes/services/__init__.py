@@ -68,6 +68,7 @@ __all__ = [
     "process_version_publish",
     "process_version_retire",
     "team_defaults",
+    "version_sections",
 ]
 
 DEFAULT_PROCESS_PATH = Path(__file__).resolve().parent.parent / "defaults" / "standard-service.yaml"
@@ -344,7 +345,7 @@ def _read_sections(
     return values, problems
 
 
-def _sections_of(version: ProcessVersion) -> dict[str, Any]:
+def version_sections(version: ProcessVersion) -> dict[str, Any]:
     """What the sections say for ``version``: what runs now for the published one, else the
     values kept from its import. Empty sections are left out."""
     out: dict[str, Any] = {}
@@ -403,7 +404,7 @@ def process_spec_from_version(version: ProcessVersion) -> ProcessSpec:
 
 def process_version_export(version: ProcessVersion) -> str:
     """YAML that ``process_version_import`` turns back into the same definition."""
-    return dump_process_yaml(process_spec_from_version(version), _sections_of(version))
+    return dump_process_yaml(process_spec_from_version(version), version_sections(version))
 
 
 @transaction.atomic
@@ -468,7 +469,7 @@ def process_version_new_draft(
         status=VersionStatus.DRAFT,
         created_by=actor,
         notes=_("Copied from version %(number)d.") % {"number": from_version.number},
-        sections=_sections_of(from_version),
+        sections=version_sections(from_version),
     )
     originals = list(from_version.stages.order_by("order"))
     copies = [
