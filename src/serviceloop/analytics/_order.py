@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import polars as pl
 
 from ._schema import US
@@ -30,88 +29,102 @@ __all__ = ["SortedRuns", "sorted_runs"]
 
 @dataclass(frozen=True)
 class SortedRuns:
-    """Durations (integer microseconds) sorted once, one run per key."""
+    """Durations (integer microseconds) sorted once, one run per key.
 
-    packed: np.ndarray  # uint64, sorted: key << bits | (value - offset)
+    Only Polars and plain Python: NumPy's import alone would cost a tenth of a small run.
+    """
+
+    packed: pl.Series  # UInt64, sorted: key << bits | (value - offset)
     bits: int
     offset: int
-    starts: np.ndarray  # int64, index of each key's first element (n_keys + 1 entries)
+    starts: list[int]  # index of each key's first element, then the length (n_keys + 1)
 
     @property
     def n_keys(self) -> int:
         return len(self.starts) - 1
 
-    def counts(self) -> np.ndarray:
+    def counts(self) -> list[int]:
         """Values per key."""
-        return np.diff(self.starts)
+        return [b - a for a, b in zip(self.starts, self.starts[1:], strict=False)]
 
     def quantiles(self, groups: Sequence[Sequence[int]], qs: Sequence[float]) -> list[pl.Series]:
         """For each ``q`` in ``qs``: a Float64 series of seconds, one value per group (a group
         is the keys whose values it pools), null for an empty group; linear interpolation."""
-        width = max((len(g) for g in groups), default=1) or 1
-        members = np.full((len(groups), width), -1, dtype=np.int64)
-        for i, g in enumerate(groups):
-            members[i, : len(g)] = g
-        valid = members >= 0
-        safe = np.where(valid, members, 0)
-        sizes = np.where(valid, self.counts()[safe], 0).sum(axis=1)
-        out = []
+        counts = self.counts()
+        sizes = [sum(counts[k] for k in g) for g in groups]
+        wanted: list[tuple[Sequence[int], int]] = []  # (group, rank) of every order statistic
+        plan = []
         for q in qs:
-            pos = (sizes - 1).astype(np.float64) * q  # as Polars: (n - 1) * q, in float
-            lo_rank = np.floor(pos).astype(np.int64)
-            hi_rank = np.ceil(pos).astype(np.int64)
-            lower = self._select(safe, valid, lo_rank)
-            upper = self._select(safe, valid, hi_rank)
-            fraction = pos - lo_rank
-            empty = sizes == 0
-            out.append(_interpolate(lower, upper, fraction, empty))
+            for group, n in zip(groups, sizes, strict=True):
+                pos = float(n - 1) * q  # as Polars: (n - 1) * q, in float
+                lo, hi = int(pos // 1), -int(-pos // 1)
+                plan.append((len(wanted), len(wanted) + 1, pos - lo, n == 0))
+                wanted += [(group, max(lo, 0)), (group, max(hi, 0))]
+        values = self._select(wanted)
+        out = []
+        per_q = len(groups)
+        for i in range(len(qs)):
+            rows = plan[i * per_q : (i + 1) * per_q]
+            out.append(
+                _interpolate(
+                    [values[a] for a, _, _, _ in rows],
+                    [values[b] for _, b, _, _ in rows],
+                    [f for _, _, f, _ in rows],
+                    [e for _, _, _, e in rows],
+                )
+            )
         return out
 
-    def _select(self, members: np.ndarray, valid: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    def _select(self, wanted: list[tuple[Sequence[int], int]]) -> list[int]:
         """The ``rank``-th smallest value (0-based) of each group's pooled runs, as integers.
 
-        Bisection on the value: the answer is the least ``v`` with more than ``rank`` values
-        ``<= v`` in the group's runs; each count is one ``searchsorted`` per run.
+        A one-key group is read straight from its run. Several keys: bisection on the value,
+        the answer being the least ``v`` with more than ``rank`` values ``<= v`` in the runs,
+        every open question's counts found by one ``search_sorted`` per step.
         """
-        n_groups = len(rank)
-        if len(self.packed) == 0:  # every group empty: the caller writes nulls
-            return np.zeros(n_groups, dtype=np.int64)
-        low = np.zeros(n_groups, dtype=np.uint64)
-        high = np.full(n_groups, (1 << self.bits) - 1 if self.bits else 0, dtype=np.uint64)
-        base = members.astype(np.uint64) << np.uint64(self.bits)
-        before = np.where(valid, self.starts[members], 0)
-        want = np.maximum(rank, 0) + 1
-        # Single-run groups (every DFG edge) need no search: index straight into the run.
-        single = valid.sum(axis=1) == 1
-        result = np.zeros(n_groups, dtype=np.int64)
-        if single.any():
-            at = np.minimum(self.starts[members[single, 0]] + np.maximum(rank[single], 0),
-                            len(self.packed) - 1)  # fmt: skip
-            mask = np.uint64((1 << self.bits) - 1) if self.bits else np.uint64(0)
-            result[single] = (self.packed[at] & mask).astype(np.int64)
-        todo = ~single
-        if todo.any():
-            lo, hi = low[todo], high[todo]
-            b, v, w = base[todo], valid[todo], before[todo]
-            need = want[todo]
-            while True:
-                open_ = lo < hi
-                if not open_.any():
-                    break
-                mid = lo + (hi - lo) // np.uint64(2)
-                found = np.searchsorted(self.packed, b | mid[:, None], side="right") - w
-                enough = np.where(v, found, 0).sum(axis=1) >= need
-                hi = np.where(open_ & enough, mid, hi)
-                lo = np.where(open_ & ~enough, mid + np.uint64(1), lo)
-            result[todo] = lo.astype(np.int64)
-        return result + self.offset
+        out = [0] * len(wanted)
+        if self.packed.len() == 0:  # every group empty: the caller writes nulls
+            return out
+        mask = (1 << self.bits) - 1
+        last = self.packed.len() - 1
+        direct = [i for i, (g, _) in enumerate(wanted) if len(g) == 1]
+        if direct:
+            at = [min(self.starts[wanted[i][0][0]] + wanted[i][1], last) for i in direct]
+            found = self.packed.gather(at).to_list()
+            for i, v in zip(direct, found, strict=True):
+                out[i] = (v & mask) + self.offset
+        pooled = [i for i, (g, _) in enumerate(wanted) if len(g) > 1]
+        bounds = {i: [0, mask] for i in pooled}
+        while True:
+            open_ = [i for i in pooled if bounds[i][0] < bounds[i][1]]
+            if not open_:
+                break
+            mids = {i: (bounds[i][0] + bounds[i][1]) // 2 for i in open_}
+            targets = [(k << self.bits) | mids[i] for i in open_ for k in wanted[i][0]]
+            ends = self.packed.search_sorted(pl.Series(targets, dtype=pl.UInt64), side="right")
+            ends_list = ends.to_list()
+            at = 0
+            for i in open_:
+                keys = wanted[i][0]
+                below = sum(ends_list[at + j] - self.starts[k] for j, k in enumerate(keys))
+                at += len(keys)
+                if below > wanted[i][1]:
+                    bounds[i][1] = mids[i]
+                else:
+                    bounds[i][0] = mids[i] + 1
+        for i in pooled:
+            out[i] = bounds[i][0] + self.offset
+        return out
 
 
 def _interpolate(
-    lower: np.ndarray, upper: np.ndarray, fraction: np.ndarray, empty: np.ndarray
+    lower: list[int], upper: list[int], fraction: list[float], empty: list[bool]
 ) -> pl.Series:
     """Seconds as Polars makes them (its ``/ 1e6``), then ``lower + (upper - lower) * f``."""
-    frame = pl.DataFrame({"lo": lower, "hi": upper, "f": fraction, "empty": empty})
+    frame = pl.DataFrame(
+        {"lo": lower, "hi": upper, "f": fraction, "empty": empty},
+        schema={"lo": pl.Int64, "hi": pl.Int64, "f": pl.Float64, "empty": pl.Boolean},
+    )
     lo = pl.col("lo").cast(pl.Float64) / US
     hi = pl.col("hi").cast(pl.Float64) / US
     value = pl.when(pl.col("empty")).then(None).otherwise(lo + (hi - lo) * pl.col("f"))
@@ -122,7 +135,7 @@ def sorted_runs(keys: pl.Series, values: pl.Series, n_keys: int) -> SortedRuns |
     """Sort ``values`` (integers, no nulls) by ``keys`` (integers in ``[0, n_keys)``) in one
     pass; None when a key and a value's spread do not fit in 64 bits together."""
     if values.len() == 0:
-        return SortedRuns(np.zeros(0, np.uint64), 0, 0, np.zeros(n_keys + 1, np.int64))
+        return SortedRuns(pl.Series([], dtype=pl.UInt64), 0, 0, [0] * (n_keys + 1))
     low, high = values.min(), values.max()
     assert isinstance(low, int) and isinstance(high, int)
     bits = int(high - low).bit_length()
@@ -130,8 +143,7 @@ def sorted_runs(keys: pl.Series, values: pl.Series, n_keys: int) -> SortedRuns |
     if bits + key_bits > 64:
         return None
     shifted = (values.cast(pl.Int64) - low).cast(pl.UInt64)
-    packed = keys.cast(pl.UInt64) * pl.Series([1 << bits], dtype=pl.UInt64) + shifted
-    array = packed.sort().to_numpy()
-    bounds = np.arange(n_keys, dtype=np.uint64) << np.uint64(bits)
-    starts = np.append(np.searchsorted(array, bounds, side="left"), len(array)).astype(np.int64)
-    return SortedRuns(array, bits, int(low), starts)
+    packed = (keys.cast(pl.UInt64) * pl.Series([1 << bits], dtype=pl.UInt64) + shifted).sort()
+    bounds = pl.Series([k << bits for k in range(n_keys)], dtype=pl.UInt64)
+    starts = packed.search_sorted(bounds, side="left").to_list()
+    return SortedRuns(packed, bits, int(low), [*starts, packed.len()])

@@ -110,9 +110,9 @@ def _pooled(
     """Median and p90 of the steps into (``by_target``) or out of each activity in ``codes``,
     pooled from the edge runs; None when that would mean too many (group, run) cells."""
     n = max(1, len(log.activity_names))
-    present = runs.counts().nonzero()[0]
+    present = [edge for edge, count in enumerate(runs.counts()) if count]
     groups: dict[int, list[int]] = {int(c): [] for c in codes}
-    for edge in present.tolist():
+    for edge in present:
         code = edge % n if by_target else edge // n
         if code in groups:
             groups[code].append(edge)
