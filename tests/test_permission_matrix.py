@@ -139,6 +139,7 @@ def _body(operation: str, scene: Scene) -> dict[str, Any] | None:
         "POST /api/cases/{number}/checklist": {"item": "Need confirmed with the customer"},
         "POST /api/cases/{number}/messages": {"body": "hello"},
         "POST /api/processes/import": {"definition": process_version_export(scene.version)},
+        "GET /api/cases/search": {"q": "printer"},  # query parameters of a GET
     }
     return bodies.get(operation)
 
@@ -157,7 +158,7 @@ def _call(operation: str, actor: str, scene: Scene) -> int:
         return client.post(path, {"file": upload}, headers=headers).status_code
     body = _body(operation, scene)
     if method == "GET":
-        return client.get(path, headers=headers).status_code
+        return client.get(path, body or {}, headers=headers).status_code
     send = getattr(client, method.lower())
     payload = json.dumps(body if body is not None else {})
     return send(path, payload, content_type="application/json", headers=headers).status_code

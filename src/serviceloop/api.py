@@ -38,6 +38,7 @@ api = ServiceLoopAPI(
     urls_namespace="api",
 )
 install_error_handlers(api)
+api.add_router("/cases", "serviceloop.cases.api_search.router")  # before /cases/{number}
 api.add_router("/cases", "serviceloop.cases.api.router")
 api.add_router("/events", "serviceloop.cases.api.events_router")
 api.add_router("/processes", "serviceloop.processes.api.router")

@@ -35,6 +35,7 @@ CASE_INVALID = "case_invalid"
 CHANGES_INVALID = "changes_invalid"
 MESSAGE_INVALID = "message_invalid"
 FILTER_INVALID = "filter_invalid"
+SEARCH_NO_WORDS = "search_no_words"
 TITLE_REQUIRED = "title_required"
 TITLE_TOO_LONG = "title_too_long"  # max
 DESCRIPTION_REQUIRED = "description_required"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from serviceloop.cases.views import portal
+from serviceloop.cases.views import portal, search
 from serviceloop.cases.views._common import attachment_download
 
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path("signup/confirm/<str:token>/", portal.signup_confirm, name="signup-confirm"),
     path("", portal.case_list_view, name="case-list"),
     path("cases/new/", portal.case_new, name="case-new"),
+    path("search/", search.portal_search, name="search"),
     path("cases/<str:number>/", portal.case_detail, name="case-detail"),
     path("cases/<str:number>/reply/", portal.case_reply, name="case-reply"),
     path("attachments/<int:pk>/", attachment_download, name="attachment"),

@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from serviceloop.cases.views import bulk, saved, workspace
+from serviceloop.cases.views import bulk, saved, search, workspace
 from serviceloop.cases.views._common import attachment_download
 
 urlpatterns = [
     path("", workspace.queue, name="queue"),
     path("bulk/", bulk.queue_bulk_view, name="queue-bulk"),
+    path("search/", search.workspace_search, name="search"),
     path("views/", saved.saved_view_save_view, name="view-save"),
     path("views/<int:pk>/delete/", saved.saved_view_delete_view, name="view-delete"),
     path("cases/<str:number>/", workspace.case_detail, name="case-detail"),

@@ -39,6 +39,9 @@ MESSAGES: dict[str, str] = {
     "changes_invalid": gettext_noop("The changes are not valid."),
     "message_invalid": gettext_noop("The message is not valid."),
     "filter_invalid": gettext_noop("The filter is not valid."),
+    "search_no_words": gettext_noop(
+        "Type a word, a case number or an e-mail address to search for."
+    ),
     "title_required": gettext_noop("Enter a title."),
     "title_too_long": gettext_noop("The title has at most {max} characters."),
     "description_required": gettext_noop("Describe the request."),
