@@ -103,11 +103,11 @@ class SortedRuns:
             targets = [(k << self.bits) | mids[i] for i in open_ for k in wanted[i][0]]
             ends = self.packed.search_sorted(pl.Series(targets, dtype=pl.UInt64), side="right")
             ends_list = ends.to_list()
-            at = 0
+            offset = 0
             for i in open_:
                 keys = wanted[i][0]
-                below = sum(ends_list[at + j] - self.starts[k] for j, k in enumerate(keys))
-                at += len(keys)
+                below = sum(ends_list[offset + j] - self.starts[k] for j, k in enumerate(keys))
+                offset += len(keys)
                 if below > wanted[i][1]:
                     bounds[i][1] = mids[i]
                 else:
