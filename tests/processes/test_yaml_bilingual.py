@@ -162,3 +162,46 @@ def test_the_shipped_processes_load_with_their_chinese_names() -> None:
     intake = standard.stages.get(code="intake")
     assert len(intake.checklist_zh) == len(intake.checklist) > 0
     assert all(t.label_zh for t in standard.transitions.all())
+
+
+def test_chinese_stage_names_are_unique_and_the_refusal_names_the_other_stage() -> None:
+    def edit(doc: dict[str, Any]) -> None:
+        doc["stages"][1]["name_zh"] = "受理"
+
+    with translation.override("zh-hans"), pytest.raises(ProcessDefinitionInvalid) as info:
+        process_version_import(text=_text(edit), actor=None)
+    [problem] = info.value.extra["problems"]
+    assert (problem["path"], problem["code"]) == ("stages[1].name_zh", "process_stage_key_taken")
+    assert "“受理”" in problem["message"] and "“Open”" in problem["message"]
+    assert "阶段" in problem["message"]
+
+
+def test_a_too_long_chinese_label_is_refused_with_its_code() -> None:
+    def edit(doc: dict[str, Any]) -> None:
+        doc["transitions"][0]["label_zh"] = "修" * 101
+
+    with pytest.raises(ProcessDefinitionInvalid) as info:
+        process_version_import(text=_text(edit), actor=None)
+    [problem] = info.value.extra["problems"]
+    assert (problem["path"], problem["code"]) == (
+        "transitions[0].label_zh",
+        "process_text_too_long",
+    )
+    assert "101" in problem["message"] and "100" in problem["message"]
+
+
+def test_the_designer_refuses_a_chinese_checklist_item_twice_in_the_readers_language() -> None:
+    version = process_version_import(text=_text(), actor=None)
+    stage = version.stages.get(code="open")
+    fields = StageFields(
+        code="open",
+        name="Open",
+        checklist=("Caller identified", "Fault recorded"),
+        checklist_zh=("已确认", "已确认"),
+        is_start=True,
+    )
+    with translation.override("zh-hans"), pytest.raises(ProcessDefinitionInvalid) as info:
+        stage_update(stage=stage, fields=fields, actor=ManagerFactory())
+    assert info.value.extra["fields"]["checklist_zh"] == ["“已确认”重复列出。"]
+    stage.refresh_from_db()
+    assert stage.checklist_zh == ["已确认来电人", "已记录故障"]

@@ -314,8 +314,8 @@ class _Reader:
     def __init__(self) -> None:
         self.problems: list[ProcessProblem] = []
 
-    def fail(self, path: str, message: str) -> None:
-        self.problems.append(ProcessProblem(path, message))
+    def fail(self, path: str, message: str, code: str = "", **params: Any) -> None:
+        self.problems.append(ProcessProblem(path, message, code, params))
 
     def mapping(self, value: Any, path: str, keys: tuple[str, ...]) -> dict[str, Any] | None:
         if not isinstance(value, dict):
@@ -355,7 +355,13 @@ class _Reader:
         if required and not value:
             self.fail(where, "must not be empty")
         if max_len is not None and len(value) > max_len:
-            self.fail(where, f"is {len(value)} characters long; at most {max_len} allowed")
+            self.fail(
+                where,
+                f"is {len(value)} characters long; at most {max_len} allowed",
+                "text_too_long",
+                length=len(value),
+                max=max_len,
+            )
         if slug and value and not _SLUG.match(value):
             self.fail(where, f"{value!r} is not a code: use only letters, digits, '-' and '_'")
         if nullable and not value:
@@ -382,11 +388,13 @@ class _Reader:
         out: list[str] = []
         for i, item in enumerate(value):
             if not isinstance(item, str) or not item.strip():
-                self.fail(f"{where}[{i}]", f"must be a non-empty string, not {item!r}")
+                self.fail(
+                    f"{where}[{i}]", f"must be a non-empty string, not {item!r}", "item_empty"
+                )
                 continue
             item = item.strip()
             if item in out:
-                self.fail(f"{where}[{i}]", f"{item!r} is listed twice")
+                self.fail(f"{where}[{i}]", f"{item!r} is listed twice", "item_twice", item=item)
                 continue
             out.append(item)
         return tuple(out)
@@ -607,8 +615,8 @@ def validate_process(
     """
     problems: list[ProcessProblem] = []
 
-    def fail(path: str, message: str) -> None:
-        problems.append(ProcessProblem(path, message))
+    def fail(path: str, message: str, code: str = "", **params: Any) -> None:
+        problems.append(ProcessProblem(path, message, code, params))
 
     if not spec.stages:
         fail("stages", "must list at least one stage")
@@ -629,6 +637,9 @@ def validate_process(
                     f"stages[{i}].{attr}",
                     f"{what} stage {spec.stages[j].code!r} (stages[{j}]): {value!r}; "
                     "codes and names must identify one stage",
+                    "stage_key_taken",
+                    value=value,
+                    stage=spec.stages[j].name,
                 )
         if stage.time_standard_minutes is not None and stage.time_standard_minutes <= 0:
             fail(f"stages[{i}].time_standard_minutes", "must be a positive number of minutes")
@@ -636,6 +647,11 @@ def validate_process(
             fail(
                 f"stages[{i}].role", f"{stage.role!r} is not a role; use one of: {', '.join(ROLES)}"
             )
+        twice = [
+            item for n, item in enumerate(stage.checklist_zh) if item in stage.checklist_zh[:n]
+        ]
+        for item in dict.fromkeys(twice):  # the designer does not read the list as the parser does
+            fail(f"stages[{i}].checklist_zh", f"{item!r} is listed twice", "item_twice", item=item)
         if stage.checklist_zh and len(stage.checklist_zh) != len(stage.checklist):
             n = len(stage.checklist)
             problems.append(

@@ -159,6 +159,14 @@ MESSAGES: dict[str, str] = {
     "process_checklist_zh_count": gettext_noop(
         "Give one Chinese line per checklist item ({count}), in the same order."
     ),
+    "process_text_too_long": gettext_noop(
+        "This text has {length} characters; at most {max} are allowed."
+    ),
+    "process_item_empty": gettext_noop("Leave no item of the list empty."),
+    "process_item_twice": gettext_noop("“{item}” is listed twice."),
+    "process_stage_key_taken": gettext_noop(
+        "“{value}” already names stage “{stage}”: codes and names must identify one stage."
+    ),
     # --- processes: the YAML sections of other apps (sla.process_yaml) -------------------------
     "yaml_not_list": gettext_noop("Give a list here."),
     "yaml_not_mapping": gettext_noop("Give a mapping with the keys {keys}."),

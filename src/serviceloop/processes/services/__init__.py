@@ -24,6 +24,7 @@ from serviceloop.accounts.permissions import can_design_processes
 from serviceloop.analytics.process_model import (
     MAX_BYTES,
     ProcessDefinitionError,
+    ProcessProblem,
     ProcessSpec,
     StageSpec,
     TransitionSpec,
@@ -67,6 +68,7 @@ __all__ = [
     "process_version_new_draft",
     "process_version_publish",
     "process_version_retire",
+    "rule_problem",
     "team_defaults",
     "version_sections",
 ]
@@ -84,7 +86,13 @@ MSG_CODE_MISMATCH = "This definition is for process '%(found)s', not '%(expected
 Problem = dict[str, str]
 
 # Rules of the format (analytics.process_model) that carry a code -> their code in core.messages.
-_RULE_CODES = {"checklist_zh_count": PROCESS_CHECKLIST_ZH_COUNT}
+_RULE_CODES = {
+    "checklist_zh_count": PROCESS_CHECKLIST_ZH_COUNT,
+    "text_too_long": "process_text_too_long",
+    "item_empty": "process_item_empty",
+    "item_twice": "process_item_twice",
+    "stage_key_taken": "process_stage_key_taken",
+}
 
 # Model field -> the key a definition author wrote, so database-level refusals name the YAML path.
 _STAGE_FIELD_PATHS = {
@@ -133,15 +141,16 @@ def _refuse(problems: list[Problem]) -> ProcessDefinitionInvalid:
     return ProcessDefinitionInvalid(head, {"problems": problems, "fields": fields})
 
 
+def rule_problem(problem: ProcessProblem) -> Problem:
+    """A broken rule of the format, worded by its code of core.messages when it has one."""
+    code = _RULE_CODES.get(problem.code)
+    if code is not None:
+        return coded(str(problem.path), code, **dict(problem.params))
+    return {"path": str(problem.path), "message": str(problem.message)}
+
+
 def _problems_of(error: ProcessDefinitionError) -> list[Problem]:
-    out: list[Problem] = []
-    for p in error.problems:
-        code = _RULE_CODES.get(p.code)
-        if code is not None:
-            out.append(coded(str(p.path), code, **dict(p.params)))
-        else:
-            out.append({"path": str(p.path), "message": str(p.message)})
-    return out
+    return [rule_problem(p) for p in error.problems]
 
 
 MSG_TOO_DEEP = (

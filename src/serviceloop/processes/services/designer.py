@@ -32,6 +32,7 @@ from serviceloop.processes.services import (
     _require_designer,
     _version_params,
     process_spec_from_version,
+    rule_problem,
 )
 
 __all__ = [
@@ -120,13 +121,14 @@ def _located(version: ProcessVersion) -> list[tuple[str, int | None, str | None,
     out: list[tuple[str, int | None, str | None, str]] = []
     for problem in problems:
         match = _PATH.match(str(problem.path))
+        message = rule_problem(problem)["message"]  # in the reader's language when it has a code
         if match is None:
-            out.append(("", None, None, str(problem.message)))
+            out.append(("", None, None, message))
             continue
         kind, index, attr = match.group(1), int(match.group(2)), match.group(3)
         ids = stage_ids if kind == "stages" else transition_ids
         element = ids[index] if index < len(ids) else None
-        out.append((kind, element, _SPEC_TO_FIELD.get(attr or "", attr), str(problem.message)))
+        out.append((kind, element, _SPEC_TO_FIELD.get(attr or "", attr), message))
     return out
 
 
