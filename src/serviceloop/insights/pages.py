@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from serviceloop import analytics
 from serviceloop.analytics import EventLog
+from serviceloop.analytics._schema import C  # the coded log's case column
 from serviceloop.analytics.conformance import ConformanceResult, check_conformance
 from serviceloop.analytics.process_model import ProcessSpec
 from serviceloop.insights import charts
@@ -37,6 +38,7 @@ from serviceloop.processes.services import process_spec_from_version
 __all__ = [
     "REWORK_ATTRIBUTES",
     "Scope",
+    "case_attributes",
     "handovers_context",
     "overview_context",
     "performance_context",
@@ -57,14 +59,14 @@ class Scope:
     spec: ProcessSpec | None
     label: Callable[[str], str]
     _conformance: ConformanceResult | None = None
-    _frame: pl.DataFrame | None = None
+    _cases: pl.DataFrame | None = None
 
     @property
-    def frame(self) -> pl.DataFrame:
-        """The log with names and attributes (decoded once per request)."""
-        if self._frame is None:
-            self._frame = self.log.to_polars()
-        return self._frame
+    def cases(self) -> pl.DataFrame:
+        """One row per case: ``case_id``, ``version``, ``status`` (once per request)."""
+        if self._cases is None:
+            self._cases = case_attributes(self.log, "version", "status")
+        return self._cases
 
     @property
     def compares(self) -> bool:
@@ -74,7 +76,7 @@ class Scope:
     @property
     def mixed_versions(self) -> bool:
         """Whether the log holds cases of versions other than the compared one."""
-        return self.filters.version is None and self.frame["version"].n_unique() > 1
+        return self.filters.version is None and self.cases["version"].n_unique() > 1
 
     def conformance(self) -> ConformanceResult | None:
         if not self.compares:
@@ -90,11 +92,24 @@ class Scope:
         return _("version #%(id)s") % {"id": version_id}
 
 
+def case_attributes(log: EventLog, *names: str) -> pl.DataFrame:
+    """``case_id`` and the named case attributes (the same on every event of a case), one row per
+    case, read from the coded log: decoding every event's names would cost more than the pages."""
+    coded = log.coded().select(C, *names)
+    return coded.filter(pl.col(C).is_first_distinct()).select(
+        log.decode_case(C).alias("case_id"),
+        *(
+            pl.col(n).cast(pl.String) if isinstance(coded.schema[n], pl.Enum) else pl.col(n)
+            for n in names
+        ),
+    )
+
+
 def scope_build(filters: LogFilters, log: EventLog) -> Scope:
-    frame = log.to_polars()
+    cases = case_attributes(log, "version", "status")
     version_id = filters.version
     if version_id is None:
-        counts = frame.group_by("version").agg(pl.col("case_id").n_unique().alias("n"))
+        counts = cases.group_by("version").agg(pl.len().alias("n"))
         version_id = counts.sort(["n", "version"], descending=[True, True])["version"][0]
     version: ProcessVersion | None
     try:
@@ -109,7 +124,7 @@ def scope_build(filters: LogFilters, log: EventLog) -> Scope:
         version=version,
         spec=spec,
         label=activity_labeller(stages),
-        _frame=frame,
+        _cases=cases,
     )
 
 
@@ -118,7 +133,7 @@ def scope_build(filters: LogFilters, log: EventLog) -> Scope:
 
 def overview_context(scope: Scope) -> dict[str, Any]:
     log = scope.log
-    status = scope.frame.group_by("case_id").agg(pl.col("status").first())
+    status = scope.cases.select("case_id", "status")
     durations = analytics.case_durations(log).join(status, on="case_id", how="left")
     closed = durations.filter(pl.col("status") == "closed")["duration_seconds"]
     rework_cases = analytics.rework_cases(log)
