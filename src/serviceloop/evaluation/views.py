@@ -49,7 +49,7 @@ def _apply_error(form: Any, error: ApplicationError) -> None:
     for name, problems in error.fields.items():
         target = name if name in form.fields else None
         for problem in problems:
-            if target is not None or str(problem) != error.message:
+            if target is not None or problem != error.problem:  # for_field repeats it
                 form.add_error(target, str(problem))
 
 
