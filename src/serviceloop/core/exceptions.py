@@ -28,7 +28,8 @@ __all__ = [
 
 
 def _problem(value: Problem | str, default_code: str) -> Problem:
-    # A finished sentence from code that has no code yet keeps its class's generic code.
+    # Text that is already a sentence (Django's own validation messages, e.g. the password
+    # validators', translated by Django) keeps its class's generic code.
     return value if isinstance(value, Problem) else Problem(default_code, text=str(value))
 
 
@@ -44,7 +45,7 @@ class ApplicationError(Exception):
         fields: Mapping[str, Iterable[Problem | str]] | None = None,
     ) -> None:
         extra = dict(extra or {})
-        # Code without codes yet passes finished sentences per field in ``extra["fields"]``.
+        # Django's validation messages may also come per field in ``extra["fields"]``.
         legacy_fields = extra.get("fields") or {}
         self.problem = _problem(problem, self.default_code)
         self.fields: dict[str, list[Problem]] = {

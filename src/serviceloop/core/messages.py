@@ -394,8 +394,8 @@ def _plain(value: Any) -> Any:
 class Problem:
     """One refusal: a code of :data:`MESSAGES` and the values its message shows.
 
-    ``text`` is for errors raised with a finished sentence by code that has no code yet; it is
-    shown as it is.
+    ``text`` is for a sentence Django already wrote (its validators' messages, in the active
+    language); it is shown as it is. Project code raises codes (tests/core/test_coded_errors.py).
     """
 
     code: str
