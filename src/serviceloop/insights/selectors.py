@@ -199,9 +199,16 @@ def _view_rows(
 
 
 def _staff() -> pl.DataFrame:
-    return fetch_frame(
-        User.objects.filter(role__in=sorted(STAFF_ROLES)).order_by().values_list("id", "username"),
-        {"actor": pl.Int64, "resource": pl.String},
+    """Staff ids and usernames: a few thousand rows at most, read plainly (a columnar driver
+    would cost more to load in a fresh process than the rows do)."""
+    return pl.DataFrame(
+        list(
+            User.objects.filter(role__in=sorted(STAFF_ROLES))
+            .order_by()
+            .values_list("id", "username")
+        ),
+        schema={"actor": pl.Int64, "resource": pl.String},
+        orient="row",
     )
 
 
