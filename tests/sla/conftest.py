@@ -28,9 +28,13 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 
 @pytest.fixture(autouse=True)
 def _fresh_setup() -> Iterator[None]:
+    from serviceloop.sla import compliance
+
     setup_forget()
+    compliance._kept.clear()  # the compliance panel is kept a minute per scope
     yield
     setup_forget()
+    compliance._kept.clear()
 
 
 @dataclass

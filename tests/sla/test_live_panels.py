@@ -94,6 +94,11 @@ def test_compliance_per_team_and_agent_from_the_conformance_checker(world, leads
 
     everyone = compliance(live_scope(world.manager), now=at(0, 17))
     assert everyone.cases == 3
+    move(other, "analysis", at(0, 17))  # a minute later the panel shows it, not before
+    assert compliance(live_scope(world.manager), now=at(0, 17) + timedelta(seconds=30)) is everyone
+    later = compliance(live_scope(world.manager), now=at(0, 18, 1))
+    assert later is not everyone and later.cases == 3
+    assert {r.name: r.forced for r in later.teams}[world.back.name] == 2
     assert {r.name for r in everyone.teams} == {world.front.name, world.back.name}
     assert compliance(live_scope(world.manager), now=at(0, 17) + timedelta(days=31)).cases == 0
 
