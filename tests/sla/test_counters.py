@@ -40,7 +40,11 @@ def assert_counts_match(world) -> None:
                 assert kept_hours == counters.case_counts_by_hour(
                     teams, since=since, statuses=statuses, recount=True
                 )
-        for since, until in ((at(0, 0) - timedelta(days=7), None), (at(0, 10), at(1, 0)), (at(2, 0), at(3, 0))):
+        for since, until in (
+            (at(0, 0) - timedelta(days=7), None),
+            (at(0, 10), at(1, 0)),
+            (at(2, 0), at(3, 0)),
+        ):
             for metric in (None, "first_response", "resolution"):
                 kept_clocks = counters.clock_counts(teams, since=since, until=until, metric=metric)
                 assert kept_clocks == counters.clock_counts(
