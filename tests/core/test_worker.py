@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 from typer.testing import CliRunner
 
+from serviceloop.cases.models import CaseEvent
 from serviceloop.cli import app
 from serviceloop.core.idempotency import RETENTION
 from serviceloop.core.models import IdempotencyRecord
@@ -79,3 +80,22 @@ def test_worker_runs_until_sigterm_and_then_exits_cleanly(tmp_path):
         assert proc.wait(timeout=30) == 0
     finally:
         proc.kill()
+
+
+def test_worker_keeps_the_insights_log_copy(settings, tmp_path):
+    """A round writes Insights' columnar copy of the case log, so no page load has to."""
+    from serviceloop.insights import logstore
+    from serviceloop.insights.selectors import event_log_version
+
+    settings.INSIGHTS_LOG_DIR = str(tmp_path / "insights-log")
+    CaseFactory()
+    CaseFactory()
+    assert not (tmp_path / "insights-log" / "meta.json").exists()
+
+    result = CliRunner().invoke(app, ["worker", "--once"])
+
+    assert result.exit_code == 0, result.output
+    state = logstore._read_state()
+    assert state is not None and state.version == event_log_version()
+    held = logstore.scan_rows(state, "events").collect()
+    assert held.height == CaseEvent.objects.count() > 0

@@ -7,7 +7,9 @@ outbox (emails, webhooks: ``serviceloop.sla.outbox``).
 Every ``--every`` seconds it also deletes upload files whose transaction rolled back (old enough
 that no transaction can still be writing them), forgets idempotency keys past their retention,
 invites the customers of newly resolved cases to the satisfaction survey (one reminder later) and
-refreshes the case predictions. Run it beside the web server (a systemd unit, a container); ``--once`` suits cron.
+refreshes the case predictions. Beside the rounds, a thread keeps Insights' columnar copy of the
+case log current (``serviceloop.insights.logstore``: written whole once, minutes at 30M events,
+then grown by the new events), so no page load has to. Run it beside the web server (a systemd unit, a container); ``--once`` suits cron.
 """
 
 from __future__ import annotations
@@ -64,6 +66,25 @@ def _predict() -> None:
     typer.echo(f"prediction: {trained}{done.scored} open case(s) scored{note}")
 
 
+def _keep_insights_log(stop: threading.Event, every: float | None) -> None:
+    """Bring the copy up to date every ``every`` seconds until ``stop``, or once when ``every``
+    is None (a thread of its own: its first writing must not hold the SLA rounds back)."""
+    from django.db import DatabaseError, connection
+
+    from serviceloop.insights.selectors import log_version_key
+
+    try:
+        while True:
+            try:
+                log_version_key()
+            except (DatabaseError, OSError) as exc:
+                typer.echo(f"insights log: {exc}", err=True)
+            if every is None or stop.wait(every):
+                return
+    finally:
+        connection.close()
+
+
 def worker(
     every: Annotated[
         int, typer.Option(min=10, help="Seconds between rounds.", show_default=True)
@@ -104,6 +125,10 @@ def worker(
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     housekeeping_due = time.monotonic()
+    keeper = threading.Thread(
+        target=_keep_insights_log, args=(stop, None if once else sla_every), daemon=True
+    )
+    keeper.start()
     try:
         while True:
             started = time.monotonic()
@@ -132,5 +157,7 @@ def worker(
             if once or stop.wait(max(0.0, sla_every - (time.monotonic() - started))):
                 return
     finally:
+        stop.set()
+        keeper.join()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
