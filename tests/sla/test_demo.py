@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db.models import Count
 
+from serviceloop.accounts.models import AgentProfile
 from serviceloop.cases.models import Case, CaseEvent
 from serviceloop.demo import demo_load
 from serviceloop.sla.charts import control_charts
@@ -30,6 +31,9 @@ def test_demo_history_runs_under_calendars_and_policies():
     assert kinds.get("sla_warning", 0) > 0 and kinds.get("sla_breached", 0) > 0
     assert CaseEvent.objects.filter(kind="priority_changed", attributes__by="sla").exists()
     assert Notification.objects.exists()
+    teams = AgentProfile.objects.values("team_id").distinct().count()
+    assert AgentProfile.objects.filter(is_lead=True).values("team_id").distinct().count() == teams
+    assert AgentProfile.objects.filter(is_lead=True).count() == teams  # one lead per team
     assert not CaseEvent.objects.filter(timestamp__gt=END).exists()
     # The understaffed specialists: the largest queue, and the backlog alert is up.
     wip = (

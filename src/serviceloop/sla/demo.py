@@ -4,11 +4,15 @@ clocks, warnings, breaches, escalations, quality standards, alerts and control c
 A Shanghai calendar with China's holidays and make-up days; an urgent/high policy and a
 standard one; escalation (a missed first response raises the priority, a missed resolution tells
 the assignee and the managers); quality standards; alert rules on the specialists' backlog and on
-the breach-rate chart. The understaffed specialists team misses its targets most.
+the breach-rate chart; the first agent of each team leads it (the live page's team leads). The
+understaffed specialists team misses its targets most.
 """
 
 from __future__ import annotations
 
+from django.db.models import Min
+
+from serviceloop.accounts.models import AgentProfile
 from serviceloop.processes.models import ServiceProcess, Stage
 from serviceloop.sla.models import (
     AlertRule,
@@ -74,4 +78,6 @@ def sla_demo_install(*, process: ServiceProcess, time_zone: str) -> None:
             threshold=15,
         )
     AlertRule.objects.create(name="Breach rate out of control", kind="breach_rate_signal")
+    firsts = AgentProfile.objects.values("team_id").annotate(first=Min("id"))
+    AgentProfile.objects.filter(pk__in=[row["first"] for row in firsts]).update(is_lead=True)
     setup_forget()
