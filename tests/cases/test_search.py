@@ -10,6 +10,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from serviceloop.cases import selectors
 from serviceloop.cases.selectors import case_list, case_number_of
 from tests.cases.api_client import Api
 from tests.factories import CaseFactory, CustomerFactory
@@ -100,13 +101,29 @@ def test_any_unicode_search_answers_without_a_server_error(cases, world, client,
     assert client.get(QUEUE, {"q": term, "queue": "all"}).status_code == 200, term
 
 
-def test_search_is_one_query_of_indexed_branches(cases, world):
+def test_the_list_reads_found_ids_not_every_case_against_an_or(cases, world):
     with CaptureQueriesContext(connection) as queries:
-        list(case_list(user=world.manager, search="SL-000001")[:25])
-    (sql,) = [q["sql"] for q in queries.captured_queries if 'FROM "cases_case"' in q["sql"]]
-    assert sql.count("UNION") == 2  # title, the customer's cases, the number
-    assert '"cases_case"."id" IN' in sql
-    assert " OR " not in sql.split("UNION")[0]  # no OR across tables at the top
+        list(case_list(user=world.manager, search="router")[:25])
+    (sql,) = [q["sql"] for q in queries.captured_queries if 'FROM "cases_case" INNER' in q["sql"]]
+    assert '"cases_case"."id" IN (' in sql
+    assert " OR " not in sql and "LIKE" not in sql  # the ids were found through indexes first
+
+
+def test_a_common_word_keeps_only_the_newest_matches(cases, world, monkeypatch):
+    monkeypatch.setattr(selectors, "SEARCH_LIMIT", 3)
+    newest = [CaseFactory(title=f"Printer {n} jams") for n in range(5)][-3:]
+    found = case_list(user=world.manager, search="printer")
+    assert set(found) == set(newest)
+
+
+def test_the_list_search_keeps_to_what_the_user_may_see(cases, world):
+    router, _ = cases
+    zhang = router.customer.user
+    assert _numbers(case_list(user=zhang, search="invoice")) == set()
+    assert _numbers(case_list(user=zhang, search="anna li")) == set()
+    assert _numbers(case_list(user=zhang, search="router")) == {router.number}
+    assert _numbers(case_list(user=world.back_agent, search="router")) == set()
+    assert _numbers(case_list(user=world.front_agent, search="router")) == {router.number}
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram indexes: PostgreSQL only")

@@ -14,15 +14,8 @@ from hypothesis import strategies as st
 from serviceloop.cases.choices import Channel, MessageKind
 from serviceloop.cases.exceptions import InvalidInputError
 from serviceloop.cases.models import Case, Message
-from serviceloop.cases.search import (
-    CANDIDATES,
-    CASE_TEXT_SQL,
-    MESSAGE_TEXT_SQL,
-    _matches,
-    _pg_ids,
-    case_text_search,
-    highlight,
-)
+from serviceloop.cases.search import CANDIDATES, case_text_search, highlight
+from serviceloop.cases.search_query import CASE_TEXT_SQL, MESSAGE_TEXT_SQL, _pg_ids, text_matches
 from serviceloop.cases.search_text import parse_terms, search_text
 from serviceloop.cases.services import case_update, message_add
 from tests.cases.api_client import Api
@@ -267,7 +260,7 @@ def test_python_and_postgresql_space_cjk_alike(text):
     ],
 )
 def test_postgresql_walks_the_newest_rows_then_asks_the_gin_index(model, column, index):
-    matching = _matches(model.objects.order_by(), column, "unused", parse_terms("退款 index"))
+    matching = text_matches(model.objects.order_by(), column, "unused", parse_terms("退款 index"))
 
     def plan(walk: bool) -> str:
         with CaptureQueriesContext(connection) as queries:

@@ -30,6 +30,8 @@ from serviceloop.cases.exceptions import (
 )
 from serviceloop.cases.models import Attachment, Case, CaseEvent, Message
 from serviceloop.cases.permissions import agent_team_id, case_can_view
+from serviceloop.cases.search_query import case_candidates
+from serviceloop.cases.search_text import parse_terms
 from serviceloop.customers.models import Customer
 from serviceloop.processes.models import Stage, Transition
 
@@ -52,6 +54,8 @@ __all__ = [
 ]
 
 QUEUES = ("mine", "team", "unassigned", "overdue")
+SEARCH_LIMIT = 200  # newest matches of each kind a list search keeps (number, customer, text)
+SEARCH_CUSTOMERS = 200  # customers whose name matches, at most
 CUSTOMER_VISIBLE_EVENTS = frozenset(
     {
         EventKind.CREATED,
@@ -87,12 +91,17 @@ def _bad_choice(value: object, choices: Sequence[str]) -> Problem:
     return Problem(BAD_CHOICE, {"value": value, "choices": ", ".join(choices)})
 
 
-def _by_pk_or_code(value: Any, model_label: str) -> Q:
+def _by_pk_or_code(value: Any, model: type[Team] | type[Stage], field: str) -> Q:
+    """A filter on the case's own column. A code is looked up first (a team code names one
+    team, a stage code a stage in every process version): with the ids as constants the
+    database walks that team's or stage's cases newest first, where a join on the code made it
+    test every case (1.1 s for three filters matching 30 of a million cases)."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return Q(**{f"{model_label}_id": value})
+        return Q(**{f"{field}_id": value})
     if isinstance(value, str):
-        return Q(**{f"{model_label}__code": value})
-    return Q(**{model_label: value})
+        ids = list(model.objects.filter(code=value).values_list("id", flat=True))
+        return Q(**{f"{field}_id__in": ids})
+    return Q(**{field: value})
 
 
 def case_list(
@@ -143,11 +152,11 @@ def case_list(
     if priority is not None:
         cases = cases.filter(priority=priority)
     if team is not None:
-        cases = cases.filter(_by_pk_or_code(team, "team"))
+        cases = cases.filter(_by_pk_or_code(team, Team, "team"))
     if stage is not None:
-        cases = cases.filter(_by_pk_or_code(stage, "stage"))
+        cases = cases.filter(_by_pk_or_code(stage, Stage, "stage"))
     if search:
-        cases = cases.filter(case_search_match(search))
+        cases = cases.filter(case_search_match(search, user=user))
     return cases.order_by("-created_at", "-id")
 
 
@@ -164,30 +173,34 @@ def case_number_of(term: str) -> str | None:
     return f"SL-{int(found[1]):06d}"
 
 
-def case_search_match(search: str) -> Q:
-    """Cases whose title contains ``search``, whose customer's name contains it or e-mail equals
-    it, or whose number it spells; any text is a valid search (it may match nothing).
+def case_search_match(search: str, *, user: Any) -> Q:
+    """Cases whose number ``search`` spells, whose customer's e-mail it equals or name contains,
+    or whose title or description has its words (as the full-text search reads them: a word of
+    three letters or more by its beginning, Chinese by its characters); any text is a valid
+    search (it may match nothing).
 
-    One ``id IN (... UNION ... UNION ...)``: each branch takes its own index (a trigram index on
-    the title and the customer's name on PostgreSQL, the customer's cases, the unique number), so
-    the database never scans every case in date order testing each against an OR.
+    Bounded at any size: the ids are found first, each kind through its own index (the unique
+    number, the customer's upper-cased e-mail and trigram name, the text index) and at most
+    ``SEARCH_LIMIT`` newest of each that the user may see, so a common word or a single letter
+    never sorts a million cases; the list then orders and pages those ids.
     """
     term = search.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     if not term:
         return Q()
-    customers = (
-        Customer.objects.filter(Q(name__icontains=term) | Q(email__iexact=term))
-        .order_by()
-        .values("id")
-    )
-    branches = [
-        Case.objects.filter(title__icontains=term).order_by().values("id"),
-        Case.objects.filter(customer_id__in=customers).order_by().values("id"),
-    ]
+    ids: set[int] = set()
     number = case_number_of(term)
     if number is not None:
-        branches.append(Case.objects.filter(number=number).order_by().values("id"))
-    return Q(pk__in=branches[0].union(*branches[1:]))
+        ids.update(Case.objects.filter(number=number).values_list("id", flat=True))
+    customers = Customer.objects.filter(Q(name__icontains=term) | Q(email__iexact=term))
+    customer_ids = list(customers.order_by().values_list("id", flat=True)[:SEARCH_CUSTOMERS])
+    if customer_ids:
+        theirs = Case.objects.filter(customer_id__in=customer_ids).order_by("-id")
+        ids.update(theirs.values_list("id", flat=True)[:SEARCH_LIMIT])
+    terms = parse_terms(term)
+    if terms:
+        rows, _ = case_candidates(user, case_visible_queryset(user), terms, limit=SEARCH_LIMIT)
+        ids.update(row[0] for row in rows)
+    return Q(pk__in=sorted(ids))
 
 
 def case_get_for_user(*, user: Any, pk: int | None = None, number: str | None = None) -> Case:
