@@ -35,6 +35,18 @@ PAGES = [
     ("workspace", "/work/?queue=all&q=no-such-thing-anywhere"),
     ("workspace", "/work/?queue=all&q=%C2%B9"),
     ("workspace", "/work/cases/{number}/"),
+    # full-text search: a word in many titles, the text of every message, none, Chinese, one letter
+    ("workspace", "/work/search/?q=projector"),
+    ("workspace", "/work/search/?q=thanks"),
+    ("workspace", "/work/search/?q=no-such-thing-anywhere"),
+    ("workspace", "/work/search/?q=%E9%80%80%E6%AC%BE"),
+    ("workspace", "/work/search/?q=a"),
+    ("workspace", "/work/search/?q={number}"),
+    ("workspace", "/work/search/?q={email}"),
+    # the portal, as the sample case's customer
+    ("portal", "/portal/"),
+    ("portal", "/portal/search/?q=projector"),
+    ("portal", "/portal/search/?q=thanks"),
     # API
     ("api", "/api/cases/?limit=25"),
     ("api", "/api/cases/?search={number}"),
@@ -42,6 +54,12 @@ PAGES = [
     ("api", "/api/cases/?search=projector"),
     ("api", "/api/cases/?search=no-such-thing-anywhere"),
     ("api", "/api/cases/?team={team}&stage={stage}&priority=high"),
+    ("api", "/api/cases/search?q=projector"),
+    ("api", "/api/cases/search?q=thanks"),
+    ("api", "/api/cases/search?q=no-such-thing-anywhere"),
+    ("api-agent", "/api/cases/?limit=25"),
+    ("api-agent", "/api/cases/search?q=projector"),
+    ("api-agent", "/api/cases/search?q=thanks"),
     ("api", "/api/cases/{number}"),
     ("api", "/api/cases/{number}/events"),
     # Insights, both views
@@ -85,6 +103,21 @@ def _sample() -> dict[str, Any]:
     }
 
 
+def _portal_user(number: str) -> Any:
+    """A portal login for the sample case's customer (the fill makes customers without one)."""
+    from serviceloop.accounts.models import User
+    from serviceloop.cases.models import Case
+
+    customer = Case.objects.select_related("customer").get(number=number).customer
+    if customer.user_id is None:
+        user = User.objects.create_user(
+            username=f"scale-customer-{customer.pk}", email=customer.email, role="customer"
+        )
+        customer.user = user
+        customer.save(update_fields=["user"])
+    return customer.user
+
+
 def _explain(sql: str, params: Any) -> str:
     from django.db import connection
 
@@ -97,7 +130,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--explain", action="store_true")
     parser.add_argument(
-        "--only", default="", help="comma-separated groups (workspace,api,insights)"
+        "--only",
+        default="",
+        help="comma-separated groups (workspace,portal,api,api-agent,insights)",
     )
     parser.add_argument("--match", default="", help="only the URLs containing this text")
     parser.add_argument("--skip", default="", help="leave out the URLs containing this text")
@@ -122,7 +157,19 @@ def main() -> None:
     _, key = api_token_create(user=manager, name="scale-pages")
     api = Client(headers={"Authorization": f"Bearer {key}"})
     values = _sample()
-    groups = set(filter(None, args.only.split(","))) or {"workspace", "api", "insights"}
+    agent = User.objects.filter(role="agent", agent_profile__team__code=values["team"]).first()
+    _, agent_key = api_token_create(user=agent, name="scale-pages")
+    agent_api = Client(headers={"Authorization": f"Bearer {agent_key}"})
+    portal = Client()
+    portal.force_login(_portal_user(values["number"]))
+    clients = {"api": api, "api-agent": agent_api, "portal": portal}
+    groups = set(filter(None, args.only.split(","))) or {
+        "workspace",
+        "portal",
+        "api",
+        "api-agent",
+        "insights",
+    }
     print(
         f"{connection.vendor}: {Case.objects.count():,} cases, "
         f"{CaseEvent.objects.order_by().values('id').count():,} events"
@@ -137,7 +184,7 @@ def main() -> None:
         if args.skip and args.skip in template:
             continue
         url = template.format(**values)
-        who = api if group == "api" else client
+        who = clients.get(group, client)
         if group == "insights":
             forget_kept_logs()
         began = time.perf_counter()
