@@ -1,7 +1,9 @@
 """Read side of the live monitoring page: the state of the service now (selectors only).
 
-Every panel is scoped to the teams the viewer may watch (managers: all; a team lead: their team) and
-is one bounded query: counts grouped by a few columns, or an indexed ``ORDER BY ... LIMIT``.
+Every panel is scoped to the teams the viewer may watch (managers: all; a team lead: their team)
+and is bounded: sums over the trigger-kept counters (``sla.counters``), an indexed ``ORDER BY ...
+LIMIT``, or counts over a few rows. Arrivals against capacity and compliance with the process are
+``sla.capacity`` and ``sla.compliance``.
 """
 
 from __future__ import annotations
