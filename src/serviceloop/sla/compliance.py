@@ -24,6 +24,7 @@ from typing import Any
 
 import polars as pl
 from django.db import transaction
+from django.utils.translation import get_language
 
 from serviceloop.accounts.models import Team, User
 from serviceloop.analytics.conformance import check_conformance
@@ -38,7 +39,8 @@ DAYS = 30
 SAMPLE = 1_000
 KEEP_SECONDS = 60
 
-_kept: dict[tuple[int, ...] | None, tuple[datetime, Compliance]] = {}
+# by scope and language (teams are named in the reader's language)
+_kept: dict[tuple[tuple[int, ...] | None, str], tuple[datetime, Compliance]] = {}
 
 
 @dataclass
@@ -95,7 +97,7 @@ def _per_case(versions: dict[int, list[int]], visits: pl.DataFrame) -> dict[int,
 def compliance(scope: LiveScope, *, now: datetime) -> Compliance:
     """Per team and per agent: cases checked, conforming, and each kind of departure. Kept for
     :data:`KEEP_SECONDS` per scope in this process: a 30-day measure needs no 15-second refresh."""
-    key = scope.team_ids
+    key = (scope.team_ids, get_language() or "")
     kept = _kept.get(key)
     if kept is not None and timedelta(0) <= now - kept[0] < timedelta(seconds=KEEP_SECONDS):
         return kept[1]
@@ -137,8 +139,8 @@ def _compliance(scope: LiveScope, now: datetime) -> Compliance:
             row.skipped += result["skipped"]
             row.rework += result["rework"]
             row.over_standard += result["over_standard"]
-    for pk, name in Team.objects.filter(pk__in=list(teams)).values_list("pk", "name"):
-        teams[pk].name = str(name)
+    for team in Team.objects.filter(pk__in=list(teams)).only("pk", "name", "name_zh"):
+        teams[team.pk].name = team.display_name
     for pk, name in User.objects.filter(pk__in=list(agents)).values_list("pk", "username"):
         agents[pk].name = name
     return Compliance(
