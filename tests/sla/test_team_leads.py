@@ -91,3 +91,28 @@ def test_control_chart_api_counts_only_the_lead_team(world, sla, leads):
     assert back_lead["breach_rate"] == manager["breach_rate"]
     response = Api(world.back_agent).get("/api/sla/control-charts")
     assert response.status_code == 403  # an agent who leads nothing
+
+
+def test_an_administrator_makes_an_agent_a_lead_in_the_admin(client, world, sla):
+    from serviceloop.accounts.models import AgentProfile
+    from serviceloop.sla.live import live_scope
+    from tests.factories import AdminFactory
+
+    profile = AgentProfile.objects.get(user=world.back_agent)
+    client.force_login(AdminFactory())
+    url = reverse("admin:accounts_agentprofile_change", args=[profile.pk])
+    assert 'name="is_lead"' in client.get(url).content.decode()
+    assert live_scope(world.back_agent) is None
+    response = client.post(
+        url,
+        {
+            "user": world.back_agent.pk,
+            "team": world.back.pk,
+            "capacity": 10,
+            "is_available": "on",
+            "is_lead": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    world.back_agent.refresh_from_db()
+    assert live_scope(world.back_agent).team_ids == (world.back.pk,)
