@@ -61,6 +61,8 @@ def test_a_lead_never_reads_another_team_notification(client, world, leads, two_
     api = Api(leads.front)
     numbers = {n["case"] for n in api.get("/api/sla/notifications").json()}
     assert numbers == {front.number}
+    assert api.get(f"/api/sla/cases/{back.number}/clocks").status_code == 404
+    assert api.get(f"/api/sla/cases/{front.number}/clocks").status_code == 200
     theirs = Notification.objects.get(case=back, recipient=leads.back)
     assert api.post(f"/api/sla/notifications/{theirs.pk}/read").status_code == 404
     theirs.refresh_from_db()
