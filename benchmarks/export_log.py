@@ -2,10 +2,16 @@
 
 Fills a fresh database (``SERVICELOOP_DATA_DIR`` / ``DATABASE_URL``) with synthetic cases and
 events inserted in bulk (20 events per case, five stages, three agents), then runs the real
-command for CSV, Parquet and XES in a child process each and reports wall time, events/s and the
-child's peak RSS. Memory flat means the peak stays about the same when the log grows:
+command for CSV, Parquet and XES in a child process each and reports wall time, the child's CPU
+time, the CPU time of the database backends it used (PostgreSQL on this machine), events/s, the
+child's peak RSS, the file's size and the 1-minute load average. Memory flat means the peak stays
+about the same when the log grows:
 
     SERVICELOOP_DATA_DIR=/tmp/sl-export python benchmarks/export_log.py --events 200000 1000000
+
+``--as-is`` times the database as it is, e.g. the 1M-case scale database (``scale_fill.py``):
+
+    DATABASE_URL=postgres://.../sl_h2_scale python benchmarks/export_log.py --as-is --out /tmp
 
 Rows are inserted directly (not through the services): this measures the export, not intake.
 """
@@ -13,11 +19,13 @@ Rows are inserted directly (not through the services): this measures the export,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -112,40 +120,119 @@ def fill(events: int) -> int:
     return CaseEvent.objects.count()
 
 
-def run_export(fmt: str, out: Path) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one ``serviceloop export-log`` child process."""
-    command = [sys.executable, "-m", "serviceloop.cli", "export-log", "--format", fmt, str(out)]
+class ServerCpu:
+    """CPU seconds of the PostgreSQL backends an export opens (named ``serviceloop-export``),
+    sampled from /proc while the child runs: the server's side of the work, which the child's
+    own CPU time leaves out. Needs the server on this machine and /proc readable (root)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        from django.db import connection
+
+        from serviceloop.cases.export.reader import APPLICATION_NAME
+
+        tick = os.sysconf("SC_CLK_TCK")
+        with connection.cursor() as cursor:
+            while not self.stop.wait(0.2):
+                cursor.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+                    [APPLICATION_NAME],
+                )
+                for (pid,) in cursor.fetchall():
+                    try:
+                        with open(f"/proc/{pid}/stat") as handle:
+                            fields = handle.read().rsplit(")", 1)[1].split()
+                    except OSError:
+                        continue
+                    self.seen[pid] = (int(fields[11]) + int(fields[12])) / tick
+
+    def __enter__(self) -> ServerCpu:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.seen.values())
+
+
+def run_export(fmt: str, out: Path, kind: str = "all") -> dict[str, float]:
+    """Wall and CPU seconds, peak RSS (MiB) of one ``serviceloop export-log`` child process, and
+    the CPU seconds of the database backends it used (0 when they cannot be seen)."""
+    command = [
+        sys.executable, "-m", "serviceloop.cli", "export-log", "--format", fmt, "--kind", kind,
+        str(out),
+    ]  # fmt: skip
+    from django.db import connection
+
+    watch = connection.vendor == "postgresql"
+    load = os.getloadavg()[0]
     began = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)
-    elapsed = time.perf_counter() - began
+    with ServerCpu() if watch else contextlib.nullcontext() as server:
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - began
     if status != 0:
         raise SystemExit(f"export-log --format {fmt} failed with status {status}")
-    return elapsed, usage.ru_maxrss
+    return {
+        "wall": elapsed,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "server": server.seconds if server is not None else 0.0,
+        "peak": usage.ru_maxrss / 1024,
+        "load": max(load, os.getloadavg()[0]),
+    }
+
+
+def _report(rows: int, fmt: str, kind: str, run: dict[str, float], out: Path) -> None:
+    print(
+        f"{rows:>10} {fmt:>8} {kind:>6} {run['wall']:>7.1f} {run['cpu']:>7.1f} "
+        f"{run['server']:>7.1f} {rows / run['wall']:>10,.0f} {run['peak']:>8.0f} "
+        f"{out.stat().st_size / 2**20:>7.0f} {run['load']:>5.1f}",
+        flush=True,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, nargs="+", default=[200_000, 1_000_000])
+    parser.add_argument(
+        "--as-is",
+        action="store_true",
+        help="time the database as it is (e.g. the scale database), adding nothing",
+    )
+    parser.add_argument("--formats", nargs="+", default=["csv", "parquet", "xes"])
+    parser.add_argument("--kind", choices=["all", "stage"], default="all")
+    parser.add_argument(
+        "--out", type=Path, help="directory for the files (default: a temporary one)"
+    )
     args = parser.parse_args()
     _django()
     from django.db import connection
 
+    from serviceloop.cases.models import CaseEvent
+
     print(f"database: {connection.vendor}; machine: {os.cpu_count()} cores")
     print(
-        f"{'events':>10} {'format':>8} {'seconds':>8} {'events/s':>10} {'peak MiB':>9} {'MiB':>7}"
+        f"{'events':>10} {'format':>8} {'kind':>6} {'wall s':>7} {'cpu s':>7} {'db cpu':>7} "
+        f"{'events/s':>10} {'peak MiB':>8} {'MiB':>7} {'load':>5}"
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        for target in sorted(args.events):
-            total = fill(target)
+    with tempfile.TemporaryDirectory(dir=args.out) as tmp:
+        targets = [None] if args.as_is else sorted(args.events)
+        for target in targets:
+            total = CaseEvent.objects.count() if target is None else fill(target)
             connection.close()
-            for fmt in ("csv", "parquet", "xes"):
+            for fmt in args.formats:
                 out = Path(tmp) / f"log.{fmt}"
-                seconds, peak_kib = run_export(fmt, out)
-                print(
-                    f"{total:>10} {fmt:>8} {seconds:>8.1f} {total / seconds:>10,.0f} "
-                    f"{peak_kib / 1024:>9.0f} {out.stat().st_size / 2**20:>7.0f}"
-                )
+                run = run_export(fmt, out, args.kind)
+                _report(total, fmt, args.kind, run, out)
+                out.unlink()
 
 
 if __name__ == "__main__":

@@ -54,12 +54,28 @@ def test_parquet_export_is_a_file(world, events):
     assert pq.read_table(io.BytesIO(content(response))).num_rows == events
 
 
-@pytest.mark.parametrize("who", ["front_agent", "customer"])
-def test_agents_and_customers_may_not_export(world, events, who):
-    user = CustomerFactory().user if who == "customer" else world.front_agent
-    response = Api(user).get("/api/events/export")
-    assert response.status_code == 403
-    assert "managers" in response.json()["detail"]
+@pytest.mark.parametrize("who", ["front_agent", "team_lead", "customer", "inactive_manager"])
+def test_only_those_who_see_every_case_may_export(world, events, who):
+    """The log spans every team and customer: an agent, even one leading a team, a customer and
+    a deactivated manager are refused, with nothing streamed."""
+    if who == "customer":
+        user = CustomerFactory().user
+    elif who == "inactive_manager":
+        user = world.manager
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    else:
+        user = world.front_agent
+        if who == "team_lead":
+            user.agent_profile.is_lead = True
+            user.agent_profile.save(update_fields=["is_lead"])
+    response = Api(user).get("/api/events/export", {"format": "csv"})
+    assert not getattr(response, "streaming", False)
+    if who == "inactive_manager":  # a deactivated account is not signed in at all
+        assert response.status_code == 401
+    else:
+        assert response.status_code == 403
+        assert "managers" in response.json()["detail"]
 
 
 @pytest.mark.parametrize(

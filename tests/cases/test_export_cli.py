@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 
 import pyarrow.parquet as pq
 import pytest
@@ -84,3 +85,15 @@ def test_export_log_refuses_missing_directory_and_parquet_to_stdout(tmp_path):
     assert result.exit_code == 2 and "does not exist" in flat(result.output)
     result = CliRunner().invoke(app, ["export-log", "-", "--format", "parquet"])
     assert result.exit_code == 2 and "standard output" in flat(result.output)
+
+
+def test_export_log_shows_its_progress_in_cases_on_a_terminal(events, tmp_path, monkeypatch):
+    monkeypatch.setattr("rich.console.Console.is_terminal", property(lambda self: True))
+    out = tmp_path / "log.parquet"
+    result = CliRunner().invoke(
+        app, ["export-log", "--format", "parquet", "--batch-cases", "100", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", result.output)  # colours and cursor moves
+    assert "Exporting parquet" in shown
+    assert "0/3 cases" in shown and "3/3 cases" in shown

@@ -33,6 +33,13 @@ PARQUET_SCHEMA = pa.schema([_FIELDS[name] for name in COLUMNS])
 STAGE_PARQUET_SCHEMA = pa.schema([_FIELDS[name] for name in STAGE_EXPORT_COLUMNS])
 
 
+def _writer(sink: str | Path | IO[bytes], schema: pa.Schema) -> pq.ParquetWriter:
+    # Min/max statistics only where a reader skips row groups by them (the case, the time):
+    # measured, those of the other text columns cost a quarter of the writing.
+    indexed = [n for n in ("case_id", "start_timestamp", "timestamp") if n in schema.names]
+    return pq.ParquetWriter(sink, schema, compression="zstd", write_statistics=indexed)
+
+
 def write_parquet(batches: Iterable[pl.DataFrame], sink: str | Path | IO[bytes]) -> int:
     """Write every row to ``sink`` (zstd-compressed), one row group per batch; returns the number
     of rows written. The stage log (a ``start_timestamp`` column) gets its own schema; an empty
@@ -45,14 +52,14 @@ def write_parquet(batches: Iterable[pl.DataFrame], sink: str | Path | IO[bytes])
             if writer is None:
                 staged = "start_timestamp" in batch.columns
                 schema = STAGE_PARQUET_SCHEMA if staged else PARQUET_SCHEMA
-                writer = pq.ParquetWriter(sink, schema, compression="zstd")
+                writer = _writer(sink, schema)
             if batch.height:
                 writer.write_table(batch.to_arrow().cast(schema))
                 written += batch.height
         if writer is None:
             columns = getattr(batches, "columns", None)
             schema = STAGE_PARQUET_SCHEMA if columns == STAGE_EXPORT_COLUMNS else PARQUET_SCHEMA
-            writer = pq.ParquetWriter(sink, schema, compression="zstd")
+            writer = _writer(sink, schema)
             writer.write_table(schema.empty_table())
     finally:
         if writer is not None:

@@ -39,7 +39,9 @@ from serviceloop.cases.eventlog import (
 from serviceloop.cases.models import Case, CaseEvent
 from serviceloop.processes.models import Stage
 
-__all__ = ["CASE_SCHEMA", "Range", "read_ranges"]
+__all__ = ["APPLICATION_NAME", "CASE_SCHEMA", "Range", "read_ranges"]
+
+APPLICATION_NAME = "serviceloop-export"
 
 CASE_SCHEMA: dict[str, Any] = {
     "case": pl.Int64,
@@ -162,7 +164,9 @@ class _AdbcReader:
     def __init__(self) -> None:
         import adbc_driver_postgresql.dbapi as adbc
 
-        self.conn = adbc.connect(_database_uri(), autocommit=True)
+        # Named, so that pg_stat_activity (and benchmarks/export_log.py) can tell it apart.
+        uri = f"{_database_uri()}?application_name={APPLICATION_NAME}"
+        self.conn = adbc.connect(uri, autocommit=True)
         self.cursor = self.conn.cursor()
         self.cursor.execute(_NO_JIT)
 
