@@ -103,6 +103,39 @@ def _sample() -> dict[str, Any]:
     }
 
 
+def _explain_text_search(term: str) -> None:
+    """The plans of the full-text search's two steps (the walk of the newest rows, then the GIN
+    index), each under the planner settings the search pins."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from serviceloop.cases.models import Case, Message
+    from serviceloop.cases.search_query import (
+        CASE_TEXT_SQL,
+        MESSAGE_TEXT_SQL,
+        WALK,
+        _pg_ids,
+        text_matches,
+    )
+    from serviceloop.cases.search_text import parse_terms
+
+    for model, column in ((Case, CASE_TEXT_SQL), (Message, MESSAGE_TEXT_SQL)):
+        matching = text_matches(model.objects.order_by(), column, "", parse_terms(term))
+        top = model.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        for walk in (True, False):
+            with CaptureQueriesContext(connection) as queries:
+                _pg_ids(matching, ">" if walk else "<=", top - WALK, walk=walk)
+            sql = [q["sql"] for q in queries.captured_queries]
+            pinned = next(q for q in sql if "set_config" in q)
+            select = next(q for q in sql if " FROM " in q)
+            step = "walk of the newest rows" if walk else "GIN index"
+            print(f"\n== text search {term!r} in {model._meta.db_table}: {step}")
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(pinned)
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + select)
+                print("\n".join(row[0] for row in cursor.fetchall()))
+
+
 def _portal_user(number: str) -> Any:
     """A portal login for the sample case's customer (the fill makes customers without one)."""
     from serviceloop.accounts.models import User
@@ -198,6 +231,8 @@ def main() -> None:
     print(f"peak memory of this process: {peak:.0f} MB")
     if not args.explain:
         return
+    from django.core.exceptions import EmptyResultSet
+
     from serviceloop.cases.selectors import case_list
 
     for filters in (
@@ -209,9 +244,15 @@ def main() -> None:
         {"queue": "unassigned"},
         {"team": values["team"], "stage": values["stage"], "priority": "high"},
     ):
-        sql, params = case_list(user=manager, **filters)[:26].query.sql_with_params()
         print(f"\n== case_list({filters})")
+        try:
+            sql, params = case_list(user=manager, **filters)[:26].query.sql_with_params()
+        except EmptyResultSet:  # the search found no id: the list runs no query at all
+            print("(no query: nothing matched)")
+            continue
         print(_explain(sql, params))
+    for term in ("projector", "thanks", "退款"):
+        _explain_text_search(term)
 
 
 if __name__ == "__main__":

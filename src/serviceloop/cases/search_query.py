@@ -180,14 +180,20 @@ def _scope(
 def case_candidates(
     user: Any, visible: QuerySet[Case], terms: list[Term], *, limit: int
 ) -> tuple[list[tuple[Any, ...]], bool]:
-    """Newest matching cases: (id, id, title, description, created_at)."""
+    """Newest matching cases: (id, id, title, description, created_at).
+
+    An agent's rule is a condition on the case row itself, so it goes into the same statement:
+    the database combines the text index with the team and assignee indexes and reads only the
+    matching cases the agent may see."""
     own, per_batch = _scope(user, visible)
     cases = Case.objects.order_by()
     if own is not None:
         cases = cases.filter(id__in=own)
+    elif per_batch is not None:
+        cases = cases & per_batch.order_by()
     matching = text_matches(cases, CASE_TEXT_SQL, "cases_case_fts", terms)
     fields = ("id", "id", "title", "description", "created_at")
-    return _newest(matching, fields, per_batch, narrowed=own is not None, limit=limit)
+    return _newest(matching, fields, None, narrowed=own is not None, limit=limit)
 
 
 def message_candidates(

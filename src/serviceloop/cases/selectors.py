@@ -196,7 +196,8 @@ def case_search_match(search: str, *, user: Any) -> Q:
     if customer_ids:
         theirs = Case.objects.filter(customer_id__in=customer_ids).order_by("-id")
         ids.update(theirs.values_list("id", flat=True)[:SEARCH_LIMIT])
-    terms = parse_terms(term)
+    is_address = "@" in term and not any(char.isspace() for char in term)
+    terms = [] if is_address else parse_terms(term)  # an address is looked up, not read as words
     if terms:
         rows, _ = case_candidates(user, case_visible_queryset(user), terms, limit=SEARCH_LIMIT)
         ids.update(row[0] for row in rows)
