@@ -200,6 +200,12 @@ def test_the_workspace_search_page_shows_highlighted_hits(world, alice, client):
     assert "Type a word" in refused.content.decode()
 
 
+def test_the_queue_links_to_the_full_text_search_with_its_words(world, client):
+    client.force_login(world.manager)
+    page = client.get(reverse("workspace:queue"), {"q": "退款 printer", "queue": "all"})
+    assert reverse("workspace:search") + "?q=%E9%80%80%E6%AC%BE%20printer" in page.content.decode()
+
+
 def test_the_portal_search_finds_own_public_text_only(world, alice, bob, client):
     own = CaseFactory(customer=alice, title="Heater", description="cold room")
     _say(own, "heater part ordered; supplier margin 40%", author=world.manager, kind="internal")
