@@ -77,8 +77,10 @@ class Leads:
 def make_lead(team: Team) -> User:
     """A new agent of ``team`` who leads it."""
     user = AgentFactory(team=team)
-    AgentProfile.objects.filter(user=user).update(is_lead=True)
-    return user
+    profile = AgentProfile.objects.get(user=user)
+    profile.is_lead = True
+    profile.save(update_fields=["is_lead"])
+    return type(user).objects.get(pk=user.pk)  # as a request would load it
 
 
 @pytest.fixture

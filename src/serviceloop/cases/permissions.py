@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from serviceloop.cases.models import Attachment, Case, Message
 
 __all__ = [
+    "agent_leads_team",
     "agent_team_id",
     "attachment_can_view",
     "case_can_change",
@@ -33,7 +34,8 @@ def _active(user: Any) -> bool:
 
 
 def agent_team_id(user: Any) -> int | None:
-    """The team id of a user's agent profile, or None; cached on the (request-scoped) user.
+    """The team id of a user's agent profile, or None; cached on the (request-scoped) user, with
+    whether the agent leads that team (``agent_leads_team``), read in the same query.
 
     No query when the profile was loaded with the user (API token authentication joins it).
     """
@@ -45,13 +47,20 @@ def agent_team_id(user: Any) -> int | None:
             profile: Any = profile_rel.get_cached_value(user)
             team_id = profile.team_id if profile is not None else None
             user._sl_team_id = team_id  # type: ignore[attr-defined]
+            user._sl_is_lead = bool(profile is not None and profile.is_lead)  # type: ignore[attr-defined]
         else:
-            user._sl_team_id = (
+            found = (
                 AgentProfile.objects.filter(user_id=user.pk)
-                .values_list("team_id", flat=True)
+                .values_list("team_id", "is_lead")
                 .first()
             )
+            user._sl_team_id, user._sl_is_lead = found if found else (None, False)
     return user._sl_team_id  # type: ignore[no-any-return]
+
+
+def agent_leads_team(user: Any) -> bool:
+    """Whether the user's agent profile leads its team (cached with ``agent_team_id``)."""
+    return agent_team_id(user) is not None and bool(user._sl_is_lead)
 
 
 def _is_manager(user: Any) -> bool:

@@ -24,6 +24,7 @@ from serviceloop.accounts.models import AgentProfile, Team, User
 from serviceloop.accounts.permissions import is_agent, is_manager
 from serviceloop.cases.choices import CaseStatus
 from serviceloop.cases.models import Case
+from serviceloop.cases.permissions import agent_leads_team, agent_team_id
 from serviceloop.core.messages import Named
 from serviceloop.processes.models import Stage
 from serviceloop.sla.choices import Metric
@@ -68,12 +69,12 @@ class LiveScope:
 
 
 def led_team_ids(user: User) -> tuple[int, ...]:
-    """The teams an active agent leads (``AgentProfile.is_lead``: the lead of their own team)."""
-    if not is_agent(user):
+    """The teams an active agent leads (``AgentProfile.is_lead``: the lead of their own team);
+    read with the agent's team, once per request."""
+    if not is_agent(user) or not agent_leads_team(user):
         return ()
-    return tuple(
-        AgentProfile.objects.filter(user_id=user.pk, is_lead=True).values_list("team_id", flat=True)
-    )
+    team_id = agent_team_id(user)
+    return (team_id,) if team_id is not None else ()
 
 
 def live_scope(user: User) -> LiveScope | None:
