@@ -175,9 +175,7 @@ def clock_counts(
             rows = rows.filter(hour__lt=until)
         if metric is not None:
             rows = rows.filter(metric=metric)
-        found = rows.aggregate(
-            met=Sum("met"), breached=Sum("breached"), stopped=Sum("stopped")
-        )
+        found = rows.aggregate(met=Sum("met"), breached=Sum("breached"), stopped=Sum("stopped"))
         return ClockCounts(**{k: v or 0 for k, v in found.items()})
     clocks = SlaClock.objects.order_by()
     if team_ids is not None:
