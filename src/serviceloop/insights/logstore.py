@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 import polars as pl
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
@@ -304,9 +304,13 @@ def _held_ids(state: StoreState, after_id: int) -> pl.Series:
 
 def _append(state: StoreState, version: Version) -> StoreState:
     since = max(state.version[0] - LATE_WINDOW, 0)
-    raw = _read_range(since, version[0])
-    raw = raw.filter(~pl.col("id").is_in(_held_ids(state, since).implode()))
-    touched = raw["case"].unique().sort().to_list()
+    # One transaction: the events and their cases from one snapshot, read through COPY (a few
+    # rows; loading the columnar driver in a fresh process would cost more than reading them).
+    with transaction.atomic():
+        raw = _read_range(since, version[0])
+        raw = raw.filter(~pl.col("id").is_in(_held_ids(state, since).implode()))
+        touched = raw["case"].unique().sort().to_list()
+        cases = _read_cases(touched) if raw.height else None
     new = StoreState(
         version=version,
         last=_last_event(version[0]),
@@ -318,12 +322,12 @@ def _append(state: StoreState, version: Version) -> StoreState:
         retired=list(state.retired),
     )
     _delete_retired(new)
-    if raw.height:
+    if cases is not None:
         stages, events = _rows_of(raw)
         tag = f"{int(events['id'].min()):012d}"  # type: ignore[arg-type]
         new.stages.append(_write(stages, "stages", tag))
         new.events.append(_write(events, "events", tag))
-        new.cases.append(_write(_read_cases(touched), "cases", tag))
+        new.cases.append(_write(cases, "cases", tag))
     for part in ("stages", "events", "cases"):
         if len(getattr(new, part)) > MAX_SEGMENTS:
             _compact(new, part)

@@ -1,21 +1,24 @@
 """Read the live case log into the analytics library, and the choices the filter form offers.
 
-The log is read in columns (:mod:`serviceloop.cases.eventlog`: no model instance or Python value
-per event) and handed to :func:`serviceloop.analytics.from_arrow`. Case attributes (team, category,
-priority, channel, process version) are pushed into the query; time window, case duration and
-variants are applied by the library's filters afterwards.
+Pages read the log from its columnar copy on disk (:mod:`serviceloop.insights.logstore`, kept
+current from the append-only event table by event id), not from the database: at 30M events no
+way out of the database is fast enough (``benchmarks/read_columns.py``). Case attributes (team,
+category, priority, channel, process version, the creation day) filter the copy's cases; time
+window, case duration and variants are applied by the library's filters afterwards.
+:func:`event_table` reads the same log straight from the database (the reference the tests hold
+the copy to).
 
 Two views of the log:
 
 ``stages``  what process mining needs: one event per stage visit, when the case entered the stage
-            (:func:`serviceloop.cases.eventlog.stage_visits`: ``stage_entered``, ``closed``, and
+            (:func:`serviceloop.cases.eventlog.entered_stage`: ``stage_entered``, ``closed``, and
             reopening a closed case, which re-enters the stage the case closed from).
 ``events``  every event of every kind (assigned, replied, ...), activity = the event's label.
 
-The log read for a set of database-level filters is kept in the process (not in Django's cache,
-which would pickle millions of rows on every page) with the log's version: a page over unchanged
-data reads nothing, and after new events only those events and the cases they touch are read
-(:func:`event_log_version`, ``_brought_up_to_date``).
+The log for a set of database-level filters is kept in the process (not in Django's cache, which
+would pickle millions of rows on every page) with the log's version: a page over unchanged data
+reads nothing, and after new events only those events and the cases they touch are taken from
+the copy (:func:`event_log_version`, ``_brought_up_to_date``).
 """
 
 from __future__ import annotations
