@@ -1,9 +1,10 @@
 """``serviceloop export-log``: write the case event log to CSV, Parquet or XES.
 
-Reads the database a range of cases at a time, in columns, and writes as it reads, so memory stays
-flat for millions of events. The file appears under its name only when complete (written to
-``OUT.partial``, renamed). ``--kind stage`` writes the stage log: one row per stage visit with its
-start and end (``start_timestamp``, ``timestamp``), ready for
+Reads the database a range of cases at a time, in columns (on PostgreSQL the next range while
+this one is written), and writes as it reads, so memory stays flat for millions of events. The
+file appears under its name only when complete (written to ``OUT.partial``, renamed).
+``--kind stage`` writes the stage log: one row per stage visit with its start and end
+(``start_timestamp``, ``timestamp``), ready for
 ``serviceloop analyze LOG --start-timestamp-col start_timestamp``.
 """
 
