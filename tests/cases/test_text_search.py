@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
@@ -301,3 +303,18 @@ def test_the_pinned_planner_settings_do_not_outlive_the_search(world):
     with transaction.atomic():  # as in a request that runs in one transaction
         case_text_search(user=world.front_agent, query="anything 退款")
         assert current() == before
+
+
+@postgres_only
+def test_the_index_step_gives_up_in_time_and_says_there_is_more(world, alice, monkeypatch):
+    from serviceloop.cases import search_query
+
+    CaseFactory(customer=alice, title="Slow walrus", description="x")
+    monkeypatch.setattr(search_query, "GIN_TIMEOUT_MS", 1)
+    slow = RawSQL("pg_sleep(0.2) IS NOT NULL", [], output_field=BooleanField())
+    matching = text_matches(Case.objects.filter(slow), CASE_TEXT_SQL, "", parse_terms("walrus"))
+    assert _pg_ids(matching, "<=", 10**6, walk=False) is None
+    assert _pg_ids(matching, ">", 0, walk=True) != []  # the walk has no time limit
+    with connection.cursor() as cursor:  # the transaction goes on, settings as they were
+        cursor.execute("SELECT current_setting('statement_timeout')")
+        assert cursor.fetchone()[0] == "0"

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import BooleanField, Max, QuerySet
 from django.db.models.expressions import RawSQL
 
@@ -31,6 +31,8 @@ __all__ = [
 
 WALK = 3000  # PostgreSQL: newest rows tested one by one before asking the index
 RAW_LIMIT = 2000  # PostgreSQL: matching rows read before visibility is applied
+GIN_TIMEOUT_MS = 1500  # PostgreSQL: the index step gives up after this (see _pg_ids)
+QUERY_CANCELED = "57014"  # SQLSTATE of a statement stopped by statement_timeout
 GIN_LIMIT = 5000  # PostgreSQL: index matches looked at, at most (gin_fuzzy_search_limit)
 # The indexed text, as in migration 0009's expression indexes (PostgreSQL matches them exactly).
 CASE_TEXT_SQL = '"cases_case"."title" || \' \' || "cases_case"."description"'
@@ -73,16 +75,15 @@ def _pinned(settings: dict[str, str]) -> Iterator[None]:
         )
         before = dict(zip(settings, cursor.fetchone(), strict=True))
         _set_local(cursor, settings)
-        try:
-            yield
-        finally:
-            _set_local(cursor, before)
+        yield  # on an error the caller's savepoint rolls back, and these settings with it
+        _set_local(cursor, before)
 
 
 def _pg_ids(
     matching: QuerySet[Any], condition: str, bound: int, *, walk: bool
-) -> list[tuple[int, int]]:
-    """(id, case id) of matching rows past ``bound``, newest first, with a pinned plan.
+) -> list[tuple[int, int]] | None:
+    """(id, case id) of matching rows past ``bound``, newest first, with a pinned plan; None
+    when the index step ran out of time.
 
     ``SET LOCAL`` (this transaction only) pins it because the planner's guess of how common a
     word is comes from a sample and can be far off (a word it never sampled counts as common),
@@ -109,9 +110,18 @@ def _pg_ids(
         "enable_bitmapscan": "off" if walk else "on",
         "enable_indexscan": "on" if walk else "off",
         "gin_fuzzy_search_limit": "0" if walk else str(GIN_LIMIT),
+        # The cap above does not hold for a prefix (``refund:*``), whose entries are merged
+        # first: a prefix common in older rows only could read them all. Past this the step
+        # gives up, and the search says there are more matches.
+        "statement_timeout": "0" if walk else str(GIN_TIMEOUT_MS),
     }
-    with transaction.atomic(), _pinned(settings):
-        return list(rows[:RAW_LIMIT])
+    try:
+        with transaction.atomic(), _pinned(settings):
+            return list(rows[:RAW_LIMIT])
+    except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", None) != QUERY_CANCELED:
+            raise
+        return None
 
 
 def _visible(rows: list[tuple[int, int]], visible: QuerySet[Case] | None) -> list[tuple[int, int]]:
@@ -134,12 +144,12 @@ def _pg_newest(
     is the lists' queryset, asked for the cases of those rows only.
     """
     top = matching.model.objects.aggregate(top=Max("id"))["top"] or 0
-    raw = _visible(_pg_ids(matching, ">", top - WALK, walk=True), visible)
+    raw = _visible(_pg_ids(matching, ">", top - WALK, walk=True) or [], visible)
     more = len(raw) > limit
     if not more and top > WALK:
         older = _pg_ids(matching, "<=", top - WALK, walk=False)
-        more = len(older) >= RAW_LIMIT
-        raw += _visible(older, visible)
+        more = older is None or len(older) >= RAW_LIMIT
+        raw += _visible(older or [], visible)
     more = more or len(raw) > limit
     chosen = [row for row, _ in raw[:limit]]
     found = matching.model.objects.filter(id__in=chosen).order_by("-id").values_list(*fields)
