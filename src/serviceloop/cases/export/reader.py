@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from django.db import connection
@@ -38,6 +38,9 @@ from serviceloop.cases.eventlog import (
 )
 from serviceloop.cases.models import Case, CaseEvent
 from serviceloop.processes.models import Stage
+
+if TYPE_CHECKING:
+    from serviceloop.cases.export.rows import EventLogQuery
 
 __all__ = ["APPLICATION_NAME", "CASE_SCHEMA", "Range", "read_ranges"]
 
@@ -82,7 +85,7 @@ def _only_for(kinds: Iterable[str], value: Any) -> CaseWhen:
     )
 
 
-def _cases_queryset(query: Any, low: int, high: int) -> QuerySet[Case, tuple[Any, ...]]:
+def _cases_queryset(query: EventLogQuery, low: int, high: int) -> QuerySet[Case, tuple[Any, ...]]:
     return (
         Case.objects.filter(id__gte=low, id__lt=high, **query.case_lookups())
         .order_by()
@@ -90,7 +93,9 @@ def _cases_queryset(query: Any, low: int, high: int) -> QuerySet[Case, tuple[Any
     )
 
 
-def _events_queryset(query: Any, low: int, high: int) -> QuerySet[CaseEvent, tuple[Any, ...]]:
+def _events_queryset(
+    query: EventLogQuery, low: int, high: int
+) -> QuerySet[CaseEvent, tuple[Any, ...]]:
     """The range's events in :data:`_ALL_EVENTS` (or :data:`_STAGE_EVENTS`) order, sorted."""
     events = CaseEvent.objects.filter(case_id__gte=low, case_id__lt=high)
     lookups = query.case_lookups()
@@ -188,7 +193,7 @@ class _AdbcReader:
         self.conn.close()
 
 
-def _read_ahead(query: Any, ranges: list[Range], schema: dict[str, Any]) -> Iterator[Any]:
+def _read_ahead(query: EventLogQuery, ranges: list[Range], schema: dict[str, Any]) -> Iterator[Any]:
     reader = _AdbcReader()
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-read")
     pending: deque[Future[tuple[pl.DataFrame, ...]]] = deque()
@@ -208,7 +213,9 @@ def _read_ahead(query: Any, ranges: list[Range], schema: dict[str, Any]) -> Iter
         reader.close()
 
 
-def _read_in_turn(query: Any, ranges: list[Range], schema: dict[str, Any]) -> Iterator[Any]:
+def _read_in_turn(
+    query: EventLogQuery, ranges: list[Range], schema: dict[str, Any]
+) -> Iterator[Any]:
     for low, high in ranges:
         cases = fetch_frame(_cases_queryset(query, low, high), CASE_SCHEMA)
         if cases.height == 0:
@@ -227,7 +234,9 @@ def _can_read_ahead() -> bool:
     return True
 
 
-def read_ranges(query: Any, ranges: list[Range]) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+def read_ranges(
+    query: EventLogQuery, ranges: list[Range]
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
     """Per range, its cases (:data:`CASE_SCHEMA`, those ``query`` keeps) and their events sorted
     by case, time and id, with the columns the query's kind needs (none read for a range
     without cases)."""
