@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -144,6 +144,18 @@ def survey_template_default() -> SurveyTemplate:
     template = SurveyTemplate.objects.filter(is_active=True).order_by("id").first()
     if template is not None:
         return template
+    try:
+        with transaction.atomic():
+            return _template_create()
+    except IntegrityError:
+        # Two workers' first sweeps at once: the other one created it and has committed.
+        found = SurveyTemplate.objects.filter(is_active=True).order_by("id").first()
+        if found is None:
+            raise
+        return found
+
+
+def _template_create() -> SurveyTemplate:
     template = SurveyTemplate.objects.create(
         code="service", name="Service feedback", name_zh="服务满意度调查", is_active=True
     )
