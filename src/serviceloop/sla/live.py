@@ -41,7 +41,7 @@ __all__ = ["LiveScope", "led_team_ids", "live_panels", "live_scope"]
 ACTIVE = (CaseStatus.OPEN, CaseStatus.PENDING)
 AT_RISK_WINDOW = timedelta(hours=2)
 AGE_BUCKETS = ((1, _("< 1 day")), (3, _("1-3 days")), (7, _("3-7 days")))
-PERCENTILE_SAMPLE = 20_000
+PERCENTILE_SAMPLE = 5_000
 
 
 def local_midnight(now: datetime, *, days_back: int = 0) -> datetime:
