@@ -19,9 +19,9 @@ from serviceloop.cases.models import Case, Message
 from serviceloop.cases.search import CANDIDATES, case_text_search, highlight
 from serviceloop.cases.search_query import CASE_TEXT_SQL, MESSAGE_TEXT_SQL, _pg_ids, text_matches
 from serviceloop.cases.search_text import parse_terms, search_text
-from serviceloop.cases.services import case_update, message_add
+from serviceloop.cases.services import case_transition, case_update, message_add
 from tests.cases.api_client import Api
-from tests.factories import CaseFactory, CustomerFactory
+from tests.factories import CaseFactory, CustomerFactory, stage_of
 
 pytestmark = pytest.mark.django_db
 
@@ -318,3 +318,23 @@ def test_the_index_step_gives_up_in_time_and_says_there_is_more(world, alice, mo
     with connection.cursor() as cursor:  # the transaction goes on, settings as they were
         cursor.execute("SELECT current_setting('statement_timeout')")
         assert cursor.fetchone()[0] == "0"
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="FTS5 batches: SQLite only")
+def test_sqlite_reads_index_batches_until_the_agent_sees_enough(world, alice, monkeypatch):
+    from serviceloop.cases import search_query
+
+    monkeypatch.setattr(search_query, "RAW_LIMIT", 2)
+    mine = CaseFactory(customer=alice, title="Mine", description="x")
+    _say(mine, "heron sighting", author=world.manager)
+    for _ in range(3):  # newer matches in cases of the other team
+        other = case_transition(
+            case=CaseFactory(customer=alice, title="Other", description="y"),
+            to_stage=stage_of(world.version, "delivery"),
+            actor=world.manager,
+        )
+        _say(other, "heron again", author=world.manager)
+    assert _numbers(world.front_agent, "heron") == [mine.number]
+    monkeypatch.setattr(search_query, "SQLITE_BATCHES", 1)
+    result = case_text_search(user=world.front_agent, query="heron")
+    assert (result.hits, result.more) == ([], True)  # bounded, and says so

@@ -31,6 +31,7 @@ __all__ = [
 
 WALK = 3000  # PostgreSQL: newest rows tested one by one before asking the index
 RAW_LIMIT = 2000  # PostgreSQL: matching rows read before visibility is applied
+SQLITE_BATCHES = 10  # SQLite: batches of RAW_LIMIT index matches read, at most
 GIN_TIMEOUT_MS = 1500  # PostgreSQL: the index step gives up after this (see _pg_ids)
 QUERY_CANCELED = "57014"  # SQLSTATE of a statement stopped by statement_timeout
 GIN_LIMIT = 5000  # PostgreSQL: index matches looked at, at most (gin_fuzzy_search_limit)
@@ -156,18 +157,59 @@ def _pg_newest(
     return list(found), more
 
 
+def _sqlite_newest(
+    base: QuerySet[Any], fields: tuple[str, ...], fts_table: str, terms: list[Term], limit: int
+) -> tuple[list[tuple[Any, ...]], bool]:
+    """SQLite: the newest matching rows of ``base``, read from the FTS5 index newest first in
+    batches (FTS5 walks a posting list in rowid order and stops at the LIMIT), each batch then
+    narrowed by ``base``'s own conditions (an agent's cases). At most ``SQLITE_BATCHES``
+    batches: a word in every message costs one batch, not its whole posting list."""
+    kept: list[int] = []
+    below: int | None = None
+    exhausted = False
+    with connection.cursor() as cursor:
+        for _ in range(SQLITE_BATCHES):
+            bound = "" if below is None else " AND rowid < %s"
+            params: list[Any] = [fts5_query(terms), *([] if below is None else [below])]
+            cursor.execute(
+                f"SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH %s{bound} "  # noqa: S608
+                f"ORDER BY rowid DESC LIMIT {RAW_LIMIT:d}",
+                params,
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            if ids:
+                allowed = base.filter(id__in=ids).order_by("-id").values_list("id", flat=True)
+                kept += list(allowed)
+            if len(ids) < RAW_LIMIT:
+                exhausted = True
+                break
+            if len(kept) > limit:
+                break
+            below = ids[-1]
+    more = len(kept) > limit or not exhausted
+    chosen = kept[:limit]
+    rows = base.model.objects.filter(id__in=chosen).order_by("-id").values_list(*fields)
+    return list(rows), more
+
+
 def _newest(
-    matching: QuerySet[Any],
+    base: QuerySet[Any],
+    column_sql: str,
+    fts_table: str,
+    terms: list[Term],
     fields: tuple[str, ...],
     visible: QuerySet[Case] | None,
     *,
     narrowed: bool,
     limit: int,
 ) -> tuple[list[tuple[Any, ...]], bool]:
-    """The newest ``limit`` matching rows (``fields``: id, case id, ...) the user may see,
-    and whether there were more. ``narrowed``: ``matching`` holds only a customer's own cases,
-    few enough to read through their own indexes; ``visible`` is None then, or when the user
-    sees every case."""
+    """The newest ``limit`` rows of ``base`` matching ``terms`` (``fields``: id, case id, ...)
+    the user may see, and whether there were more. ``narrowed``: ``base`` holds only a
+    customer's own cases, few enough to read through their own indexes; ``visible`` is None
+    then, or when ``base`` already applies the rule, or when the user sees every case."""
+    if not narrowed and visible is None and connection.vendor == "sqlite":
+        return _sqlite_newest(base, fields, fts_table, terms, limit)
+    matching = text_matches(base, column_sql, fts_table, terms)
     if connection.vendor == "postgresql" and not narrowed:
         return _pg_newest(matching, fields, visible, limit)
     if visible is not None:
@@ -201,9 +243,17 @@ def case_candidates(
         cases = cases.filter(id__in=own)
     elif per_batch is not None:
         cases = cases & per_batch.order_by()
-    matching = text_matches(cases, CASE_TEXT_SQL, "cases_case_fts", terms)
     fields = ("id", "id", "title", "description", "created_at")
-    return _newest(matching, fields, None, narrowed=own is not None, limit=limit)
+    return _newest(
+        cases,
+        CASE_TEXT_SQL,
+        "cases_case_fts",
+        terms,
+        fields,
+        None,
+        narrowed=own is not None,
+        limit=limit,
+    )
 
 
 def message_candidates(
@@ -215,6 +265,17 @@ def message_candidates(
     messages = Message.objects.order_by()
     if own is not None:
         messages = messages.filter(case_id__in=own, kind=MessageKind.PUBLIC)
-    matching = text_matches(messages, MESSAGE_TEXT_SQL, "cases_message_fts", terms)
+    if per_batch is not None and connection.vendor == "sqlite":
+        messages = messages.filter(case_id__in=per_batch.order_by().values("id"))
+        per_batch = None  # applied to each batch by the statement above
     fields = ("id", "case_id", "kind", "body", "created_at")
-    return _newest(matching, fields, per_batch, narrowed=own is not None, limit=limit)
+    return _newest(
+        messages,
+        MESSAGE_TEXT_SQL,
+        "cases_message_fts",
+        terms,
+        fields,
+        per_batch,
+        narrowed=own is not None,
+        limit=limit,
+    )
