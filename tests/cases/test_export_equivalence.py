@@ -301,8 +301,9 @@ def test_rows_and_files_equal_the_reference_when_read_ahead(world, tmp_path, bat
 
 
 @pytest.mark.django_db
-def test_names_are_written_as_people_write_them_and_neutralised(world):
+def test_names_are_written_as_people_write_them_and_neutralised(world, monkeypatch):
     build_history(world)
+    monkeypatch.setattr("serviceloop.cases.export.rows._PEOPLE_CHUNK", 2)  # users read in chunks
     data = b"".join(csv_chunks(event_batches(EventLogQuery())))
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
     names = {r["resource"]: r["resource_name"] for r in rows if r["resource"]}
