@@ -192,6 +192,25 @@ def _sqlite_newest(
     return list(rows), more
 
 
+def _sqlite_own(
+    base: QuerySet[Any], fields: tuple[str, ...], fts_table: str, terms: list[Term], limit: int
+) -> tuple[list[tuple[Any, ...]], bool]:
+    """SQLite, a customer's own rows: the index's matches joined to them row by row. An
+    ``id IN (SELECT rowid ... MATCH)`` first copied every match into a temporary b-tree (2.4 s
+    for a word in all 1.1M messages at 100k cases, against 0.7 s joined)."""
+    table = base.model._meta.db_table
+    own, own_params = base.values("id").query.sql_with_params()
+    sql = (
+        f'SELECT t."id" FROM {fts_table} f JOIN "{table}" t ON t."id" = f.rowid '  # noqa: S608
+        f'WHERE f.{fts_table} MATCH %s AND t."id" IN ({own}) ORDER BY t."id" DESC LIMIT %s'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [fts5_query(terms), *own_params, limit + 1])
+        ids = [row[0] for row in cursor.fetchall()]
+    rows = base.model.objects.filter(id__in=ids[:limit]).order_by("-id").values_list(*fields)
+    return list(rows), len(ids) > limit
+
+
 def _newest(
     base: QuerySet[Any],
     column_sql: str,
@@ -207,7 +226,9 @@ def _newest(
     the user may see, and whether there were more. ``narrowed``: ``base`` holds only a
     customer's own cases, few enough to read through their own indexes; ``visible`` is None
     then, or when ``base`` already applies the rule, or when the user sees every case."""
-    if not narrowed and visible is None and connection.vendor == "sqlite":
+    if connection.vendor == "sqlite" and visible is None:
+        if narrowed:
+            return _sqlite_own(base, fields, fts_table, terms, limit)
         return _sqlite_newest(base, fields, fts_table, terms, limit)
     matching = text_matches(base, column_sql, fts_table, terms)
     if connection.vendor == "postgresql" and not narrowed:
