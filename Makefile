@@ -25,8 +25,10 @@ $(VENDOR)/.installed: package.json package-lock.json
 assets: $(VENDOR)/.installed
 
 ## Start ServiceLoop with demo data on SQLite at http://127.0.0.1:8000
+## (EXTRA_SPECIALISTS=2: the same demo with two more specialists, into a new SERVICELOOP_DATA_DIR)
+EXTRA_SPECIALISTS ?= 0
 demo: install assets
-	$(BIN)/serviceloop demo
+	$(BIN)/serviceloop demo --extra-specialists $(EXTRA_SPECIALISTS)
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -53,6 +53,12 @@ def demo(
     per_weekday: float = typer.Option(24.0, min=0.1, help="New cases on an average weekday."),
     customers: int = typer.Option(300, min=1, help="Number of customers."),
     seed: int = typer.Option(2024, help="Random seed: the same seed gives the same operation."),
+    extra_specialists: int = typer.Option(
+        0,
+        min=0,
+        max=50,
+        help="More people in the understaffed specialists team (3): the same cases, more hands.",
+    ),
 ) -> None:
     """Create the database, load the demo operation (once) and start the server."""
     from serviceloop.core.environment import data_dir, demo_secret_key
@@ -70,7 +76,11 @@ def demo(
     call_command("migrate", interactive=False, verbosity=0)
     try:
         result = demo_load_with_progress(
-            days=days, per_weekday=per_weekday, customers=customers, seed=seed
+            days=days,
+            per_weekday=per_weekday,
+            customers=customers,
+            seed=seed,
+            extra_specialists=extra_specialists,
         )
     except DemoError as exc:
         typer.echo(f"serviceloop demo: {exc}", err=True)

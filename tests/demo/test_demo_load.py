@@ -30,7 +30,7 @@ from serviceloop.processes.models import Transition
 pytestmark = pytest.mark.django_db
 
 END = datetime(2026, 3, 18, 8, 30, tzinfo=UTC)  # a Wednesday, 16:30 in Shanghai
-DAYS = 18
+DAYS = 28
 CUSTOMERS = 30
 STAGE_KINDS = (EventKind.STAGE_ENTERED, EventKind.CLOSED, EventKind.REOPENED)
 

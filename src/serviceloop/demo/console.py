@@ -21,7 +21,13 @@ def demo_token_file() -> Path:
 
 
 def demo_load_with_progress(
-    *, days: int, per_weekday: float, customers: int, seed: int, end: datetime | None = None
+    *,
+    days: int,
+    per_weekday: float,
+    customers: int,
+    seed: int,
+    end: datetime | None = None,
+    extra_specialists: int = 0,
 ) -> DemoResult:
     load = partial(
         demo_load,
@@ -30,6 +36,7 @@ def demo_load_with_progress(
         customers=customers,
         seed=seed,
         end=end,
+        extra_specialists=extra_specialists,
         token_file=demo_token_file(),
     )
     if demo_is_loaded():

@@ -1,14 +1,22 @@
-"""Replay 90 days of a service operation through the real case services.
+"""Replay days of a service operation through the real case services.
 
 A discrete-event replay: a heap of (time, action) steps, run in time order. Each step calls the same
 services the product uses (``case_create``, ``case_assign``, ``message_add``, ``case_check_item``,
 ``case_transition``, ...) with ``at=`` set to the simulated instant, so the event log is exactly
 what real work writes. Nothing here writes a case or an event row itself.
 
-Per stage visit: the case waits until someone of the stage's team picks it up (``wait``), then the
-work takes ``work`` working hours, ending with the checklist ticked and a transition. The
-Confirmation stage waits on the customer instead. Steps that would happen after ``end`` are left
-undone, so the cases in flight at the end stay open, pending or resolved where they are.
+Per stage visit the case asks the stage's team for work: it joins the team's queue (a ``Desk``,
+earliest first, with a head start for urgent and high priority) and waits until an agent of the
+team is free and on shift; the agent then works ``work`` working hours on it, one piece of work at
+a time, and ends the visit with the checklist ticked and a transition. Waiting is not drawn: it
+is what the team's capacity makes of the load, so more agents in a team shorten its queue. The
+Confirmation and Follow-up stages also wait on the customer, on the clock. Steps that would happen
+after ``end`` are left undone, so the cases in flight at the end stay open, pending or resolved
+where they are.
+
+Deterministic by seed, and built for comparing two operations that differ only in staff: the
+arrivals and every case's own draws come from their own random streams (a stream per case), so
+the same cases arrive at the same moments with the same work whatever the team sizes.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
@@ -39,7 +48,7 @@ from serviceloop.demo.clock import Shift, arrivals_for_day
 from serviceloop.demo.errors import DemoError
 from serviceloop.demo.model import (
     BOTTLENECK_STAGE,
-    PRIORITY_SPEED,
+    PRIORITY_HEAD_START,
     STAGES,
     lognormal,
     weighted_choice,
@@ -50,7 +59,7 @@ from serviceloop.demo.texts import say
 from serviceloop.processes.choices import TransitionKind
 from serviceloop.processes.models import ProcessVersion, Stage
 
-__all__ = ["ProcessMap", "Replay"]
+__all__ = ["Counters", "ProcessMap", "Replay"]
 
 ALL_DAYS = frozenset(range(7))
 PRIORITIES = [
@@ -60,7 +69,7 @@ PRIORITIES = [
     (Priority.URGENT, 0.05),
 ]
 REGIONS = [("华东 East", 0.4), ("华北 North", 0.25), ("华南 South", 0.2), ("西部 West", 0.15)]
-ESCALATE_AFTER_HOURS = 40.0  # working hours waiting for Solution design before a manager steps in
+ESCALATE_AFTER_HOURS = 8.0  # working hours queued for Solution design before a manager steps in
 MAX_REWORK = 2
 END_MARGIN = timedelta(minutes=1)
 # Urgent and high-priority cases sometimes skip confirmation along the escalation edges.
@@ -70,8 +79,10 @@ ESCALATION_SHARE: dict[tuple[str, str], float] = {
     ("Needs analysis", Priority.HIGH): 0.08,
 }
 REOPEN_SHARE = 0.03
+REOPEN_WORK = (1.0, 0.5)  # working hours to look into a reopened case
 SECOND_ROUND_SHARE = 0.15  # confirmations where the customer asks for a change first
 FOLLOWUP_SILENT_SHARE = 0.3  # customers who never answer the follow-up
+SILENT_CLOSE_HOURS = 4.0  # working hours after the follow-up before a silent case is closed
 
 
 @dataclass(frozen=True)
@@ -111,13 +122,14 @@ class CaseRun:
 
     case: Case
     who: DemoCustomer
-    speed: float
+    rng: random.Random  # the case's own random stream
     last: datetime
     reworks: int = 0
     escalated: bool = False
     force_next: str | None = None
     confirm_rounds: int = 0
     visit: int = 0  # bumped on every stage entry; stale scheduled steps check it
+    waiting: Work | None = None  # the work the case is queued for, until an agent takes it
 
     @property
     def stage(self) -> Stage:
@@ -127,6 +139,35 @@ class CaseRun:
         """A strictly later instant than the case's last event, at or after ``at``."""
         self.last = max(at, self.last + timedelta(seconds=1))
         return self.last
+
+
+Step = Callable[[datetime, CaseRun, int], None]
+
+
+@dataclass(eq=False)
+class Work:
+    """A piece of work a case asks of its stage's team: ``hours`` working hours of one agent."""
+
+    run: CaseRun
+    visit: int
+    stage: str
+    hours: float
+    queued_at: datetime
+    done: Step  # called when the agent finishes
+    begin: Step | None = None  # called when an agent takes it
+    first: bool = False  # the visit's first piece: its wait is the wait before the stage's work
+    cancelled: bool = False
+
+
+@dataclass(eq=False)
+class Desk:
+    """A team's shared queue and its agents; each agent works one piece at a time, on shift."""
+
+    team: str
+    shift: Shift
+    idle: list[User]
+    queue: list[tuple[float, int, Work]] = field(default_factory=list)
+    wake: datetime | None = None  # when a dispatch is already planned for the shift's start
 
 
 @dataclass
@@ -141,13 +182,22 @@ class Counters:
 
 @dataclass
 class Replay:
-    rng: random.Random
+    """The replay of one operation; ``load`` scales every piece of work (see ``demo.model``)."""
+
+    rng: random.Random  # dispatch choices
+    arrivals_rng: random.Random  # arrival instants and what each new case is
+    seed: int  # seeds each case's own stream
     cast: Cast
     process: ProcessMap
     tz: tzinfo
     end: datetime
     per_weekday: float
+    load: float = 1.0
     counters: Counters = field(default_factory=Counters)
+    # Per stage: (queued at, seconds queued) of each visit's first piece of work, as it happened.
+    waits: dict[str, list[tuple[datetime, float]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
     _heap: list[tuple[datetime, int, Callable[..., None], tuple[Any, ...]]] = field(
         default_factory=list
     )
@@ -165,6 +215,12 @@ class Replay:
             "specialists": Shift(self.tz),
             "field": Shift(self.tz),
         }
+        self.desks = {
+            team: Desk(
+                team=team, shift=self.shifts.get(team, self.shifts["field"]), idle=list(members)
+            )
+            for team, members in self.cast.agents.items()
+        }
         self.awake = Shift(self.tz, time(8, 0), time(22, 0), ALL_DAYS)  # when customers answer
         self.categories = {c.code: c for c in self.cast.categories}
         self.category_weights = [(spec, spec.weight) for spec in CATEGORIES]
@@ -173,6 +229,9 @@ class Replay:
             user.pk: set(user.agent_profile.skills.values_list("code", flat=True))
             for members in self.cast.agents.values()
             for user in members
+        }
+        self.skill_of = {
+            c.pk: (c.skill.code if c.skill is not None else None) for c in self.cast.categories
         }
 
     # --- scheduling ------------------------------------------------------------------------
@@ -188,7 +247,7 @@ class Replay:
 
     def arrivals(self, day_start: datetime, trend: float) -> None:
         for at in arrivals_for_day(
-            self.rng, day_start=day_start, per_weekday=self.per_weekday, trend=trend
+            self.arrivals_rng, day_start=day_start, per_weekday=self.per_weekday, trend=trend
         ):
             self.schedule(at, self._create)
 
@@ -197,6 +256,98 @@ class Replay:
         while self._heap and self._heap[0][0] < limit:
             at, _, step, args = heapq.heappop(self._heap)
             step(at, *args)
+
+    # --- the teams' queues -----------------------------------------------------------------
+
+    def _request(
+        self,
+        run: CaseRun,
+        at: datetime,
+        hours: tuple[float, float],
+        done: Step,
+        *,
+        begin: Step | None = None,
+        first: bool = False,
+    ) -> None:
+        """Queue a piece of work (lognormal ``hours``, scaled by the load) for the stage's team."""
+        desk = self.desks[self._team_of(run.stage)]
+        work = Work(
+            run=run,
+            visit=run.visit,
+            stage=run.stage.name,
+            hours=lognormal(run.rng, *hours) * self.load,
+            queued_at=at,
+            done=done,
+            begin=begin,
+            first=first,
+        )
+        self._enqueue(desk, work)
+        self._dispatch(at, desk)
+
+    def _enqueue(self, desk: Desk, work: Work) -> None:
+        head_start = PRIORITY_HEAD_START.get(work.run.case.priority, 0.0)
+        key = work.queued_at.timestamp() - head_start * 3600
+        heapq.heappush(desk.queue, (key, next(self._seq), work))
+        work.run.waiting = work
+
+    def _dispatch(self, at: datetime, desk: Desk) -> None:
+        """Give queued work to idle agents, from the first moment the team is on shift."""
+        while desk.queue and (desk.queue[0][2].cancelled or self._stale(desk.queue[0][2])):
+            heapq.heappop(desk.queue)
+        if not desk.queue or not desk.idle:
+            return
+        start = desk.shift.next_open(at)
+        if start > at:
+            if desk.wake != start:
+                desk.wake = start
+                self.schedule(start, self._wake, desk)
+            return
+        while desk.queue and desk.idle:
+            _, _, work = heapq.heappop(desk.queue)
+            if work.cancelled or self._stale(work):
+                continue
+            self._take(at, desk, self._pick(desk, work), work)
+
+    @staticmethod
+    def _stale(work: Work) -> bool:
+        return work.visit != work.run.visit
+
+    def _wake(self, at: datetime, desk: Desk) -> None:
+        desk.wake = None
+        self._dispatch(at, desk)
+
+    def _pick(self, desk: Desk, work: Work) -> User:
+        """The idle agent to take the work: the case's assignee if idle, else a skilled one."""
+        case = work.run.case
+        for agent in desk.idle:
+            if agent.pk == case.assignee_id:
+                return agent
+        skill = self.skill_of.get(case.category_id) if case.category_id is not None else None
+        able = [u for u in desk.idle if skill is None or skill in self.agent_skills[u.pk]]
+        return self.rng.choice(able or desk.idle)
+
+    def _take(self, at: datetime, desk: Desk, agent: User, work: Work) -> None:
+        desk.idle.remove(agent)
+        run = work.run
+        run.waiting = None
+        if work.first:
+            self.waits[work.stage].append((work.queued_at, (at - work.queued_at).total_seconds()))
+        if run.case.assignee_id != agent.pk:  # the team's lead hands the case to the free agent
+            self._refresh(
+                run,
+                case_assign(
+                    case=run.case, assignee=agent, actor=self.cast.managers[0], at=run.tick(at)
+                ),
+            )
+        if work.begin is not None:
+            work.begin(at, run, work.visit)
+        self.schedule(desk.shift.add(at, work.hours), self._release, desk, agent, work)
+
+    def _release(self, at: datetime, desk: Desk, agent: User, work: Work) -> None:
+        if not self._stale(work):
+            work.done(at, work.run, work.visit)
+        desk.idle.append(agent)
+        self._dispatch(at, desk)
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -229,7 +380,7 @@ class Replay:
         message_add(
             case=run.case,
             author=author,
-            body=say(self.rng, what, lang),
+            body=say(run.rng, what, lang),
             kind=kind,
             channel=channel,
             at=run.tick(at),
@@ -242,7 +393,7 @@ class Replay:
     # --- steps -----------------------------------------------------------------------------
 
     def _create(self, at: datetime) -> None:
-        rng = self.rng
+        rng = self.arrivals_rng
         who: DemoCustomer = weighted_choice(rng, self.customer_weights)
         spec = weighted_choice(rng, self.category_weights)
         priority = weighted_choice(rng, PRIORITIES)
@@ -259,11 +410,12 @@ class Replay:
         else:
             actor = None  # email and API intake: the system
         title = rng.choice(spec.titles)
+        case_rng = random.Random(f"{self.seed}:case:{self.counters.cases}")
         case = case_create(
             actor=actor,
             customer=who.customer,
             title=title,
-            description=say(rng, "description", who.lang, title=title),
+            description=say(case_rng, "description", who.lang, title=title),
             channel=channel,
             category=self.categories[spec.code],
             priority=priority,
@@ -275,85 +427,53 @@ class Replay:
             at=at,
         )
         self.counters.cases += 1
-        run = CaseRun(case=case, who=who, speed=PRIORITY_SPEED[priority], last=at)
+        run = CaseRun(case=case, who=who, rng=case_rng, last=at)
         self._entered(run, at)
 
     def _entered(self, run: CaseRun, at: datetime) -> None:
         """Plan the visit of the stage the case just entered."""
         run.visit += 1
+        run.waiting = None
         stage = run.stage
         if stage.is_end:
             self.counters.closed += 1
-            if self.rng.random() < REOPEN_SHARE:
+            if run.rng.random() < REOPEN_SHARE:
                 self.schedule(
-                    self.shifts["frontline"].add(at, self.rng.uniform(8, 60)), self._reopen, run
+                    self.shifts["frontline"].add(at, run.rng.uniform(8, 60)), self._reopen, run
                 )
             return
         model = STAGES[stage.name]
-        shift = self._shift(stage)
-        if model.customer_stage:
-            wait = lognormal(self.rng, 0.5, 0.6)  # the agent sends the proposal
+        if model.propose is not None:  # the agent writes the proposal first
+            self._request(run, at, model.propose, self._proposal_done, first=True)
+        elif model.delay is not None:
+            wait = lognormal(run.rng, *model.delay)
+            self.schedule(self._shift(stage).add(at, wait), self._delay_over, run, run.visit)
         else:
-            wait = lognormal(self.rng, *model.wait) * run.speed
-        self.schedule(shift.add(at, wait), self._pickup, run, run.visit)
-        if stage.name == BOTTLENECK_STAGE and wait > ESCALATE_AFTER_HOURS and not run.escalated:
-            self.schedule(shift.add(at, ESCALATE_AFTER_HOURS * 0.8), self._escalate, run, run.visit)
-
-    def _pickup(self, at: datetime, run: CaseRun, visit: int) -> None:
-        if visit != run.visit:
-            return
-        stage = run.stage
-        team = self._team_of(stage)
-        if run.case.assignee_id is None:
-            category = run.case.category
-            skill = category.skill.code if category is not None and category.skill else None
-            members = self.cast.agents[team]
-            able = [u for u in members if skill is None or skill in self.agent_skills[u.pk]]
-            agent = self.rng.choice(able or members)
-            self._refresh(
-                run, case_assign(case=run.case, assignee=agent, actor=agent, at=run.tick(at))
+            self._request(run, at, model.work, self._finish, begin=self._begin, first=True)
+        if stage.name == BOTTLENECK_STAGE and not run.escalated:
+            self.schedule(
+                self._shift(stage).add(at, ESCALATE_AFTER_HOURS), self._escalate, run, run.visit
             )
-        model = STAGES[stage.name]
-        shift = self._shift(stage)
-        name = stage.name
+
+    def _begin(self, at: datetime, run: CaseRun, visit: int) -> None:
+        """What an agent does on taking the stage's work."""
+        name = run.stage.name
         if name == "Needs analysis":
             if run.case.channel != "phone":  # phoned-in needs were acknowledged on the call
                 self._message(run, at, "ack", staff=True)
-            if self.rng.random() < 0.3:
-                self.schedule(at + timedelta(minutes=20), self._note, run, run.visit)
-        elif name == "Confirmation":
-            self._propose(at, run, "proposal")
-            return
-        elif name == BOTTLENECK_STAGE and self.rng.random() < 0.4:
+            if run.rng.random() < 0.3:
+                self.schedule(at + timedelta(minutes=20), self._note, run, visit)
+        elif name == BOTTLENECK_STAGE and run.rng.random() < 0.4:
             self._message(run, at, "design_note", staff=True, note=True)
-        elif name == "Follow-up":
-            self._refresh(
-                run,
-                case_set_status(
-                    case=run.case,
-                    actor=self._actor(run),
-                    status=CaseStatus.RESOLVED,
-                    at=run.tick(at),
-                ),
-            )
-            self._message(run, at, "followup", staff=True)
-            roll = self.rng.random()
-            bad_share = dict(model.rework).get("Delivery", 0.0)
-            if run.reworks < MAX_REWORK and roll < bad_share:
-                answer = self.awake.next_open(at + timedelta(hours=lognormal(self.rng, 6, 0.8)))
-                self.schedule(answer, self._followup_answer, run, run.visit, False)
-            elif roll < 1 - FOLLOWUP_SILENT_SHARE:
-                answer = self.awake.next_open(at + timedelta(hours=lognormal(self.rng, 6, 0.8)))
-                self.schedule(answer, self._followup_answer, run, run.visit, True)
-            else:
-                self.schedule(shift.add(at, 16), self._finish, run, run.visit)
-            return
-        work = lognormal(self.rng, *model.work)
-        self.schedule(shift.add(at, work), self._finish, run, run.visit)
 
     def _note(self, at: datetime, run: CaseRun, visit: int) -> None:
         if visit == run.visit:
             self._message(run, at, "analysis_note", staff=True, note=True)
+
+    # --- Confirmation: the customer confirms the proposal ----------------------------------
+
+    def _proposal_done(self, at: datetime, run: CaseRun, visit: int) -> None:
+        self._propose(at, run, "proposal" if run.confirm_rounds == 0 else "revised")
 
     def _propose(self, at: datetime, run: CaseRun, what: str) -> None:
         self._message(run, at, what, staff=True)
@@ -364,27 +484,52 @@ class Replay:
             ),
         )
         run.confirm_rounds += 1
-        model = STAGES["Confirmation"]
-        answer = self.awake.next_open(at + timedelta(hours=lognormal(self.rng, *model.wait)))
-        self.schedule(answer, self._confirmation_answer, run, run.visit)
+        answer = STAGES["Confirmation"].answer
+        assert answer is not None
+        reply = self.awake.next_open(at + timedelta(hours=lognormal(run.rng, *answer)))
+        self.schedule(reply, self._confirmation_answer, run, run.visit)
 
     def _confirmation_answer(self, at: datetime, run: CaseRun, visit: int) -> None:
         if visit != run.visit:
             return
-        shift = self._shift(run.stage)
-        if run.confirm_rounds == 1 and self.rng.random() < SECOND_ROUND_SHARE:
+        model = STAGES["Confirmation"]
+        assert model.propose is not None
+        if run.confirm_rounds == 1 and run.rng.random() < SECOND_ROUND_SHARE:
             self._message(run, at, "change_request", staff=False)
-            self.schedule(
-                shift.add(at, lognormal(self.rng, 2.0, 0.6)), self._revise, run, run.visit
-            )
+            self._request(run, at, model.propose, self._proposal_done)
             return
         self._message(run, at, "confirm", staff=False)
-        work = lognormal(self.rng, *STAGES["Confirmation"].work)
-        self.schedule(shift.add(at, work), self._finish, run, run.visit)
+        self._request(run, at, model.work, self._finish)
 
-    def _revise(self, at: datetime, run: CaseRun, visit: int) -> None:
+    # --- Follow-up: a few hours after delivery, the customer is asked ---------------------
+
+    def _delay_over(self, at: datetime, run: CaseRun, visit: int) -> None:
         if visit == run.visit:
-            self._propose(at, run, "revised")
+            self._request(run, at, STAGES["Follow-up"].work, self._followup_sent, first=True)
+
+    def _followup_sent(self, at: datetime, run: CaseRun, visit: int) -> None:
+        self._refresh(
+            run,
+            case_set_status(
+                case=run.case,
+                actor=self._actor(run),
+                status=CaseStatus.RESOLVED,
+                at=run.tick(at),
+            ),
+        )
+        self._message(run, at, "followup", staff=True)
+        model = STAGES["Follow-up"]
+        assert model.answer is not None
+        roll = run.rng.random()
+        bad_share = dict(model.rework).get("Delivery", 0.0)
+        answer = self.awake.next_open(at + timedelta(hours=lognormal(run.rng, *model.answer)))
+        if run.reworks < MAX_REWORK and roll < bad_share:
+            self.schedule(answer, self._followup_answer, run, visit, False)
+        elif roll < 1 - FOLLOWUP_SILENT_SHARE:
+            self.schedule(answer, self._followup_answer, run, visit, True)
+        else:
+            closing = self._shift(run.stage).add(at, SILENT_CLOSE_HOURS)
+            self.schedule(closing, self._finish, run, visit)
 
     def _followup_answer(self, at: datetime, run: CaseRun, visit: int, happy: bool) -> None:
         if visit != run.visit:
@@ -392,13 +537,14 @@ class Replay:
         self._message(run, at, "followup_ok" if happy else "followup_bad", staff=False)
         if not happy:
             run.force_next = "Delivery"
-        shift = self._shift(run.stage)
-        self.schedule(
-            shift.add(at, lognormal(self.rng, *STAGES["Follow-up"].work)), self._finish, run, visit
-        )
+        self._request(run, at, STAGES["Follow-up"].work, self._finish)
+
+    # --- escalation, routing, the end of a visit, reopening -------------------------------
 
     def _escalate(self, at: datetime, run: CaseRun, visit: int) -> None:
-        if visit != run.visit or run.case.status == CaseStatus.CLOSED:
+        """A manager steps in for a case still queued for Solution design; it moves up."""
+        work = run.waiting
+        if visit != run.visit or work is None or work.visit != visit or run.escalated:
             return
         manager = self.cast.managers[-1]
         run.escalated = True
@@ -407,7 +553,7 @@ class Replay:
             case_escalate(
                 case=run.case,
                 actor=manager,
-                reason=say(self.rng, "escalation", run.who.lang),
+                reason=say(run.rng, "escalation", run.who.lang),
                 at=run.tick(at),
             ),
         )
@@ -421,7 +567,20 @@ class Replay:
                     at=run.tick(at),
                 ),
             )
-            run.speed = PRIORITY_SPEED[Priority.HIGH]
+            work.cancelled = True  # queue it again, with the head start of its new priority
+            again = Work(
+                run=run,
+                visit=work.visit,
+                stage=work.stage,
+                hours=work.hours,
+                queued_at=work.queued_at,
+                done=work.done,
+                begin=work.begin,
+                first=work.first,
+            )
+            desk = self.desks[self._team_of(run.stage)]
+            self._enqueue(desk, again)
+            self._dispatch(at, desk)
         self.counters.escalations += 1
 
     def _next_stage(self, run: CaseRun) -> str:
@@ -432,14 +591,14 @@ class Replay:
         escalate_share = ESCALATION_SHARE.get((name, run.case.priority), 0.0)
         for target in (BOTTLENECK_STAGE,):
             kind = self.process.edges.get((name, target))
-            if kind == TransitionKind.ESCALATION and self.rng.random() < escalate_share:
+            if kind == TransitionKind.ESCALATION and run.rng.random() < escalate_share:
                 return target
         if run.reworks < MAX_REWORK:
             for target, share in STAGES[name].rework:
                 category = run.case.category
                 if category is not None and category.code == "complaint":
                     share *= 1.8
-                if self.rng.random() < share:
+                if run.rng.random() < share:
                     return target
         return self.process.forward[name]
 
@@ -449,7 +608,7 @@ class Replay:
         stage = run.stage
         actor = self._actor(run)
         if stage.name == "Delivery":
-            if self.rng.random() < 0.4:
+            if run.rng.random() < 0.4:
                 note_at = at - timedelta(minutes=30)
                 self._message(run, note_at, "delivery_note", staff=True, note=True)
             self._message(run, at - timedelta(minutes=5), "delivery_reply", staff=True)
@@ -488,11 +647,10 @@ class Replay:
         self._refresh(
             run,
             case_reopen(
-                case=run.case, actor=actor, reason=say(self.rng, "reopen", "en"), at=run.tick(at)
+                case=run.case, actor=actor, reason=say(run.rng, "reopen", "en"), at=run.tick(at)
             ),
         )
         self.counters.reopened += 1
         run.visit += 1
         run.force_next = "Delivery"
-        shift = self._shift(run.stage)
-        self.schedule(shift.add(at, lognormal(self.rng, 1.0, 0.5)), self._finish, run, run.visit)
+        self._request(run, at, REOPEN_WORK, self._finish)

@@ -25,6 +25,7 @@ from serviceloop.accounts.services import api_token_create, user_create
 from serviceloop.cases.services.intake import intake_defaults_install
 from serviceloop.demo.errors import DemoError
 from serviceloop.demo.history import Counters, ProcessMap, Replay
+from serviceloop.demo.model import REFERENCE_PER_WEEKDAY
 from serviceloop.demo.people import (
     ADMIN_USERNAME,
     AGENT_USERNAME,
@@ -32,6 +33,7 @@ from serviceloop.demo.people import (
     DEMO_PASSWORD,
     EMAIL_DOMAIN,
     MANAGER_USERNAME,
+    TEAM_SIZES,
     cast_create,
 )
 from serviceloop.evaluation.demo import evaluation_demo_build
@@ -44,6 +46,7 @@ __all__ = ["DemoError", "DemoResult", "demo_is_loaded", "demo_load"]
 
 ADMIN_EMAIL = f"{ADMIN_USERNAME}@{EMAIL_DOMAIN}"
 MANAGER_EMAIL = f"{MANAGER_USERNAME}@{EMAIL_DOMAIN}"
+MAX_EXTRA_SPECIALISTS = 50
 TOKEN_NAME = "demo"  # noqa: S105 - the token's label, not a secret
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -56,6 +59,8 @@ class DemoResult:
     password: str
     api_token: str | None  # the demo agent's token, when known
     counters: Counters = field(default_factory=Counters)
+    # Per stage: (queued at, seconds queued) before each visit's work began, as replayed.
+    waits: dict[str, list[tuple[datetime, float]]] = field(default_factory=dict)
 
 
 def demo_is_loaded() -> bool:
@@ -85,6 +90,20 @@ def _check_empty() -> None:
         )
 
 
+def _check_same_staff(extra_specialists: int) -> None:
+    """Asking a loaded demo for more specialists than it has is refused: it loads only once."""
+    if not extra_specialists:
+        return
+    wanted = TEAM_SIZES["specialists"] + extra_specialists
+    have = User.objects.filter(agent_profile__team__code="specialists").count()
+    if have != wanted:
+        raise DemoError(
+            f"The demo in {settings.DATABASES['default']['NAME']} is loaded with {have} "
+            f"specialists, not {wanted}; load the demo with more specialists into a new database "
+            "(set SERVICELOOP_DATA_DIR or DATABASE_URL to a new one)."
+        )
+
+
 def _read_token(path: Path | None) -> str | None:
     if path is None or not path.exists():
         return None
@@ -102,17 +121,26 @@ def demo_load(
     customers: int = 300,
     seed: int = 2024,
     end: datetime | None = None,
+    extra_specialists: int = 0,
     token_file: Path | None = None,
     progress: Progress | None = None,
 ) -> DemoResult:
     """Load the demo unless it is there; ``end`` (default now) is when the history stops.
 
     ``per_weekday`` is the expected number of new cases on a weekday (weekends are quieter);
-    ``token_file`` keeps the demo agent's API token so later runs can print it again.
+    ``extra_specialists`` staffs the understaffed specialists team with more people: the same
+    seed then replays the same cases, customers and work, only with more hands for Solution
+    design; ``token_file`` keeps the demo agent's API token so later runs can print it again.
     """
     if days < 1 or per_weekday <= 0 or customers < 1:
         raise DemoError("days, per_weekday and customers must be positive.")
+    if not 0 <= extra_specialists <= MAX_EXTRA_SPECIALISTS:
+        raise DemoError(
+            f"extra_specialists must be between 0 and {MAX_EXTRA_SPECIALISTS}, "
+            f"not {extra_specialists}."
+        )
     if demo_is_loaded():
+        _check_same_staff(extra_specialists)
         return DemoResult(
             loaded=False,
             logins=_logins(),
@@ -134,16 +162,24 @@ def demo_load(
         # the standard process (the replay's), the complaint and technical-support processes, and
         # the request types and rules that pick them for new cases
         version = process_shipped_install(actor=None)["standard-service"]
-        cast = cast_create(rng, customers=customers)
+        cast = cast_create(
+            rng,
+            customers=customers,
+            extra_specialists=extra_specialists,
+            customer_rng=random.Random(f"{seed}:customers"),
+        )
         intake_defaults_install(actor=None)
         sla_demo_install(process=version.process, time_zone=settings.TIME_ZONE)
         replay = Replay(
-            rng=rng,
+            rng=random.Random(f"{seed}:dispatch"),
+            arrivals_rng=random.Random(f"{seed}:arrivals"),
+            seed=seed,
             cast=cast,
             process=ProcessMap.of(version),
             tz=tz,
             end=end,
             per_weekday=per_weekday,
+            load=REFERENCE_PER_WEEKDAY / per_weekday,
         )
     for day in range(days):
         day_start = first_day + timedelta(days=day)
@@ -178,4 +214,5 @@ def demo_load(
         password=DEMO_PASSWORD,
         api_token=key,
         counters=replay.counters,
+        waits=dict(replay.waits),
     )

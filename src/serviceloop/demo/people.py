@@ -111,7 +111,12 @@ def _unique(base: str, taken: set[str]) -> str:
     return name
 
 
-def _staff_create(rng: random.Random, teams: dict[str, Team], skills: dict[str, Skill]) -> Cast:
+def _staff_create(
+    rng: random.Random,
+    teams: dict[str, Team],
+    skills: dict[str, Skill],
+    extra_specialists: int,
+) -> Cast:
     taken: set[str] = {ADMIN_USERNAME, MANAGER_USERNAME, AGENT_USERNAME}
     managers = [
         user_create(
@@ -136,32 +141,33 @@ def _staff_create(rng: random.Random, teams: dict[str, Team], skills: dict[str, 
     )
     # Every category skill is covered twice in every team, so routing always finds someone.
     skill_codes = sorted({spec.skill for spec in CATEGORIES})
-    agents: dict[str, list[User]] = {}
-    for team_code, size in TEAM_SIZES.items():
-        members: list[User] = []
-        for i in range(size):
-            if team_code == "frontline" and i == 0:
-                username, first, last = AGENT_USERNAME, "小明", "王"
-            else:
-                full, login = chinese_name(rng) if rng.random() < 0.8 else english_name(rng)
-                username = _unique(login, taken)
-                first, _, last = full.partition(" ")
-                if not last:  # Chinese: family name first, one character
-                    first, last = full[1:], full[0]
-            own = {skill_codes[(i + k) % len(skill_codes)] for k in range(3 if size <= 3 else 2)}
-            own |= set(rng.sample(skill_codes, rng.randint(0, 2))) | {TEAM_SKILL[team_code]}
-            profile = agent_create(
-                username=username,
-                password=DEMO_PASSWORD,
-                team=teams[team_code],
-                skills=[skills[c] for c in sorted(own)],
-                capacity=TEAM_CAPACITY[team_code],
-                email=f"{username}@{EMAIL_DOMAIN}",
-                first_name=first,
-                last_name=last,
-            )
-            members.append(profile.user)
-        agents[team_code] = members
+    agents: dict[str, list[User]] = {team_code: [] for team_code in TEAM_SIZES}
+    # The extra specialists come last, so the other staff are the same people with or without them.
+    places = [(team_code, i, size) for team_code, size in TEAM_SIZES.items() for i in range(size)]
+    size = TEAM_SIZES["specialists"]
+    places += [("specialists", size + i, size) for i in range(extra_specialists)]
+    for team_code, i, size in places:
+        if team_code == "frontline" and i == 0:
+            username, first, last = AGENT_USERNAME, "小明", "王"
+        else:
+            full, login = chinese_name(rng) if rng.random() < 0.8 else english_name(rng)
+            username = _unique(login, taken)
+            first, _, last = full.partition(" ")
+            if not last:  # Chinese: family name first, one character
+                first, last = full[1:], full[0]
+        own = {skill_codes[(i + k) % len(skill_codes)] for k in range(3 if size <= 3 else 2)}
+        own |= set(rng.sample(skill_codes, rng.randint(0, 2))) | {TEAM_SKILL[team_code]}
+        profile = agent_create(
+            username=username,
+            password=DEMO_PASSWORD,
+            team=teams[team_code],
+            skills=[skills[c] for c in sorted(own)],
+            capacity=TEAM_CAPACITY[team_code],
+            email=f"{username}@{EMAIL_DOMAIN}",
+            first_name=first,
+            last_name=last,
+        )
+        agents[team_code].append(profile.user)
     return Cast(managers=managers, agents=agents, customers=[])
 
 
@@ -198,9 +204,17 @@ def _customers_create(rng: random.Random, count: int) -> list[DemoCustomer]:
     return out
 
 
-def cast_create(rng: random.Random, *, customers: int) -> Cast:
+def cast_create(
+    rng: random.Random,
+    *,
+    customers: int,
+    extra_specialists: int = 0,
+    customer_rng: random.Random | None = None,
+) -> Cast:
     """Create categories, staff and customers; teams and skills come from the default process.
 
+    ``extra_specialists`` adds people to the understaffed specialists team; customers are drawn
+    from ``customer_rng`` (default: ``rng``), so they can be the same whatever the staff.
     The admin is not made here: the loader creates it last, as the mark of a complete load.
     """
     teams = {team.code: team for team in Team.objects.filter(code__in=TEAM_SIZES)}
@@ -209,8 +223,8 @@ def cast_create(rng: random.Random, *, customers: int) -> Cast:
         raise DemoError(f"The default process did not create the teams {missing}.")
     skills = _skills_by_code({spec.skill for spec in CATEGORIES} | set(TEAM_SKILL.values()))
     with _fast_hashing():
-        cast = _staff_create(rng, teams, skills)
-        cast.customers = _customers_create(rng, customers)
+        cast = _staff_create(rng, teams, skills, extra_specialists)
+        cast.customers = _customers_create(customer_rng or rng, customers)
     cast.categories = _categories_create(skills)
     user_ids = [u.pk for u in cast.managers]
     user_ids += [u.pk for members in cast.agents.values() for u in members]

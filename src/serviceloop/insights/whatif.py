@@ -28,11 +28,14 @@ from serviceloop.insights.selectors import LogFilters, event_log, event_log_vers
 
 __all__ = [
     "WhatIfError",
+    "completion_log",
+    "stage_teams",
     "whatif_as_is_model",
     "whatif_execute",
     "whatif_forget",
     "whatif_get",
     "whatif_list",
+    "whatif_model_discover",
     "whatif_start",
 ]
 
@@ -64,7 +67,7 @@ def _write(state: dict[str, Any]) -> None:
     os.replace(partial, path)
 
 
-def _stage_teams() -> dict[str, str]:
+def stage_teams() -> dict[str, str]:
     """Each stage's responsible team, as the process design says (the newest version wins)."""
     from serviceloop.processes.models import Stage
 
@@ -78,7 +81,7 @@ def _stage_teams() -> dict[str, str]:
     return teams
 
 
-def _completion_log(log: Any) -> Any:
+def completion_log(log: Any) -> Any:
     """The live log says when a case entered each stage, and who moved it there; a stage's work
     ends when the case enters the next one. So each stage visit becomes one completion event:
     the stage left, when it was left, by whom. A case's last, still open stage has none yet."""
@@ -104,7 +107,7 @@ def whatif_as_is_model() -> Any:
     Kept in the process while the log does not change (its version: newest event id and the
     count of recent ids), so the page does not discover the model again at every visit.
     """
-    key = (event_log_version(), tuple(sorted(_stage_teams().items())), settings.TIME_ZONE)
+    key = (event_log_version(), tuple(sorted(stage_teams().items())), settings.TIME_ZONE)
     with _LOCK:
         if key in _MODELS:
             return _MODELS[key]
@@ -121,18 +124,24 @@ def whatif_forget() -> None:
         _MODELS.clear()
 
 
-def _discover() -> Any:
+def _discover(**options: Any) -> Any:
     from serviceloop.analytics.simulation import discover_model
 
     log = event_log(LogFilters())
     if log is None:
         raise WhatIfError(_("The event log is empty: there is no process to simulate yet."))
     try:
-        stages = _completion_log(log)
-        teams = {a: t for a, t in _stage_teams().items() if a in stages.activities}
-        return discover_model(stages, pools=teams or None, time_zone=settings.TIME_ZONE)
+        stages = completion_log(log)
+        teams = {a: t for a, t in stage_teams().items() if a in stages.activities}
+        return discover_model(stages, pools=teams or None, time_zone=settings.TIME_ZONE, **options)
     except AnalyticsError as exc:
         raise WhatIfError(str(exc)) from exc
+
+
+def whatif_model_discover(**options: Any) -> Any:
+    """The as-is model of the live log discovered afresh with ``discover_model`` options
+    (e.g. ``max_utilisation``), not kept: for studies of the discovery itself."""
+    return _discover(**options)
 
 
 def whatif_start(*, actor: Any, changes: list[str], replications: int, weeks: int) -> str:

@@ -27,8 +27,10 @@ from serviceloop.sla.selectors import setup_forget
 __all__ = ["sla_demo_install"]
 
 # (first response, next response, resolution) in working minutes
-URGENT_TARGETS = (60, 4 * 60, 3 * 9 * 60)
-STANDARD_TARGETS = (4 * 60, 9 * 60, 10 * 9 * 60)
+# The resolution targets sit in the tail of the demo's cycle times (its waits come from the
+# teams' capacity): the specialists' queue pushes some cases past them.
+URGENT_TARGETS = (60, 4 * 60, 2 * 9 * 60)
+STANDARD_TARGETS = (4 * 60, 9 * 60, 5 * 9 * 60)
 
 
 def _targets(policy: SlaPolicy, minutes: tuple[int, int, int]) -> None:
