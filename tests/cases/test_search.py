@@ -116,6 +116,13 @@ def test_a_common_word_keeps_only_the_newest_matches(cases, world, monkeypatch):
     assert set(found) == set(newest)
 
 
+def test_one_character_matches_words_not_parts_of_names(cases, world):
+    anna = CaseFactory(customer=CustomerFactory(name="Q Li"), title="Printer")
+    assert _numbers(case_list(user=world.manager, search="q")) == set()
+    assert _numbers(case_list(user=world.manager, search="q li")) == {anna.number}
+    assert _numbers(case_list(user=world.manager, search="li")) >= {anna.number}
+
+
 def test_the_list_search_keeps_to_what_the_user_may_see(cases, world):
     router, _ = cases
     zhang = router.customer.user

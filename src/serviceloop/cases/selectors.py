@@ -191,8 +191,10 @@ def case_search_match(search: str, *, user: Any) -> Q:
     number = case_number_of(term)
     if number is not None:
         ids.update(Case.objects.filter(number=number).values_list("id", flat=True))
-    customers = Customer.objects.filter(Q(name__icontains=term) | Q(email__iexact=term))
-    customer_ids = list(customers.order_by().values_list("id", flat=True)[:SEARCH_CUSTOMERS])
+    customer_ids: list[int] = []
+    if len(term) >= 2:  # one character names nobody; no index serves it (trigrams need three)
+        customers = Customer.objects.filter(Q(name__icontains=term) | Q(email__iexact=term))
+        customer_ids = list(customers.order_by().values_list("id", flat=True)[:SEARCH_CUSTOMERS])
     if customer_ids:
         theirs = Case.objects.filter(customer_id__in=customer_ids).order_by("-id")
         ids.update(theirs.values_list("id", flat=True)[:SEARCH_LIMIT])
