@@ -217,7 +217,13 @@ class CaseFilterIn(InputSchema):
     team: str | None = Field(None, max_length=50, description="Team code.")
     stage: str | None = Field(None, max_length=50, description="Stage code.")
     queue: str | None = Field(None, max_length=16, description="mine, team, unassigned or overdue.")
-    search: str | None = Field(None, max_length=200, description="Number, title, customer.")
+    search: str | None = Field(
+        None,
+        max_length=200,
+        description="Case number, customer e-mail (exact) or name, or words of the title and "
+        "description; at most the newest 200 matches of each. Ranked text search with "
+        "replies and notes: GET /api/cases/search?q=.",
+    )
     created_after: datetime | None = Field(None, description="Inclusive; UTC if no offset.")
     created_before: datetime | None = Field(None, description="Exclusive; UTC if no offset.")
 
