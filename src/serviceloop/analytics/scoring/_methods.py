@@ -13,6 +13,10 @@ from ._table import check_weights, read_table
 
 __all__ = ["Scores", "rank_descending", "topsis", "weighted_sum"]
 
+#: Distances in the weighted, vector-normalised table (each entry at most its weight, weights
+#: summing to 1) below this are rounding noise, not a difference between units.
+_TIE = 1e-12
+
 
 @dataclass(frozen=True)
 class Scores:
@@ -150,11 +154,13 @@ def topsis(
     d_best = np.sqrt(((v - ideal) ** 2).sum(axis=1))
     d_worst = np.sqrt(((v - anti) ** 2).sum(axis=1))
     total = d_best + d_worst
-    closeness = np.divide(d_worst, total, out=np.full_like(total, 0.5), where=total > 0)
+    # Units closer than rounding noise are tied (0.5): otherwise rescaling an indicator, which
+    # moves its last bits, could flip a tie into 1 versus 0.
+    closeness = np.divide(d_worst, total, out=np.full_like(total, 0.5), where=total > _TIE)
     # The normalised table states, per indicator, how close each unit is to that indicator's
     # ideal (1) versus anti-ideal (0): the trace a reader needs to see why a unit ranks where.
     spread = ideal - anti
-    toward = np.divide(v - anti, spread, out=np.ones_like(v), where=np.abs(spread) > 0)
+    toward = np.divide(v - anti, spread, out=np.ones_like(v), where=np.abs(spread) > _TIE)
     return Scores(
         method="topsis",
         weights=dict(zip(data.indicators, map(float, w), strict=True)),
