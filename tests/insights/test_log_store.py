@@ -159,3 +159,13 @@ def test_late_commits_below_the_newest_id_are_taken(live_log: Log) -> None:
     assert newest.pk in logstore.scan_rows(again, "events").collect()["id"].to_list()
     assert again.generation == state.generation
     assert _figures(LogFilters(), event_log(LogFilters())) == _direct(LogFilters())
+
+
+def test_a_copy_missing_a_file_is_written_again(live_log: Log) -> None:
+    state = logstore.sync(event_log_version())
+    state.files("events")[0].unlink()  # removed by hand, or a half-restored data folder
+    forget_kept_logs()
+    again = logstore.sync(event_log_version())
+    assert again.generation != state.generation
+    assert all(path.exists() for path in again.files("events"))
+    assert _figures(LogFilters(), event_log(LogFilters())) == _direct(LogFilters())

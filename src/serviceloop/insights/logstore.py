@@ -252,11 +252,24 @@ def sync(version: Version) -> StoreState:
     database makes the whole log be written again."""
     with _locked():
         state = _read_state()
-        if state is None or state.version[2] != version[2] or not _still_ours(state):
+        if (
+            state is None
+            or state.version[2] != version[2]
+            or not _still_ours(state)
+            or not _complete(state)
+        ):
             return _rebuild(version, state)
         if _covers(state.version, version):
             return state
         return _append(state, version)
+
+
+def _complete(state: StoreState) -> bool:
+    """Every file the copy lists is there (a file removed by hand or a half-restored folder
+    means writing the copy again, not a failing page)."""
+    return all(
+        path.exists() for part in ("stages", "events", "cases") for path in state.files(part)
+    )
 
 
 def _covers(held: Version, asked: Version) -> bool:
