@@ -215,3 +215,32 @@ def test_the_stages_whose_waits_cost_satisfaction_come_first():
     intake = summary.stages[0]
     assert intake["n"] == 4 and intake["median_hours"] == pytest.approx(30.0)
     assert (intake["csat_quick"], intake["csat_slow"], intake["drop"]) == (4.5, 1.5, 3.0)
+
+
+def test_the_summary_names_teams_categories_processes_and_agents_for_the_reader():
+    from django.utils import translation
+
+    from serviceloop.feedback.selectors import survey_summary
+    from serviceloop.feedback.services import survey_invite
+    from tests.factories import CategoryFactory
+
+    category = CategoryFactory(code="refund", name="Refunds", name_zh="退款")
+    at = timezone.now() - dt.timedelta(days=2)
+    case = CaseFactory(category=category, at=at)
+    assert case.team is not None
+    case.team.name_zh = "一线服务组"
+    case.team.save()
+    agent = AgentFactory(team=case.team, first_name="静", last_name="陈")
+    Case.objects.filter(pk=case.pk).update(assignee=agent)
+    process = case.process_version.process
+    process.name_zh = "标准服务流程"
+    process.save()
+    invitation = survey_invite(case=case, at=at)
+    survey_answer(invitation=invitation, answers=ANSWERS, user=None, at=at)
+    today = timezone.localdate()
+    with translation.override("zh-hans"):
+        summary = survey_summary(today - dt.timedelta(days=10), today)
+    labels = {name: {row["label"] for row in rows} for name, rows in summary.groups.items()}
+    assert "一线服务组" in labels["team"]
+    assert "退款" in labels["category"] and "标准服务流程" in labels["version"]
+    assert "陈静" in labels["agent"] and agent.username not in labels["agent"]

@@ -242,3 +242,20 @@ def test_page_queries_do_not_grow_with_the_log(
         # one of the cases, beside the filter choices, the session and the compared version.
         with django_assert_max_num_queries(19):
             assert client.get(reverse(f"insights:{page}")).status_code == 200
+
+
+def test_rework_by_team_and_category_names_them_in_the_readers_language(live_log: Log) -> None:
+    team, category = live_log.fresh.team, live_log.hardware
+    assert team is not None
+    team.name_zh, category.name_zh = "一线服务组", "硬件"
+    team.save()
+    category.save()
+    client = _client(live_log.manager)
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get(reverse("insights:rework"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    values = {
+        table["title"]: {row["value"] for row in table["rows"]}
+        for table in page.context["by_attribute"]
+    }
+    assert "一线服务组" in values["按团队"] and team.name not in values["按团队"]
+    assert "硬件" in values["按类别"]

@@ -12,11 +12,13 @@ from django.db.models import Avg, Count, Q, QuerySet
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
-from serviceloop.accounts.models import Team
+from serviceloop.accounts.models import Team, User
+from serviceloop.accounts.names import person_name
 from serviceloop.cases.choices import EventKind
-from serviceloop.cases.models import Case, CaseEvent
+from serviceloop.cases.models import Case, CaseEvent, Category
 from serviceloop.feedback.metrics import csat_score, nps_score
 from serviceloop.feedback.models import SurveyInvitation, SurveyResponse
+from serviceloop.processes.models import ServiceProcess
 
 __all__ = [
     "ComplaintSummary",
@@ -92,11 +94,25 @@ def _holders(case_ids: list[int]) -> tuple[dict[int, set[str]], dict[int, set[st
             teams.setdefault(case_id, set()).add(team)
         if agent:
             agents.setdefault(case_id, set()).add(agent)
-    names = dict(Team.objects.values_list("code", "name"))
+    names = {team.code: team.display_name for team in Team.objects.all()}
+    people = {
+        username: person_name(first, last, username)
+        for username, first, last in User.objects.filter(
+            username__in={a for held in agents.values() for a in held}
+        ).values_list("username", "first_name", "last_name")
+    }
     return (
         {case: {names.get(t, t) for t in codes} for case, codes in teams.items()},
-        agents,
+        {case: {people.get(a, a) for a in held} for case, held in agents.items()},
     )
+
+
+def _group_labels() -> dict[str, dict[str, str]]:
+    """Stored (English) category and process names -> names in the reader's language."""
+    return {
+        "category": {c.name: c.display_name for c in Category.objects.all()},
+        "version": {p.name: p.display_name for p in ServiceProcess.objects.all()},
+    }
 
 
 def _group_by(
@@ -180,6 +196,7 @@ def survey_summary(start: dt.date, end: dt.date) -> SurveySummary:
     )
     scores = list(responses.values_list("csat", "nps", "ces"))
     groups: dict[str, list[dict[str, Any]]] = {}
+    labels = _group_labels()
     for name, field in GROUPS.items():
         rows = list(
             responses.values(field)
@@ -197,7 +214,7 @@ def survey_summary(start: dt.date, end: dt.date) -> SurveySummary:
         )
         groups[name] = [
             {
-                "label": row[field] or "–",
+                "label": labels[name].get(row[field], row[field]) if row[field] else "–",
                 "n": row["n"],
                 "csat_mean": row["csat_mean"],
                 "csat": 100.0 * row["satisfied"] / row["n_csat"] if row["n_csat"] else None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from django.utils import translation
 from django.utils.formats import number_format
@@ -51,12 +51,17 @@ def format_share(value: float | None) -> str:
     return number_format(value * 100, decimal_pos=1) + "%"
 
 
-def choice_label(attribute: str, value: object) -> str:
-    """Display label of a priority or channel code; other values as they are."""
+def choice_label(
+    attribute: str, value: object, names: Mapping[str, Mapping[str, str]] | None = None
+) -> str:
+    """Display label of a priority or channel code, or of a team or category name the log
+    holds (through ``names``: attribute -> stored name -> name in the active language)."""
     choices = {"priority": Priority, "channel": Channel}.get(attribute)
     if choices is not None and value in choices.values:
         return str(choices(value).label)
-    return "—" if value is None else str(value)
+    if value is None:
+        return "—"
+    return (names or {}).get(attribute, {}).get(str(value), str(value))
 
 
 def _event_labels() -> dict[str, str]:

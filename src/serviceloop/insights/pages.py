@@ -29,7 +29,13 @@ from serviceloop.insights.formatting import (
     format_share,
 )
 from serviceloop.insights.process_map import Measure, discovered_dot
-from serviceloop.insights.selectors import LogFilters, end_stage_names, staff_names
+from serviceloop.insights.selectors import (
+    LogFilters,
+    end_stage_names,
+    filter_categories,
+    filter_teams,
+    staff_names,
+)
 from serviceloop.processes.flowchart import version_dot
 from serviceloop.processes.models import ProcessVersion
 from serviceloop.processes.selectors import process_version_get
@@ -494,6 +500,10 @@ def rework_context(scope: Scope) -> dict[str, Any]:
         "priority": _("By priority"),
         "channel": _("By channel"),
     }
+    names = {
+        "team": {team.name: team.display_name for team in filter_teams()},
+        "category": {category.name: category.display_name for category in filter_categories()},
+    }
     by_attribute = []
     for attribute in REWORK_ATTRIBUTES:
         frame = analytics.rework_by_attribute(log, attribute)
@@ -502,7 +512,7 @@ def rework_context(scope: Scope) -> dict[str, Any]:
                 "title": titles[attribute],
                 "rows": [
                     {
-                        "value": choice_label(attribute, value),
+                        "value": choice_label(attribute, value, names),
                         "cases": format_count(cases),
                         "with_rework": format_count(with_rework),
                         "share": format_share(share),
