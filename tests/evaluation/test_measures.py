@@ -57,8 +57,11 @@ def test_agents_and_months_are_units_too(two_teams):
     make_case(team=north, agent=ann, created=at(3), first_reply_hours=1)
     make_case(team=north, agent=bob, created=at(3, month=12), first_reply_hours=5)
     period = Period(dt.date(2026, 11, 1), dt.date(2026, 12, 31))
+    ann.first_name, ann.last_name = "静", "陈"
+    ann.save()
     units, values, _ = compute_measures(["first_response_hours"], period, "agent")
     assert [u.key for u in units] == ["ann", "bob"]
+    assert units[0].label == "陈静"  # a Chinese name family name first, as it is written
     assert values["first_response_hours"] == pytest.approx({"ann": 1.0, "bob": 5.0})
     units, values, _ = compute_measures(["first_response_hours"], period, "month")
     assert [u.key for u in units] == ["2026-11", "2026-12"]

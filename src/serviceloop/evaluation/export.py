@@ -15,6 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
+from serviceloop.accounts.names import person_name
 from serviceloop.evaluation.selectors import EvaluationView
 
 __all__ = ["FORMULA_PREFIXES", "workbook_bytes"]
@@ -44,6 +45,7 @@ def _sheet(workbook: Workbook, title: str, header: list[str], rows: list[list[An
 
 def workbook_bytes(view: EvaluationView) -> bytes:
     e = view.evaluation
+    u = e.created_by
     workbook = Workbook()
     about = workbook.active
     about.title = _("Evaluation")
@@ -54,7 +56,7 @@ def workbook_bytes(view: EvaluationView) -> bytes:
         (_("Period"), f"{e.period_start:%Y-%m-%d} – {e.period_end:%Y-%m-%d}"),
         (_("Method"), e.get_method_display()),
         (_("Weighting"), e.get_weighting_display()),
-        (_("Created by"), e.created_by.get_full_name() or e.created_by.get_username()),
+        (_("Created by"), person_name(u.first_name, u.last_name, u.username)),
         (_("Created"), e.created_at.strftime("%Y-%m-%d %H:%M")),
     ]:
         _append(about, [str(label), str(value)])

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from serviceloop.accounts.models import AgentProfile
+from serviceloop.accounts.names import person_name
 from serviceloop.cases.choices import EventKind
 from serviceloop.cases.models import Case, CaseEvent
 from serviceloop.evaluation.choices import UnitKind
@@ -607,8 +608,8 @@ def units_of(cases: pl.DataFrame, unit_kind: str) -> list[Unit]:
         from serviceloop.accounts.models import User
 
         people = {
-            u.username: (u.get_full_name() or u.username)
-            for u in User.objects.filter(username__in=keys).only(
+            username: person_name(first, last, username)
+            for username, first, last in User.objects.filter(username__in=keys).values_list(
                 "username", "first_name", "last_name"
             )
         }
