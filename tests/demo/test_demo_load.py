@@ -27,7 +27,8 @@ from serviceloop.demo import demo_load
 from serviceloop.demo.model import BOTTLENECK_STAGE
 from serviceloop.processes.models import Transition
 
-pytestmark = pytest.mark.django_db
+# One worker runs the module, so its module-scoped demo load happens once, not on each worker.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo_load")]
 
 END = datetime(2026, 3, 18, 8, 30, tzinfo=UTC)  # a Wednesday, 16:30 in Shanghai
 DAYS = 28

@@ -24,7 +24,8 @@ from serviceloop.demo.staffing import demo_compare, demo_observed, demo_predict_
 from serviceloop.insights.selectors import forget_kept_logs
 from serviceloop.insights.whatif import whatif_forget
 
-pytestmark = pytest.mark.django_db
+# One worker runs the module, so its module-scoped demo load happens once, not on each worker.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo_staffing")]
 
 END = datetime(2026, 3, 18, 8, 30, tzinfo=UTC)
 DAYS = 35

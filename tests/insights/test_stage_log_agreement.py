@@ -25,7 +25,8 @@ from serviceloop.insights import pages
 from serviceloop.insights.formatting import format_share
 from serviceloop.insights.selectors import LogFilters, event_log
 
-pytestmark = pytest.mark.django_db
+# One worker runs the module, so its module-scoped demo load happens once, not on each worker.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("stage_log_agreement")]
 
 END = datetime(2026, 3, 18, 8, 30, tzinfo=UTC)
 
