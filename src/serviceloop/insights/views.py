@@ -30,7 +30,12 @@ from serviceloop.accounts.permissions import is_manager
 from serviceloop.analytics import EmptyLogError
 from serviceloop.insights import logstore, pages
 from serviceloop.insights.forms import FILTER_FIELDS, InsightsFilterForm, ProcessMapForm
-from serviceloop.insights.selectors import event_log_and_version, log_version_key, on_forget
+from serviceloop.insights.selectors import (
+    LogFilters,
+    event_log_and_version,
+    log_version_key,
+    on_forget,
+)
 from serviceloop.processes.models import ProcessVersion
 
 Builder = Callable[[pages.Scope], dict[str, Any]]
@@ -88,27 +93,13 @@ def _page(
         return render(request, template, context, status=422)
     filters = form.filters()
     context["filters"] = filters
-    key: tuple[Any, ...] = (
-        page,
-        request.GET.urlencode(),
-        get_language(),
-        get_current_timezone_name(),
-    )
-    now = log_version_key()
-    answer = _answers.get((*key, now))
+    try:
+        answer = _answer(page, request, filters, build)
+    except EmptyLogError:
+        answer = None
     if answer is None:
-        log, version = event_log_and_version(filters, now)
-        if log is None:
-            context["empty"] = True
-            return render(request, template, context)
-        key = (*key, version)
-        try:
-            scope = pages.scope_build(filters, log)
-            answer = (_ScopeShown.of(scope), build(scope))
-        except EmptyLogError:
-            context["empty"] = True
-            return render(request, template, context)
-        _answers.put(key, answer)
+        context["empty"] = True
+        return render(request, template, context)
     context["scope"] = answer[0]
     context.update(answer[1])
     return render(request, template, context)
@@ -209,6 +200,22 @@ _answers = _Answers(size=32)
 on_forget.append(_answers.clear)
 
 
+def _answer(name: str, request: HttpRequest, filters: LogFilters, build: Builder) -> Answer | None:
+    """Page ``name`` for this query: kept (in the process or beside the log copy) while the log
+    is unchanged, else computed over the log and kept; None when the filters leave no log."""
+    key = (name, request.GET.urlencode(), get_language(), get_current_timezone_name())
+    now = log_version_key()
+    answer = _answers.get((*key, now))
+    if answer is None:
+        log, version = event_log_and_version(filters, now)
+        if log is None:
+            return None
+        scope = pages.scope_build(filters, log)
+        answer = (_ScopeShown.of(scope), build(scope))
+        _answers.put((*key, version), answer)
+    return answer
+
+
 @managers_only
 @require_GET
 def overview_view(request: HttpRequest) -> HttpResponse:
@@ -254,23 +261,12 @@ def process_map_view(request: HttpRequest) -> HttpResponse:
         context["errors"] = [*form.errors.values(), *map_form.errors.values()]
         return render(request, "insights/partials/process_map.html", context, status=422)
     filters = form.filters()
-    key: tuple[Any, ...] = (
-        "map",
-        request.GET.urlencode(),
-        get_language(),
-        get_current_timezone_name(),
+    answer = _answer(
+        "map", request, filters, lambda scope: {"map": pages.process_map_dot(scope, **options)}
     )
-    now = log_version_key()
-    answer = _answers.get((*key, now))
     if answer is None:
-        log, version = event_log_and_version(filters, now)
-        if log is None:
-            context["empty"] = True
-            return render(request, "insights/partials/process_map.html", context)
-        key = (*key, version)
-        scope = pages.scope_build(filters, log)
-        answer = (_ScopeShown.of(scope), {"map": pages.process_map_dot(scope, **options)})
-        _answers.put(key, answer)
+        context["empty"] = True
+        return render(request, "insights/partials/process_map.html", context)
     context.update(answer[1])
     return render(request, "insights/partials/process_map.html", context)
 
