@@ -26,7 +26,7 @@ import itertools
 import random
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -568,16 +568,7 @@ class Replay:
                 ),
             )
             work.cancelled = True  # queue it again, with the head start of its new priority
-            again = Work(
-                run=run,
-                visit=work.visit,
-                stage=work.stage,
-                hours=work.hours,
-                queued_at=work.queued_at,
-                done=work.done,
-                begin=work.begin,
-                first=work.first,
-            )
+            again = replace(work, cancelled=False)
             desk = self.desks[self._team_of(run.stage)]
             self._enqueue(desk, again)
             self._dispatch(at, desk)
