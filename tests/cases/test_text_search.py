@@ -184,6 +184,14 @@ def test_any_text_is_a_search_or_a_clear_refusal(world, query):
         assert "q" in refused.fields
 
 
+@pytest.mark.parametrize("query", ["@\x00", "a\x00b@example.com", "\x00"])
+def test_a_nul_character_is_dropped_not_sent_to_the_database(world, query):
+    try:
+        case_text_search(user=world.manager, query=query)
+    except InvalidInputError as refused:
+        assert "q" in refused.fields
+
+
 # --- pages and API -------------------------------------------------------------------------------
 
 

@@ -191,6 +191,7 @@ def case_text_search(*, user: Any, query: str, limit: int = 50) -> SearchResult:
     Raises ``InvalidInputError`` (field ``q``) when the query holds neither a word nor a case
     number or e-mail address to look for.
     """
+    query = query.replace("\x00", "")  # PostgreSQL text cannot hold NUL; no stored text has it
     terms = parse_terms(query)
     visible = case_visible_queryset(user)
     exact = _exact_cases(visible, query)
