@@ -271,3 +271,20 @@ def test_the_ahp_form_starts_from_the_last_judgements(client, manager, setup):
     ]
     assert form[f"{codes[0]}__{codes[1]}"].initial == "3"
     assert form[f"{codes[1]}__{codes[2]}"].initial == "2"  # saved the other way round as 1/2
+
+
+def test_units_are_named_in_the_readers_language_and_as_they_are_named_now(client, manager, setup):
+    from serviceloop.accounts.models import Team
+
+    Team.objects.filter(code="north").update(name_zh="北区")
+    _login(client, manager)
+    detail = reverse("evaluation:detail", args=[setup["teams"].pk])
+    client.cookies["django_language"] = "zh-hans"
+    assert "北区" in client.get(detail).content.decode()
+    client.cookies["django_language"] = "en"
+    english = client.get(detail).content.decode()
+    assert "北区" not in english and "&lt;b&gt;North&lt;/b&gt;" in english
+    Team.objects.filter(code="north").update(name="Northern")
+    assert "Northern" in client.get(detail).content.decode()
+    api = client.get(f"/api/evaluations/{setup['teams'].pk}").json()
+    assert api["results"][0]["unit_label"] == "Northern"

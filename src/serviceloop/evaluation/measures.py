@@ -599,32 +599,35 @@ def qa_frame(period: Period, unit_kind: str) -> pl.DataFrame:
 def units_of(cases: pl.DataFrame, unit_kind: str) -> list[Unit]:
     """The units present among the period's cases, with display names."""
     keys = sorted(k for k in cases["unit"].unique().to_list() if k is not None)
+    names = unit_names(unit_kind, keys)
+    return [Unit(k, names.get(k, k)) for k in keys]
+
+
+def unit_names(unit_kind: str, keys: list[str]) -> dict[str, str]:
+    """The current names of units in the active language (a team's Chinese name when zh-hans is
+    active, a person as people write their name); keys that no longer name anything are left out."""
     if unit_kind == UnitKind.TEAM:
         from serviceloop.accounts.models import Team
 
-        names = dict(Team.objects.filter(code__in=keys).values_list("code", "name"))
-        return [Unit(k, names.get(k, k)) for k in keys]
+        return {team.code: team.display_name for team in Team.objects.filter(code__in=keys)}
     if unit_kind == UnitKind.AGENT:
         from serviceloop.accounts.models import User
 
-        people = {
+        return {
             username: person_name(first, last, username)
             for username, first, last in User.objects.filter(username__in=keys).values_list(
                 "username", "first_name", "last_name"
             )
         }
-        return [Unit(k, people.get(k, k)) for k in keys]
     if unit_kind == UnitKind.VERSION:
         from serviceloop.processes.models import ProcessVersion
 
-        versions = {
+        ids = [int(k) for k in keys if k.isdigit()]
+        return {
             str(v.pk): f"{v.process.name} v{v.number}"
-            for v in ProcessVersion.objects.filter(pk__in=[int(k) for k in keys]).select_related(
-                "process"
-            )
+            for v in ProcessVersion.objects.filter(pk__in=ids).select_related("process")
         }
-        return [Unit(k, versions.get(k, k)) for k in keys]
-    return [Unit(k, k) for k in keys]
+    return {}
 
 
 def compute_measures(

@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Count, Prefetch, QuerySet
 
 from serviceloop.evaluation.choices import UnitKind
+from serviceloop.evaluation.measures import unit_names
 from serviceloop.evaluation.models import (
     ComparisonMatrix,
     Evaluation,
@@ -56,12 +57,23 @@ class EvaluationView:
         return [by_code[leaf.code] for leaf in self.leaves if leaf.code in by_code]
 
 
+def _named_now(results: list[EvaluationResult], unit_kind: str) -> list[EvaluationResult]:
+    """Results with each unit's current name in the reader's language (not saved): the stored
+    label is the name when the evaluation was computed, kept for units that no longer exist."""
+    names = unit_names(unit_kind, sorted({r.unit_key for r in results}))
+    for result in results:
+        result.unit_label = names.get(result.unit_key, result.unit_label)
+    return results
+
+
 def evaluation_get(pk: int) -> EvaluationView:
-    """Raises Evaluation.DoesNotExist. Three queries whatever the number of units."""
+    """Raises Evaluation.DoesNotExist. Four queries whatever the number of units."""
     if not 0 < pk < 2**63:  # beyond the column's range: no such row (PostgreSQL would refuse it)
         raise Evaluation.DoesNotExist
     evaluation = Evaluation.objects.select_related("system", "created_by").get(pk=pk)
-    results = list(evaluation.results.order_by("rank", "unit_label"))
+    results = _named_now(
+        list(evaluation.results.order_by("rank", "unit_label")), evaluation.unit_kind
+    )
     measures: dict[str, dict[str, EvaluationMeasure]] = defaultdict(dict)
     leaves: dict[int, Indicator] = {}
     for m in evaluation.measures.select_related("indicator", "indicator__parent"):
@@ -78,7 +90,7 @@ def evaluation_get(pk: int) -> EvaluationView:
 def evaluation_trend(evaluation: Evaluation, *, limit: int = 12) -> list[Evaluation]:
     """The evaluations comparable with this one (same system, units and method), oldest first,
     with their results prefetched: one point per period for each unit."""
-    return list(
+    evaluations = list(
         reversed(
             Evaluation.objects.filter(
                 system=evaluation.system,
@@ -92,6 +104,8 @@ def evaluation_trend(evaluation: Evaluation, *, limit: int = 12) -> list[Evaluat
             )[:limit]
         )
     )
+    _named_now([r for e in evaluations for r in e.results.all()], evaluation.unit_kind)
+    return evaluations
 
 
 def scorecard_results(username: str) -> list[EvaluationResult]:
