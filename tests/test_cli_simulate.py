@@ -88,6 +88,25 @@ def test_simulate_json_to_stdout_is_reproducible():
     assert json.loads(first.stdout)["as_is"] == json.loads(second.stdout)["as_is"]
 
 
+def test_simulate_takes_new_cases_at_the_recent_rate_or_the_whole_logs():
+    def model(*extra: str) -> dict:  # type: ignore[type-arg]
+        args = ["simulate", str(HELPDESK), *HELPDESK_ARGS, *FAST, *extra, "--json", "-"]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["model"]  # type: ignore[no-any-return]
+
+    recent, whole, eight = model(), model("--arrival-weeks", "0"), model("--arrival-weeks", "8")
+    assert recent["info"]["arrivals"]["rule"] == "the rate of the last 4 weeks"
+    assert eight["info"]["arrivals"]["rule"] == "the rate of the last 8 weeks"
+    assert whole["info"]["arrivals"]["rule"] == "the whole log's mean rate"
+    assert whole["cases_per_week"] == pytest.approx(
+        recent["info"]["arrivals"]["cases_per_week_whole_log"]
+    )
+    # the help desk's volume fell to about two new cases a day in its last months
+    assert max(recent["cases_per_week"], eight["cases_per_week"]) < whole["cases_per_week"] / 1.5
+    assert recent["cases_per_week"] != eight["cases_per_week"]
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -97,6 +116,7 @@ def test_simulate_json_to_stdout_is_reproducible():
         (["--scenario", "no colon here"], "expected 'NAME: change; change'"),
         (["--pool-attribute", "team"], "pool attribute 'team' is not in the log"),
         (["--working-hours", "Mon-Fri 18-08"], "hours must run 00-24"),
+        (["--arrival-weeks", "0.5"], "arrival_weeks must be at least 1 week"),
     ],
 )
 def test_bad_options_exit_2_with_a_clear_message_and_write_nothing(tmp_path, extra, message):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import math
 
@@ -22,7 +23,7 @@ from serviceloop.analytics.simulation import (
     simulate,
 )
 from serviceloop.analytics.simulation.engine import draw_trajectories, run, run_simpy
-from serviceloop.analytics.simulation.model import parse_hours
+from serviceloop.analytics.simulation.model import exponential_sample, parse_hours
 from serviceloop.analytics.simulation.scenarios import RemoveRework, RemoveStage, Route
 from serviceloop.analytics.simulation.validation import simulate_log
 
@@ -241,7 +242,20 @@ def test_discovery_on_the_helpdesk_log():
     )
     model = discover_model(log)
     assert len(model.activities) == 14
-    assert model.cases_per_week == pytest.approx(4580 / model.info["weeks"], rel=0.01)
+    # The rate of the last four weeks: the help desk's volume fell to two new cases a day.
+    firsts = (
+        pl.read_csv(HELPDESK)
+        .group_by("Case ID")
+        .agg(pl.col("Complete Timestamp").str.to_datetime().min().alias("first"))["first"]
+    )
+    recent = (firsts > firsts.max() - dt.timedelta(weeks=4)).sum()
+    assert model.cases_per_week == pytest.approx(recent / 4)
+    assert model.info["arrivals"]["rule"] == "the rate of the last 4 weeks"
+    whole = discover_model(log, arrival_weeks=None)
+    assert whole.cases_per_week == pytest.approx(4580 / model.info["weeks"], rel=0.01)
+    assert model.cases_per_week < 0.7 * whole.cases_per_week
+    # The same weekly pattern at another level.
+    assert np.allclose(model.arrivals / model.cases_per_week, whole.arrivals / whole.cases_per_week)
     assert model.info["starts"] == "estimated from resource availability"
     by_team = discover_model(log, pool_attribute="workgroup", working_hours="Mon-Fri 08-18")
     assert all(p.describe_hours() == "Mon-Fri 08-18" for p in by_team.pools)
@@ -352,3 +366,140 @@ def test_working_time_conversions_round_trip():
     finish = cal.finisher()
     assert finish(16 * 3600 + 9 * 3600 - 9 * 3600, 2 * 3600) == cal.finish(16 * 3600, 2 * 3600)
     assert cal.finish(4 * 86400 + 16 * 3600, 3 * 3600) == 5 * 86400 + 12 * 3600  # Fri -> Sat 12:00
+
+
+# -- a busy team queues; arrivals at the log's recent rate ------------------------------------
+def test_a_fraction_of_an_extra_slot_is_open_that_fraction_of_the_hours():
+    office = parse_hours("Mon-Fri 09-18").astype(np.int64) * 3
+    for multitasking in (1.0, 1.04, 1.5, 2.25):
+        slots = PoolModel("Team", office, (), multitasking).slots
+        on = office > 0
+        assert (slots[~on] == 0).all()
+        assert slots[on].min() == math.floor(3 * multitasking + 1e-9)
+        assert slots[on].max() <= math.ceil(3 * multitasking - 1e-9)
+        assert slots[on].mean() == pytest.approx(3 * multitasking, abs=1 / on.sum())
+    # three people holding 1.04 tasks each: a fourth slot in 12 % of their hours, not in all
+    on = office > 0
+    fourth = (PoolModel("Team", office, (), 1.04).slots[on] == 4).mean()
+    assert fourth == pytest.approx(0.12, abs=1 / on.sum())
+
+
+def _busy_team_log(rho: float, *, seed: int = 5, starts: bool = False) -> pl.DataFrame:
+    """A log of Open (a large front pool) then Design (3 experts busy ``rho`` of the time),
+    with completion times only unless ``starts``."""
+    service = 4860.0
+    truth = SimulationModel(
+        activities=(
+            ActivityModel("Open", "Front", exponential_sample(60.0)),
+            ActivityModel("Design", "Experts", exponential_sample(service)),
+        ),
+        routing=np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]),
+        arrivals=np.full(168, rho * 3 * 3600 / service),
+        pools=(
+            PoolModel("Front", np.full(168, 20, dtype=np.int64)),
+            PoolModel("Experts", np.full(168, 3, dtype=np.int64)),
+        ),
+    )
+    frame = simulate_log(truth, weeks=16, warmup_weeks=2, seed=seed)
+    if starts:
+        return frame.select("case_id", "activity", "start_timestamp", "timestamp", "resource")
+    return frame.select("case_id", "activity", "timestamp", "resource")
+
+
+def test_a_team_busy_90_percent_of_its_hours_queues_and_more_staff_shortens_the_queue():
+    frame = _busy_team_log(0.9)
+    log = from_polars(frame, resource="resource")
+    assert not log.has_start
+    model = discover_model(log, pools={"Open": "Front", "Design": "Experts"}, working_hours="24/7")
+    experts = model.pool("Experts")
+    # busy 90 %, above the 85 % a multitasking team is taken to run at, and yet one task at a
+    # time: its work fits its hours
+    assert experts.staff == 3 and experts.multitasking == 1.0
+    assert (experts.slots == 3).all()
+    # Its waits are queueing for the team, not a delay before it: the delay is a sliver.
+    design = model.activities[model.activity_index("Design")]
+    observed_wait = model.info["observed"]["waiting_seconds"]["Design"]
+    assert observed_wait > 3600
+    assert design.delays.mean() < 0.1 * observed_wait
+    res = simulate(
+        model,
+        [parse_scenario("two more: staff Experts=+2")],
+        replications=4,
+        seed=2,
+        weeks=12,
+        warmup_weeks=2,
+    )
+    assert res.as_is.utilisation["Experts"].mean == pytest.approx(0.9, abs=0.05)
+    wait = res.as_is.waiting["Design"]
+    assert 0.5 * observed_wait < wait.mean < 2 * observed_wait, (wait, observed_wait)
+    more = res.scenarios[0].waiting["Design"]
+    assert more.mean < 0.2 * wait.mean, (more, wait)
+
+
+def test_work_beyond_a_teams_hours_is_multitasking_at_max_utilisation():
+    frame = _busy_team_log(0.9, starts=True)
+    # the three experts' work done by one of them, its tasks overlapping: 2.7 people's hours
+    frame = frame.with_columns(
+        pl.col("resource").replace({"Experts 2": "Experts 1", "Experts 3": "Experts 1"})
+    )
+    model = discover_model(
+        from_polars(frame, resource="resource"),
+        pools={"Open": "Front", "Design": "Experts"},
+        working_hours="24/7",
+    )
+    experts = model.pool("Experts")
+    assert experts.staff == 1
+    # 2.7 people's work on one: 2.7 / 0.85 tasks at once, on average, as many slots
+    assert experts.multitasking == pytest.approx(0.9 * 3 / 0.85, rel=0.08)
+    assert experts.slots.mean() == pytest.approx(experts.multitasking, abs=0.01)
+
+
+def test_arrivals_follow_the_logs_recent_rate():
+    # A help desk that doubles: 20 new cases in its first week, 40 in its last (Mon-Fri 09-17).
+    rows = []
+    monday = dt.datetime(2024, 1, 1)
+    for week in range(12):
+        per_week = 20 + round(20 * week / 11)
+        for k in range(per_week):
+            day, minute = k % 5, (k // 5) * 37 % 480
+            at = monday + dt.timedelta(weeks=week, days=day, hours=9, minutes=minute)
+            rows += [
+                (f"w{week}c{k}", "Open", at),
+                (f"w{week}c{k}", "Close", at + dt.timedelta(hours=2)),
+            ]
+    log = from_polars(pl.DataFrame(rows, schema=["case_id", "activity", "timestamp"], orient="row"))
+    counts = [20 + round(20 * week / 11) for week in range(12)]
+    # the last arrival is on a Friday: the last four weeks start after that Friday four weeks ago
+    model = discover_model(log)
+    assert model.info["arrivals"]["rule"] == "the rate of the last 4 weeks"
+    assert model.cases_per_week == pytest.approx(sum(counts[-4:]) / 4)
+    two = discover_model(log, arrival_weeks=2)
+    assert two.cases_per_week == pytest.approx(sum(counts[-2:]) / 2)
+    whole = discover_model(log, arrival_weeks=None)
+    assert whole.cases_per_week == pytest.approx(sum(counts) / whole.info["weeks"])
+    assert whole.cases_per_week < model.cases_per_week < two.cases_per_week
+    # the weekly pattern is the whole log's: weekdays 09-17 only
+    assert np.allclose(model.arrivals / model.cases_per_week, whole.arrivals / whole.cases_per_week)
+    assert model.arrivals[parse_hours("Sat-Sun 00-24")].sum() == 0
+    # a window as long as the log is the whole log
+    assert discover_model(log, arrival_weeks=52).cases_per_week == whole.cases_per_week
+    # the simulated operation runs at the recent rate
+    res = simulate(model, replications=3, seed=1, weeks=8, warmup_weeks=1)
+    assert res.as_is.measures["throughput_per_week"].mean == pytest.approx(
+        model.cases_per_week, rel=0.1
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"arrival_weeks": 0}, "arrival_weeks must be at least 1 week"),
+        ({"arrival_weeks": 0.5}, "arrival_weeks must be at least 1 week"),
+        ({"max_utilisation": 0}, r"max_utilisation must be in \(0, 1\]"),
+        ({"max_utilisation": 1.2}, r"max_utilisation must be in \(0, 1\]"),
+    ],
+)
+def test_discovery_rejects_bad_options(options, message):
+    log = from_polars(_busy_team_log(0.5).head(200), resource="resource")
+    with pytest.raises(InvalidParameterError, match=message):
+        discover_model(log, **options)

@@ -93,6 +93,12 @@ def _print(result: SimulationResult, console: Any) -> None:
         stages = ", ".join(a.name for a in model.activities if a.pool == p.name)
         pools.add_row(p.name, str(p.staff), f"{p.multitasking:.2f}", p.describe_hours(), stages)
     console.print(pools)
+    rule = model.info.get("arrivals")
+    if rule:
+        console.print(
+            f"New cases: {model.cases_per_week:.1f} a week, {rule['rule']} "
+            f"(the whole log: {rule['cases_per_week_whole_log']:.1f} a week)"
+        )
     runs = [result.as_is, *result.scenarios]
     table = Table(title="As-is and scenarios (mean over replications, 95 % CI, change vs as-is)")
     table.add_column("measure")
@@ -161,6 +167,13 @@ DuplicatesOpt = Annotated[
 ]
 JsonOut = Annotated[
     Path | None, typer.Option("--json", help="Write the results as JSON here ('-': stdout).")
+]
+ArrivalWeeks = Annotated[
+    float,
+    typer.Option(
+        min=0.0,
+        help="New cases at the rate of the log's last N weeks (0: the whole log's mean rate).",
+    ),
 ]
 
 
@@ -260,6 +273,7 @@ def simulate(
     min_cases: Annotated[
         int, typer.Option(min=2, help="Fewer cases than this: refuse to discover a model.")
     ] = 30,
+    arrival_weeks: ArrivalWeeks = 4.0,
     report: Annotated[Path | None, typer.Option(help="Write an offline HTML report here.")] = None,
     json_out: JsonOut = None,
 ) -> None:
@@ -338,6 +352,7 @@ def simulate(
                 working_hours=hours_given,
                 time_zone=timezone,
                 min_cases=min_cases,
+                arrival_weeks=arrival_weeks or None,
             )
             for s in scenarios:
                 s.apply(model)  # a bad change fails here, before the long work

@@ -2,8 +2,10 @@
 
 What is taken from the log, and how:
 
-- **Arrivals**: the first event of each case (its start time when the log has one), counted per
-  hour of the week in ``time_zone`` and divided by the number of weeks the log spans.
+- **Arrivals**: the first event of each case (its start time when the log has one). Their
+  pattern over the week (per hour, in ``time_zone``) comes from the whole log; their level is
+  the rate of the log's last ``arrival_weeks`` weeks (4; ``None``: the whole log's mean), so a
+  growing or shrinking operation is simulated as it runs now, not as it ran on average.
 - **Routing**: first-order transition counts between consecutive events of a case, with START
   and END; self-loops and edges back to earlier stages are the rework paths.
 - **Processing time**: completion minus start, in the pool's working time (hours off shift do
@@ -18,9 +20,10 @@ What is taken from the log, and how:
   e.g. the team or role column), or discovered: activities whose work is shared by the same
   resources (overlap of their resource shares >= 50 %) form one pool, named after the activity
   it does most. Staff = the median number of distinct resources active per week; when the
-  pool's measured work exceeds ``max_utilisation`` of their working hours, its resources are
-  taken to multitask (several tasks each at once); a log without resources gets one pool per activity
-  with its 95th-percentile observed concurrency as capacity.
+  pool's measured work exceeds their working hours (what one task at a time cannot do), its
+  resources are taken to multitask, enough to be busy ``max_utilisation`` of their hours; a
+  busy team that fits its hours works one task at a time and queues. A log without resources
+  gets one pool per activity with its 95th-percentile observed concurrency as capacity.
 - **Working hours**: the fewest hours of the week that hold 98 % of a pool's work starts and
   ends (a pool with fewer than 200 tasks gets the whole log's hours), or given
   (``working_hours="Mon-Fri 08-18"`` or one text per pool).
@@ -64,6 +67,7 @@ def discover_model(
     time_zone: str = "UTC",
     min_cases: int = _MIN_CASES,
     max_utilisation: float = 0.85,
+    arrival_weeks: float | None = 4.0,
     duration_points: int = 1001,
 ) -> SimulationModel:
     """Discover a simulation model of the process in ``log``.
@@ -85,8 +89,14 @@ def discover_model(
     min_cases
         Fewer cases than this raise :class:`ModelDiscoveryError`.
     max_utilisation
-        A pool whose measured work would keep its resources busier than this share of their
-        working hours is taken to multitask: each resource then holds several tasks at once.
+        A pool whose measured work exceeds its resources' working hours is taken to multitask
+        (each holds several tasks at once), enough to be busy this share of their hours. A pool
+        whose work fits its hours, however busy, works one task at a time: its waits are
+        queueing, and more staff shortens them.
+    arrival_weeks
+        The arrival rate is the rate of the log's last ``arrival_weeks`` weeks (cases whose
+        first event falls in them), spread over the week as in the whole log; ``None`` (or a
+        window as long as the log) takes the whole log's mean rate.
 
     Examples
     --------
@@ -107,6 +117,12 @@ def discover_model(
     del zone
     if min_cases < 2:
         raise InvalidParameterError("min_cases must be at least 2")
+    if not 0 < max_utilisation <= 1:
+        raise InvalidParameterError(f"max_utilisation must be in (0, 1], not {max_utilisation}")
+    if arrival_weeks is not None and not 1 <= arrival_weeks <= 10_000:
+        raise InvalidParameterError(
+            f"arrival_weeks must be at least 1 week (or None: the whole log), not {arrival_weeks}"
+        )
     ev = log.coded()
     n_cases = int(ev[C].n_unique()) if ev.height else 0
     if n_cases < min_cases:
@@ -128,7 +144,7 @@ def discover_model(
     weeks = span_us / WEEK_US
     arrivals_slot = _hour_of_week(first["__arrival"], time_zone)
     counts = np.bincount(arrivals_slot, minlength=HOURS_PER_WEEK).astype(float)
-    arrivals = counts / max(weeks, 1.0)
+    arrivals, arrival_rule = _arrival_rates(counts, arrivals_us, weeks, arrival_weeks)
 
     routing = _routing(events, n)
     act_pool, pool_resources = _pools(events, log, names, pools, pool_attribute)
@@ -177,14 +193,15 @@ def discover_model(
             heads = _staff(work, log.has_resource)
         if heads < 1:
             raise InvalidParameterError(f"staff for pool {pool!r} must be at least 1")
-        # Work that would keep more than MAX_UTILISATION of the pool's working hours busy means
-        # its resources work on several cases at once (completion-only logs show it most).
+        # Work that one task at a time cannot fit in the pool's working hours means its
+        # resources work on several cases at once (completion-only logs show it most). A busy
+        # team whose work fits its hours (90 % busy, say) is not multitasking: it queues.
         load = float(proc.sum()) / max(weeks, 1.0) / (heads * cal.per_week)
         model_pool = PoolModel(
             name=pool,
             capacity=mask.astype(np.int64) * int(heads),
             resources=tuple(pool_resources.get(pool, ())),
-            multitasking=max(1.0, load / max_utilisation),
+            multitasking=load / max_utilisation if load > 1.0 else 1.0,
         )
         pool_models.append(model_pool)
         if log.has_resource:
@@ -192,7 +209,7 @@ def discover_model(
                 work["__s"].to_numpy(),
                 work["__e"].to_numpy(),
                 work["__en"].to_numpy(),
-                int(model_pool.slots.max()),
+                model_pool.slots,
                 cal,
             )
             first_flags = work["__first"].to_numpy()
@@ -222,6 +239,7 @@ def discover_model(
             "events": ev.height,
             "weeks": weeks,
             "has_start": log.has_start,
+            "arrivals": arrival_rule,
             "starts": "from the log"
             if log.has_start
             else ("estimated from resource availability" if log.has_resource else "previous event"),
@@ -288,13 +306,38 @@ def _timed_events(ev: pl.DataFrame, log: EventLog) -> pl.DataFrame:
     )
 
 
+def _arrival_rates(
+    counts: np.ndarray, arrivals_us: np.ndarray, weeks: float, arrival_weeks: float | None
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Expected new cases per hour of the week: the log's weekly pattern at its recent level.
+
+    ``counts`` are the log's arrivals per hour of the week. The level is the rate of the last
+    ``arrival_weeks`` weeks (up to the last arrival) unless that window spans the whole log.
+    """
+    whole = float(counts.sum()) / max(weeks, 1.0)
+    rule: dict[str, Any] = {"cases_per_week_whole_log": whole}
+    if arrival_weeks is None or arrival_weeks >= weeks:
+        rule.update(rule="the whole log's mean rate", weeks=weeks, cases_per_week=whole)
+        return counts / max(weeks, 1.0), rule
+    last = int(arrivals_us.max())
+    recent = int((arrivals_us > last - arrival_weeks * WEEK_US).sum())
+    level = recent / arrival_weeks
+    rule.update(
+        rule=f"the rate of the last {arrival_weeks:g} weeks",
+        weeks=float(arrival_weeks),
+        cases_per_week=level,
+    )
+    return counts / counts.sum() * level, rule
+
+
 def _pool_delays(
-    start: np.ndarray, end: np.ndarray, enable: np.ndarray, slots: int, cal: Calendar
+    start: np.ndarray, end: np.ndarray, enable: np.ndarray, slots: np.ndarray, cal: Calendar
 ) -> np.ndarray:
     """Extraneous delay of each task of a pool: waiting while the pool had room (seconds).
 
     A task enabled at ``enable`` and started at ``start`` could have started at any on-shift
-    moment the pool had fewer than ``slots`` tasks in hand; the last such moment before its
+    moment the pool had fewer tasks in hand than its ``slots`` in that hour of the week (off
+    shift: its most); the last such moment before its
     start bounds the delay that was not caused by the pool (the customer, a timer). What came
     after it (contention, the night) the simulated queue and calendar reproduce. When that
     moment is a shift's end and the task started after the next shift opened, the delay ended
@@ -306,7 +349,9 @@ def _pool_delays(
     order = np.lexsort((step, times))  # at equal times ends (-1) come before starts (+1)
     times, step = times[order], step[order]
     busy = np.cumsum(step)  # tasks in hand just after each change
-    idle = busy < slots
+    # Off shift nobody takes work, but the question is whether the pool had room at all.
+    room = np.where(slots > 0, slots, slots.max())
+    idle = busy < room[_slots(times)]
     # End of the latest idle interval that ended by each change point.
     next_time = np.append(times[1:], np.inf)
     # Only room that lasted counts: a slot freed and taken at once was never room to spare.

@@ -69,11 +69,21 @@ class PoolModel:
 
     @property
     def slots(self) -> np.ndarray:
-        """Tasks the pool can hold at once in each hour of the week."""
+        """Tasks the pool can hold at once in each hour of the week.
+
+        ``capacity x multitasking`` is seldom whole, and a fraction of an extra slot is not a
+        whole one (rounding 3 x 1.04 up to 4 slots would give three people a fourth, so the
+        pool would never queue): the extra slot is open in that fraction of the pool's hours,
+        spread evenly over the week, so the pool holds ``capacity x multitasking`` tasks on
+        average.
+        """
         on = self.capacity > 0
-        return np.where(
-            on, np.maximum(1, np.ceil(self.capacity * self.multitasking - 1e-9)), 0
-        ).astype(np.int64)
+        want = np.where(on, self.capacity * self.multitasking, 0.0)
+        whole = np.floor(want + 1e-9)
+        # Error diffusion: the extra slot opens each time the carried fractions pass one half.
+        carried = np.floor(np.cumsum(np.maximum(want - whole, 0.0)) + 0.5)
+        extra = np.diff(carried, prepend=0.0)
+        return np.where(on, np.maximum(1, whole + extra), 0).astype(np.int64)
 
     @property
     def staff(self) -> int:
