@@ -123,6 +123,41 @@ def test_a_run_keeps_its_results_beside_as_is(history, client, synchronous, data
     assert run_id in listing
 
 
+def test_a_run_takes_new_cases_at_the_recent_rate_or_the_whole_logs(
+    history, client, synchronous, data_dir
+):
+    # The live log spans about two weeks: a shorter window differs from its mean rate.
+    client.force_login(history.manager)
+    page = client.get(reverse("insights:what-if")).content.decode()
+    assert 'name="arrival_weeks" value="4"' in page
+    assert "the log's mean rate (it is shorter than the window)" in page
+    recent = whatif.whatif_as_is_model(arrival_weeks=1)
+    whole = whatif.whatif_as_is_model(arrival_weeks=0)
+    assert recent.info["arrivals"]["rule"] == "the rate of the last 1 weeks"
+    assert whole.info["arrivals"]["rule"] == "the whole log's mean rate"
+    assert recent.cases_per_week != pytest.approx(whole.cases_per_week)
+    assert whatif.whatif_as_is_model() is whatif.whatif_as_is_model(arrival_weeks=4)
+    runs = {}
+    for weeks in ("1", "0"):
+        response = client.post(
+            reverse("insights:what-if"),
+            {"arrivals": "10", "replications": "2", "weeks": "2", "arrival_weeks": weeks},
+        )
+        assert response.status_code == 302
+        runs[weeks] = whatif.whatif_get(synchronous[-1])
+    assert runs["1"]["arrival_weeks"] == 1 and runs["0"]["arrival_weeks"] == 0
+    simulated = {w: r["result"]["model"]["cases_per_week"] for w, r in runs.items()}
+    assert simulated == {
+        "1": pytest.approx(recent.cases_per_week),
+        "0": pytest.approx(whole.cases_per_week),
+    }
+    shown = client.get(reverse("insights:what-if-run", args=[synchronous[0]])).content.decode()
+    assert "New cases at the rate of the log's last 1 weeks." in shown
+    refused = client.post(reverse("insights:what-if"), {"arrivals": "10", "arrival_weeks": "-1"})
+    assert refused.status_code == 422
+    assert len(synchronous) == 2
+
+
 def test_a_running_run_is_followed_by_htmx_and_an_orphan_is_interrupted(history, client, data_dir):
     state = {
         "id": "0123456789abcdef",

@@ -27,6 +27,7 @@ from serviceloop.analytics import AnalyticsError
 from serviceloop.insights.selectors import LogFilters, event_log, event_log_version
 
 __all__ = [
+    "ARRIVAL_WEEKS",
     "WhatIfError",
     "completion_log",
     "stage_teams",
@@ -39,6 +40,9 @@ __all__ = [
     "whatif_start",
 ]
 
+# New cases arrive at the rate of the log's last four weeks (``serviceloop simulate``'s default
+# too); a run may take another window, or 0 for the whole log's mean rate.
+ARRIVAL_WEEKS = 4
 _ID = re.compile(r"^[0-9a-f]{16}$")
 _RUNNING: set[str] = set()  # runs this process is working on (others that say "running" died)
 _LOCK = threading.Lock()
@@ -101,19 +105,22 @@ def completion_log(log: Any) -> Any:
 _MODELS: dict[Any, Any] = {}  # the as-is model of each log version (the newest only)
 
 
-def whatif_as_is_model() -> Any:
-    """The as-is model of the whole live log, its stages worked by their responsible teams.
+def whatif_as_is_model(*, arrival_weeks: int = ARRIVAL_WEEKS) -> Any:
+    """The as-is model of the whole live log, its stages worked by their responsible teams,
+    new cases at the rate of its last ``arrival_weeks`` weeks (0: the whole log's mean).
 
     Kept in the process while the log does not change (its version: newest event id and the
     count of recent ids), so the page does not discover the model again at every visit.
     """
-    key = (event_log_version(), tuple(sorted(stage_teams().items())), settings.TIME_ZONE)
+    log_key = (event_log_version(), tuple(sorted(stage_teams().items())), settings.TIME_ZONE)
+    key = (*log_key, arrival_weeks)
     with _LOCK:
         if key in _MODELS:
             return _MODELS[key]
-    model = _discover()
+    model = _discover(arrival_weeks=arrival_weeks or None)
     with _LOCK:
-        _MODELS.clear()
+        for old in [k for k in _MODELS if k[:-1] != log_key]:
+            del _MODELS[old]
         _MODELS[key] = model
     return model
 
@@ -144,7 +151,14 @@ def whatif_model_discover(**options: Any) -> Any:
     return _discover(**options)
 
 
-def whatif_start(*, actor: Any, changes: list[str], replications: int, weeks: int) -> str:
+def whatif_start(
+    *,
+    actor: Any,
+    changes: list[str],
+    replications: int,
+    weeks: int,
+    arrival_weeks: int = ARRIVAL_WEEKS,
+) -> str:
     """Check the changes, record a queued run and start it in the background; returns its id."""
     from serviceloop.analytics.simulation import Scenario, parse_change
 
@@ -152,7 +166,7 @@ def whatif_start(*, actor: Any, changes: list[str], replications: int, weeks: in
         raise WhatIfError(_("Pick at least one change."))
     try:
         scenario = Scenario("what-if", tuple(parse_change(c) for c in changes))
-        scenario.apply(whatif_as_is_model())
+        scenario.apply(whatif_as_is_model(arrival_weeks=arrival_weeks))
     except AnalyticsError as exc:
         raise WhatIfError(str(exc)) from exc
     run_id = uuid.uuid4().hex[:16]
@@ -165,6 +179,7 @@ def whatif_start(*, actor: Any, changes: list[str], replications: int, weeks: in
             "changes": changes,
             "replications": replications,
             "weeks": weeks,
+            "arrival_weeks": arrival_weeks,
             "done": 0,
             "total": replications * 2,
         }
@@ -208,7 +223,7 @@ def whatif_execute(run_id: str) -> dict[str, Any]:
             _write(state)
 
     try:
-        model = whatif_as_is_model()
+        model = whatif_as_is_model(arrival_weeks=state.get("arrival_weeks", ARRIVAL_WEEKS))
         scenario = Scenario("what-if", tuple(parse_change(c) for c in state["changes"]))
         result = simulate(
             model,

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from serviceloop.accounts.decorators import role_required
 from serviceloop.accounts.permissions import is_manager
 from serviceloop.insights.whatif import (
+    ARRIVAL_WEEKS,
     WhatIfError,
     whatif_as_is_model,
     whatif_get,
@@ -110,6 +111,15 @@ def whatif_view(request: HttpRequest) -> HttpResponse:
     except WhatIfError as exc:
         return render(request, "insights/whatif.html", {**context, "no_model": str(exc)})
     context["model"] = model
+    context["arrival_weeks"] = request.POST.get("arrival_weeks") or ARRIVAL_WEEKS
+    rule = model.info.get("arrivals", {})
+    recent = rule.get("cases_per_week", model.cases_per_week)
+    context["arrivals"] = {
+        "now": f"{recent:.1f}",
+        "whole": f"{rule.get('cases_per_week_whole_log', recent):.1f}",
+        # None: the log is shorter than the window, its mean rate is all there is
+        "weeks": int(rule["weeks"]) if str(rule.get("rule", "")).startswith("the rate") else None,
+    }
     context["pools"] = list(enumerate(model.pools))
     context["stages"] = [(i, a, _duration(a.mean_seconds)) for i, a in enumerate(model.activities)]
     if request.method == "POST":
@@ -117,10 +127,17 @@ def whatif_view(request: HttpRequest) -> HttpResponse:
         changes = _changes(request.POST, model, errors)
         replications = _int(request.POST, "replications", 2, 30, errors, _("Replications")) or 5
         weeks = _int(request.POST, "weeks", 1, 104, errors, _("Weeks")) or 26
+        arrival_weeks = ARRIVAL_WEEKS
+        if (request.POST.get("arrival_weeks") or "").strip():
+            arrival_weeks = _int(request.POST, "arrival_weeks", 0, 104, errors, _("Arrival weeks"))
         if not errors:
             try:
                 run_id = whatif_start(
-                    actor=request.user, changes=changes, replications=replications, weeks=weeks
+                    actor=request.user,
+                    changes=changes,
+                    replications=replications,
+                    weeks=weeks,
+                    arrival_weeks=arrival_weeks,
                 )
             except WhatIfError as exc:
                 errors.append(str(exc))
