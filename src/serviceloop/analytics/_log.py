@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from functools import cached_property
 from typing import Any, TypeVar
@@ -64,6 +65,8 @@ class EventLog:
         self.engine = engine
         self.source = source
         self._memo: dict[Any, Any] = {}
+        self._memo_locks: dict[Any, threading.RLock] = {}
+        self._memo_guard = threading.Lock()
 
     # -- facts -------------------------------------------------------------------------------
     @property
@@ -120,9 +123,15 @@ class EventLog:
 
     def memo(self, key: Any, compute: Callable[[], T_]) -> T_:
         """``compute()`` once per log: analyses that need the same intermediate table (the DFG,
-        the bottlenecks and the activity times all group the same steps) share it."""
-        if key not in self._memo:
-            self._memo[key] = compute()
+        the bottlenecks and the activity times all group the same steps) share it. Safe when
+        analyses run in threads (:func:`analyze` does): each key is computed by one of them."""
+        if key in self._memo:
+            return self._memo[key]  # type: ignore[no-any-return]
+        with self._memo_guard:
+            lock = self._memo_locks.setdefault(key, threading.RLock())
+        with lock:
+            if key not in self._memo:
+                self._memo[key] = compute()
         return self._memo[key]  # type: ignore[no-any-return]
 
     def lazy_steps(self) -> Any:

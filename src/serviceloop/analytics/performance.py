@@ -17,6 +17,7 @@ import polars as pl
 from ._durations import duration_stats, seconds
 from ._engine import COUNT, FIRST
 from ._schema import A2, R2, T2, US, A, C, R, S, T
+from ._steps import case_step_keys
 from .errors import InvalidParameterError
 from .eventlog import EventLog
 from .times import activity_times, bottlenecks  # their home is `times`; kept importable here
@@ -128,11 +129,22 @@ def rework_cases(log: EventLog) -> pl.DataFrame:
 
 def _activity_counts(log: EventLog) -> nw.LazyFrame[Any]:
     """Events per case and activity (``C``, ``A``, ``COUNT``), computed once per log."""
-    native = log.memo(
-        "activity_counts",
-        lambda: log.engine.activity_counts(log._events, len(log.activity_names)),
-    )
-    return log.engine.lazy(native)
+
+    def compute() -> Any:
+        keys = case_step_keys(log)
+        if keys is None:
+            return log.engine.activity_counts(log._events, len(log.activity_names))
+        # The DFG's sorted key, divided: case * n + activity, still sorted; its runs count.
+        n = max(1, len(log.activity_names))
+        runs = (keys // (n + 1)).rle().struct.unnest()
+        events = log._events
+        return runs.select(
+            (pl.col("value") // n).cast(events[C].dtype).set_sorted().alias(C),
+            (pl.col("value") % n).cast(events[A].dtype).alias(A),
+            pl.col("len").cast(pl.Int64).alias(COUNT),
+        )
+
+    return log.engine.lazy(log.memo("activity_counts", compute))
 
 
 def _case_repeats(log: EventLog) -> pl.DataFrame:
