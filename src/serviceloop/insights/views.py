@@ -6,15 +6,7 @@ no analysis. The process map's controls reload only the map, through htmx.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import pickle
-import threading
-import uuid
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -28,15 +20,9 @@ from django.views.decorators.http import require_GET
 from serviceloop.accounts.decorators import role_required
 from serviceloop.accounts.permissions import is_manager
 from serviceloop.analytics import EmptyLogError
-from serviceloop.insights import logstore, pages
+from serviceloop.insights import answers, pages
 from serviceloop.insights.forms import FILTER_FIELDS, InsightsFilterForm, ProcessMapForm
-from serviceloop.insights.selectors import (
-    LogFilters,
-    event_log_and_version,
-    log_version_key,
-    on_forget,
-)
-from serviceloop.processes.models import ProcessVersion
+from serviceloop.insights.selectors import LogFilters
 
 Builder = Callable[[pages.Scope], dict[str, Any]]
 
@@ -94,126 +80,30 @@ def _page(
     filters = form.filters()
     context["filters"] = filters
     try:
-        answer = _answer(page, request, filters, build)
+        answer, stale = _answer(page, request, filters, build)
     except EmptyLogError:
-        answer = None
+        answer, stale = None, False
     if answer is None:
         context["empty"] = True
         return render(request, template, context)
-    context["scope"] = answer[0]
-    context.update(answer[1])
+    context["scope"] = answer.scope
+    _shown(context, answer, stale)
     return render(request, template, context)
 
 
-@dataclass(frozen=True)
-class _LogShown:
-    n_cases: int
-
-
-@dataclass(frozen=True)
-class _ScopeShown:
-    """What the templates read of a scope, kept instead of the scope and its decoded log (which
-    would hold millions of rows per kept page)."""
-
-    version: ProcessVersion | None
-    mixed_versions: bool
-    log: _LogShown
-
-    @classmethod
-    def of(cls, scope: pages.Scope) -> _ScopeShown:
-        return cls(scope.version, scope.mixed_versions, _LogShown(scope.log.n_cases))
-
-
-Answer = tuple[_ScopeShown, dict[str, Any]]
-
-
-class _Answers:
-    """Computed pages by (page, query, language, time zone, log version): over unchanged data the
-    same page is the same answer, so a repeat view only renders it. A few are kept in the process,
-    and each is written beside the columnar log copy, so a fresh server process (another worker, a
-    restart) finds it too instead of computing it over the whole history again. A new event
-    changes the version, so nothing stale is ever served; the older version's file is deleted."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: OrderedDict[tuple[Any, ...], Answer] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...]) -> Answer | None:
-        with self.lock:
-            found = self.items.get(key)
-            if found is not None:
-                self.items.move_to_end(key)
-                return found
-        found = _answer_read(key)
-        if found is not None:
-            self._keep(key, found)
-        return found
-
-    def put(self, key: tuple[Any, ...], answer: Answer) -> None:
-        self._keep(key, answer)
-        _answer_write(key, answer)
-
-    def _keep(self, key: tuple[Any, ...], answer: Answer) -> None:
-        with self.lock:
-            stale = [k for k in self.items if k[:4] == key[:4] and k[4] != key[4]]
-            for old in stale:
-                del self.items[old]
-            self.items[key] = answer
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.items.clear()
-
-
-def _answer_path(key: tuple[Any, ...]) -> tuple[Path, str]:
-    """The folder of answers and the file of ``key``: named by the page and filters, then by the
-    log version, so the older versions of one page can be found and deleted."""
-    page = hashlib.sha256(repr(key[:4]).encode()).hexdigest()[:24]
-    version = hashlib.sha256(repr(key[4:]).encode()).hexdigest()[:16]
-    return logstore.store_directory() / "answers", f"{page}-{version}.pickle"
-
-
-def _answer_read(key: tuple[Any, ...]) -> Answer | None:
-    folder, name = _answer_path(key)
-    try:
-        data = (folder / name).read_bytes()
-    except FileNotFoundError:
-        return None
-    # Written by this application into its own data folder (as trusted as the database file).
-    return pickle.loads(data)  # type: ignore[no-any-return]  # noqa: S301
-
-
-def _answer_write(key: tuple[Any, ...], answer: Answer) -> None:
-    folder, name = _answer_path(key)
-    folder.mkdir(parents=True, exist_ok=True)
-    for older in folder.glob(f"{name.split('-')[0]}-*.pickle"):
-        older.unlink(missing_ok=True)
-    tmp = folder / f"{name}.{uuid.uuid4().hex}.tmp"
-    tmp.write_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
-    os.replace(tmp, folder / name)
-
-
-_answers = _Answers(size=32)
-on_forget.append(_answers.clear)
-
-
-def _answer(name: str, request: HttpRequest, filters: LogFilters, build: Builder) -> Answer | None:
-    """Page ``name`` for this query: kept (in the process or beside the log copy) while the log
-    is unchanged, else computed over the log and kept; None when the filters leave no log."""
+def _answer(
+    name: str, request: HttpRequest, filters: LogFilters, build: Builder
+) -> tuple[answers.Answer | None, bool]:
+    """Page ``name`` for this query (:func:`serviceloop.insights.answers.page_answer`) and
+    whether it is an older version's being updated."""
     key = (name, request.GET.urlencode(), get_language(), get_current_timezone_name())
-    now = log_version_key()
-    answer = _answers.get((*key, now))
-    if answer is None:
-        log, version = event_log_and_version(filters, now)
-        if log is None:
-            return None
-        scope = pages.scope_build(filters, log)
-        answer = (_ScopeShown.of(scope), build(scope))
-        _answers.put((*key, version), answer)
-    return answer
+    return answers.page_answer(key, filters, build)
+
+
+def _shown(context: dict[str, Any], answer: answers.Answer, stale: bool) -> None:
+    context.update(answer.context)
+    if stale:
+        context["stale_at"] = answer.computed_at
 
 
 @managers_only
@@ -261,13 +151,13 @@ def process_map_view(request: HttpRequest) -> HttpResponse:
         context["errors"] = [*form.errors.values(), *map_form.errors.values()]
         return render(request, "insights/partials/process_map.html", context, status=422)
     filters = form.filters()
-    answer = _answer(
+    answer, stale = _answer(
         "map", request, filters, lambda scope: {"map": pages.process_map_dot(scope, **options)}
     )
     if answer is None:
         context["empty"] = True
         return render(request, "insights/partials/process_map.html", context)
-    context.update(answer[1])
+    _shown(context, answer, stale)
     return render(request, "insights/partials/process_map.html", context)
 
 
