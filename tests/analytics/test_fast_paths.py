@@ -7,6 +7,8 @@ without start times) against the same functions with the fast path switched off.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import polars as pl
 import pytest
@@ -103,3 +105,71 @@ def test_decode_lists_keeps_null_lists():
     names = pl.Series(["a", "b"])
     codes = pl.Series("v", [[1, 0], None, []], dtype=pl.List(pl.UInt8))
     assert decode_lists(codes, names).to_list() == [["b", "a"], None, []]
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 9), st.sampled_from("abcd"), st.integers(0, 5)),
+        min_size=1,
+        max_size=80,
+    )
+)
+def test_cases_per_pair_and_rework_counts_equal_a_plain_count(rows):
+    """The DFG's cases per pair and rework's events per case and activity come from one sorted
+    key (``case_step_keys``); a plain count over each case's trace says the same."""
+    from serviceloop.analytics import rework, rework_cases
+
+    frame = pl.DataFrame(
+        {
+            "case_id": [c for c, _, _ in rows],
+            "activity": [a for _, a, _ in rows],
+            "timestamp": [t for _, _, t in rows],
+        }
+    )
+    log = from_polars(frame, duplicates="keep")
+    traces: dict[int, list[str]] = {}
+    for c, a, _t in sorted(rows, key=lambda r: r[2]):  # stable: ties keep file order
+        traces.setdefault(c, []).append(a)
+    pair_cases: dict[tuple[str, str], int] = {}
+    for trace in traces.values():
+        for pair in set(itertools.pairwise(trace)):
+            pair_cases[pair] = pair_cases.get(pair, 0) + 1
+    got = {(s, t): n for s, t, n in dfg(log).select("source", "target", "cases").iter_rows()}
+    assert got == pair_cases
+    counts = [{a: trace.count(a) for a in set(trace)} for trace in traces.values()]
+    want = {
+        a: (
+            sum(a in c for c in counts),
+            sum(c.get(a, 0) > 1 for c in counts),
+            sum(c.get(a, 1) - 1 for c in counts),
+        )
+        for a in {a for _, a, _ in rows}
+    }
+    per_activity = rework(log).select("activity", "cases", "cases_repeated", "repeats")
+    assert {a: (n, r, x) for a, n, r, x in per_activity.iter_rows()} == want
+    repeats = {
+        str(c): sum(n - 1 for n in cnt.values()) for c, cnt in zip(traces, counts, strict=True)
+    }
+    assert dict(rework_cases(log).select("case_id", "repeats").iter_rows()) == repeats
+
+
+def test_an_error_in_either_half_of_analyze_is_raised(monkeypatch):
+    """``analyze`` runs the step times in a thread: an error there reaches the caller, and an
+    error in the other half waits for the thread before it is raised."""
+    from serviceloop.analytics import analyze, discovery, performance
+
+    log = from_polars(_log(4, start=False))
+
+    def broken(_log):
+        raise RuntimeError("boom")
+
+    with monkeypatch.context() as m:
+        m.setattr(discovery, "dfg", broken)
+        with pytest.raises(RuntimeError, match="boom"):
+            analyze(log)
+    with monkeypatch.context() as m:
+        m.setattr(performance, "rework", broken)
+        with pytest.raises(RuntimeError, match="boom"):
+            analyze(log)
+    assert analyze(log).dfg.equals(dfg(from_polars(_log(4, start=False))))

@@ -86,3 +86,24 @@ def test_every_variant_is_written(n_cases):
     variants = json.loads(buf.getvalue())["variants"]
     assert sum(v["count"] for v in variants) == n_cases
     assert variants == result.to_dict()["variants"]
+
+
+@pytest.mark.parametrize("rows", [2, 3, 5, 6])
+def test_a_big_frame_written_in_two_halves_reads_back_the_same(monkeypatch, rows):
+    """Frames from ``_HALVES_FROM`` rows on are rendered as two halves at once and joined."""
+    from serviceloop.analytics import _json
+
+    frame = pl.DataFrame(
+        {
+            "activities": [[f"a{i}", "中"] for i in range(rows)],
+            "count": list(range(rows)),
+            "share": [i / 7 for i in range(rows)],
+        }
+    )
+    whole = io.BytesIO()
+    write_json({"variants": frame}, whole)
+    monkeypatch.setattr(_json, "_HALVES_FROM", 2)
+    halves = io.BytesIO()
+    write_json({"variants": frame}, halves)
+    assert halves.getvalue() == whole.getvalue()
+    assert json.loads(halves.getvalue()) == to_python({"variants": frame})

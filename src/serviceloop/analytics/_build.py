@@ -8,6 +8,7 @@ runs only when times within a case are out of file order.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import polars as pl
@@ -16,6 +17,7 @@ from ._engine import Engine, get_engine
 from ._log import EventLog
 from ._mapping import ColumnMapping, Duplicates
 from ._schema import A, C, I, R, S, T
+from ._threads import beside
 from ._timestamps import to_epoch_us
 from .errors import (
     DuplicateEventError,
@@ -87,42 +89,52 @@ def build_log(
             raise MissingValueError(
                 column=col, row=int(frame[I][at]) + row_offset, count=int(nulls.sum()), path=path
             )
-    ts_opts: dict[str, Any] = {
-        "row_col": I,
-        "row_offset": row_offset,
-        "timestamp_format": mapping.timestamp_format,
-        "day_first": mapping.day_first,
-        "timezone": mapping.timezone,
-        "path": path,
-    }
-    cols: list[pl.Series | pl.Expr] = [to_epoch_us(frame, timestamp, **ts_opts).alias(T)]
-    if start_timestamp is not None:
-        start = to_epoch_us(frame, start_timestamp, **ts_opts)
-        cols.append(start.alias(S))
-
-    activity_names, act_codes = _code_names(frame[activity])
-    cols.append(act_codes.alias(A))
-    resource_names = None
-    if resource is not None:
-        res = frame[resource].cast(pl.String)
-        resource_names = res.drop_nulls().unique().sort()
-        cols.append(res.cast(pl.Enum(resource_names)).to_physical().alias(R))
-
     case_str = frame[case].cast(pl.String)
+    # Grouping the rows by case (the longest step) runs beside the coding of the other columns.
+    grouping = beside(
+        lambda: (_case_order(_case_key(case_str, exact=False), idx), case_str.hash(seed=0x5EED))
+    )
+    try:
+        ts_opts: dict[str, Any] = {
+            "row_col": I,
+            "row_offset": row_offset,
+            "timestamp_format": mapping.timestamp_format,
+            "day_first": mapping.day_first,
+            "timezone": mapping.timezone,
+            "path": path,
+        }
+        cols: list[pl.Series | pl.Expr] = [to_epoch_us(frame, timestamp, **ts_opts).alias(T)]
+        if start_timestamp is not None:
+            start = to_epoch_us(frame, start_timestamp, **ts_opts)
+            cols.append(start.alias(S))
+
+        activity_names, act_codes = _code_names(frame[activity])
+        cols.append(act_codes.alias(A))
+        resource_names = None
+        if resource is not None:
+            res = frame[resource].cast(pl.String)
+            resource_names = res.drop_nulls().unique().sort()
+            cols.append(res.cast(pl.Enum(resource_names)).to_physical().alias(R))
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            grouping()  # not left running behind the error
+        raise
+
     # Rows numbered here are their own positions: the file order is then the position the
     # grouping hands back anyway, one column fewer to reorder.
     numbered = row_index is None and lifecycle is None
     kept = [*([] if numbered else [I]), *dict.fromkeys(attrs)]
     base = frame.select(kept).with_columns(*cols) if kept else pl.DataFrame(cols)
-    coded, firsts = _group_cases(base, _case_key(case_str, exact=False), idx)
+    order, second_hash = grouping()
+    coded, firsts = _grouped(base, order)
     # Two cases sharing a 64-bit hash would share a code: a second, independent hash of the
     # ids must then change inside a case's rows, which sit together (odds 2**-128; comparing
     # the strings themselves costs a string gather).
-    check = pl.lit(case_str.hash(seed=0x5EED)).gather(_POS)
+    check = pl.lit(second_hash).gather(_POS)
     split = (check != check.shift(1)) & (pl.col(C) == pl.col(C).shift(1))
     if coded.select(split.any()).item():
         # A 64-bit hash collision merged two cases: code them by the strings instead.
-        coded, firsts = _group_cases(base, _case_key(case_str, exact=True), idx)
+        coded, firsts = _grouped(base, _case_order(_case_key(case_str, exact=True), idx))
     case_names = case_str.gather(firsts)
     if numbered:
         coded = coded.with_columns(pl.col(_POS).alias(I))
@@ -169,9 +181,9 @@ def _case_key(case: pl.Series, *, exact: bool) -> pl.Series:
     return case if exact else case.hash()
 
 
-def _group_cases(base: pl.DataFrame, key: pl.Series, idx: Any) -> tuple[pl.DataFrame, pl.Series]:
-    """Rows grouped by case, with the case code ``C`` and each row's file position ``_POS``,
-    plus the file position of each case's first row (indexed by code).
+def _case_order(key: pl.Series, idx: Any) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """Rows grouped by case: each row's case code ``C`` in grouped order, the file position of
+    each grouped row (``_POS``), and the file position of each case's first row (by code).
 
     Cases come in order of first appearance (no string sort), each case's rows in file order:
     one hash group-by, no sort. A log already grouped by case (one run per case) keeps its row
@@ -185,13 +197,25 @@ def _group_cases(base: pl.DataFrame, key: pl.Series, idx: Any) -> tuple[pl.DataF
         runs = key.rle_id()
         n_runs = int(runs[-1]) + 1
         if 2 * n_runs <= n and key.n_unique() == n_runs:
-            coded = base.with_columns(runs.cast(idx).alias(C), pos.alias(_POS))
-            return coded, pos.filter(runs != runs.shift(1).fill_null(-1))
+            return (
+                runs.cast(idx).alias(C),
+                pos.alias(_POS),
+                pos.filter(runs != runs.shift(1).fill_null(-1)),
+            )
     groups = pl.DataFrame({"k": key, _POS: pos}).group_by("k", maintain_order=True).agg(_POS)
     firsts = groups[_POS].list.first()
     rows = groups.select(pl.int_range(pl.len(), dtype=idx).alias(C), _POS).explode(_POS)
-    order = rows[_POS]
-    return base.select(pl.all().gather(order)).with_columns(rows[C], order), firsts
+    return rows[C], rows[_POS], firsts
+
+
+def _grouped(
+    base: pl.DataFrame, order: tuple[pl.Series, pl.Series, pl.Series]
+) -> tuple[pl.DataFrame, pl.Series]:
+    """``base`` reordered by :func:`_case_order` with ``C`` and ``_POS``, and the first rows."""
+    codes, positions, firsts = order
+    if positions.is_sorted():  # a log grouped by case already: nothing moves
+        return base.with_columns(codes, positions), firsts
+    return base.select(pl.all().gather(positions)).with_columns(codes, positions), firsts
 
 
 def _shared_sort(coded: pl.DataFrame) -> pl.DataFrame:

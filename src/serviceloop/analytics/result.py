@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-import threading
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 import polars as pl
 
 from . import discovery, performance
 from ._engine import PolarsEngine
 from ._json import clean, to_python, write_json
+from ._threads import beside
 from .errors import EmptyLogError
 from .eventlog import EventLog
 
 __all__ = ["AnalysisResult", "analyze", "discovery_parts"]
-
-T_ = TypeVar("T_")
 
 
 def discovery_parts(
@@ -162,7 +160,7 @@ def analyze(
     # The step times (DFG, activity times, bottlenecks) run beside the rest: Polars releases
     # the GIL, so on a log of millions of events the two halves keep both cores busy.
     _ = log.lazy_steps()  # the successor columns both halves read, built once before they split
-    timing = _beside(
+    timing = beside(
         lambda: (discovery.dfg(log), performance.activity_times(log), performance.bottlenecks(log)),
         thread=isinstance(log.engine, PolarsEngine),
     )
@@ -213,29 +211,3 @@ def _the_rest(
             a: performance.rework_by_attribute(log, a) for a in rework_attributes
         },
     }
-
-
-def _beside(work: Callable[[], T_], *, thread: bool) -> Callable[[], T_]:
-    """Start ``work`` in a thread (or run it now); the returned function waits for its result
-    and raises what it raised."""
-    if not thread:
-        value = work()
-        return lambda: value
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = work()
-        except BaseException as exc:  # handed to the caller by wait()
-            box["error"] = exc
-
-    worker = threading.Thread(target=run, name="serviceloop-analyze", daemon=True)
-    worker.start()
-
-    def wait() -> T_:
-        worker.join()
-        if "error" in box:
-            raise box["error"]
-        return box["value"]  # type: ignore[no-any-return]
-
-    return wait
