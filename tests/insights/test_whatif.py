@@ -190,7 +190,7 @@ def test_a_running_run_is_followed_by_htmx_and_an_orphan_is_interrupted(history,
     [
         ({"staff-0": "-50"}, "is outside"),
         ({"duration-0": "fast"}, "is not a whole number"),
-        ({"hours": "Mon-Fri 18-08"}, "hours must run 00-24"),
+        ({"hours": "Mon-Fri 18-08"}, "are not working hours such as Mon-Fri 08-18"),
         ({}, "Pick at least one change."),
     ],
 )
@@ -203,6 +203,40 @@ def test_bad_changes_are_refused_and_start_nothing(
     assert message in response.content.decode()
     assert synchronous == []
     assert not list((data_dir / "whatif").glob("*.json"))
+
+
+def test_refusals_speak_the_readers_language(history, client, synchronous, data_dir):
+    from serviceloop.analytics.simulation import ModelDiscoveryError
+
+    client.force_login(history.manager)
+    refused = client.post(
+        reverse("insights:what-if"), {"hours": "nie"}, HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    assert refused.status_code == 422
+    assert "“nie”不是像 Mon-Fri 08-18 这样的工作时间" in refused.content.decode()
+    assert synchronous == []
+    # A run the library refuses in the background fails with a coded reason, shown in the
+    # reader's language when the page is read.
+    error = ModelDiscoveryError("too small", reason="too_small", cases=3, needed=30)
+    problem = whatif._refusal(error, "whatif_model_failed")
+    assert (problem.code, problem.params) == ("whatif_log_too_small", {"cases": 3, "needed": 30})
+    state = {
+        "id": "fedcba9876543210",
+        "status": "failed",
+        "created_at": "2026-01-01T00:00:00+00:00",
+        "created_by": "m",
+        "changes": ["no-rework"],
+        "replications": 2,
+        "weeks": 2,
+        "problem": problem.as_json(),
+        "error": problem.render("en"),
+    }
+    whatif._write(state)
+    url = reverse("insights:what-if-run", args=[state["id"]])
+    chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "事件日志太小，无法模拟：有已完成阶段的案件 3 个，至少需要 30 个。" in chinese
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "The event log is too small to simulate: 3 case(s)" in english
 
 
 def test_an_unknown_run_is_404(history, client):

@@ -349,6 +349,53 @@ MESSAGES: dict[str, str] = {
     "escalation_stage_required": gettext_noop("Say which stage the case moves to."),
     "per_stage_rework_only": gettext_noop("Only the rework rate is measured per stage."),
     "alert_stage_required": gettext_noop("Say which stage's backlog is watched."),
+    # --- insights: what-if runs ------------------------------------------------------------------
+    "whatif_no_run": gettext_noop("No such what-if run."),
+    "whatif_log_empty": gettext_noop(
+        "The event log is empty: there is no process to simulate yet."
+    ),
+    "whatif_log_too_small": gettext_noop(
+        "The event log is too small to simulate: {cases} case(s) with a finished stage, at "
+        "least {needed} needed."
+    ),
+    "whatif_log_too_short": gettext_noop(
+        "The event log is too short to simulate: its cases started within {hours} hours, at "
+        "least one day needed."
+    ),
+    "whatif_model_failed": gettext_noop(
+        "The event log cannot give a simulation model; the server log says why."
+    ),
+    "whatif_pick_change": gettext_noop("Pick at least one change."),
+    "whatif_hours_invalid": gettext_noop(
+        "“{value}” are not working hours such as Mon-Fri 08-18 (days Mon to Sun, hours 00 to 24)."
+    ),
+    "whatif_change_refused": gettext_noop(
+        "The simulation cannot make these changes; the server log says why."
+    ),
+    # --- demo -------------------------------------------------------------------------------------
+    "demo_interrupted": gettext_noop(
+        "An earlier demo load was interrupted: the database holds part of the demo. Delete "
+        "{database} (or drop the PostgreSQL database) and run `serviceloop demo` again."
+    ),
+    "demo_admin_taken": gettext_noop(
+        "A user “{username}” exists that the demo did not create; the demo loads into a database "
+        "without it (set SERVICELOOP_DATA_DIR or DATABASE_URL to a new one)."
+    ),
+    "demo_specialists_differ": gettext_noop(
+        "The demo in {database} is loaded with {have} specialists, not {wanted}; load the demo "
+        "with more specialists into a new database (set SERVICELOOP_DATA_DIR or DATABASE_URL to "
+        "a new one)."
+    ),
+    "demo_sizes_invalid": gettext_noop("days, per_weekday and customers must be positive."),
+    "demo_extra_specialists_range": gettext_noop(
+        "extra_specialists must be between 0 and {max}, not {value}."
+    ),
+    "demo_stages_missing": gettext_noop("The default process has no stages named {stages}."),
+    "demo_edge_missing": gettext_noop("The default process has no edge {source} -> {target}."),
+    "demo_teams_missing": gettext_noop("The default process did not create the teams {teams}."),
+    "demo_no_log": gettext_noop("The demo has no event log to measure."),
+    "demo_too_few_closed": gettext_noop("Too few closed cases in the window to measure the demo."),
+    "demo_no_stage": gettext_noop("The live log has no {stage} to staff."),
     # --- saved views ------------------------------------------------------------------------------
     "view_name_required": gettext_noop("Give the view a name."),
     "view_name_too_long": gettext_noop("Use at most {max} characters."),

@@ -44,6 +44,7 @@ from serviceloop.cases.services import (
     case_update,
     message_add,
 )
+from serviceloop.core.messages import Problem
 from serviceloop.demo.clock import Shift, arrivals_for_day
 from serviceloop.demo.errors import DemoError
 from serviceloop.demo.model import (
@@ -109,10 +110,10 @@ class ProcessMap:
                     forward[t.source.name] = t.target.name
         missing = [name for name in STAGES if name not in stages]
         if missing:
-            raise DemoError(f"The default process has no stages named {missing}.")
+            raise DemoError(Problem("demo_stages_missing", {"stages": missing}))
         for source, target in (("Delivery", BOTTLENECK_STAGE), ("Follow-up", "Delivery")):
             if (source, target) not in edges:
-                raise DemoError(f"The default process has no edge {source} -> {target}.")
+                raise DemoError(Problem("demo_edge_missing", {"source": source, "target": target}))
         return cls(version=version, stages=stages, forward=forward, edges=edges)
 
 

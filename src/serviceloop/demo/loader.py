@@ -23,6 +23,7 @@ from serviceloop.accounts.choices import Role
 from serviceloop.accounts.models import ApiToken, User
 from serviceloop.accounts.services import api_token_create, user_create
 from serviceloop.cases.services.intake import intake_defaults_install
+from serviceloop.core.messages import Problem
 from serviceloop.demo.errors import DemoError
 from serviceloop.demo.history import Counters, ProcessMap, Replay
 from serviceloop.demo.model import REFERENCE_PER_WEEKDAY
@@ -79,15 +80,10 @@ def _logins() -> dict[str, str]:
 def _check_empty() -> None:
     if User.objects.filter(username=MANAGER_USERNAME, email=MANAGER_EMAIL).exists():
         raise DemoError(
-            "An earlier demo load was interrupted: the database holds part of the demo. "
-            f"Delete {settings.DATABASES['default']['NAME']} (or drop the PostgreSQL database) "
-            "and run `serviceloop demo` again."
+            Problem("demo_interrupted", {"database": str(settings.DATABASES["default"]["NAME"])})
         )
     if User.objects.filter(username__iexact=ADMIN_USERNAME).exists():
-        raise DemoError(
-            f"A user {ADMIN_USERNAME!r} exists that the demo did not create; the demo loads into "
-            "a database without it (set SERVICELOOP_DATA_DIR or DATABASE_URL to a new one)."
-        )
+        raise DemoError(Problem("demo_admin_taken", {"username": ADMIN_USERNAME}))
 
 
 def _check_same_staff(extra_specialists: int) -> None:
@@ -98,9 +94,14 @@ def _check_same_staff(extra_specialists: int) -> None:
     have = User.objects.filter(agent_profile__team__code="specialists").count()
     if have != wanted:
         raise DemoError(
-            f"The demo in {settings.DATABASES['default']['NAME']} is loaded with {have} "
-            f"specialists, not {wanted}; load the demo with more specialists into a new database "
-            "(set SERVICELOOP_DATA_DIR or DATABASE_URL to a new one)."
+            Problem(
+                "demo_specialists_differ",
+                {
+                    "database": str(settings.DATABASES["default"]["NAME"]),
+                    "have": have,
+                    "wanted": wanted,
+                },
+            )
         )
 
 
@@ -133,11 +134,13 @@ def demo_load(
     design; ``token_file`` keeps the demo agent's API token so later runs can print it again.
     """
     if days < 1 or per_weekday <= 0 or customers < 1:
-        raise DemoError("days, per_weekday and customers must be positive.")
+        raise DemoError(Problem("demo_sizes_invalid"))
     if not 0 <= extra_specialists <= MAX_EXTRA_SPECIALISTS:
         raise DemoError(
-            f"extra_specialists must be between 0 and {MAX_EXTRA_SPECIALISTS}, "
-            f"not {extra_specialists}."
+            Problem(
+                "demo_extra_specialists_range",
+                {"max": MAX_EXTRA_SPECIALISTS, "value": extra_specialists},
+            )
         )
     if demo_is_loaded():
         _check_same_staff(extra_specialists)

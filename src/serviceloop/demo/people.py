@@ -19,6 +19,7 @@ from serviceloop.accounts.choices import Role
 from serviceloop.accounts.models import Skill, Team, User
 from serviceloop.accounts.services import agent_create, user_create
 from serviceloop.cases.models import Category
+from serviceloop.core.messages import Problem
 from serviceloop.customers.models import Customer, Organisation
 from serviceloop.customers.services import customer_register
 from serviceloop.demo.errors import DemoError
@@ -220,7 +221,7 @@ def cast_create(
     teams = {team.code: team for team in Team.objects.filter(code__in=TEAM_SIZES)}
     missing = sorted(TEAM_SIZES.keys() - teams.keys())
     if missing:
-        raise DemoError(f"The default process did not create the teams {missing}.")
+        raise DemoError(Problem("demo_teams_missing", {"teams": missing}))
     skills = _skills_by_code({spec.skill for spec in CATEGORIES} | set(TEAM_SKILL.values()))
     with _fast_hashing():
         cast = _staff_create(rng, teams, skills, extra_specialists)

@@ -17,6 +17,7 @@ import statistics
 from datetime import datetime
 from typing import Any
 
+from serviceloop.core.messages import Problem
 from serviceloop.demo.errors import DemoError
 from serviceloop.demo.model import BOTTLENECK_STAGE
 
@@ -42,7 +43,7 @@ def demo_observed(
 
     log = event_log(LogFilters())
     if log is None:
-        raise DemoError("The demo has no event log to measure.")
+        raise DemoError(Problem("demo_no_log"))
     spans = (
         completion_log(log)
         .to_polars()
@@ -59,7 +60,7 @@ def demo_observed(
     cycle = sorted((done["last"] - done["first"]).dt.total_seconds().cast(pl.Float64).to_list())
     design = [seconds for queued, seconds in waits if since <= queued < until]
     if len(cycle) < 10 or not design:
-        raise DemoError("Too few closed cases in the window to measure the demo.")
+        raise DemoError(Problem("demo_too_few_closed"))
     return {
         "cases": spans.height,
         "closed": len(cycle),
@@ -77,23 +78,20 @@ def demo_predict_more_specialists(
     replications: int,
     weeks: float,
     seed: int = 0,
-    max_utilisation: float | None = None,
+    discover: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Simulate the live log's what-if model as it is and with ``extra`` more specialists.
 
-    The model is the what-if page's; ``max_utilisation`` rediscovers it with that option of
-    ``discover_model`` (the page's 0.85 reads a team busier than that as multitasking).
+    The model is the what-if page's; ``discover`` rediscovers it with those options of
+    ``discover_model`` (e.g. ``{"arrival_weeks": None}``: arrivals at the whole log's mean rate).
     """
     from serviceloop.analytics.simulation import Scenario, parse_change, simulate
     from serviceloop.insights.whatif import whatif_as_is_model, whatif_model_discover
 
-    if max_utilisation is None:
-        model = whatif_as_is_model()
-    else:
-        model = whatif_model_discover(max_utilisation=max_utilisation)
+    model = whatif_as_is_model() if discover is None else whatif_model_discover(**discover)
     pool = next((a.pool for a in model.activities if a.name == BOTTLENECK_STAGE), None)
     if pool is None:
-        raise DemoError(f"The live log has no {BOTTLENECK_STAGE} to staff.")
+        raise DemoError(Problem("demo_no_stage", {"stage": BOTTLENECK_STAGE}))
     change = f"staff {pool}=+{extra}"
     result = simulate(
         model,
@@ -111,7 +109,9 @@ def demo_predict_more_specialists(
         "pool": pool,
         "multitasking": next(p.multitasking for p in model.pools if p.name == pool),
         "work_mean_seconds": design.mean_seconds,
+        "delay_mean_seconds": float(design.delays.mean()),
     }
+    result["arrivals"] = model.info.get("arrivals", {})
     return result
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
 import threading
@@ -21,9 +22,10 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from serviceloop.analytics import AnalyticsError
+from serviceloop.core.exceptions import ApplicationError
+from serviceloop.core.messages import Problem
 from serviceloop.insights.selectors import LogFilters, event_log, event_log_version
 
 __all__ = [
@@ -46,10 +48,25 @@ ARRIVAL_WEEKS = 4
 _ID = re.compile(r"^[0-9a-f]{16}$")
 _RUNNING: set[str] = set()  # runs this process is working on (others that say "running" died)
 _LOCK = threading.Lock()
+logger = logging.getLogger(__name__)
 
 
-class WhatIfError(Exception):
-    """A what-if request that cannot run (no log, a bad change); the message says why."""
+class WhatIfError(ApplicationError):
+    """A what-if request that cannot run (no log, a bad change): a coded problem, said in the
+    reader's language where it is shown (``exc.message``)."""
+
+
+def _refusal(exc: AnalyticsError, fallback: str) -> Problem:
+    """The library's refusal as a coded problem: why the log gives no model, as data; anything
+    else (the page's own checks make it rare) under ``fallback``, its English in the log."""
+    from serviceloop.analytics.simulation import ModelDiscoveryError
+
+    if isinstance(exc, ModelDiscoveryError) and exc.reason == "too_small":
+        return Problem("whatif_log_too_small", dict(exc.values))
+    if isinstance(exc, ModelDiscoveryError) and exc.reason == "too_short":
+        return Problem("whatif_log_too_short", dict(exc.values))
+    logger.warning("what-if refused: %s", exc)
+    return Problem(fallback)
 
 
 def _folder() -> Path:
@@ -60,7 +77,7 @@ def _folder() -> Path:
 
 def _path(run_id: str) -> Path:
     if not _ID.match(run_id):
-        raise WhatIfError("no such run")
+        raise WhatIfError(Problem("whatif_no_run"))
     return _folder() / f"{run_id}.json"
 
 
@@ -136,13 +153,13 @@ def _discover(**options: Any) -> Any:
 
     log = event_log(LogFilters())
     if log is None:
-        raise WhatIfError(_("The event log is empty: there is no process to simulate yet."))
+        raise WhatIfError(Problem("whatif_log_empty"))
     try:
         stages = completion_log(log)
         teams = {a: t for a, t in stage_teams().items() if a in stages.activities}
         return discover_model(stages, pools=teams or None, time_zone=settings.TIME_ZONE, **options)
     except AnalyticsError as exc:
-        raise WhatIfError(str(exc)) from exc
+        raise WhatIfError(_refusal(exc, "whatif_model_failed")) from exc
 
 
 def whatif_model_discover(**options: Any) -> Any:
@@ -160,15 +177,23 @@ def whatif_start(
     arrival_weeks: int = ARRIVAL_WEEKS,
 ) -> str:
     """Check the changes, record a queued run and start it in the background; returns its id."""
-    from serviceloop.analytics.simulation import Scenario, parse_change
+    from serviceloop.analytics.simulation import Scenario, parse_change, parse_hours
 
     if not changes:
-        raise WhatIfError(_("Pick at least one change."))
+        raise WhatIfError(Problem("whatif_pick_change"))
+    for change in changes:
+        kind, _, value = change.partition(" ")
+        if kind == "hours":
+            try:
+                parse_hours(value)
+            except AnalyticsError:
+                raise WhatIfError(Problem("whatif_hours_invalid", {"value": value})) from None
+    model = whatif_as_is_model(arrival_weeks=arrival_weeks)
     try:
         scenario = Scenario("what-if", tuple(parse_change(c) for c in changes))
-        scenario.apply(whatif_as_is_model(arrival_weeks=arrival_weeks))
+        scenario.apply(model)
     except AnalyticsError as exc:
-        raise WhatIfError(str(exc)) from exc
+        raise WhatIfError(_refusal(exc, "whatif_change_refused")) from exc
     run_id = uuid.uuid4().hex[:16]
     _write(
         {
@@ -235,8 +260,11 @@ def whatif_execute(run_id: str) -> dict[str, Any]:
             progress=progress,
         )
         state.update(status="done", result=result.to_dict())
-    except (AnalyticsError, WhatIfError) as exc:
-        state.update(status="failed", error=str(exc))
+    except WhatIfError as exc:
+        state.update(status="failed", error=str(exc), problem=exc.problem.as_json())
+    except AnalyticsError as exc:
+        problem = _refusal(exc, "whatif_change_refused")
+        state.update(status="failed", error=problem.render("en"), problem=problem.as_json())
     except Exception as exc:  # a bug must still end the run visibly, not leave it "running"
         state.update(status="failed", error=f"{type(exc).__name__}: {exc}")
         _write(state)
@@ -251,7 +279,7 @@ def whatif_get(run_id: str) -> dict[str, Any]:
     try:
         state: dict[str, Any] = json.loads(_path(run_id).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise WhatIfError("no such run") from None
+        raise WhatIfError(Problem("whatif_no_run")) from None
     if state["status"] in ("queued", "running") and run_id not in _RUNNING:
         state["status"] = "interrupted"
     return state

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from serviceloop.accounts.decorators import role_required
 from serviceloop.accounts.permissions import is_manager
+from serviceloop.core.messages import Problem
 from serviceloop.insights.whatif import (
     ARRIVAL_WEEKS,
     WhatIfError,
@@ -109,7 +110,7 @@ def whatif_view(request: HttpRequest) -> HttpResponse:
     try:
         model = whatif_as_is_model()
     except WhatIfError as exc:
-        return render(request, "insights/whatif.html", {**context, "no_model": str(exc)})
+        return render(request, "insights/whatif.html", {**context, "no_model": exc.message})
     context["model"] = model
     context["arrival_weeks"] = request.POST.get("arrival_weeks") or ARRIVAL_WEEKS
     rule = model.info.get("arrivals", {})
@@ -140,7 +141,7 @@ def whatif_view(request: HttpRequest) -> HttpResponse:
                     arrival_weeks=arrival_weeks,
                 )
             except WhatIfError as exc:
-                errors.append(str(exc))
+                errors.append(exc.message)
             else:
                 return redirect("insights:what-if-run", run_id=run_id)
         context["errors"] = errors
@@ -217,6 +218,12 @@ def whatif_run_view(request: HttpRequest, run_id: str) -> HttpResponse:
     except WhatIfError:
         raise Http404("no such what-if run") from None
     context: dict[str, Any] = {"run": run, "status_label": _status_label(run["status"])}
+    if run["status"] == "failed":
+        # A refusal is said in the reader's language; a bug's message as it was.
+        problem = run.get("problem")
+        context["error"] = (
+            Problem(problem["code"], problem["params"]).render() if problem else run.get("error")
+        )
     if run["status"] == "done":
         context["tables"] = _rows(run["result"])
         context["settings"] = run["result"]["settings"]

@@ -13,7 +13,7 @@ Modules: ``model`` (the data), ``discovery``, ``engine`` (fast heap engine; SimP
 """
 
 from .discovery import ModelDiscoveryError, discover_model
-from .model import ActivityModel, PoolModel, SimulationModel, mmc_model
+from .model import ActivityModel, PoolModel, SimulationModel, mmc_model, parse_hours
 from .results import Estimate, ScenarioResult, SimulationResult, simulate
 from .scenarios import (
     ArrivalPattern,
@@ -54,6 +54,7 @@ __all__ = [
     "discover_model",
     "mmc_model",
     "parse_change",
+    "parse_hours",
     "parse_scenario",
     "simulate",
     "simulate_log",

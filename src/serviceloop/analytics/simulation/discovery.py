@@ -54,7 +54,16 @@ _MIN_CALENDAR_EVENTS = 200
 
 
 class ModelDiscoveryError(AnalyticsError):
-    """The log cannot give a simulation model (too few cases, too short, nothing to route)."""
+    """The log cannot give a simulation model (too few cases, too short, nothing to route).
+
+    ``reason`` (``too_small``, ``too_short``) and ``values`` say why as data, so an application
+    can say it in its reader's language.
+    """
+
+    def __init__(self, message: str, *, reason: str = "", **values: Any) -> None:
+        self.reason = reason
+        self.values = values
+        super().__init__(message)
 
 
 def discover_model(
@@ -128,7 +137,10 @@ def discover_model(
     if n_cases < min_cases:
         raise ModelDiscoveryError(
             f"the log is too small to discover a simulation model: {n_cases} case(s), "
-            f"at least {min_cases} needed"
+            f"at least {min_cases} needed",
+            reason="too_small",
+            cases=n_cases,
+            needed=min_cases,
         )
     names = log.activities
     n = len(names)
@@ -139,7 +151,9 @@ def discover_model(
     if span_us < 86_400 * US:
         raise ModelDiscoveryError(
             "the log is too short to discover a simulation model: its cases arrive within "
-            f"{span_us / US / 3600:.1f} hours, at least one day needed"
+            f"{span_us / US / 3600:.1f} hours, at least one day needed",
+            reason="too_short",
+            hours=round(span_us / US / 3600, 1),
         )
     weeks = span_us / WEEK_US
     arrivals_slot = _hour_of_week(first["__arrival"], time_zone)
