@@ -26,7 +26,9 @@ else is touched. Run::
 
     flock /tmp/serviceloop-bench.lock .venv/bin/python benchmarks/demo_staffing.py [--extra 2]
 
-It prints the table and writes ``benchmarks/results/demo_staffing.json``.
+It prints the table and writes ``benchmarks/results/demo_staffing.json``. ``--keep DIR`` keeps
+both loaded demos (and their measures) in DIR; ``--reuse DIR`` then simulates again on them
+without loading, for a changed model.
 """
 
 from __future__ import annotations
@@ -47,9 +49,13 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 END = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # a Monday, 18:00 in Shanghai
 DESIGN = "Solution design"
-# The what-if page's model, and the same discovered with ``max_utilisation=1.0``: the page's
-# default 0.85 reads a team busier than 85 % of its hours as multitasking.
-VARIANTS = (("prediction", None), ("prediction_single_tasking", 1.0))
+# The what-if page's model (new cases at the rate of the log's last 4 weeks), and the same with
+# other arrival windows: the last 8 weeks, and the whole log's mean rate.
+VARIANTS: tuple[tuple[str, dict[str, Any] | None], ...] = (
+    ("prediction", None),
+    ("prediction_last_8_weeks", {"arrival_weeks": 8}),
+    ("prediction_mean_rate", {"arrival_weeks": None}),
+)
 MEASURES = (
     ("cycle_time_mean_seconds", "cycle time, mean (days)"),
     ("cycle_time_median_seconds", "cycle time, median (days)"),
@@ -78,27 +84,37 @@ def child(args: argparse.Namespace) -> None:
     from serviceloop.demo import demo_load
     from serviceloop.demo.staffing import demo_observed, demo_predict_more_specialists
 
-    started, cpu = time.perf_counter(), time.process_time()
-    result = demo_load(
-        days=args.days,
-        per_weekday=args.per_weekday,
-        customers=args.customers,
-        seed=args.seed,
-        end=END,
-        extra_specialists=args.child_extra,
-    )
-    first_day = END - timedelta(days=args.days)
-    out: dict[str, Any] = {
-        "extra_specialists": args.child_extra,
-        "load_seconds": time.perf_counter() - started,
-        "load_cpu_seconds": time.process_time() - cpu,
-        "counters": result.counters.__dict__,
-        "observed": demo_observed(
-            waits=result.waits.get(DESIGN, []),
-            since=first_day + timedelta(days=args.skip_days),
-            until=END - timedelta(days=args.tail_days),
-        ),
-    }
+    out: dict[str, Any]
+    if args.reuse:
+        # The demo is loaded already; its measures (they need the replay's recorded waits)
+        # were kept with it: only the prediction runs again.
+        kept = json.loads(Path(args.out).read_text(encoding="utf-8"))
+        out = {k: kept[k] for k in ("extra_specialists", "load_seconds", "load_cpu_seconds")}
+        out.update(counters=kept["counters"], observed=kept["observed"])
+    else:
+        started, cpu = time.perf_counter(), time.process_time()
+        result = demo_load(
+            days=args.days,
+            per_weekday=args.per_weekday,
+            customers=args.customers,
+            seed=args.seed,
+            end=END,
+            extra_specialists=args.child_extra,
+        )
+        first_day = END - timedelta(days=args.days)
+        out = {
+            "extra_specialists": args.child_extra,
+            "load_seconds": time.perf_counter() - started,
+            "load_cpu_seconds": time.process_time() - cpu,
+            "counters": result.counters.__dict__,
+            "observed": demo_observed(
+                waits=result.waits.get(DESIGN, []),
+                since=first_day + timedelta(days=args.skip_days),
+                until=END - timedelta(days=args.tail_days),
+            ),
+        }
+        # Written at once, so a kept demo can be measured again even if the prediction fails.
+        Path(args.out).write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
     if args.child_extra == 0:
         started, cpu = time.perf_counter(), time.process_time()
         for name, option in VARIANTS:
@@ -107,7 +123,7 @@ def child(args: argparse.Namespace) -> None:
                 replications=args.replications,
                 weeks=args.weeks,
                 seed=args.sim_seed,
-                max_utilisation=option,
+                discover=option,
             )
         out["simulation_seconds"] = time.perf_counter() - started
         out["simulation_cpu_seconds"] = time.process_time() - cpu
@@ -122,15 +138,22 @@ def _run_children(args: argparse.Namespace, folder: Path) -> list[dict[str, Any]
     running = []
     for extra in (0, args.extra):
         data_dir = folder / f"demo-plus{extra}"
-        data_dir.mkdir()
         out = folder / f"plus{extra}.json"
+        if args.reuse:
+            if not out.is_file():
+                raise SystemExit(f"--reuse: {out} is missing; load the demos with --keep first")
+            if extra:  # the demo with more specialists needs no prediction: nothing to redo
+                continue
+        else:
+            data_dir.mkdir()
         command = [sys.executable, __file__, "--child", "--data-dir", str(data_dir)]
         command += ["--out", str(out), "--child-extra", str(extra), *sys.argv[1:]]
         running.append((subprocess.Popen(command), out))
     for process, _ in running:
         if process.wait() != 0:
             raise SystemExit(f"a demo child failed with exit code {process.returncode}")
-    return [json.loads(out.read_text(encoding="utf-8")) for _, out in running]
+    outs = [folder / f"plus{extra}.json" for extra in (0, args.extra)]
+    return [json.loads(out.read_text(encoding="utf-8")) for out in outs]
 
 
 def _days(seconds: float | None) -> str:
@@ -169,6 +192,16 @@ def main() -> None:
     parser.add_argument(
         "--tail-days", type=int, default=14, help="... and this long before the end"
     )
+    parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="load the demos into DIR (new or empty) and keep them there, to --reuse later",
+    )
+    parser.add_argument(
+        "--reuse",
+        metavar="DIR",
+        help="take the demos kept in DIR by --keep (same demo options): only simulate again",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child-extra", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
@@ -177,10 +210,17 @@ def main() -> None:
     if args.child:
         child(args)
         return
+    if args.keep and args.reuse:
+        parser.error("--keep and --reuse exclude each other")
     load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="sl-demo-staffing-") as tmp:
+        folder = Path(args.keep or args.reuse or tmp).resolve()
+        if args.keep:
+            folder.mkdir(parents=True, exist_ok=True)
+            if any(folder.iterdir()):
+                parser.error(f"--keep: {folder} is not empty")
         os.environ.setdefault("SERVICELOOP_DATA_DIR", tmp)
-        base, more = _run_children(args, Path(tmp))
+        base, more = _run_children(args, folder)
         os.environ.setdefault("SERVICELOOP_DEBUG", "1")
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serviceloop.settings")
         import django
@@ -207,10 +247,15 @@ def main() -> None:
         )
     for name, option in VARIANTS:
         model = base[name]["design_model"]
+        arrivals = base[name]["arrivals"]
         print(
-            f"\n{name} (discover_model max_utilisation={option or 0.85}): Solution design work "
-            f"{model['work_mean_seconds'] / 3600:.2f} h a visit, the specialists' multitasking "
-            f"{model['multitasking']:.2f}"
+            f"\n{name} (discover_model options {option or 'of the page'}): new cases "
+            f"{arrivals['cases_per_week']:.1f} a week, {arrivals['rule']} (whole log "
+            f"{arrivals['cases_per_week_whole_log']:.1f}); Solution design work "
+            f"{model['work_mean_seconds'] / 3600:.2f} h a visit, delay "
+            f"{model['delay_mean_seconds'] / 3600:.2f} h, the specialists' multitasking "
+            f"{model['multitasking']:.2f}, utilisation "
+            f"{base[name]['as_is']['utilisation'][model['pool']]['mean']:.0%}"
         )
         _print(rows[name], args.extra)
     RESULTS.mkdir(exist_ok=True)

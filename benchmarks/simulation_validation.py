@@ -92,7 +92,14 @@ def _events(log) -> pl.DataFrame:  # type: ignore[no-untyped-def]
     return frame.with_columns(pl.col("case_id").cast(pl.String), pl.col("resource").cast(pl.String))
 
 
-def validate(name: str, log, *, pool_attribute: str | None = None, seed: int = 1) -> dict:  # type: ignore[no-untyped-def]
+def validate(  # type: ignore[no-untyped-def]
+    name: str,
+    log,
+    *,
+    pool_attribute: str | None = None,
+    seed: int = 1,
+    arrival_weeks: float | None = 4.0,
+) -> dict:  # type: ignore[type-arg]
     from serviceloop.analytics import filter_time
     from serviceloop.analytics.simulation import discover_model, simulate_log
 
@@ -103,7 +110,7 @@ def validate(name: str, log, *, pool_attribute: str | None = None, seed: int = 1
     cut, stop = t0 + span * 0.80, t0 + span * 0.95
     train = filter_time(log, end=cut, mode="started")
     t = time.perf_counter()
-    model = discover_model(train, pool_attribute=pool_attribute)
+    model = discover_model(train, pool_attribute=pool_attribute, arrival_weeks=arrival_weeks)
     discovery = time.perf_counter() - t
     test_ids = starts.filter((pl.col("s") >= cut) & (pl.col("s") < stop))["case_id"]
     real = frame.filter(pl.col("case_id").is_in(test_ids.implode()))
@@ -177,7 +184,14 @@ def main() -> None:
         "(run with SERVICELOOP_DATA_DIR=DIR; the file is DIR/serviceloop.sqlite3)",
     )
     parser.add_argument("--only-demo", action="store_true", help="validate the demo log only")
+    parser.add_argument(
+        "--arrival-weeks",
+        type=float,
+        default=4.0,
+        help="new cases at the rate of the training log's last N weeks (0: its mean rate)",
+    )
     args = parser.parse_args()
+    weeks = args.arrival_weeks or None
     sys.path.insert(0, str(HERE))
     from _gen_log import generate  # type: ignore[import-not-found]
     from simulation import truth_model  # type: ignore[import-not-found]
@@ -188,7 +202,7 @@ def main() -> None:
     rows = []
     if args.demo_db is not None:
         demo = from_polars(demo_stage_log(args.demo_db), resource="resource")
-        rows.append(validate("demo, 120 days (stage completions + agents)", demo))
+        rows.append(validate("demo (stage completions + agents)", demo, arrival_weeks=weeks))
     if args.only_demo:
         _print(rows)
         return
@@ -200,7 +214,9 @@ def main() -> None:
         resource="Resource",
         duplicates="keep",
     )
-    rows.append(validate("helpdesk_full (real; completion + resources)", helpdesk))
+    rows.append(
+        validate("helpdesk_full (real; completion + resources)", helpdesk, arrival_weeks=weeks)
+    )
     tax = read_csv(
         TESTS / "helpdesk_tax2017.csv",
         case="CaseID",
@@ -208,19 +224,29 @@ def main() -> None:
         timestamp="CompleteTimestamp",
         duplicates="keep",
     )
-    rows.append(validate("helpdesk_tax2017 (real; completion only)", tax))
+    rows.append(validate("helpdesk_tax2017 (real; completion only)", tax, arrival_weeks=weeks))
     known = simulate_log(truth_model(20_000), weeks=104, warmup_weeks=4, seed=11)
     rows.append(
         validate(
             "known process (start + complete, calendars, delays)",
             from_polars(known, resource="resource"),
             pool_attribute="pool",
+            arrival_weeks=weeks,
         )
     )
     markov = generate(60_000, seed=3)
-    rows.append(validate("_gen_log Markov help desk (completion only)", from_polars(markov)))
+    rows.append(
+        validate(
+            "_gen_log Markov help desk (completion only)",
+            from_polars(markov),
+            arrival_weeks=weeks,
+        )
+    )
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "simulation_validation.json").write_text(json.dumps(rows, indent=1, default=str))
+    suffix = "" if args.arrival_weeks == 4.0 else f"_arrival_weeks_{args.arrival_weeks:g}"
+    (RESULTS / f"simulation_validation{suffix}.json").write_text(
+        json.dumps(rows, indent=1, default=str)
+    )
     _print(rows)
 
 

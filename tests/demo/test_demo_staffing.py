@@ -4,7 +4,8 @@ The demo is loaded twice with the same seed, as it is and with two more speciali
 ``extra_specialists``), each inside a transaction rolled back at the end. The same cases arrive in
 both; with more specialists they wait less before Solution design and close sooner; and the
 simulation of the first demo's what-if model (as the Insights what-if page discovers it) predicts
-the shorter wait and cycle time. ``benchmarks/demo_staffing.py`` gives the figures at full scale.
+the shorter wait and cycle time, with a drop within a factor of four of the demos'.
+``benchmarks/demo_staffing.py`` gives the figures at full scale.
 """
 
 from __future__ import annotations
@@ -76,8 +77,8 @@ def _load(extra: int, log_dir: str) -> dict[str, Any]:
         out["prediction"] = demo_predict_more_specialists(
             extra=EXTRA, replications=5, weeks=12, seed=1
         )
-        out["single_tasking"] = demo_predict_more_specialists(
-            extra=EXTRA, replications=5, weeks=12, seed=1, max_utilisation=1.0
+        out["mean_rate"] = demo_predict_more_specialists(
+            extra=EXTRA, replications=5, weeks=12, seed=1, discover={"arrival_weeks": None}
         )
     forget_kept_logs()
     whatif_forget()
@@ -124,24 +125,34 @@ def test_more_specialists_shorten_the_queue_before_solution_design(runs):
 def test_the_simulation_predicts_what_more_specialists_do(runs):
     base, more = runs[0]["observed"], runs[EXTRA]["observed"]
     page = demo_compare(prediction=runs[0]["prediction"], base=base, more=more)
-    single = demo_compare(prediction=runs[0]["single_tasking"], base=base, more=more)
     assert runs[0]["prediction"]["staff"]["Specialists"] == 3
-    # The what-if page's model predicts a clear shortening (its interval below zero), as the
-    # demos show, ...
-    for key in ("design_wait_seconds", "cycle_time_mean_seconds"):
+    # The specialists are busy about 90 % of their hours, one case at a time: the page's model
+    # reads them so (not as multitasking, which would give them a fourth slot), so their queue
+    # is waiting for the team, which more specialists shorten, not a delay before it.
+    design = runs[0]["prediction"]["design_model"]
+    assert design["multitasking"] == 1.0
+    assert runs[0]["prediction"]["as_is"]["utilisation"]["Specialists"]["mean"] > 0.85
+    wait = page["design_wait_seconds"]
+    assert design["delay_mean_seconds"] < 0.2 * wait["as_is"]["predicted"], (design, wait)
+    # A clear shortening is predicted (intervals below zero), as the demos show ...
+    for key in ("design_wait_seconds", "cycle_time_mean_seconds", "cycle_time_p90_seconds"):
         assert page[key]["difference"]["ci_high"] < 0, (key, page[key])
         assert page[key]["difference"]["observed"] < 0, (key, page[key])
-    # ... but reads the specialists, busy over 85 % of their hours, as multitasking: most of
-    # their queue becomes a fixed delay. Discovered as working one case at a time, the model
-    # predicts the wait with more specialists to within a factor of two, and a drop (interval
-    # below zero). The demos' drop is larger than predicted: the demo's load grows by a third,
-    # so its specialists run behind the steady state the model simulates at the mean load
-    # (docs/simulation.md has the full-scale figures).
-    assert runs[0]["prediction"]["design_model"]["multitasking"] > 1
-    assert runs[0]["single_tasking"]["design_model"]["multitasking"] == pytest.approx(1, abs=0.1)
-    wait = single["design_wait_seconds"]
+    # ... the demo with more specialists is predicted closely: it queues little ...
     assert 0.5 < wait["more"]["predicted"] / wait["more"]["observed"] < 2.0, wait
-    assert wait["difference"]["ci_high"] < 0, wait
+    cycle = page["cycle_time_mean_seconds"]
+    assert 0.75 < cycle["more"]["predicted"] / cycle["more"]["observed"] < 1.25, cycle
+    # ... and the drop comes within a factor of four of the demo's (it was a tenth before the
+    # model read busy teams as queueing): at this small scale the demo's specialists run
+    # behind the steady state the model simulates, as its load grows by a third over its 35
+    # days (docs/simulation.md has the full-scale figures).
+    for key in ("design_wait_seconds", "cycle_time_mean_seconds"):
+        drop = page[key]["difference"]
+        assert drop["predicted"] < 0.25 * drop["observed"], (key, drop)
+    # The same model at the whole log's mean rate of new cases predicts a drop as well.
+    mean_rate = demo_compare(prediction=runs[0]["mean_rate"], base=base, more=more)
+    assert runs[0]["mean_rate"]["arrivals"]["rule"] == "the whole log's mean rate"
+    assert mean_rate["cycle_time_mean_seconds"]["difference"]["ci_high"] < 0
 
 
 def test_a_loaded_demo_refuses_a_different_number_of_specialists():
