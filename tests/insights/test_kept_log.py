@@ -123,3 +123,34 @@ def test_adbc_and_copy_read_the_same_columns() -> None:
         )
     )
     assert through_copy.height == CaseEvent.objects.count() > 0
+
+
+def _assert_coded_as_the_general_build(filters: LogFilters) -> None:
+    """The log coded straight from the kept rows is the one the library's general build makes
+    of the same rows: same codes, order, names and attributes."""
+    from serviceloop.analytics import from_polars
+
+    kept = selectors._kept_log(filters)
+    direct = selectors._coded_log(kept.rows, kept.cases)
+    general = from_polars(kept.frame(), duplicates="keep")
+    assert direct.coded().equals(general.coded())
+    assert direct.coded().schema == general.coded().schema
+    for names in ("activity_names", "case_names", "resource_names"):
+        assert getattr(direct, names).to_list() == getattr(general, names).to_list(), names
+    assert direct.attributes == general.attributes
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [LogFilters(), LogFilters(view="events"), LogFilters(priorities=("normal", "low"))],
+    ids=["stages", "events", "filtered"],
+)
+def test_the_coded_log_is_the_general_build_also_after_new_events(
+    live_log: Log, filters: LogFilters
+) -> None:
+    _assert_coded_as_the_general_build(filters)
+    walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
+    _assert_coded_as_the_general_build(filters)
+    case_reopen(case=live_log.standard, actor=live_log.manager, reason="again")
+    CaseFactory(actor=None, at=live_log.fresh.created_at + timedelta(days=1))
+    _assert_coded_as_the_general_build(filters)

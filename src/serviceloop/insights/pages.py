@@ -89,7 +89,11 @@ class Scope:
             return None
         if self._conformance is None:
             assert self.spec is not None
-            self._conformance = check_conformance(self.log, self.spec)
+            spec = self.spec
+            # Every page over one kept log checks it against the same design: once per log.
+            self._conformance = self.log.memo(
+                ("insights.conformance", spec), lambda: check_conformance(self.log, spec)
+            )
         return self._conformance
 
     def version_label(self, version_id: object) -> str:
@@ -112,7 +116,9 @@ def case_attributes(log: EventLog, *names: str) -> pl.DataFrame:
 
 
 def scope_build(filters: LogFilters, log: EventLog) -> Scope:
-    cases = case_attributes(log, "version", "status")
+    cases = log.memo(
+        ("insights.cases", "version", "status"), lambda: case_attributes(log, "version", "status")
+    )
     version_id = filters.version
     if version_id is None:
         counts = cases.group_by("version").agg(pl.len().alias("n"))

@@ -45,8 +45,9 @@ from serviceloop.analytics import (
     filter_case_duration,
     filter_time,
     filter_variants,
-    from_polars,
 )
+from serviceloop.analytics._engine import get_engine
+from serviceloop.analytics._schema import A, C, I, R, T
 from serviceloop.cases.eventlog import (
     ENTRY_KINDS,
     fetch_frame,
@@ -401,7 +402,8 @@ def _brought_up_to_date(kept: _Kept, filters: LogFilters, state: logstore.StoreS
     touched = _stored_rows(state, "events", None, after_id=since)
     touched_ids = touched["__case"].unique().to_list()
     fresh = _stored_rows(state, filters.view, None, after_id=since)
-    fresh = fresh.filter(~pl.col("id").is_in(kept.rows["id"].implode()))
+    held = kept.rows.filter(pl.col("id") > since)["id"]
+    fresh = fresh.filter(~pl.col("id").is_in(held.implode()))
     now = _stored_cases(state, filters, ids=touched_ids)
     known = kept.cases["__case"]
     entered = now.filter(~pl.col("__case").is_in(known.implode()))["__case"]
@@ -412,6 +414,7 @@ def _brought_up_to_date(kept: _Kept, filters: LogFilters, state: logstore.StoreS
     ]
     if entered.len():
         parts.append(_stored_rows(state, filters.view, entered))
+    # Nearly sorted already: measured at 7.2M rows, as cheap as merging two sorted runs.
     rows = pl.concat(parts).sort("__case", "timestamp", "id")
     cases = pl.concat([kept.cases.filter(~pl.col("__case").is_in(touched_ids)), now])
     return _Kept(state.version, state.generation, cases, rows)
@@ -485,8 +488,73 @@ def _filtered(kept: _Kept, filters: LogFilters) -> EventLog | None:
     if kept.rows.height == 0:
         return None
     if kept.log is None:
-        kept.log = from_polars(kept.frame(), duplicates="keep")
+        kept.log = _coded_log(kept.rows, kept.cases)
     return narrowed(kept.log, filters)
+
+
+_CODED_ATTRIBUTES = ("team", "category", "priority", "channel", "status")
+
+
+def _case_order(rows: pl.DataFrame) -> pl.DataFrame:
+    """Each case of ``rows`` (sorted by case) once, in their order."""
+    case_of_row = rows["__case"]
+    first = case_of_row != case_of_row.shift(1)
+    return pl.DataFrame({"__case": case_of_row.filter(first.fill_null(True))})
+
+
+def _coded_log(rows: pl.DataFrame, cases: pl.DataFrame) -> EventLog:
+    """The log the engine reads, coded straight from the kept rows.
+
+    The same log as ``from_polars(kept.frame())`` (tests hold them equal), without its work on
+    rows of unknown shape: the rows are already sorted by case, time and id and come from the
+    copy, so a case's code is its run number, a case's attributes are gathered by that code
+    from one row per case, and staff names are looked up per person, not per row (at 7.2M
+    visits the general build took 2.7 s and a string per row and attribute)."""
+    order = _case_order(rows)
+    per_case = order.join(cases, on="__case", how="left", maintain_order="left")
+    if per_case["case_id"].null_count():  # rows of a case the kept cases lack (never expected)
+        rows = rows.join(cases.select("__case"), on="__case", how="semi", maintain_order="left")
+        order = _case_order(rows)
+        per_case = order.join(cases, on="__case", how="left", maintain_order="left")
+    run = rows["__case"].rle_id()
+    code_type = pl.UInt32 if rows.height < 2**32 else pl.UInt64
+    per_case = per_case.with_columns(  # categories of every kept case, as frame() has them
+        per_case[name].cast(_as_enum(cases[name]).dtype) for name in _CODED_ATTRIBUTES
+    )
+    activities = rows["activity"]
+    activity_names = activities.unique().sort()
+    codes = run.cast(code_type)
+    actors = rows["actor"]
+    staff = _staff()
+    present = staff.filter(pl.col("actor").is_in(actors.unique().drop_nulls().implode()))
+    resource_names = present["resource"].unique().sort()
+    width = pl.Series(dtype=pl.Enum(resource_names)).to_physical().dtype
+    resource_code = present.select(
+        "actor",
+        pl.col("resource").cast(pl.Enum(resource_names)).to_physical().cast(width),
+    )
+    coded = pl.DataFrame(
+        {
+            C: codes,
+            A: activities.cast(pl.Enum(activity_names)).to_physical(),
+            T: rows["timestamp"].dt.epoch("us"),
+            R: actors.replace_strict(
+                resource_code["actor"], resource_code["resource"], default=None, return_dtype=width
+            ),
+            I: pl.int_range(rows.height, dtype=code_type, eager=True),
+        }
+    ).with_columns(
+        pl.col(C).set_sorted(),
+        *(per_case[name].gather(codes).alias(name) for name in ATTRIBUTES),
+    )
+    return EventLog(
+        coded,
+        activity_names=activity_names,
+        case_names=per_case["case_id"],
+        resource_names=resource_names,
+        attributes=ATTRIBUTES,
+        engine=get_engine("polars"),
+    )
 
 
 def narrowed(log: EventLog, filters: LogFilters) -> EventLog | None:
