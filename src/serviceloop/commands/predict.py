@@ -20,6 +20,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from serviceloop.commands._log_options import (
+    ActivityCol,
+    CaseCol,
+    DayFirst,
+    DuplicatesOpt,
+    JsonOut,
+    LogArg,
+    ResourceCol,
+    Separator,
+    TimestampCol,
+    TimestampFormat,
+    TimeZone,
+)
 from serviceloop.commands.analyze import Duplicates, _load, duplicate_message
 
 if TYPE_CHECKING:
@@ -85,28 +98,7 @@ def _fail(command: str, message: str) -> typer.Exit:
     return typer.Exit(EXIT_BAD_INPUT)
 
 
-# -- options shared by the three commands (the log mapping is the same as ``analyze``'s) ------
-LogArg = Annotated[Path, typer.Argument(help="Event log: .csv[.gz], .xes[.gz] or .parquet.")]
-CaseCol = Annotated[str | None, typer.Option(help="Case id column (default case_id).")]
-ActivityCol = Annotated[str | None, typer.Option(help="Activity column (default activity).")]
-TimestampCol = Annotated[
-    str | None, typer.Option(help="Completion timestamp column (default timestamp).")
-]
-ResourceCol = Annotated[str | None, typer.Option(help="Resource column (a feature).")]
-TimestampFormat = Annotated[
-    str | None, typer.Option(help="strftime format, e.g. '%d/%m/%Y %H:%M'; default: detect.")
-]
-DayFirst = Annotated[bool, typer.Option(help="When detecting, read 03/04/2024 as 3 April.")]
-Timezone = Annotated[
-    str,
-    typer.Option(
-        help="Zone of timestamps written without an offset, and of the hour/weekday features."
-    ),
-]
-Separator = Annotated[str | None, typer.Option(help="CSV separator; default: guess.")]
-DuplicatesOpt = Annotated[
-    Duplicates, typer.Option(help="Repeated events: refuse them, keep them or drop them.")
-]
+# -- options of the three commands beside the log's (commands/_log_options.py) ---------------
 Attribute = Annotated[
     list[str] | None,
     typer.Option(
@@ -131,9 +123,6 @@ Sla = Annotated[
 SlaMeasureOpt = Annotated[
     SlaMeasure,
     typer.Option(help="The SLA counts the case's total time, or its time left after now."),
-]
-JsonOut = Annotated[
-    Path | None, typer.Option("--json", help="Write the results as JSON here ('-': stdout).")
 ]
 
 
@@ -237,7 +226,7 @@ def train(
     resource_col: ResourceCol = None,
     timestamp_format: TimestampFormat = None,
     day_first: DayFirst = False,
-    timezone: Timezone = "UTC",
+    timezone: TimeZone = "UTC",
     separator: Separator = None,
     duplicates: DuplicatesOpt = Duplicates.error,
     attribute: Attribute = None,
@@ -300,7 +289,7 @@ def score(
     resource_col: ResourceCol = None,
     timestamp_format: TimestampFormat = None,
     day_first: DayFirst = False,
-    timezone: Timezone = "UTC",
+    timezone: TimeZone = "UTC",
     separator: Separator = None,
     duplicates: DuplicatesOpt = Duplicates.error,
     json_out: JsonOut = None,
@@ -402,7 +391,7 @@ def evaluate(
     resource_col: ResourceCol = None,
     timestamp_format: TimestampFormat = None,
     day_first: DayFirst = False,
-    timezone: Timezone = "UTC",
+    timezone: TimeZone = "UTC",
     separator: Separator = None,
     duplicates: DuplicatesOpt = Duplicates.error,
     attribute: Attribute = None,

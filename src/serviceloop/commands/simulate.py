@@ -22,6 +22,21 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from serviceloop.commands._log_options import (
+    ActivityCol,
+    CaseCol,
+    DayFirst,
+    DuplicatesOpt,
+    JsonOut,
+    LifecycleCol,
+    LogArg,
+    ResourceCol,
+    Separator,
+    StartCol,
+    TimestampCol,
+    TimestampFormat,
+    TimeZone,
+)
 from serviceloop.commands.analyze import Duplicates, _load, duplicate_message
 
 if TYPE_CHECKING:
@@ -138,36 +153,6 @@ def _print(result: SimulationResult, console: Any) -> None:
     console.print(util)
 
 
-# The log options of ``serviceloop analyze``, shared by ``simulate`` and ``staffing``.
-LogArg = Annotated[Path, typer.Argument(help="Event log: .csv[.gz], .xes[.gz] or .parquet.")]
-CaseCol = Annotated[str | None, typer.Option(help="Case id column (default case_id).")]
-ActivityCol = Annotated[str | None, typer.Option(help="Activity column (default activity).")]
-TimestampCol = Annotated[
-    str | None, typer.Option(help="Completion timestamp column (default timestamp).")
-]
-StartCol = Annotated[
-    str | None, typer.Option(help="Start timestamp column (processing vs waiting).")
-]
-ResourceCol = Annotated[
-    str | None, typer.Option(help="Resource column (pools, staff, start estimation).")
-]
-LifecycleCol = Annotated[str | None, typer.Option(help="Lifecycle column (start/complete rows).")]
-TimestampFormat = Annotated[
-    str | None, typer.Option(help="strftime format, e.g. '%d/%m/%Y %H:%M'; default: detect.")
-]
-DayFirst = Annotated[bool, typer.Option(help="When detecting, read 03/04/2024 as 3 April.")]
-TimeZone = Annotated[
-    str,
-    typer.Option(help="Time zone of naive timestamps, and of the weeks and hours simulated."),
-]
-Separator = Annotated[str | None, typer.Option(help="CSV separator; default: guess.")]
-DuplicatesOpt = Annotated[
-    Duplicates,
-    typer.Option(help="Repeated events: refuse them, keep them (as pm4py) or drop them."),
-]
-JsonOut = Annotated[
-    Path | None, typer.Option("--json", help="Write the results as JSON here ('-': stdout).")
-]
 ArrivalWeeks = Annotated[
     float,
     typer.Option(
@@ -273,7 +258,7 @@ def simulate(
     min_cases: Annotated[
         int, typer.Option(min=2, help="Fewer cases than this: refuse to discover a model.")
     ] = 30,
-    arrival_weeks: ArrivalWeeks = 4.0,
+    arrival_weeks: ArrivalWeeks = 8.0,
     report: Annotated[Path | None, typer.Option(help="Write an offline HTML report here.")] = None,
     json_out: JsonOut = None,
 ) -> None:
