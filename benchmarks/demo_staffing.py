@@ -49,11 +49,11 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 END = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # a Monday, 18:00 in Shanghai
 DESIGN = "Solution design"
-# The what-if page's model (new cases at the rate of the log's last 4 weeks), and the same with
-# other arrival windows: the last 8 weeks, and the whole log's mean rate.
+# The what-if page's model (new cases at the rate of the log's last 8 weeks), and the same with
+# other arrival windows: the last 4 weeks, and the whole log's mean rate.
 VARIANTS: tuple[tuple[str, dict[str, Any] | None], ...] = (
     ("prediction", None),
-    ("prediction_last_8_weeks", {"arrival_weeks": 8}),
+    ("prediction_last_4_weeks", {"arrival_weeks": 4}),
     ("prediction_mean_rate", {"arrival_weeks": None}),
 )
 MEASURES = (

@@ -98,7 +98,7 @@ def validate(  # type: ignore[no-untyped-def]
     *,
     pool_attribute: str | None = None,
     seed: int = 1,
-    arrival_weeks: float | None = 4.0,
+    arrival_weeks: float | None = 8.0,
 ) -> dict:  # type: ignore[type-arg]
     from serviceloop.analytics import filter_time
     from serviceloop.analytics.simulation import discover_model, simulate_log
@@ -187,7 +187,7 @@ def main() -> None:
     parser.add_argument(
         "--arrival-weeks",
         type=float,
-        default=4.0,
+        default=8.0,
         help="new cases at the rate of the training log's last N weeks (0: its mean rate)",
     )
     args = parser.parse_args()
@@ -243,7 +243,7 @@ def main() -> None:
         )
     )
     RESULTS.mkdir(exist_ok=True)
-    suffix = "" if args.arrival_weeks == 4.0 else f"_arrival_weeks_{args.arrival_weeks:g}"
+    suffix = "" if args.arrival_weeks == 8.0 else f"_arrival_weeks_{args.arrival_weeks:g}"
     (RESULTS / f"simulation_validation{suffix}.json").write_text(
         json.dumps(rows, indent=1, default=str)
     )

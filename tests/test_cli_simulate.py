@@ -95,16 +95,16 @@ def test_simulate_takes_new_cases_at_the_recent_rate_or_the_whole_logs():
         assert result.exit_code == 0, result.output
         return json.loads(result.stdout)["model"]  # type: ignore[no-any-return]
 
-    recent, whole, eight = model(), model("--arrival-weeks", "0"), model("--arrival-weeks", "8")
-    assert recent["info"]["arrivals"]["rule"] == "the rate of the last 4 weeks"
+    eight, whole, four = model(), model("--arrival-weeks", "0"), model("--arrival-weeks", "4")
     assert eight["info"]["arrivals"]["rule"] == "the rate of the last 8 weeks"
+    assert four["info"]["arrivals"]["rule"] == "the rate of the last 4 weeks"
     assert whole["info"]["arrivals"]["rule"] == "the whole log's mean rate"
     assert whole["cases_per_week"] == pytest.approx(
-        recent["info"]["arrivals"]["cases_per_week_whole_log"]
+        eight["info"]["arrivals"]["cases_per_week_whole_log"]
     )
     # the help desk's volume fell to about two new cases a day in its last months
-    assert max(recent["cases_per_week"], eight["cases_per_week"]) < whole["cases_per_week"] / 1.5
-    assert recent["cases_per_week"] != eight["cases_per_week"]
+    assert max(four["cases_per_week"], eight["cases_per_week"]) < whole["cases_per_week"] / 1.5
+    assert four["cases_per_week"] != eight["cases_per_week"]
 
 
 @pytest.mark.parametrize(

@@ -242,15 +242,15 @@ def test_discovery_on_the_helpdesk_log():
     )
     model = discover_model(log)
     assert len(model.activities) == 14
-    # The rate of the last four weeks: the help desk's volume fell to two new cases a day.
+    # The rate of the last eight weeks: the help desk's volume fell to two new cases a day.
     firsts = (
         pl.read_csv(HELPDESK)
         .group_by("Case ID")
         .agg(pl.col("Complete Timestamp").str.to_datetime().min().alias("first"))["first"]
     )
-    recent = (firsts > firsts.max() - dt.timedelta(weeks=4)).sum()
-    assert model.cases_per_week == pytest.approx(recent / 4)
-    assert model.info["arrivals"]["rule"] == "the rate of the last 4 weeks"
+    recent = (firsts > firsts.max() - dt.timedelta(weeks=8)).sum()
+    assert model.cases_per_week == pytest.approx(recent / 8)
+    assert model.info["arrivals"]["rule"] == "the rate of the last 8 weeks"
     whole = discover_model(log, arrival_weeks=None)
     assert whole.cases_per_week == pytest.approx(4580 / model.info["weeks"], rel=0.01)
     assert model.cases_per_week < 0.7 * whole.cases_per_week
@@ -469,10 +469,10 @@ def test_arrivals_follow_the_logs_recent_rate():
             ]
     log = from_polars(pl.DataFrame(rows, schema=["case_id", "activity", "timestamp"], orient="row"))
     counts = [20 + round(20 * week / 11) for week in range(12)]
-    # the last arrival is on a Friday: the last four weeks start after that Friday four weeks ago
+    # the last arrival is on a Friday: the last eight weeks start after that Friday eight weeks ago
     model = discover_model(log)
-    assert model.info["arrivals"]["rule"] == "the rate of the last 4 weeks"
-    assert model.cases_per_week == pytest.approx(sum(counts[-4:]) / 4)
+    assert model.info["arrivals"]["rule"] == "the rate of the last 8 weeks"
+    assert model.cases_per_week == pytest.approx(sum(counts[-8:]) / 8)
     two = discover_model(log, arrival_weeks=2)
     assert two.cases_per_week == pytest.approx(sum(counts[-2:]) / 2)
     whole = discover_model(log, arrival_weeks=None)

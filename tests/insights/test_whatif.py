@@ -129,14 +129,14 @@ def test_a_run_takes_new_cases_at_the_recent_rate_or_the_whole_logs(
     # The live log spans about two weeks: a shorter window differs from its mean rate.
     client.force_login(history.manager)
     page = client.get(reverse("insights:what-if")).content.decode()
-    assert 'name="arrival_weeks" value="4"' in page
+    assert 'name="arrival_weeks" value="8"' in page
     assert "the log's mean rate (it is shorter than the window)" in page
     recent = whatif.whatif_as_is_model(arrival_weeks=1)
     whole = whatif.whatif_as_is_model(arrival_weeks=0)
     assert recent.info["arrivals"]["rule"] == "the rate of the last 1 weeks"
     assert whole.info["arrivals"]["rule"] == "the whole log's mean rate"
     assert recent.cases_per_week != pytest.approx(whole.cases_per_week)
-    assert whatif.whatif_as_is_model() is whatif.whatif_as_is_model(arrival_weeks=4)
+    assert whatif.whatif_as_is_model() is whatif.whatif_as_is_model(arrival_weeks=8)
     runs = {}
     for weeks in ("1", "0"):
         response = client.post(

@@ -42,9 +42,9 @@ __all__ = [
     "whatif_start",
 ]
 
-# New cases arrive at the rate of the log's last four weeks (``serviceloop simulate``'s default
+# New cases arrive at the rate of the log's last eight weeks (``serviceloop simulate``'s default
 # too); a run may take another window, or 0 for the whole log's mean rate.
-ARRIVAL_WEEKS = 4
+ARRIVAL_WEEKS = 8
 _ID = re.compile(r"^[0-9a-f]{16}$")
 _RUNNING: set[str] = set()  # runs this process is working on (others that say "running" died)
 _LOCK = threading.Lock()

@@ -4,7 +4,7 @@ What is taken from the log, and how:
 
 - **Arrivals**: the first event of each case (its start time when the log has one). Their
   pattern over the week (per hour, in ``time_zone``) comes from the whole log; their level is
-  the rate of the log's last ``arrival_weeks`` weeks (4; ``None``: the whole log's mean), so a
+  the rate of the log's last ``arrival_weeks`` weeks (8; ``None``: the whole log's mean), so a
   growing or shrinking operation is simulated as it runs now, not as it ran on average.
 - **Routing**: first-order transition counts between consecutive events of a case, with START
   and END; self-loops and edges back to earlier stages are the rework paths.
@@ -76,7 +76,7 @@ def discover_model(
     time_zone: str = "UTC",
     min_cases: int = _MIN_CASES,
     max_utilisation: float = 0.85,
-    arrival_weeks: float | None = 4.0,
+    arrival_weeks: float | None = 8.0,
     duration_points: int = 1001,
 ) -> SimulationModel:
     """Discover a simulation model of the process in ``log``.
