@@ -406,11 +406,13 @@ def same(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
 
 
 def bytecode_for_serviceloop() -> str:
-    """Byte-compile ServiceLoop's analytics like an installed package, once, before timing.
+    """Byte-compile what ``serviceloop analyze`` imports like an installed package, once,
+    before timing: the package, the ``serviceloop`` script's module, its commands (the script
+    imports them all) and the analytics.
 
     pm4py and Polars were installed by pip with their ``.pyc`` files; an editable install under
-    ``PYTHONDONTWRITEBYTECODE=1`` has none, so each child would compile the library's source
-    again. The answers are not cached: only the compiled modules, as in any installation.
+    ``PYTHONDONTWRITEBYTECODE=1`` has none (or stale ones), so each child would compile the
+    source again. The answers are not cached: only the compiled modules, as in any installation.
     """
     import compileall
 
@@ -419,9 +421,11 @@ def bytecode_for_serviceloop() -> str:
     root = Path(serviceloop.__file__).parent
     if not sys.dont_write_bytecode:
         return ""  # the first child writes them, as usual
-    compileall.compile_file(str(root / "__init__.py"), quiet=1)
-    compileall.compile_dir(str(root / "analytics"), quiet=1)
-    return str(root / "analytics")
+    for module in ("__init__.py", "cli.py"):
+        compileall.compile_file(str(root / module), quiet=1)
+    for package in ("commands", "analytics"):
+        compileall.compile_dir(str(root / package), quiet=1)
+    return f"{root}/{{__init__,cli}}.py, commands/, analytics/"
 
 
 def sanity(results: dict[str, Any] | None, path: Path) -> list[str]:

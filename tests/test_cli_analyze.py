@@ -4,6 +4,7 @@ no partial output, no Django on the path."""
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -412,3 +413,29 @@ def test_the_script_reports_usage_errors_like_typer(args, code, fragment):
     out = _script(*args)
     assert out.returncode == code
     assert fragment in out.stdout + out.stderr
+
+
+def test_polars_allocator_keeps_freed_memory_unless_the_user_said_otherwise(monkeypatch):
+    from serviceloop.commands import analyze as command
+
+    monkeypatch.delenv("_RJEM_MALLOC_CONF", raising=False)
+    command._keep_freed_memory()
+    assert os.environ["_RJEM_MALLOC_CONF"] == "dirty_decay_ms:5000,muzzy_decay_ms:5000"
+    monkeypatch.setenv("_RJEM_MALLOC_CONF", "narenas:2")
+    command._keep_freed_memory()
+    assert os.environ["_RJEM_MALLOC_CONF"] == "narenas:2"
+
+
+def test_the_script_imports_polars_only_once_the_command_runs():
+    """Polars' allocator reads its settings when Polars is first imported: the ``serviceloop``
+    script and its commands must not import it before ``analyze`` sets them (nor pay for it
+    on ``--help``)."""
+    code = (
+        "import sys\n"
+        "import serviceloop.cli\n"
+        "print(sorted(m for m in ('polars', 'narwhals', 'numpy') if m in sys.modules))\n"
+    )
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"

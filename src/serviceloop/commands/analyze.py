@@ -341,6 +341,7 @@ def analyze(
     ] = None,
 ) -> None:
     """Mine an event log: process map, variants, durations, bottlenecks, rework, conformance."""
+    _keep_freed_memory()
     from serviceloop.analytics import AnalyticsError
     from serviceloop.analytics.errors import DuplicateEventError
 
@@ -457,6 +458,18 @@ def analyze(
     _print_summary(_summary(document), basis=TIME_BASIS[has_start])
     for path in outputs:
         typer.echo(f"Wrote {path}", err=True)
+
+
+def _keep_freed_memory() -> None:
+    """Let Polars' allocator keep the memory it frees for a few seconds before handing it back.
+
+    A run of the command is short, and its steps free and allocate columns of the same sizes
+    again and again; memory handed back and asked for again is a page fault per 4 KiB on first
+    touch, which on a VM cost a third of the CPU of a ten-million-event run (925,000 faults).
+    Keeping it five seconds takes 30 % fewer faults for about a fifth more peak memory. Set
+    before Polars is first imported (its allocator reads it then); a value the user set wins.
+    """
+    os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:5000,muzzy_decay_ms:5000")
 
 
 def run_with_click(args: list[str]) -> int:
