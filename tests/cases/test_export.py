@@ -7,6 +7,7 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
+import polars as pl
 import pyarrow.parquet as pq
 import pytest
 from django.db import connection
@@ -352,3 +353,14 @@ def test_batches_are_lazy_and_read_a_range_of_cases_each(log):
         assert '"cases_caseevent"."case_id" >=' in sql
         assert "OFFSET" not in sql
     assert len(queries) == 3 + 2 * len(scans)  # bounds, users, stages; per batch cases + events
+
+
+def test_a_case_missing_from_its_range_drops_its_rows_and_keeps_the_order():
+    # A case created between the range's two statements has events but no case row yet.
+    from serviceloop.cases.export.rows import _with_cases
+
+    rows = pl.DataFrame({"case": [3, 3, 9, 5, 12, 13], "activity": [*"abcdef"]})
+    cases = pl.DataFrame({"case": [5, 3, 12], "case_id": ["C5", "C3", "C12"]})
+    joined = _with_cases(rows, cases)
+    assert joined.rows() == [(3, "a", "C3"), (3, "b", "C3"), (5, "d", "C5"), (12, "e", "C12")]
+    assert _with_cases(rows.head(2), cases).rows() == [(3, "a", "C3"), (3, "b", "C3")]

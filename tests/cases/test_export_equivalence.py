@@ -233,6 +233,8 @@ def build_history(world) -> None:
                 timestamp=at + timedelta(minutes=1),
                 actor=world.back_agent,
             )
+        if index == 3:
+            add_unusual_events(case, at, world)
     other = build_process_version()
     intake = stage_of(other, "intake")
     assert intake.responsible_team is not None
@@ -240,6 +242,34 @@ def build_history(world) -> None:
     for index in range(3):
         case = CaseFactory(process_version=other, at=T0 + timedelta(days=1, hours=index))
         case_assign(case=case, assignee=stranger, actor=world.manager, at=T0 + timedelta(days=2))
+
+
+def add_unusual_events(case, at, world) -> None:
+    """Events appended out of time order (the export sorts what the table order leaves
+    unsorted), two at one instant (the id decides), and stage events whose team is JSON null
+    (no re-route), re-routed to nobody, or re-routed with no ``to``."""
+
+    def event(minutes, kind=EventKind.NOTE_ADDED, activity="Note", **attributes):
+        CaseEvent.objects.create(
+            case=case,
+            kind=kind,
+            activity=activity,
+            timestamp=at + timedelta(minutes=minutes),
+            actor=world.front_agent,
+            attributes=attributes,
+        )
+
+    event(20)
+    event(20, activity="=Same instant")
+    moved = {"to_stage": "delivery", "from_stage": "delivery"}
+    event(55, kind=EventKind.STAGE_ENTERED, activity="Delivery", team=None, **moved)
+    event(56, kind=EventKind.STAGE_ENTERED, activity="Delivery", team={"from": "x"}, **moved)
+    event(57, kind=EventKind.NOTE_ADDED)
+    event(
+        58, EventKind.STAGE_ENTERED, "Delivery", team={"to": None}, assignee={"to": None}, **moved
+    )
+    event(59, kind=EventKind.ASSIGNED, activity="Assigned", team=None, assignee=None)
+    event(60, kind=EventKind.ASSIGNED, activity="Assigned", team=world.back.code)
 
 
 QUERIES = [

@@ -35,9 +35,21 @@ STAGE_PARQUET_SCHEMA = pa.schema([_FIELDS[name] for name in STAGE_EXPORT_COLUMNS
 
 def _writer(sink: str | Path | IO[bytes], schema: pa.Schema) -> pq.ParquetWriter:
     # Min/max statistics only where a reader skips row groups by them (the case, the time):
-    # measured, those of the other text columns cost a quarter of the writing.
+    # measured, those of the other text columns cost a quarter of the writing. Dictionaries
+    # only for text (names and codes repeat): a timestamp is nearly always new, and trying to
+    # dictionary-encode them cost 40 % of the writing for a larger file.
     indexed = [n for n in ("case_id", "start_timestamp", "timestamp") if n in schema.names]
-    return pq.ParquetWriter(sink, schema, compression="zstd", write_statistics=indexed)
+    text = [f.name for f in schema if f.type == pa.string()]
+    return pq.ParquetWriter(
+        sink, schema, compression="zstd", write_statistics=indexed, use_dictionary=text
+    )
+
+
+def _arrow(batch: pl.DataFrame, schema: pa.Schema) -> pa.Table:
+    """The batch as ``schema``: Polars hands text over as ``large_string`` at its oldest
+    compatibility level, cast to ``string`` by offsets alone (its newer string views are
+    copied value by value: measured, twice the time)."""
+    return batch.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(schema)
 
 
 def write_parquet(batches: Iterable[pl.DataFrame], sink: str | Path | IO[bytes]) -> int:
@@ -54,7 +66,7 @@ def write_parquet(batches: Iterable[pl.DataFrame], sink: str | Path | IO[bytes])
                 schema = STAGE_PARQUET_SCHEMA if staged else PARQUET_SCHEMA
                 writer = _writer(sink, schema)
             if batch.height:
-                writer.write_table(batch.to_arrow().cast(schema))
+                writer.write_table(_arrow(batch, schema))
                 written += batch.height
         if writer is None:
             columns = getattr(batches, "columns", None)
