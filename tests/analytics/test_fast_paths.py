@@ -173,3 +173,39 @@ def test_an_error_in_either_half_of_analyze_is_raised(monkeypatch):
         with pytest.raises(RuntimeError, match="boom"):
             analyze(log)
     assert analyze(log).dfg.equals(dfg(from_polars(_log(4, start=False))))
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 12), st.sampled_from("abc"), st.integers(0, 3)),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_variants_in_order_equal_a_plain_count(rows):
+    """Variants most frequent first, ties to the one whose first case appears first in the log:
+    as a plain count over the traces says (the Polars path sorts by count alone, stably)."""
+    from serviceloop.analytics import variants
+
+    frame = pl.DataFrame(
+        {
+            "case_id": [c for c, _, _ in rows],
+            "activity": [a for _, a, _ in rows],
+            "timestamp": [t for _, _, t in rows],
+        }
+    )
+    traces: dict[int, list[str]] = {}
+    for c, _a, _t in rows:  # cases in order of first appearance
+        traces.setdefault(c, [])
+    for c, a, _t in sorted(rows, key=lambda r: r[2]):
+        traces[c].append(a)
+    first_seen: dict[tuple[str, ...], int] = {}
+    counts: dict[tuple[str, ...], int] = {}
+    for i, trace in enumerate(traces.values()):
+        first_seen.setdefault(tuple(trace), i)
+        counts[tuple(trace)] = counts.get(tuple(trace), 0) + 1
+    want = sorted(counts, key=lambda v: (-counts[v], first_seen[v]))
+    got = variants(from_polars(frame, duplicates="keep"))
+    assert [tuple(v) for v in got["activities"]] == want
+    assert got["count"].to_list() == [counts[v] for v in want]

@@ -13,7 +13,7 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
-from ._engine import FIRST, VARIANT
+from ._engine import FIRST, VARIANT, PolarsEngine
 from ._schema import A2, A, C
 from ._steps import edge_times
 from .errors import InvalidParameterError
@@ -149,6 +149,17 @@ def variants(log: EventLog, *, top: int | None = None) -> pl.DataFrame:
     >>> variants(log).select("activities", "count").rows()
     [(['a', 'b'], 2), (['a'], 1)]
     """
+    if isinstance(log.engine, PolarsEngine):
+        # The sequences come in case order, so variants kept in order of appearance are in
+        # order of their first case: a stable sort by count alone breaks ties by first case
+        # (no minimum per group; a fifth of the time of sorting by both).
+        out = (
+            case_variants(log)
+            .group_by(VARIANT, maintain_order=True)
+            .agg(pl.len().alias("count"))
+            .sort("count", descending=True, maintain_order=True)
+        )
+        return _variant_frame(log, out if top is None else out.head(top), out["count"].sum())
     seqs = log.engine.lazy(case_variants(log))
     grouped = seqs.group_by(VARIANT).agg(nw.len().alias("count"), nw.col(C).min().alias("__first"))
     out = log.engine.collect(grouped)
@@ -162,8 +173,11 @@ def variants(log: EventLog, *, top: int | None = None) -> pl.DataFrame:
         out = out.sort(rank)
     else:
         out = out.sort(["count", "__first"], descending=[True, False])
-    if top is not None:
-        out = out.head(top)
+    return _variant_frame(log, out if top is None else out.head(top), total)
+
+
+def _variant_frame(log: EventLog, out: pl.DataFrame, total: int) -> pl.DataFrame:
+    """The :func:`variants` columns from the sorted codes and counts."""
     return out.select(
         decode_lists(out[VARIANT], log.activity_names).alias("activities"),
         pl.col("count").cast(pl.Int64),
