@@ -176,7 +176,7 @@ def variants(log: EventLog, *, top: int | None = None) -> pl.DataFrame:
     return _variant_frame(log, out if top is None else out.head(top), total)
 
 
-def _variant_frame(log: EventLog, out: pl.DataFrame, total: int) -> pl.DataFrame:
+def _variant_frame(log: EventLog, out: pl.DataFrame, total: Any) -> pl.DataFrame:
     """The :func:`variants` columns from the sorted codes and counts."""
     return out.select(
         decode_lists(out[VARIANT], log.activity_names).alias("activities"),
