@@ -108,11 +108,15 @@ def _pair_cases(keys: pl.Series, n: int) -> pl.DataFrame:
     distinct = keys.filter((keys != keys.shift(1)).fill_null(True))
     pair = distinct.to_frame().select((pl.col(_EDGE) % (n * (n + 1))).alias("__pair"))
     source, target = pl.col("__pair") // (n + 1), pl.col("__pair") % (n + 1)
-    return (
-        pair.filter(target != n)
+    counted = (
+        pair.lazy()
+        .filter(target != n)
         .group_by((source.cast(pl.Int64) * n + target.cast(pl.Int64)).alias(_EDGE))
         .agg(pl.len().alias("cases"))
+        .collect(engine="streaming")  # counts: exact in any order, half the in-memory CPU
     )
+    assert isinstance(counted, pl.DataFrame)
+    return counted
 
 
 def _stats(col: str, prefix: str, *, sorted_: bool) -> list[nw.Expr]:

@@ -204,7 +204,7 @@ def rework(log: EventLog) -> pl.DataFrame:
     ('a', 1)
     """
     n = nw.col(COUNT)
-    counts = log.engine.collect(
+    counts = log.engine.collect_counts(
         _activity_counts(log)
         .group_by(A)
         .agg(
