@@ -256,3 +256,27 @@ def test_a_log_with_start_and_complete_rows_uses_both(tmp_path):
     assert staff == {"Triage": 1, "Fix": 2}
     fix = next(a for a in model["activities"] if a["name"] == "Fix")
     assert fix["mean_seconds"] == pytest.approx(truth.activities[1].mean_seconds, rel=0.15)
+
+
+def test_a_pool_that_cannot_keep_up_is_named():
+    """An M/M/2 queue offered 1.25 servers' work a moment: no steady state, and the output says
+    so; the JSON carries every pool's offered load."""
+    import io
+
+    from rich.console import Console
+
+    from serviceloop.analytics.simulation import mmc_model, simulate
+    from serviceloop.commands.simulate import _print
+
+    def shown(servers: int) -> str:
+        model = mmc_model(arrivals_per_hour=5, mean_service_seconds=1800, servers=servers)
+        result = simulate(model, replications=2, seed=1, weeks=1, warmup_weeks=0)
+        out = io.StringIO()
+        _print(result, Console(file=out, width=120))
+        assert result.to_dict()["model"]["offered_load"]["Servers"] == pytest.approx(
+            2.5 / servers, rel=0.01
+        )
+        return out.getvalue()
+
+    assert "Pool Servers cannot keep up: its work is 125% of its hours" in shown(2)
+    assert "cannot keep up" not in shown(3)

@@ -503,3 +503,21 @@ def test_discovery_rejects_bad_options(options, message):
     log = from_polars(_busy_team_log(0.5).head(200), resource="resource")
     with pytest.raises(InvalidParameterError, match=message):
         discover_model(log, **options)
+
+
+def test_offered_load_counts_rework_and_matches_the_simulated_utilisation():
+    model = _network_model()
+    # Triage once (1), Fix 0.9 / (1 - 0.05 - 0.95 x 0.2) per case, Check 0.95 of Fix's visits
+    fix = 0.9 / (1 - 0.05 - 0.95 * 0.2)
+    assert model.visits_per_case() == pytest.approx([1.0, fix, 0.95 * fix])
+    load = model.offered_load()
+    means = {a.name: a.mean_seconds for a in model.activities}
+    front = 2.0 * (means["Triage"] + 0.95 * fix * means["Check"]) / (2 * 3600)
+    assert load == pytest.approx({"Front": front, "Experts": 2.0 * fix * means["Fix"] / (3 * 3600)})
+    res = simulate(model, replications=4, seed=3, weeks=8, warmup_weeks=1)
+    for pool, value in load.items():
+        util = res.as_is.utilisation[pool]
+        assert value == pytest.approx(util.mean, rel=0.05), (pool, value, util)
+    # One expert fewer and the experts cannot keep up: their work exceeds their hours.
+    assert parse_scenario("s: staff Experts=-2").apply(model).offered_load()["Experts"] > 1
+    assert model.to_dict()["offered_load"] == pytest.approx(load, abs=1e-6)

@@ -239,6 +239,21 @@ def test_refusals_speak_the_readers_language(history, client, synchronous, data_
     assert "The event log is too small to simulate: 3 case(s)" in english
 
 
+def test_a_team_that_cannot_keep_up_is_named_before_a_run(history, client, monkeypatch):
+    from serviceloop.analytics.simulation import mmc_model
+    from serviceloop.insights import whatif_views
+
+    client.force_login(history.manager)
+    url = reverse("insights:what-if")
+    assert 'data-testid="whatif-overloaded"' not in client.get(url).content.decode()
+    overloaded = mmc_model(arrivals_per_hour=5, mean_service_seconds=1800, servers=2)
+    monkeypatch.setattr(whatif_views, "whatif_as_is_model", lambda **_: overloaded)
+    page = client.get(url).content.decode()
+    assert "Servers cannot keep up: its work is 125% of its hours" in page
+    chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "Servers 跟不上：按目前的新案件速率，其工作量是其工作时间的 125%" in chinese
+
+
 def test_an_unknown_run_is_404(history, client):
     client.force_login(history.manager)
     assert client.get(reverse("insights:what-if-run", args=["nope"])).status_code == 404

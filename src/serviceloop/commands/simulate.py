@@ -108,6 +108,13 @@ def _print(result: SimulationResult, console: Any) -> None:
         stages = ", ".join(a.name for a in model.activities if a.pool == p.name)
         pools.add_row(p.name, str(p.staff), f"{p.multitasking:.2f}", p.describe_hours(), stages)
     console.print(pools)
+    for name, load in model.offered_load().items():
+        if load >= 1.0:
+            console.print(
+                f"[bold]Pool {name} cannot keep up:[/bold] its work is {load:.0%} of its hours "
+                "at this rate of new cases, so its queue grows for as long as the simulation "
+                "runs and the as-is figures grow with --weeks."
+            )
     rule = model.info.get("arrivals")
     if rule:
         console.print(

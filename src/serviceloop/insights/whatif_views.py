@@ -113,6 +113,12 @@ def whatif_view(request: HttpRequest) -> HttpResponse:
         return render(request, "insights/whatif.html", {**context, "no_model": exc.message})
     context["model"] = model
     context["arrival_weeks"] = request.POST.get("arrival_weeks") or ARRIVAL_WEEKS
+    # A team offered more work than its hours hold has no steady state: say so before a run.
+    context["overloaded"] = [
+        {"team": name, "load": f"{load:.0%}"}
+        for name, load in model.offered_load().items()
+        if load >= 1.0
+    ]
     rule = model.info.get("arrivals", {})
     recent = rule.get("cases_per_week", model.cases_per_week)
     context["arrivals"] = {

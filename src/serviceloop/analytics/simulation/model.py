@@ -15,6 +15,7 @@ ignored: an hour of the week is 3600 seconds).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -175,6 +176,30 @@ class SimulationModel:
     def cases_per_week(self) -> float:
         return float(self.arrivals.sum())
 
+    def visits_per_case(self) -> np.ndarray:
+        """Expected visits of each activity per case (rework counted), from the routing chain."""
+        n = len(self.activities)
+        q = self.routing[:n, :n]
+        try:
+            return np.linalg.solve((np.eye(n) - q).T, self.routing[n, :n])
+        except np.linalg.LinAlgError:  # a loop no case leaves: the engine cuts it at MAX_STEPS
+            return np.full(n, np.inf)
+
+    def offered_load(self) -> dict[str, float]:
+        """Per pool: the work new cases bring per week over the task-hours it holds per week.
+
+        At 1 or more the pool cannot keep up: its queue grows for as long as a simulation runs,
+        so no steady state exists and the as-is figures grow with the weeks simulated.
+        """
+        visits = self.visits_per_case()
+        work: dict[str, float] = {p.name: 0.0 for p in self.pools}
+        for a, v in zip(self.activities, visits, strict=True):
+            work[a.pool] += self.cases_per_week * float(v) * a.mean_seconds
+        return {
+            p.name: work[p.name] / (float(p.slots.sum()) * 3600.0) if p.slots.sum() else math.inf
+            for p in self.pools
+        }
+
     def with_(self, **changes: Any) -> SimulationModel:
         """A copy with some fields replaced (validated again)."""
         return replace(self, **changes)
@@ -219,6 +244,9 @@ class SimulationModel:
                 }
                 for p in self.pools
             ],
+            "offered_load": {
+                k: round(v, 6) if math.isfinite(v) else None for k, v in self.offered_load().items()
+            },
             "info": self.info,
             "n_activities": n,
         }
