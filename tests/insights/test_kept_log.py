@@ -154,3 +154,21 @@ def test_the_coded_log_is_the_general_build_also_after_new_events(
     case_reopen(case=live_log.standard, actor=live_log.manager, reason="again")
     CaseFactory(actor=None, at=live_log.fresh.created_at + timedelta(days=1))
     _assert_coded_as_the_general_build(filters)
+
+
+@pytest.mark.parametrize("view", ["stages", "events"])
+def test_an_event_dated_before_its_cases_last_one_is_read_in_time_order(
+    live_log: Log, view: str
+) -> None:
+    """The copy's newer file holds an event older than the case's events in the first file:
+    reading the copy afresh still orders the case's rows by time."""
+    filters = LogFilters(view=view)  # type: ignore[arg-type]
+    selectors._kept_log(filters)  # the copy is written: the case's events are in its first file
+    case_reopen(
+        case=live_log.standard,
+        actor=live_log.manager,
+        reason="dated back",
+        at=live_log.standard.created_at + timedelta(minutes=30),
+    )
+    selectors.forget_kept_logs()  # a fresh process reads the copy's two files
+    _same_as_fresh(filters)

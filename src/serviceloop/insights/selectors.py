@@ -373,13 +373,36 @@ def _stored_rows(
     *,
     after_id: int | None = None,
 ) -> pl.DataFrame:
-    """The view's rows of ``cases`` (None: every case) after ``after_id``, in log order."""
+    """The view's rows of ``cases`` (None: every case) after ``after_id``, in log order.
+
+    Activities are held as categories (a few dozen names over millions of rows)."""
     scan = logstore.scan_rows(state, view)
     if after_id is not None:
         scan = scan.filter(pl.col("id") > after_id)
     if cases is not None:
         scan = scan.join(pl.LazyFrame({"__case": cases}), on="__case", how="semi")
-    return scan.sort("__case", "timestamp", "id").collect()
+    return _in_log_order(scan.with_columns(pl.col("activity").cast(pl.Categorical)).collect())
+
+
+def _in_log_order(rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` sorted by case, time and id, taking its columns one at a time (``rows`` is left
+    empty).
+
+    The copy's files are in id order, each sorted by case and time, so a stable sort by case
+    alone nearly always leaves each case's rows in time order (checked; else they are sorted by
+    all three). Measured at 32M events: 2.7 s of CPU and one copy of the log at a time, where a
+    sort by the three keys held two copies (3.5 GB) and the lazy engine's took 9 s."""
+    order = rows.select(pl.arg_sort_by("__case", maintain_order=True)).to_series()
+    columns = [rows.drop_in_place(name).gather(order) for name in list(rows.columns)]
+    out = pl.DataFrame(columns)
+    same_case = pl.col("__case") == pl.col("__case").shift(1)
+    later = (pl.col("timestamp") > pl.col("timestamp").shift(1)) | (
+        (pl.col("timestamp") == pl.col("timestamp").shift(1))
+        & (pl.col("id") > pl.col("id").shift(1))
+    )
+    if out.select((~same_case | later).fill_null(True).all()).item():
+        return out
+    return out.sort("__case", "timestamp", "id")
 
 
 def _read(filters: LogFilters, state: logstore.StoreState) -> _Kept:
@@ -414,8 +437,7 @@ def _brought_up_to_date(kept: _Kept, filters: LogFilters, state: logstore.StoreS
     ]
     if entered.len():
         parts.append(_stored_rows(state, filters.view, entered))
-    # Nearly sorted already: measured at 7.2M rows, as cheap as merging two sorted runs.
-    rows = pl.concat(parts).sort("__case", "timestamp", "id")
+    rows = _in_log_order(pl.concat(parts, rechunk=False))
     cases = pl.concat([kept.cases.filter(~pl.col("__case").is_in(touched_ids)), now])
     return _Kept(state.version, state.generation, cases, rows)
 
@@ -522,7 +544,7 @@ def _coded_log(rows: pl.DataFrame, cases: pl.DataFrame) -> EventLog:
         per_case[name].cast(_as_enum(cases[name]).dtype) for name in _CODED_ATTRIBUTES
     )
     activities = rows["activity"]
-    activity_names = activities.unique().sort()
+    activity_names = activities.unique().cast(pl.String).sort()
     codes = run.cast(code_type)
     actors = rows["actor"]
     staff = _staff()
