@@ -547,9 +547,5 @@ def staffing(
 
 def _work_per_case(model: Any) -> float:
     """Expected processing seconds per case: visits of each activity x its mean time."""
-    import numpy as np
-
-    n = len(model.activities)
-    q = model.routing[:n, :n]
-    visits = np.linalg.solve((np.eye(n) - q).T, model.routing[n, :n])
+    visits = model.visits_per_case()
     return float(sum(v * a.mean_seconds for v, a in zip(visits, model.activities, strict=True)))
