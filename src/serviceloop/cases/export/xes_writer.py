@@ -15,10 +15,12 @@ and a ``complete`` event when it left (none yet for a visit under way).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from serviceloop.cases.export.csv_writer import TIMESTAMP_FORMAT
 from serviceloop.cases.export.rows import CASE_ATTRIBUTES, COLUMNS
@@ -70,13 +72,18 @@ def xes_attr(value: str) -> str:
 def _escaped(column: str) -> pl.Expr:
     """``column`` through :func:`xes_attr`, computed once per distinct value (activities,
     people and codes repeat on almost every event) and mapped back in columns."""
-    return pl.col(column).map_batches(_escape_series, return_dtype=pl.String)
+    return _per_value(column, xes_attr)
 
 
-def _escape_series(values: pl.Series) -> pl.Series:
-    distinct = values.drop_nulls().unique()
-    escaped = [xes_attr(value) for value in distinct]
-    return values.replace_strict(distinct, escaped, default=None, return_dtype=pl.String)
+def _per_value(column: str, make: Callable[[str], str]) -> pl.Expr:
+    """``make(value)`` for each value of ``column``, called once per distinct value."""
+
+    def apply(values: pl.Series) -> pl.Series:
+        distinct = values.drop_nulls().unique()
+        made = [make(value) for value in distinct]
+        return values.replace_strict(distinct, made, default=None, return_dtype=pl.String)
+
+    return pl.col(column).map_batches(apply, return_dtype=pl.String)
 
 
 def _string(key: str, column: str, indent: str) -> pl.Expr:
@@ -87,17 +94,41 @@ def _string(key: str, column: str, indent: str) -> pl.Expr:
     return line.fill_null("")
 
 
+def _element(key: str, value: str | None, indent: str) -> str:
+    return "" if value is None else f'{indent}<string key="{key}" value="{xes_attr(value)}"/>\n'
+
+
 _EVENT_START = '    <event>\n      <string key="concept:name" value="'
 _EVENT_TIME = '"/>\n      <date key="time:timestamp" value="'
 _EVENT_LIFECYCLE = '      <string key="lifecycle:transition" value="'
 _EVENT_KIND = '"/>\n      <string key="kind" value="'
 _EVENT_END = '"/>\n    </event>\n'
 _SLICE = 50_000  # events turned into one piece of text at a time: bounds the text held
+#: What an event says after its time depends on these alone, and they repeat.
+_AFTER_TIME = ("resource", "resource_name", "lifecycle", "kind")
 
 
-def _events_text(frame: pl.DataFrame, previous: str | None) -> str:
-    """The frame's events as XML, preceded where a new case starts by the previous trace's end
-    and the new trace's start; ``previous`` is the case of the row before the frame."""
+def _after_time(resource: str | None, name: str | None, lifecycle: str, kind: str) -> str:
+    return (
+        '"/>\n'
+        + _element("org:resource", resource, "      ")
+        + _element("resource_name", name, "      ")
+        + _EVENT_LIFECYCLE
+        + xes_attr(lifecycle)
+        + _EVENT_KIND
+        + xes_attr(kind)
+        + _EVENT_END
+    )
+
+
+def _events_text(frame: pl.DataFrame, previous: str | None) -> bytes:
+    """The frame's events as UTF-8 XML, preceded where a new case starts by the previous
+    trace's end and the new trace's start; ``previous`` is the case of the row before the frame.
+
+    Each event is three pieces: its activity's opening (made once per activity), its time, and
+    the rest (made once per distinct resource, name, lifecycle and kind). Measured against
+    building every element per event, a third of the time; the rows' text is then taken whole
+    from Arrow's buffer rather than joined and encoded through a Python string."""
     case = pl.col("case_id")
     before = case.shift(1, fill_value=previous) if previous is not None else case.shift(1)
     numbered = frame.with_row_index("__row").with_columns(
@@ -115,27 +146,35 @@ def _events_text(frame: pl.DataFrame, previous: str | None) -> str:
             *(_string(name, name, "    ") for name in CASE_ATTRIBUTES),
         ).alias("__head"),
     )
-    events = numbered.select(
-        "__row",
+    endings = numbered.select(_AFTER_TIME).unique()
+    endings = endings.with_columns(
+        pl.Series("__end", [_after_time(*row) for row in endings.iter_rows()], pl.String)
+    )
+    events = numbered.join(
+        endings, on=list(_AFTER_TIME), how="left", maintain_order="left", nulls_equal=True
+    ).join(heads, on="__row", how="left", maintain_order="left")
+    text = events.select(
         pl.concat_str(
-            pl.lit(_EVENT_START),
-            _escaped("activity"),
-            pl.lit(_EVENT_TIME),
+            pl.col("__head").fill_null(""),
+            _per_value("activity", lambda value: _EVENT_START + xes_attr(value) + _EVENT_TIME),
             pl.col("timestamp").dt.strftime(TIMESTAMP_FORMAT),
-            pl.lit('"/>\n'),
-            _string("org:resource", "resource", "      "),
-            _string("resource_name", "resource_name", "      "),
-            pl.lit(_EVENT_LIFECYCLE),
-            _escaped("lifecycle"),
-            pl.lit(_EVENT_KIND),
-            _escaped("kind"),
-            pl.lit(_EVENT_END),
-        ).alias("__event"),
-    )
-    text = events.join(heads, on="__row", how="left", maintain_order="left").select(
-        pl.concat_str(pl.col("__head").fill_null(""), "__event").str.join("")
-    )
-    return str(text.item())
+            "__end",
+        )
+    ).to_series()
+    return _joined(text)
+
+
+def _joined(text: pl.Series) -> bytes:
+    """Every value of ``text`` (no nulls) one after another, as UTF-8: the data buffer of its
+    Arrow form, which holds them so."""
+    array = text.to_arrow(compat_level=pl.CompatLevel.oldest())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)
+    data = array.buffers()[2]
+    if data is None:  # every value empty
+        return b""
+    return bytes(memoryview(data)[offsets[array.offset] : offsets[array.offset + len(array)]])
 
 
 def lifecycle_events(visits: pl.DataFrame) -> pl.DataFrame:
@@ -170,7 +209,7 @@ def xes_chunks(batches: Iterable[pl.DataFrame]) -> Iterator[bytes]:
             piece = frame.slice(offset, _SLICE).select(COLUMNS)
             text = _events_text(piece, current)
             current = piece["case_id"][-1]
-            yield text.encode()
+            yield text
     if current is not None:
         yield b"  </trace>\n"
     yield FOOTER.encode()
