@@ -83,8 +83,8 @@ def build_log(
             start_timestamp = "__lc_start"
 
     for col in (case, activity, timestamp):
-        nulls = frame[col].is_null()
-        if nulls.any():
+        if frame[col].null_count():  # kept with the column: no pass over the rows
+            nulls = frame[col].is_null()
             at = int(nulls.arg_true()[0])
             raise MissingValueError(
                 column=col, row=int(frame[I][at]) + row_offset, count=int(nulls.sum()), path=path
