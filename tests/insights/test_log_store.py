@@ -169,3 +169,38 @@ def test_a_copy_missing_a_file_is_written_again(live_log: Log) -> None:
     assert again.generation != state.generation
     assert all(path.exists() for path in again.files("events"))
     assert _figures(LogFilters(), event_log(LogFilters())) == _direct(LogFilters())
+
+
+def test_merging_leaves_big_files_as_they_are(
+    live_log: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the newest small files are merged: a file of many rows is not written again every
+    few dozen events (at 30M events that took seconds, in a page load)."""
+    monkeypatch.setattr(logstore, "MAX_SEGMENTS", 3)
+    monkeypatch.setattr(logstore, "KEEP_ROWS", 10)
+    state = logstore.sync(event_log_version())
+    assert logstore._rows_in(state.events[0]) >= 10
+    case, hours = live_log.fresh, 0
+    kept: str | None = None
+    while kept is None:
+        hours += 1
+        case = walk(
+            case, live_log.version, live_log.manager, [(("analysis", "delivery")[hours % 2], hours)]
+        )
+        state = logstore.sync(event_log_version())
+        assert len(state.events) <= 3
+        big = [name for name in state.events[1:] if logstore._rows_in(name) >= 10]
+        kept = big[0] if big else None
+    for more in range(hours + 1, hours + 7):
+        case = walk(
+            case, live_log.version, live_log.manager, [(("analysis", "delivery")[more % 2], more)]
+        )
+        state = logstore.sync(event_log_version())
+        assert state.events[:2] == [state.events[0], kept]  # the big files stay, unmerged
+        assert len(state.events) <= 3
+    held = logstore.scan_rows(state, "events").collect()
+    assert sorted(held["id"].to_list()) == list(
+        CaseEvent.objects.order_by("id").values_list("id", flat=True)
+    )
+    forget_kept_logs()
+    assert _figures(LogFilters(), event_log(LogFilters())) == _direct(LogFilters())

@@ -65,6 +65,8 @@ LATE_WINDOW = 10_000
 BUILD_BATCH = 1_000_000
 #: Segments beyond this many are merged into one (each new event batch adds one).
 MAX_SEGMENTS = 24
+#: Files of at least this many rows are not merged again (see :func:`_compact`).
+KEEP_ROWS = 100_000
 FORMAT = 1
 
 ROW_SCHEMA: dict[str, Any] = {
@@ -349,10 +351,23 @@ def _append(state: StoreState, version: Version) -> StoreState:
     return new
 
 
+def _rows_in(name: str) -> int:
+    return int(pl.scan_parquet(store_directory() / name).select(pl.len()).collect().item())
+
+
 def _compact(state: StoreState, part: str) -> None:
-    """Merge the newer files of ``part`` into one (the first, largest one stays as it is)."""
+    """Merge the newest small files of ``part`` into one; files of :data:`KEEP_ROWS` rows or more
+    stay as they are (merging them again would rewrite millions of rows every few dozen new
+    events, in a page load). After the copy is first written, its batch files are big: then every
+    file but the first is merged, once."""
     names: list[str] = getattr(state, part)
-    head, tail = names[:1], names[1:]
+    small = 0
+    while small < len(names) - 1 and _rows_in(names[-1 - small]) < KEEP_ROWS:
+        small += 1
+    cut = len(names) - small
+    if small < 2 or cut + 1 > MAX_SEGMENTS:
+        cut = 1
+    head, tail = names[:cut], names[cut:]
     frame = pl.read_parquet([store_directory() / name for name in tail])
     if part == "cases":
         frame = frame.unique("__case", keep="last", maintain_order=True)
