@@ -17,7 +17,10 @@ loaded again: the copy and the kept log take only that event; at 1M events and m
 kept at the older version is shown, saying so, while it is computed again in the background
 (printed: how long that took, and the load of the fresh page); below that it is computed at once.
 The first run over a database writes the copy (minutes at 30M events): run it once before timing.
-Prints wall and CPU seconds and the process's peak memory (max RSS) per page.
+Prints wall and CPU seconds and the process's peak memory (max RSS) per page. ``--steps stages``
+(or ``events``) times instead, in one process, each step of a page computed from the copy: the
+log read, its coding, the version per case, conformance, two pages' analyses (with
+``--new-event``, again after one new event).
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 PAGES = [
     "/insights/",
@@ -84,14 +91,7 @@ def _one(page: str, user: str, new_event: bool) -> None:
     out["cold"] = _timed(client, page)
     out["warm"] = _timed(client, page)
     if new_event:
-        from serviceloop.cases.models import Case
-        from serviceloop.cases.services import case_update
-
-        case = Case.objects.exclude(status="closed").order_by("-id").first()
-        if case is None:
-            raise SystemExit("no open case to change")
-        other = "high" if case.priority != "high" else "normal"
-        case_update(case=case, actor=User.objects.get(username=user), changes={"priority": other})
+        _new_event(user)
         cpu = time.process_time()
         out["after_event"] = _timed(client, page, out)
         if out["stale"]:
@@ -108,16 +108,75 @@ def _one(page: str, user: str, new_event: bool) -> None:
     print(json.dumps(out))
 
 
+def _steps(view: str, user: str, new_event: bool) -> None:
+    """Where a computed page's time goes: each step of the overview and handovers over the
+    all-cases log of ``view``, timed in this process (and again after one new event)."""
+    from serviceloop.insights import pages, selectors
+    from serviceloop.insights.selectors import LogFilters
+
+    def step(name: str, compute: Callable[[], T]) -> T:
+        wall, cpu = time.perf_counter(), time.process_time()
+        out = compute()
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(
+            f"{name:44s} {time.perf_counter() - wall:7.2f}s ({time.process_time() - cpu:5.2f})"
+            f" {rss:6.0f}MB",
+            flush=True,
+        )
+        return out
+
+    filters = LogFilters(view=view)  # type: ignore[arg-type]
+    selectors.forget_kept_logs()
+
+    def computed(label: str) -> None:
+        kept = step(f"{label}the log from the copy", lambda: selectors._kept_log(filters))
+        log = step(
+            f"{label}coded for the engine", lambda: selectors._coded_log(kept.rows, kept.cases)
+        )
+        kept.log = log
+        scope = step(f"{label}version per case", lambda: pages.scope_build(filters, log))
+        step(f"{label}conformance", scope.conformance)
+        step(f"{label}overview's analyses", lambda: pages.overview_context(scope))
+        step(f"{label}handovers' analyses", lambda: pages.handovers_context(scope))
+
+    print(f"{'step (' + view + ' view, all cases)':44s} {'wall (CPU)':>15s} max RSS")
+    computed("")
+    if new_event:
+        _new_event(user)
+        computed("after one new event: ")
+
+
+def _new_event(user: str) -> None:
+    """A priority change of the newest open case, through the case service."""
+    from serviceloop.accounts.models import User
+    from serviceloop.cases.models import Case
+    from serviceloop.cases.services import case_update
+
+    case = Case.objects.exclude(status="closed").order_by("-id").first()
+    if case is None:
+        raise SystemExit("no open case to change")
+    other = "high" if case.priority != "high" else "normal"
+    case_update(case=case, actor=User.objects.get(username=user), changes={"priority": other})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--user", default="manager", help="a manager or admin username")
     parser.add_argument("--pages", default="", help="indexes of the pages to time (default all)")
     parser.add_argument("--new-event", action="store_true", help="also time after one new event")
     parser.add_argument("--no-answers", action="store_true", help="delete kept answers first")
+    parser.add_argument(
+        "--steps", choices=["stages", "events"], help="time each step of a computed page instead"
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         _one(args.one, args.user, args.new_event)
+        return
+    if args.steps:
+        _setup()
+        _steps(args.steps, args.user, args.new_event)
+        print("wall seconds (CPU seconds of the process); load average:", os.getloadavg())
         return
     _setup()
     from serviceloop.cases.models import Case, CaseEvent
