@@ -40,11 +40,11 @@ from django.db import connection
 from django.db.models import Case as CaseWhen
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery, TextField, When
 from django.db.models import Value as V
-from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
 from serviceloop.cases.choices import CaseStatus, EventKind
 from serviceloop.cases.models import CaseEvent
+from serviceloop.core.json_text import json_text
 from serviceloop.processes.models import Stage
 
 __all__ = [
@@ -177,13 +177,15 @@ def _events_queryset(
             # SQLite: the stored ISO text, parsed in one step (its driver would build a datetime
             # per row); PostgreSQL: the column itself (COPY writes it as text, ADBC as a timestamp).
             ts=Cast("timestamp", TextField()) if connection.vendor == "sqlite" else F("timestamp"),
-            to_stage=_only_for(ENTRY_KINDS if holders else reopen, KT("attributes__to_stage")),
+            to_stage=_only_for(
+                ENTRY_KINDS if holders else reopen, json_text("attributes__to_stage")
+            ),
             stage_name=_only_for(reopen, Subquery(reentered)),
-            from_status=_only_for(reopen, KT("attributes__from_status")),
-            team_raw=_only_for(holder_kinds, KT("attributes__team")),
-            team_to=_only_for(stage_kinds, KT("attributes__team__to")),
-            assignee_raw=_only_for(holder_kinds, KT("attributes__assignee")),
-            assignee_to=_only_for(stage_kinds, KT("attributes__assignee__to")),
+            from_status=_only_for(reopen, json_text("attributes__from_status")),
+            team_raw=_only_for(holder_kinds, json_text("attributes__team")),
+            team_to=_only_for(stage_kinds, json_text("attributes__team__to")),
+            assignee_raw=_only_for(holder_kinds, json_text("attributes__assignee")),
+            assignee_to=_only_for(stage_kinds, json_text("attributes__assignee__to")),
         )
         .values_list(
             "id",

@@ -18,7 +18,6 @@ from typing import Any
 
 import polars as pl
 from django.db.models import Count, F, FloatField, Min, Q, QuerySet
-from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +26,7 @@ from serviceloop.accounts.models import AgentProfile
 from serviceloop.accounts.names import person_name
 from serviceloop.cases.choices import EventKind
 from serviceloop.cases.models import Case, CaseEvent
+from serviceloop.core.json_text import json_text
 from serviceloop.evaluation.choices import UnitKind
 from serviceloop.processes.models import Stage
 
@@ -439,10 +439,10 @@ def _holders(period: Period, current: list[tuple[Any, ...]]) -> pl.DataFrame:
             kind__in=[EventKind.ASSIGNED, EventKind.STAGE_ENTERED],
         )
         .annotate(
-            flat_team=KT("attributes__team"),
-            flat_agent=KT("attributes__assignee"),
-            to_team=KT("attributes__team__to"),
-            to_agent=KT("attributes__assignee__to"),
+            flat_team=json_text("attributes__team"),
+            flat_agent=json_text("attributes__assignee"),
+            to_team=json_text("attributes__team__to"),
+            to_agent=json_text("attributes__assignee__to"),
         )
         .values_list("case_id", "kind", "flat_team", "flat_agent", "to_team", "to_agent")
     )
@@ -474,7 +474,7 @@ def stage_time_frame(period: Period) -> pl.DataFrame:
             case__closed_at__isnull=False,
             kind__in=[EventKind.STAGE_ENTERED, EventKind.CLOSED],
         )
-        .annotate(stage=KT("attributes__to_stage"))
+        .annotate(stage=json_text("attributes__to_stage"))
         .order_by("case_id", "timestamp", "id")
         .values_list("case_id", "case__process_version_id", "stage", "timestamp")
     )
@@ -531,9 +531,9 @@ def survey_frame(period: Period, unit_kind: str) -> pl.DataFrame:
             case__created_at__lt=period.end_at,
         )
         .annotate(
-            csat=Cast(KT("attributes__csat"), FloatField()),
-            nps=Cast(KT("attributes__nps"), FloatField()),
-            attitude=Cast(KT("attributes__attitude"), FloatField()),
+            csat=Cast(json_text("attributes__csat"), FloatField()),
+            nps=Cast(json_text("attributes__nps"), FloatField()),
+            attitude=Cast(json_text("attributes__attitude"), FloatField()),
         )
         .values_list(
             "case_id",

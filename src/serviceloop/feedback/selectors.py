@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Avg, Count, Q, QuerySet
-from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from serviceloop.accounts.models import Team, User
 from serviceloop.accounts.names import person_name
 from serviceloop.cases.choices import EventKind
 from serviceloop.cases.models import Case, CaseEvent, Category
+from serviceloop.core.json_text import json_text
 from serviceloop.feedback.metrics import csat_score, nps_score
 from serviceloop.feedback.models import SurveyInvitation, SurveyResponse
 from serviceloop.processes.models import ServiceProcess
@@ -74,10 +74,10 @@ def _holders(case_ids: list[int]) -> tuple[dict[int, set[str]], dict[int, set[st
             case_id__in=case_ids, kind__in=[EventKind.ASSIGNED, EventKind.STAGE_ENTERED]
         )
         .annotate(
-            flat_team=KT("attributes__team"),
-            flat_agent=KT("attributes__assignee"),
-            to_team=KT("attributes__team__to"),
-            to_agent=KT("attributes__assignee__to"),
+            flat_team=json_text("attributes__team"),
+            flat_agent=json_text("attributes__assignee"),
+            to_team=json_text("attributes__team__to"),
+            to_agent=json_text("attributes__assignee__to"),
         )
         .values_list("case_id", "kind", "flat_team", "flat_agent", "to_team", "to_agent")
     )

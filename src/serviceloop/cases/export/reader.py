@@ -29,7 +29,6 @@ from django.db import connection
 from django.db.models import Case as CaseWhen
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery, TextField, When
 from django.db.models import Value as V
-from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
 from serviceloop.cases.choices import EventKind
@@ -41,6 +40,7 @@ from serviceloop.cases.eventlog import (
     fetch_frame,
 )
 from serviceloop.cases.models import Case, CaseEvent
+from serviceloop.core.json_text import json_text
 from serviceloop.processes.models import Stage
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def _holder_raw(key: str) -> CaseWhen:
     assignment's value; for a stage event only whether the key is set (``''``), as the replay
     takes the value from ``<key>_to``."""
     return CaseWhen(
-        When(kind=EventKind.ASSIGNED, then=KT(f"attributes__{key}")),
+        When(kind=EventKind.ASSIGNED, then=json_text(f"attributes__{key}")),
         When(
             Q(kind__in=sorted(STAGE_KINDS)) & Q(**{f"set_{key}__isnull": False}),
             then=V(""),
@@ -133,13 +133,15 @@ def _events_queryset(
             events = events.filter(inside | Q(kind__in=sorted(HOLDER_KINDS)))
     # The team replay reads a stage event's ``to_stage`` only for its first ``stage_entered``.
     entering = ENTRY_KINDS if staged else [EventKind.STAGE_ENTERED]
-    events = events.alias(set_team=KT("attributes__team"), set_assignee=KT("attributes__assignee"))
+    events = events.alias(
+        set_team=json_text("attributes__team"), set_assignee=json_text("attributes__assignee")
+    )
     columns: dict[str, Any] = {
         # SQLite's driver would build a datetime per row: its stored text, parsed in one step.
         "ts": Cast("timestamp", TextField()) if connection.vendor == "sqlite" else F("timestamp"),
-        "to_stage": _only_for(entering, KT("attributes__to_stage")),
+        "to_stage": _only_for(entering, json_text("attributes__to_stage")),
         "team_raw": _holder_raw("team"),
-        "team_to": _only_for(STAGE_KINDS, KT("attributes__team__to")),
+        "team_to": _only_for(STAGE_KINDS, json_text("attributes__team__to")),
     }
     names = ["id", "case_id", "kind", "activity", "ts", "actor_id", "lifecycle", *list(columns)[1:]]
     if staged:
@@ -150,9 +152,9 @@ def _events_queryset(
         )
         columns |= {
             "stage_name": _only_for(["reopened"], Subquery(reentered)),
-            "from_status": _only_for(["reopened"], KT("attributes__from_status")),
+            "from_status": _only_for(["reopened"], json_text("attributes__from_status")),
             "assignee_raw": _holder_raw("assignee"),
-            "assignee_to": _only_for(STAGE_KINDS, KT("attributes__assignee__to")),
+            "assignee_to": _only_for(STAGE_KINDS, json_text("attributes__assignee__to")),
         }
         names = [*names, "stage_name", "from_status", "assignee_raw", "assignee_to"]
     return events.annotate(**columns).order_by().values_list(*names)
