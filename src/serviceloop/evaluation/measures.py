@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from serviceloop.accounts.models import AgentProfile
-from serviceloop.accounts.names import person_name
+from serviceloop.accounts.names import person_names
 from serviceloop.cases.choices import EventKind
 from serviceloop.cases.models import Case, CaseEvent
 from serviceloop.core.json_text import json_text
@@ -611,14 +611,7 @@ def unit_names(unit_kind: str, keys: list[str]) -> dict[str, str]:
 
         return {team.code: team.display_name for team in Team.objects.filter(code__in=keys)}
     if unit_kind == UnitKind.AGENT:
-        from serviceloop.accounts.models import User
-
-        return {
-            username: person_name(first, last, username)
-            for username, first, last in User.objects.filter(username__in=keys).values_list(
-                "username", "first_name", "last_name"
-            )
-        }
+        return person_names(keys)
     if unit_kind == UnitKind.VERSION:
         from serviceloop.processes.models import ProcessVersion
 

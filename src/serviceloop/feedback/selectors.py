@@ -11,8 +11,8 @@ from typing import Any
 from django.db.models import Avg, Count, Q, QuerySet
 from django.utils import timezone
 
-from serviceloop.accounts.models import Team, User
-from serviceloop.accounts.names import person_name
+from serviceloop.accounts.models import Team
+from serviceloop.accounts.names import person_names
 from serviceloop.cases.choices import EventKind
 from serviceloop.cases.models import Case, CaseEvent, Category
 from serviceloop.core.json_text import json_text
@@ -95,12 +95,7 @@ def _holders(case_ids: list[int]) -> tuple[dict[int, set[str]], dict[int, set[st
         if agent:
             agents.setdefault(case_id, set()).add(agent)
     names = {team.code: team.display_name for team in Team.objects.all()}
-    people = {
-        username: person_name(first, last, username)
-        for username, first, last in User.objects.filter(
-            username__in={a for held in agents.values() for a in held}
-        ).values_list("username", "first_name", "last_name")
-    }
+    people = person_names(a for held in agents.values() for a in held)
     return (
         {case: {names.get(t, t) for t in codes} for case, codes in teams.items()},
         {case: {people.get(a, a) for a in held} for case, held in agents.items()},
