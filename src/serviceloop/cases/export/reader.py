@@ -19,7 +19,7 @@ range is read when it is needed, through :func:`serviceloop.cases.eventlog.fetch
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ from serviceloop.cases.eventlog import (
     HOLDER_KINDS,
     STAGE_KINDS,
     _database_uri,
+    _only_for,
     fetch_frame,
 )
 from serviceloop.cases.models import Case, CaseEvent
@@ -81,12 +82,6 @@ _STAGE_EVENTS: dict[str, Any] = {
 }
 _NO_JIT = "SET jit = off"  # measured: compiling costs more than it saves on these scans
 Range = tuple[int, int]
-
-
-def _only_for(kinds: Iterable[str], value: Any) -> CaseWhen:
-    return CaseWhen(
-        When(kind__in=sorted(kinds), then=value), default=V(None), output_field=TextField()
-    )
 
 
 def _holder_raw(key: str) -> CaseWhen:
