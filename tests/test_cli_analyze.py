@@ -439,3 +439,35 @@ def test_the_script_imports_polars_only_once_the_command_runs():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_script_imports_only_the_command_it_runs():
+    """A command's module loads when that command runs; ``--help`` still lists them all."""
+    code = (
+        "import sys\n"
+        "import serviceloop.cli\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('serviceloop.commands.'))\n"
+        "sys.argv = ['serviceloop', 'staffing', '--help']\n"
+        "try:\n"
+        "    serviceloop.cli.main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(loaded, sorted(m for m in sys.modules if m.startswith('serviceloop.commands.')))\n"
+    )
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == (
+        "[] ['serviceloop.commands._log_options', 'serviceloop.commands.analyze', "
+        "'serviceloop.commands.simulate']"
+    )
+    listed = subprocess.run(
+        [sys.executable, "-c", "import sys; from serviceloop.cli import main; main()", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert listed.returncode == 0
+    for command in ("manage", "demo", "export-log", "worker", "analyze", "simulate", "staffing",
+                    "predict"):  # fmt: skip
+        assert f" {command} " in listed.stdout

@@ -1,21 +1,36 @@
-"""The ``serviceloop`` command. Django is only set up by the commands that need it, so that
-``serviceloop analyze`` starts fast."""
+"""The ``serviceloop`` command. Django is only set up by the commands that need it, and a
+command's module is imported only when that command runs (``--help`` imports them all to list
+them), so that ``serviceloop analyze`` starts fast."""
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
+from typing import Any
 
 import typer
 
-app = typer.Typer(
+_app = typer.Typer(
     help="ServiceLoop: run, watch, measure and improve a customer-service process.",
     no_args_is_help=True,
     add_completion=False,
 )
 
+# The commands kept in their own modules: name -> (module, attribute); a Typer attribute is a
+# group of subcommands.
+_COMMANDS = {
+    "export-log": ("serviceloop.commands.export_log", "export_log"),
+    "worker": ("serviceloop.commands.worker", "worker"),
+    "analyze": ("serviceloop.commands.analyze", "analyze"),
+    "simulate": ("serviceloop.commands.simulate", "simulate"),
+    "staffing": ("serviceloop.commands.simulate", "staffing"),
+    "predict": ("serviceloop.commands.predict", "app"),
+}
+_registered: set[str] = set()
 
-@app.callback()
+
+@_app.callback()
 def _root() -> None:
     """ServiceLoop: run, watch, measure and improve a customer-service process."""
 
@@ -27,7 +42,7 @@ def setup_django() -> None:
     django.setup()
 
 
-@app.command(
+@_app.command(
     "manage",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
 )
@@ -44,7 +59,7 @@ def manage(ctx: typer.Context) -> None:
         raise typer.Exit(1) from exc
 
 
-@app.command()
+@_app.command()
 def demo(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
@@ -93,26 +108,26 @@ def demo(
         call_command("runserver", f"{host}:{port}", use_reloader=False)
 
 
-from serviceloop.commands.export_log import export_log  # noqa: E402  (Django loads only when run)
+def _register(name: str) -> None:
+    """Import one command's module and add the command to the app (once)."""
+    if name in _registered:
+        return
+    module, attribute = _COMMANDS[name]
+    command = getattr(importlib.import_module(module), attribute)
+    if isinstance(command, typer.Typer):
+        _app.add_typer(command, name=name)
+    else:
+        _app.command(name)(command)
+    _registered.add(name)
 
-app.command("export-log")(export_log)
 
-from serviceloop.commands.worker import worker  # noqa: E402  (Django loads only when run)
-
-app.command("worker")(worker)
-
-from serviceloop.commands.analyze import analyze  # noqa: E402  (Django-free, imports lazily)
-
-app.command("analyze")(analyze)
-
-from serviceloop.commands.simulate import simulate, staffing  # noqa: E402  (Django-free, lazy)
-
-app.command("simulate")(simulate)
-app.command("staffing")(staffing)
-
-from serviceloop.commands.predict import app as predict_app  # noqa: E402  (imports lazily)
-
-app.add_typer(predict_app, name="predict")
+def __getattr__(name: str) -> Any:
+    """``app``: the whole command, every command module imported (tests, ``--help``)."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    for command in _COMMANDS:
+        _register(command)
+    return _app
 
 
 def main() -> None:
@@ -122,7 +137,11 @@ def main() -> None:
         from serviceloop.commands.analyze import run_with_click
 
         sys.exit(run_with_click(sys.argv[2:]))
-    app()
+    if sys.argv[1:2] and sys.argv[1] in _COMMANDS:
+        _register(sys.argv[1])  # only the command asked for is imported
+        _app()
+    else:
+        __getattr__("app")()
 
 
 if __name__ == "__main__":
