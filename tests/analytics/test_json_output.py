@@ -107,3 +107,39 @@ def test_a_big_frame_written_in_two_halves_reads_back_the_same(monkeypatch, rows
     write_json({"variants": frame}, halves)
     assert halves.getvalue() == whole.getvalue()
     assert json.loads(halves.getvalue()) == to_python({"variants": frame})
+
+
+@pytest.mark.parametrize("kernel_copy", [True, False], ids=["copy_file_range", "read-write"])
+@pytest.mark.parametrize("rows", [2, 5])
+def test_a_big_frame_into_a_file_is_copied_in_by_halves(monkeypatch, tmp_path, kernel_copy, rows):
+    """Into a regular file the halves are written to files of their own and copied in: the
+    bytes are the same as in memory, around what was written before and after, and the
+    scratch files are gone."""
+    import os
+
+    from serviceloop.analytics import _json
+
+    frame = pl.DataFrame(
+        {
+            "activities": [[f"a{i}", "中", 'q"b'] for i in range(rows)],
+            "count": list(range(rows)),
+            "share": [i / 7 for i in range(rows)],
+        }
+    )
+    doc = {"before": 1, "variants": frame, "after": [frame.head(1)]}
+    whole = io.BytesIO()
+    write_json(doc, whole)
+    monkeypatch.setattr(_json, "_HALVES_FROM", 2)
+    if not kernel_copy:
+
+        def refused(*args, **kwargs):
+            raise OSError(18, "Invalid cross-device link")
+
+        monkeypatch.setattr(os, "copy_file_range", refused, raising=False)
+    path = tmp_path / "out.json"
+    with path.open("wb") as fh:
+        fh.write(b"[")
+        write_json(doc, fh)
+        fh.write(b"]")
+    assert path.read_bytes() == b"[" + whole.getvalue() + b"]"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]

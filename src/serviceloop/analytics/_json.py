@@ -14,6 +14,9 @@ import datetime as dt
 import io
 import json
 import math
+import os
+import stat
+import tempfile
 from collections.abc import Mapping
 from typing import IO, Any, cast
 
@@ -95,13 +98,70 @@ def write_json(doc: Any, out: IO[bytes]) -> None:
 def _write_halves(frame: pl.DataFrame, out: IO[bytes]) -> None:
     """A big frame (all the variants of a million cases) written as two halves at once: Polars'
     writer uses one core and releases the GIL, so the second half is rendered beside the first
-    and the two arrays are joined into one."""
+    and the two arrays are joined into one.
+
+    Into a file, each half is written by Polars to a file of its own and copied into ``out`` by
+    the kernel: rendered in memory, the ten-million-event log's 190 MiB of variants took a
+    fifth of a million fresh pages (each a page fault) and two more copies.
+    """
     half = frame.height // 2
-    second = beside(lambda: _rendered(frame.slice(half)))
-    first = _rendered(frame.slice(0, half))
-    out.write(first[:-1])  # without its closing "]"
-    out.write(b",")
-    out.write(second()[1:])  # without its opening "["
+    if _file_descriptor(out) is None:
+        second = beside(lambda: _rendered(frame.slice(half)))
+        first = _rendered(frame.slice(0, half))
+        out.write(first[:-1])  # without its closing "]"
+        out.write(b",")
+        out.write(second()[1:])  # without its opening "["
+        return
+    with tempfile.TemporaryDirectory(prefix=".serviceloop-json-", dir=_folder(out)) as folder:
+        paths = [os.path.join(folder, f"{i}.json") for i in (0, 1)]
+        second_done = beside(lambda: frame.slice(half).write_json(paths[1]))
+        try:
+            frame.slice(0, half).write_json(paths[0])
+        finally:
+            second_done()
+        _append(out, paths[0], 0, os.path.getsize(paths[0]) - 1)  # without its closing "]"
+        out.write(b",")
+        _append(out, paths[1], 1, os.path.getsize(paths[1]) - 1)  # without its opening "["
+
+
+def _file_descriptor(out: IO[bytes]) -> int | None:
+    """``out``'s descriptor when it is a regular file (not a pipe, a terminal or memory)."""
+    try:
+        fd = out.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return None
+    return fd if stat.S_ISREG(os.fstat(fd).st_mode) else None
+
+
+def _folder(out: IO[bytes]) -> str | None:
+    """The folder of the file ``out`` writes (the same file system: the kernel copies without
+    reading the bytes into this process), or None for the system's temporary folder."""
+    name = getattr(out, "name", None)
+    return os.path.dirname(os.path.abspath(name)) if isinstance(name, str) else None
+
+
+def _append(out: IO[bytes], source: str, start: int, length: int) -> None:
+    """Copy ``length`` bytes of the file ``source`` from ``start`` to where ``out`` stands."""
+    out.flush()
+    fd = out.fileno()
+    position = out.tell()
+    copy = getattr(os, "copy_file_range", None)  # Linux; elsewhere, and across file systems
+    with open(source, "rb") as src:  # on older kernels, through a buffer
+        done = 0
+        while done < length:
+            if copy is not None:
+                try:
+                    n = copy(src.fileno(), fd, length - done, start + done)
+                except OSError:
+                    copy = None
+                    continue
+            else:
+                src.seek(start + done)
+                n = os.write(fd, src.read(min(length - done, 1 << 24)))
+            if n <= 0:
+                raise OSError(f"could not copy {source} into the output")
+            done += n
+    out.seek(position + length)
 
 
 def _rendered(frame: pl.DataFrame) -> memoryview:
