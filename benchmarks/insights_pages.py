@@ -19,7 +19,7 @@ kept at the older version is shown, saying so, while it is computed again in the
 The first run over a database writes the copy (minutes at 30M events): run it once before timing.
 Prints wall and CPU seconds and the process's peak memory (max RSS) per page. ``--steps stages``
 (or ``events``) times instead, in one process, each step of a page computed from the copy: the
-log read, its coding, the version per case, conformance, two pages' analyses (with
+log read and coded (after a new event: the touched cases spliced in), the version per case, conformance, two pages' analyses (with
 ``--new-event``, again after one new event).
 """
 
@@ -129,11 +129,9 @@ def _steps(view: str, user: str, new_event: bool) -> None:
     selectors.forget_kept_logs()
 
     def computed(label: str) -> None:
-        kept = step(f"{label}the log from the copy", lambda: selectors._kept_log(filters))
-        log = step(
-            f"{label}coded for the engine", lambda: selectors._coded_log(kept.rows, kept.cases)
-        )
-        kept.log = log
+        kept = step(f"{label}the log from the copy, coded", lambda: selectors._kept_log(filters))
+        log = kept.log
+        assert log is not None
         scope = step(f"{label}version per case", lambda: pages.scope_build(filters, log))
         step(f"{label}conformance", scope.conformance)
         step(f"{label}overview's analyses", lambda: pages.overview_context(scope))

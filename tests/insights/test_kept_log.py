@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from serviceloop.cases.models import CaseEvent
 from serviceloop.cases.services import case_assign, case_reopen
 from serviceloop.core import append_only
-from serviceloop.insights import selectors
+from serviceloop.insights import logstore, selectors
 from serviceloop.insights.selectors import LogFilters, event_log, event_table
 from tests.factories import AgentFactory, CaseFactory
 from tests.insights.conftest import Log, walk
@@ -73,10 +73,13 @@ def test_a_reopening_and_a_late_commit_are_picked_up(live_log: Log) -> None:
     # An event committed after a newer one keeps the newest id: the kept log has not seen it,
     # the count of the window below the newest id has moved, and the window is read again.
     kept = selectors._kept_log(filters)
-    late = int(kept.rows["id"].max())  # type: ignore[arg-type]
-    kept.rows = kept.rows.filter(pl.col("id") != late)
+    state = logstore.sync(kept.version)
+    rows = selectors._stored_rows(state, "stages", None, ids=True)
+    late = int(rows["id"].max())  # type: ignore[arg-type]
+    without = selectors._code(rows.filter(pl.col("id") != late), kept.cases, kept.staff)
+    kept.log, kept.keys = without
     kept.version = (kept.version[0], kept.version[1] - 1, kept.version[2])
-    assert late in selectors._kept_log(filters).rows["id"].to_list()
+    assert selectors._kept_log(filters).log.n_events == rows.height  # type: ignore[union-attr]
     _same_as_fresh(filters)
 
 
@@ -126,18 +129,24 @@ def test_adbc_and_copy_read_the_same_columns() -> None:
 
 
 def _assert_coded_as_the_general_build(filters: LogFilters) -> None:
-    """The log coded straight from the kept rows is the one the library's general build makes
-    of the same rows: same codes, order, names and attributes."""
+    """The kept log (spliced after new events) and the log coded straight from a fresh read of
+    the copy are both the one the library's general build makes of the same rows: same codes,
+    order, names and attributes."""
     from serviceloop.analytics import from_polars
 
     kept = selectors._kept_log(filters)
-    direct = selectors._coded_log(kept.rows, kept.cases)
-    general = from_polars(kept.frame(), duplicates="keep")
-    assert direct.coded().equals(general.coded())
-    assert direct.coded().schema == general.coded().schema
-    for names in ("activity_names", "case_names", "resource_names"):
-        assert getattr(direct, names).to_list() == getattr(general, names).to_list(), names
-    assert direct.attributes == general.attributes
+    state = logstore.sync(kept.version)
+    fresh = selectors._read(filters, state)
+    rows = selectors._stored_rows(state, filters.view, fresh.cases["__case"])
+    general = from_polars(selectors.log_frame(rows, fresh.cases), duplicates="keep")
+    for log in (kept.log, selectors._coded_log(rows, fresh.cases)):
+        assert log is not None
+        assert log.coded().equals(general.coded())
+        assert log.coded().schema == general.coded().schema
+        for names in ("activity_names", "case_names", "resource_names"):
+            assert getattr(log, names).to_list() == getattr(general, names).to_list(), names
+        assert log.attributes == general.attributes
+    assert kept.keys.to_list() == fresh.keys.to_list()
 
 
 @pytest.mark.parametrize(
@@ -172,3 +181,161 @@ def test_an_event_dated_before_its_cases_last_one_is_read_in_time_order(
     )
     selectors.forget_kept_logs()  # a fresh process reads the copy's two files
     _same_as_fresh(filters)
+
+
+@pytest.mark.parametrize("view", ["stages", "events"])
+def test_new_events_are_spliced_into_the_kept_log_without_reading_it_whole(
+    live_log: Log, view: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After new events and a reopening, the kept log takes the touched cases' histories alone
+    from the copy (never the whole log) and still equals a fresh read and the general build; a
+    person the log has not named yet changes every row's codes: the log is read again whole."""
+    case = live_log.fresh
+    team = case.team
+    assert team is not None
+    filters = LogFilters(view=view, teams=(team.pk,))  # type: ignore[arg-type]
+    everything = LogFilters(view=view)  # type: ignore[arg-type]
+    for each in (filters, everything):
+        selectors._kept_log(each)
+    reads: list[LogFilters] = []
+    read = selectors._read
+
+    def counted(filters: LogFilters, state: logstore.StoreState) -> selectors._Kept:
+        reads.append(filters)
+        return read(filters, state)
+
+    monkeypatch.setattr(selectors, "_read", counted)
+    walk(case, live_log.version, live_log.manager, [("analysis", 1)])
+    case_reopen(case=live_log.standard, actor=live_log.manager, reason="again")
+    # The team's log may meet a step or a person its cases had not (then it is read whole).
+    assert selectors._kept_log(everything).log is not None
+    assert reads == []
+    for each in (filters, everything):
+        _same_as_fresh(each)
+        _assert_coded_as_the_general_build(each)
+    reads.clear()
+    case_assign(case=case, assignee=AgentFactory(team=team), actor=live_log.manager)
+    selectors._kept_log(everything)
+    assert reads == [everything]
+    for each in (filters, everything):
+        _same_as_fresh(each)
+        _assert_coded_as_the_general_build(each)
+
+
+def _random_log(seed: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Rows in log order, their cases and staff: a few cases, activities and people."""
+    import random
+
+    rng = random.Random(seed)
+    keys = sorted(rng.sample(range(1, 400), 40))
+    rows = []
+    for key in keys:
+        for step in range(rng.randint(1, 6)):
+            rows.append((key, key * 100 + step, rng.choice("abcd"), step, rng.choice([1, 2, 3, 9])))
+    frame = pl.DataFrame(
+        rows, schema=["__case", "id", "activity", "minute", "actor"], orient="row"
+    ).select(
+        "__case",
+        "id",
+        pl.col("activity").cast(pl.Categorical),
+        (pl.lit(0, pl.Int64) + pl.col("minute") * 60_000_000)
+        .cast(pl.Datetime("us", "UTC"))
+        .alias("timestamp"),
+        "actor",
+    )
+    cases = pl.DataFrame(
+        {
+            "__case": keys,
+            "case_id": [f"C{key:04d}" for key in keys],
+            "team": [rng.choice(["x", "y"]) for _ in keys],
+            "category": ["c"] * len(keys),
+            "priority": [rng.choice(["high", "low"]) for _ in keys],
+            "channel": ["email"] * len(keys),
+            "version": [1] * len(keys),
+            "status": ["open"] * len(keys),
+        }
+    )
+    staff = pl.DataFrame({"actor": [1, 2, 3], "resource": ["ann", "bob", "cy"]})
+    return frame, cases, staff
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_spliced_log_is_the_log_coded_afresh(seed: int) -> None:
+    """Cases taken out anywhere (first, last, side by side) and put in anywhere (again, new,
+    between two kept ones): the spliced log equals the one coded from the resulting rows."""
+    import random
+
+    rows, cases, staff = _random_log(seed)
+    rng = random.Random(seed)
+    keys = cases["__case"].to_list()
+    old_keys = rng.sample(keys, 30)
+    old_rows = rows.filter(pl.col("__case").is_in(old_keys))
+    old_cases = cases.filter(pl.col("__case").is_in(old_keys))
+    old, kept_keys = selectors._code(old_rows, old_cases, staff)
+    assert old is not None
+    gone_keys = set(rng.sample(old_keys, rng.randint(0, 8)))
+    back = set(rng.sample(sorted(gone_keys), len(gone_keys) // 2)) if gone_keys else set()
+    new_keys = set(rng.sample([k for k in keys if k not in old_keys], rng.randint(0, 6)))
+    fresh_keys = sorted(back | new_keys)
+    now_keys = (set(old_keys) - gone_keys) | back | new_keys
+    now_cases = cases.filter(pl.col("__case").is_in(sorted(now_keys)))
+    fresh_rows = rows.filter(pl.col("__case").is_in(fresh_keys))
+    dtypes = selectors._case_dtypes(now_cases)
+    expected, expected_keys = selectors._code(
+        rows.filter(pl.col("__case").is_in(sorted(now_keys))), now_cases, staff
+    )
+    assert expected is not None
+    fresh, fresh_case_keys = selectors._code(
+        fresh_rows,
+        now_cases,
+        staff,
+        dtypes=dtypes,
+        activity_names=old.activity_names,
+        resource_names=old.resource_names,
+    )
+    same_dtypes = all(old.coded().schema[n] == d for n, d in dtypes.items())
+    spliced = selectors._spliced(
+        old, kept_keys, kept_keys.is_in(sorted(gone_keys | back)), fresh, fresh_case_keys
+    )
+    names_same = expected.activity_names.to_list() == old.activity_names.to_list() and (
+        expected.resource_names.to_list() == old.resource_names.to_list()  # type: ignore[union-attr]
+    )
+    if fresh_rows.height and fresh is None:
+        assert not names_same  # a fresh name: the log is read whole instead
+        return
+    if not names_same:
+        assert spliced is None
+        return
+    assert spliced is not None
+    log, spliced_keys = spliced
+    assert spliced_keys.to_list() == expected_keys.to_list()
+    assert log.case_names.to_list() == expected.case_names.to_list()
+    if same_dtypes:
+        assert log.coded().equals(expected.coded())
+        assert log.coded().schema == expected.coded().schema
+    # The use counts kept on the spliced log (for the next splice) are its rows' counts.
+    for column, names in (("__act", log.activity_names), ("__res", log.resource_names)):
+        assert names is not None
+        held = log.memo(("insights.name_counts", column), lambda: None)
+        values = log.coded()[column].drop_nulls().to_list()
+        assert list(held) == [values.count(code) for code in range(names.len())]
+
+
+def test_a_splice_that_would_drop_a_name_is_refused() -> None:
+    """The one case that did step ``z`` goes: a fresh coding would drop the name and move the
+    codes after it, so the splice is refused (the log is then read whole)."""
+    rows, cases, staff = _random_log(3)
+    first = cases["__case"][0]
+    rows = rows.with_columns(
+        pl.when(pl.col("__case") == first)
+        .then(pl.lit("z"))
+        .otherwise(pl.col("activity").cast(pl.String))
+        .cast(pl.Categorical)
+        .alias("activity")
+    )
+    old, keys = selectors._code(rows, cases, staff)
+    assert old is not None
+    assert "z" in old.activity_names.to_list()
+    gone = keys == first
+    assert selectors._spliced(old, keys, gone, None, pl.Series("__case", [], pl.Int64)) is None
+    assert selectors._spliced(old, keys, keys == cases["__case"][1], None, keys.clear()) is not None

@@ -29,8 +29,10 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 from django.db import connection
@@ -277,38 +279,66 @@ def event_log_version() -> Version:
 
 @dataclass
 class _Kept:
-    """One set of filters' log: its cases and view rows (with event ids) at a version of the
-    columnar copy (``generation`` changes when the copy is written again whole)."""
+    """One set of filters' log, coded for the engine, at a version of the columnar copy
+    (``generation`` changes when the copy is written again whole).
+
+    The rows read from the copy are not kept beside the coded log (at 32M events they were a
+    second copy of the log, 1.2 GB): after new events only the touched cases' histories are read
+    from the copy again and spliced into the coded log (:func:`_brought_up_to_date`). ``keys``
+    holds each case code's ``__case``, in code order; ``log`` is None when no row is kept;
+    ``staff`` the staff names the log was coded with."""
 
     version: Version
     generation: str
     cases: pl.DataFrame
-    rows: pl.DataFrame
-    log: EventLog | None = None
+    keys: pl.Series
+    log: EventLog | None
+    staff: pl.DataFrame
 
     @property
     def table(self) -> pa.Table:
-        """The log as :data:`LOG_COLUMNS` (built when asked: the kept coded log is what pages read)."""
-        return _joined(self.rows, self.cases, _staff())
-
-    def frame(self) -> pl.DataFrame:
-        """The log as :data:`LOG_COLUMNS` for the engine, the per-case text columns coded
-        (``Enum``, categories in sorted order, so they sort and group as the text does): at
-        millions of visits each would otherwise be a string per row, read once more by the engine.
-        """
-        coded = ("team", "category", "priority", "channel", "status")
-        cases = self.cases.with_columns(_as_enum(self.cases[name]) for name in coded)
-        staff = _staff()
+        """The log as :data:`LOG_COLUMNS`, decoded again (what the tests compare)."""
+        if self.log is None:
+            return pl.DataFrame(schema=_TABLE_SCHEMA).to_arrow()
         return (
-            self.rows.join(cases, on="__case", how="inner", maintain_order="left")
-            .join(
-                staff.with_columns(_as_enum(staff["resource"])),
-                on="actor",
-                how="left",
-                maintain_order="left",
+            self.log.to_polars()
+            .select(
+                *LOG_COLUMNS[:4],
+                *(
+                    pl.col(name).cast(pl.String) if name in _CODED_ATTRIBUTES else pl.col(name)
+                    for name in ATTRIBUTES
+                ),
             )
-            .select(LOG_COLUMNS)
+            .to_arrow()
         )
+
+
+_CODED_ATTRIBUTES = ("team", "category", "priority", "channel", "status")
+_TABLE_SCHEMA: dict[str, Any] = {
+    "case_id": pl.String,
+    "activity": pl.String,
+    "timestamp": pl.Datetime("us", "UTC"),
+    "resource": pl.String,
+    **{name: pl.Int64 if name == "version" else pl.String for name in ATTRIBUTES},
+}
+
+
+def log_frame(rows: pl.DataFrame, cases: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` with their ``cases`` as :data:`LOG_COLUMNS` for the library's general build, the
+    per-case text columns coded (``Enum``, categories in sorted order, so they sort and group as
+    the text does): the log :func:`_coded_log` makes, the slow way (the tests hold them equal)."""
+    coded = cases.with_columns(_as_enum(cases[name]) for name in _CODED_ATTRIBUTES)
+    staff = _staff()
+    return (
+        rows.join(coded, on="__case", how="inner", maintain_order="left")
+        .join(
+            staff.with_columns(_as_enum(staff["resource"])),
+            on="actor",
+            how="left",
+            maintain_order="left",
+        )
+        .select(LOG_COLUMNS)
+    )
 
 
 def _as_enum(values: pl.Series) -> pl.Series:
@@ -372,37 +402,81 @@ def _stored_rows(
     cases: pl.Series | None,
     *,
     after_id: int | None = None,
+    few: bool = False,
+    ids: bool = False,
 ) -> pl.DataFrame:
     """The view's rows of ``cases`` (None: every case) after ``after_id``, in log order.
 
-    Activities are held as categories (a few dozen names over millions of rows)."""
-    scan = logstore.scan_rows(state, view)
+    Read file by file, activities turned into categories as each is read (a few dozen names over
+    millions of rows: read whole, the text column alone held 0.9 GB at 32M events). ``few``: the
+    cases are a handful (the ones new events touched), matched by a filter the reader applies
+    to each file's statistics and rows, instead of a join against every row. ``ids``: keep the
+    event ids (left out unless asked: the log's order is all the engine needs of them)."""
+    rows = _in_log_order(_stored_parts(state, view, cases, after_id, few=few, ids=ids))
+    if rows is None:  # an event dated before its case's events in an earlier file: sort by id
+        rows = _stored_parts(state, view, cases, after_id, few=few, ids=True)
+        rows = rows.sort("__case", "timestamp", "id")
+        if not ids:
+            rows = rows.drop("id")
+    return rows
+
+
+def _stored_parts(
+    state: logstore.StoreState,
+    view: View,
+    cases: pl.Series | None,
+    after_id: int | None,
+    *,
+    few: bool,
+    ids: bool,
+) -> pl.DataFrame:
+    """The rows of :func:`_stored_rows`, in file order."""
+    conditions: list[pl.Expr] = []
     if after_id is not None:
-        scan = scan.filter(pl.col("id") > after_id)
-    if cases is not None:
-        scan = scan.join(pl.LazyFrame({"__case": cases}), on="__case", how="semi")
-    return _in_log_order(scan.with_columns(pl.col("activity").cast(pl.Categorical)).collect())
+        conditions.append(pl.col("id") > after_id)
+    if cases is not None and few:
+        conditions.append(pl.col("__case").is_in(cases.implode()))
+    columns = [name for name in logstore.ROW_SCHEMA if ids or name != "id"]
+    parts = []
+    for path in state.files(view):
+        scan = pl.scan_parquet(path)
+        if conditions:
+            scan = scan.filter(*conditions)
+        if cases is not None and not few:
+            scan = scan.join(pl.LazyFrame({"__case": cases}), on="__case", how="semi")
+        parts.append(
+            scan.select(columns).with_columns(pl.col("activity").cast(pl.Categorical)).collect()
+        )
+    if not parts:
+        schema = dict(logstore.ROW_SCHEMA, activity=pl.Categorical)
+        return pl.DataFrame(schema={name: schema[name] for name in columns})
+    return pl.concat(parts, rechunk=False)
 
 
-def _in_log_order(rows: pl.DataFrame) -> pl.DataFrame:
-    """``rows`` sorted by case, time and id, taking its columns one at a time (``rows`` is left
-    empty).
+def _in_log_order(rows: pl.DataFrame) -> pl.DataFrame | None:
+    """``rows`` (in file order) sorted by case, time and id, taking its columns one at a time
+    (``rows`` is left empty); None when that needs the ids and ``rows`` has none.
 
-    The copy's files are in id order, each sorted by case and time, so a stable sort by case
-    alone nearly always leaves each case's rows in time order (checked; else they are sorted by
-    all three). Measured at 32M events: 2.7 s of CPU and one copy of the log at a time, where a
-    sort by the three keys held two copies (3.5 GB) and the lazy engine's took 9 s."""
+    The copy's files are in id order, each sorted by case, time and id, so a stable sort by case
+    alone gives that order whenever each case's times do not go back (checked; else they are
+    sorted by all three). Measured at 32M events: 2.7 s of CPU and one copy of the log at a
+    time, where a sort by the three keys held two copies (3.5 GB) and the lazy engine's took
+    9 s."""
     order = rows.select(pl.arg_sort_by("__case", maintain_order=True)).to_series()
     columns = [rows.drop_in_place(name).gather(order) for name in list(rows.columns)]
+    del order
     out = pl.DataFrame(columns)
     same_case = pl.col("__case") == pl.col("__case").shift(1)
-    later = (pl.col("timestamp") > pl.col("timestamp").shift(1)) | (
-        (pl.col("timestamp") == pl.col("timestamp").shift(1))
-        & (pl.col("id") > pl.col("id").shift(1))
-    )
+    if "id" in out.columns:
+        later = (pl.col("timestamp") > pl.col("timestamp").shift(1)) | (
+            (pl.col("timestamp") == pl.col("timestamp").shift(1))
+            & (pl.col("id") > pl.col("id").shift(1))
+        )
+    else:
+        later = pl.col("timestamp") >= pl.col("timestamp").shift(1)
     if out.select((~same_case | later).fill_null(True).all()).item():
         return out
-    return out.sort("__case", "timestamp", "id")
+    return out.sort("__case", "timestamp", "id") if "id" in out.columns else None
 
 
 def _read(filters: LogFilters, state: logstore.StoreState) -> _Kept:
@@ -411,35 +485,216 @@ def _read(filters: LogFilters, state: logstore.StoreState) -> _Kept:
         filters.start_at is None and filters.end_at is None
     )
     # Every case kept: no need to match the rows against them (every event has its case).
+    staff = _staff()
     rows = _stored_rows(state, filters.view, None if every else cases["__case"])
-    return _Kept(state.version, state.generation, cases, rows)
+    log, keys = _code(rows, cases, staff, consume=True)
+    return _Kept(state.version, state.generation, cases, keys, log, staff)
+
+
+#: Beyond this many touched cases the log is read again whole rather than spliced piece by piece.
+SPLICE_LIMIT = 5_000
+#: A spliced log of more chunks than this is copied into one.
+MAX_CHUNKS = 64
 
 
 def _brought_up_to_date(kept: _Kept, filters: LogFilters, state: logstore.StoreState) -> _Kept:
-    """Take only the events after the kept ones (and the late window), and the cases they touch.
+    """The kept log with the cases that events after the kept ones (and the late window)
+    touched taken out and, where the filters still keep them, put back from the copy whole.
 
-    A touched case may have left the filters (e.g. moved to another team: its rows go) or entered
-    them (its whole history is taken, only then).
-    """
+    The untouched cases' coded rows are kept as they are, renumbered where cases come or go: no
+    reading, sorting or coding of the whole history again. A touched case may have left the
+    filters (e.g. moved to another team: its rows go) or entered them (its history comes in).
+    When the names the log codes change (an activity, a person, a team first or last seen), the
+    codes of every row would change: the log is read again whole."""
     since = max(kept.version[0] - LATE_WINDOW, 0)
-    touched = _stored_rows(state, "events", None, after_id=since)
-    touched_ids = touched["__case"].unique().to_list()
-    fresh = _stored_rows(state, filters.view, None, after_id=since)
-    held = kept.rows.filter(pl.col("id") > since)["id"]
-    fresh = fresh.filter(~pl.col("id").is_in(held.implode()))
-    now = _stored_cases(state, filters, ids=touched_ids)
-    known = kept.cases["__case"]
-    entered = now.filter(~pl.col("__case").is_in(known.implode()))["__case"]
-    keep_ids = now["__case"].implode()
-    parts = [
-        kept.rows.filter(~pl.col("__case").is_in(touched_ids) | pl.col("__case").is_in(keep_ids)),
-        fresh.filter(pl.col("__case").is_in(keep_ids) & ~pl.col("__case").is_in(entered.implode())),
-    ]
-    if entered.len():
-        parts.append(_stored_rows(state, filters.view, entered))
-    rows = _in_log_order(pl.concat(parts, rechunk=False))
-    cases = pl.concat([kept.cases.filter(~pl.col("__case").is_in(touched_ids)), now])
-    return _Kept(state.version, state.generation, cases, rows)
+    touched = (
+        logstore.scan_rows(state, "events")
+        .filter(pl.col("id") > since)
+        .select(pl.col("__case").unique().sort())
+        .collect()["__case"]
+    )
+    if kept.log is None or touched.len() > SPLICE_LIMIT:
+        return _read(filters, state)
+    now = _stored_cases(state, filters, ids=touched.to_list())
+    cases = pl.concat([kept.cases.filter(~pl.col("__case").is_in(touched.implode())), now])
+    fresh = _stored_rows(state, filters.view, now["__case"], few=True)
+    gone = kept.keys.is_in(touched.implode())
+    if not fresh.height and not gone.any():
+        return _Kept(state.version, state.generation, cases, kept.keys, kept.log, kept.staff)
+    staff = _staff()
+    old = kept.log
+    dtypes = _case_dtypes(cases)
+    if not staff.equals(kept.staff) or any(
+        old.coded().schema[name] != dtype for name, dtype in dtypes.items()
+    ):
+        return _read(filters, state)
+    fresh_log, fresh_keys = _code(
+        fresh,
+        cases,
+        staff,
+        dtypes=dtypes,
+        activity_names=old.activity_names,
+        resource_names=old.resource_names,
+    )
+    if fresh.height and fresh_log is None:
+        return _read(filters, state)
+    spliced = _spliced(old, kept.keys, gone, fresh_log, fresh_keys)
+    if spliced is None:
+        return _read(filters, state)
+    return _Kept(state.version, state.generation, cases, spliced[1], spliced[0], staff)
+
+
+def _case_dtypes(cases: pl.DataFrame) -> dict[str, pl.DataType]:
+    """The ``Enum`` each coded case attribute takes: every kept case's values, sorted."""
+    return {name: pl.Enum(cases[name].drop_nulls().unique().sort()) for name in _CODED_ATTRIBUTES}
+
+
+def _spliced(
+    old: EventLog,
+    old_keys: pl.Series,
+    gone: pl.Series,
+    fresh: EventLog | None,
+    fresh_keys: pl.Series,
+) -> tuple[EventLog, pl.Series] | None:
+    """``old`` without the cases ``gone`` marks and with the ``fresh`` ones, cases numbered in
+    ``__case`` order again, and the case keys in code order; None when the names would change
+    (a name only the gone cases used: a fresh coding would drop it and move the codes).
+
+    Built from slices: between two places where a case goes or comes, the old rows stay in
+    order and their codes move by one constant, so the log is copied once, not sorted or
+    merged row by row (a merge took 0.64 s at 7.2M rows)."""
+    coded = old.coded()
+    codes = coded[C]
+    code_type = pl.UInt64 if codes.dtype == pl.UInt64 else pl.UInt32
+    gone_codes = gone.arg_true()
+    starts = codes.search_sorted(gone_codes.cast(code_type), side="left").to_list()
+    ends = codes.search_sorted(gone_codes.cast(code_type), side="right").to_list()
+    staying_keys = old_keys.filter(~gone)
+    keys = pl.concat([staying_keys, fresh_keys]).sort()
+    # (row of the old log, 0 to put a fresh case in / 1 to skip a gone one, rows from, to)
+    cuts = [(s, 1, s, e) for s, e in zip(starts, ends, strict=True)]
+    if fresh is not None:
+        block = fresh.coded()[C].search_sorted(
+            pl.Series(range(fresh_keys.len() + 1), dtype=code_type)
+        )
+        # Before the first old case of a greater key (a re-read case: where its old rows were).
+        at_row = codes.search_sorted(
+            old_keys.search_sorted(fresh_keys).cast(code_type), side="left"
+        )
+        for index, row in enumerate(at_row.to_list()):
+            cuts.append((row, 0, int(block[index]), int(block[index + 1])))
+    cuts.sort()
+    gone_rows = [coded.slice(s, e - s) for s, e in zip(starts, ends, strict=True)]
+    name_counts = _names_hold(old, coded, gone_rows, fresh)
+    if name_counts is None:
+        return None
+    gone_sorted = gone_codes.cast(pl.Int64)
+    pieces: list[pl.DataFrame] = []
+    placed = [0]  # rows placed so far
+    cursor = 0
+
+    def staying_piece(upto: int) -> None:
+        if upto <= cursor:
+            return
+        first = int(codes[cursor])
+        shift = int(fresh_keys.search_sorted(old_keys[first])) - int(
+            gone_sorted.search_sorted(first)
+        )
+        piece = coded.slice(cursor, upto - cursor)
+        moved = placed[0] - cursor
+        if shift or moved:
+            piece = piece.with_columns(
+                (pl.col(C).cast(pl.Int64) + shift).cast(code_type),
+                (pl.col(I).cast(pl.Int64) + moved).cast(code_type),
+            )
+        pieces.append(piece)
+        placed[0] += piece.height
+
+    for row, kind, start, end in cuts:
+        staying_piece(row)
+        cursor = max(cursor, row)
+        if kind == 1:  # a gone case: its rows are skipped
+            cursor = end
+        else:  # a fresh case: its rows, coded by the old names, under its new code
+            assert fresh is not None
+            fresh_code = int(fresh.coded()[C][start])
+            new_code = int(keys.search_sorted(fresh_keys[fresh_code]))
+            first_row = placed[0]
+            pieces.append(
+                fresh.coded()
+                .slice(start, end - start)
+                .with_columns(
+                    pl.lit(new_code, code_type).alias(C),
+                    pl.int_range(first_row, first_row + end - start, dtype=code_type).alias(I),
+                )
+            )
+            placed[0] += end - start
+    staying_piece(codes.len())
+    # Not copied: the staying pieces are views of the old log's columns (after a few dozen
+    # splices the pieces are joined, so the analyses do not walk many small chunks).
+    merged = pl.concat(pieces, rechunk=False) if pieces else coded.clear()
+    if max(merged.n_chunks("all")) > MAX_CHUNKS:
+        merged = merged.rechunk()
+    merged = merged.with_columns(pl.col(C).set_sorted())
+    case_names = (
+        pl.DataFrame(
+            {
+                "key": pl.concat([staying_keys, fresh_keys]),
+                "name": pl.concat(
+                    [old.case_names.filter(~gone)]
+                    + ([fresh.case_names] if fresh is not None else [])
+                ),
+            }
+        )
+        .sort("key")
+        .get_column("name")
+    )
+    log = EventLog(
+        merged,
+        activity_names=old.activity_names,
+        case_names=case_names,
+        resource_names=old.resource_names,
+        attributes=ATTRIBUTES,
+        engine=get_engine("polars"),
+    )
+    for column, used in name_counts.items():
+        log.memo(("insights.name_counts", column), partial(_same, used))
+    return log, keys
+
+
+def _same(value: np.ndarray) -> np.ndarray:
+    return value
+
+
+def _names_hold(
+    old: EventLog, coded: pl.DataFrame, gone: list[pl.DataFrame], fresh: EventLog | None
+) -> dict[str, np.ndarray] | None:
+    """How many rows use each activity and person once the gone rows are taken out and the
+    fresh ones put in (kept on the log, so the next splice need not count the whole log); None
+    when one the old log names would be used no more (the fresh rows were coded by the old
+    names, and a fresh coding would drop it)."""
+    out: dict[str, np.ndarray] = {}
+    for column, names in ((A, old.activity_names), (R, old.resource_names)):
+        if names is None:
+            continue
+        size = names.len()
+
+        def counts(values: pl.Series, size: int = size) -> np.ndarray:
+            # Counted by the engine: numpy's bincount would widen 32M codes to 8 bytes each.
+            found = values.drop_nulls().value_counts()
+            out = np.zeros(size, dtype=np.int64)
+            out[found[:, 0].to_numpy()] = found["count"].to_numpy()
+            return out
+
+        used = old.memo(("insights.name_counts", column), partial(counts, coded[column])).copy()
+        for part in gone:
+            used -= counts(part[column])
+        if fresh is not None:
+            used += counts(fresh.coded()[column])
+        if (used <= 0).any():
+            return None
+        out[column] = used
+    return out
 
 
 def _kept_log(filters: LogFilters, version: Version | None = None) -> _Kept:
@@ -507,14 +762,7 @@ def event_log_and_version(
 
 
 def _filtered(kept: _Kept, filters: LogFilters) -> EventLog | None:
-    if kept.rows.height == 0:
-        return None
-    if kept.log is None:
-        kept.log = _coded_log(kept.rows, kept.cases)
-    return narrowed(kept.log, filters)
-
-
-_CODED_ATTRIBUTES = ("team", "category", "priority", "channel", "status")
+    return None if kept.log is None else narrowed(kept.log, filters)
 
 
 def _case_order(rows: pl.DataFrame) -> pl.DataFrame:
@@ -525,51 +773,85 @@ def _case_order(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _coded_log(rows: pl.DataFrame, cases: pl.DataFrame) -> EventLog:
-    """The log the engine reads, coded straight from the kept rows.
+    """The log the engine reads, coded straight from ``rows`` (in log order, not empty) and
+    their ``cases``: the same log as the library's general build of :func:`log_frame` (tests
+    hold them equal)."""
+    log, _keys = _code(rows, cases, _staff())
+    if log is None:
+        raise ValueError("no rows to code")
+    return log
 
-    The same log as ``from_polars(kept.frame())`` (tests hold them equal), without its work on
-    rows of unknown shape: the rows are already sorted by case, time and id and come from the
-    copy, so a case's code is its run number, a case's attributes are gathered by that code
-    from one row per case, and staff names are looked up per person, not per row (at 7.2M
-    visits the general build took 2.7 s and a string per row and attribute)."""
+
+def _code(
+    rows: pl.DataFrame,
+    cases: pl.DataFrame,
+    staff: pl.DataFrame,
+    *,
+    dtypes: dict[str, pl.DataType] | None = None,
+    activity_names: pl.Series | None = None,
+    resource_names: pl.Series | None = None,
+    consume: bool = False,
+) -> tuple[EventLog | None, pl.Series]:
+    """The coded log of ``rows`` and each case code's ``__case``; (None, no keys) for no rows.
+
+    Without the library's work on rows of unknown shape: the rows are already sorted by case,
+    time and id and come from the copy, so a case's code is its run number, a case's attributes
+    are gathered by that code from one row per case, and staff names are looked up per person,
+    not per row (at 7.2M visits the general build took 2.7 s and a string per row and
+    attribute). ``dtypes``: :func:`_case_dtypes` of ``cases``, if known. ``activity_names`` /
+    ``resource_names``: code by these names (a part to splice
+    into a log coded by them); None when a row has a name they lack. ``consume``: take the
+    columns out of ``rows`` as they are coded (they are the caller's last reference), so the
+    log and the rows are not held whole side by side."""
     order = _case_order(rows)
     per_case = order.join(cases, on="__case", how="left", maintain_order="left")
     if per_case["case_id"].null_count():  # rows of a case the kept cases lack (never expected)
         rows = rows.join(cases.select("__case"), on="__case", how="semi", maintain_order="left")
         order = _case_order(rows)
         per_case = order.join(cases, on="__case", how="left", maintain_order="left")
-    run = rows["__case"].rle_id()
+    if rows.height == 0:
+        return None, pl.Series("__case", [], pl.Int64)
+    take = rows.drop_in_place if consume else rows.get_column
     code_type = pl.UInt32 if rows.height < 2**32 else pl.UInt64
-    per_case = per_case.with_columns(  # categories of every kept case, as frame() has them
-        per_case[name].cast(_as_enum(cases[name]).dtype) for name in _CODED_ATTRIBUTES
-    )
-    activities = rows["activity"]
-    activity_names = activities.unique().cast(pl.String).sort()
-    codes = run.cast(code_type)
-    actors = rows["actor"]
-    staff = _staff()
+    codes = take("__case").rle_id().cast(code_type)
+    dtypes = dtypes or _case_dtypes(cases)  # categories of every kept case, as log_frame has
+    per_case = per_case.with_columns(per_case[name].cast(dtypes[name]) for name in dtypes)
+    activities = take("activity")
+    present_activities = activities.unique().cast(pl.String).sort()
+    if activity_names is None:
+        activity_names = present_activities
+    elif not present_activities.is_in(activity_names.implode()).all():
+        return None, order["__case"]
+    activity = activities.cast(pl.Enum(activity_names)).to_physical()
+    del activities
+    actors = take("actor")
     present = staff.filter(pl.col("actor").is_in(actors.unique().drop_nulls().implode()))
-    resource_names = present["resource"].unique().sort()
+    if resource_names is None:
+        resource_names = present["resource"].unique().sort()
+    elif not present["resource"].is_in(resource_names.implode()).all():
+        return None, order["__case"]
     width = pl.Series(dtype=pl.Enum(resource_names)).to_physical().dtype
     resource_code = present.select(
         "actor",
         pl.col("resource").cast(pl.Enum(resource_names)).to_physical().cast(width),
     )
+    resource = actors.replace_strict(
+        resource_code["actor"], resource_code["resource"], default=None, return_dtype=width
+    )
+    del actors
     coded = pl.DataFrame(
         {
             C: codes,
-            A: activities.cast(pl.Enum(activity_names)).to_physical(),
-            T: rows["timestamp"].dt.epoch("us"),
-            R: actors.replace_strict(
-                resource_code["actor"], resource_code["resource"], default=None, return_dtype=width
-            ),
-            I: pl.int_range(rows.height, dtype=code_type, eager=True),
+            A: activity,
+            T: take("timestamp").dt.epoch("us"),
+            R: resource,
+            I: pl.int_range(codes.len(), dtype=code_type, eager=True),
         }
     ).with_columns(
         pl.col(C).set_sorted(),
         *(per_case[name].gather(codes).alias(name) for name in ATTRIBUTES),
     )
-    return EventLog(
+    log = EventLog(
         coded,
         activity_names=activity_names,
         case_names=per_case["case_id"],
@@ -577,6 +859,7 @@ def _coded_log(rows: pl.DataFrame, cases: pl.DataFrame) -> EventLog:
         attributes=ATTRIBUTES,
         engine=get_engine("polars"),
     )
+    return log, order["__case"]
 
 
 def narrowed(log: EventLog, filters: LogFilters) -> EventLog | None:
