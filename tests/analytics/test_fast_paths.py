@@ -209,3 +209,47 @@ def test_variants_in_order_equal_a_plain_count(rows):
     got = variants(from_polars(frame, duplicates="keep"))
     assert [tuple(v) for v in got["activities"]] == want
     assert got["count"].to_list() == [counts[v] for v in want]
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 9), st.sampled_from("abc"), st.integers(0, 5)),
+        min_size=1,
+        max_size=80,
+    ),
+    st.booleans(),
+)
+def test_case_ends_and_self_loops_equal_a_plain_count(rows, filtered):
+    """Case durations and rework per case read each case's first and last events and its
+    self-loops off the sorted events (no group-by): a plain walk over each trace says the same,
+    on a whole log and on a filtered one (some cases gone)."""
+    from serviceloop.analytics import case_durations, filter_attribute, rework_cases
+
+    frame = pl.DataFrame(
+        {
+            "case_id": [c for c, _, _ in rows],
+            "activity": [a for _, a, _ in rows],
+            "timestamp": [t for _, _, t in rows],
+        }
+    )
+    log = from_polars(frame, duplicates="keep")
+    traces: dict[int, list[tuple[int, str]]] = {}
+    for c, _a, _t in rows:  # cases in order of first appearance
+        traces.setdefault(c, [])
+    for c, a, t in sorted(rows, key=lambda r: r[2]):  # stable: ties keep file order
+        traces[c].append((t, a))
+    if filtered:
+        log = filter_attribute(log, "activity", ["a"], keep=False)
+        traces = {c: tr for c, tr in traces.items() if all(a != "a" for _, a in tr)}
+    durations = case_durations(log)
+    assert durations.select("case_id", "duration_seconds", "events").rows() == [
+        (str(c), float(tr[-1][0] - tr[0][0]), len(tr)) for c, tr in traces.items()
+    ]
+    assert durations["start"].dt.epoch("s").to_list() == [tr[0][0] for tr in traces.values()]
+    assert durations["end"].dt.epoch("s").to_list() == [tr[-1][0] for tr in traces.values()]
+    loops = [sum(x[1] == y[1] for x, y in itertools.pairwise(tr)) for tr in traces.values()]
+    per_case = rework_cases(log).select("case_id", "events", "self_loops").rows()
+    assert per_case == [
+        (str(c), len(tr), n) for (c, tr), n in zip(traces.items(), loops, strict=True)
+    ]

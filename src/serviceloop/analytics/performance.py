@@ -15,7 +15,7 @@ import narwhals as nw
 import polars as pl
 
 from ._durations import duration_stats, seconds
-from ._engine import COUNT, FIRST
+from ._engine import COUNT, FIRST, PolarsEngine
 from ._schema import A2, R2, T2, US, A, C, R, S, T
 from ._steps import case_step_keys
 from .errors import InvalidParameterError
@@ -57,21 +57,44 @@ def case_durations(log: EventLog) -> pl.DataFrame:
     >>> case_durations(log)["duration_seconds"].to_list()
     [90.0]
     """
-    # The first and last events are flagged by the successor step: picking their single value
-    # per case is far cheaper than a min / max over every event (Polars: 5 ms vs 25 ms at 1M).
-    first = nw.col(S).min() if log.has_start else log.engine.pick(T, nw.col(FIRST))
-    last = log.engine.pick(T, nw.col(A2).is_null())
-    out = log.engine.collect(
-        log.lazy_steps()
-        .group_by(C)
-        .agg(first.alias("__start"), last.alias("__end"), nw.len().alias("events"))
-    )
-    return out.sort(C).select(
+    if isinstance(log.engine, PolarsEngine) and not log.has_start:
+        out = _case_ends(log)
+    else:
+        # The first and last events are flagged by the successor step: picking their single
+        # value per case is far cheaper than a min / max over every event.
+        first = nw.col(S).min() if log.has_start else log.engine.pick(T, nw.col(FIRST))
+        last = log.engine.pick(T, nw.col(A2).is_null())
+        out = log.engine.collect(
+            log.lazy_steps()
+            .group_by(C)
+            .agg(first.alias("__start"), last.alias("__end"), nw.len().alias("events"))
+        ).sort(C)
+    return out.select(
         log.decode_case(C).alias("case_id"),
         _utc("__start").alias("start"),
         _utc("__end").alias("end"),
         ((pl.col("__end") - pl.col("__start")) / US).alias("duration_seconds"),
         pl.col("events").cast(pl.Int64),
+    )
+
+
+def _case_ends(log: EventLog) -> pl.DataFrame:
+    """On Polars, per case in code order (``C``): the first and last times (``__start``,
+    ``__end``) and ``events``. The events are sorted by case, so a case's first and last events
+    are its rows flagged by the successor step: filters and a difference of positions, no
+    group-by (a sixth of the time at ten million events)."""
+    steps = log._with_next
+    first = steps[FIRST]
+    last = steps[A2].is_null()
+    starts = first.arg_true()
+    events = pl.concat([starts.slice(1), pl.Series([steps.height], dtype=starts.dtype)]) - starts
+    return pl.DataFrame(
+        {
+            C: steps[C].filter(first),
+            "__start": steps[T].filter(first),
+            "__end": steps[T].filter(last),
+            "events": events,
+        }
     )
 
 
@@ -117,14 +140,28 @@ def rework_cases(log: EventLog) -> pl.DataFrame:
     >>> rework_cases(log).rows()
     [('1', 3, 1, 0, 1), ('2', 2, 0, 0, 0)]
     """
-    out = _case_repeats(log).join(_self_loops(log, C), on=C, how="left")
-    return out.sort(C).select(
+    if isinstance(log.engine, PolarsEngine):
+        # Both come in case order: each case's self-loops are a difference of running sums.
+        out = _case_repeats(log).with_columns(_case_self_loops(log).alias("self_loops"))
+    else:
+        out = _case_repeats(log).join(_self_loops(log, C), on=C, how="left").sort(C)
+    return out.select(
         log.decode_case(C).alias("case_id"),
         pl.col("events").cast(pl.Int64),
         pl.col("repeats").cast(pl.Int64),
         pl.col("self_loops").fill_null(0).cast(pl.Int64),
         (pl.col("repeats") - pl.col("self_loops").fill_null(0)).cast(pl.Int64).alias("back_edges"),
     )
+
+
+def _case_self_loops(log: EventLog) -> pl.Series:
+    """On Polars, per case in code order: steps from an activity to itself. The events are
+    sorted by case, so each case's count is the running count at its last event minus the
+    previous case's (no group-by and no join back to the cases)."""
+    steps = log._with_next
+    loops = (steps[A] == steps[A2]).fill_null(False).cast(pl.Int64).cum_sum()
+    at_end = loops.filter(steps[A2].is_null())
+    return at_end - at_end.shift(1, fill_value=0)
 
 
 def _activity_counts(log: EventLog) -> nw.LazyFrame[Any]:
