@@ -15,6 +15,7 @@ from serviceloop.cases.models import CaseEvent
 from serviceloop.cases.services import case_assign, case_reopen
 from serviceloop.core import append_only
 from serviceloop.insights import logstore, selectors
+from serviceloop.insights.pages import case_attributes
 from serviceloop.insights.selectors import LogFilters, event_log, event_table
 from tests.factories import AgentFactory, CaseFactory
 from tests.insights.conftest import Log, walk
@@ -146,6 +147,9 @@ def _assert_coded_as_the_general_build(filters: LogFilters) -> None:
         for names in ("activity_names", "case_names", "resource_names"):
             assert getattr(log, names).to_list() == getattr(general, names).to_list(), names
         assert log.attributes == general.attributes
+        # The cases given with the log are the ones its rows carry.
+        given = log.memo(selectors.CASES_MEMO, lambda: None)
+        assert given.equals(case_attributes(log, "version", "status"))
     assert kept.keys.to_list() == fresh.keys.to_list()
 
 
@@ -295,7 +299,12 @@ def test_a_spliced_log_is_the_log_coded_afresh(seed: int) -> None:
     )
     same_dtypes = all(old.coded().schema[n] == d for n, d in dtypes.items())
     spliced = selectors._spliced(
-        old, kept_keys, kept_keys.is_in(sorted(gone_keys | back)), fresh, fresh_case_keys
+        old,
+        kept_keys,
+        kept_keys.is_in(sorted(gone_keys | back)),
+        fresh,
+        fresh_case_keys,
+        now_cases,
     )
     names_same = expected.activity_names.to_list() == old.activity_names.to_list() and (
         expected.resource_names.to_list() == old.resource_names.to_list()  # type: ignore[union-attr]
@@ -313,6 +322,8 @@ def test_a_spliced_log_is_the_log_coded_afresh(seed: int) -> None:
     if same_dtypes:
         assert log.coded().equals(expected.coded())
         assert log.coded().schema == expected.coded().schema
+        given = log.memo(selectors.CASES_MEMO, lambda: None)
+        assert given.equals(case_attributes(expected, "version", "status"))
     # The use counts kept on the spliced log (for the next splice) are its rows' counts.
     for column, names in (("__act", log.activity_names), ("__res", log.resource_names)):
         assert names is not None
@@ -337,5 +348,6 @@ def test_a_splice_that_would_drop_a_name_is_refused() -> None:
     assert old is not None
     assert "z" in old.activity_names.to_list()
     gone = keys == first
-    assert selectors._spliced(old, keys, gone, None, pl.Series("__case", [], pl.Int64)) is None
-    assert selectors._spliced(old, keys, keys == cases["__case"][1], None, keys.clear()) is not None
+    no_keys = pl.Series("__case", [], pl.Int64)
+    assert selectors._spliced(old, keys, gone, None, no_keys, cases) is None
+    assert selectors._spliced(old, keys, keys == cases["__case"][1], None, no_keys, cases)

@@ -30,6 +30,7 @@ from serviceloop.insights.formatting import (
 )
 from serviceloop.insights.process_map import Measure, discovered_dot
 from serviceloop.insights.selectors import (
+    CASES_MEMO,
     LogFilters,
     end_stage_names,
     filter_categories,
@@ -116,9 +117,7 @@ def case_attributes(log: EventLog, *names: str) -> pl.DataFrame:
 
 
 def scope_build(filters: LogFilters, log: EventLog) -> Scope:
-    cases = log.memo(
-        ("insights.cases", "version", "status"), lambda: case_attributes(log, "version", "status")
-    )
+    cases = log.memo(CASES_MEMO, lambda: case_attributes(log, "version", "status"))
     version_id = filters.version
     if version_id is None:
         counts = cases.group_by("version").agg(pl.len().alias("n"))

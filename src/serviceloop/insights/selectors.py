@@ -30,7 +30,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import polars as pl
@@ -62,6 +62,7 @@ from serviceloop.processes.models import ProcessVersion, Stage
 
 __all__ = [
     "ATTRIBUTES",
+    "CASES_MEMO",
     "LOG_COLUMNS",
     "LogFilters",
     "end_stage_names",
@@ -78,6 +79,7 @@ __all__ = [
 ]
 
 View = Literal["stages", "events"]
+T_ = TypeVar("T_")
 TimeMode = Literal["started", "intersecting", "completed", "contained"]
 
 #: Case attributes carried by every event of the loaded log.
@@ -243,6 +245,9 @@ def event_table(filters: LogFilters) -> pa.Table:
 LATE_WINDOW = logstore.LATE_WINDOW
 #: Sets of filters kept per process (least recently used dropped first).
 KEPT_LOGS = 6
+#: The log's memo of each case's ``case_id``, ``version`` and ``status`` (in code order), which
+#: every page's scope reads: given with the kept log, which has them per case already.
+CASES_MEMO = ("insights.cases", "version", "status")
 
 Version = tuple[int, int, int]
 
@@ -538,7 +543,7 @@ def _brought_up_to_date(kept: _Kept, filters: LogFilters, state: logstore.StoreS
     )
     if fresh.height and fresh_log is None:
         return _read(filters, state)
-    spliced = _spliced(old, kept.keys, gone, fresh_log, fresh_keys)
+    spliced = _spliced(old, kept.keys, gone, fresh_log, fresh_keys, cases)
     if spliced is None:
         return _read(filters, state)
     return _Kept(state.version, state.generation, cases, spliced[1], spliced[0], staff)
@@ -555,6 +560,7 @@ def _spliced(
     gone: pl.Series,
     fresh: EventLog | None,
     fresh_keys: pl.Series,
+    cases: pl.DataFrame,
 ) -> tuple[EventLog, pl.Series] | None:
     """``old`` without the cases ``gone`` marks and with the ``fresh`` ones, cases numbered in
     ``__case`` order again, and the case keys in code order; None when the names would change
@@ -659,10 +665,11 @@ def _spliced(
     )
     for column, used in name_counts.items():
         log.memo(("insights.name_counts", column), partial(_same, used))
+    _give_cases(log, keys.to_frame("__case").join(cases, on="__case", maintain_order="left"))
     return log, keys
 
 
-def _same(value: np.ndarray) -> np.ndarray:
+def _same(value: T_) -> T_:
     return value
 
 
@@ -859,7 +866,14 @@ def _code(
         attributes=ATTRIBUTES,
         engine=get_engine("polars"),
     )
+    _give_cases(log, per_case)
     return log, order["__case"]
+
+
+def _give_cases(log: EventLog, per_case: pl.DataFrame) -> None:
+    """Put :data:`CASES_MEMO` on ``log`` from its cases' rows (in code order)."""
+    frame = per_case.select("case_id", "version", pl.col("status").cast(pl.String))
+    log.memo(CASES_MEMO, partial(_same, frame))
 
 
 def narrowed(log: EventLog, filters: LogFilters) -> EventLog | None:
