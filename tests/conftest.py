@@ -41,3 +41,27 @@ def _own_insights_log(request, tmp_path_factory):
     if settings.configured:
         name = f"{abs(hash(request.node.nodeid)):x}"
         settings.INSIGHTS_LOG_DIR = str(tmp_path_factory.getbasetemp() / "insights-log" / name)
+
+
+_LOST_GROUP = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """``--dist loadgroup`` keeps each ``xdist_group`` (a module loading the demo once) on one
+    worker by adding the group to the test's id. Where the installed pytest and pytest-xdist do
+    not agree on ids, the group is dropped without a word and each worker loads the demo again,
+    minutes more per run: such tests fail instead, saying why."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        if item.get_closest_marker("xdist_group") and "@" not in item.nodeid:
+            item.stash[_LOST_GROUP] = (
+                "--dist loadgroup lost this test's xdist_group: the installed pytest-xdist "
+                "does not support the installed pytest's test ids (see pyproject.toml)"
+            )
+
+
+def pytest_runtest_setup(item):
+    if lost := item.stash.get(_LOST_GROUP, None):
+        pytest.fail(lost, pytrace=False)
