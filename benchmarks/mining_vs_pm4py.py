@@ -408,7 +408,7 @@ def same(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
 def bytecode_for_serviceloop() -> str:
     """Byte-compile what ``serviceloop analyze`` imports like an installed package, once,
     before timing: the package, the ``serviceloop`` script's module, its commands (the script
-    imports them all) and the analytics.
+    imports the one it runs) and the analytics.
 
     pm4py and Polars were installed by pip with their ``.pyc`` files; an editable install under
     ``PYTHONDONTWRITEBYTECODE=1`` has none (or stale ones), so each child would compile the
