@@ -24,6 +24,7 @@ from serviceloop.accounts.models import ApiToken, User
 from serviceloop.accounts.services import api_token_create, user_create
 from serviceloop.cases.services.intake import intake_defaults_install
 from serviceloop.core.messages import Problem
+from serviceloop.core.transactions import without_savepoints
 from serviceloop.demo.errors import DemoError
 from serviceloop.demo.history import Counters, ProcessMap, Replay
 from serviceloop.demo.model import REFERENCE_PER_WEEKDAY
@@ -160,53 +161,56 @@ def demo_load(
         hour=0, minute=0, second=0, microsecond=0
     )
 
-    report("Setting up the process and people", 0, days)
-    with transaction.atomic():
-        # the standard process (the replay's), the complaint and technical-support processes, and
-        # the request types and rules that pick them for new cases
-        version = process_shipped_install(actor=None)["standard-service"]
-        cast = cast_create(
-            rng,
-            customers=customers,
-            extra_specialists=extra_specialists,
-            customer_rng=random.Random(f"{seed}:customers"),
-        )
-        intake_defaults_install(actor=None)
-        sla_demo_install(process=version.process, time_zone=settings.TIME_ZONE)
-        replay = Replay(
-            rng=random.Random(f"{seed}:dispatch"),
-            arrivals_rng=random.Random(f"{seed}:arrivals"),
-            seed=seed,
-            cast=cast,
-            process=ProcessMap.of(version),
-            tz=tz,
-            end=end,
-            per_weekday=per_weekday,
-            load=REFERENCE_PER_WEEKDAY / per_weekday,
-        )
-    for day in range(days):
-        day_start = first_day + timedelta(days=day)
-        trend = 0.85 + 0.3 * day / max(1, days - 1)  # the operation grows a little
+    with without_savepoints():  # no subtransaction per service call of the replay
+        report("Setting up the process and people", 0, days)
         with transaction.atomic():
-            replay.arrivals(day_start, trend)
-            replay.run_until(min(day_start + timedelta(days=1), end + timedelta(microseconds=1)))
-        sla_sweep(now=min(day_start + timedelta(days=1), end))  # the SLA worker's rounds
-        report("Replaying history", day + 1, days)
-    alerts_evaluate(now=end)
+            # the standard process (the replay's), the complaint and technical-support processes, and
+            # the request types and rules that pick them for new cases
+            version = process_shipped_install(actor=None)["standard-service"]
+            cast = cast_create(
+                rng,
+                customers=customers,
+                extra_specialists=extra_specialists,
+                customer_rng=random.Random(f"{seed}:customers"),
+            )
+            intake_defaults_install(actor=None)
+            sla_demo_install(process=version.process, time_zone=settings.TIME_ZONE)
+            replay = Replay(
+                rng=random.Random(f"{seed}:dispatch"),
+                arrivals_rng=random.Random(f"{seed}:arrivals"),
+                seed=seed,
+                cast=cast,
+                process=ProcessMap.of(version),
+                tz=tz,
+                end=end,
+                per_weekday=per_weekday,
+                load=REFERENCE_PER_WEEKDAY / per_weekday,
+            )
+        for day in range(days):
+            day_start = first_day + timedelta(days=day)
+            trend = 0.85 + 0.3 * day / max(1, days - 1)  # the operation grows a little
+            with transaction.atomic():
+                replay.arrivals(day_start, trend)
+                replay.run_until(
+                    min(day_start + timedelta(days=1), end + timedelta(microseconds=1))
+                )
+            sla_sweep(now=min(day_start + timedelta(days=1), end))  # the SLA worker's rounds
+            report("Replaying history", day + 1, days)
+        alerts_evaluate(now=end)
 
-    with transaction.atomic():
-        user_create(
-            username=ADMIN_USERNAME,
-            password=DEMO_PASSWORD,
-            role=Role.ADMIN,
-            email=ADMIN_EMAIL,
-            first_name="Ada",
-            last_name="Admin",
-        )
-        _, key = api_token_create(user=cast.demo_agent, name=TOKEN_NAME)
-    # customers' survey answers (worse where waits were long), quality reviews and evaluations
-    report("Surveys, quality reviews and evaluations", days, days)
-    evaluation_demo_build(actor=User.objects.get(username=MANAGER_USERNAME), seed=seed, now=end)
+        with transaction.atomic():
+            user_create(
+                username=ADMIN_USERNAME,
+                password=DEMO_PASSWORD,
+                role=Role.ADMIN,
+                email=ADMIN_EMAIL,
+                first_name="Ada",
+                last_name="Admin",
+            )
+            _, key = api_token_create(user=cast.demo_agent, name=TOKEN_NAME)
+        # customers' survey answers (worse where waits were long), quality reviews and evaluations
+        report("Surveys, quality reviews and evaluations", days, days)
+        evaluation_demo_build(actor=User.objects.get(username=MANAGER_USERNAME), seed=seed, now=end)
     if token_file is not None:
         token_file.parent.mkdir(parents=True, exist_ok=True)
         token_file.write_text(key + "\n", encoding="utf-8")
