@@ -15,10 +15,10 @@ Two views of the log:
             reopening a closed case, which re-enters the stage the case closed from).
 ``events``  every event of every kind (assigned, replied, ...), activity = the event's label.
 
-The log for a set of database-level filters is kept in the process (not in Django's cache, which
-would pickle millions of rows on every page) with the log's version: a page over unchanged data
-reads nothing, and after new events only those events and the cases they touch are taken from
-the copy (:func:`event_log_version`, ``_brought_up_to_date``).
+The log for a set of database-level filters is kept in the process, coded for the engine (not in
+Django's cache, which would pickle millions of rows on every page), with the log's version: a page
+over unchanged data reads nothing, and after new events only the cases they touch are read from
+the copy and spliced into the coded log (:func:`event_log_version`, ``_brought_up_to_date``).
 """
 
 from __future__ import annotations
