@@ -571,8 +571,9 @@ def _spliced(
     (a name only the gone cases used: a fresh coding would drop it and move the codes).
 
     Built from slices: between two places where a case goes or comes, the old rows stay in
-    order and their codes move by one constant, so the log is copied once, not sorted or
-    merged row by row (a merge took 0.64 s at 7.2M rows)."""
+    order and their codes move by one constant, so they stay views of the old log's columns
+    (new columns only where codes move), not sorted or merged row by row (a merge took 0.64 s
+    at 7.2M rows)."""
     coded = old.coded()
     codes = coded[C]
     code_type = pl.UInt64 if codes.dtype == pl.UInt64 else pl.UInt32
