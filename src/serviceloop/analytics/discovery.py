@@ -187,8 +187,21 @@ def _variant_frame(log: EventLog, out: pl.DataFrame, total: Any) -> pl.DataFrame
 
 
 def decode_lists(codes: pl.Series, names: pl.Series) -> pl.Series:
-    """Lists of codes -> lists of names, looked up inside the lists (a million variants: 4x
-    faster than flattening and regrouping them, 4x a ``gather`` per element)."""
+    """Lists of codes -> lists of names.
+
+    Without null or empty lists (variants), the codes are flattened, looked up by position and
+    put back into lists by a group-by on the list number, which is sorted, so Polars regroups
+    by slicing (885,623 variants: 0.09 s against 0.18 s for a lookup inside the lists). Other
+    lists (a flattened empty or null list would come back as a null) are looked up inside the
+    lists.
+    """
+    if codes.null_count() == 0 and (codes.is_empty() or (codes.list.len() > 0).all()):
+        flat = codes.rename("__codes").to_frame().with_row_index("__list").explode("__codes")
+        flat = flat.with_columns(
+            pl.col("__list").set_sorted(), names.gather(flat["__codes"]).alias("__codes")
+        )
+        grouped = flat.group_by("__list", maintain_order=True).agg("__codes")
+        return grouped["__codes"].rename(codes.name)
     inner = codes.dtype.inner if isinstance(codes.dtype, pl.List) else pl.UInt32
     lookup = pl.element().replace_strict(pl.Series(range(len(names))).cast(inner), names)
     return (
