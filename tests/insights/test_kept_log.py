@@ -265,8 +265,9 @@ def _random_log(seed: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
 
 @pytest.mark.parametrize("seed", range(12))
 def test_a_spliced_log_is_the_log_coded_afresh(seed: int) -> None:
-    """Cases taken out anywhere (first, last, side by side) and put in anywhere (again, new,
-    between two kept ones): the spliced log equals the one coded from the resulting rows."""
+    """Cases taken out anywhere (first, last, side by side) and put in anywhere (again with
+    another priority and process version, new, between two kept ones): the spliced log equals
+    the one coded from the resulting rows."""
     import random
 
     rows, cases, staff = _random_log(seed)
@@ -282,7 +283,12 @@ def test_a_spliced_log_is_the_log_coded_afresh(seed: int) -> None:
     new_keys = set(rng.sample([k for k in keys if k not in old_keys], rng.randint(0, 6)))
     fresh_keys = sorted(back | new_keys)
     now_keys = (set(old_keys) - gone_keys) | back | new_keys
-    now_cases = cases.filter(pl.col("__case").is_in(sorted(now_keys)))
+    # The cases that come back changed: another priority and process version.
+    changed = pl.col("__case").is_in(sorted(back))
+    now_cases = cases.filter(pl.col("__case").is_in(sorted(now_keys))).with_columns(
+        pl.when(changed).then(pl.lit("low")).otherwise(pl.col("priority")).alias("priority"),
+        pl.when(changed).then(pl.lit(2)).otherwise(pl.col("version")).alias("version"),
+    )
     fresh_rows = rows.filter(pl.col("__case").is_in(fresh_keys))
     dtypes = selectors._case_dtypes(now_cases)
     expected, expected_keys = selectors._code(
