@@ -291,7 +291,9 @@ class _Kept:
     second copy of the log, 1.2 GB): after new events only the touched cases' histories are read
     from the copy again and spliced into the coded log (:func:`_brought_up_to_date`). ``keys``
     holds each case code's ``__case``, in code order; ``log`` is None when no row is kept;
-    ``staff`` the staff names the log was coded with."""
+    ``staff`` the staff names the log was coded with; ``held`` the ids of the copy's events in
+    the last :data:`LATE_WINDOW` ids of ``version`` (every view reads its touched cases from
+    them: an event of the window not among them came late, and its case is read again)."""
 
     version: Version
     generation: str
@@ -299,6 +301,7 @@ class _Kept:
     keys: pl.Series
     log: EventLog | None
     staff: pl.DataFrame
+    held: pl.Series
 
     @property
     def table(self) -> pa.Table:
@@ -488,6 +491,22 @@ def _in_log_order(rows: pl.DataFrame) -> pl.DataFrame | None:
     return out.sort("__case", "timestamp", "id") if "id" in out.columns else None
 
 
+def _recent_events(state: logstore.StoreState, after_id: int) -> pl.DataFrame:
+    """The ids and cases of the copy's events after ``after_id`` (its newest files only: the
+    reader skips the others by their statistics)."""
+    return (
+        logstore.scan_rows(state, "events")
+        .filter(pl.col("id") > after_id)
+        .select("id", "__case")
+        .collect()
+    )
+
+
+def _window_ids(state: logstore.StoreState) -> pl.Series:
+    """The ids a log read at ``state`` holds in its late window (:attr:`_Kept.held`)."""
+    return _recent_events(state, max(state.version[0] - LATE_WINDOW, 0))["id"]
+
+
 def _read(filters: LogFilters, state: logstore.StoreState) -> _Kept:
     cases = _stored_cases(state, filters)
     every = all(getattr(filters, name) in (None, ()) for name in _QUERY_FIELDS[1:]) and (
@@ -497,7 +516,7 @@ def _read(filters: LogFilters, state: logstore.StoreState) -> _Kept:
     staff = _staff()
     rows = _stored_rows(state, filters.view, None if every else cases["__case"])
     log, keys = _code(rows, cases, staff, consume=True)
-    return _Kept(state.version, state.generation, cases, keys, log, staff)
+    return _Kept(state.version, state.generation, cases, keys, log, staff, _window_ids(state))
 
 
 #: Beyond this many touched cases the log is read again whole rather than spliced piece by piece.
@@ -507,21 +526,20 @@ MAX_CHUNKS = 64
 
 
 def _brought_up_to_date(kept: _Kept, filters: LogFilters, state: logstore.StoreState) -> _Kept:
-    """The kept log with the cases that events after the kept ones (and the late window)
-    touched taken out and, where the filters still keep them, put back from the copy whole.
+    """The kept log with the cases that events it does not hold touched (the events after the
+    kept ones, and late ones in the window below them) taken out and, where the filters still
+    keep them, put back from the copy whole. Only those: cases whose events of the window the
+    log already holds stay as they are (re-reading them cut the log into thousands of pieces at
+    32M events, and joining them copied the whole log).
 
     The untouched cases' coded rows are kept as they are, renumbered where cases come or go: no
     reading, sorting or coding of the whole history again. A touched case may have left the
     filters (e.g. moved to another team: its rows go) or entered them (its history comes in).
     When the names the log codes change (an activity, a person, a team first or last seen), the
     codes of every row would change: the log is read again whole."""
-    since = max(kept.version[0] - LATE_WINDOW, 0)
-    touched = (
-        logstore.scan_rows(state, "events")
-        .filter(pl.col("id") > since)
-        .select(pl.col("__case").unique().sort())
-        .collect()["__case"]
-    )
+    recent = _recent_events(state, max(kept.version[0] - LATE_WINDOW, 0))
+    held = recent.filter(pl.col("id") > max(state.version[0] - LATE_WINDOW, 0))["id"]
+    touched = recent.filter(~pl.col("id").is_in(kept.held.implode()))["__case"].unique().sort()
     if kept.log is None or touched.len() > SPLICE_LIMIT:
         return _read(filters, state)
     now = _stored_cases(state, filters, ids=touched.to_list())
@@ -529,7 +547,7 @@ def _brought_up_to_date(kept: _Kept, filters: LogFilters, state: logstore.StoreS
     fresh = _stored_rows(state, filters.view, now["__case"], few=True)
     gone = kept.keys.is_in(touched.implode())
     if not fresh.height and not gone.any():
-        return _Kept(state.version, state.generation, cases, kept.keys, kept.log, kept.staff)
+        return _Kept(state.version, state.generation, cases, kept.keys, kept.log, kept.staff, held)
     staff = _staff()
     old = kept.log
     dtypes = _case_dtypes(cases)
@@ -550,7 +568,7 @@ def _brought_up_to_date(kept: _Kept, filters: LogFilters, state: logstore.StoreS
     spliced = _spliced(old, kept.keys, gone, fresh_log, fresh_keys, cases)
     if spliced is None:
         return _read(filters, state)
-    return _Kept(state.version, state.generation, cases, spliced[1], spliced[0], staff)
+    return _Kept(state.version, state.generation, cases, spliced[1], spliced[0], staff, held)
 
 
 def _case_dtypes(cases: pl.DataFrame) -> dict[str, pl.DataType]:
