@@ -262,13 +262,3 @@ def test_same_answers_on_every_engine(engine):
     base = check_conformance(from_polars(_log(ROWS)), SPEC)
     assert r.summary == base.summary
     assert r.deviations.equals(base.deviations)
-
-
-def test_processes_with_more_stages_than_bitmask_bits_give_the_same_answer(monkeypatch, result):
-    from serviceloop.analytics import conformance
-
-    monkeypatch.setattr(conformance, "_MAX_BIT_STAGES", 2)
-    wide = check_conformance(_log(ROWS), SPEC)
-    assert wide.summary == result.summary
-    assert wide.cases.equals(result.cases)
-    assert wide.deviations.equals(result.deviations)

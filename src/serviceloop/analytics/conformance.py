@@ -21,10 +21,16 @@ stage sequence of each case:
 Everything is computed with vectorised Polars expressions over the coded log (a Spark log is
 collected first). Results are Polars frames; :meth:`ConformanceResult.to_dict` gives JSON.
 
+What depends only on a case's stage sequence (its moves, which are allowed, completion, skipped
+stages, conformity, the transitions it adds) is worked out once per distinct sequence and handed
+to its cases: a million cases follow a few dozen sequences. Only the times (and the deviations'
+timestamps) are read per event. Grouping by case walks the runs of the case-sorted log.
+
 :func:`check_conformance` reads as its steps: index the design (:class:`_Design`), map activities
-to stages, take the stage events, then transitions, per-case results, deviations, variants, stage
-times and the summary, one function each. They stay in one module (about 600 lines) because they
-share the private column names and the design index; split, each part would import them back.
+to stages, take the stage events, number each case's stage sequence, judge each sequence, then
+transitions, per-case results, deviations, variants, stage times and the summary, one function
+each. They stay in one module because they share the private column names and the design index;
+split, each part would import them back.
 """
 
 from __future__ import annotations
@@ -44,7 +50,6 @@ __all__ = ["ConformanceResult", "check_conformance"]
 
 _STAGE, _NEXT, _PREV, _FIRST, _OK, _DUR = "__stage", "__next", "__prev", "__first", "__ok", "__dur"
 _NULL_STAGE = pl.lit(None, pl.String)
-_MAX_BIT_STAGES = 63  # visited stages per case fit in one Int64 bitmask up to this many stages
 
 
 @dataclass(frozen=True)
@@ -259,20 +264,80 @@ def _stage_events(ev: pl.DataFrame, act_stage: pl.Series, d: _Design) -> pl.Data
     return st
 
 
-def _transitions(st: pl.DataFrame, d: _Design) -> pl.DataFrame:
-    """Every observed move with its declared kind and whether it is allowed, most first."""
+def _in_case_order(ev: pl.DataFrame) -> pl.DataFrame:
+    """``ev`` with its case column flagged sorted when it is (the coded log is sorted by case,
+    time and file order): grouping by case then walks runs instead of hashing 7M rows."""
+    if ev[C].is_sorted():
+        return ev.with_columns(pl.col(C).set_sorted())
+    return ev
+
+
+def _case_variants(ev: pl.DataFrame, st: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per case (by case code): events, visits over standard and the number ``__v`` of its stage
+    sequence; and the distinct sequences (``__v``, ``__seq``), numbered in order of their first
+    case. Everything that depends only on the sequence is then worked out once per sequence."""
+    per_case = st.group_by(C, maintain_order=True).agg(
+        pl.col(_STAGE).alias("__seq"), _over_standard().sum().alias("over_standard")
+    )
+    if st.height == ev.height:  # no unmapped events: every case has stage events
+        cases = per_case.with_columns(pl.col("__seq").list.len().alias("events"))
+    else:
+        cases = (
+            ev.group_by(C, maintain_order=True)
+            .agg(pl.len().alias("events"))
+            .join(per_case, on=C, how="left", maintain_order="left")
+            .with_columns(
+                pl.col("__seq").fill_null(pl.lit([], pl.List(pl.Int32))),
+                pl.col("over_standard").fill_null(0),
+            )
+        )
+    cases = cases.sort(C)
+    seqs = cases.select("__seq").unique(maintain_order=True).with_row_index("__v")
+    cases = cases.join(seqs, on="__seq", how="left", maintain_order="left").drop("__seq")
+    return cases, seqs
+
+
+def _variant_moves(seqs: pl.DataFrame, d: _Design) -> pl.DataFrame:
+    """Every move of each distinct stage sequence: ``__v``, previous stage, stage, allowed."""
+    moves = seqs.select("__v", pl.col("__seq").alias(_STAGE)).explode(_STAGE)
+    moves = moves.filter(pl.col(_STAGE).is_not_null())
+    same_prev = pl.col("__v") == pl.col("__v").shift(1)
+    moves = moves.with_columns(
+        (~same_prev.fill_null(False)).alias(_FIRST),
+        pl.when(same_prev).then(pl.col(_STAGE).shift(1)).alias(_PREV),
+    )
+    allowed_codes = pl.Series(list(d.allowed), dtype=pl.Int64)
+    return moves.with_columns(
+        pl.when(pl.col(_FIRST))
+        .then(pl.col(_STAGE) == d.start_idx)
+        .otherwise(d.edge_code().is_in(allowed_codes.implode()))
+        .alias(_OK)
+    )
+
+
+def _transitions(moves: pl.DataFrame, counts: pl.Series, d: _Design) -> pl.DataFrame:
+    """Every observed move with its declared kind and whether it is allowed, most first: the
+    moves of each distinct sequence weighted by its number of cases ``counts[__v]``."""
     edge_code = d.edge_code()
     kinds = pl.DataFrame(
         {"__edge": list(d.allowed), "kind": list(d.allowed.values())},
         schema={"__edge": pl.Int64, "kind": pl.String},
     )
-    moves = (
-        st.group_by(_PREV, _STAGE, _OK)
-        .agg(pl.len().alias("count"), pl.col(C).n_unique().alias("cases"))
+    per_variant = (
+        moves.group_by("__v", _PREV, _STAGE, _OK)
+        .agg(pl.len().cast(pl.Int64).alias("__n"))
+        .with_columns(pl.lit(counts).gather(pl.col("__v")).alias("__k"))
+    )
+    grouped = (
+        per_variant.group_by(_PREV, _STAGE, _OK)
+        .agg(
+            (pl.col("__n") * pl.col("__k")).sum().alias("count"),
+            pl.col("__k").sum().alias("cases"),
+        )
         .with_columns(edge_code.alias("__edge"))
         .join(kinds, on="__edge", how="left")
     )
-    transitions = moves.select(
+    transitions = grouped.select(
         pl.when(pl.col(_PREV).is_not_null())
         .then(pl.lit(d.code_s).gather(pl.col(_PREV).fill_null(0)))
         .otherwise(_NULL_STAGE)
@@ -286,74 +351,48 @@ def _transitions(st: pl.DataFrame, d: _Design) -> pl.DataFrame:
     return transitions
 
 
-def _per_case(ev: pl.DataFrame, st: pl.DataFrame, d: _Design) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Per case (coded): events, moves, allowed moves, fitness, completion, skipped mandatory
-    stages, visits over standard, conformity; and the skipped (case, stage) pairs."""
-    over = _over_standard()
+def _variant_verdicts(seqs: pl.DataFrame, moves: pl.DataFrame, d: _Design) -> pl.DataFrame:
+    """Per distinct stage sequence (row ``__v``): moves, allowed moves, whether it starts at the
+    start stage, reaches an end stage, its skipped mandatory stages (codes, in process order)
+    and whether it conforms."""
     ends = pl.Series(d.end_idx, dtype=pl.Int32).implode()
-    use_bits = len(d.codes) <= _MAX_BIT_STAGES
-    bits = pl.Series([1 << i for i in range(len(d.codes))] if use_bits else [], dtype=pl.Int64)
-    per_case = (
-        st.with_columns(pl.col(_STAGE).is_in(ends).alias("__end"))
-        .group_by(C)
-        .agg(
-            pl.len().alias("stage_events"),
-            pl.col(_OK).sum().alias("allowed_moves"),
-            pl.col(_OK).first().alias("starts_at_start"),
-            pl.col("__end").any().alias("completed"),
-            over.sum().alias("over_standard"),
-            *(
-                [pl.lit(bits).gather(pl.col(_STAGE)).bitwise_or().alias("__visited")]
-                if use_bits
-                else []
-            ),
-        )
+    per_v = moves.group_by("__v").agg(
+        pl.len().cast(pl.Int64).alias("moves"),
+        pl.col(_OK).sum().cast(pl.Int64).alias("allowed_moves"),
+        pl.col(_OK).first().alias("starts_at_start"),
+        pl.col(_STAGE).is_in(ends).any().alias("completed"),
     )
-    # Skipped mandatory stages, long form (case, stage), for completed cases: a bit test per
-    # mandatory stage on the per-case set of visited stages (a bitmask), or, for processes
-    # with more stages than bits, (case x mandatory stage) minus the visited pairs.
-    done = per_case.filter(pl.col("completed"))
-    if use_bits:
-        parts = [
-            done.filter((pl.col("__visited") & (1 << m)) == 0).select(
-                C, pl.lit(m, pl.Int32).alias(_STAGE)
-            )
-            for m in d.mandatory
-        ]
-        skips_long = (
-            pl.concat(parts)
-            if parts
-            else pl.DataFrame(schema={C: per_case.schema[C], _STAGE: pl.Int32})
-        ).sort(C, _STAGE)
-    else:
-        must = pl.DataFrame({_STAGE: d.mandatory}, schema={_STAGE: pl.Int32})
-        skips_long = (
-            done.select(C)
-            .join(must, how="cross")
-            .join(st.select(C, _STAGE).unique(), on=[C, _STAGE], how="anti")
-            .sort(C, _STAGE)
-        )
-    skipped_per_case = (
-        skips_long.with_columns(pl.lit(d.code_s).gather(pl.col(_STAGE)).alias("skipped"))
-        .group_by(C)
-        .agg(pl.col("skipped"))
-    )
-    all_cases = ev.group_by(C).agg(pl.len().alias("events"))
-    cases = (
-        all_cases.join(per_case, on=C, how="left")
+    verdicts = (
+        seqs.select("__v")
+        .join(per_v, on="__v", how="left")
         .with_columns(
-            pl.col("stage_events").fill_null(0).cast(pl.Int64),
-            pl.col("allowed_moves").fill_null(0).cast(pl.Int64),
+            pl.col("moves").fill_null(0),
+            pl.col("allowed_moves").fill_null(0),
             pl.col("starts_at_start").fill_null(False),
             pl.col("completed").fill_null(False),
-            pl.col("over_standard").fill_null(0).cast(pl.Int64),
         )
-        .join(skipped_per_case, on=C, how="left")
-        .with_columns(pl.col("skipped").fill_null(pl.lit([], pl.List(pl.String))))
+    )
+    # Skipped mandatory stages of the sequences that reach an end: (sequence x mandatory
+    # stage) minus the stages the sequence visits.
+    must = pl.DataFrame({_STAGE: d.mandatory}, schema={_STAGE: pl.Int32})
+    skipped = (
+        verdicts.filter(pl.col("completed"))
+        .select("__v")
+        .join(must, how="cross")
+        .join(moves.select("__v", _STAGE).unique(), on=["__v", _STAGE], how="anti")
+        .sort("__v", _STAGE)
+        .group_by("__v", maintain_order=True)
+        .agg(pl.col(_STAGE).alias("__skipped_idx"))
+    )
+    return (
+        verdicts.join(skipped, on="__v", how="left")
+        .with_columns(pl.col("__skipped_idx").fill_null(pl.lit([], pl.List(pl.Int32))))
         .with_columns(
-            pl.col("stage_events").alias("moves"),
-            pl.when(pl.col("stage_events") > 0)
-            .then(pl.col("allowed_moves") / pl.col("stage_events"))
+            pl.col("__skipped_idx")
+            .list.eval(pl.lit(d.code_s).gather(pl.element()))
+            .alias("skipped"),
+            pl.when(pl.col("moves") > 0)
+            .then(pl.col("allowed_moves") / pl.col("moves"))
             .alias("fitness"),
         )
         .with_columns(
@@ -363,9 +402,8 @@ def _per_case(ev: pl.DataFrame, st: pl.DataFrame, d: _Design) -> tuple[pl.DataFr
                 & (pl.col("skipped").list.len() == 0)
             ).alias("conforming")
         )
-        .sort(C)
+        .sort("__v")
     )
-    return cases, skips_long
 
 
 def _case_frame(cases: pl.DataFrame, log: EventLog) -> pl.DataFrame:
@@ -421,24 +459,60 @@ def _deviations(
     return deviations, bad
 
 
-def _variants(st: pl.DataFrame, cases: pl.DataFrame, d: _Design) -> pl.DataFrame:
-    """Variants of the stage sequence (what the definition speaks about), most frequent first."""
-    seqs = st.group_by(C, maintain_order=True).agg(pl.col(_STAGE).alias("__seq"))
-    var = (
-        cases.select(C, "moves", "allowed_moves", "conforming")
-        .join(seqs, on=C, how="left")
-        .with_columns(pl.col("__seq").fill_null(pl.lit([], pl.List(pl.Int32))))
-        .group_by("__seq")
-        .agg(
-            pl.len().alias("count"),
-            pl.col(C).min().alias("__firstcase"),
-            pl.col("moves").sum(),
-            pl.col("allowed_moves").sum(),
-            pl.col("conforming").sum().alias("conforming"),
-        )
-        .sort(["count", "__firstcase"], descending=[True, False])
+def _per_case(cases: pl.DataFrame, verdicts: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per case (coded): events, moves, allowed moves, fitness, completion, skipped mandatory
+    stages, visits over standard, conformity, taken from its sequence's verdict; and the
+    skipped (case, stage) pairs in case and process order."""
+    v = cases["__v"]
+    taken = verdicts.select(
+        pl.col("moves").alias("stage_events"),
+        "allowed_moves",
+        "starts_at_start",
+        "completed",
+        "skipped",
+        "moves",
+        "fitness",
+        "conforming",
+    )[v]
+    per_case = pl.concat(
+        [
+            cases.select(
+                C, pl.col("events").cast(pl.Int64), pl.col("over_standard").cast(pl.Int64)
+            ),
+            taken,
+        ],
+        how="horizontal",
     )
-    variants = var.select(
+    skipped_of_v = verdicts.select("__v", pl.col("__skipped_idx").alias(_STAGE)).explode(_STAGE)
+    skips_long = (
+        cases.select(C, "__v")
+        .join(skipped_of_v.filter(pl.col(_STAGE).is_not_null()), on="__v", how="inner")
+        .select(C, _STAGE)
+        .sort(C, _STAGE)
+    )
+    return per_case, skips_long
+
+
+def _variants(
+    verdicts: pl.DataFrame, seqs: pl.DataFrame, counts: pl.Series, d: _Design
+) -> pl.DataFrame:
+    """Variants of the stage sequence (what the definition speaks about), most frequent first
+    (ties: the variant whose first case comes first)."""
+    k = pl.col("count")
+    var = (
+        verdicts.select("__v", "moves", "allowed_moves", "conforming")
+        .with_columns(
+            pl.lit(counts).gather(pl.col("__v")).alias("count"),
+            seqs["__seq"],
+        )
+        .with_columns(
+            (pl.col("moves") * k).alias("moves"),
+            (pl.col("allowed_moves") * k).alias("allowed_moves"),
+            pl.when(pl.col("conforming")).then(k).otherwise(0).alias("conforming"),
+        )
+        .sort(["count", "__v"], descending=[True, False])
+    )
+    return var.select(
         pl.col("__seq").list.eval(pl.lit(d.code_s).gather(pl.element())).alias("stages"),
         pl.col("count").cast(pl.Int64),
         pl.col("moves").cast(pl.Int64),
@@ -449,7 +523,6 @@ def _variants(st: pl.DataFrame, cases: pl.DataFrame, d: _Design) -> pl.DataFrame
         pl.col("conforming").cast(pl.Int64),
         (pl.col("conforming") / pl.col("count")).alias("share_conforming"),
     )
-    return variants
 
 
 def _stage_times(st: pl.DataFrame, log: EventLog, d: _Design) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -587,15 +660,19 @@ def check_conformance(
     if log.n_events == 0:
         raise EmptyLogError("the log has no events (did a filter remove them all?)")
     d = _Design.of(spec)
-    ev = log.coded()
+    ev = _in_case_order(log.coded())
     act_stage = pl.Series(_stage_of_activities(log.activities, spec), dtype=pl.Int32)
     activities = _activity_mapping(ev, log.activity_names, act_stage, d)
     st = _stage_events(ev, act_stage, d)
-    transitions = _transitions(st, d)
-    cases, skips_long = _per_case(ev, st, d)
+    case_variants, seqs = _case_variants(ev, st)
+    moves = _variant_moves(seqs, d)
+    verdicts = _variant_verdicts(seqs, moves, d)
+    counts = case_variants.group_by("__v").agg(pl.len().cast(pl.Int64)).sort("__v")["len"]
+    transitions = _transitions(moves, counts, d)
+    cases, skips_long = _per_case(case_variants, verdicts)
     case_frame = _case_frame(cases, log)
     deviations, bad = _deviations(st, skips_long, log, d)
-    variants = _variants(st, cases, d)
+    variants = _variants(verdicts, seqs, counts, d)
     stage_times, over_standard = _stage_times(st, log, d)
 
     summary = _summary(spec, ev, st, activities, cases, bad, over_standard)
