@@ -238,11 +238,10 @@ def _stage_events(ev: pl.DataFrame, act_stage: pl.Series, d: _Design) -> pl.Data
     with its previous stage, whether the move is allowed, its duration and its stage's standard."""
     has_start = S in ev.columns
     cols = [C, T, _STAGE] + ([S] if has_start else [])
-    st = (
-        ev.with_columns(pl.lit(act_stage).gather(A).alias(_STAGE))
-        .filter(pl.col(_STAGE).is_not_null())
-        .select(cols)
-    )
+    st = ev.with_columns(pl.lit(act_stage).gather(A).alias(_STAGE))
+    if act_stage.null_count():  # some activities map to no stage (the filter copies the log)
+        st = st.filter(pl.col(_STAGE).is_not_null())
+    st = st.select(cols)
     same_prev = pl.col(C) == pl.col(C).shift(1)
     same_next = pl.col(C) == pl.col(C).shift(-1)
     st = st.with_columns(
