@@ -5,6 +5,7 @@ commits and erasures included."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -358,3 +359,26 @@ def test_a_splice_that_would_drop_a_name_is_refused() -> None:
     no_keys = pl.Series("__case", [], pl.Int64)
     assert selectors._spliced(old, keys, gone, None, no_keys, cases) is None
     assert selectors._spliced(old, keys, keys == cases["__case"][1], None, no_keys, cases)
+
+
+def test_keys_are_read_as_4_bytes_only_where_every_one_fits(tmp_path: Path) -> None:
+    """By the files' statistics: every case and person id in 0..2**32-1, or none at all."""
+    frame = pl.DataFrame(
+        {"__case": [0, 2**32 - 1], "actor": [None, 7]}, schema_overrides={"actor": pl.Int64}
+    )
+
+    def written(name: str, rows: pl.DataFrame, statistics: bool = True) -> Path:
+        path = tmp_path / f"{name}.parquet"
+        rows.write_parquet(path, statistics=statistics)
+        return path
+
+    fits = written("fits", frame)
+    assert selectors._fits_4_bytes([fits])
+    assert selectors._fits_4_bytes([fits, written("nobody", frame.with_columns(actor=None))])
+    assert not selectors._fits_4_bytes(
+        [fits, written("big", frame.with_columns(pl.col("actor") + 2**32))]
+    )
+    assert not selectors._fits_4_bytes(
+        [written("negative", frame.with_columns(pl.col("__case") - 1))]
+    )
+    assert not selectors._fits_4_bytes([written("unknown", frame, statistics=False)])

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from serviceloop import analytics
 from serviceloop.analytics import EventLog
-from serviceloop.analytics._schema import C  # the coded log's case column
+from serviceloop.analytics._schema import A, C  # the coded log's activity and case columns
 from serviceloop.analytics.conformance import ConformanceResult, check_conformance
 from serviceloop.analytics.process_model import ProcessSpec
 from serviceloop.insights import charts
@@ -46,6 +46,7 @@ __all__ = [
     "REWORK_ATTRIBUTES",
     "Scope",
     "case_attributes",
+    "cases_with_repeats",
     "handovers_context",
     "overview_context",
     "performance_context",
@@ -140,6 +141,30 @@ def scope_build(filters: LogFilters, log: EventLog) -> Scope:
 
 
 # -- overview -----------------------------------------------------------------------------------------
+#: Rows of the coded log looked at together by :func:`cases_with_repeats` (whole cases).
+REPEAT_BLOCK = 1 << 21
+
+
+def cases_with_repeats(log: EventLog, *, block: int = REPEAT_BLOCK) -> int:
+    """How many cases have an activity more than once: the cases of ``analytics.rework_cases``
+    with repeats, counted from the coded rows a block of whole cases at a time. The library's
+    table pairs every event with the next (kept on the log) and took 0.5 GB more at 32M events;
+    the overview needs only this count."""
+    coded = log.coded()
+    codes = coded[C]
+    width = len(log.activity_names)
+    total, start = 0, 0
+    while start < coded.height:
+        end = min(start + block, coded.height)
+        if end < coded.height:  # cut before the case the block would split
+            end = int(codes.search_sorted(codes[end], side="left"))
+            if end <= start:  # one case longer than a block: the block is that case
+                end = int(codes.search_sorted(codes[start], side="right"))
+        rows = coded.slice(start, end - start)
+        pairs = rows[C].cast(pl.UInt64) * width + rows[A].cast(pl.UInt64)
+        total += rows[C].filter(pairs.is_duplicated()).n_unique()
+        start = end
+    return total
 
 
 def overview_context(scope: Scope) -> dict[str, Any]:
@@ -147,8 +172,7 @@ def overview_context(scope: Scope) -> dict[str, Any]:
     status = scope.cases.select("case_id", "status")
     durations = analytics.case_durations(log).join(status, on="case_id", how="left")
     closed = durations.filter(pl.col("status") == "closed")["duration_seconds"]
-    rework_cases = analytics.rework_cases(log)
-    with_rework = int((rework_cases["repeats"] > 0).sum())
+    with_rework = cases_with_repeats(log)
     ends = end_stage_names()
     conf = scope.conformance()
     kpis = [

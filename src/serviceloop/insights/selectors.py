@@ -30,11 +30,13 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -338,7 +340,8 @@ def log_frame(rows: pl.DataFrame, cases: pl.DataFrame) -> pl.DataFrame:
     coded = cases.with_columns(_as_enum(cases[name]) for name in _CODED_ATTRIBUTES)
     staff = _staff()
     return (
-        rows.join(coded, on="__case", how="inner", maintain_order="left")
+        rows.with_columns(pl.col("__case", "actor").cast(pl.Int64))
+        .join(coded, on="__case", how="inner", maintain_order="left")
         .join(
             staff.with_columns(_as_enum(staff["resource"])),
             on="actor",
@@ -416,7 +419,8 @@ def _stored_rows(
     """The view's rows of ``cases`` (None: every case) after ``after_id``, in log order.
 
     Read file by file, activities turned into categories as each is read (a few dozen names over
-    millions of rows: read whole, the text column alone held 0.9 GB at 32M events). ``few``: the
+    millions of rows: read whole, the text column alone held 0.9 GB at 32M events), case and
+    person ids as 4-byte integers where every one fits (else as the copy's 8). ``few``: the
     cases are a handful (the ones new events touched), matched by a filter the reader applies
     to each file's statistics and rows, instead of a join against every row. ``ids``: keep the
     event ids (left out unless asked: the log's order is all the engine needs of them)."""
@@ -446,19 +450,47 @@ def _stored_parts(
         conditions.append(pl.col("__case").is_in(cases.implode()))
     columns = [name for name in logstore.ROW_SCHEMA if ids or name != "id"]
     parts = []
-    for path in state.files(view):
+    files = state.files(view)
+    narrow = [pl.col(_NARROW).cast(pl.UInt32)] if _fits_4_bytes(files) else []
+    for path in files:
         scan = pl.scan_parquet(path)
         if conditions:
             scan = scan.filter(*conditions)
         if cases is not None and not few:
             scan = scan.join(pl.LazyFrame({"__case": cases}), on="__case", how="semi")
         parts.append(
-            scan.select(columns).with_columns(pl.col("activity").cast(pl.Categorical)).collect()
+            scan.select(columns)
+            .with_columns(pl.col("activity").cast(pl.Categorical), *narrow)
+            .collect()
         )
     if not parts:
         schema = dict(logstore.ROW_SCHEMA, activity=pl.Categorical)
         return pl.DataFrame(schema={name: schema[name] for name in columns})
     return pl.concat(parts, rechunk=False)
+
+
+#: Keys read as 4 bytes instead of 8 where they fit (case and person ids: 0.26 GB less at 32M
+#: events while the log is read, sorted and coded).
+_NARROW = ("__case", "actor")
+
+
+def _fits_4_bytes(files: list[Path]) -> bool:
+    """Every case and person id of ``files`` is in 0..2**32-1, by the files' statistics (read
+    from their footers, not their rows; a row group without them counts as not fitting)."""
+    for path in files:
+        meta = pq.ParquetFile(path).metadata
+        where = {meta.schema.column(i).name: i for i in range(meta.num_columns)}
+        for group in range(meta.num_row_groups):
+            for name in _NARROW:
+                column = meta.row_group(group).column(where[name])
+                stats = column.statistics
+                if stats is not None and stats.null_count == column.num_values:
+                    continue  # no id at all (events of the system, no person)
+                if stats is None or not stats.has_min_max:
+                    return False
+                if stats.min < 0 or stats.max >= 2**32:
+                    return False
+    return True
 
 
 def _in_log_order(rows: pl.DataFrame) -> pl.DataFrame | None:
@@ -799,7 +831,7 @@ def _case_order(rows: pl.DataFrame) -> pl.DataFrame:
     """Each case of ``rows`` (sorted by case) once, in their order."""
     case_of_row = rows["__case"]
     first = case_of_row != case_of_row.shift(1)
-    return pl.DataFrame({"__case": case_of_row.filter(first.fill_null(True))})
+    return pl.DataFrame({"__case": case_of_row.filter(first.fill_null(True)).cast(pl.Int64)})
 
 
 def _coded_log(rows: pl.DataFrame, cases: pl.DataFrame) -> EventLog:
@@ -836,7 +868,8 @@ def _code(
     order = _case_order(rows)
     per_case = order.join(cases, on="__case", how="left", maintain_order="left")
     if per_case["case_id"].null_count():  # rows of a case the kept cases lack (never expected)
-        rows = rows.join(cases.select("__case"), on="__case", how="semi", maintain_order="left")
+        known = cases.select(pl.col("__case").cast(rows["__case"].dtype, strict=False))
+        rows = rows.join(known, on="__case", how="semi", maintain_order="left")
         order = _case_order(rows)
         per_case = order.join(cases, on="__case", how="left", maintain_order="left")
     if rows.height == 0:
@@ -855,7 +888,9 @@ def _code(
     activity = activities.cast(pl.Enum(activity_names)).to_physical()
     del activities
     actors = take("actor")
-    present = staff.filter(pl.col("actor").is_in(actors.unique().drop_nulls().implode()))
+    present = staff.filter(
+        pl.col("actor").is_in(actors.unique().drop_nulls().cast(pl.Int64).implode())
+    )
     if resource_names is None:
         resource_names = present["resource"].unique().sort()
     elif not present["resource"].is_in(resource_names.implode()).all():
@@ -866,7 +901,10 @@ def _code(
         pl.col("resource").cast(pl.Enum(resource_names)).to_physical().cast(width),
     )
     resource = actors.replace_strict(
-        resource_code["actor"], resource_code["resource"], default=None, return_dtype=width
+        resource_code["actor"].cast(actors.dtype),  # each is one of the rows' (they fit)
+        resource_code["resource"],
+        default=None,
+        return_dtype=width,
     )
     del actors
     coded = pl.DataFrame(

@@ -1,0 +1,63 @@
+"""The overview's rework share counts the cases the library's per-case rework marks, block by
+block of whole cases, on the log as read and on a spliced (many-chunk) log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from serviceloop import analytics
+from serviceloop.analytics._schema import C
+from serviceloop.insights.pages import cases_with_repeats
+
+HELPDESK = Path(__file__).resolve().parents[1] / "data" / "helpdesk_full.csv"
+
+
+@pytest.fixture(scope="module")
+def helpdesk() -> analytics.EventLog:
+    return analytics.read_csv(
+        HELPDESK,
+        case="Case ID",
+        activity="Activity",
+        timestamp="Complete Timestamp",
+        resource="Resource",
+        duplicates="keep",
+    )
+
+
+def _expected(log: analytics.EventLog) -> int:
+    return int((analytics.rework_cases(log)["repeats"] > 0).sum())
+
+
+@pytest.mark.parametrize("block", [1, 2, 7, 1000, 1 << 21])
+def test_cases_with_repeats_is_the_librarys_count(helpdesk: analytics.EventLog, block: int) -> None:
+    expected = _expected(helpdesk)
+    assert 0 < expected < helpdesk.n_cases  # the real log has both kinds of case
+    assert cases_with_repeats(helpdesk, block=block) == expected
+
+
+def test_cases_with_repeats_on_a_log_in_pieces(helpdesk: analytics.EventLog) -> None:
+    coded = helpdesk.coded()
+    pieces = [coded.slice(start, 997) for start in range(0, coded.height, 997)]
+    chunked = helpdesk._derive(pl.concat(pieces, rechunk=False))
+    assert max(chunked.coded().n_chunks("all")) > 1
+    # Without the cases of even code: another count, still the library's.
+    narrowed = helpdesk._derive(coded.filter(pl.col(C) % 2 == 1))
+    for log in (chunked, narrowed):
+        assert cases_with_repeats(log, block=500) == _expected(log)
+    assert _expected(narrowed) != _expected(helpdesk)
+
+
+def test_a_log_of_one_case_repeating_an_activity() -> None:
+    log = analytics.from_polars(
+        pl.DataFrame(
+            {
+                "case_id": ["a", "a", "a", "b", "b"],
+                "activity": ["x", "y", "x", "x", "y"],
+                "timestamp": [0, 60, 120, 0, 30],
+            }
+        )
+    )
+    assert [cases_with_repeats(log, block=b) for b in (1, 2, 3, 100)] == [1, 1, 1, 1]
