@@ -1,206 +1,38 @@
 """The conformance check as it was before it worked per distinct stage sequence (commit 07a865b
-of ``serviceloop.analytics.conformance``): every step over every stage event and case. Kept
-unchanged as the reference the faster check must equal, frame for frame."""
+of ``serviceloop.analytics.conformance``): every step over every stage event and case. The steps
+it changed are kept here as they were, the reference the faster check must equal frame for frame;
+the steps it left alone are the module's own."""
 
 from __future__ import annotations
-
-import math
-from dataclasses import dataclass
-from typing import Any
 
 import polars as pl
 
 from serviceloop.analytics._schema import US, A, C, S, T
+from serviceloop.analytics.conformance import (
+    _DUR,
+    _FIRST,
+    _NEXT,
+    _NULL_STAGE,
+    _OK,
+    _PREV,
+    _STAGE,
+    ConformanceResult,
+    _activity_mapping,
+    _case_frame,
+    _Design,
+    _deviations,
+    _over_standard,
+    _stage_of_activities,
+    _stage_times,
+    _summary,
+)
 from serviceloop.analytics.errors import EmptyLogError
 from serviceloop.analytics.eventlog import EventLog, from_polars
 from serviceloop.analytics.process_model import ProcessSpec
 
 __all__ = ["check_conformance"]
 
-_STAGE, _NEXT, _PREV, _FIRST, _OK, _DUR = "__stage", "__next", "__prev", "__first", "__ok", "__dur"
-_NULL_STAGE = pl.lit(None, pl.String)
 _MAX_BIT_STAGES = 63  # visited stages per case fit in one Int64 bitmask up to this many stages
-
-
-@dataclass(frozen=True)
-class ConformanceResult:
-    """Conformance of one log to one process definition (see the module docstring).
-
-    Frames
-    ------
-    ``activities``: activity, stage (code or null), events, cases: how each activity mapped.
-    ``transitions``: source, target (stage codes; source null for a case's first move),
-    kind (declared kind or null), allowed, count, cases: every observed move, most first.
-    ``cases``: case_id, events, stage_events, moves, allowed_moves, fitness, starts_at_start,
-    completed, skipped (list of codes), over_standard, conforming.
-    ``deviations``: case_id, kind ("start" | "transition" | "skipped"), source, target,
-    timestamp: one row per wrong start, disallowed transition and skipped mandatory stage.
-    ``variants``: stages (the case's stage sequence, codes), count, moves, allowed_moves,
-    fitness, conforming, share_conforming: per stage variant, most frequent first (unmapped
-    activities left out, so replies or assignments do not split variants).
-    ``stage_times``: stage, name, visits, measured, mean/median/p90_seconds,
-    standard_seconds, over_standard, share_over: per stage, in process order.
-    ``over_standard``: case_id, stage, entered (UTC), seconds, standard_seconds, over_seconds.
-    """
-
-    process: str
-    summary: dict[str, Any]
-    activities: pl.DataFrame
-    transitions: pl.DataFrame
-    cases: pl.DataFrame
-    deviations: pl.DataFrame
-    variants: pl.DataFrame
-    stage_times: pl.DataFrame
-    over_standard: pl.DataFrame
-
-    def to_dict(self, *, top_variants: int | None = None, cases: bool = False) -> dict[str, Any]:
-        """JSON-ready dict: summary, mapping, disallowed moves, skips, stage times, variants.
-
-        Per-case rows are left out unless ``cases=True`` (they grow with the log).
-        """
-        skipped = (
-            self.deviations.filter(pl.col("kind") == "skipped")
-            .group_by("target")
-            .agg(pl.len().alias("cases"))
-            .rename({"target": "stage"})
-            .sort(["cases", "stage"], descending=[True, False])
-        )
-        variants = self.variants if top_variants is None else self.variants.head(top_variants)
-        out: dict[str, Any] = {
-            "process": self.process,
-            "summary": {k: _clean(v) for k, v in self.summary.items()},
-            "activities": _records(self.activities),
-            "unmapped_activities": _records(
-                self.activities.filter(pl.col("stage").is_null()).drop("stage")
-            ),
-            "disallowed_transitions": _records(
-                self.transitions.filter(~pl.col("allowed")).drop("allowed", "kind")
-            ),
-            "transitions": _records(self.transitions),
-            "skipped_stages": _records(skipped),
-            "stage_times": _records(self.stage_times),
-            "variants": _records(variants),
-        }
-        if cases:
-            out["cases"] = _records(self.cases)
-            out["deviations"] = _records(self.deviations)
-            out["over_standard"] = _records(self.over_standard)
-        return out
-
-
-def _clean(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if hasattr(v, "isoformat"):
-        return v.isoformat()
-    if isinstance(v, list):
-        return [_clean(x) for x in v]
-    return v
-
-
-def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _clean(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
-
-
-def _stage_of_activities(names: list[str], spec: ProcessSpec) -> list[int | None]:
-    """Stage index for each activity name (exact key first, then case-insensitive if unique)."""
-    index = {s.code: i for i, s in enumerate(spec.stages)}
-    folded: dict[str, set[int]] = {}
-    for i, stage in enumerate(spec.stages):
-        for key in stage.keys:
-            folded.setdefault(key.strip().casefold(), set()).add(i)
-    out: list[int | None] = []
-    for name in names:
-        found = spec.find_stage(name)
-        if found is not None:
-            out.append(index[found.code])
-            continue
-        hits = folded.get(name.strip().casefold(), set())
-        out.append(next(iter(hits)) if len(hits) == 1 else None)
-    return out
-
-
-def _utc(col: str | pl.Expr) -> pl.Expr:
-    expr = pl.col(col) if isinstance(col, str) else col
-    return pl.from_epoch(expr, "us").dt.replace_time_zone("UTC")
-
-
-@dataclass(frozen=True)
-class _Design:
-    """The process definition as indices: stage ``i`` is ``codes[i]``; an allowed move from stage
-    ``a`` to ``b`` is the edge code ``a * n + b``."""
-
-    codes: list[str]
-    names: list[str]
-    start_idx: int
-    end_idx: list[int]
-    mandatory: list[int]
-    n: int
-    allowed: dict[int, str]  # edge code -> the transition's kind
-    standard: pl.Series  # per stage: time standard in seconds, or null
-    code_s: pl.Series
-
-    @classmethod
-    def of(cls, spec: ProcessSpec) -> _Design:
-        codes = [s.code for s in spec.stages]
-        start = spec.start_stage
-        n = max(len(codes), 1)
-        return cls(
-            codes=codes,
-            names=[s.name for s in spec.stages],
-            start_idx=codes.index(start.code) if start is not None else -1,
-            end_idx=[codes.index(s.code) for s in spec.end_stages],
-            mandatory=[codes.index(c) for c in spec.mandatory_stages()],
-            n=n,
-            allowed={
-                codes.index(t.source) * n + codes.index(t.target): t.kind
-                for t in spec.transitions
-                if t.source in codes and t.target in codes
-            },
-            standard=pl.Series(
-                [
-                    float(s.time_standard_minutes * 60) if s.time_standard_minutes else None
-                    for s in spec.stages
-                ],
-                dtype=pl.Float64,
-            ),
-            code_s=pl.Series(codes, dtype=pl.String),
-        )
-
-    def edge_code(self) -> pl.Expr:
-        """The edge code of each stage event's move (null for a case's first)."""
-        return pl.col(_PREV).cast(pl.Int64) * self.n + pl.col(_STAGE).cast(pl.Int64)
-
-
-def _over_standard() -> pl.Expr:
-    """A stage visit longer than its stage's time standard."""
-    return (pl.col(_DUR) > pl.col("__std")).fill_null(False)
-
-
-def _activity_mapping(
-    ev: pl.DataFrame, act_names: pl.Series, act_stage: pl.Series, d: _Design
-) -> pl.DataFrame:
-    """How each activity maps to a stage: activity, stage (or null), events, cases."""
-    per_act = ev.group_by(A).agg(pl.len().alias("events"), pl.col(C).n_unique().alias("cases"))
-    activities = (
-        per_act.select(
-            pl.lit(act_names).gather(A).alias("activity"),
-            pl.lit(act_stage).gather(A).alias("__s"),
-            pl.col("events").cast(pl.Int64),
-            pl.col("cases").cast(pl.Int64),
-        )
-        .select(
-            "activity",
-            pl.when(pl.col("__s").is_not_null())
-            .then(pl.lit(d.code_s).gather(pl.col("__s").fill_null(0)))
-            .otherwise(_NULL_STAGE)
-            .alias("stage"),
-            "events",
-            "cases",
-        )
-        .sort(["events", "activity"], descending=[True, False])
-    )
-    return activities
 
 
 def _stage_events(ev: pl.DataFrame, act_stage: pl.Series, d: _Design) -> pl.DataFrame:
@@ -343,59 +175,6 @@ def _per_case(ev: pl.DataFrame, st: pl.DataFrame, d: _Design) -> tuple[pl.DataFr
     return cases, skips_long
 
 
-def _case_frame(cases: pl.DataFrame, log: EventLog) -> pl.DataFrame:
-    """The per-case rows as the result shows them (case ids decoded)."""
-    return cases.select(
-        log.decode_case(C).alias("case_id"),
-        pl.col("events").cast(pl.Int64),
-        "stage_events",
-        "moves",
-        "allowed_moves",
-        "fitness",
-        "starts_at_start",
-        "completed",
-        "skipped",
-        "over_standard",
-        "conforming",
-    )
-
-
-def _deviations(
-    st: pl.DataFrame, skips_long: pl.DataFrame, log: EventLog, d: _Design
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """One row per wrong start, disallowed transition and skipped mandatory stage; and the
-    disallowed moves still coded (the summary counts their cases)."""
-    bad = st.filter(~pl.col(_OK)).select(
-        pl.col(C),
-        pl.when(pl.col(_FIRST)).then(pl.lit("start")).otherwise(pl.lit("transition")).alias("kind"),
-        pl.when(pl.col(_PREV).is_not_null())
-        .then(pl.lit(d.code_s).gather(pl.col(_PREV).fill_null(0)))
-        .otherwise(_NULL_STAGE)
-        .alias("source"),
-        pl.lit(d.code_s).gather(pl.col(_STAGE)).alias("target"),
-        pl.col(T).alias("__t"),
-    )
-    skips = skips_long.select(
-        C,
-        pl.lit("skipped").alias("kind"),
-        _NULL_STAGE.alias("source"),
-        pl.lit(d.code_s).gather(pl.col(_STAGE)).alias("target"),
-        pl.lit(None, pl.Int64).alias("__t"),
-    )
-    deviations = (
-        pl.concat([bad, skips])
-        .sort([C, "__t"], nulls_last=True)
-        .select(
-            log.decode_case(C).alias("case_id"),
-            "kind",
-            "source",
-            "target",
-            _utc("__t").alias("timestamp"),
-        )
-    )
-    return deviations, bad
-
-
 def _variants(st: pl.DataFrame, cases: pl.DataFrame, d: _Design) -> pl.DataFrame:
     """Variants of the stage sequence (what the definition speaks about), most frequent first."""
     seqs = st.group_by(C, maintain_order=True).agg(pl.col(_STAGE).alias("__seq"))
@@ -425,109 +204,6 @@ def _variants(st: pl.DataFrame, cases: pl.DataFrame, d: _Design) -> pl.DataFrame
         (pl.col("conforming") / pl.col("count")).alias("share_conforming"),
     )
     return variants
-
-
-def _stage_times(st: pl.DataFrame, log: EventLog, d: _Design) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Time in each stage against its standard, and the visits over standard."""
-    has_start = S in st.columns
-    over = _over_standard()
-    per_stage = st.group_by(_STAGE).agg(
-        pl.len().alias("visits"),
-        pl.col(_DUR).count().alias("measured"),
-        pl.col(_DUR).mean().alias("mean_seconds"),
-        pl.col(_DUR).median().alias("median_seconds"),
-        pl.col(_DUR).quantile(0.9, interpolation="linear").alias("p90_seconds"),
-        over.sum().alias("over_standard"),
-    )
-    stage_times = (
-        pl.DataFrame(
-            {
-                _STAGE: list(range(len(d.codes))),
-                "stage": d.codes,
-                "name": d.names,
-                "standard_seconds": d.standard,
-            },
-            schema={
-                _STAGE: pl.Int32,
-                "stage": pl.String,
-                "name": pl.String,
-                "standard_seconds": pl.Float64,
-            },
-        )
-        .join(per_stage, on=_STAGE, how="left")
-        .with_columns(
-            pl.col("visits").fill_null(0).cast(pl.Int64),
-            pl.col("measured").fill_null(0).cast(pl.Int64),
-            pl.col("over_standard").fill_null(0).cast(pl.Int64),
-        )
-        .with_columns(
-            pl.when(pl.col("standard_seconds").is_not_null() & (pl.col("measured") > 0))
-            .then(pl.col("over_standard") / pl.col("measured"))
-            .alias("share_over")
-        )
-        .sort(_STAGE)
-        .select(
-            "stage",
-            "name",
-            "visits",
-            "measured",
-            "mean_seconds",
-            "median_seconds",
-            "p90_seconds",
-            "standard_seconds",
-            "over_standard",
-            "share_over",
-        )
-    )
-    over_standard = st.filter(over).select(
-        log.decode_case(C).alias("case_id"),
-        pl.lit(d.code_s).gather(pl.col(_STAGE)).alias("stage"),
-        _utc(pl.col(S) if has_start else pl.col(T)).alias("entered"),
-        pl.col(_DUR).alias("seconds"),
-        pl.col("__std").alias("standard_seconds"),
-        (pl.col(_DUR) - pl.col("__std")).alias("over_seconds"),
-    )
-    return stage_times, over_standard
-
-
-def _summary(
-    spec: ProcessSpec,
-    ev: pl.DataFrame,
-    st: pl.DataFrame,
-    activities: pl.DataFrame,
-    cases: pl.DataFrame,
-    bad: pl.DataFrame,
-    over_standard: pl.DataFrame,
-) -> dict[str, Any]:
-    """The headline counts and fitness values."""
-    n_cases = cases.height
-    n_moves = int(cases["moves"].sum())
-    n_allowed = int(cases["allowed_moves"].sum())
-    n_conf = int(cases["conforming"].sum())
-    mapped_events = int(st.height)
-    summary = {
-        "cases": n_cases,
-        "events": int(ev.height),
-        "stage_events": mapped_events,
-        "unmapped_events": int(ev.height) - mapped_events,
-        "unmapped_activities": int(activities["stage"].null_count()),
-        "cases_without_stage_events": int((cases["moves"] == 0).sum()),
-        "moves": n_moves,
-        "allowed_moves": n_allowed,
-        "move_fitness": n_allowed / n_moves if n_moves else None,
-        "conforming_cases": n_conf,
-        "case_fitness": n_conf / n_cases if n_cases else None,
-        "completed_cases": int(cases["completed"].sum()),
-        "cases_with_wrong_start": int(((cases["moves"] > 0) & ~cases["starts_at_start"]).sum()),
-        "cases_with_disallowed_transitions": int(
-            bad.filter(pl.col("kind") == "transition")[C].n_unique()
-        ),
-        "cases_skipping_mandatory_stages": int((cases["skipped"].list.len() > 0).sum()),
-        "mandatory_stages": list(spec.mandatory_stages()),
-        "visits_over_standard": int(over_standard.height),
-        "cases_over_standard": int((cases["over_standard"] > 0).sum()),
-    }
-    return summary
 
 
 def check_conformance(
