@@ -151,10 +151,17 @@ def _answer_path(key: PageKey) -> tuple[Path, str]:
     return logstore.store_directory() / "answers", page
 
 
+#: Answer files kept beside the copy: beyond this many, the least recently used go (each set of
+#: filters a manager tries leaves one file per page).
+ANSWER_FILES_KEPT = 500
+
+
 def _answer_read(key: PageKey) -> Answer | None:
     folder, name = _answer_path(key)
+    path = folder / f"{name}.pickle"
     try:
-        data = (folder / f"{name}.pickle").read_bytes()
+        data = path.read_bytes()
+        os.utime(path)  # used now: the last to be cleared away
     except FileNotFoundError:
         return None
     # Written by this application into its own data folder (as trusted as the database file).
@@ -173,6 +180,22 @@ def _answer_write(key: PageKey, answer: Answer) -> None:
     tmp = folder / f"{name}.{uuid.uuid4().hex}.tmp"
     tmp.write_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
     os.replace(tmp, folder / f"{name}.pickle")
+    _clear_least_used(folder)
+
+
+def _clear_least_used(folder: Path) -> None:
+    """Delete the least recently used answer files beyond :data:`ANSWER_FILES_KEPT`."""
+    files = []
+    for path in folder.glob("*.pickle"):
+        try:
+            files.append((path.stat().st_mtime, path))
+        except FileNotFoundError:  # another process cleared it meanwhile
+            continue
+    if len(files) <= ANSWER_FILES_KEPT:
+        return
+    files.sort()
+    for _, path in files[: len(files) - ANSWER_FILES_KEPT]:
+        path.unlink(missing_ok=True)
 
 
 _answers = _Answers(size=32)
