@@ -18,8 +18,9 @@ from serviceloop.core import append_only
 from serviceloop.insights import logstore, selectors
 from serviceloop.insights.pages import case_attributes
 from serviceloop.insights.selectors import LogFilters, event_log, event_table
-from tests.factories import AgentFactory, CaseFactory
-from tests.insights.conftest import Log, walk
+from serviceloop.processes.models import ProcessVersion
+from tests.factories import AgentFactory, CaseFactory, build_process_version
+from tests.insights.conftest import Log, stage_of, walk
 
 pytestmark = pytest.mark.django_db
 
@@ -382,3 +383,86 @@ def test_keys_are_read_as_4_bytes_only_where_every_one_fits(tmp_path: Path) -> N
         [written("negative", frame.with_columns(pl.col("__case") - 1))]
     )
     assert not selectors._fits_4_bytes([written("unknown", frame, statistics=False)])
+
+
+def _version_numbered_from(
+    first_id: int, like: ProcessVersion, request: pytest.FixtureRequest
+) -> ProcessVersion:
+    """A published version of a new process whose id is at least ``first_id``, its stages run by
+    the teams of ``like`` (so its cases bring no team the log has not named)."""
+    table = ProcessVersion._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # A sequence is not rolled back with the test's transaction: set back after it.
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            sequence = cursor.fetchone()[0]
+            cursor.execute(f"SELECT last_value, is_called FROM {sequence}")  # noqa: S608
+            last, called = cursor.fetchone()
+
+            def set_back() -> None:
+                with connection.cursor() as again:
+                    again.execute("SELECT setval(%s, %s, %s)", [sequence, last, called])
+
+            request.addfinalizer(set_back)
+            cursor.execute("SELECT setval(%s, %s)", [sequence, first_id])
+        else:  # SQLite's AUTOINCREMENT goes on from the highest id ever given
+            cursor.execute(
+                "UPDATE sqlite_sequence SET seq = MAX(seq, %s) WHERE name = %s",
+                [first_id, table],
+            )
+    return build_process_version(
+        front_team=stage_of(like, "intake").responsible_team,
+        back_team=stage_of(like, "delivery").responsible_team,
+        analysis_checklist=(),
+        analysis_required=(),
+    )
+
+
+@pytest.mark.parametrize("view", ["stages", "events"])
+def test_the_version_column_is_narrow_and_a_case_of_a_wider_id_reads_the_log_whole(
+    live_log: Log, view: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """The per-event process version id takes 2 bytes while every kept case's id fits; a new
+    case of a version id beyond 65,535 cannot be spliced in as one: the log is read whole
+    again, 4 bytes wide, and answers as a fresh read does."""
+    filters = LogFilters(view=view)  # type: ignore[arg-type]
+    kept = selectors._kept_log(filters)
+    assert kept.log is not None
+    assert kept.log.coded().schema["version"] == pl.UInt16
+    assert (
+        kept.table.schema.field("version").type == event_table(filters).schema.field("version").type
+    )
+    reads: list[LogFilters] = []
+    read = selectors._read
+
+    def counted(filters: LogFilters, state: logstore.StoreState) -> selectors._Kept:
+        reads.append(filters)
+        return read(filters, state)
+
+    monkeypatch.setattr(selectors, "_read", counted)
+    wide = _version_numbered_from(2**16, live_log.version, request)
+    assert wide.pk >= 2**16
+    CaseFactory(
+        process_version=wide,
+        priority="high",
+        channel="email",
+        actor=live_log.manager,
+        at=live_log.fresh.created_at + timedelta(days=1),
+    )
+    state = logstore.sync(selectors.event_log_version())
+    cases = selectors._stored_cases(state, filters)
+    # Only the version column's type tells the splice apart from one that is taken piece-wise.
+    old_schema = kept.log.coded().schema
+    changed = {n for n, d in selectors._case_dtypes(cases).items() if old_schema[n] != d}
+    assert changed == {"version"}
+    now = selectors._kept_log(filters)
+    assert reads == [filters]
+    assert now.log is not None
+    assert now.log.coded().schema["version"] == pl.UInt32
+    _same_as_fresh(filters)
+    _assert_coded_as_the_general_build(filters)
+    counts = dict(
+        case_attributes(now.log, "version", "status").group_by("version").len().iter_rows()
+    )
+    assert counts[wide.pk] == 1
+    assert sum(counts.values()) == now.log.n_cases
