@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from serviceloop.accounts.models import AgentProfile
 from serviceloop.accounts.names import person_names
 from serviceloop.cases.choices import EventKind
+from serviceloop.cases.holders import holder_changes
 from serviceloop.cases.models import Case, CaseEvent
 from serviceloop.core.json_text import json_text
 from serviceloop.evaluation.choices import UnitKind
@@ -432,30 +433,16 @@ def _by_holder(frame: pl.DataFrame, period: Period) -> pl.DataFrame:
 
 def _holders(period: Period, current: list[tuple[Any, ...]]) -> pl.DataFrame:
     """(case_id, team, assignee) for every holder of the period's cases, ``current`` included."""
-    rows = (
+    changes = holder_changes(
         CaseEvent.objects.filter(
-            case__created_at__gte=period.start_at,
-            case__created_at__lt=period.end_at,
-            kind__in=[EventKind.ASSIGNED, EventKind.STAGE_ENTERED],
+            case__created_at__gte=period.start_at, case__created_at__lt=period.end_at
         )
-        .annotate(
-            flat_team=json_text("attributes__team"),
-            flat_agent=json_text("attributes__assignee"),
-            to_team=json_text("attributes__team__to"),
-            to_agent=json_text("attributes__assignee__to"),
-        )
-        .values_list("case_id", "kind", "flat_team", "flat_agent", "to_team", "to_agent")
     )
-    held: set[tuple[int, str | None, str | None]] = set()
-
-    def known(value: str | None) -> str | None:  # a JSON null can come back as the text "null"
-        return value if value not in (None, "", "null") else None
-
-    for case_id, kind, flat_team, flat_agent, to_team, to_agent in rows:
-        if kind == EventKind.ASSIGNED:
-            held.add((case_id, known(flat_team), known(flat_agent)))
-        elif known(to_team):
-            held.add((case_id, known(to_team), known(to_agent)))
+    held: set[tuple[int, str | None, str | None]] = {
+        (case_id, team, agent)
+        for case_id, assigned, team, agent in changes
+        if assigned or team is not None  # a stage event holds only when it re-routes the team
+    }
     held.update((case_id, team, agent) for case_id, team, agent in current)
     return pl.DataFrame(
         [h for h in held if h[1] is not None or h[2] is not None],

@@ -14,8 +14,8 @@ from django.utils import timezone
 from serviceloop.accounts.models import Team
 from serviceloop.accounts.names import person_names
 from serviceloop.cases.choices import EventKind
+from serviceloop.cases.holders import holder_changes
 from serviceloop.cases.models import Case, CaseEvent, Category
-from serviceloop.core.json_text import json_text
 from serviceloop.feedback.metrics import csat_score, nps_score
 from serviceloop.feedback.models import SurveyInvitation, SurveyResponse
 from serviceloop.processes.models import ServiceProcess
@@ -69,23 +69,10 @@ def _holders(case_ids: list[int]) -> tuple[dict[int, set[str]], dict[int, set[st
     with every answer."""
     teams: dict[int, set[str]] = {}
     agents: dict[int, set[str]] = {}
-    rows = (
-        CaseEvent.objects.filter(
-            case_id__in=case_ids, kind__in=[EventKind.ASSIGNED, EventKind.STAGE_ENTERED]
-        )
-        .annotate(
-            flat_team=json_text("attributes__team"),
-            flat_agent=json_text("attributes__assignee"),
-            to_team=json_text("attributes__team__to"),
-            to_agent=json_text("attributes__assignee__to"),
-        )
-        .values_list("case_id", "kind", "flat_team", "flat_agent", "to_team", "to_agent")
-    )
-    for case_id, kind, flat_team, flat_agent, to_team, to_agent in rows:
-        team, agent = (flat_team, flat_agent) if kind == EventKind.ASSIGNED else (to_team, to_agent)
-        if team and team != "null":
+    for case_id, _, team, agent in holder_changes(CaseEvent.objects.filter(case_id__in=case_ids)):
+        if team:
             teams.setdefault(case_id, set()).add(team)
-        if agent and agent != "null":
+        if agent:
             agents.setdefault(case_id, set()).add(agent)
     for case_id, team, agent in Case.objects.filter(pk__in=case_ids).values_list(
         "id", "team__code", "assignee__username"
