@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -81,7 +81,6 @@ __all__ = [
 ]
 
 View = Literal["stages", "events"]
-T_ = TypeVar("T_")
 TimeMode = Literal["started", "intersecting", "completed", "contained"]
 
 #: Case attributes carried by every event of the loaded log.
@@ -333,7 +332,7 @@ _TABLE_SCHEMA: dict[str, Any] = {
 def log_frame(rows: pl.DataFrame, cases: pl.DataFrame) -> pl.DataFrame:
     """``rows`` with their ``cases`` as :data:`LOG_COLUMNS` for the library's general build, the
     per-case text columns coded (``Enum``, categories in sorted order, so they sort and group as
-    the text does): the log :func:`_coded_log` makes, the slow way (the tests hold them equal)."""
+    the text does): the log :func:`_code` makes, the slow way (the tests hold them equal)."""
     coded = cases.with_columns(
         *(_as_enum(cases[name]) for name in _CODED_ATTRIBUTES),
         pl.col("version").cast(_version_dtype(cases["version"])),
@@ -739,13 +738,9 @@ def _spliced(
         engine=get_engine("polars"),
     )
     for column, used in name_counts.items():
-        log.memo(("insights.name_counts", column), partial(_same, used))
+        log.memo(("insights.name_counts", column), used.copy)
     _give_cases(log, keys.to_frame("__case").join(cases, on="__case", maintain_order="left"))
     return log, keys
-
-
-def _same(value: T_) -> T_:
-    return value
 
 
 def _names_hold(
@@ -854,16 +849,6 @@ def _case_order(rows: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame({"__case": case_of_row.filter(first.fill_null(True)).cast(pl.Int64)})
 
 
-def _coded_log(rows: pl.DataFrame, cases: pl.DataFrame) -> EventLog:
-    """The log the engine reads, coded straight from ``rows`` (in log order, not empty) and
-    their ``cases``: the same log as the library's general build of :func:`log_frame` (tests
-    hold them equal)."""
-    log, _keys = _code(rows, cases, _staff())
-    if log is None:
-        raise ValueError("no rows to code")
-    return log
-
-
 def _code(
     rows: pl.DataFrame,
     cases: pl.DataFrame,
@@ -954,7 +939,7 @@ def _code(
 def _give_cases(log: EventLog, per_case: pl.DataFrame) -> None:
     """Put :data:`CASES_MEMO` on ``log`` from its cases' rows (in code order)."""
     frame = per_case.select("case_id", "version", pl.col("status").cast(pl.String))
-    log.memo(CASES_MEMO, partial(_same, frame))
+    log.memo(CASES_MEMO, lambda: frame)
 
 
 def narrowed(log: EventLog, filters: LogFilters) -> EventLog | None:
