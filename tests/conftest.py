@@ -1,8 +1,24 @@
 import os
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("SERVICELOOP_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "var"))
+
+
+@pytest.fixture(scope="session")
+def helpdesk():
+    """The real help-desk log (tests/data/helpdesk_full.csv), read once per session."""
+    from serviceloop.analytics import read_csv
+
+    return read_csv(
+        Path(__file__).parent / "data" / "helpdesk_full.csv",
+        case="Case ID",
+        activity="Activity",
+        timestamp="Complete Timestamp",
+        resource="Resource",
+        duplicates="keep",
+    )
 
 
 def _reset_process_state() -> None:

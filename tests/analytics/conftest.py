@@ -65,18 +65,6 @@ _ON_SPARK: dict[int, tuple[EventLog, EventLog]] = {}
 
 
 @pytest.fixture(scope="session")
-def helpdesk() -> EventLog:
-    return read_csv(
-        HELPDESK,
-        case="Case ID",
-        activity="Activity",
-        timestamp="Complete Timestamp",
-        resource="Resource",
-        duplicates="keep",
-    )
-
-
-@pytest.fixture(scope="session")
 def tax2017() -> EventLog:
     return read_csv(
         TAX2017,

@@ -90,27 +90,26 @@ def test_pooled_medians_fall_back_to_their_own_sort(monkeypatch):
     assert_frame_equal(activity_times(from_polars(frame)), want, check_exact=True)
 
 
-@SETTINGS
-@given(st.lists(st.lists(st.integers(0, 4), max_size=6), max_size=30))
-def test_decode_lists_equals_a_plain_lookup(lists):
+def _assert_decoded_as_a_plain_lookup(lists: list[list[int]]) -> None:
     names = pl.Series(["a", "b", "c", "d", "e"])
     codes = pl.Series("v", lists, dtype=pl.List(pl.UInt8))
     got = decode_lists(codes, names)
     assert got.name == "v"
     assert got.dtype == pl.List(pl.String)
     assert got.to_list() == [[names[c] for c in lst] for lst in lists]
+
+
+@SETTINGS
+@given(st.lists(st.lists(st.integers(0, 4), max_size=6), max_size=30))
+def test_decode_lists_equals_a_plain_lookup(lists):
+    _assert_decoded_as_a_plain_lookup(lists)
 
 
 @SETTINGS
 @given(st.lists(st.lists(st.integers(0, 4), min_size=1, max_size=6), max_size=30))
 def test_decode_lists_of_variants_regrouped_equal_a_plain_lookup(lists):
     """Lists that are never empty nor null (variants) are flattened, looked up and regrouped."""
-    names = pl.Series(["a", "b", "c", "d", "e"])
-    codes = pl.Series("v", lists, dtype=pl.List(pl.UInt8))
-    got = decode_lists(codes, names)
-    assert got.name == "v"
-    assert got.dtype == pl.List(pl.String)
-    assert got.to_list() == [[names[c] for c in lst] for lst in lists]
+    _assert_decoded_as_a_plain_lookup(lists)
 
 
 def test_decode_lists_keeps_null_lists():

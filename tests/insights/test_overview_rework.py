@@ -3,28 +3,12 @@ block of whole cases, on the log as read and on a spliced (many-chunk) log."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 import pytest
 
 from serviceloop import analytics
 from serviceloop.analytics._schema import C
 from serviceloop.insights.pages import cases_with_repeats
-
-HELPDESK = Path(__file__).resolve().parents[1] / "data" / "helpdesk_full.csv"
-
-
-@pytest.fixture(scope="module")
-def helpdesk() -> analytics.EventLog:
-    return analytics.read_csv(
-        HELPDESK,
-        case="Case ID",
-        activity="Activity",
-        timestamp="Complete Timestamp",
-        resource="Resource",
-        duplicates="keep",
-    )
 
 
 def _expected(log: analytics.EventLog) -> int:
