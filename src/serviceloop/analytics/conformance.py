@@ -201,6 +201,16 @@ class _Design:
         """The edge code of each stage event's move (null for a case's first)."""
         return pl.col(_PREV).cast(pl.Int64) * self.n + pl.col(_STAGE).cast(pl.Int64)
 
+    def move_allowed(self) -> pl.Expr:
+        """Whether each move is allowed: a case's first (``_FIRST``) when it enters the start
+        stage, a later one when its transition is declared."""
+        allowed_codes = pl.Series(list(self.allowed), dtype=pl.Int64)
+        return (
+            pl.when(pl.col(_FIRST))
+            .then(pl.col(_STAGE) == self.start_idx)
+            .otherwise(self.edge_code().is_in(allowed_codes.implode()))
+        )
+
 
 def _over_standard() -> pl.Expr:
     """A stage visit longer than its stage's time standard."""
@@ -249,14 +259,9 @@ def _stage_events(ev: pl.DataFrame, act_stage: pl.Series, d: _Design) -> pl.Data
         pl.when(same_prev).then(pl.col(_STAGE).shift(1)).alias(_PREV),
         pl.when(same_next).then(pl.col(T).shift(-1)).alias(_NEXT),
     )
-    edge_code = d.edge_code()
-    allowed_codes = pl.Series(list(d.allowed), dtype=pl.Int64)
     dur = ((pl.col(T) - pl.col(S)) if has_start else (pl.col(_NEXT) - pl.col(T))) / US
     st = st.with_columns(
-        pl.when(pl.col(_FIRST))
-        .then(pl.col(_STAGE) == d.start_idx)
-        .otherwise(edge_code.is_in(allowed_codes.implode()))
-        .alias(_OK),
+        d.move_allowed().alias(_OK),
         dur.cast(pl.Float64).alias(_DUR),
         pl.lit(d.standard).gather(pl.col(_STAGE)).alias("__std"),
     )
@@ -305,13 +310,7 @@ def _variant_moves(seqs: pl.DataFrame, d: _Design) -> pl.DataFrame:
         (~same_prev.fill_null(False)).alias(_FIRST),
         pl.when(same_prev).then(pl.col(_STAGE).shift(1)).alias(_PREV),
     )
-    allowed_codes = pl.Series(list(d.allowed), dtype=pl.Int64)
-    return moves.with_columns(
-        pl.when(pl.col(_FIRST))
-        .then(pl.col(_STAGE) == d.start_idx)
-        .otherwise(d.edge_code().is_in(allowed_codes.implode()))
-        .alias(_OK)
-    )
+    return moves.with_columns(d.move_allowed().alias(_OK))
 
 
 def _transitions(moves: pl.DataFrame, counts: pl.Series, d: _Design) -> pl.DataFrame:
