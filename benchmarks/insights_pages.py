@@ -19,8 +19,8 @@ kept at the older version is shown, saying so, while it is computed again in the
 The first run over a database writes the copy (minutes at 30M events): run it once before timing.
 Prints wall and CPU seconds and the process's peak memory (max RSS) per page. ``--steps stages``
 (or ``events``) times instead, in one process, each step of a page computed from the copy: the
-log read and coded (after a new event: the touched cases spliced in), the version per case, conformance, two pages' analyses (with
-``--new-event``, again after one new event).
+log read and coded (after a new event: the touched cases spliced in), the version per case,
+conformance, two pages' analyses (with ``--new-event``, again after one new event).
 """
 
 from __future__ import annotations
