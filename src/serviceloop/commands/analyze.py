@@ -12,11 +12,10 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, Any
-
-import typer
+from typing import IO, TYPE_CHECKING, Annotated, Any, NamedTuple
 
 if TYPE_CHECKING:
+
     from serviceloop.analytics import ColumnMapping, EventLog, LargeLogResult, ReadLimits
     from serviceloop.analytics.errors import DuplicateEventError
 
@@ -36,9 +35,24 @@ class Engine(StrEnum):
     spark = "spark"
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"serviceloop analyze: {message}", err=True)
-    return typer.Exit(EXIT_BAD_INPUT)
+class Arg(NamedTuple):
+    """The log argument's declaration, read by :func:`run_with_click` and :func:`typer_command`
+    (Typer itself is not imported to run the command)."""
+
+    help: str
+
+
+class Opt(NamedTuple):
+    """An option's declaration: its help, its lowest value, its names when not ``--<name>``."""
+
+    help: str
+    min: int | None = None
+    decls: tuple[str, ...] = ()
+
+
+def _fail(message: str) -> SystemExit:
+    sys.stderr.write(f"serviceloop analyze: {message}\n")
+    return SystemExit(EXIT_BAD_INPUT)
 
 
 def _check_output(path: Path | None, option: str) -> None:
@@ -270,71 +284,63 @@ def _human(seconds: float | None) -> str:
 
 
 def analyze(
-    log: Annotated[Path, typer.Argument(help="Event log: .csv[.gz], .xes[.gz] or .parquet.")],
+    log: Annotated[Path, Arg("Event log: .csv[.gz], .xes[.gz] or .parquet.")],
     case_col: Annotated[
-        str | None, typer.Option(help="Case id column (default case_id; XES: case:concept:name).")
+        str | None, Opt("Case id column (default case_id; XES: case:concept:name).")
     ] = None,
-    activity_col: Annotated[
-        str | None, typer.Option(help="Activity column (default activity).")
-    ] = None,
+    activity_col: Annotated[str | None, Opt("Activity column (default activity).")] = None,
     timestamp_col: Annotated[
-        str | None, typer.Option(help="Completion timestamp column (default timestamp).")
+        str | None, Opt("Completion timestamp column (default timestamp).")
     ] = None,
     start_timestamp_col: Annotated[
-        str | None, typer.Option(help="Start timestamp column (waiting vs processing time).")
+        str | None, Opt("Start timestamp column (waiting vs processing time).")
     ] = None,
-    resource_col: Annotated[
-        str | None, typer.Option(help="Resource column (workload, handovers).")
-    ] = None,
-    lifecycle_col: Annotated[
-        str | None, typer.Option(help="Lifecycle column (start/complete rows).")
-    ] = None,
+    resource_col: Annotated[str | None, Opt("Resource column (workload, handovers).")] = None,
+    lifecycle_col: Annotated[str | None, Opt("Lifecycle column (start/complete rows).")] = None,
     timestamp_format: Annotated[
-        str | None, typer.Option(help="strftime format, e.g. '%d/%m/%Y %H:%M'; default: detect.")
+        str | None, Opt("strftime format, e.g. '%d/%m/%Y %H:%M'; default: detect.")
     ] = None,
-    day_first: Annotated[
-        bool, typer.Option(help="When detecting, read 03/04/2024 as 3 April.")
-    ] = False,
+    day_first: Annotated[bool, Opt("When detecting, read 03/04/2024 as 3 April.")] = False,
     timezone: Annotated[
         str,
-        typer.Option(
-            help="Time zone of timestamps written without an offset, and where days begin "
+        Opt(
+            "Time zone of timestamps written without an offset, and where days begin "
             "in the throughput."
         ),
     ] = "UTC",
-    separator: Annotated[str | None, typer.Option(help="CSV separator; default: guess.")] = None,
+    separator: Annotated[str | None, Opt("CSV separator; default: guess.")] = None,
     duplicates: Annotated[
         Duplicates,
-        typer.Option(help="Repeated events: refuse them, keep them (as pm4py) or drop them."),
+        Opt("Repeated events: refuse them, keep them (as pm4py) or drop them."),
     ] = Duplicates.error,
     process: Annotated[
-        Path | None, typer.Option(help="Process definition (YAML) to check conformance against.")
+        Path | None, Opt("Process definition (YAML) to check conformance against.")
     ] = None,
-    report: Annotated[Path | None, typer.Option(help="Write an offline HTML report here.")] = None,
+    report: Annotated[Path | None, Opt("Write an offline HTML report here.")] = None,
     json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the results as JSON here ('-': stdout).")
+        Path | None, Opt("Write the results as JSON here ('-': stdout).", decls=("--json",))
     ] = None,
     rework_by: Annotated[
-        list[str] | None, typer.Option(help="Attribute to break rework down by (repeatable).")
+        list[str] | None, Opt("Attribute to break rework down by (repeatable).")
     ] = None,
     top_variants: Annotated[
-        int | None, typer.Option(min=1, help="Only the N most frequent variants in the JSON.")
+        int | None, Opt("Only the N most frequent variants in the JSON.", min=1)
     ] = None,
-    engine: Annotated[Engine, typer.Option(help="Analytics engine.")] = Engine.polars,
+    engine: Annotated[Engine, Opt("Analytics engine.")] = Engine.polars,
     large: Annotated[
         bool,
-        typer.Option(
-            help="A Parquet log bigger than memory: mined part by part (DFG, start and end "
+        Opt(
+            "A Parquet log bigger than memory: mined part by part (DFG, start and end "
             "activities, variants, durations, rework, throughput, slowest paths)."
         ),
     ] = False,
     part_events: Annotated[
-        int, typer.Option(min=1, help="With --large: events held in memory at a time.")
+        int, Opt("With --large: events held in memory at a time.", min=1)
     ] = 8_000_000,
     limit: Annotated[
         list[str] | None,
-        typer.Option(
-            help="Raise a limit the log file is checked against before loading, e.g. "
+        Opt(
+            "Raise a limit the log file is checked against before loading, e.g. "
             "max_events=5e7 (also max_bytes, max_expansion, max_columns, max_field_bytes, "
             "max_prolog_bytes); repeatable."
         ),
@@ -457,7 +463,7 @@ def analyze(
 
     _print_summary(_summary(document), basis=TIME_BASIS[has_start])
     for path in outputs:
-        typer.echo(f"Wrote {path}", err=True)
+        sys.stderr.write(f"Wrote {path}\n")
 
 
 def _keep_freed_memory() -> None:
@@ -472,37 +478,76 @@ def _keep_freed_memory() -> None:
     os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:5000,muzzy_decay_ms:5000")
 
 
-def run_with_click(args: list[str]) -> int:
-    """Run ``analyze`` parsed by Click directly, from the same signature Typer reads.
+class _Parameter(NamedTuple):
+    name: str
+    hint: Any  # the type as written, ``None`` allowed
+    kind: Any  # the type without ``None``
+    info: Arg | Opt
+    default: Any
 
-    Typer 0.29 builds a Pydantic validator for every option before it runs a command: about
-    0.12 s of CPU for this command's 22 options, a sixth of a one-million-event run. The
-    ``serviceloop`` script sends ``analyze`` here; options, defaults, help and errors are
-    those declared above (a test runs both paths on the same log).
-    """
+
+def _parameters() -> list[_Parameter]:
+    """Each parameter of :func:`analyze`, its type and its declaration."""
     import inspect
     import typing
 
-    import click
-    from typer.models import ArgumentInfo, OptionInfo
-
     hints = typing.get_type_hints(analyze, include_extras=True)
+    out = []
+    for name, parameter in inspect.signature(analyze).parameters.items():
+        hint, info = typing.get_args(hints[name])[:2]
+        kind = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+        out.append(_Parameter(name, hint, kind[0], info, parameter.default))
+    return out
+
+
+def typer_command() -> Callable[..., None]:
+    """:func:`analyze` as Typer reads a command (``serviceloop --help``, the tests' runner):
+    the same parameters, each declared with ``typer.Argument`` or ``typer.Option``."""
+    import functools
+    import inspect
+
+    import typer
+
+    parameters = []
+    for p in _parameters():
+        if isinstance(p.info, Arg):
+            typed: Any = typer.Argument(help=p.info.help)
+        else:
+            typed = typer.Option(*p.info.decls, help=p.info.help, min=p.info.min)
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        parameters.append(inspect.Parameter(p.name, kind, default=p.default,
+                                            annotation=Annotated[p.hint, typed]))  # fmt: skip
+
+    @functools.wraps(analyze)
+    def command(**values: Any) -> None:
+        analyze(**values)
+
+    del command.__wrapped__  # type: ignore[attr-defined]
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
+    return command
+
+
+def run_with_click(args: list[str]) -> int:
+    """Run ``analyze`` parsed by Click directly, from the declarations in its signature.
+
+    Typer 0.29 imports its own copy of Click (0.05-0.07 s) and builds a Pydantic validator
+    for every option before it runs a command (about 0.12 s of CPU for this command's 22
+    options): a quarter of a one-million-event run. The ``serviceloop`` script sends
+    ``analyze`` here; options, defaults, help and errors are those declared above (a test
+    runs both paths on the same log).
+    """
+    import typing
+
+    import click
+
     params: list[click.Parameter] = []
     enums: dict[str, type[StrEnum]] = {}
-    for name, parameter in inspect.signature(analyze).parameters.items():
-        annotated = hints[name]
-        base, info = typing.get_args(annotated)[0], typing.get_args(annotated)[1]
-        inner = [a for a in typing.get_args(base) if a is not type(None)] or [base]
-        kind = inner[0]
-        default = parameter.default
-        if isinstance(info, ArgumentInfo):
+    for name, _, kind, info, default in _parameters():
+        if isinstance(info, Arg):
             params.append(click.Argument([name], type=click.Path(path_type=Path)))
             continue
-        assert isinstance(info, OptionInfo)
-        flag = f"--{name.replace('_', '-')}"
-        # In Annotated, Typer reads a leading "--name" given as the default as its declaration.
-        named = [info.default] if isinstance(info.default, str) and info.default[:2] == "--" else []
-        decls = [*(info.param_decls or named or [flag]), name]
+        decls = [*(info.decls or [f"--{name.replace('_', '-')}"]), name]
         kwargs: dict[str, Any] = {"help": info.help, "default": default}
         if kind is bool:
             decls = [f"{decls[0]}/--no-{decls[0][2:]}", name]
@@ -513,9 +558,7 @@ def run_with_click(args: list[str]) -> int:
             enums[name] = kind
             kwargs.update(type=click.Choice([e.value for e in kind]), default=default.value)
         elif kind is int:
-            kwargs["type"] = (
-                click.IntRange(min=int(info.min)) if info.min is not None else click.INT
-            )
+            kwargs["type"] = click.IntRange(min=info.min) if info.min is not None else click.INT
         elif kind is Path:
             kwargs["type"] = click.Path(path_type=Path)
         else:
@@ -528,10 +571,7 @@ def run_with_click(args: list[str]) -> int:
         for name, value in values.items():
             if isinstance(value, tuple):
                 values[name] = list(value) or None
-        try:
-            analyze(**values)
-        except typer.Exit as exc:
-            raise SystemExit(exc.exit_code) from None
+        analyze(**values)
 
     command = click.Command("analyze", params=params, callback=callback, help=analyze.__doc__)
     try:
