@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-import narwhals as nw
 import polars as pl
 import polars.selectors as cs
 
@@ -20,7 +19,11 @@ from ._schema import A2, R2, S2, T2, A, C, I, R, S, T
 from .errors import EngineError
 
 if TYPE_CHECKING:
+    import narwhals as nw
     from pyspark.sql import SparkSession
+
+# Narwhals is imported by the steps that use it: reading a log does not need it, so
+# :func:`~serviceloop.analytics.eventlog.read_parquet` imports it while the file is read.
 
 __all__ = [
     "COUNT",
@@ -85,6 +88,8 @@ class PolarsEngine:
         return events
 
     def lazy(self, native: pl.DataFrame) -> nw.LazyFrame[Any]:
+        import narwhals as nw
+
         return nw.from_native(native.lazy())
 
     def with_next(self, native: pl.DataFrame) -> pl.DataFrame:
@@ -113,6 +118,8 @@ class PolarsEngine:
         )
 
     def pick(self, column: str, where: nw.Expr) -> nw.Expr:
+        import narwhals as nw
+
         # Filtering first leaves one value per group: 5x cheaper than when/then over every row.
         return nw.col(column).filter(where).min()
 
@@ -163,9 +170,13 @@ class SparkEngine:
         return self.session.createDataFrame(signed.to_arrow()).cache()
 
     def lazy(self, native: Any) -> nw.LazyFrame[Any]:
+        import narwhals as nw
+
         return nw.from_native(native)
 
     def with_next(self, native: Any) -> Any:
+        import narwhals as nw
+
         frame = nw.from_native(native)
         cols = [c for c in (A, T, S, R) if c in frame.columns]
         out = frame.with_columns(
@@ -186,6 +197,8 @@ class SparkEngine:
         return native.groupBy(C, A).agg(F.count(F.lit(1)).alias(COUNT)).cache()
 
     def pick(self, column: str, where: nw.Expr) -> nw.Expr:
+        import narwhals as nw
+
         # Narwhals on Spark has no filter inside an aggregation.
         return nw.when(where).then(nw.col(column)).min()
 
