@@ -164,12 +164,13 @@ def test_loading_the_log_makes_no_query_per_event(
     live_log: Log, django_assert_max_num_queries
 ) -> None:  # type: ignore[no-untyped-def]
     # The version, the newest event; one read each of the events and the cases into the copy;
-    # from the copy into the log: the team, category and staff names.
-    with django_assert_max_num_queries(7):
+    # from the copy into the log: the team, category and staff names; the team and category
+    # names again for the coded log stored beside the copy.
+    with django_assert_max_num_queries(9):
         log = event_log(LogFilters(view="events"))
     assert log is not None and log.n_events == CaseEvent.objects.count() > 20
-    # A fresh process finds the copy: the version, that the copy's newest event is still there,
-    # the names; no event is read from the database.
+    # A fresh process finds the copy and the coded log: the version, that the copy's newest
+    # event is still there, the staff, team and category names; no event is read.
     forget_kept_logs()
     with CaptureQueriesContext(connection) as queries:
         again = event_log(LogFilters(view="events"))

@@ -9,7 +9,8 @@ that no transaction can still be writing them), forgets idempotency keys past th
 invites the customers of newly resolved cases to the satisfaction survey (one reminder later) and
 refreshes the case predictions. Beside the rounds, a thread keeps Insights' columnar copy of the
 case log current (``serviceloop.insights.logstore``: written whole once, minutes at 30M events,
-then grown by the new events), so no page load has to. Run it beside the web server (a systemd unit, a container); ``--once`` suits cron.
+then grown by the new events) and the coded log of every case beside it
+(``serviceloop.insights.codedlog``), so no page load has to. Run it beside the web server (a systemd unit, a container); ``--once`` suits cron.
 """
 
 from __future__ import annotations
@@ -71,12 +72,12 @@ def _keep_insights_log(stop: threading.Event, every: float | None) -> None:
     is None (a thread of its own: its first writing must not hold the SLA rounds back)."""
     from django.db import DatabaseError, connection
 
-    from serviceloop.insights.selectors import log_version_key
+    from serviceloop.insights.selectors import coded_logs_keep
 
     try:
         while True:
             try:
-                log_version_key()
+                coded_logs_keep()  # the copy, then the coded log of every case beside it
             except (DatabaseError, OSError) as exc:
                 typer.echo(f"insights log: {exc}", err=True)
             if every is None or stop.wait(every):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable
@@ -59,14 +60,16 @@ from serviceloop.cases.eventlog import (
     stage_visits,
 )
 from serviceloop.cases.models import Case, CaseEvent, Category
-from serviceloop.insights import logstore
+from serviceloop.insights import codedlog, logstore
 from serviceloop.processes.models import ProcessVersion, Stage
 
 __all__ = [
     "ATTRIBUTES",
     "CASES_MEMO",
     "LOG_COLUMNS",
+    "REWRITE_AFTER",
     "LogFilters",
+    "coded_logs_keep",
     "end_stage_names",
     "event_log",
     "event_log_and_version",
@@ -79,6 +82,8 @@ __all__ = [
     "narrowed",
     "staff_names",
 ]
+
+logger = logging.getLogger(__name__)
 
 View = Literal["stages", "events"]
 TimeMode = Literal["started", "intersecting", "completed", "contained"]
@@ -538,16 +543,149 @@ def _window_ids(state: logstore.StoreState) -> pl.Series:
     return _recent_events(state, max(state.version[0] - LATE_WINDOW, 0))["id"]
 
 
-def _read(filters: LogFilters, state: logstore.StoreState) -> _Kept:
-    cases = _stored_cases(state, filters)
-    every = all(getattr(filters, name) in (None, ()) for name in _QUERY_FIELDS[1:]) and (
+def _every_case(filters: LogFilters) -> bool:
+    """Whether ``filters`` keep every case of the database (no database-level filter)."""
+    return all(getattr(filters, name) in (None, ()) for name in _QUERY_FIELDS[1:]) and (
         filters.start_at is None and filters.end_at is None
     )
+
+
+def _first(filters: LogFilters, state: logstore.StoreState) -> _Kept:
+    """The log for ``filters`` when this process keeps none: every case's from its coded log on
+    disk where one is stored (brought up to date by a splice when the copy moved on), else read
+    whole from the copy."""
+    if _every_case(filters):
+        stored = _stored_kept(filters.view, state)
+        if stored is not None:
+            if stored.version == state.version:
+                return stored
+            return _brought_up_to_date(stored, filters, state)
+    return _read(filters, state)
+
+
+def _read(filters: LogFilters, state: logstore.StoreState) -> _Kept:
+    """The log for ``filters`` read whole from the copy at ``state`` and coded."""
+    every = _every_case(filters)
+    cases = _stored_cases(state, filters)
     # Every case kept: no need to match the rows against them (every event has its case).
     staff = _staff()
     rows = _stored_rows(state, filters.view, None if every else cases["__case"])
     log, keys = _code(rows, cases, staff, consume=True)
     return _Kept(state.version, state.generation, cases, keys, log, staff, _window_ids(state))
+
+
+#: A stored coded log this many event ids behind the kept one is written again (not at every
+#: event: writing the all-events log costs about a second; a fresh process splices the rest).
+REWRITE_AFTER = 1_000
+
+
+def _names() -> dict[str, dict[str, str]]:
+    """Each team's and category's name by id: what a stored log's names were joined from."""
+    return {
+        "team": {str(pk): name for pk, name in Team.objects.values_list("id", "name")},
+        "category": {str(pk): name for pk, name in Category.objects.values_list("id", "name")},
+    }
+
+
+def _stored_kept(view: View, state: logstore.StoreState) -> _Kept | None:
+    """The coded log of every case stored for ``view`` (:mod:`.codedlog`), mapped, if it is of
+    this copy, whole, not ahead of it, and coded with today's staff and team and category
+    names; else None, and the stored one is discarded."""
+    if codedlog.stored_version(view) is None:
+        return None
+    stored = codedlog.load(view, state.generation)
+    staff = _staff()
+    if (
+        stored is None
+        or stored.version[2] != state.version[2]
+        or codedlog.ahead(stored.version, state.version)
+        or not staff.sort("actor").equals(stored.staff.sort("actor"))
+        or stored.names != _names()
+    ):
+        codedlog.discard(view)  # the log read instead is written in its place
+        return None
+    keys = stored.percase["key"].rename("__case")
+    log: EventLog | None = None
+    if stored.coded.height:
+        log = EventLog(
+            stored.coded,
+            activity_names=stored.activity_names,
+            case_names=stored.percase["case_id"],
+            resource_names=stored.resource_names,
+            attributes=ATTRIBUTES,
+            engine=get_engine("polars"),
+        )
+        for column, used in stored.name_counts.items():
+            log.memo(("insights.name_counts", column), used.copy)
+        _give_cases(log, stored.percase)
+    return _Kept(stored.version, stored.generation, stored.cases, keys, log, staff, stored.held)
+
+
+def _keep_on_disk(filters: LogFilters, kept: _Kept) -> None:
+    """Write the coded log of every case when none of this copy is stored, or the stored one is
+    :data:`REWRITE_AFTER` event ids behind ``kept``. A failed write leaves the pages as they are
+    (the next process reads the copy)."""
+    if not _every_case(filters) or kept.log is None:
+        return
+    on_disk = codedlog.stored_version(filters.view)
+    if (
+        on_disk is not None
+        and on_disk[0] == kept.generation
+        and kept.version[0] - on_disk[1][0] < REWRITE_AFTER
+    ):
+        return
+    log = kept.log
+    percase = log.memo(CASES_MEMO, lambda: _cases_of(log))
+    stored = codedlog.Stored(
+        version=kept.version,
+        generation=kept.generation,
+        coded=log.coded(),
+        activity_names=log.activity_names,
+        resource_names=log.resource_names,
+        percase=kept.keys.rename("key").to_frame().hstack(percase),
+        cases=kept.cases,
+        staff=kept.staff,
+        held=kept.held,
+        names=_names(),
+        name_counts=_name_counts(log),
+    )
+    try:
+        codedlog.write(filters.view, stored)
+    except OSError as exc:
+        logger.warning("insights: the coded log of %s was not written: %s", filters.view, exc)
+
+
+def _cases_of(log: EventLog) -> pl.DataFrame:
+    """:data:`CASES_MEMO` read from the coded rows (a log always has it given; the fallback)."""
+    coded = log.coded()
+    first = coded.filter(pl.col(C).is_first_distinct())
+    return first.select(
+        log.decode_case(C).alias("case_id"), "version", pl.col("status").cast(pl.String)
+    )
+
+
+def coded_logs_keep() -> None:
+    """Keep the coded log of every case on disk, both views, for the worker's copy-keeping
+    thread (so page loads seldom code the whole copy): written when none is stored, or spliced
+    and written again when it is :data:`REWRITE_AFTER` event ids behind. Nothing stays in this
+    process."""
+    state = logstore.sync(event_log_version())
+    for view in ("stages", "events"):
+        on_disk = codedlog.stored_version(view)
+        if (
+            on_disk is not None
+            and on_disk[0] == state.generation
+            and not codedlog.ahead(state.version, on_disk[1])
+        ):
+            continue
+        if (
+            on_disk is not None
+            and on_disk[0] == state.generation
+            and state.version[0] - on_disk[1][0] < REWRITE_AFTER
+        ):
+            continue
+        filters = LogFilters(view=view)
+        _keep_on_disk(filters, _first(filters, state))
 
 
 #: Beyond this many touched cases the log is read again whole rather than spliced piece by piece.
@@ -751,27 +889,42 @@ def _names_hold(
     when one the old log names would be used no more (the fresh rows were coded by the old
     names, and a fresh coding would drop it)."""
     out: dict[str, np.ndarray] = {}
+    held = _name_counts(old)
     for column, names in ((A, old.activity_names), (R, old.resource_names)):
         if names is None:
             continue
         size = names.len()
-
-        def counts(values: pl.Series, size: int = size) -> np.ndarray:
-            # Counted by the engine: numpy's bincount would widen 32M codes to 8 bytes each.
-            found = values.drop_nulls().value_counts()
-            out = np.zeros(size, dtype=np.int64)
-            out[found[:, 0].to_numpy()] = found["count"].to_numpy()
-            return out
-
-        used = old.memo(("insights.name_counts", column), partial(counts, coded[column])).copy()
+        used = held[column].copy()
         for part in gone:
-            used -= counts(part[column])
+            used -= _code_counts(part[column], size)
         if fresh is not None:
-            used += counts(fresh.coded()[column])
+            used += _code_counts(fresh.coded()[column], size)
         if (used <= 0).any():
             return None
         out[column] = used
     return out
+
+
+def _code_counts(values: pl.Series, size: int) -> np.ndarray:
+    """How many of ``values`` are each code below ``size``. Counted by the engine: numpy's
+    bincount would widen 32M codes to 8 bytes each."""
+    found = values.drop_nulls().value_counts()
+    out = np.zeros(size, dtype=np.int64)
+    out[found[:, 0].to_numpy()] = found["count"].to_numpy()
+    return out
+
+
+def _name_counts(log: EventLog) -> dict[str, np.ndarray]:
+    """The rows of each activity and person code of ``log`` (kept on it)."""
+    coded = log.coded()
+    return {
+        column: log.memo(
+            ("insights.name_counts", column),
+            partial(_code_counts, coded[column], names.len()),
+        )
+        for column, names in ((A, log.activity_names), (R, log.resource_names))
+        if names is not None
+    }
 
 
 def _kept_log(filters: LogFilters, version: Version | None = None) -> _Kept:
@@ -792,7 +945,8 @@ def _kept_log(filters: LogFilters, version: Version | None = None) -> _Kept:
             return kept
         kept = _brought_up_to_date(kept, filters, state)
     else:
-        kept = _read(filters, state)
+        kept = _first(filters, state)
+    _keep_on_disk(filters, kept)
     with _kept_lock:
         _kept[key] = kept
         _kept.move_to_end(key)

@@ -1,0 +1,262 @@
+"""The coded log of every case kept on disk (``insights.codedlog``): a fresh process maps it
+instead of coding the copy, and only when it is of this copy, whole, and brought up to date
+equals a log coded afresh; a stale, foreign or damaged one is never used."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from django.db import models, transaction
+
+from serviceloop.accounts.models import User
+from serviceloop.cases.models import CaseEvent
+from serviceloop.cases.services import case_assign, case_reopen
+from serviceloop.core import append_only
+from serviceloop.insights import codedlog, logstore, selectors
+from serviceloop.insights.selectors import LogFilters, event_log_version, event_table
+from tests.factories import AgentFactory, CaseFactory
+from tests.insights.conftest import DAY0, Log, walk
+
+pytestmark = pytest.mark.django_db
+
+VIEWS = ["stages", "events"]
+
+
+def _whole_reads(monkeypatch: pytest.MonkeyPatch) -> list[LogFilters]:
+    """The filters of every whole read of the copy (coding it) from now on."""
+    reads: list[LogFilters] = []
+    read = selectors._read
+
+    def counted(filters: LogFilters, state: logstore.StoreState) -> selectors._Kept:
+        reads.append(filters)
+        return read(filters, state)
+
+    monkeypatch.setattr(selectors, "_read", counted)
+    return reads
+
+
+def _assert_fresh(filters: LogFilters) -> selectors._Kept:
+    """The kept log equals the database read directly and the copy coded afresh, codes and
+    names included."""
+    kept = selectors._kept_log(filters)
+    assert kept.table.to_pylist() == event_table(filters).to_pylist()
+    afresh = selectors._read(filters, logstore.sync(kept.version))
+    assert kept.log is not None and afresh.log is not None
+    assert kept.log.coded().equals(afresh.log.coded())
+    assert kept.log.activity_names.equals(afresh.log.activity_names)
+    assert kept.log.case_names.equals(afresh.log.case_names)
+    assert kept.log.resource_names is not None and afresh.log.resource_names is not None
+    assert kept.log.resource_names.equals(afresh.log.resource_names)
+    assert kept.keys.equals(afresh.keys)
+    assert kept.cases.sort("__case").equals(afresh.cases.sort("__case"))
+    assert kept.held.sort().equals(afresh.held.sort())
+    memo = selectors.CASES_MEMO
+    assert kept.log.memo(memo, lambda: None).equals(afresh.log.memo(memo, lambda: None))
+    return kept
+
+
+def _fresh_process() -> None:
+    selectors.forget_kept_logs()
+
+
+def _pointer(view: str) -> dict[str, object]:
+    return json.loads((codedlog.directory() / f"{view}.json").read_text())
+
+
+def _stored_file(view: str, name: str = "log") -> Path:
+    return codedlog.directory() / str(_pointer(view)["folder"]) / f"{name}.arrow"
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_a_fresh_process_maps_the_stored_log_and_splices_new_events(
+    live_log: Log, view: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    filters = LogFilters(view=view)  # type: ignore[arg-type]
+    written = selectors._kept_log(filters)
+    assert codedlog.stored_version(view) == (written.generation, written.version)
+    _fresh_process()
+    reads = _whole_reads(monkeypatch)
+    assert _assert_fresh(filters).version == written.version
+    assert reads == [filters]  # only _assert_fresh's own read: the page's log was mapped
+    # New events, a reopening and an assignment: the stored log is brought up to date by the
+    # splice in the next fresh process, and equals one coded afresh.
+    walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
+    case_reopen(case=live_log.standard, actor=live_log.manager, reason="again")
+    case_assign(case=live_log.detour, assignee=live_log.agent, actor=live_log.manager)
+    _fresh_process()
+    reads.clear()
+    kept = selectors._kept_log(filters)
+    assert reads == []
+    assert kept.version == event_log_version()
+    _assert_fresh(filters)
+    # Fewer than REWRITE_AFTER event ids behind: not written again at each event.
+    assert codedlog.stored_version(view) == (written.generation, written.version)
+    # A new person (staff the stored log was not coded with) and a new case: read whole.
+    case_assign(case=live_log.detour, assignee=AgentFactory(), actor=live_log.manager)
+    CaseFactory(actor=None, at=DAY0)
+    _fresh_process()
+    reads.clear()
+    selectors._kept_log(filters)
+    assert reads == [filters]
+    _assert_fresh(filters)
+
+
+def test_a_stored_log_far_enough_behind_is_written_again(
+    live_log: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    filters = LogFilters()
+    first = selectors._kept_log(filters)
+    monkeypatch.setattr(selectors, "REWRITE_AFTER", 1)
+    walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
+    kept = selectors._kept_log(filters)
+    assert kept.version != first.version
+    assert codedlog.stored_version("stages") == (kept.generation, kept.version)
+    assert len(list(codedlog.directory().glob("stages-*"))) == 1  # the older folder is gone
+    _fresh_process()
+    reads = _whole_reads(monkeypatch)
+    assert selectors._kept_log(filters).version == kept.version
+    assert reads == []
+    _assert_fresh(filters)
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_after_an_erasure_the_stored_log_is_not_used(
+    live_log: Log, view: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    filters = LogFilters(view=view)  # type: ignore[arg-type]
+    before = selectors._kept_log(filters)
+    oldest = CaseEvent.objects.order_by("id").first()
+    assert oldest is not None
+    with transaction.atomic(), append_only.lifted(CaseEvent._meta.db_table):
+        models.QuerySet(CaseEvent).filter(pk=oldest.pk)._raw_delete("default")
+    _fresh_process()
+    reads = _whole_reads(monkeypatch)
+    kept = selectors._kept_log(filters)
+    assert reads == [filters]  # the copy was written again: its coded log is read afresh
+    assert kept.generation != before.generation
+    assert codedlog.stored_version(view) == (kept.generation, kept.version)
+    _assert_fresh(filters)
+
+
+def test_a_rewritten_copy_makes_the_stored_log_unused(
+    live_log: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    filters = LogFilters(view="events")
+    before = selectors._kept_log(filters)
+    stored = codedlog.directory() / "events.json"
+    kept_pointer = stored.read_text()
+    logstore.forget()  # the copy goes (and with it the stored log); written again whole
+    selectors.forget_kept_logs()
+    logstore.sync(event_log_version())
+    codedlog.directory().mkdir(parents=True, exist_ok=True)
+    stored.write_text(kept_pointer)  # a pointer of the older copy left behind
+    reads = _whole_reads(monkeypatch)
+    kept = selectors._kept_log(filters)
+    assert reads == [filters]
+    assert kept.generation != before.generation
+    _assert_fresh(filters)
+
+
+@pytest.mark.parametrize("change", ["foreign", "ahead", "other mark"])
+def test_a_stored_log_of_a_foreign_or_later_version_is_not_used(
+    live_log: Log, change: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    filters = LogFilters()
+    kept = selectors._kept_log(filters)
+    raw = _pointer("stages")
+    if change == "foreign":
+        raw["generation"] = "0" * 32
+    elif change == "ahead":
+        raw["version"] = [kept.version[0] + 5, kept.version[1], kept.version[2]]
+    else:
+        raw["version"] = [kept.version[0], kept.version[1], kept.version[2] + 1]
+    (codedlog.directory() / "stages.json").write_text(json.dumps(raw))
+    _fresh_process()
+    reads = _whole_reads(monkeypatch)
+    selectors._kept_log(filters)
+    assert reads == [filters]
+    _assert_fresh(filters)
+    # Written again for this copy, so the next fresh process maps it.
+    assert codedlog.stored_version("stages") == (kept.generation, kept.version)
+
+
+@pytest.mark.parametrize(
+    "damage", ["truncated", "garbage", "codes", "missing", "pointer", "half-written"]
+)
+def test_a_damaged_or_half_written_stored_log_is_ignored_and_written_again(
+    live_log: Log, damage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    filters = LogFilters(view="events")
+    kept = selectors._kept_log(filters)
+    path = _stored_file("events")
+    data = path.read_bytes()
+    if damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "garbage":
+        path.write_bytes(b"\x00" * len(data))
+    elif damage == "codes":  # another log's file of the same size: codes beyond its names
+        frame = pl.read_ipc(path)
+        frame = frame.with_columns(pl.col("__act") + 100)
+        codedlog._write_frame(frame, path)
+        raw = _pointer("events")
+        raw["sizes"]["log"] = path.stat().st_size  # type: ignore[index]
+        (codedlog.directory() / "events.json").write_text(json.dumps(raw))
+    elif damage == "missing":
+        _stored_file("events", "percase").unlink()
+    elif damage == "pointer":
+        pointer = codedlog.directory() / "events.json"
+        pointer.write_text(pointer.read_text()[:40])
+    else:  # a writer stopped before its pointer: a folder no pointer names, and a tmp file
+        (codedlog.directory() / "events-unfinished").mkdir()
+        (codedlog.directory() / "events-unfinished" / "log.arrow").write_bytes(data[:100])
+        (codedlog.directory() / "events.0123.tmp").write_text("{")
+    _fresh_process()
+    reads = _whole_reads(monkeypatch)
+    assert selectors._kept_log(filters).version == kept.version
+    expected = [] if damage == "half-written" else [filters]
+    assert reads == expected
+    _assert_fresh(filters)
+    _fresh_process()
+    reads.clear()
+    selectors._kept_log(filters)  # written again whole: mapped now
+    assert reads == []
+
+
+def test_a_renamed_person_or_team_makes_the_stored_log_unused(
+    live_log: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    filters = LogFilters(view="events")
+    selectors._kept_log(filters)
+    User.objects.filter(pk=live_log.agent.pk).update(username="renamed-agent")
+    _fresh_process()
+    reads = _whole_reads(monkeypatch)
+    selectors._kept_log(filters)
+    assert reads == [filters]
+    _assert_fresh(filters)
+    team = live_log.standard.team
+    assert team is not None
+    type(team).objects.filter(pk=team.pk).update(name="Renamed team")
+    _fresh_process()
+    reads.clear()
+    selectors._kept_log(filters)
+    assert reads == [filters]
+    _assert_fresh(filters)
+
+
+def test_the_worker_keeps_both_views_stored(live_log: Log, monkeypatch: pytest.MonkeyPatch) -> None:
+    selectors.coded_logs_keep()
+    version = event_log_version()
+    for view in VIEWS:
+        stored = codedlog.stored_version(view)
+        assert stored is not None and stored[1] == version
+    reads = _whole_reads(monkeypatch)
+    selectors.coded_logs_keep()  # unchanged: nothing read, nothing written
+    assert reads == []
+    for view in VIEWS:
+        selectors._kept_log(LogFilters(view=view))  # type: ignore[arg-type]
+    assert reads == []
+    for view in VIEWS:
+        _assert_fresh(LogFilters(view=view))  # type: ignore[arg-type]
