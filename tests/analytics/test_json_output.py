@@ -112,9 +112,9 @@ def test_a_big_frame_written_in_two_halves_reads_back_the_same(monkeypatch, rows
 @pytest.mark.parametrize("kernel_copy", [True, False], ids=["copy_file_range", "read-write"])
 @pytest.mark.parametrize("rows", [2, 5])
 def test_a_big_frame_into_a_file_is_copied_in_by_halves(monkeypatch, tmp_path, kernel_copy, rows):
-    """Into a regular file the halves are written to files of their own and copied in: the
-    bytes are the same as in memory, around what was written before and after, and the
-    scratch files are gone."""
+    """Into a regular file the first half is written straight in and the second to a file of
+    its own, copied in: the bytes are the same as in memory, around what was written before
+    and after, and the scratch file is gone."""
     import os
 
     from serviceloop.analytics import _json

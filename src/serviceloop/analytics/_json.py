@@ -100,9 +100,10 @@ def _write_halves(frame: pl.DataFrame, out: IO[bytes]) -> None:
     writer uses one core and releases the GIL, so the second half is rendered beside the first
     and the two arrays are joined into one.
 
-    Into a file, each half is written by Polars to a file of its own and copied into ``out`` by
-    the kernel: rendered in memory, the ten-million-event log's 190 MiB of variants took a
-    fifth of a million fresh pages (each a page fault) and two more copies.
+    Into a file, the first half is written by Polars straight into ``out`` and the second to a
+    file of its own, copied in by the kernel: rendered in memory, the ten-million-event log's
+    190 MiB of variants took a fifth of a million fresh pages (each a page fault) and two more
+    copies; both halves to files of their own, a copy of the first half more.
     """
     half = frame.height // 2
     if _file_descriptor(out) is None:
@@ -113,15 +114,15 @@ def _write_halves(frame: pl.DataFrame, out: IO[bytes]) -> None:
         out.write(second()[1:])  # without its opening "["
         return
     with tempfile.TemporaryDirectory(prefix=".serviceloop-json-", dir=_folder(out)) as folder:
-        paths = [os.path.join(folder, f"{i}.json") for i in (0, 1)]
-        second_done = beside(lambda: frame.slice(half).write_json(paths[1]))
+        path = os.path.join(folder, "second.json")
+        second_done = beside(lambda: frame.slice(half).write_json(path))
         try:
-            frame.slice(0, half).write_json(paths[0])
+            frame.slice(0, half).write_json(cast("io.IOBase", out))  # straight into the file
         finally:
             second_done()
-        _append(out, paths[0], 0, os.path.getsize(paths[0]) - 1)  # without its closing "]"
+        out.seek(out.tell() - 1)  # over its closing "]"
         out.write(b",")
-        _append(out, paths[1], 1, os.path.getsize(paths[1]) - 1)  # without its opening "["
+        _append(out, path, 1, os.path.getsize(path) - 1)  # without its opening "["
 
 
 def _file_descriptor(out: IO[bytes]) -> int | None:
