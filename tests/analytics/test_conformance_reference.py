@@ -208,3 +208,65 @@ def test_a_log_whose_case_codes_are_not_in_row_order_gives_the_same_answer(sorte
             engine=base.engine,
         )
     _assert_same(check_conformance(base, SPEC), reference.check_conformance(base, SPEC))
+
+
+@st.composite
+def _timed_visits(draw: st.DrawFn) -> pl.DataFrame:
+    """Stage visits with durations in microseconds (some unmeasured: a case's last visit), up to
+    years long, as the stage-events step leaves them."""
+    from serviceloop.analytics._schema import US, T
+    from serviceloop.analytics.conformance import _DUR, _NEXT, _STAGE
+
+    n = draw(st.integers(0, 60))
+    stages = draw(st.lists(st.integers(0, 5), min_size=n, max_size=n))
+    starts = draw(st.lists(st.integers(0, 10**12), min_size=n, max_size=n))
+    spans = draw(
+        st.lists(
+            st.none() | st.integers(0, 10**14) | st.sampled_from([0, US, 7]), min_size=n, max_size=n
+        )
+    )
+    frame = pl.DataFrame(
+        {
+            _STAGE: pl.Series(stages, dtype=pl.Int32),
+            T: pl.Series(starts, dtype=pl.Int64),
+            _NEXT: pl.Series(
+                [None if s is None else t + s for t, s in zip(starts, spans, strict=True)],
+                dtype=pl.Int64,
+            ),
+        }
+    )
+    return frame.with_columns(((pl.col(_NEXT) - pl.col(T)) / US).cast(pl.Float64).alias(_DUR))
+
+
+@settings(max_examples=300, deadline=None)
+@given(visits=_timed_visits(), fallback=st.booleans())
+def test_stage_quantiles_from_one_sort_equal_the_group_by_to_the_bit(
+    visits: pl.DataFrame, fallback: bool
+) -> None:
+    """The median and 90th percentile per stage (nulls in a stage move Polars' rank, and so its
+    interpolation) are Polars' group-by's, bit for bit; also when the packed sort is refused."""
+    from serviceloop.analytics import conformance
+    from serviceloop.analytics.conformance import _DUR, _STAGE, _stage_quantiles
+
+    stages = pl.DataFrame({_STAGE: pl.Series(range(6), dtype=pl.Int32)})
+    want = stages.join(
+        visits.group_by(_STAGE).agg(
+            pl.col(_DUR).median().alias("median_seconds"),
+            pl.col(_DUR).quantile(0.9, interpolation="linear").alias("p90_seconds"),
+        ),
+        on=_STAGE,
+        how="left",
+    )
+    if fallback:
+        original = conformance.sorted_runs
+        conformance.sorted_runs = lambda *args: None  # type: ignore[assignment]
+        try:
+            got = _stage_quantiles(visits, 6)
+        finally:
+            conformance.sorted_runs = original
+    else:
+        got = _stage_quantiles(visits, 6)
+    got = stages.join(got, on=_STAGE, how="left")
+    assert [tuple(map(repr, row)) for row in got.rows()] == [
+        tuple(map(repr, row)) for row in want.rows()
+    ]

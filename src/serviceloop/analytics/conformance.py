@@ -41,6 +41,7 @@ from typing import Any
 
 import polars as pl
 
+from ._order import SortedRuns, sorted_runs
 from ._schema import US, A, C, S, T
 from .errors import EmptyLogError
 from .eventlog import EventLog, from_polars
@@ -531,10 +532,9 @@ def _stage_times(st: pl.DataFrame, log: EventLog, d: _Design) -> tuple[pl.DataFr
         pl.len().alias("visits"),
         pl.col(_DUR).count().alias("measured"),
         pl.col(_DUR).mean().alias("mean_seconds"),
-        pl.col(_DUR).median().alias("median_seconds"),
-        pl.col(_DUR).quantile(0.9, interpolation="linear").alias("p90_seconds"),
         over.sum().alias("over_standard"),
     )
+    per_stage = per_stage.join(_stage_quantiles(st, len(d.codes)), on=_STAGE, how="left")
     stage_times = (
         pl.DataFrame(
             {
@@ -584,6 +584,74 @@ def _stage_times(st: pl.DataFrame, log: EventLog, d: _Design) -> tuple[pl.DataFr
         (pl.col(_DUR) - pl.col("__std")).alias("over_seconds"),
     )
     return stage_times, over_standard
+
+
+def _stage_quantiles(st: pl.DataFrame, n_stages: int) -> pl.DataFrame:
+    """The median and 90th percentile of each stage's time (``_STAGE``, ``median_seconds``,
+    ``p90_seconds``): from one sort of the visits' stages and integer durations packed together
+    (:func:`._order.sorted_runs`), where Polars' group-by sorted each stage's visits apart
+    (0.85 s of 1.9 s at 7.2M visits). Equal to that group-by to the bit: its rank counts the
+    group's nulls (``(n - 1) * q + nulls``, nulls first), so the interpolation does too."""
+    has_start = S in st.columns
+    micros = (pl.col(T) - pl.col(S)) if has_start else (pl.col(_NEXT) - pl.col(T))
+    timed = st.select(_STAGE, micros.alias("__us"))
+    measured = timed.filter(pl.col("__us").is_not_null())
+    runs = sorted_runs(measured[_STAGE], measured["__us"], max(n_stages, 1))
+    if runs is None:  # a stage and a duration do not fit in 64 bits together
+        return st.group_by(_STAGE).agg(
+            pl.col(_DUR).median().alias("median_seconds"),
+            pl.col(_DUR).quantile(0.9, interpolation="linear").alias("p90_seconds"),
+        )
+    nulls = dict(timed.filter(pl.col("__us").is_null())[_STAGE].value_counts().rows())
+    counts = runs.counts()
+    wanted: list[int] = []  # rows of runs.packed to read
+    plan: list[tuple[int, int, float] | None] = []  # (lower, upper, fraction) per stage and q
+    for q in (0.5, 0.9):
+        for stage, n in enumerate(counts):
+            if n == 0:
+                plan.append(None)
+                continue
+            missing = nulls.get(stage, 0)
+            at = float(n - 1) * q + missing  # as Polars: nulls sort first
+            low, high = int(at), math.ceil(at)
+            start = runs.starts[stage] - missing
+            plan.append((len(wanted), len(wanted) + 1, at - low))
+            wanted += [start + low, start + high]
+    values = _order_values(timed.with_columns(st[_DUR]), runs, wanted)
+    out: list[float | None] = []
+    for step in plan:
+        if step is None:
+            out.append(None)
+            continue
+        lower, upper = values[step[0]], values[step[1]]
+        out.append(lower if lower == upper else step[2] * (upper - lower) + lower)
+    return pl.DataFrame(
+        {
+            _STAGE: pl.Series(range(runs.n_keys), dtype=pl.Int32),
+            "median_seconds": pl.Series(out[: runs.n_keys], dtype=pl.Float64),
+            "p90_seconds": pl.Series(out[runs.n_keys :], dtype=pl.Float64),
+        }
+    )
+
+
+def _order_values(timed: pl.DataFrame, runs: SortedRuns, rows: list[int]) -> list[float]:
+    """The durations in seconds (``_DUR`` as the group-by sees it) at ``rows`` of the sorted
+    runs. Taken from the frame, not converted again: the engine's division of microseconds into
+    seconds may differ in the last bit between kernels (with or without nulls), and the
+    group-by orders the floats. Equal microseconds are ordered by their floats, as it does."""
+    mask = (1 << runs.bits) - 1
+    packed = runs.packed.gather(rows)
+    # Where each wanted value's run of equal microseconds starts: its rank among them.
+    first = runs.packed.search_sorted(packed, side="left").to_list()
+    keys = [(int(v) >> runs.bits, (int(v) & mask) + runs.offset) for v in packed.to_list()]
+    micros = sorted({value for _, value in keys})
+    found = (
+        timed.filter(pl.col("__us").is_in(pl.Series(micros, dtype=pl.Int64).implode()))
+        .group_by(_STAGE, "__us")
+        .agg(pl.col(_DUR).sort())
+    )
+    floats = {(stage, us): seconds for stage, us, seconds in found.rows()}
+    return [floats[key][row - start] for key, row, start in zip(keys, rows, first, strict=True)]
 
 
 def _summary(
