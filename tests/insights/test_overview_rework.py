@@ -45,3 +45,25 @@ def test_a_log_of_one_case_repeating_an_activity() -> None:
         )
     )
     assert [cases_with_repeats(log, block=b) for b in (1, 2, 3, 100)] == [1, 1, 1, 1]
+
+
+@pytest.mark.parametrize("width", [63, 64, 65, 90])
+def test_wide_and_narrow_logs_count_alike(width: int) -> None:
+    """Each (case, activity) is packed into one integer by the log's number of activities:
+    whatever that number, the count is the library's."""
+    import random
+
+    rng = random.Random(width)
+    rows = [
+        (f"c{case}", f"a{rng.randrange(width)}", step * 60)
+        for case in range(300)
+        for step in range(rng.randrange(1, 12))
+    ]
+    rows += [("all", f"a{k}", k) for k in range(width)]  # every activity used
+    log = analytics.from_polars(
+        pl.DataFrame(rows, schema=["case_id", "activity", "timestamp"], orient="row")
+    )
+    assert len(log.activity_names) == width
+    expected = _expected(log)
+    assert 0 < expected < log.n_cases
+    assert [cases_with_repeats(log, block=b) for b in (5, 1 << 21)] == [expected, expected]
