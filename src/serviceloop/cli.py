@@ -153,8 +153,11 @@ def main() -> None:
         code = run_with_click(sys.argv[2:])
         # Done: the outputs are written and closed. Tearing the interpreter down (modules,
         # hundreds of MB of columns freed one by one) would add 0.05 s to every run.
-        sys.stdout.flush()
-        sys.stderr.flush()
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except OSError:  # a closed pipe (`| head`): as Python's own exit would, status 120
+            code = code or 120
         os._exit(code)
     if sys.argv[1:2] and sys.argv[1] in _COMMANDS:
         _register(sys.argv[1])  # only the command asked for is imported
