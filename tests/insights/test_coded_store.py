@@ -54,7 +54,8 @@ def _assert_fresh(filters: LogFilters) -> selectors._Kept:
     assert kept.cases.sort("__case").equals(afresh.cases.sort("__case"))
     assert kept.held.sort().equals(afresh.held.sort())
     memo = selectors.CASES_MEMO
-    assert kept.log.memo(memo, lambda: None).equals(afresh.log.memo(memo, lambda: None))
+    given, coded = kept.log.memo(memo, lambda: None), afresh.log.memo(memo, lambda: None)
+    assert given.schema == coded.schema and given.equals(coded)
     return kept
 
 

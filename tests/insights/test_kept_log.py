@@ -319,7 +319,6 @@ def test_a_spliced_log_is_the_log_coded_afresh(seed: int) -> None:
         kept_keys.is_in(sorted(gone_keys | back)),
         fresh,
         fresh_case_keys,
-        now_cases,
     )
     names_same = expected.activity_names.to_list() == old.activity_names.to_list() and (
         expected.resource_names.to_list() == old.resource_names.to_list()  # type: ignore[union-attr]
@@ -364,8 +363,8 @@ def test_a_splice_that_would_drop_a_name_is_refused() -> None:
     assert "z" in old.activity_names.to_list()
     gone = keys == first
     no_keys = pl.Series("__case", [], pl.Int64)
-    assert selectors._spliced(old, keys, gone, None, no_keys, cases) is None
-    assert selectors._spliced(old, keys, keys == cases["__case"][1], None, no_keys, cases)
+    assert selectors._spliced(old, keys, gone, None, no_keys) is None
+    assert selectors._spliced(old, keys, keys == cases["__case"][1], None, no_keys)
 
 
 def test_keys_are_read_as_4_bytes_only_where_every_one_fits(tmp_path: Path) -> None:

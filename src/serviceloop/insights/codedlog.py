@@ -182,7 +182,8 @@ def discard(view: str) -> None:
 
 
 def _write_frame(frame: pl.DataFrame, path: Path) -> int:
-    table = frame.to_arrow()
+    # Text as Arrow's string views, the engine's own: mapped again without building them.
+    table = frame.to_arrow(compat_level=pl.CompatLevel.newest())
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         # One record batch per piece the columns are in (not copied into one): a spliced log's
         # columns are views of several.

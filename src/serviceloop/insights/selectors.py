@@ -726,7 +726,7 @@ def _brought_up_to_date(kept: _Kept, filters: LogFilters, state: logstore.StoreS
         return _read(filters, state)
     fresh_log, fresh_keys = _code(
         fresh,
-        cases,
+        now,  # the fresh rows' cases (a join against every kept case took 0.1 s)
         staff,
         dtypes=dtypes,
         activity_names=old.activity_names,
@@ -734,7 +734,7 @@ def _brought_up_to_date(kept: _Kept, filters: LogFilters, state: logstore.StoreS
     )
     if fresh.height and fresh_log is None:
         return _read(filters, state)
-    spliced = _spliced(old, kept.keys, gone, fresh_log, fresh_keys, cases)
+    spliced = _spliced(old, kept.keys, gone, fresh_log, fresh_keys)
     if spliced is None:
         return _read(filters, state)
     return _Kept(state.version, state.generation, cases, spliced[1], spliced[0], staff, held)
@@ -771,7 +771,6 @@ def _spliced(
     gone: pl.Series,
     fresh: EventLog | None,
     fresh_keys: pl.Series,
-    cases: pl.DataFrame,
 ) -> tuple[EventLog, pl.Series] | None:
     """``old`` without the cases ``gone`` marks and with the ``fresh`` ones, cases numbered in
     ``__case`` order again, and the case keys in code order; None when the names would change
@@ -854,30 +853,28 @@ def _spliced(
     if max(merged.n_chunks("all")) > MAX_CHUNKS:
         merged = merged.rechunk()
     merged = merged.with_columns(pl.col(C).set_sorted())
-    case_names = (
-        pl.DataFrame(
-            {
-                "key": pl.concat([staying_keys, fresh_keys]),
-                "name": pl.concat(
-                    [old.case_names.filter(~gone)]
-                    + ([fresh.case_names] if fresh is not None else [])
-                ),
-            }
+    # Each case's name, version and status in the new code order: the staying cases' rows of
+    # the old log's (untouched, so unchanged) and the fresh ones', not joined again with every
+    # kept case (a join of 1M cases took 0.6 s).
+    staying = old.memo(CASES_MEMO, lambda: _cases_of(old)).filter(~gone)
+    parts = [staying.with_columns(staying_keys.alias("__key"))]
+    if fresh is not None:
+        fresh_cases = fresh.memo(CASES_MEMO, lambda: _cases_of(fresh))
+        parts.append(
+            fresh_cases.cast(dict(staying.schema)).with_columns(fresh_keys.alias("__key"))  # type: ignore[arg-type]
         )
-        .sort("key")
-        .get_column("name")
-    )
+    per_case = pl.concat(parts).sort("__key").drop("__key")
     log = EventLog(
         merged,
         activity_names=old.activity_names,
-        case_names=case_names,
+        case_names=per_case["case_id"],
         resource_names=old.resource_names,
         attributes=ATTRIBUTES,
         engine=get_engine("polars"),
     )
     for column, used in name_counts.items():
         log.memo(("insights.name_counts", column), used.copy)
-    _give_cases(log, keys.to_frame("__case").join(cases, on="__case", maintain_order="left"))
+    _give_cases(log, per_case)
     return log, keys
 
 
