@@ -25,6 +25,9 @@ from serviceloop.cases.models import Case, CaseEvent, Category, Message
 from serviceloop.customers.models import Customer
 from serviceloop.demo import demo_load
 from serviceloop.demo.model import BOTTLENECK_STAGE
+from serviceloop.feedback.choices import RuleAction, RuleMeasure
+from serviceloop.feedback.models import SurveyRule
+from serviceloop.feedback.services import survey_template_default
 from serviceloop.processes.models import Transition
 
 # One worker runs the module, so its module-scoped demo load happens once, not on each worker.
@@ -42,6 +45,15 @@ def demo(django_db_setup, django_db_blocker, tmp_path_factory):
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
+            # a manager who follows up every answer short of delighted: more cases opened by surveys
+            # in a short history, early enough to see them worked
+            SurveyRule.objects.create(
+                template=survey_template_default(),
+                order=3,
+                measure=RuleMeasure.CSAT,
+                at_most=4,
+                action=RuleAction.FOLLOW_UP,
+            )
             result = demo_load(
                 days=DAYS,
                 per_weekday=10,
@@ -220,3 +232,22 @@ def test_demo_has_survey_answers_reviews_and_evaluations(demo):
     quick = [csat[pk] for pk, d in durations.items() if d <= cut]
     slow = [csat[pk] for pk, d in durations.items() if d > cut]
     assert mean(slow) < mean(quick)
+
+
+def test_cases_opened_by_survey_answers_are_worked_in_their_time(demo):
+    """A low survey score opens a case when the customer answers, and the teams work it: none
+    sits untouched at its first stage while the history goes on (they did, when the surveys
+    were answered after the replay)."""
+    answered = {
+        event.case.number: event.timestamp
+        for event in CaseEvent.objects.filter(kind=EventKind.SURVEY_ANSWERED).select_related("case")
+    }
+    opened = list(Case.objects.filter(attributes__has_key="follow_up_of").select_related("stage"))
+    for case in opened:
+        assert case.created_at == answered[case.attributes["follow_up_of"]]
+    older = [case for case in opened if case.created_at < END - timedelta(days=4)]
+    assert older, "no survey answer opened a case early enough to be worked"
+    for case in older:
+        assert not case.stage.is_start, f"{case.number} was never worked"
+    assert demo.counters.opened_by_surveys == len(opened)
+    assert demo.counters.survey_answers == len(answered)

@@ -60,12 +60,13 @@ def _load(extra: int, log_dir: str) -> dict[str, Any]:
                 "username", flat=True
             )
         ),
-        # the replay's cases (the evaluation then adds follow-ups of bad survey answers); their
-        # priority now may differ: a manager raises it on a case that waits long
+        # the replay's arrivals, not the follow-ups bad survey answers open (those depend on
+        # how long cases took); their priority now may differ: a manager raises it on a case
+        # that waits long
         "arrivals": list(
-            Case.objects.order_by("pk").values_list("created_at", "title", "customer__email")[
-                : result.counters.cases
-            ]
+            Case.objects.exclude(attributes__has_key="follow_up_of")
+            .order_by("pk")
+            .values_list("created_at", "title", "customer__email")
         ),
         "observed": demo_observed(
             waits=result.waits[BOTTLENECK_STAGE],

@@ -12,7 +12,10 @@ a time, and ends the visit with the checklist ticked and a transition. Waiting i
 is what the team's capacity makes of the load, so more agents in a team shorten its queue. The
 Confirmation and Follow-up stages also wait on the customer, on the clock. Steps that would happen
 after ``end`` are left undone, so the cases in flight at the end stay open, pending or resolved
-where they are.
+where they are. About half the customers answer the satisfaction survey within a day and a bit of
+closing; a low score opens a follow-up case or a complaint (the survey's rules), which the teams
+then work, in a third of the usual time (the matter was worked once): a follow-up along the
+process, a complaint along the complaint process's main path.
 
 Deterministic by seed, and built for comparing two operations that differ only in staff: the
 arrivals and every case's own draws come from their own random streams (a stream per case), so
@@ -32,7 +35,7 @@ from typing import Any
 
 from serviceloop.accounts.models import User
 from serviceloop.cases.choices import CaseStatus, Channel, MessageKind, Priority
-from serviceloop.cases.models import Case
+from serviceloop.cases.models import Case, Category
 from serviceloop.cases.services import (
     case_assign,
     case_check_item,
@@ -57,6 +60,7 @@ from serviceloop.demo.model import (
 from serviceloop.demo.names import CATEGORIES
 from serviceloop.demo.people import Cast, DemoCustomer
 from serviceloop.demo.texts import say
+from serviceloop.evaluation.demo import ANSWER_SHARE, survey_demo_answer
 from serviceloop.processes.choices import TransitionKind
 from serviceloop.processes.models import ProcessVersion, Stage
 
@@ -84,6 +88,9 @@ REOPEN_WORK = (1.0, 0.5)  # working hours to look into a reopened case
 SECOND_ROUND_SHARE = 0.15  # confirmations where the customer asks for a change first
 FOLLOWUP_SILENT_SHARE = 0.3  # customers who never answer the follow-up
 SILENT_CLOSE_HOURS = 4.0  # working hours after the follow-up before a silent case is closed
+SURVEY_ANSWER_HOURS = (2.0, 30.0)  # clock hours from closing to the customer's survey answer
+OTHER_PROCESS_WORK = (2.0, 0.6)  # working hours per stage of a case on another process
+SURVEY_CASE_WORK = 0.35  # a case a survey opened revisits work done: this share of the hours
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,18 @@ class ProcessMap:
 
     @classmethod
     def of(cls, version: ProcessVersion) -> ProcessMap:
+        """The replay's process: it must have the stages and edges the demo's model works."""
+        process = cls.read(version)
+        missing = [name for name in STAGES if name not in process.stages]
+        if missing:
+            raise DemoError(Problem("demo_stages_missing", {"stages": missing}))
+        for source, target in (("Delivery", BOTTLENECK_STAGE), ("Follow-up", "Delivery")):
+            if (source, target) not in process.edges:
+                raise DemoError(Problem("demo_edge_missing", {"source": source, "target": target}))
+        return process
+
+    @classmethod
+    def read(cls, version: ProcessVersion) -> ProcessMap:
         stages = {
             s.name: s for s in version.stages.select_related("responsible_team").order_by("order")
         }
@@ -108,12 +127,6 @@ class ProcessMap:
                 best = forward.get(t.source.name)
                 if best is None or stages[best].order > t.target.order:
                     forward[t.source.name] = t.target.name
-        missing = [name for name in STAGES if name not in stages]
-        if missing:
-            raise DemoError(Problem("demo_stages_missing", {"stages": missing}))
-        for source, target in (("Delivery", BOTTLENECK_STAGE), ("Follow-up", "Delivery")):
-            if (source, target) not in edges:
-                raise DemoError(Problem("demo_edge_missing", {"source": source, "target": target}))
         return cls(version=version, stages=stages, forward=forward, edges=edges)
 
 
@@ -123,8 +136,13 @@ class CaseRun:
 
     case: Case
     who: DemoCustomer
+    key: str  # seeds the case's own random streams
     rng: random.Random  # the case's own random stream
     last: datetime
+    process: ProcessMap | None = None  # the process it runs on when not the replay's
+    surveyed: bool = False  # the customer was asked (once, at the first closing)
+    category: Category | None = None  # a case a survey opened: the surveyed case's category
+    work_scale: float = 1.0  # of every piece of work's hours
     reworks: int = 0
     escalated: bool = False
     force_next: str | None = None
@@ -179,6 +197,8 @@ class Counters:
     escalations: int = 0
     reopened: int = 0
     messages: int = 0
+    survey_answers: int = 0
+    opened_by_surveys: int = 0
 
 
 @dataclass
@@ -203,6 +223,7 @@ class Replay:
         default_factory=list
     )
     _seq: itertools.count[int] = field(default_factory=itertools.count)
+    _processes: dict[int, ProcessMap] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.users: dict[int, User] = {}
@@ -222,6 +243,11 @@ class Replay:
             )
             for team, members in self.cast.agents.items()
         }
+        # what customers hold a case's time against: the stages' time standards, in the replay's
+        # time (its work is scaled by the load)
+        self._promised_hours = self.load * sum(
+            (stage.time_standard_minutes or 0) / 60 for stage in self.process.stages.values()
+        )
         self.awake = Shift(self.tz, time(8, 0), time(22, 0), ALL_DAYS)  # when customers answer
         self.categories = {c.code: c for c in self.cast.categories}
         self.category_weights = [(spec, spec.weight) for spec in CATEGORIES]
@@ -276,7 +302,7 @@ class Replay:
             run=run,
             visit=run.visit,
             stage=run.stage.name,
-            hours=lognormal(run.rng, *hours) * self.load,
+            hours=lognormal(run.rng, *hours) * self.load * run.work_scale,
             queued_at=at,
             done=done,
             begin=begin,
@@ -411,7 +437,8 @@ class Replay:
         else:
             actor = None  # email and API intake: the system
         title = rng.choice(spec.titles)
-        case_rng = random.Random(f"{self.seed}:case:{self.counters.cases}")
+        key = f"{self.seed}:case:{self.counters.cases}"
+        case_rng = random.Random(key)
         case = case_create(
             actor=actor,
             customer=who.customer,
@@ -428,7 +455,7 @@ class Replay:
             at=at,
         )
         self.counters.cases += 1
-        run = CaseRun(case=case, who=who, rng=case_rng, last=at)
+        run = CaseRun(case=case, who=who, key=key, rng=case_rng, last=at)
         self._entered(run, at)
 
     def _entered(self, run: CaseRun, at: datetime) -> None:
@@ -438,10 +465,15 @@ class Replay:
         stage = run.stage
         if stage.is_end:
             self.counters.closed += 1
-            if run.rng.random() < REOPEN_SHARE:
+            if run.process is None and run.rng.random() < REOPEN_SHARE:
                 self.schedule(
                     self.shifts["frontline"].add(at, run.rng.uniform(8, 60)), self._reopen, run
                 )
+            if run.process is None and not run.surveyed:
+                self._plan_survey(run, at)
+            return
+        if run.process is not None:
+            self._request(run, at, OTHER_PROCESS_WORK, self._next_on_own_process, first=True)
             return
         model = STAGES[stage.name]
         if model.propose is not None:  # the agent writes the proposal first
@@ -604,17 +636,7 @@ class Replay:
                 note_at = at - timedelta(minutes=30)
                 self._message(run, note_at, "delivery_note", staff=True, note=True)
             self._message(run, at - timedelta(minutes=5), "delivery_reply", staff=True)
-        for item in stage.checklist or []:
-            if item not in (run.case.checklist_done or []):
-                self._refresh(
-                    run,
-                    case_check_item(
-                        case=run.case,
-                        actor=actor,
-                        item=item,
-                        at=run.tick(at - timedelta(minutes=2)),
-                    ),
-                )
+        self._tick_checklist(run, at)
         target = self._next_stage(run)
         kind = self.process.edges[(stage.name, target)]
         if kind == TransitionKind.REWORK:
@@ -633,6 +655,33 @@ class Replay:
         )
         self._entered(run, run.last)
 
+    def _tick_checklist(self, run: CaseRun, at: datetime) -> None:
+        """The stage's checklist ticked and its required fields filled, just before moving on."""
+        actor = self._actor(run)
+        if "category" in (run.stage.required_fields or []) and run.case.category_id is None:
+            # a case a survey opened: the agent files it under the surveyed case's category
+            changes = {"category": run.category.code if run.category else None}
+            self._refresh(
+                run,
+                case_update(
+                    case=run.case,
+                    actor=actor,
+                    changes=changes,
+                    at=run.tick(at - timedelta(minutes=3)),
+                ),
+            )
+        for item in run.stage.checklist or []:
+            if item not in (run.case.checklist_done or []):
+                self._refresh(
+                    run,
+                    case_check_item(
+                        case=run.case,
+                        actor=actor,
+                        item=item,
+                        at=run.tick(at - timedelta(minutes=2)),
+                    ),
+                )
+
     def _reopen(self, at: datetime, run: CaseRun) -> None:
         actor = self._actor(run)
         self._message(run, at, "reopen", staff=True, note=True)
@@ -646,3 +695,61 @@ class Replay:
         run.visit += 1
         run.force_next = "Delivery"
         self._request(run, at, REOPEN_WORK, self._finish)
+
+    # --- the satisfaction survey, and the cases low scores open ----------------------------
+
+    def _plan_survey(self, run: CaseRun, at: datetime) -> None:
+        run.surveyed = True
+        rng = random.Random(f"{run.key}:survey")
+        if rng.random() < ANSWER_SHARE:
+            answer_at = at + timedelta(hours=rng.uniform(*SURVEY_ANSWER_HOURS))
+            self.schedule(answer_at, self._survey_answer, run, rng)
+
+    def _survey_answer(self, at: datetime, run: CaseRun, rng: random.Random) -> None:
+        opened = survey_demo_answer(
+            case=run.case,
+            expected_hours=self._promised_hours,
+            rng=rng,
+            at=run.tick(at),
+        )
+        self.counters.survey_answers += 1
+        if opened is None:
+            return
+        self.counters.opened_by_surveys += 1
+        key = f"{run.key}:follow-up"
+        adopted = CaseRun(
+            case=opened,
+            who=run.who,
+            key=key,
+            rng=random.Random(key),
+            last=run.last,
+            process=self._process_of(opened),
+            surveyed=True,  # its customer was just asked
+            category=run.case.category,
+            work_scale=SURVEY_CASE_WORK,
+        )
+        self._entered(adopted, adopted.last)
+
+    def _process_of(self, case: Case) -> ProcessMap | None:
+        """None for the replay's own process, else the map of the one the case runs on."""
+        version = case.process_version
+        if version.pk == self.process.version.pk:
+            return None
+        if version.pk not in self._processes:
+            self._processes[version.pk] = ProcessMap.read(version)
+        return self._processes[version.pk]
+
+    def _next_on_own_process(self, at: datetime, run: CaseRun, visit: int) -> None:
+        """A stage of another process done: its checklist ticked, on along the main path."""
+        if visit != run.visit:
+            return
+        assert run.process is not None
+        self._tick_checklist(run, at)
+        target = run.process.stages[run.process.forward[run.stage.name]]
+        self._refresh(
+            run,
+            case_transition(
+                case=run.case, to_stage=target, actor=self._actor(run), at=run.tick(at)
+            ),
+        )
+        self._entered(run, run.last)

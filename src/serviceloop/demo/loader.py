@@ -208,9 +208,14 @@ def demo_load(
                 last_name="Admin",
             )
             _, key = api_token_create(user=cast.demo_agent, name=TOKEN_NAME)
-        # customers' survey answers (worse where waits were long), quality reviews and evaluations
-        report("Surveys, quality reviews and evaluations", days, days)
-        evaluation_demo_build(actor=User.objects.get(username=MANAGER_USERNAME), seed=seed, now=end)
+        # quality reviews and evaluations (the replay's customers answered their surveys)
+        report("Quality reviews and evaluations", days, days)
+        evaluation_demo_build(
+            actor=User.objects.get(username=MANAGER_USERNAME),
+            seed=seed,
+            now=end,
+            answer_surveys=False,
+        )
     if token_file is not None:
         token_file.parent.mkdir(parents=True, exist_ok=True)
         token_file.write_text(key + "\n", encoding="utf-8")

@@ -1,10 +1,11 @@
 """Feedback, quality reviews and evaluations for the demo history (``manage evaluation_demo``).
 
-Run after ``serviceloop demo`` has loaded its cases: every closed case gets a survey answer a day
-after it closed, worse where the customer waited longer (the satisfaction falls with the case's
-duration against the median, plus some noise); a few closed cases per agent and month are
-reviewed on the QA criteria (rework costs accuracy points); then teams and agents are evaluated
-for the last two full months. Deterministic for a seed; refuses to run twice.
+Over a loaded history: about half the closed cases get a survey answer within a day and a bit
+of closing, worse where the customer waited longer (the satisfaction falls with the case's
+duration against the median, plus some noise; ``serviceloop demo`` has its replay answer them in
+their time instead, against the time the stages' standards add up to, so the cases low scores
+open are worked); a few closed cases per agent and month are reviewed on the QA criteria (rework
+costs accuracy points); then teams and agents are evaluated for the last two full months. Deterministic for a seed; refuses to run twice.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ COMMENTS_LOW = [
     "Nobody told me what was happening.",
 ]
 COMMENTS_HIGH = ["Quick and friendly, thank you!", "处理很及时，谢谢！", ""]
+ANSWER_SHARE = 0.55  # the customers who answer the survey
 
 
 def _months(today: dt.date, since: dt.date) -> list[Period]:
@@ -55,10 +57,53 @@ def _months(today: dt.date, since: dt.date) -> list[Period]:
     return [Period(since, middle), Period(middle + dt.timedelta(days=1), today)]
 
 
+def _case_hours(case: Case) -> float:
+    """Hours from opening to closing (a case still open: to now)."""
+    return ((case.closed_at or timezone.now()) - case.created_at).total_seconds() / 3600
+
+
+def survey_demo_answer(
+    *, case: Case, expected_hours: float, rng: random.Random, at: dt.datetime
+) -> Case | None:
+    """Invite the customer of closed ``case`` and answer as the demo's customers do: worse the
+    longer the case took against ``expected_hours``, plus some noise. Returns the case the
+    survey's rules opened (a follow-up or a complaint), if one did, so the demo can work it."""
+    ratio = _case_hours(case) / max(expected_hours, 0.1)
+    base = 5 - min(3.0, max(0.0, ratio - 0.6) * 1.5)
+    overall = int(min(5, max(1, round(base + rng.gauss(0, 0.6)))))
+    attitude = int(min(5, max(1, round(base + 0.5 + rng.gauss(0, 0.6)))))
+    process = int(min(5, max(1, round(base - 0.3 + rng.gauss(0, 0.6)))))
+    invitation = survey_invite(case=case, at=case.closed_at or at)
+    survey_answer(
+        invitation=invitation,
+        answers={
+            "overall": overall,
+            "process": process,
+            "attitude": attitude,
+            "effort": int(min(7, max(1, round(overall * 1.4 + rng.gauss(0, 0.7))))),
+            "recommend": int(min(10, max(0, round(overall * 2 + rng.gauss(0, 1.2))))),
+            "comment": rng.choice(COMMENTS_LOW if overall <= 2 else COMMENTS_HIGH),
+        },
+        user=None,
+        at=at,
+    )
+    return (
+        Case.objects.filter(attributes__follow_up_of=case.number, created_at=at)
+        .order_by("-id")
+        .first()
+    )
+
+
 @transaction.atomic
 def evaluation_demo_build(
-    *, actor: Any, seed: int = 2024, now: dt.datetime | None = None
+    *,
+    actor: Any,
+    seed: int = 2024,
+    now: dt.datetime | None = None,
+    answer_surveys: bool = True,
 ) -> dict[str, int]:
+    """``answer_surveys``: False when the history's customers answered already (the demo's
+    replay does, so the cases the answers open are worked in their time)."""
     if Evaluation.objects.exists() or QAReview.objects.exists():
         raise ConflictError(Problem("evaluation_demo_exists"))
     now = now or timezone.now()
@@ -68,7 +113,7 @@ def evaluation_demo_build(
         .select_related("customer")
         .order_by("id")
     )
-    hours = [(c.closed_at - c.created_at).total_seconds() / 3600 for c in closed if c.closed_at]
+    hours = [_case_hours(c) for c in closed]
     median = statistics.median(hours) if hours else 1.0
     reworked = set(
         CaseEvent.objects.filter(
@@ -76,33 +121,13 @@ def evaluation_demo_build(
         ).values_list("case_id", flat=True)
     )
     answered = 0
-    for case in closed:
-        if rng.random() > 0.55:  # not every customer answers
+    for case in closed if answer_surveys else []:
+        if rng.random() > ANSWER_SHARE or case.closed_at is None:  # not every customer answers
             continue
-        if case.closed_at is None:
-            continue
-        ratio = (case.closed_at - case.created_at).total_seconds() / 3600 / max(median, 0.1)
-        base = 5 - min(3.0, max(0.0, ratio - 0.6) * 1.5)
-        overall = int(min(5, max(1, round(base + rng.gauss(0, 0.6)))))
-        attitude = int(min(5, max(1, round(base + 0.5 + rng.gauss(0, 0.6)))))
-        process = int(min(5, max(1, round(base - 0.3 + rng.gauss(0, 0.6)))))
         at = case.closed_at + dt.timedelta(hours=rng.uniform(2, 30))
         if at >= now:
             continue
-        invitation = survey_invite(case=case, at=case.closed_at)
-        survey_answer(
-            invitation=invitation,
-            answers={
-                "overall": overall,
-                "process": process,
-                "attitude": attitude,
-                "effort": int(min(7, max(1, round(overall * 1.4 + rng.gauss(0, 0.7))))),
-                "recommend": int(min(10, max(0, round(overall * 2 + rng.gauss(0, 1.2))))),
-                "comment": rng.choice(COMMENTS_LOW if overall <= 2 else COMMENTS_HIGH),
-            },
-            user=None,
-            at=at,
-        )
+        survey_demo_answer(case=case, expected_hours=median, rng=rng, at=at)
         answered += 1
     qa.qa_criteria_create_default(actor=actor)
     since = min((timezone.localdate(c.created_at) for c in closed), default=timezone.localdate(now))
