@@ -105,7 +105,7 @@ def test_a_fresh_process_maps_the_stored_log_and_splices_new_events(
     _assert_fresh(filters)
 
 
-def test_a_stored_log_far_enough_behind_is_written_again(
+def test_a_stored_log_far_enough_behind_is_written_again_in_one_piece_by_the_worker(
     live_log: Log, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     filters = LogFilters()
@@ -114,13 +114,33 @@ def test_a_stored_log_far_enough_behind_is_written_again(
     walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
     kept = selectors._kept_log(filters)
     assert kept.version != first.version
+    assert kept.log is not None and max(kept.log.coded().n_chunks("all")) > 1  # spliced
+    # A page process does not copy its spliced log into one piece to write it: the worker does.
+    assert codedlog.stored_version("stages") == (first.generation, first.version)
+    selectors.coded_logs_keep()
     assert codedlog.stored_version("stages") == (kept.generation, kept.version)
     assert len(list(codedlog.directory().glob("stages-*"))) == 1  # the older folder is gone
     _fresh_process()
     reads = _whole_reads(monkeypatch)
-    assert selectors._kept_log(filters).version == kept.version
-    assert reads == []
+    mapped = selectors._kept_log(filters)
+    assert mapped.version == kept.version and reads == []
+    assert mapped.log is not None and max(mapped.log.coded().n_chunks("all")) == 1
     _assert_fresh(filters)
+
+
+def test_the_worker_writes_a_log_behind_again_once_it_is_old(
+    live_log: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    selectors.coded_logs_keep()
+    written = codedlog.stored_version("events")
+    walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
+    selectors.coded_logs_keep()  # one event behind, just written: left as it is
+    assert codedlog.stored_version("events") == written
+    monkeypatch.setattr(selectors, "REWRITE_AGE", 0)
+    selectors.coded_logs_keep()
+    assert codedlog.stored_version("events") == (written[0], event_log_version())  # type: ignore[index]
+    _fresh_process()
+    _assert_fresh(LogFilters(view="events"))
 
 
 @pytest.mark.parametrize("view", VIEWS)

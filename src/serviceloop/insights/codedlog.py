@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,7 +39,17 @@ import pyarrow as pa
 from serviceloop.analytics._schema import A, C, R
 from serviceloop.insights import logstore
 
-__all__ = ["FORMAT", "Stored", "ahead", "directory", "discard", "load", "stored_version", "write"]
+__all__ = [
+    "FORMAT",
+    "Stored",
+    "age",
+    "ahead",
+    "directory",
+    "discard",
+    "load",
+    "stored_version",
+    "write",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +100,14 @@ def stored_version(view: str) -> tuple[str, Version] | None:
     try:
         return (str(raw["generation"]), _version(raw["version"])) if raw else None
     except (KeyError, TypeError, ValueError):
+        return None
+
+
+def age(view: str) -> float | None:
+    """Seconds since the stored log of ``view`` was written (None: none is)."""
+    try:
+        return max(time.time() - _pointer(view).stat().st_mtime, 0.0)
+    except OSError:
         return None
 
 

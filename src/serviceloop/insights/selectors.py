@@ -68,6 +68,7 @@ __all__ = [
     "CASES_MEMO",
     "LOG_COLUMNS",
     "REWRITE_AFTER",
+    "REWRITE_AGE",
     "LogFilters",
     "coded_logs_keep",
     "end_stage_names",
@@ -577,6 +578,9 @@ def _read(filters: LogFilters, state: logstore.StoreState) -> _Kept:
 #: A stored coded log this many event ids behind the kept one is written again (not at every
 #: event: writing the all-events log costs about a second; a fresh process splices the rest).
 REWRITE_AFTER = 1_000
+#: The worker writes a stored log that is behind again once it is this many seconds old (a fresh
+#: process then maps it in one piece instead of splicing the events since).
+REWRITE_AGE = 600
 
 
 def _names() -> dict[str, dict[str, str]]:
@@ -621,29 +625,42 @@ def _stored_kept(view: View, state: logstore.StoreState) -> _Kept | None:
     return _Kept(stored.version, stored.generation, stored.cases, keys, log, staff, stored.held)
 
 
-def _keep_on_disk(filters: LogFilters, kept: _Kept) -> None:
+def _keep_on_disk(filters: LogFilters, kept: _Kept, *, worker: bool = False) -> None:
     """Write the coded log of every case when none of this copy is stored, or the stored one is
-    :data:`REWRITE_AFTER` event ids behind ``kept``. A failed write leaves the pages as they are
-    (the next process reads the copy)."""
+    :data:`REWRITE_AFTER` event ids behind ``kept`` (the ``worker`` also when it is
+    :data:`REWRITE_AGE` seconds old). A log in pieces (spliced) is written by the worker alone,
+    copied into one piece first: mapped in pieces, the analyses would copy them again beside
+    the mapped file (1.9 GB instead of 1.4 GB at 32M events), and a page process has no room
+    for the copy. A failed write leaves the pages as they are (the next process reads the
+    copy)."""
     if not _every_case(filters) or kept.log is None:
         return
     on_disk = codedlog.stored_version(filters.view)
-    if (
-        on_disk is not None
-        and on_disk[0] == kept.generation
-        and kept.version[0] - on_disk[1][0] < REWRITE_AFTER
-    ):
-        return
+    current = on_disk is not None and on_disk[0] == kept.generation
+    if current:
+        assert on_disk is not None
+        if not codedlog.ahead(kept.version, on_disk[1]):
+            return
+        behind = kept.version[0] - on_disk[1][0]
+        age = codedlog.age(filters.view)
+        if behind < REWRITE_AFTER and not (worker and age is not None and age >= REWRITE_AGE):
+            return
     log = kept.log
+    coded = log.coded()
+    if max(coded.n_chunks("all")) > 1:
+        if not worker and current:
+            return
+        if worker:
+            coded = coded.rechunk()
     percase = log.memo(CASES_MEMO, lambda: _cases_of(log))
     stored = codedlog.Stored(
         version=kept.version,
         generation=kept.generation,
-        coded=log.coded(),
+        coded=coded,
         activity_names=log.activity_names,
         resource_names=log.resource_names,
-        percase=kept.keys.rename("key").to_frame().hstack(percase),
-        cases=kept.cases,
+        percase=kept.keys.rename("key").to_frame().hstack(percase).rechunk(),
+        cases=kept.cases.rechunk(),
         staff=kept.staff,
         held=kept.held,
         names=_names(),
@@ -666,26 +683,23 @@ def _cases_of(log: EventLog) -> pl.DataFrame:
 
 def coded_logs_keep() -> None:
     """Keep the coded log of every case on disk, both views, for the worker's copy-keeping
-    thread (so page loads seldom code the whole copy): written when none is stored, or spliced
-    and written again when it is :data:`REWRITE_AFTER` event ids behind. Nothing stays in this
+    thread (so page loads seldom code the whole copy, and map it in one piece): written when
+    none is stored, or brought up to date and written again when it is :data:`REWRITE_AFTER`
+    event ids behind or :data:`REWRITE_AGE` seconds old and behind. Nothing stays in this
     process."""
     state = logstore.sync(event_log_version())
     for view in ("stages", "events"):
         on_disk = codedlog.stored_version(view)
-        if (
-            on_disk is not None
-            and on_disk[0] == state.generation
-            and not codedlog.ahead(state.version, on_disk[1])
-        ):
-            continue
-        if (
-            on_disk is not None
-            and on_disk[0] == state.generation
-            and state.version[0] - on_disk[1][0] < REWRITE_AFTER
-        ):
-            continue
+        if on_disk is not None and on_disk[0] == state.generation:
+            if not codedlog.ahead(state.version, on_disk[1]):
+                continue
+            age = codedlog.age(view)
+            if state.version[0] - on_disk[1][0] < REWRITE_AFTER and (
+                age is not None and age < REWRITE_AGE
+            ):
+                continue
         filters = LogFilters(view=view)
-        _keep_on_disk(filters, _first(filters, state))
+        _keep_on_disk(filters, _first(filters, state), worker=True)
 
 
 #: Beyond this many touched cases the log is read again whole rather than spliced piece by piece.
