@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any, NamedTuple
 
 if TYPE_CHECKING:
-
     from serviceloop.analytics import ColumnMapping, EventLog, LargeLogResult, ReadLimits
     from serviceloop.analytics.errors import DuplicateEventError
 
@@ -467,15 +466,19 @@ def analyze(
 
 
 def _keep_freed_memory() -> None:
-    """Let Polars' allocator keep the memory it frees for a few seconds before handing it back.
+    """Let Polars' allocator keep the memory it frees for a few seconds before handing it back,
+    in one pool for all threads.
 
     A run of the command is short, and its steps free and allocate columns of the same sizes
     again and again; memory handed back and asked for again is a page fault per 4 KiB on first
     touch, which on a VM cost a third of the CPU of a ten-million-event run (925,000 faults).
-    Keeping it five seconds takes 30 % fewer faults for about a fifth more peak memory. Set
-    before Polars is first imported (its allocator reads it then); a value the user set wins.
+    Keeping it five seconds takes 30 % fewer faults for about a fifth more peak memory. One
+    arena instead of one per thread (the command's two and Polars' own) lets a thread reuse
+    what another freed: a third fewer faults and 100 MB less peak at a million events, a tenth
+    fewer at ten million. Set before Polars is first imported (its allocator reads it then); a
+    value the user set wins.
     """
-    os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:5000,muzzy_decay_ms:5000")
+    os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:5000,muzzy_decay_ms:5000,narenas:1")
 
 
 class _Parameter(NamedTuple):
