@@ -25,6 +25,7 @@ def _reset_process_state() -> None:
     from django.apps import apps
 
     if apps.ready:
+        from django.core.cache import cache
         from django.utils import translation
 
         from serviceloop.cases.intake import intake_cache_clear
@@ -34,6 +35,7 @@ def _reset_process_state() -> None:
         intake_cache_clear()
         setup_forget()
         calendars._cache.clear()
+        cache.clear()  # rate-limit counters: an earlier test's failed sign-ins from the address
         translation.deactivate()  # a request's LocaleMiddleware leaves its language active
 
 
