@@ -10,8 +10,10 @@ Over the demo (its own data directory) or a big database (``benchmarks/scale_fil
 Each page runs in a process of its own, so "cold" is what a freshly started server pays: Django
 and the engine imported, nothing in memory; the columnar copy of the log (``insights.logstore``)
 and the answers kept beside it are on disk, as a running site has them. ``--no-answers`` deletes
-the kept answers first, so the page is computed from the copy (what the first view of a filter
-set costs after a restart). "Warm" loads the page again in that process. With ``--new-event`` one
+the kept answers first, so the page is computed (what the first view of a filter set costs after
+a restart): over the coded log of every case stored beside the copy (``insights.codedlog``,
+mapped; kept by the worker), spliced with the events since it was written. ``--no-coded`` also
+deletes that, so the first page of each view reads and codes the whole copy (and writes it). "Warm" loads the page again in that process. With ``--new-event`` one
 event is then appended (a priority change of an open case, through the case service) and the page
 loaded again: the copy and the kept log take only that event; at 1M events and more the page
 kept at the older version is shown, saying so, while it is computed again in the background
@@ -133,7 +135,7 @@ def _steps(view: str, user: str, new_event: bool) -> None:
     selectors.forget_kept_logs()
 
     def computed(label: str) -> None:
-        kept = step(f"{label}the log from the copy, coded", lambda: selectors._kept_log(filters))
+        kept = step(f"{label}the log mapped (or read, coded)", lambda: selectors._kept_log(filters))
         log = kept.log
         assert log is not None
         scope = step(f"{label}version per case", lambda: pages.scope_build(filters, log))
@@ -200,6 +202,9 @@ def main() -> None:
     parser.add_argument("--new-event", action="store_true", help="also time after one new event")
     parser.add_argument("--no-answers", action="store_true", help="delete kept answers first")
     parser.add_argument(
+        "--no-coded", action="store_true", help="delete the stored coded logs first (and answers)"
+    )
+    parser.add_argument(
         "--steps", choices=["stages", "events"], help="time each step of a computed page instead"
     )
     parser.add_argument("--one", help=argparse.SUPPRESS)
@@ -229,8 +234,10 @@ def main() -> None:
         f"  (kept page shown: computed again in {'wall (CPU)':>14s}, then loaded in)"
     )
     for page in chosen:
-        if args.no_answers:
+        if args.no_answers or args.no_coded:
             shutil.rmtree(logstore.store_directory() / "answers", ignore_errors=True)
+        if args.no_coded:
+            shutil.rmtree(logstore.store_directory() / "coded", ignore_errors=True)
         command = [sys.executable, __file__, "--one", page, "--user", args.user]
         if args.new_event:
             command.append("--new-event")
