@@ -257,6 +257,20 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
+def _high_water(pid: int) -> int:
+    """Peak resident bytes of one running process since it started its program (``VmHWM``);
+    0 once it has ended. Sampled every few milliseconds: it only grows, so only a peak in the
+    child's last milliseconds could be missed."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0
+
+
 def cli_command(
     log: Path, json_out: str, report: str, outputs: tuple[str, ...] = ("json", "report")
 ) -> list[str]:
@@ -313,11 +327,12 @@ def measure(tool: str, path: Path, timeout: float, mem_cap: float | None = None)
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     deadline = start + timeout
-    next_sample, tree_peak = start, 0
+    next_sample, tree_peak, high_water = start, 0, 0
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
+        high_water = max(high_water, _high_water(proc.pid))
         now = time.perf_counter()
         if mem_cap is not None and now >= next_sample:
             next_sample = now + 0.05
@@ -339,8 +354,10 @@ def measure(tool: str, path: Path, timeout: float, mem_cap: float | None = None)
     run = Run(
         wall=time.perf_counter() - start,
         cpu=usage.ru_utime + usage.ru_stime,
-        # Linux reports KiB; the largest child process (a JVM counts) vs the sampled tree.
-        mem=max(usage.ru_maxrss * 1024, tree_peak) / 2**20,
+        # The child's own high-water mark, read while it ran (Linux's ru_maxrss of a child
+        # also counts this parent's size when it forked: a parent holding the last tool's
+        # answers read as the peak of every small run); for a JVM child, the sampled tree.
+        mem=max(high_water or usage.ru_maxrss * 1024, tree_peak) / 2**20,
         results=None,
     )
     if os.waitstatus_to_exitcode(status) != 0:
