@@ -281,3 +281,86 @@ def test_the_worker_keeps_both_views_stored(live_log: Log, monkeypatch: pytest.M
     assert reads == []
     for view in VIEWS:
         _assert_fresh(LogFilters(view=view))  # type: ignore[arg-type]
+
+
+FILTER_SETS = [
+    {"priorities": ("high",)},
+    {"priorities": ("normal", "low"), "channels": ("portal",)},
+    {"categories": ("hardware",)},
+    {"teams": ("team",)},
+    {"priorities": ("urgent",)},  # no case
+    {"version": "version"},
+    {"process": "process"},
+    {"priorities": ("high",), "top_variants": 1, "min_hours": 1.0},
+]
+
+
+def _filters(log: Log, view: str, spec: dict[str, object]) -> LogFilters:
+    fields = dict(spec)
+    if fields.get("categories") == ("hardware",):
+        fields["categories"] = (log.hardware.pk,)
+    if fields.get("teams") == ("team",):
+        assert log.fresh.team is not None
+        fields["teams"] = (log.fresh.team.pk,)
+    if fields.get("version") == "version":
+        fields["version"] = log.version.pk
+    if fields.get("process") == "process":
+        fields["process"] = log.version.process_id
+    return LogFilters(view=view, **fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_filter_sets_are_derived_from_the_log_of_every_case_as_read(
+    live_log: Log, view: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A filter set on case attributes is taken from the log of every case by a mask and coded
+    again: the same log, codes, names and types as read from the copy; also after new events
+    and a reopening, from the log of every case spliced in the process."""
+    selectors._kept_log(LogFilters(view=view))  # type: ignore[arg-type]
+    for step in range(2):
+        if step:
+            walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
+            case_reopen(case=live_log.standard, actor=live_log.manager, reason="again")
+        for spec in FILTER_SETS:
+            filters = _filters(live_log, view, spec)
+            _fresh_process()
+            if step:  # the log of every case brought up to date in this process (spliced)
+                selectors._kept_log(LogFilters(view=view))  # type: ignore[arg-type]
+            reads = _whole_reads(monkeypatch)
+            kept = selectors._kept_log(filters)
+            assert reads == []  # derived, not read from the copy
+            monkeypatch.undo()
+            afresh = selectors._read(filters, logstore.sync(kept.version))
+            assert kept.table.to_pylist() == event_table(filters).to_pylist()
+            if afresh.log is None:
+                assert kept.log is None
+                continue
+            assert kept.log is not None
+            assert kept.log.coded().schema == afresh.log.coded().schema
+            assert kept.log.coded().equals(afresh.log.coded())
+            for name in ("activity_names", "case_names", "resource_names"):
+                assert getattr(kept.log, name).equals(getattr(afresh.log, name)), name
+            assert kept.keys.equals(afresh.keys)
+            assert kept.cases.equals(afresh.cases)
+            memo = selectors.CASES_MEMO
+            given, coded = kept.log.memo(memo, lambda: None), afresh.log.memo(memo, lambda: None)
+            assert given.schema == coded.schema and given.equals(coded)
+
+
+def test_a_filter_set_is_read_from_the_copy_when_the_log_of_every_case_is_not_current(
+    live_log: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    selectors._kept_log(LogFilters())
+    walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
+    _fresh_process()  # the stored log is behind, and no process keeps it
+    reads = _whole_reads(monkeypatch)
+    filters = LogFilters(priorities=("high",))
+    selectors._kept_log(filters)
+    assert reads == [filters]
+    # A time window is not derived (the coded log does not carry the cases' creation).
+    selectors._kept_log(LogFilters())
+    reads.clear()
+    window = LogFilters(start=DAY0.date(), end=DAY0.date())
+    selectors._kept_log(window)
+    assert reads == [window]
+    _assert_fresh(window)

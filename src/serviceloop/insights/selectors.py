@@ -561,7 +561,96 @@ def _first(filters: LogFilters, state: logstore.StoreState) -> _Kept:
             if stored.version == state.version:
                 return stored
             return _brought_up_to_date(stored, filters, state)
+        return _read(filters, state)
+    base = _every_case_log(filters.view, state) if _derivable(filters) else None
+    if base is not None:
+        return _derived(base, filters, state)
     return _read(filters, state)
+
+
+def _derivable(filters: LogFilters) -> bool:
+    """Whether ``filters`` pick cases by attributes the coded log carries (no time window)."""
+    return filters.start_at is None and filters.end_at is None
+
+
+def _every_case_log(view: View, state: logstore.StoreState) -> _Kept | None:
+    """The log of every case at ``state``, kept in this process or mapped from disk at that
+    version (not brought up to date here: a splice to derive one filter set would cost more
+    than reading it)."""
+    with _kept_lock:
+        kept = _kept.get(LogFilters(view=view).database_key())
+    if kept is not None and (kept.generation, kept.version) == (state.generation, state.version):
+        return kept
+    on_disk = codedlog.stored_version(view)
+    if on_disk != (state.generation, state.version):
+        return None
+    return _stored_kept(view, state)
+
+
+def _derived(base: _Kept, filters: LogFilters, state: logstore.StoreState) -> _Kept:
+    """The log of ``filters`` taken from the log of every case by a mask and coded again, the
+    log :func:`_read` would code from the copy: the kept cases' rows, their codes renumbered,
+    the steps and people named by the rows kept alone, the case attributes typed by the kept
+    cases (at 32M events reading 60 % of the copy took 8 s of CPU)."""
+    cases = _stored_cases(state, filters)
+    staff = _staff()
+    if not staff.sort("actor").equals(base.staff.sort("actor")):
+        return _read(filters, state)
+    if base.log is None:
+        return _Kept(
+            state.version, state.generation, cases, base.keys.clear(), None, staff, base.held
+        )
+    keep_case = base.keys.is_in(cases["__case"].implode())
+    coded = base.log.coded()
+    rows = coded.select(C, A, T, R).filter(keep_case.gather(coded[C]))
+    if rows.height == 0:
+        return _Kept(
+            state.version, state.generation, cases, base.keys.clear(), None, staff, base.held
+        )
+    order = base.keys.filter(keep_case).to_frame("__case")
+    dtypes = _case_dtypes(cases)
+    per_case = order.join(cases, on="__case", how="left", maintain_order="left")
+    per_case = per_case.with_columns(per_case[name].cast(dtypes[name]) for name in dtypes)
+    code_type = pl.UInt32 if rows.height < 2**32 else pl.UInt64
+    codes = rows[C].rle_id().cast(code_type)
+
+    def renamed(column: str, names: pl.Series) -> tuple[pl.Series, pl.Series]:
+        """The rows' codes of ``column`` by the names they use alone (sorted as ``names``)."""
+        used = rows[column].drop_nulls().unique().sort()
+        kept_names = names.gather(used)
+        lookup = pl.Series(range(used.len()), dtype=pl.Int64)
+        width = pl.Series(dtype=pl.Enum(kept_names)).to_physical().dtype
+        new = rows[column].replace_strict(used, lookup, default=None).cast(width)
+        return new, kept_names
+
+    activity, activity_names = renamed(A, base.log.activity_names)
+    resource_names = base.log.resource_names
+    if resource_names is None:
+        resource = rows[R]
+    else:
+        resource, resource_names = renamed(R, resource_names)
+    frame = pl.DataFrame(
+        {
+            C: codes,
+            A: activity,
+            T: rows[T],
+            R: resource,
+            I: pl.int_range(codes.len(), dtype=code_type, eager=True),
+        }
+    ).with_columns(
+        pl.col(C).set_sorted(),
+        *(per_case[name].gather(codes).alias(name) for name in ATTRIBUTES),
+    )
+    log = EventLog(
+        frame,
+        activity_names=activity_names,
+        case_names=per_case["case_id"],
+        resource_names=resource_names,
+        attributes=ATTRIBUTES,
+        engine=get_engine("polars"),
+    )
+    _give_cases(log, per_case)
+    return _Kept(state.version, state.generation, cases, order["__case"], log, staff, base.held)
 
 
 def _read(filters: LogFilters, state: logstore.StoreState) -> _Kept:
