@@ -347,18 +347,24 @@ def test_filter_sets_are_derived_from_the_log_of_every_case_as_read(
             assert given.schema == coded.schema and given.equals(coded)
 
 
-def test_a_filter_set_is_read_from_the_copy_when_the_log_of_every_case_is_not_current(
+def test_a_filter_set_is_derived_from_a_stored_log_behind_and_read_when_far_behind(
     live_log: Log, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     selectors._kept_log(LogFilters())
     walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
-    _fresh_process()  # the stored log is behind, and no process keeps it
+    _fresh_process()  # the stored log is one event behind, and no process keeps it
     reads = _whole_reads(monkeypatch)
-    filters = LogFilters(priorities=("high",))
+    filters = LogFilters(priorities=("low",))
     selectors._kept_log(filters)
-    assert reads == [filters]
+    assert reads == []  # the stored log spliced with that event, then masked
+    _assert_fresh(filters)
+    monkeypatch.setattr(selectors, "REWRITE_AFTER", 1)
+    _fresh_process()
+    reads.clear()
+    selectors._kept_log(filters)
+    assert reads == [filters]  # too far behind: the filter set's rows are read from the copy
     # A time window is not derived (the coded log does not carry the cases' creation).
-    selectors._kept_log(LogFilters())
+    monkeypatch.setattr(selectors, "REWRITE_AFTER", 1_000)
     reads.clear()
     window = LogFilters(start=DAY0.date(), end=DAY0.date())
     selectors._kept_log(window)
