@@ -67,7 +67,7 @@ def _pointer(view: str) -> dict[str, object]:
     return json.loads((codedlog.directory() / f"{view}.json").read_text())
 
 
-def _stored_file(view: str, name: str = "log") -> Path:
+def _stored_file(view: str, name: str = "log.1") -> Path:  # the steps' codes
     return codedlog.directory() / str(_pointer(view)["folder"]) / f"{name}.arrow"
 
 
@@ -223,7 +223,7 @@ def test_a_damaged_or_half_written_stored_log_is_ignored_and_written_again(
         frame = frame.with_columns(pl.col("__act") + 100)
         codedlog._write_frame(frame, path)
         raw = _pointer("events")
-        raw["sizes"]["log"] = path.stat().st_size  # type: ignore[index]
+        raw["sizes"]["log.1"] = path.stat().st_size  # type: ignore[index]
         (codedlog.directory() / "events.json").write_text(json.dumps(raw))
     elif damage == "missing":
         _stored_file("events", "percase").unlink()

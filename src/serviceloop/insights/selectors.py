@@ -732,10 +732,9 @@ def _stored_kept(view: View, state: logstore.StoreState) -> _Kept | None:
 def _keep_on_disk(filters: LogFilters, kept: _Kept, *, worker: bool = False) -> None:
     """Write the coded log of every case when none of this copy is stored, or the stored one is
     :data:`REWRITE_AFTER` event ids behind ``kept`` (the ``worker`` also when it is
-    :data:`REWRITE_AGE` seconds old). A log in pieces (spliced) is written by the worker alone,
-    copied into one piece first: mapped in pieces, the analyses would copy them again beside
-    the mapped file (1.9 GB instead of 1.4 GB at 32M events), and a page process has no room
-    for the copy. A failed write leaves the pages as they are (the next process reads the
+    :data:`REWRITE_AGE` seconds old). A log in pieces (spliced) is written again by the worker
+    alone, each column copied into one piece as it is written: mapped in pieces, the analyses
+    would copy them beside the mapped file (1.9 GB instead of 1.4 GB at 32M events). A failed write leaves the pages as they are (the next process reads the
     copy)."""
     if not _every_case(filters) or kept.log is None:
         return
@@ -751,11 +750,8 @@ def _keep_on_disk(filters: LogFilters, kept: _Kept, *, worker: bool = False) -> 
             return
     log = kept.log
     coded = log.coded()
-    if max(coded.n_chunks("all")) > 1:
-        if not worker and current:
-            return
-        if worker:
-            coded = coded.rechunk()
+    if max(coded.n_chunks("all")) > 1 and not worker and current:
+        return
     percase = log.memo(CASES_MEMO, lambda: _cases_of(log))
     stored = codedlog.Stored(
         version=kept.version,
