@@ -9,9 +9,9 @@ names of its activities, people and cases, the case keys in code order, the case
 the staff, the team and category names, the ids of the copy's late window it holds) and the log
 version and copy generation it is at.
 
-Each write goes into a folder of its own (the coded log a file per column, ``log.<i>.arrow``, each
-in one piece); ``<view>.json`` names the folder, the files' sizes and what the log is at, and is replaced atomically after the files are written, so a reader never
-sees half a log. A file that is missing, of another size or unreadable makes the stored log be
+Each write goes into a folder of its own (the coded log a file per column, ``log.<i>.arrow``,
+each in one piece); ``<view>.json`` names the folder, the files' sizes and what the log is at,
+and is replaced atomically after the files are written, so a reader never sees half a log. A file that is missing, of another size or unreadable makes the stored log be
 ignored (the caller reads the copy and writes the log again): never a wrong page, never a crash.
 A stored log at another generation of the copy (an erasure, another database) or ahead of the
 copy is not used.
@@ -61,9 +61,10 @@ _FILES = ("cases", "percase", "staff", "held")  # beside ``log.<i>``: one per co
 @dataclass
 class Stored:
     """A coded log as it was written (see the module docstring): ``coded`` the engine's table,
-    ``percase`` each case code's ``key`` (the case's id), ``case_id``, ``version`` and ``status`` in code
-    order; ``cases`` the kept cases' rows; ``names`` the team and category names it was coded
-    with; ``name_counts`` the rows of each activity and person code (the splice's memo)."""
+    ``percase`` each case code's ``key`` (the case's id), ``case_id``, ``version`` and
+    ``status`` in code order; ``cases`` the kept cases' rows; ``names`` the team and category
+    names it was coded with; ``name_counts`` the rows of each activity and person code (the
+    splice's memo)."""
 
     version: Version
     generation: str

@@ -19,6 +19,9 @@ The log for a set of database-level filters is kept in the process, coded for th
 Django's cache, which would pickle millions of rows on every page), with the log's version: a page
 over unchanged data reads nothing, and after new events only the cases they touch are read from
 the copy and spliced into the coded log (:func:`event_log_version`, ``_brought_up_to_date``).
+A fresh process maps the coded log of every case stored beside the copy
+(:mod:`serviceloop.insights.codedlog`) instead of coding the copy, and derives a filter set on
+case attributes from it by a mask (``_derived``).
 """
 
 from __future__ import annotations
