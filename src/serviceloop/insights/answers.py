@@ -17,7 +17,6 @@ name erased cases), the page is computed before it is shown, as before.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import hashlib
 import logging
 import os
@@ -26,8 +25,8 @@ import queue
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from django.db import connection
 from django.utils import timezone, translation
 
 from serviceloop.insights import logstore, pages
+from serviceloop.insights.filelock import file_lock
 from serviceloop.insights.selectors import (
     LogFilters,
     Version,
@@ -255,21 +255,10 @@ def _refresh_later(key: PageKey, filters: LogFilters, build: Builder) -> None:
     run_later(refresh)
 
 
-@contextmanager
-def _page_lock(key: PageKey) -> Iterator[bool]:
+def _page_lock(key: PageKey) -> AbstractContextManager[bool]:
     """A lock file per page, taken without waiting: False while another process computes it."""
     folder, name = _answer_path(key)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / f"{name}.lock", "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return file_lock(folder / f"{name}.lock", wait=False)
 
 
 _jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()

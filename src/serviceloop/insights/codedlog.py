@@ -19,15 +19,13 @@ copy is not used.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ import pyarrow as pa
 
 from serviceloop.analytics._schema import A, C, R
 from serviceloop.insights import logstore
+from serviceloop.insights.filelock import file_lock
 
 __all__ = [
     "FORMAT",
@@ -177,21 +176,9 @@ def _check_codes(coded: pl.DataFrame, cases: int, activities: int, resources: An
             raise ValueError(f"the log's {column} codes name more than it stores")
 
 
-@contextmanager
-def _writer(view: str) -> Iterator[bool]:
+def _writer(view: str) -> AbstractContextManager[bool]:
     """A lock per view taken without waiting: False while another process writes the log."""
-    folder = directory()
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / f"{view}.lock", "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return file_lock(directory() / f"{view}.lock", wait=False)
 
 
 def discard(view: str) -> None:

@@ -23,13 +23,11 @@ written, and a lock file serialises writers (several server processes share one 
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -42,6 +40,7 @@ from django.db.models.functions import Cast
 
 from serviceloop.cases.eventlog import entered_stage, fetch_frame, parse_timestamps, read_events
 from serviceloop.cases.models import Case, CaseEvent
+from serviceloop.insights.filelock import file_lock
 
 __all__ = [
     "BUILD_BATCH",
@@ -156,16 +155,8 @@ def _write_state(state: StoreState) -> None:
     os.replace(tmp, root / "meta.json")
 
 
-@contextmanager
-def _locked() -> Iterator[None]:
-    root = store_directory()
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / "lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _locked() -> AbstractContextManager[bool]:
+    return file_lock(store_directory() / "lock")
 
 
 def _write(frame: pl.DataFrame, part: str, tag: str) -> str:

@@ -647,27 +647,7 @@ def _derived(base: _Kept, filters: LogFilters, state: logstore.StoreState) -> _K
         resource = rows[R]
     else:
         resource, resource_names = renamed(R, resource_names)
-    frame = pl.DataFrame(
-        {
-            C: codes,
-            A: activity,
-            T: rows[T],
-            R: resource,
-            I: pl.int_range(codes.len(), dtype=code_type, eager=True),
-        }
-    ).with_columns(
-        pl.col(C).set_sorted(),
-        *(per_case[name].gather(codes).alias(name) for name in ATTRIBUTES),
-    )
-    log = EventLog(
-        frame,
-        activity_names=activity_names,
-        case_names=per_case["case_id"],
-        resource_names=resource_names,
-        attributes=ATTRIBUTES,
-        engine=get_engine("polars"),
-    )
-    _give_cases(log, per_case)
+    log = _coded_log(codes, activity, rows[T], resource, per_case, activity_names, resource_names)
     return _Kept(state.version, state.generation, cases, order["__case"], log, staff, base.held)
 
 
@@ -1189,20 +1169,44 @@ def _code(
         return_dtype=width,
     )
     del actors
-    coded = pl.DataFrame(
+    log = _coded_log(
+        codes,
+        activity,
+        take("timestamp").dt.epoch("us"),
+        resource,
+        per_case,
+        activity_names,
+        resource_names,
+    )
+    return log, order["__case"]
+
+
+def _coded_log(
+    codes: pl.Series,
+    activity: pl.Series,
+    timestamps: pl.Series,
+    resource: pl.Series,
+    per_case: pl.DataFrame,
+    activity_names: pl.Series,
+    resource_names: pl.Series | None,
+) -> EventLog:
+    """The engine's log of coded rows in case order (``codes``: each row's case code, from
+    0), each case's attributes from ``per_case`` (in code order) gathered onto its rows."""
+    row_type = pl.UInt64 if codes.dtype == pl.UInt64 else pl.UInt32  # row numbers as codes
+    frame = pl.DataFrame(
         {
             C: codes,
             A: activity,
-            T: take("timestamp").dt.epoch("us"),
+            T: timestamps,
             R: resource,
-            I: pl.int_range(codes.len(), dtype=code_type, eager=True),
+            I: pl.int_range(codes.len(), dtype=row_type, eager=True),
         }
     ).with_columns(
         pl.col(C).set_sorted(),
         *(per_case[name].gather(codes).alias(name) for name in ATTRIBUTES),
     )
     log = EventLog(
-        coded,
+        frame,
         activity_names=activity_names,
         case_names=per_case["case_id"],
         resource_names=resource_names,
@@ -1210,7 +1214,7 @@ def _code(
         engine=get_engine("polars"),
     )
     _give_cases(log, per_case)
-    return log, order["__case"]
+    return log
 
 
 def _give_cases(log: EventLog, per_case: pl.DataFrame) -> None:
