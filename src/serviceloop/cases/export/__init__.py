@@ -23,6 +23,7 @@ from serviceloop.cases.export.rows import (
     event_count,
 )
 from serviceloop.cases.export.xes_writer import xes_chunks
+from serviceloop.cases.export_formats import CONTENT_TYPES, FORMATS
 
 __all__ = [
     "COLUMNS",
@@ -41,10 +42,3 @@ __all__ = [
     "write_parquet",
     "xes_chunks",
 ]
-
-FORMATS = ("csv", "parquet", "xes")
-CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "parquet": "application/vnd.apache.parquet",
-    "xes": "application/xml; charset=utf-8",
-}
