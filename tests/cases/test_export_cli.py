@@ -80,6 +80,27 @@ def test_export_log_refuses_bad_options(tmp_path, args, message):
     assert not out.exists()
 
 
+def test_export_log_takes_its_format_from_the_file_name(events, tmp_path):
+    out = tmp_path / "log.parquet"
+    result = CliRunner().invoke(app, ["export-log", str(out)])
+    assert result.exit_code == 0, result.output
+    assert pq.read_table(out).num_rows == events
+    named_xes = tmp_path / "log.XES"
+    assert CliRunner().invoke(app, ["export-log", str(named_xes)]).exit_code == 0
+    assert named_xes.read_text("utf-8").count("<event>") == events
+    plain = tmp_path / "log.txt"  # no format in the name: csv
+    assert CliRunner().invoke(app, ["export-log", str(plain)]).exit_code == 0
+    assert plain.read_text("utf-8").startswith("case_id,")
+
+
+def test_export_log_refuses_a_file_name_naming_another_format(events, tmp_path):
+    out = tmp_path / "log.parquet"
+    result = CliRunner().invoke(app, ["export-log", str(out), "--format", "csv"])
+    assert result.exit_code == 2
+    assert "log.parquet names parquet but --format is csv" in flat(result.output)
+    assert not out.exists()
+
+
 def test_export_log_refuses_missing_directory_and_parquet_to_stdout(tmp_path):
     result = CliRunner().invoke(app, ["export-log", str(tmp_path / "no" / "log.csv")])
     assert result.exit_code == 2 and "does not exist" in flat(result.output)

@@ -29,6 +29,14 @@ class ExportFormat(StrEnum):
     xes = "xes"
 
 
+SUFFIXES = {
+    ".csv": ExportFormat.csv,
+    ".parquet": ExportFormat.parquet,
+    ".pq": ExportFormat.parquet,
+    ".xes": ExportFormat.xes,
+}
+
+
 class ExportKind(StrEnum):
     stage = "stage"
     all = "all"
@@ -64,13 +72,30 @@ class _Counted:
             yield batch
 
 
+def _format_for(out: Path, given: ExportFormat | None) -> ExportFormat:
+    """The format asked for, else the one the file's suffix names (csv when none does). A suffix
+    naming another format than the one asked for is refused: a file named ``.parquet`` holding
+    CSV would mislead every tool that opens it."""
+    named = SUFFIXES.get(out.suffix.lower())
+    if given is not None and named is not None and named is not given:
+        raise typer.BadParameter(
+            f"{out.name} names {named.value} but --format is {given.value}.", param_hint="OUT"
+        )
+    return given or named or ExportFormat.csv
+
+
 def export_log(
     out: Annotated[
         Path, typer.Argument(help="File to write, or '-' for standard output (csv, xes).")
     ],
     format: Annotated[
-        ExportFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = ExportFormat.csv,
+        ExportFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format; by default the file's suffix (.csv, .parquet, .xes), else csv.",
+        ),
+    ] = None,
     since: Annotated[
         str | None, typer.Option(help="Only events at or after this instant (UTC if no offset).")
     ] = None,
@@ -108,6 +133,7 @@ def export_log(
     if start and end and start >= end:
         raise typer.BadParameter("--since must be before --until.", param_hint="--since")
     to_stdout = str(out) == "-"
+    format = _format_for(out, format)
     if to_stdout and format is ExportFormat.parquet:
         raise typer.BadParameter("Parquet cannot be written to standard output.", param_hint="OUT")
     if not to_stdout and not out.parent.is_dir():
