@@ -10,7 +10,8 @@ invites the customers of newly resolved cases to the satisfaction survey (one re
 refreshes the case predictions. Beside the rounds, a thread keeps Insights' columnar copy of the
 case log current (``serviceloop.insights.logstore``: written whole once, minutes at 30M events,
 then grown by the new events) and the coded log of every case beside it
-(``serviceloop.insights.codedlog``), so no page load has to. Run it beside the web server (a systemd unit, a container); ``--once`` suits cron.
+(``serviceloop.insights.codedlog``), so no page load has to. Run it beside the web server (a
+systemd unit, a container); ``--once`` suits cron.
 """
 
 from __future__ import annotations

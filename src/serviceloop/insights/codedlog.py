@@ -11,8 +11,9 @@ version and copy generation it is at.
 
 Each write goes into a folder of its own (the coded log a file per column, ``log.<i>.arrow``,
 each in one piece); ``<view>.json`` names the folder, the files' sizes and what the log is at,
-and is replaced atomically after the files are written, so a reader never sees half a log. A file that is missing, of another size or unreadable makes the stored log be
-ignored (the caller reads the copy and writes the log again): never a wrong page, never a crash.
+and is replaced atomically after the files are written, so a reader never sees half a log. A
+file that is missing, of another size or unreadable makes the stored log be ignored (the caller
+reads the copy and writes the log again): never a wrong page, never a crash.
 A stored log at another generation of the copy (an erasure, another database) or ahead of the
 copy is not used.
 """
