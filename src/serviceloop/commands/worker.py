@@ -73,12 +73,15 @@ def _keep_insights_log(stop: threading.Event, every: float | None) -> None:
     is None (a thread of its own: its first writing must not hold the SLA rounds back)."""
     from django.db import DatabaseError, connection
 
+    from serviceloop.insights.pages import stored_conformance_keep
     from serviceloop.insights.selectors import coded_logs_keep
 
     try:
         while True:
             try:
-                coded_logs_keep()  # the copy, then the coded log of every case beside it
+                # The copy, then the coded log of every case beside it (and the stage log's
+                # conformance).
+                coded_logs_keep(after_write=stored_conformance_keep)
             except (DatabaseError, OSError) as exc:
                 typer.echo(f"insights log: {exc}", err=True)
             if every is None or stop.wait(every):

@@ -46,6 +46,7 @@ __all__ = [
     "ahead",
     "directory",
     "discard",
+    "folder_at",
     "load",
     "stored_version",
     "write",
@@ -266,3 +267,18 @@ def write(view: str, stored: Stored) -> bool:
 def ahead(held: Version, other: Version) -> bool:
     """Whether a log at ``held`` holds events one at ``other`` lacks (same erasure mark)."""
     return held[0] > other[0] or (held[0] == other[0] and held[1] > other[1])
+
+
+def folder_at(view: str, generation: str, version: Version) -> Path | None:
+    """The folder of the stored log of ``view`` if it is at ``generation`` and ``version``
+    (what is stored beside that log goes into it, and goes with it); else None."""
+    raw = _read_pointer(view)
+    try:
+        if raw is None or (str(raw["generation"]), _version(raw["version"])) != (
+            generation,
+            version,
+        ):
+            return None
+        return directory() / str(raw["folder"])
+    except (KeyError, TypeError, ValueError):
+        return None

@@ -30,6 +30,7 @@ import datetime as dt
 import hashlib
 import logging
 import threading
+import weakref
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,6 +86,7 @@ __all__ = [
     "log_version_key",
     "narrowed",
     "staff_names",
+    "stored_log_at",
 ]
 
 logger = logging.getLogger(__name__)
@@ -709,7 +711,21 @@ def _stored_kept(view: View, state: logstore.StoreState) -> _Kept | None:
         for column, used in stored.name_counts.items():
             log.memo(("insights.name_counts", column), used.copy)
         _give_cases(log, stored.percase)
+        _stored_logs[log] = (view, stored.generation, stored.version)
     return _Kept(stored.version, stored.generation, stored.cases, keys, log, staff, stored.held)
+
+
+#: The logs that are the stored coded log of a view at a version (mapped from it, or written as
+#: it): what is computed over one of them may be stored beside it (:mod:`.storedconformance`).
+_stored_logs: weakref.WeakKeyDictionary[EventLog, tuple[View, str, Version]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def stored_log_at(log: EventLog) -> tuple[View, str, Version] | None:
+    """The view, generation and version of the stored coded log ``log`` is, if it is one (not a
+    filtered or spliced log): the key of what is stored beside it."""
+    return _stored_logs.get(log)
 
 
 def _keep_on_disk(filters: LogFilters, kept: _Kept, *, worker: bool = False) -> None:
@@ -750,7 +766,8 @@ def _keep_on_disk(filters: LogFilters, kept: _Kept, *, worker: bool = False) -> 
         name_counts=_name_counts(log),
     )
     try:
-        codedlog.write(filters.view, stored)
+        if codedlog.write(filters.view, stored):
+            _stored_logs[log] = (filters.view, kept.generation, kept.version)
     except OSError as exc:
         logger.warning("insights: the coded log of %s was not written: %s", filters.view, exc)
 
@@ -764,12 +781,13 @@ def _cases_of(log: EventLog) -> pl.DataFrame:
     )
 
 
-def coded_logs_keep() -> None:
+def coded_logs_keep(after_write: Callable[[EventLog], None] | None = None) -> None:
     """Keep the coded log of every case on disk, both views, for the worker's copy-keeping
     thread (so page loads seldom code the whole copy, and map it in one piece): written when
     none is stored, or brought up to date and written again when it is :data:`REWRITE_AFTER`
-    event ids behind or :data:`REWRITE_AGE` seconds old and behind. Nothing stays in this
-    process."""
+    event ids behind or :data:`REWRITE_AGE` seconds old and behind. ``after_write`` is given
+    each log just written (what is computed over it may be stored beside it). Nothing stays in
+    this process."""
     state = logstore.sync(event_log_version())
     for view in ("stages", "events"):
         on_disk = codedlog.stored_version(view)
@@ -782,7 +800,11 @@ def coded_logs_keep() -> None:
             ):
                 continue
         filters = LogFilters(view=view)
-        _keep_on_disk(filters, _first(filters, state), worker=True)
+        kept = _first(filters, state)
+        _keep_on_disk(filters, kept, worker=True)
+        if after_write is not None and kept.log is not None and stored_log_at(kept.log):
+            after_write(kept.log)
+        del kept
 
 
 #: Beyond this many touched cases the log is read again whole rather than spliced piece by piece.

@@ -1,0 +1,127 @@
+"""The conformance of the every-case stage log, stored beside its coded log (:mod:`.codedlog`).
+
+Checking the stage log against a design cost a fresh process 1.3 s of CPU at a million cases,
+on every page of the stage view, and gives the same result in every process at one log version.
+So the first process to compute it over the stored log writes it into that log's folder, under a
+stable key of the design; the next process at the same generation and version reads it (a few
+Arrow files, mapped). The frames are Arrow IPC files (polars' own, so their types come back as
+they were), the process code and summary JSON; a folder per design, written under a temporary
+name and renamed into place, so a reader never sees half a result. A newer stored log is written
+into a new folder, and this one is deleted with the old log. A result that is missing, damaged,
+of another design or of another log version is ignored (the caller computes it): never a wrong
+page, never a crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import fields
+from pathlib import Path
+
+import polars as pl
+
+from serviceloop.analytics.conformance import ConformanceResult
+from serviceloop.analytics.process_model import ProcessSpec, dump_process_yaml
+from serviceloop.insights import codedlog
+
+__all__ = ["FORMAT", "load", "spec_key", "write"]
+
+logger = logging.getLogger(__name__)
+
+FORMAT = 1
+#: The result's frames, each a file ``<name>.arrow`` (every field but ``process`` and ``summary``).
+_FRAMES = tuple(f.name for f in fields(ConformanceResult) if f.name not in ("process", "summary"))
+
+
+def spec_key(spec: ProcessSpec) -> str:
+    """A stable key of ``spec``: the hash of its canonical YAML (the same design, the same key in
+    every process; any change to a stage, transition or standard, another key)."""
+    return hashlib.sha256(dump_process_yaml(spec).encode()).hexdigest()[:32]
+
+
+def _folder(view: str, generation: str, version: codedlog.Version, key: str) -> Path | None:
+    base = codedlog.folder_at(view, generation, version)
+    return None if base is None else base / f"conformance-{key}"
+
+
+def load(
+    view: str, generation: str, version: codedlog.Version, spec: ProcessSpec
+) -> ConformanceResult | None:
+    """The result stored for ``spec`` beside the stored log of ``view``, if that log is at
+    ``generation`` and ``version`` and the result is whole and of them; else None."""
+    key = spec_key(spec)
+    folder = _folder(view, generation, version, key)
+    if folder is None or not folder.is_dir():
+        return None
+    try:
+        raw = json.loads((folder / "result.json").read_text())
+        if (
+            raw["format"] != FORMAT
+            or raw["key"] != key
+            or raw["generation"] != generation
+            or tuple(raw["version"]) != tuple(version)
+            or raw["process"] != spec.code
+        ):
+            raise ValueError("the stored result is of another log or design")
+        frames = {}
+        for name in _FRAMES:
+            path = folder / f"{name}.arrow"
+            if path.stat().st_size != raw["sizes"][name]:
+                raise ValueError(f"{name}.arrow is not the size written")
+            frames[name] = pl.read_ipc(path)
+            if frames[name].height != raw["heights"][name]:
+                raise ValueError(f"{name}.arrow does not hold the rows written")
+        return ConformanceResult(process=raw["process"], summary=dict(raw["summary"]), **frames)
+    except (OSError, KeyError, TypeError, ValueError, pl.exceptions.PolarsError) as exc:
+        logger.warning(
+            "insights: the stored conformance of %s is unusable (%s); ignored", view, exc
+        )
+        return None
+
+
+def write(
+    view: str,
+    generation: str,
+    version: codedlog.Version,
+    spec: ProcessSpec,
+    result: ConformanceResult,
+) -> bool:
+    """Store ``result`` (of ``spec`` over the every-case log of ``view`` at ``generation`` and
+    ``version``) beside that log; False when the stored log is at another version (nothing is
+    written), the result is stored already or the write failed (the pages are unchanged)."""
+    key = spec_key(spec)
+    folder = _folder(view, generation, version, key)
+    if folder is None or folder.exists():
+        return False
+    tmp = folder.with_name(f"{folder.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        tmp.mkdir()
+        sizes, heights = {}, {}
+        for name in _FRAMES:
+            frame: pl.DataFrame = getattr(result, name)
+            path = tmp / f"{name}.arrow"
+            frame.write_ipc(path, compression="uncompressed")
+            sizes[name], heights[name] = path.stat().st_size, frame.height
+        raw = {
+            "format": FORMAT,
+            "key": key,
+            "generation": generation,
+            "version": list(version),
+            "process": result.process,
+            "summary": result.summary,
+            "sizes": sizes,
+            "heights": heights,
+        }
+        (tmp / "result.json").write_text(json.dumps(raw))
+        os.rename(tmp, folder)  # fails when another process put its result there first
+    except (OSError, TypeError, ValueError, pl.exceptions.PolarsError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not folder.exists():
+            logger.warning("insights: the conformance of %s was not stored: %s", view, exc)
+        return False
+    return True

@@ -1,0 +1,195 @@
+"""The conformance of the every-case stage log stored beside its coded log
+(``insights.storedconformance``): a fresh process at the same log version takes it, and it
+equals the result computed afresh; one of another version, generation or design, or a damaged
+one, is never used."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from serviceloop.analytics.conformance import ConformanceResult, check_conformance
+from serviceloop.analytics.process_model import ProcessSpec
+from serviceloop.insights import codedlog, pages, selectors, storedconformance
+from serviceloop.insights.selectors import LogFilters, event_log, stored_log_at
+from serviceloop.processes.services import process_spec_from_version
+from tests.insights.conftest import Log, walk
+
+pytestmark = pytest.mark.django_db
+
+FRAMES = [f.name for f in fields(ConformanceResult) if f.name not in ("process", "summary")]
+PAGES = {
+    "overview": pages.overview_context,
+    "process": lambda s: pages.process_context(s, measure="performance", activities=1, paths=1),
+    "performance": pages.performance_context,
+    "rework": pages.rework_context,
+    "variants": pages.variants_context,
+}
+
+
+def _assert_equal(got: ConformanceResult, want: ConformanceResult) -> None:
+    assert got.process == want.process
+    assert got.summary == want.summary
+    for name in FRAMES:
+        frame, expected = getattr(got, name), getattr(want, name)
+        assert frame.schema == expected.schema, name
+        assert frame.equals(expected), name
+
+
+def _spec(live_log: Log) -> ProcessSpec:
+    return process_spec_from_version(live_log.version)
+
+
+def _stored_log() -> tuple[Any, tuple[str, str, codedlog.Version]]:
+    """The stage log of a fresh process, mapped from the stored log, and what it is at."""
+    selectors.forget_kept_logs()
+    log = event_log(LogFilters())
+    assert log is not None
+    at = stored_log_at(log)
+    assert at is not None
+    return log, at
+
+
+def _computed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A count of the conformance checks computed from now on (not taken from disk)."""
+    calls: list[int] = []
+
+    def counted(log: Any, spec: ProcessSpec) -> ConformanceResult:
+        calls.append(1)
+        return check_conformance(log, spec)
+
+    monkeypatch.setattr(pages, "check_conformance", counted)
+    return calls
+
+
+def _result_folder(at: tuple[str, str, codedlog.Version], spec: ProcessSpec) -> Path:
+    folder = codedlog.folder_at(*at)
+    assert folder is not None
+    return folder / f"conformance-{storedconformance.spec_key(spec)}"
+
+
+def test_the_stored_result_equals_one_computed_afresh(
+    live_log: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = _spec(live_log)
+    log, at = _stored_log()
+    assert at[0] == "stages"
+    assert storedconformance.load(*at, spec) is None
+    calls = _computed(monkeypatch)
+    first = pages.conformance_of(log, spec)  # computed and stored
+    assert calls == [1]
+    log, again_at = _stored_log()  # a fresh process at the same version
+    assert again_at == at
+    stored = pages.conformance_of(log, spec)
+    assert calls == [1]  # taken from disk
+    _assert_equal(stored, first)
+    _assert_equal(stored, check_conformance(log, spec))
+
+
+def test_a_filtered_log_is_neither_stored_nor_read(live_log: Log) -> None:
+    spec = _spec(live_log)
+    log, _ = _stored_log()
+    pages.conformance_of(log, spec)
+    team = live_log.fresh.team
+    assert team is not None
+    filtered = event_log(LogFilters(teams=(team.pk,)))
+    assert filtered is not None and stored_log_at(filtered) is None
+    narrowed = event_log(LogFilters(min_hours=1))
+    assert narrowed is not None and stored_log_at(narrowed) is None
+    _assert_equal(pages.conformance_of(narrowed, spec), check_conformance(narrowed, spec))
+
+
+def test_a_result_of_another_version_generation_or_design_is_not_used(
+    live_log: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = _spec(live_log)
+    log, at = _stored_log()
+    result = pages.conformance_of(log, spec)
+    view, generation, version = at
+    assert storedconformance.load(view, generation, version, spec) is not None
+    later = (version[0] + 1, version[1] + 1, version[2])
+    assert storedconformance.load(view, generation, later, spec) is None
+    assert storedconformance.load(view, "another", version, spec) is None
+    assert storedconformance.load("events", generation, version, spec) is None
+    other = replace(spec, transitions=spec.transitions[:-1])
+    assert storedconformance.spec_key(other) != storedconformance.spec_key(spec)
+    assert storedconformance.load(view, generation, version, other) is None
+    # Nor is one written for a version the stored log is not at.
+    assert not storedconformance.write(view, generation, later, spec, result)
+    # A result file moved under another design's key (a foreign file) is refused.
+    foreign = _result_folder(at, other)
+    _result_folder(at, spec).rename(foreign)
+    assert storedconformance.load(view, generation, version, other) is None
+    # After new events the log is spliced in a fresh process: not the stored one, computed.
+    walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
+    selectors.forget_kept_logs()
+    spliced = event_log(LogFilters())
+    assert spliced is not None and stored_log_at(spliced) is None
+    calls = _computed(monkeypatch)
+    _assert_equal(pages.conformance_of(spliced, spec), check_conformance(spliced, spec))
+    assert calls == [1]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "missing", "no summary", "another log"])
+def test_a_damaged_result_is_ignored(
+    live_log: Log, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    spec = _spec(live_log)
+    log, at = _stored_log()
+    want = pages.conformance_of(log, spec)
+    folder = _result_folder(at, spec)
+    if damage == "truncated":
+        path = folder / "cases.arrow"
+        path.write_bytes(path.read_bytes()[:-64])
+    elif damage == "garbage":
+        path = folder / "variants.arrow"
+        path.write_bytes(b"\0" * path.stat().st_size)
+    elif damage == "missing":
+        (folder / "stage_times.arrow").unlink()
+    else:
+        raw = json.loads((folder / "result.json").read_text())
+        if damage == "no summary":
+            del raw["summary"]
+        else:
+            raw["version"] = [0, 0, 0]
+        (folder / "result.json").write_text(json.dumps(raw))
+    assert storedconformance.load(*at, spec) is None
+    log, _ = _stored_log()
+    calls = _computed(monkeypatch)
+    _assert_equal(pages.conformance_of(log, spec), want)
+    assert calls == [1]
+
+
+def test_pages_with_the_stored_result_equal_pages_computed_without_it(live_log: Log) -> None:
+    log, at = _stored_log()
+    without = {name: build(pages.scope_build(LogFilters(), log)) for name, build in PAGES.items()}
+    assert storedconformance.load(*at, _spec(live_log)) is not None  # the pages stored it
+    log, _ = _stored_log()
+    with_stored = {
+        name: build(pages.scope_build(LogFilters(), log)) for name, build in PAGES.items()
+    }
+    assert with_stored == without
+
+
+def test_the_worker_stores_the_stage_logs_conformance_as_it_writes_the_log(
+    live_log: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    selectors.coded_logs_keep(after_write=pages.stored_conformance_keep)
+    stored = codedlog.stored_version("stages")
+    assert stored is not None
+    at = ("stages", *stored)
+    assert storedconformance.load(*at, _spec(live_log)) is not None
+    assert not list(codedlog.directory().glob("events-*/conformance-*"))  # not compared
+    log, log_at = _stored_log()
+    assert log_at == at
+    calls = _computed(monkeypatch)
+    scope = pages.scope_build(LogFilters(), log)
+    assert pages.overview_context(scope)
+    assert calls == []  # the fresh process's first page took it from disk
+    conformance = scope.conformance()
+    assert conformance is not None
+    _assert_equal(conformance, check_conformance(log, _spec(live_log)))
