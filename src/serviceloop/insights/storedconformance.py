@@ -4,12 +4,13 @@ Checking the stage log against a design cost a fresh process 1.3 s of CPU at a m
 on every page of the stage view, and gives the same result in every process at one log version.
 So the first process to compute it over the stored log writes it into that log's folder, under a
 stable key of the design; the next process at the same generation and version reads it (a few
-Arrow files, mapped). The frames are Arrow IPC files (polars' own, so their types come back as
-they were), the process code and summary JSON; a folder per design, written under a temporary
-name and renamed into place, so a reader never sees half a result. A newer stored log is written
-into a new folder, and this one is deleted with the old log. A result that is missing, damaged,
-of another design or of another log version is ignored (the caller computes it): never a wrong
-page, never a crash.
+Arrow files, mapped: 152 MB at a million cases, mostly the per-case frames). The frames are
+uncompressed Arrow IPC files, the process code and summary JSON (with the key, the log's
+generation and version, each file's size and rows); a folder per design, written under a
+temporary name and renamed into place, so a reader never sees half a result. A newer stored log
+is written into a new folder, and this one is deleted with the old log. A result that is
+missing, damaged, of another design or of another log version is ignored (the caller computes
+it): never a wrong page, never a crash.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 
 from serviceloop.analytics.conformance import ConformanceResult
 from serviceloop.analytics.process_model import ProcessSpec, dump_process_yaml
@@ -47,6 +49,14 @@ def spec_key(spec: ProcessSpec) -> str:
 def _folder(view: str, generation: str, version: codedlog.Version, key: str) -> Path | None:
     base = codedlog.folder_at(view, generation, version)
     return None if base is None else base / f"conformance-{key}"
+
+
+def _mapped(path: Path) -> pl.DataFrame:
+    """The frame in ``path``, its columns views of the mapped file (0.2 s of CPU less than
+    reading the per-case frames at a million cases, and not copied)."""
+    with pa.memory_map(str(path)) as source:
+        table = pa.ipc.open_file(source).read_all()
+    return pl.from_arrow(table, rechunk=False)  # type: ignore[return-value]
 
 
 def load(
@@ -73,11 +83,18 @@ def load(
             path = folder / f"{name}.arrow"
             if path.stat().st_size != raw["sizes"][name]:
                 raise ValueError(f"{name}.arrow is not the size written")
-            frames[name] = pl.read_ipc(path)
+            frames[name] = _mapped(path)
             if frames[name].height != raw["heights"][name]:
                 raise ValueError(f"{name}.arrow does not hold the rows written")
         return ConformanceResult(process=raw["process"], summary=dict(raw["summary"]), **frames)
-    except (OSError, KeyError, TypeError, ValueError, pl.exceptions.PolarsError) as exc:
+    except (
+        OSError,
+        KeyError,
+        TypeError,
+        ValueError,
+        pa.ArrowException,
+        pl.exceptions.PolarsError,
+    ) as exc:
         logger.warning(
             "insights: the stored conformance of %s is unusable (%s); ignored", view, exc
         )
