@@ -48,6 +48,7 @@ __all__ = [
     "discard",
     "folder_at",
     "load",
+    "mapped",
     "stored_version",
     "write",
 ]
@@ -118,7 +119,7 @@ def _version(raw: Any) -> Version:
     return first, second, third
 
 
-def _mapped(path: Path) -> pl.DataFrame:
+def mapped(path: Path) -> pl.DataFrame:
     """The Arrow IPC file at ``path``, its columns views of the mapped file (not copied)."""
     with pa.memory_map(str(path)) as source:
         table = pa.ipc.open_file(source).read_all()
@@ -137,9 +138,9 @@ def load(view: str, generation: str) -> Stored | None:
         for name in (*columns, *_FILES):
             if (folder / f"{name}.arrow").stat().st_size != sizes[name]:
                 raise ValueError(f"{name}.arrow is not the size written")
-        frames = {name: _mapped(folder / f"{name}.arrow") for name in _FILES}
+        frames = {name: mapped(folder / f"{name}.arrow") for name in _FILES}
         percase = frames["percase"]
-        coded = pl.concat([_mapped(folder / f"{name}.arrow") for name in columns], how="horizontal")
+        coded = pl.concat([mapped(folder / f"{name}.arrow") for name in columns], how="horizontal")
         resource = raw["resource_names"]
         _check_codes(coded, percase.height, len(raw["activity_names"]), resource)
         counts = {

@@ -51,14 +51,6 @@ def _folder(view: str, generation: str, version: codedlog.Version, key: str) -> 
     return None if base is None else base / f"conformance-{key}"
 
 
-def _mapped(path: Path) -> pl.DataFrame:
-    """The frame in ``path``, its columns views of the mapped file (0.2 s of CPU less than
-    reading the per-case frames at a million cases, and not copied)."""
-    with pa.memory_map(str(path)) as source:
-        table = pa.ipc.open_file(source).read_all()
-    return pl.from_arrow(table, rechunk=False)  # type: ignore[return-value]
-
-
 def load(
     view: str, generation: str, version: codedlog.Version, spec: ProcessSpec
 ) -> ConformanceResult | None:
@@ -83,7 +75,7 @@ def load(
             path = folder / f"{name}.arrow"
             if path.stat().st_size != raw["sizes"][name]:
                 raise ValueError(f"{name}.arrow is not the size written")
-            frames[name] = _mapped(path)
+            frames[name] = codedlog.mapped(path)  # views of the mapped file, not copied
             if frames[name].height != raw["heights"][name]:
                 raise ValueError(f"{name}.arrow does not hold the rows written")
         return ConformanceResult(process=raw["process"], summary=dict(raw["summary"]), **frames)
