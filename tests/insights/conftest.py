@@ -21,7 +21,8 @@ from django.core.cache import cache
 from serviceloop.accounts.models import User
 from serviceloop.cases.models import Case, Category
 from serviceloop.cases.services import case_reopen, case_transition
-from serviceloop.insights.selectors import forget_kept_logs
+from serviceloop.insights import logstore, pages, selectors
+from serviceloop.insights.selectors import LogFilters, forget_kept_logs
 from serviceloop.processes.models import ProcessVersion
 from tests.factories import (
     AgentFactory,
@@ -46,6 +47,30 @@ class Log:
     again: Case
     detour: Case
     fresh: Case
+
+
+#: Every page's context built from a scope (what the pages show), by page.
+PAGE_CONTEXTS = {
+    "overview": pages.overview_context,
+    "process": lambda s: pages.process_context(s, measure="performance", activities=1, paths=1),
+    "performance": pages.performance_context,
+    "rework": pages.rework_context,
+    "variants": pages.variants_context,
+    "handovers": pages.handovers_context,
+}
+
+
+def whole_reads(monkeypatch: pytest.MonkeyPatch) -> list[LogFilters]:
+    """The filters of every whole read of the log from the copy (read and coded) from now on."""
+    reads: list[LogFilters] = []
+    read = selectors._read
+
+    def counted(filters: LogFilters, state: logstore.StoreState) -> selectors._Kept:
+        reads.append(filters)
+        return read(filters, state)
+
+    monkeypatch.setattr(selectors, "_read", counted)
+    return reads
 
 
 def walk(case: Case, version: ProcessVersion, actor: User, steps: list[tuple[str, float]]) -> Case:

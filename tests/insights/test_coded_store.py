@@ -18,24 +18,11 @@ from serviceloop.core import append_only
 from serviceloop.insights import codedlog, logstore, selectors
 from serviceloop.insights.selectors import LogFilters, event_log_version, event_table
 from tests.factories import AgentFactory, CaseFactory
-from tests.insights.conftest import DAY0, Log, walk
+from tests.insights.conftest import DAY0, Log, walk, whole_reads
 
 pytestmark = pytest.mark.django_db
 
 VIEWS = ["stages", "events"]
-
-
-def _whole_reads(monkeypatch: pytest.MonkeyPatch) -> list[LogFilters]:
-    """The filters of every whole read of the copy (coding it) from now on."""
-    reads: list[LogFilters] = []
-    read = selectors._read
-
-    def counted(filters: LogFilters, state: logstore.StoreState) -> selectors._Kept:
-        reads.append(filters)
-        return read(filters, state)
-
-    monkeypatch.setattr(selectors, "_read", counted)
-    return reads
 
 
 def _assert_fresh(filters: LogFilters) -> selectors._Kept:
@@ -79,7 +66,7 @@ def test_a_fresh_process_maps_the_stored_log_and_splices_new_events(
     written = selectors._kept_log(filters)
     assert codedlog.stored_version(view) == (written.generation, written.version)
     _fresh_process()
-    reads = _whole_reads(monkeypatch)
+    reads = whole_reads(monkeypatch)
     assert _assert_fresh(filters).version == written.version
     assert reads == [filters]  # only _assert_fresh's own read: the page's log was mapped
     # New events, a reopening and an assignment: the stored log is brought up to date by the
@@ -121,7 +108,7 @@ def test_a_stored_log_far_enough_behind_is_written_again_in_one_piece_by_the_wor
     assert codedlog.stored_version("stages") == (kept.generation, kept.version)
     assert len(list(codedlog.directory().glob("stages-*"))) == 1  # the older folder is gone
     _fresh_process()
-    reads = _whole_reads(monkeypatch)
+    reads = whole_reads(monkeypatch)
     mapped = selectors._kept_log(filters)
     assert mapped.version == kept.version and reads == []
     assert mapped.log is not None and max(mapped.log.coded().n_chunks("all")) == 1
@@ -154,7 +141,7 @@ def test_after_an_erasure_the_stored_log_is_not_used(
     with transaction.atomic(), append_only.lifted(CaseEvent._meta.db_table):
         models.QuerySet(CaseEvent).filter(pk=oldest.pk)._raw_delete("default")
     _fresh_process()
-    reads = _whole_reads(monkeypatch)
+    reads = whole_reads(monkeypatch)
     kept = selectors._kept_log(filters)
     assert reads == [filters]  # the copy was written again: its coded log is read afresh
     assert kept.generation != before.generation
@@ -174,7 +161,7 @@ def test_a_rewritten_copy_makes_the_stored_log_unused(
     logstore.sync(event_log_version())
     codedlog.directory().mkdir(parents=True, exist_ok=True)
     stored.write_text(kept_pointer)  # a pointer of the older copy left behind
-    reads = _whole_reads(monkeypatch)
+    reads = whole_reads(monkeypatch)
     kept = selectors._kept_log(filters)
     assert reads == [filters]
     assert kept.generation != before.generation
@@ -196,7 +183,7 @@ def test_a_stored_log_of_a_foreign_or_later_version_is_not_used(
         raw["version"] = [kept.version[0], kept.version[1], kept.version[2] + 1]
     (codedlog.directory() / "stages.json").write_text(json.dumps(raw))
     _fresh_process()
-    reads = _whole_reads(monkeypatch)
+    reads = whole_reads(monkeypatch)
     selectors._kept_log(filters)
     assert reads == [filters]
     _assert_fresh(filters)
@@ -235,7 +222,7 @@ def test_a_damaged_or_half_written_stored_log_is_ignored_and_written_again(
         (codedlog.directory() / "events-unfinished" / "log.arrow").write_bytes(data[:100])
         (codedlog.directory() / "events.0123.tmp").write_text("{")
     _fresh_process()
-    reads = _whole_reads(monkeypatch)
+    reads = whole_reads(monkeypatch)
     assert selectors._kept_log(filters).version == kept.version
     expected = [] if damage == "half-written" else [filters]
     assert reads == expected
@@ -253,7 +240,7 @@ def test_a_renamed_person_or_team_makes_the_stored_log_unused(
     selectors._kept_log(filters)
     User.objects.filter(pk=live_log.agent.pk).update(username="renamed-agent")
     _fresh_process()
-    reads = _whole_reads(monkeypatch)
+    reads = whole_reads(monkeypatch)
     selectors._kept_log(filters)
     assert reads == [filters]
     _assert_fresh(filters)
@@ -273,7 +260,7 @@ def test_the_worker_keeps_both_views_stored(live_log: Log, monkeypatch: pytest.M
     for view in VIEWS:
         stored = codedlog.stored_version(view)
         assert stored is not None and stored[1] == version
-    reads = _whole_reads(monkeypatch)
+    reads = whole_reads(monkeypatch)
     selectors.coded_logs_keep()  # unchanged: nothing read, nothing written
     assert reads == []
     for view in VIEWS:
@@ -326,7 +313,7 @@ def test_filter_sets_are_derived_from_the_log_of_every_case_as_read(
             _fresh_process()
             if step:  # the log of every case brought up to date in this process (spliced)
                 selectors._kept_log(LogFilters(view=view))  # type: ignore[arg-type]
-            reads = _whole_reads(monkeypatch)
+            reads = whole_reads(monkeypatch)
             kept = selectors._kept_log(filters)
             assert reads == []  # derived, not read from the copy
             monkeypatch.undo()
@@ -353,7 +340,7 @@ def test_a_filter_set_is_derived_from_a_stored_log_behind_and_read_when_far_behi
     selectors._kept_log(LogFilters())
     walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
     _fresh_process()  # the stored log is one event behind, and no process keeps it
-    reads = _whole_reads(monkeypatch)
+    reads = whole_reads(monkeypatch)
     filters = LogFilters(priorities=("low",))
     selectors._kept_log(filters)
     assert reads == []  # the stored log spliced with that event, then masked

@@ -20,7 +20,7 @@ from serviceloop.insights.pages import case_attributes
 from serviceloop.insights.selectors import LogFilters, event_log, event_table
 from serviceloop.processes.models import ProcessVersion
 from tests.factories import AgentFactory, CaseFactory, build_process_version
-from tests.insights.conftest import Log, stage_of, walk
+from tests.insights.conftest import Log, stage_of, walk, whole_reads
 
 pytestmark = pytest.mark.django_db
 
@@ -132,19 +132,6 @@ def test_adbc_and_copy_read_the_same_columns() -> None:
     assert through_copy.height == CaseEvent.objects.count() > 0
 
 
-def _counting_whole_reads(monkeypatch: pytest.MonkeyPatch) -> list[LogFilters]:
-    """The filters of every whole read of the log from the copy from now on."""
-    reads: list[LogFilters] = []
-    read = selectors._read
-
-    def counted(filters: LogFilters, state: logstore.StoreState) -> selectors._Kept:
-        reads.append(filters)
-        return read(filters, state)
-
-    monkeypatch.setattr(selectors, "_read", counted)
-    return reads
-
-
 def _assert_coded_as_the_general_build(filters: LogFilters) -> None:
     """The kept log (spliced after new events) and the log coded straight from a fresh read of
     the copy are both the one the library's general build makes of the same rows: same codes,
@@ -217,7 +204,7 @@ def test_new_events_are_spliced_into_the_kept_log_without_reading_it_whole(
     everything = LogFilters(view=view)  # type: ignore[arg-type]
     for each in (filters, everything):
         selectors._kept_log(each)
-    reads = _counting_whole_reads(monkeypatch)
+    reads = whole_reads(monkeypatch)
     walk(case, live_log.version, live_log.manager, [("analysis", 1)])
     case_reopen(case=live_log.standard, actor=live_log.manager, reason="again")
     # The team's log may meet a step or a person its cases had not (then it is read whole).
@@ -437,7 +424,7 @@ def test_the_version_column_is_narrow_and_a_case_of_a_wider_id_reads_the_log_who
     assert (
         kept.table.schema.field("version").type == event_table(filters).schema.field("version").type
     )
-    reads = _counting_whole_reads(monkeypatch)
+    reads = whole_reads(monkeypatch)
     wide = _version_numbered_from(2**16, live_log.version, request)
     assert wide.pk >= 2**16
     CaseFactory(

@@ -25,25 +25,16 @@ from serviceloop.insights.selectors import (
     narrowed,
 )
 from tests.factories import AgentFactory, CaseFactory
-from tests.insights.conftest import DAY0, Log, walk
+from tests.insights.conftest import DAY0, PAGE_CONTEXTS, Log, walk
 
 pytestmark = pytest.mark.django_db
-
-PAGES = {
-    "overview": pages.overview_context,
-    "process": lambda s: pages.process_context(s, measure="performance", activities=1, paths=1),
-    "performance": pages.performance_context,
-    "rework": pages.rework_context,
-    "variants": pages.variants_context,
-    "handovers": pages.handovers_context,
-}
 
 
 def _figures(filters: LogFilters, log: Any) -> dict[str, Any]:
     if log is None:
         return {}
     scope = pages.scope_build(filters, log)
-    return {name: build(scope) for name, build in PAGES.items()}
+    return {name: build(scope) for name, build in PAGE_CONTEXTS.items()}
 
 
 def _direct(filters: LogFilters) -> dict[str, Any]:

@@ -17,18 +17,11 @@ from serviceloop.analytics.process_model import ProcessSpec
 from serviceloop.insights import codedlog, pages, selectors, storedconformance
 from serviceloop.insights.selectors import LogFilters, event_log, stored_log_at
 from serviceloop.processes.services import process_spec_from_version
-from tests.insights.conftest import Log, walk
+from tests.insights.conftest import PAGE_CONTEXTS, Log, walk
 
 pytestmark = pytest.mark.django_db
 
 FRAMES = [f.name for f in fields(ConformanceResult) if f.name not in ("process", "summary")]
-PAGES = {
-    "overview": pages.overview_context,
-    "process": lambda s: pages.process_context(s, measure="performance", activities=1, paths=1),
-    "performance": pages.performance_context,
-    "rework": pages.rework_context,
-    "variants": pages.variants_context,
-}
 
 
 def _assert_equal(got: ConformanceResult, want: ConformanceResult) -> None:
@@ -166,11 +159,13 @@ def test_a_damaged_result_is_ignored(
 
 def test_pages_with_the_stored_result_equal_pages_computed_without_it(live_log: Log) -> None:
     log, at = _stored_log()
-    without = {name: build(pages.scope_build(LogFilters(), log)) for name, build in PAGES.items()}
+    without = {
+        name: build(pages.scope_build(LogFilters(), log)) for name, build in PAGE_CONTEXTS.items()
+    }
     assert storedconformance.load(*at, _spec(live_log)) is not None  # the pages stored it
     log, _ = _stored_log()
     with_stored = {
-        name: build(pages.scope_build(LogFilters(), log)) for name, build in PAGES.items()
+        name: build(pages.scope_build(LogFilters(), log)) for name, build in PAGE_CONTEXTS.items()
     }
     assert with_stored == without
 
