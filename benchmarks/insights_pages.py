@@ -54,9 +54,18 @@ PAGES = [
     "/insights/?view=events",
     "/insights/handovers/?view=events",
     "/insights/?priority=high&channel=email&top_variants=5",
-    # A database-level filter that keeps most cases: its log is read from the copy, not mapped.
+    # A filter on case attributes that keeps most cases.
     "/insights/?priority=normal",
     "/insights/?priority=normal&view=events",
+    # Every page of the all-events view, and a time window (a year; one team in one month).
+    "/insights/process/?view=events",
+    "/insights/process/map/?measure=performance&activities=50&paths=50&view=events",
+    "/insights/bottlenecks/?view=events",
+    "/insights/rework/?view=events",
+    "/insights/variants/?view=events",
+    "/insights/?start=2025-01-01&end=2025-12-31",
+    "/insights/?start=2025-01-01&end=2025-12-31&view=events",
+    "/insights/bottlenecks/?teams=2&start=2026-06-01&end=2026-06-30",
 ]
 
 
