@@ -172,3 +172,21 @@ def test_histogram_spans_shortest_case_to_p99_with_an_overflow_bin():
     assert sum(h["counts"]) + h["overflow"] == 205
     same = _histogram(pl.Series([3.0, 3.0]))
     assert same["counts"][0] == 2 and same["overflow"] == 0
+
+
+def test_the_report_module_loads_without_the_analyses():
+    """``analyze --report`` reads the assets before the log: the analyses' modules (and
+    Narwhals) load beside the Parquet read instead, where they cost no wall time."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from serviceloop.analytics.report import load_assets\n"
+        "print(sorted(m for m in ('narwhals', 'serviceloop.analytics.result',\n"
+        "    'serviceloop.analytics.discovery', 'serviceloop.analytics.times') if m in sys.modules))\n"
+    )
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"

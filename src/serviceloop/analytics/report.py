@@ -23,13 +23,13 @@ import polars as pl
 
 from ._json import clean, records
 from .errors import AnalyticsError
-from .eventlog import EventLog
-from .result import AnalysisResult
-from .times import time_basis
 
-if TYPE_CHECKING:  # a report without conformance loads neither conformance nor YAML code
+if TYPE_CHECKING:  # a report without conformance loads neither conformance nor YAML code;
+    # the analyses (and Narwhals) load with them, not with the assets the command reads first
     from .conformance import ConformanceResult
+    from .eventlog import EventLog
     from .process_model import ProcessSpec
+    from .result import AnalysisResult
 
 __all__ = ["ReportAssets", "ReportAssetsError", "load_assets", "render_report", "write_report"]
 
@@ -146,6 +146,8 @@ def _report_data(
     spec: ProcessSpec | None,
     title: str,
 ) -> dict[str, Any]:
+    from .times import time_basis
+
     summary = result.duration_summary.row(0, named=True)
     activities = (
         pl.DataFrame({"activity": result.activities})
