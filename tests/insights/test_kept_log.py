@@ -451,3 +451,21 @@ def test_the_version_column_is_narrow_and_a_case_of_a_wider_id_reads_the_log_who
     )
     assert counts[wide.pk] == 1
     assert sum(counts.values()) == now.log.n_cases
+
+
+def test_a_process_lets_go_of_logs_beyond_its_byte_budget(
+    live_log: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond ``KEPT_BYTES`` the least recently used logs go; the one used last always stays."""
+    selectors.forget_kept_logs()
+    stages, normal, events = (
+        LogFilters(),
+        LogFilters(priorities=("normal",)),
+        LogFilters(view="events"),
+    )
+    selectors.event_log(stages)
+    selectors.event_log(normal)
+    assert list(selectors._kept) == [stages.database_key(), normal.database_key()]
+    monkeypatch.setattr(selectors, "KEPT_BYTES", 1)
+    assert selectors.event_log(events) is not None
+    assert list(selectors._kept) == [events.database_key()]

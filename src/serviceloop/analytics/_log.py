@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from functools import cached_property
@@ -121,6 +122,11 @@ class EventLog:
     def _with_next(self) -> Any:
         return self.engine.with_next(self._events)
 
+    def held_bytes(self) -> int:
+        """Bytes of the coded table and of what analyses memoised over it (a buffer shared by two
+        frames counted twice): what a cache of logs weighs against its budget."""
+        return _bytes_of([self._events, self.__dict__.get("_with_next"), *self._memo.values()])
+
     def memo(self, key: Any, compute: Callable[[], T_]) -> T_:
         """``compute()`` once per log: analyses that need the same intermediate table (the DFG,
         the bottlenecks and the activity times all group the same steps) share it. Safe when
@@ -200,3 +206,23 @@ class EventLog:
 def _decode(codes: pl.Expr | str, names: pl.Series) -> pl.Expr:
     col = pl.col(codes) if isinstance(codes, str) else codes
     return pl.lit(names).gather(col)
+
+
+def _bytes_of(value: Any, seen: set[int] | None = None) -> int:
+    """Bytes of the frames, series and arrays in ``value`` (through tuples, lists, dicts and
+    dataclasses, each object once); other values count as nothing."""
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return 0
+    seen.add(id(value))
+    if isinstance(value, pl.DataFrame | pl.Series):
+        return int(value.estimated_size())
+    if isinstance(getattr(value, "nbytes", None), int):
+        return int(value.nbytes)  # NumPy arrays, Arrow arrays and tables
+    if isinstance(value, dict):
+        value = list(value.values())
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = [getattr(value, field.name) for field in dataclasses.fields(value)]
+    if isinstance(value, tuple | list):
+        return sum(_bytes_of(item, seen) for item in value)
+    return 0

@@ -255,8 +255,11 @@ def event_table(filters: LogFilters) -> pa.Table:
 
 # -- the log kept in memory, brought up to date from the columnar copy --------------------------------
 LATE_WINDOW = logstore.LATE_WINDOW
-#: Sets of filters kept per process (least recently used dropped first).
+#: Sets of filters kept per process (least recently used dropped first)...
 KEPT_LOGS = 6
+#: ...and the bytes their logs and what pages computed over them may hold together beyond the
+#: one used last: a server process serving every page and view at 30M events stays under 2 GB.
+KEPT_BYTES = 1_000_000_000
 #: The log's memo of each case's ``case_id``, ``version`` and ``status`` (in code order), which
 #: every page's scope reads: given with the kept log, which has them per case already.
 CASES_MEMO = ("insights.cases", "version", "status")
@@ -1075,9 +1078,13 @@ def _kept_log(filters: LogFilters, version: Version | None = None) -> _Kept:
     with _kept_lock:
         _kept[key] = kept
         _kept.move_to_end(key)
-        while len(_kept) > KEPT_LOGS:
+        while len(_kept) > KEPT_LOGS or (len(_kept) > 1 and _held_bytes() > KEPT_BYTES):
             _kept.popitem(last=False)
     return kept
+
+
+def _held_bytes() -> int:
+    return sum(kept.log.held_bytes() for kept in _kept.values() if kept.log is not None)
 
 
 #: Called by :func:`forget_kept_logs`: what else keeps answers computed from the kept logs.
