@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import secrets
 import time
 from typing import Any
 
@@ -170,6 +171,9 @@ def main() -> None:
     parser.add_argument("--match", default="", help="only the URLs containing this text")
     parser.add_argument("--skip", default="", help="leave out the URLs containing this text")
     args = parser.parse_args()
+    # Local runs over plain HTTP with a throw-away key (production refuses to start without one).
+    os.environ.setdefault("SERVICELOOP_SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("SERVICELOOP_HTTPS", "0")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serviceloop.settings")
     import django
 
