@@ -91,9 +91,7 @@ def build_log(
             )
     case_str = frame[case].cast(pl.String)
     # Grouping the rows by case (the longest step) runs beside the coding of the other columns.
-    grouping = beside(
-        lambda: (_case_order(_case_key(case_str, exact=False), idx), case_str.hash(seed=0x5EED))
-    )
+    grouping = beside(lambda: _case_order(_case_key(case_str, exact=False), idx))
     try:
         ts_opts: dict[str, Any] = {
             "row_col": I,
@@ -125,17 +123,20 @@ def build_log(
     numbered = row_index is None and lifecycle is None
     kept = [*([] if numbered else [I]), *dict.fromkeys(attrs)]
     base = frame.select(kept).with_columns(*cols) if kept else pl.DataFrame(cols)
-    order, second_hash = grouping()
-    coded, firsts = _grouped(base, order)
-    # Two cases sharing a 64-bit hash would share a code: a second, independent hash of the
-    # ids must then change inside a case's rows, which sit together (odds 2**-128; comparing
-    # the strings themselves costs a string gather).
-    codes, positions, _ = order
-    check = second_hash.gather(positions)  # as Series: half the CPU of the same in a query
-    if ((check != check.shift(1)) & (codes == codes.shift(1))).any():
-        # A 64-bit hash collision merged two cases: code them by the strings instead.
+    order = grouping()
+    # The hash check and the cases' names run beside the reordering (a third of a second of
+    # one core each at ten million events).
+    checking = beside(lambda: (_hash_collided(case_str, order), case_str.gather(order[2])))
+    try:
+        coded, firsts = _grouped(base, order)
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            checking()  # not left running behind the error
+        raise
+    collided, case_names = checking()
+    if collided:  # a 64-bit hash collision merged two cases: code them by the strings instead
         coded, firsts = _grouped(base, _case_order(_case_key(case_str, exact=True), idx))
-    case_names = case_str.gather(firsts)
+        case_names = case_str.gather(firsts)
     if numbered:
         coded = coded.with_columns(pl.col(_POS).alias(I))
     coded = _shared_sort(coded).with_columns(pl.col(C).set_sorted()).drop(_POS)
@@ -206,6 +207,15 @@ def _case_order(key: pl.Series, idx: Any) -> tuple[pl.Series, pl.Series, pl.Seri
     firsts = groups[_POS].list.first()
     rows = groups.select(pl.int_range(pl.len(), dtype=idx).alias(C), _POS).explode(_POS)
     return rows[C], rows[_POS], firsts
+
+
+def _hash_collided(case: pl.Series, order: tuple[pl.Series, pl.Series, pl.Series]) -> bool:
+    """Whether two cases shared a 64-bit hash in :func:`_case_order`, and so a code: a second,
+    independent hash of the ids then changes inside a case's rows, which sit together (odds
+    2**-128; comparing the strings themselves costs a string gather)."""
+    codes, positions, _ = order
+    check = case.hash(seed=0x5EED).gather(positions)  # as Series: half the CPU of a query
+    return bool(((check != check.shift(1)) & (codes == codes.shift(1))).any())
 
 
 def _grouped(
