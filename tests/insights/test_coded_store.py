@@ -5,6 +5,7 @@ equals a log coded afresh; a stale, foreign or damaged one is never used."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -317,21 +318,65 @@ def test_filter_sets_are_derived_from_the_log_of_every_case_as_read(
             kept = selectors._kept_log(filters)
             assert reads == []  # derived, not read from the copy
             monkeypatch.undo()
-            afresh = selectors._read(filters, logstore.sync(kept.version))
-            assert kept.table.to_pylist() == event_table(filters).to_pylist()
-            if afresh.log is None:
-                assert kept.log is None
-                continue
-            assert kept.log is not None
-            assert kept.log.coded().schema == afresh.log.coded().schema
-            assert kept.log.coded().equals(afresh.log.coded())
-            for name in ("activity_names", "case_names", "resource_names"):
-                assert getattr(kept.log, name).equals(getattr(afresh.log, name)), name
-            assert kept.keys.equals(afresh.keys)
-            assert kept.cases.equals(afresh.cases)
-            memo = selectors.CASES_MEMO
-            given, coded = kept.log.memo(memo, lambda: None), afresh.log.memo(memo, lambda: None)
-            assert given.schema == coded.schema and given.equals(coded)
+            _assert_as_read(kept, filters)
+
+
+def _assert_as_read(kept: selectors._Kept, filters: LogFilters) -> None:
+    """``kept`` (derived) is the log read from the copy and coded: rows, codes, names, types,
+    case keys, cases and their memo; so is the log the pages get from it (narrowed)."""
+    afresh = selectors._read(filters, logstore.sync(kept.version))
+    assert kept.table.to_pylist() == event_table(filters).to_pylist()
+    if afresh.log is None:
+        assert kept.log is None
+        return
+    assert kept.log is not None
+    assert kept.log.coded().schema == afresh.log.coded().schema
+    assert kept.log.coded().equals(afresh.log.coded())
+    for name in ("activity_names", "case_names", "resource_names"):
+        assert getattr(kept.log, name).equals(getattr(afresh.log, name)), name
+    assert kept.keys.equals(afresh.keys)
+    assert kept.cases.equals(afresh.cases)
+    memo = selectors.CASES_MEMO
+    given, coded = kept.log.memo(memo, lambda: None), afresh.log.memo(memo, lambda: None)
+    assert given.schema == coded.schema and given.equals(coded)
+    shown, read = selectors.narrowed(kept.log, filters), selectors.narrowed(afresh.log, filters)
+    if read is None:
+        assert shown is None
+        return
+    assert shown is not None
+    assert shown.coded().equals(read.coded())
+    assert shown.to_polars().equals(read.to_polars())
+
+
+#: (first day, last day) of time windows, days after DAY0: one day, two, open at either end.
+WINDOWS = [(0, 0), (1, 2), (None, 1), (2, None), (3, 3)]
+
+
+@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("mode", ["started", "intersecting", "completed", "contained"])
+def test_time_windows_are_derived_from_the_log_of_every_case_as_read(
+    live_log: Log, view: str, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A time window is taken from the log of every case too (its cases by their creation, as
+    the copy's read picks them), in each of its modes: the same log as read from the copy, and
+    the same log narrowed to the window for the pages; also with a case attribute."""
+    selectors._kept_log(LogFilters(view=view))  # type: ignore[arg-type]
+    day = DAY0.date()
+    for first, last in WINDOWS:
+        for priorities in ((), ("normal",)):
+            filters = LogFilters(
+                view=view,  # type: ignore[arg-type]
+                start=None if first is None else day + timedelta(days=first),
+                end=None if last is None else day + timedelta(days=last),
+                time_mode=mode,  # type: ignore[arg-type]
+                priorities=priorities,
+            )
+            _fresh_process()
+            reads = whole_reads(monkeypatch)
+            kept = selectors._kept_log(filters)
+            assert reads == []  # derived, not read from the copy
+            monkeypatch.undo()
+            _assert_as_read(kept, filters)
 
 
 def test_a_filter_set_is_derived_from_a_stored_log_behind_and_read_when_far_behind(
@@ -350,10 +395,14 @@ def test_a_filter_set_is_derived_from_a_stored_log_behind_and_read_when_far_behi
     reads.clear()
     selectors._kept_log(filters)
     assert reads == [filters]  # too far behind: the filter set's rows are read from the copy
-    # A time window is not derived (the coded log does not carry the cases' creation).
-    monkeypatch.setattr(selectors, "REWRITE_AFTER", 1_000)
-    reads.clear()
+    # A time window too: derived from the stored log a little behind, read when far behind.
     window = LogFilters(start=DAY0.date(), end=DAY0.date())
+    reads.clear()
     selectors._kept_log(window)
     assert reads == [window]
+    monkeypatch.setattr(selectors, "REWRITE_AFTER", 1_000)
+    _fresh_process()
+    reads.clear()
+    selectors._kept_log(window)
+    assert reads == []
     _assert_fresh(window)

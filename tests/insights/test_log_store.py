@@ -53,6 +53,7 @@ def _filter_sets(log: Log) -> list[LogFilters]:
         LogFilters(teams=(team.pk,)),
         LogFilters(view="events", teams=(team.pk,), priorities=("high", "low")),
         LogFilters(start=day, end=day + dt.timedelta(days=1), time_mode="intersecting"),
+        LogFilters(view="events", start=day + dt.timedelta(days=1), time_mode="completed"),
         LogFilters(categories=(log.hardware.pk,), min_hours=1),
     ]
 

@@ -21,7 +21,7 @@ over unchanged data reads nothing, and after new events only the cases they touc
 the copy and spliced into the coded log (:func:`event_log_version`, ``_brought_up_to_date``).
 A fresh process maps the coded log of every case stored beside the copy
 (:mod:`serviceloop.insights.codedlog`) instead of coding the copy, and derives a filter set on
-case attributes from it by a mask (``_derived``).
+case attributes or a time window from it by a mask over its cases (``_derived``).
 """
 
 from __future__ import annotations
@@ -578,17 +578,12 @@ def _first(filters: LogFilters, state: logstore.StoreState) -> _Kept:
 
 def _again(filters: LogFilters, state: logstore.StoreState) -> _Kept:
     """The log for ``filters`` made whole again: derived from the log of every case where the
-    filters allow it and that log is at hand, else read from the copy."""
-    if not _every_case(filters) and _derivable(filters):
+    log is at hand, else read from the copy."""
+    if not _every_case(filters):
         base = _every_case_log(filters.view, state)
         if base is not None:
             return _derived(base, filters, state)
     return _read(filters, state)
-
-
-def _derivable(filters: LogFilters) -> bool:
-    """Whether ``filters`` pick cases by attributes the coded log carries (no time window)."""
-    return filters.start_at is None and filters.end_at is None
 
 
 def _every_case_log(view: View, state: logstore.StoreState) -> _Kept | None:
@@ -612,9 +607,11 @@ def _every_case_log(view: View, state: logstore.StoreState) -> _Kept | None:
 
 def _derived(base: _Kept, filters: LogFilters, state: logstore.StoreState) -> _Kept:
     """The log of ``filters`` taken from the log of every case by a mask and coded again, the
-    log :func:`_read` would code from the copy: the kept cases' rows, their codes renumbered,
-    the steps and people named by the rows kept alone, the case attributes typed by the kept
-    cases (at 32M events reading 60 % of the copy took 8 s of CPU)."""
+    log :func:`_read` would code from the copy: the cases the copy's case rows keep (by their
+    attributes and, for a time window, their creation time, as :func:`_read` picks them), their
+    rows, codes renumbered, the steps and people named by the rows kept alone, the case
+    attributes typed by the kept cases (at 32M events reading 60 % of the copy took 8 s of CPU,
+    a year's window 3.5 s of wall time)."""
     cases = _stored_cases(state, filters)
     staff = _staff()
     if not staff.sort("actor").equals(base.staff.sort("actor")):
@@ -641,10 +638,15 @@ def _derived(base: _Kept, filters: LogFilters, state: logstore.StoreState) -> _K
         """The rows' codes of ``column`` by the names they use alone (sorted as ``names``)."""
         used = rows[column].drop_nulls().unique().sort()
         kept_names = names.gather(used)
-        lookup = pl.Series(range(used.len()), dtype=pl.Int64)
         width = pl.Series(dtype=pl.Enum(kept_names)).to_physical().dtype
-        new = rows[column].replace_strict(used, lookup, default=None).cast(width)
-        return new, kept_names
+        if used.len() == names.len():  # every name still used: the codes stay as they are
+            return rows[column].cast(width), kept_names
+        # Each old code's new one by position (null for a name no kept row uses), gathered:
+        # a replace of every row's code took 0.3 s at 19M rows.
+        lookup = pl.Series(column, [None] * names.len(), dtype=width).scatter(
+            used, pl.Series(range(used.len())).cast(width)
+        )
+        return lookup.gather(rows[column]), kept_names
 
     activity, activity_names = renamed(A, base.log.activity_names)
     resource_names = base.log.resource_names
