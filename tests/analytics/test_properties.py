@@ -112,3 +112,33 @@ def test_variant_filters_partition_the_cases(rows, top):
     assert len({tuple(v) for v in variants(filter_variants(log, top=top))["activities"]}) == min(
         top, variants(log).height
     )
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    names=st.lists(
+        st.one_of(
+            st.text(alphabet="ab\u00e9\u53d7 ", min_size=0, max_size=3),
+            st.integers(0, 700).map(lambda i: f"n{i}"),
+        ),
+        min_size=1,
+        max_size=900,
+    ),
+    sample=st.integers(1, 8),
+    chunks=st.integers(1, 3),
+)
+def test_activity_codes_from_a_sample_of_the_names_equal_those_from_all(names, sample, chunks):
+    """The activity names are read from a sample of the rows first; rows whose name the sample
+    missed (rare names, a few hundred distinct ones: wider codes) are coded again. Reference:
+    every row's name, sorted, and each row's position among them."""
+    from serviceloop.analytics._build import _code_names
+
+    size = -(-len(names) // chunks)
+    parts = [pl.Series("activity", names[i : i + size]) for i in range(0, len(names), size)]
+    column = pl.concat(parts, rechunk=False)
+    got_names, got_codes = _code_names(column, sample=sample)
+    reference = sorted(set(names))
+    assert got_names.to_list() == reference
+    assert got_names.name == "activity" and got_names.dtype == pl.String
+    assert got_codes.to_list() == [reference.index(name) for name in names]
+    assert got_codes.dtype == pl.Series(dtype=pl.Enum(reference)).to_physical().dtype

@@ -28,6 +28,7 @@ from .errors import (
 
 __all__ = ["ColumnMapping", "Duplicates", "build_log"]
 _POS = "__pos"
+_NAME_SAMPLE = 65_536  # rows whose activity names are read first (see _code_names)
 
 
 def build_log(
@@ -155,16 +156,26 @@ def build_log(
     )
 
 
-def _code_names(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+def _code_names(values: pl.Series, *, sample: int = _NAME_SAMPLE) -> tuple[pl.Series, pl.Series]:
     """The sorted distinct names of a null-free column and each row's position among them.
+
+    The names are first taken from ``sample`` rows spread over the column, not from all of
+    them (a hash of ten million strings, 0.12 s of the 0.28 s this takes): the coding then
+    finds the rows whose name the sample missed (none, unless a name is rare), and only those
+    are looked at again, so the answer is the full column's whatever the sample held.
 
     An Enum column is already coded: only its few categories are looked at and the codes are
     renumbered, so its strings are never built (a big log's parts arrive that way).
     """
     if not isinstance(values.dtype, pl.Enum):
         text = values.cast(pl.String)
-        names = text.unique().sort()
-        return names, text.cast(pl.Enum(names)).to_physical()
+        every = max(1, text.len() // sample)
+        names = (text.gather_every(every) if every > 1 else text).unique().sort()
+        codes = text.cast(pl.Enum(names), strict=False).to_physical()
+        if not codes.null_count():
+            return names, codes
+        missed = codes.is_null()
+        return _recoded(names, codes, missed.arg_true(), text.filter(missed))
     codes = values.to_physical()
     present = codes.unique()
     found = values.dtype.categories.gather(present)
@@ -174,6 +185,19 @@ def _code_names(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     lut = pl.zeros(len(values.dtype.categories), width, eager=True)
     lut = lut.scatter(present.gather(order), pl.int_range(len(names), eager=True).cast(width))
     return names, lut.gather(codes)
+
+
+def _recoded(
+    names: pl.Series, codes: pl.Series, at: pl.Series, missed: pl.Series
+) -> tuple[pl.Series, pl.Series]:
+    """Codes among ``names`` (null at the rows ``at``, whose names ``missed`` were not among
+    them) made codes among all the names: as if every name had been known from the start."""
+    full = pl.concat([names, missed.unique()]).sort()
+    kind = pl.Enum(full)
+    width = pl.Series(dtype=kind).to_physical().dtype
+    lut = names.cast(kind).to_physical().cast(width)  # old position -> new position
+    known = lut.gather(codes.fill_null(0))  # the sample held a name: ``names`` is not empty
+    return full, known.scatter(at, missed.cast(kind).to_physical().cast(width))
 
 
 def _case_key(case: pl.Series, *, exact: bool) -> pl.Series:
