@@ -21,6 +21,7 @@ the activities left all read their order statistics from those runs.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import narwhals as nw
 import polars as pl
@@ -59,12 +60,13 @@ def _edge_times(log: EventLog, *, to_start: bool) -> pl.DataFrame:
     keys = None if to_start else case_step_keys(log)
     if not to_start and keys is None:
         aggs.insert(1, nw.col(C).n_unique().alias("cases"))
-    out = log.engine.collect(
+    out = _grouped(
+        log,
         log.lazy_steps()
         .filter(~nw.col(A2).is_null())
         .select(edge.alias(_EDGE), C, seconds(nw.col(later) - nw.col(T)).alias(_D))
         .group_by(_EDGE)
-        .agg(*aggs)
+        .agg(*aggs),
     )
     if keys is not None:
         cases = _pair_cases(keys, n)
@@ -76,6 +78,18 @@ def _edge_times(log: EventLog, *, to_start: bool) -> pl.DataFrame:
         out = _with_quantiles(out, runs.quantiles(groups, (0.5, 0.9)), "")
     key = pl.col(_EDGE)
     return out.select((key // n).alias(A), (key % n).alias(A2), pl.exclude(_EDGE))
+
+
+def _grouped(log: EventLog, frame: nw.LazyFrame[Any]) -> pl.DataFrame:
+    """A group-by of the steps (counts, sums, means per key). On Polars by its streaming engine:
+    a third of the in-memory engine's CPU and memory at 32M steps. Float sums over millions of
+    rows are added in pieces by either engine (two runs of the in-memory one differed in the
+    last bits, 1e-12 relative), so neither is more exact; small logs are summed in one piece."""
+    if isinstance(log.engine, PolarsEngine):
+        out = frame.to_native().collect(engine="streaming")
+        assert isinstance(out, pl.DataFrame)
+        return out
+    return log.engine.collect(frame)
 
 
 def case_step_keys(log: EventLog) -> pl.Series | None:
@@ -195,12 +209,13 @@ def arrival_times(log: EventLog) -> pl.DataFrame:
 def _arrival_times(log: EventLog) -> pl.DataFrame:
     later = S2 if log.has_start else T2
     runs = _runs(log, later)
-    out = log.engine.collect(
+    out = _grouped(
+        log,
         log.lazy_steps()
         .filter(~nw.col(A2).is_null())
         .select(A2, seconds(nw.col(later) - nw.col(T)).alias(_D))
         .group_by(A2)
-        .agg(nw.len().alias("count"), *_stats(_D, "", sorted_=runs is not None))
+        .agg(nw.len().alias("count"), *_stats(_D, "", sorted_=runs is not None)),
     )
     if runs is None:
         return out
@@ -231,7 +246,7 @@ def _own_times(log: EventLog) -> pl.DataFrame:
     if log.has_start:
         cols.append(seconds(nw.col(T) - nw.col(S)).alias("__proc"))
         aggs += _stats("__proc", "processing_", sorted_=proc_runs is not None)
-    out = log.engine.collect(log.lazy_steps().select(*cols).group_by(A).agg(*aggs))
+    out = _grouped(log, log.lazy_steps().select(*cols).group_by(A).agg(*aggs))
     if runs is not None:
         qs = _pooled(log, runs, out[A], by_target=False)
         if qs is None:
