@@ -311,11 +311,11 @@ def check_conformance(
     transitions = _transitions(st, d)
     cases, skips_long = _per_case(ev, st, d)
     case_frame = _case_frame(cases, log)
-    deviations, bad = _deviations(st, skips_long, log, d)
+    deviations, bad = _deviations(st.filter(~pl.col(_OK)), skips_long, log, d)
     variants = _variants(st, cases, d)
     stage_times, over_standard = _stage_times(st, log, d)
 
-    summary = _summary(spec, ev, st, activities, cases, bad, over_standard)
+    summary = _summary(spec, ev.height, st.height, activities, cases, bad, over_standard)
     return ConformanceResult(
         process=spec.code,
         summary=summary,

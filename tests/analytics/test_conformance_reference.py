@@ -215,7 +215,7 @@ def _timed_visits(draw: st.DrawFn) -> pl.DataFrame:
     """Stage visits with durations in microseconds (some unmeasured: a case's last visit), up to
     years long, as the stage-events step leaves them."""
     from serviceloop.analytics._schema import US, T
-    from serviceloop.analytics.conformance import _DUR, _NEXT, _STAGE
+    from serviceloop.analytics.conformance import _DUR, _NEXT, _STAGE, _US
 
     n = draw(st.integers(0, 60))
     stages = draw(st.lists(st.integers(0, 5), min_size=n, max_size=n))
@@ -235,7 +235,10 @@ def _timed_visits(draw: st.DrawFn) -> pl.DataFrame:
             ),
         }
     )
-    return frame.with_columns(((pl.col(_NEXT) - pl.col(T)) / US).cast(pl.Float64).alias(_DUR))
+    return frame.with_columns(
+        ((pl.col(_NEXT) - pl.col(T)) / US).cast(pl.Float64).alias(_DUR),
+        (pl.col(_NEXT) - pl.col(T)).alias(_US),
+    )
 
 
 @settings(max_examples=300, deadline=None)

@@ -43,13 +43,21 @@ import polars as pl
 
 from ._order import SortedRuns, sorted_runs
 from ._schema import US, A, C, S, T
-from .errors import EmptyLogError
+from .errors import EmptyLogError, InvalidParameterError
 from .eventlog import EventLog, from_polars
 from .process_model import ProcessSpec
 
-__all__ = ["ConformanceResult", "check_conformance"]
+__all__ = [
+    "ConformanceParts",
+    "ConformanceResult",
+    "check_conformance",
+    "combine_parts",
+    "conformance_from_parts",
+    "conformance_parts",
+]
 
 _STAGE, _NEXT, _PREV, _FIRST, _OK, _DUR = "__stage", "__next", "__prev", "__first", "__ok", "__dur"
+_US, _POS, _CODE, _SID, _AT = "__us", "__pos", "__code", "__sid", "__at"
 _NULL_STAGE = pl.lit(None, pl.String)
 
 
@@ -260,13 +268,20 @@ def _stage_events(ev: pl.DataFrame, act_stage: pl.Series, d: _Design) -> pl.Data
         pl.when(same_prev).then(pl.col(_STAGE).shift(1)).alias(_PREV),
         pl.when(same_next).then(pl.col(T).shift(-1)).alias(_NEXT),
     )
-    dur = ((pl.col(T) - pl.col(S)) if has_start else (pl.col(_NEXT) - pl.col(T))) / US
+    micros = (pl.col(T) - pl.col(S)) if has_start else (pl.col(_NEXT) - pl.col(T))
+    st = st.with_columns(micros.alias(_US))
     st = st.with_columns(
         d.move_allowed().alias(_OK),
-        dur.cast(pl.Float64).alias(_DUR),
+        _seconds(),
         pl.lit(d.standard).gather(pl.col(_STAGE)).alias("__std"),
     )
     return st
+
+
+def _seconds() -> pl.Expr:
+    """A visit's time in seconds (``_DUR``) from its microseconds (``_US``): one expression for
+    the check over a whole log and over parts, so both divide alike."""
+    return (pl.col(_US) / US).cast(pl.Float64).alias(_DUR)
 
 
 def _in_case_order(ev: pl.DataFrame) -> pl.DataFrame:
@@ -423,11 +438,13 @@ def _case_frame(cases: pl.DataFrame, log: EventLog) -> pl.DataFrame:
 
 
 def _deviations(
-    st: pl.DataFrame, skips_long: pl.DataFrame, log: EventLog, d: _Design
+    wrong: pl.DataFrame, skips_long: pl.DataFrame, log: EventLog, d: _Design
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """One row per wrong start, disallowed transition and skipped mandatory stage; and the
-    disallowed moves still coded (the summary counts their cases)."""
-    bad = st.filter(~pl.col(_OK)).select(
+    """One row per wrong start, disallowed transition and skipped mandatory stage, from the
+    moves that are not allowed (``wrong``: case, first, previous stage, stage, time, in event
+    order) and the skipped (case, stage) pairs; and the disallowed moves still coded (the
+    summary counts their cases). Equal times keep event order, skips process order."""
+    bad = wrong.select(
         pl.col(C),
         pl.when(pl.col(_FIRST)).then(pl.lit("start")).otherwise(pl.lit("transition")).alias("kind"),
         pl.when(pl.col(_PREV).is_not_null())
@@ -446,7 +463,7 @@ def _deviations(
     )
     deviations = (
         pl.concat([bad, skips])
-        .sort([C, "__t"], nulls_last=True)
+        .sort([C, "__t"], nulls_last=True, maintain_order=True)
         .select(
             log.decode_case(C).alias("case_id"),
             "kind",
@@ -524,17 +541,25 @@ def _variants(
     )
 
 
-def _stage_times(st: pl.DataFrame, log: EventLog, d: _Design) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Time in each stage against its standard, and the visits over standard."""
-    has_start = S in st.columns
-    over = _over_standard()
-    per_stage = st.group_by(_STAGE).agg(
+def _stage_times(
+    visits: pl.DataFrame, over: pl.DataFrame, log: EventLog, d: _Design
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Time in each stage against its standard, and the visits over standard: from every stage
+    visit's stage and microseconds (``visits``, in event order) and the visits over standard
+    (``over``: case code, stage, time entered, microseconds, in event order). The mean is
+    taken beside the counts: alone in a group-by, Polars sums a group's floats chunk by chunk,
+    and visits in pieces (parts merged, a spliced log) would differ from them in one in the
+    last bits (a test holds the two equal)."""
+    visits = visits.select(_STAGE, _US).with_columns(_seconds())
+    per_stage = visits.group_by(_STAGE).agg(
         pl.len().alias("visits"),
         pl.col(_DUR).count().alias("measured"),
         pl.col(_DUR).mean().alias("mean_seconds"),
-        over.sum().alias("over_standard"),
     )
-    per_stage = per_stage.join(_stage_quantiles(st, len(d.codes)), on=_STAGE, how="left")
+    over_per_stage = over.group_by(_STAGE).agg(pl.len().alias("over_standard"))
+    per_stage = per_stage.join(over_per_stage, on=_STAGE, how="left").join(
+        _stage_quantiles(visits, len(d.codes)), on=_STAGE, how="left"
+    )
     stage_times = (
         pl.DataFrame(
             {
@@ -575,10 +600,12 @@ def _stage_times(st: pl.DataFrame, log: EventLog, d: _Design) -> tuple[pl.DataFr
             "share_over",
         )
     )
-    over_standard = st.filter(over).select(
+    over_standard = over.with_columns(
+        _seconds(), pl.lit(d.standard).gather(pl.col(_STAGE)).alias("__std")
+    ).select(
         log.decode_case(C).alias("case_id"),
         pl.lit(d.code_s).gather(pl.col(_STAGE)).alias("stage"),
-        _utc(pl.col(S) if has_start else pl.col(T)).alias("entered"),
+        _utc(_AT).alias("entered"),
         pl.col(_DUR).alias("seconds"),
         pl.col("__std").alias("standard_seconds"),
         (pl.col(_DUR) - pl.col("__std")).alias("over_seconds"),
@@ -591,10 +618,9 @@ def _stage_quantiles(st: pl.DataFrame, n_stages: int) -> pl.DataFrame:
     ``p90_seconds``): from one sort of the visits' stages and integer durations packed together
     (:func:`._order.sorted_runs`), where Polars' group-by sorted each stage's visits apart
     (0.85 s of 1.9 s at 7.2M visits). Equal to that group-by to the bit: its rank counts the
-    group's nulls (``(n - 1) * q + nulls``, nulls first), so the interpolation does too."""
-    has_start = S in st.columns
-    micros = (pl.col(T) - pl.col(S)) if has_start else (pl.col(_NEXT) - pl.col(T))
-    timed = st.select(_STAGE, micros.alias("__us"))
+    group's nulls (``(n - 1) * q + nulls``, nulls first), so the interpolation does too.
+    ``st``: each visit's stage, microseconds (``_US``) and seconds (``_DUR``)."""
+    timed = st.select(_STAGE, pl.col(_US).alias("__us"))
     measured = timed.filter(pl.col("__us").is_not_null())
     runs = sorted_runs(measured[_STAGE], measured["__us"], max(n_stages, 1))
     if runs is None:  # a stage and a duration do not fit in 64 bits together
@@ -656,8 +682,8 @@ def _order_values(timed: pl.DataFrame, runs: SortedRuns, rows: list[int]) -> lis
 
 def _summary(
     spec: ProcessSpec,
-    ev: pl.DataFrame,
-    st: pl.DataFrame,
+    n_events: int,
+    mapped_events: int,
     activities: pl.DataFrame,
     cases: pl.DataFrame,
     bad: pl.DataFrame,
@@ -668,12 +694,11 @@ def _summary(
     n_moves = int(cases["moves"].sum())
     n_allowed = int(cases["allowed_moves"].sum())
     n_conf = int(cases["conforming"].sum())
-    mapped_events = int(st.height)
     summary = {
         "cases": n_cases,
-        "events": int(ev.height),
+        "events": n_events,
         "stage_events": mapped_events,
-        "unmapped_events": int(ev.height) - mapped_events,
+        "unmapped_events": n_events - mapped_events,
         "unmapped_activities": int(activities["stage"].null_count()),
         "cases_without_stage_events": int((cases["moves"] == 0).sum()),
         "moves": n_moves,
@@ -694,13 +719,308 @@ def _summary(
     return summary
 
 
+@dataclass(frozen=True)
+class ConformanceParts:
+    """What the check of each case is made of, so the result over any set of whole cases is an
+    aggregation of their parts (:func:`conformance_from_parts`) instead of a check of every
+    event: a log with a few cases replaced (spliced) takes the others' parts as they were, and
+    a subset of the cases takes theirs.
+
+    Cases are numbered by position (``__pos``, 0 up, in the order of the log's rows); every
+    frame is in that order, a case's rows in event order:
+
+    ``cases``: ``__code`` (the case's code in the log described), ``events``,
+    ``over_standard`` (its visits over standard), ``__sid`` (its stage sequence, a row of
+    ``sequences``). ``sequences``: the distinct stage sequences (stage indices of the design).
+    ``visits``: ``__pos``, ``__stage``, ``__us`` (microseconds in the stage, null when
+    unmeasured), every stage event. ``wrong``: ``__pos``, ``__first``, ``__prev``,
+    ``__stage``, ``__ts``: the moves that are not allowed. ``over``: ``__pos``, ``__stage``,
+    ``__at`` (entered), ``__us``: the visits over standard. Stage indices are the design's, so
+    parts are of one design (:func:`conformance_parts`' ``spec``).
+    """
+
+    cases: pl.DataFrame
+    sequences: pl.Series
+    visits: pl.DataFrame
+    wrong: pl.DataFrame
+    over: pl.DataFrame
+
+    @property
+    def n_cases(self) -> int:
+        return self.cases.height
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        """Every frame by name (``sequences`` as a one-column frame): what is stored."""
+        return {
+            "cases": self.cases,
+            "sequences": self.sequences.to_frame("__seq"),
+            "visits": self.visits,
+            "wrong": self.wrong,
+            "over": self.over,
+        }
+
+    @classmethod
+    def of_frames(cls, frames: dict[str, pl.DataFrame]) -> ConformanceParts:
+        """The parts :meth:`frames` gave; ``InvalidParameterError`` when a frame lacks a column
+        or has another type (a damaged or foreign file)."""
+        parts = cls(
+            cases=frames["cases"],
+            sequences=frames["sequences"].get_column("__seq"),
+            visits=frames["visits"],
+            wrong=frames["wrong"],
+            over=frames["over"],
+        )
+        for name, frame in parts.frames().items():
+            want = _PARTS_SCHEMA[name]
+            got = {k: frame.schema.get(k) for k in want}
+            if any(got[k] is None or not _same_kind(got[k], want[k]) for k in want):
+                raise InvalidParameterError(f"the conformance parts' {name} frame is not theirs")
+        return parts
+
+
+_INT = (pl.UInt32, pl.UInt64, pl.Int32, pl.Int64)
+_PARTS_SCHEMA: dict[str, dict[str, Any]] = {
+    "cases": {_CODE: _INT, "events": _INT, "over_standard": _INT, _SID: _INT},
+    "sequences": {"__seq": (pl.List(pl.Int32),)},
+    "visits": {_POS: _INT, _STAGE: (pl.Int32,), _US: (pl.Int64,)},
+    "wrong": {
+        _POS: _INT,
+        _FIRST: (pl.Boolean,),
+        _PREV: (pl.Int32,),
+        _STAGE: (pl.Int32,),
+        T: (pl.Int64,),
+    },
+    "over": {_POS: _INT, _STAGE: (pl.Int32,), _AT: (pl.Int64,), _US: (pl.Int64,)},
+}
+
+
+def _same_kind(dtype: Any, kinds: tuple[Any, ...]) -> bool:
+    return any(dtype == kind for kind in kinds)
+
+
+def _position_type(n: int) -> pl.DataType:
+    return pl.UInt32() if n < 2**32 else pl.UInt64()
+
+
+def conformance_parts(
+    log: EventLog, spec: ProcessSpec, *, cases: pl.Series | None = None
+) -> ConformanceParts:
+    """The per-case parts of checking ``log`` against ``spec``; only of the cases whose codes
+    ``cases`` lists (the log's case column is sorted: whole cases are sliced out), else of every
+    case. See :class:`ConformanceParts`."""
+    d = _Design.of(spec)
+    ev = _in_case_order(log.coded())
+    if cases is not None:
+        ev = _cases_of(ev, cases)
+    act_stage = pl.Series(_stage_of_activities(log.activities, spec), dtype=pl.Int32)
+    return _parts(ev, act_stage, d)
+
+
+def _cases_of(ev: pl.DataFrame, cases: pl.Series) -> pl.DataFrame:
+    """The rows of the cases coded ``cases``: slices of the sorted log (a few hundred cases of
+    7M rows cost slices, not a pass), else a filter."""
+    wanted = cases.cast(ev[C].dtype).unique().sort()
+    if not ev[C].is_sorted() or wanted.len() > 10_000:
+        return ev.filter(pl.col(C).is_in(wanted.implode()))
+    starts = ev[C].search_sorted(wanted, side="left").to_list()
+    ends = ev[C].search_sorted(wanted, side="right").to_list()
+    pieces = [ev.slice(a, b - a) for a, b in zip(starts, ends, strict=True) if b > a]
+    if not pieces:
+        return ev.clear()
+    return _in_case_order(pl.concat(pieces))
+
+
+def _parts(ev: pl.DataFrame, act_stage: pl.Series, d: _Design) -> ConformanceParts:
+    """:class:`ConformanceParts` of the coded rows ``ev`` (in case order)."""
+    pos_type = _position_type(ev.height)
+    first = (pl.col(C) != pl.col(C).shift(1)).fill_null(True)
+    codes = ev.filter(first)[C]  # each case's code, in the order of its rows
+    dense = ev[C].flags["SORTED_ASC"] and (codes.is_empty() or int(codes[-1]) == codes.len() - 1)
+    if not dense:  # number the cases by position (rows of the log in case order, any codes)
+        ev = ev.with_columns(pl.col(C).rle_id().cast(pos_type).set_sorted())
+    st = _stage_events(ev, act_stage, d)
+    case_variants, seqs = _case_variants(ev, st)
+    per_case = case_variants.select(
+        pl.lit(codes).gather(pl.col(C)).alias(_CODE),
+        "events",
+        "over_standard",
+        pl.col("__v").alias(_SID),
+    )
+    at = S if S in st.columns else T
+    position = pl.col(C).cast(pos_type).alias(_POS)
+    return ConformanceParts(
+        cases=per_case,
+        sequences=seqs["__seq"],
+        visits=st.select(position, _STAGE, _US),
+        wrong=st.filter(~pl.col(_OK)).select(position, _FIRST, _PREV, _STAGE, T),
+        over=st.filter(_over_standard()).select(position, _STAGE, pl.col(at).alias(_AT), _US),
+    )
+
+
+def combine_parts(
+    pieces: list[tuple[ConformanceParts, pl.Series]],
+) -> ConformanceParts:
+    """The parts of a log made of the cases of ``pieces``: each is (parts, each of its cases'
+    code in that log, or null for a case it does not keep). The log's rows are in case-code
+    order (as a coded log is), so its cases are numbered in code order; a piece's kept cases
+    keep their order (e.g. the cases a filter keeps, or those a splice did not touch).
+
+    Raises
+    ------
+    InvalidParameterError
+        When a piece gives as many codes as it has cases not, or two cases one code.
+    """
+    for parts, codes in pieces:
+        if codes.len() != parts.n_cases:
+            raise InvalidParameterError(
+                f"{codes.len()} codes given for {parts.n_cases} cases of conformance parts"
+            )
+    kept = pl.concat(
+        [
+            pl.DataFrame(
+                {
+                    "__piece": pl.repeat(i, parts.n_cases, dtype=pl.UInt32, eager=True),
+                    "__row": pl.int_range(parts.n_cases, dtype=pl.UInt64, eager=True),
+                    _CODE: codes.cast(pl.Int64),
+                }
+            )
+            for i, (parts, codes) in enumerate(pieces)
+        ]
+    ).filter(pl.col(_CODE).is_not_null())
+    if kept[_CODE].n_unique() != kept.height:
+        raise InvalidParameterError("two cases of the conformance parts are given one code")
+    pos_type = _position_type(kept.height)
+    kept = kept.sort(_CODE).with_row_index(_POS).with_columns(pl.col(_POS).cast(pos_type))
+    sequences = pl.concat([p.sequences for p, _ in pieces]).unique(maintain_order=True)
+    global_ids = sequences.to_frame("__seq").with_row_index("__global")
+    case_parts: list[pl.DataFrame] = []
+    frames: dict[str, list[pl.DataFrame]] = {"visits": [], "wrong": [], "over": []}
+    for i, (parts, _) in enumerate(pieces):
+        mine = kept.filter(pl.col("__piece") == i)
+        new_pos = pl.repeat(None, parts.n_cases, dtype=pos_type, eager=True)
+        if mine.height:
+            new_pos = new_pos.scatter(mine["__row"], mine[_POS])
+        remap = (
+            parts.sequences.to_frame("__seq")
+            .join(global_ids, on="__seq", how="left", maintain_order="left")["__global"]
+            .cast(pl.UInt32)
+        )
+        case_parts.append(
+            parts.cases.with_columns(
+                new_pos.alias(_POS),
+                pl.lit(remap).gather(pl.col(_SID)).alias(_SID),
+            ).filter(pl.col(_POS).is_not_null())
+        )
+        for name in frames:
+            frame: pl.DataFrame = getattr(parts, name)
+            frames[name].append(
+                frame.with_columns(pl.lit(new_pos).gather(pl.col(_POS)).alias(_POS)).filter(
+                    pl.col(_POS).is_not_null()
+                )
+            )
+    cases = pl.concat(case_parts, how="vertical_relaxed").sort(_POS)
+    cases = cases.with_columns(
+        kept[_CODE].cast(cases[_CODE].dtype if cases.height else pl.Int64).alias(_CODE)
+    ).drop(_POS)
+    return ConformanceParts(
+        cases=cases,
+        sequences=sequences,
+        visits=_merged(frames["visits"]),
+        wrong=_merged(frames["wrong"]),
+        over=_merged(frames["over"]),
+    )
+
+
+def _merged(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """Frames of disjoint cases merged into case order, each case's rows in their order: by a
+    merge of sorted runs (a splice adds a few cases to millions of rows), else a stable sort."""
+    frames = [f for f in frames if f.height] or frames[:1]
+    if all(f[_POS].is_sorted() for f in frames):
+        out = frames[0]
+        for other in frames[1:]:
+            out = out.merge_sorted(other.cast(dict(out.schema)), key=_POS)  # type: ignore[arg-type]
+        return out
+    return pl.concat(frames, how="vertical_relaxed").sort(_POS, maintain_order=True)
+
+
+def conformance_from_parts(
+    log: EventLog, spec: ProcessSpec, parts: ConformanceParts
+) -> ConformanceResult:
+    """The result of :func:`check_conformance` of ``log`` against ``spec`` aggregated from
+    ``parts`` (of ``spec``, one per case of ``log``, in the order of its rows: those
+    :func:`conformance_parts` or :func:`combine_parts` gave), equal to it frame for frame. Only
+    the activity mapping reads the log's rows; the rest is the parts'.
+
+    Raises
+    ------
+    EmptyLogError
+        When the log has no events.
+    InvalidParameterError
+        When the parts are not of as many cases and events as the log.
+    """
+    if log.n_events == 0:
+        raise EmptyLogError("the log has no events (did a filter remove them all?)")
+    if parts.n_cases != log.n_cases or int(parts.cases["events"].sum()) != log.n_events:
+        raise InvalidParameterError(
+            f"the conformance parts are of {parts.n_cases} cases and "
+            f"{int(parts.cases['events'].sum())} events, the log has {log.n_cases} and "
+            f"{log.n_events}"
+        )
+    d = _Design.of(spec)
+    ev = log.coded()
+    act_stage = pl.Series(_stage_of_activities(log.activities, spec), dtype=pl.Int32)
+    activities = _activity_mapping(ev, log.activity_names, act_stage, d)
+    code_of = parts.cases[_CODE]
+    # Per case, by code: its sequence numbered in order of the first case that has it.
+    case_variants = parts.cases.select(
+        pl.col(_CODE).alias(C), "events", "over_standard", _SID
+    ).sort(C)
+    first = case_variants[_SID].unique(maintain_order=True)
+    v_of_sid = pl.Series([0] * parts.sequences.len(), dtype=pl.UInt32).scatter(
+        first, pl.int_range(first.len(), dtype=pl.UInt32, eager=True)
+    )
+    case_variants = case_variants.with_columns(
+        pl.lit(v_of_sid).gather(pl.col(_SID)).alias("__v")
+    ).drop(_SID)
+    seqs = pl.DataFrame(
+        {"__seq": parts.sequences.gather(first)}, schema={"__seq": pl.List(pl.Int32)}
+    ).with_row_index("__v")
+    moves = _variant_moves(seqs, d)
+    verdicts = _variant_verdicts(seqs, moves, d)
+    counts = case_variants.group_by("__v").agg(pl.len().cast(pl.Int64)).sort("__v")["len"]
+    transitions = _transitions(moves, counts, d)
+    cases, skips_long = _per_case(case_variants, verdicts)
+    case_frame = _case_frame(cases, log)
+    by_code = pl.lit(code_of).gather(pl.col(_POS)).alias(C)
+    wrong = parts.wrong.select(by_code, _FIRST, _PREV, _STAGE, T)
+    deviations, bad = _deviations(wrong, skips_long, log, d)
+    variants = _variants(verdicts, seqs, counts, d)
+    over = parts.over.select(by_code, _STAGE, _AT, _US)
+    stage_times, over_standard = _stage_times(parts.visits, over, log, d)
+    summary = _summary(
+        spec, log.n_events, parts.visits.height, activities, cases, bad, over_standard
+    )
+    return ConformanceResult(
+        process=spec.code,
+        summary=summary,
+        activities=activities,
+        transitions=transitions,
+        cases=case_frame,
+        deviations=deviations,
+        variants=variants,
+        stage_times=stage_times,
+        over_standard=over_standard,
+    )
+
+
 def check_conformance(
     log: EventLog | pl.DataFrame | pl.LazyFrame, spec: ProcessSpec
 ) -> ConformanceResult:
     """Check ``log`` against ``spec``; see the module docstring for the definitions.
 
     ``log`` is an :class:`EventLog` or a frame with the canonical columns ``case_id``,
-    ``activity``, ``timestamp`` (and optionally ``start_timestamp``).
+    ``activity``, ``timestamp`` (and optionally ``start_timestamp``). The check is each case's
+    parts (:func:`conformance_parts`) aggregated (:func:`conformance_from_parts`).
 
     Raises
     ------
@@ -725,31 +1045,4 @@ def check_conformance(
         log = from_polars(log, duplicates="keep")
     if log.n_events == 0:
         raise EmptyLogError("the log has no events (did a filter remove them all?)")
-    d = _Design.of(spec)
-    ev = _in_case_order(log.coded())
-    act_stage = pl.Series(_stage_of_activities(log.activities, spec), dtype=pl.Int32)
-    activities = _activity_mapping(ev, log.activity_names, act_stage, d)
-    st = _stage_events(ev, act_stage, d)
-    case_variants, seqs = _case_variants(ev, st)
-    moves = _variant_moves(seqs, d)
-    verdicts = _variant_verdicts(seqs, moves, d)
-    counts = case_variants.group_by("__v").agg(pl.len().cast(pl.Int64)).sort("__v")["len"]
-    transitions = _transitions(moves, counts, d)
-    cases, skips_long = _per_case(case_variants, verdicts)
-    case_frame = _case_frame(cases, log)
-    deviations, bad = _deviations(st, skips_long, log, d)
-    variants = _variants(verdicts, seqs, counts, d)
-    stage_times, over_standard = _stage_times(st, log, d)
-
-    summary = _summary(spec, ev, st, activities, cases, bad, over_standard)
-    return ConformanceResult(
-        process=spec.code,
-        summary=summary,
-        activities=activities,
-        transitions=transitions,
-        cases=case_frame,
-        deviations=deviations,
-        variants=variants,
-        stage_times=stage_times,
-        over_standard=over_standard,
-    )
+    return conformance_from_parts(log, spec, conformance_parts(log, spec))

@@ -1,0 +1,260 @@
+"""Conformance aggregated from per-case parts equals the check of the log they make up, frame for
+frame (types, order, nulls, floats) and summary: the parts of a subset of the cases (a filter
+set), and the stored parts of the untouched cases with fresh parts of the touched and new ones
+(a log spliced with new events)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import fields
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from serviceloop.analytics import EmptyLogError, EventLog, from_polars
+from serviceloop.analytics._schema import C
+from serviceloop.analytics.conformance import (
+    ConformanceParts,
+    ConformanceResult,
+    check_conformance,
+    combine_parts,
+    conformance_from_parts,
+    conformance_parts,
+)
+from serviceloop.analytics.errors import InvalidParameterError
+
+from .test_conformance import ROWS, SPEC, _log
+from .test_conformance_reference import ACTIVITIES, T0, WIDE
+
+FRAMES = [f.name for f in fields(ConformanceResult) if f.name not in ("process", "summary")]
+
+
+def _assert_same(got: ConformanceResult, want: ConformanceResult) -> None:
+    assert got.process == want.process
+    assert got.summary == want.summary
+    for name in FRAMES:
+        frame, expected = getattr(got, name), getattr(want, name)
+        assert frame.schema == expected.schema, name
+        assert frame.equals(expected, null_equal=True), f"{name}:\n{frame}\n{expected}"
+
+
+def _codes_by_name(log: EventLog) -> dict[str, int]:
+    """Each case's code in ``log`` by its name."""
+    coded = log.coded().select(C).unique()
+    return {log.case_names[code]: code for code in coded[C].to_list()}
+
+
+def _codes_in(
+    parts: ConformanceParts, source: EventLog, target: dict[str, int | None]
+) -> pl.Series:
+    """For each case of ``parts`` (of ``source``), its code in the target log, or null."""
+    names = [source.case_names[code] for code in parts.cases["__code"].to_list()]
+    return pl.Series([target.get(name) for name in names], dtype=pl.Int64)
+
+
+@st.composite
+def _rows(draw: st.DrawFn, cases: int = 12) -> list[tuple[int, str, int, int]]:
+    """(case, activity, minutes after T0, minutes the step took): equal times, repeated and
+    unmapped steps, cases of unmapped steps only."""
+    n = draw(st.integers(1, 50))
+    return draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, cases),
+                st.sampled_from(ACTIVITIES),
+                st.integers(0, 300),
+                st.integers(0, 90),
+            ),
+            min_size=n,
+            max_size=n,
+        )
+    )
+
+
+def _frame(rows: list[tuple[int, str, int, int]], starts: bool) -> pl.DataFrame:
+    frame = pl.DataFrame(
+        {
+            "case_id": [f"c{r[0]}" for r in rows],
+            "activity": [r[1] for r in rows],
+            "timestamp": [T0 + dt.timedelta(minutes=r[2]) for r in rows],
+        },
+        schema={"case_id": pl.String, "activity": pl.String, "timestamp": pl.Datetime("us", "UTC")},
+    )
+    if starts:
+        frame = frame.with_columns(
+            pl.Series(
+                "start_timestamp",
+                [T0 + dt.timedelta(minutes=r[2] - r[3]) for r in rows],
+                dtype=pl.Datetime("us", "UTC"),
+            )
+        )
+    return frame
+
+
+def _check_subset(frame: pl.DataFrame, keep: set[str]) -> None:
+    whole = from_polars(frame, duplicates="keep")
+    sub_frame = frame.filter(pl.col("case_id").is_in(sorted(keep)))
+    if sub_frame.is_empty():
+        return
+    sub = from_polars(sub_frame, duplicates="keep")
+    stored = conformance_parts(whole, SPEC)
+    parts = combine_parts([(stored, _codes_in(stored, whole, _codes_by_name(sub)))])
+    _assert_same(conformance_from_parts(sub, SPEC, parts), check_conformance(sub, SPEC))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=_rows(), starts=st.booleans(), keep=st.sets(st.integers(0, 12)))
+def test_the_parts_of_a_subset_of_the_cases_give_its_check(rows, starts, keep):
+    _check_subset(_frame(rows, starts), {f"c{k}" for k in keep})
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=_rows(),
+    new_rows=_rows(cases=16),
+    starts=st.booleans(),
+    touched=st.sets(st.integers(0, 16)),
+)
+def test_stored_parts_of_untouched_cases_and_fresh_parts_give_the_spliced_check(
+    rows, new_rows, starts, touched
+):
+    """A log a few events on: the cases they touch (some new, some gone from the log, as a
+    case that left a team's filter) are checked afresh, the others' parts taken as stored."""
+    old_frame = _frame(rows, starts)
+    touched_names = {f"c{k}" for k in touched}
+    # The touched cases' events now: their old ones and the new ones (or none: it left).
+    new = [r for r in new_rows if f"c{r[0]}" in touched_names]
+    kept_old = [r for r in rows if f"c{r[0]}" not in touched_names or r[0] % 3 != 0]
+    assume(kept_old + new)  # a log of no event is refused, spliced or not
+    frame = _frame(kept_old + new, starts)
+    old = from_polars(old_frame, duplicates="keep")
+    log = from_polars(frame, duplicates="keep")
+    target = _codes_by_name(log)
+    stored = conformance_parts(old, SPEC)
+    untouched = {name: code for name, code in target.items() if name not in touched_names}
+    fresh_codes = pl.Series(
+        sorted(code for name, code in target.items() if name in touched_names), dtype=pl.Int64
+    )
+    fresh = conformance_parts(log, SPEC, cases=fresh_codes)
+    parts = combine_parts(
+        [
+            (stored, _codes_in(stored, old, untouched)),
+            (fresh, fresh.cases["__code"].cast(pl.Int64)),
+        ]
+    )
+    _assert_same(conformance_from_parts(log, SPEC, parts), check_conformance(log, SPEC))
+
+
+def test_the_parts_of_the_hand_made_log_give_its_check_for_every_subset_of_three():
+    frame = _log(ROWS)
+    names = sorted(set(frame["case_id"]))
+    for i, first in enumerate(names):
+        for second in names[i:]:
+            _check_subset(frame, {first, second, names[-1]})
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    paths=st.lists(st.lists(st.integers(0, 69), min_size=0, max_size=40), min_size=2, max_size=8),
+    keep=st.lists(st.booleans(), min_size=8, max_size=8),
+)
+def test_the_parts_hold_a_process_wider_than_63_stages(paths, keep):
+    rows = [
+        (f"p{i}", f"Stage {stage}", T0 + dt.timedelta(minutes=7 * j))
+        for i, path in enumerate(paths)
+        for j, stage in enumerate(path or [0])
+    ]
+    frame = pl.DataFrame(rows, schema=["case_id", "activity", "timestamp"], orient="row")
+    whole = from_polars(frame, duplicates="keep")
+    kept = {f"p{i}" for i in range(len(paths)) if keep[i]}
+    sub_frame = frame.filter(pl.col("case_id").is_in(sorted(kept)))
+    if sub_frame.is_empty():
+        return
+    sub = from_polars(sub_frame, duplicates="keep")
+    stored = conformance_parts(whole, WIDE)
+    parts = combine_parts([(stored, _codes_in(stored, whole, _codes_by_name(sub)))])
+    _assert_same(conformance_from_parts(sub, WIDE, parts), check_conformance(sub, WIDE))
+
+
+def test_the_stage_times_of_visits_in_pieces_equal_those_of_them_in_one():
+    """Polars' mean alone in a group-by sums floats chunk by chunk (at 100k values in pieces
+    of 7 it differs in the last bits); the stage times' mean, taken beside the counts, does
+    not: parts merged from pieces, or a spliced log, give the mean of the log written whole."""
+    from serviceloop.analytics.conformance import _Design, _stage_times
+
+    n = 100_000
+    visits = pl.DataFrame(
+        {
+            "__stage": pl.Series([i * 7 % 4 for i in range(n)], dtype=pl.Int32),
+            "__us": pl.Series([i * 982_451_653 % 10**11 for i in range(n)], dtype=pl.Int64),
+        }
+    )
+    pieces = pl.concat([visits.slice(i, 7) for i in range(0, n, 7)], rechunk=False)
+    over = pl.DataFrame(
+        schema={C: pl.UInt32, "__stage": pl.Int32, "__at": pl.Int64, "__us": pl.Int64}
+    )
+    log = from_polars(_log(ROWS), duplicates="keep")
+    design = _Design.of(SPEC)
+    whole, _ = _stage_times(visits, over, log, design)
+    in_pieces, _ = _stage_times(pieces, over, log, design)
+    assert in_pieces.equals(whole)
+    plain = pieces.with_columns((pl.col("__us") / 1_000_000).alias("s")).group_by("__stage")
+    assert plain.agg(pl.col("s").mean()).sort("__stage")["s"].to_list() != (
+        whole["mean_seconds"].to_list()
+    ), "the pieces no longer change Polars' mean: this test shows nothing"
+
+
+def test_parts_of_another_log_are_refused():
+    log = from_polars(_log(ROWS), duplicates="keep")
+    fewer = from_polars(_log([r for r in ROWS if r[0] != "6"]), duplicates="keep")
+    with pytest.raises(InvalidParameterError, match="parts are of 6 cases"):
+        conformance_from_parts(fewer, SPEC, conformance_parts(log, SPEC))
+
+
+def test_codes_of_another_length_or_twice_one_code_are_refused():
+    parts = conformance_parts(from_polars(_log(ROWS), duplicates="keep"), SPEC)
+    with pytest.raises(InvalidParameterError, match="5 codes given for 6 cases"):
+        combine_parts([(parts, pl.Series(range(5), dtype=pl.Int64))])
+    with pytest.raises(InvalidParameterError, match="one code"):
+        combine_parts([(parts, pl.Series([0, 1, 2, 3, 4, 4], dtype=pl.Int64))])
+
+
+def test_frames_of_another_shape_are_refused():
+    parts = conformance_parts(from_polars(_log(ROWS), duplicates="keep"), SPEC)
+    frames = parts.frames()
+    assert ConformanceParts.of_frames(frames).cases.equals(parts.cases)
+    damaged = dict(frames, visits=frames["visits"].drop("__us"))
+    with pytest.raises(InvalidParameterError, match="visits"):
+        ConformanceParts.of_frames(damaged)
+    retyped = dict(frames, over=frames["over"].with_columns(pl.col("__at").cast(pl.Float64)))
+    with pytest.raises(InvalidParameterError, match="over"):
+        ConformanceParts.of_frames(retyped)
+
+
+def test_the_parts_of_no_case_add_nothing():
+    log = from_polars(_log(ROWS), duplicates="keep")
+    none = conformance_parts(log, SPEC, cases=pl.Series([], dtype=pl.Int64))
+    assert none.n_cases == 0 and none.visits.is_empty()
+    everything = conformance_parts(log, SPEC)
+    parts = combine_parts(
+        [
+            (everything, everything.cases["__code"].cast(pl.Int64)),
+            (none, pl.Series([], dtype=pl.Int64)),
+        ]
+    )
+    _assert_same(conformance_from_parts(log, SPEC, parts), check_conformance(log, SPEC))
+    with pytest.raises(EmptyLogError):
+        conformance_from_parts(_empty(log), SPEC, none)
+
+
+def _empty(log: EventLog) -> EventLog:
+    return EventLog(
+        log.coded().clear(),
+        activity_names=log.activity_names,
+        case_names=log.case_names,
+        resource_names=log.resource_names,
+        attributes=log.attributes,
+        engine=log.engine,
+    )
