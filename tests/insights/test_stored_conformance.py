@@ -1,7 +1,9 @@
 """The conformance of the every-case stage log stored beside its coded log
 (``insights.storedconformance``): a fresh process at the same log version takes it, and it
 equals the result computed afresh; one of another version, generation or design, or a damaged
-one, is never used."""
+one, is never used. Its per-case parts check a filter set's log and a log spliced with new
+events (the parts of the untouched cases, fresh parts of the touched ones): the same result as
+checking that log whole."""
 
 from __future__ import annotations
 
@@ -10,11 +12,17 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
-from serviceloop.analytics.conformance import ConformanceResult, check_conformance
+from serviceloop.analytics.conformance import (
+    ConformanceParts,
+    ConformanceResult,
+    check_conformance,
+    conformance_parts,
+)
 from serviceloop.analytics.process_model import ProcessSpec
-from serviceloop.insights import codedlog, pages, selectors, storedconformance
+from serviceloop.insights import codedlog, lineage, pages, selectors, storedconformance
 from serviceloop.insights.selectors import LogFilters, event_log, stored_log_at
 from serviceloop.processes.services import process_spec_from_version
 from tests.insights.conftest import PAGE_CONTEXTS, Log, walk
@@ -47,22 +55,28 @@ def _stored_log() -> tuple[Any, tuple[str, str, codedlog.Version]]:
     return log, at
 
 
-def _computed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """A count of the conformance checks computed from now on (not taken from disk)."""
-    calls: list[int] = []
+def _computed(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """What the pages check from now on, not taken from disk: "whole" for a log checked whole,
+    the number of cases for fresh parts of the cases of a log that stored parts lack."""
+    calls: list[Any] = []
 
     def counted(log: Any, spec: ProcessSpec) -> ConformanceResult:
-        calls.append(1)
+        calls.append("whole")
         return check_conformance(log, spec)
 
+    def counted_parts(log: Any, spec: ProcessSpec, *, cases: Any = None) -> ConformanceParts:
+        calls.append("whole" if cases is None else cases.len())
+        return conformance_parts(log, spec, cases=cases)
+
     monkeypatch.setattr(pages, "check_conformance", counted)
+    monkeypatch.setattr(pages, "conformance_parts", counted_parts)
     return calls
 
 
 def _result_folder(at: tuple[str, str, codedlog.Version], spec: ProcessSpec) -> Path:
     folder = codedlog.folder_at(*at)
     assert folder is not None
-    return folder / f"conformance-{storedconformance.spec_key(spec)}"
+    return folder / f"conformance-{storedconformance.FORMAT}-{storedconformance.spec_key(spec)}"
 
 
 def test_the_stored_result_equals_one_computed_afresh(
@@ -74,26 +88,67 @@ def test_the_stored_result_equals_one_computed_afresh(
     assert storedconformance.load(*at, spec) is None
     calls = _computed(monkeypatch)
     first = pages.conformance_of(log, spec)  # computed and stored
-    assert calls == [1]
+    assert calls == ["whole"]
     log, again_at = _stored_log()  # a fresh process at the same version
     assert again_at == at
     stored = pages.conformance_of(log, spec)
-    assert calls == [1]  # taken from disk
+    assert calls == ["whole"]  # taken from disk
     _assert_equal(stored, first)
     _assert_equal(stored, check_conformance(log, spec))
 
 
-def test_a_filtered_log_is_neither_stored_nor_read(live_log: Log) -> None:
+@pytest.mark.parametrize(
+    "filters",
+    [
+        LogFilters(priorities=("normal",)),
+        LogFilters(priorities=("high", "low")),
+        LogFilters(channels=("portal",)),
+        LogFilters(priorities=("urgent",)),  # no case: no log
+    ],
+)
+def test_a_filter_sets_log_is_checked_from_the_stored_parts_of_its_cases(
+    live_log: Log, monkeypatch: pytest.MonkeyPatch, filters: LogFilters
+) -> None:
+    spec = _spec(live_log)
+    log, at = _stored_log()
+    pages.conformance_of(log, spec)  # stores the result and the parts
+    assert storedconformance.load_parts(*at, spec) is not None
+    calls = _computed(monkeypatch)
+    filtered = event_log(filters)
+    if filtered is None:
+        return
+    assert stored_log_at(filtered) is None and lineage.origin(filtered) is not None
+    assert filtered.n_cases < log.n_cases
+    _assert_equal(pages.conformance_of(filtered, spec), check_conformance(filtered, spec))
+    assert calls == []  # aggregated from the stored parts, nothing checked
+
+
+def test_a_team_filter_after_new_events_takes_fresh_parts_of_the_touched_cases(
+    live_log: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec = _spec(live_log)
     log, _ = _stored_log()
     pages.conformance_of(log, spec)
+    walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
     team = live_log.fresh.team
     assert team is not None
+    calls = _computed(monkeypatch)
     filtered = event_log(LogFilters(teams=(team.pk,)))
     assert filtered is not None and stored_log_at(filtered) is None
+    _assert_equal(pages.conformance_of(filtered, spec), check_conformance(filtered, spec))
+    assert calls == [1]  # the touched case alone
+
+
+def test_a_narrowed_log_is_checked_whole(live_log: Log, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = _spec(live_log)
+    log, _ = _stored_log()
+    pages.conformance_of(log, spec)
+    calls = _computed(monkeypatch)
     narrowed = event_log(LogFilters(min_hours=1))
     assert narrowed is not None and stored_log_at(narrowed) is None
+    assert lineage.origin(narrowed) is None  # cases and rows of the library's filter
     _assert_equal(pages.conformance_of(narrowed, spec), check_conformance(narrowed, spec))
+    assert calls == ["whole"]
 
 
 def test_a_result_of_another_version_generation_or_design_is_not_used(
@@ -112,22 +167,61 @@ def test_a_result_of_another_version_generation_or_design_is_not_used(
     assert storedconformance.spec_key(other) != storedconformance.spec_key(spec)
     assert storedconformance.load(view, generation, version, other) is None
     # Nor is one written for a version the stored log is not at.
-    assert not storedconformance.write(view, generation, later, spec, result)
+    parts = storedconformance.load_parts(*at, spec)
+    assert parts is not None
+    assert storedconformance.load_parts(view, generation, later, spec) is None
+    assert storedconformance.load_parts(view, generation, version, other) is None
+    assert not storedconformance.write(view, generation, later, spec, result, parts)
     # A result file moved under another design's key (a foreign file) is refused.
     foreign = _result_folder(at, other)
     _result_folder(at, spec).rename(foreign)
     assert storedconformance.load(view, generation, version, other) is None
-    # After new events the log is spliced in a fresh process: not the stored one, computed.
+    # After new events the log is spliced in a fresh process: not the stored one; its parts
+    # are under the other design's key now, so it is checked whole.
     walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
     selectors.forget_kept_logs()
     spliced = event_log(LogFilters())
     assert spliced is not None and stored_log_at(spliced) is None
     calls = _computed(monkeypatch)
     _assert_equal(pages.conformance_of(spliced, spec), check_conformance(spliced, spec))
-    assert calls == [1]
+    assert calls == ["whole"]
 
 
-@pytest.mark.parametrize("damage", ["truncated", "garbage", "missing", "no summary", "another log"])
+@pytest.mark.parametrize("fresh_process", [False, True])
+def test_a_spliced_log_takes_the_stored_parts_of_its_untouched_cases(
+    live_log: Log, monkeypatch: pytest.MonkeyPatch, fresh_process: bool
+) -> None:
+    """New events touch a case: the log spliced (in this process, or in a fresh one from the
+    stored log) is checked from the stored parts and fresh parts of that case alone."""
+    spec = _spec(live_log)
+    log, at = _stored_log()
+    pages.conformance_of(log, spec)
+    walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
+    walk(live_log.again, live_log.version, live_log.manager, [])
+    if fresh_process:
+        selectors.forget_kept_logs()
+    calls = _computed(monkeypatch)
+    spliced = event_log(LogFilters())
+    assert spliced is not None and stored_log_at(spliced) is None
+    origin = lineage.origin(spliced)
+    assert origin is not None and origin.at == at
+    _assert_equal(pages.conformance_of(spliced, spec), check_conformance(spliced, spec))
+    assert calls == [1]  # the case the new event touched
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "truncated",
+        "garbage",
+        "missing",
+        "no summary",
+        "another log",
+        "parts truncated",
+        "parts missing",
+        "parts of another shape",
+    ],
+)
 def test_a_damaged_result_is_ignored(
     live_log: Log, monkeypatch: pytest.MonkeyPatch, damage: str
 ) -> None:
@@ -135,6 +229,23 @@ def test_a_damaged_result_is_ignored(
     log, at = _stored_log()
     want = pages.conformance_of(log, spec)
     folder = _result_folder(at, spec)
+    if damage.startswith("parts"):
+        visits = folder / "parts-visits.arrow"
+        if damage == "parts truncated":
+            visits.write_bytes(visits.read_bytes()[:-64])
+        elif damage == "parts missing":
+            (folder / "parts-sequences.arrow").unlink()
+        else:  # a frame of the right size and rows but another column
+            _rewrite_as(folder, "parts-visits", pl.read_ipc(visits).rename({"__us": "__other"}))
+        assert storedconformance.load_parts(*at, spec) is None
+        assert storedconformance.load(*at, spec) is not None  # the result itself is whole
+        walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
+        calls = _computed(monkeypatch)
+        spliced = event_log(LogFilters())
+        assert spliced is not None
+        _assert_equal(pages.conformance_of(spliced, spec), check_conformance(spliced, spec))
+        assert calls == ["whole"]
+        return
     if damage == "truncated":
         path = folder / "cases.arrow"
         path.write_bytes(path.read_bytes()[:-64])
@@ -154,7 +265,17 @@ def test_a_damaged_result_is_ignored(
     log, _ = _stored_log()
     calls = _computed(monkeypatch)
     _assert_equal(pages.conformance_of(log, spec), want)
-    assert calls == [1]
+    assert calls == ["whole"]
+
+
+def _rewrite_as(folder: Path, name: str, frame: pl.DataFrame) -> None:
+    """``frame`` written as the file ``name`` with its size and rows recorded (a foreign frame
+    that passes the size checks)."""
+    path = folder / f"{name}.arrow"
+    frame.write_ipc(path, compression="uncompressed")
+    raw = json.loads((folder / "result.json").read_text())
+    raw["sizes"][name], raw["heights"][name] = path.stat().st_size, frame.height
+    (folder / "result.json").write_text(json.dumps(raw))
 
 
 def test_pages_with_the_stored_result_equal_pages_computed_without_it(live_log: Log) -> None:

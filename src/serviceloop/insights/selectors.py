@@ -64,7 +64,7 @@ from serviceloop.cases.eventlog import (
     stage_visits,
 )
 from serviceloop.cases.models import Case, CaseEvent, Category
-from serviceloop.insights import codedlog, logstore
+from serviceloop.insights import codedlog, lineage, logstore
 from serviceloop.processes.models import ProcessVersion, Stage
 
 __all__ = [
@@ -655,6 +655,7 @@ def _derived(base: _Kept, filters: LogFilters, state: logstore.StoreState) -> _K
     else:
         resource, resource_names = renamed(R, resource_names)
     log = _coded_log(codes, activity, rows[T], resource, per_case, activity_names, resource_names)
+    lineage.derived(log, base.log, keep_case)
     return _Kept(state.version, state.generation, cases, order["__case"], log, staff, base.held)
 
 
@@ -717,6 +718,7 @@ def _stored_kept(view: View, state: logstore.StoreState) -> _Kept | None:
             log.memo(("insights.name_counts", column), used.copy)
         _give_cases(log, stored.percase)
         _stored_logs[log] = (view, stored.generation, stored.version)
+        lineage.stored(log, _stored_logs[log])
     return _Kept(stored.version, stored.generation, stored.cases, keys, log, staff, stored.held)
 
 
@@ -773,6 +775,7 @@ def _keep_on_disk(filters: LogFilters, kept: _Kept, *, worker: bool = False) -> 
     try:
         if codedlog.write(filters.view, stored):
             _stored_logs[log] = (filters.view, kept.generation, kept.version)
+            lineage.stored(log, _stored_logs[log])
     except OSError as exc:
         logger.warning("insights: the coded log of %s was not written: %s", filters.view, exc)
 
@@ -1002,6 +1005,7 @@ def _spliced(
     for column, used in name_counts.items():
         log.memo(("insights.name_counts", column), used.copy)
     _give_cases(log, per_case)
+    lineage.spliced(log, old, gone, fresh_keys, keys)
     return log, keys
 
 

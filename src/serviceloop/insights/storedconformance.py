@@ -11,6 +11,12 @@ temporary name and renamed into place, so a reader never sees half a result. A n
 is written into a new folder, and this one is deleted with the old log. A result that is
 missing, damaged, of another design or of another log version is ignored (the caller computes
 it): never a wrong page, never a crash.
+
+Beside the result, each case's parts of it (:class:`~serviceloop.analytics.conformance.
+ConformanceParts`: its stage sequence, visits, wrong moves, visits over standard; 7.2M visits at
+a million cases), so a log made from the stored one (a filter set's cases, or the stored log
+with the cases new events touched read again: :mod:`.lineage`) is checked by aggregating the
+stored parts of its untouched cases and fresh parts of the others (:func:`load_parts`).
 """
 
 from __future__ import annotations
@@ -23,21 +29,34 @@ import shutil
 import uuid
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
 
-from serviceloop.analytics.conformance import ConformanceResult
+from serviceloop.analytics.conformance import ConformanceParts, ConformanceResult
+from serviceloop.analytics.errors import InvalidParameterError
 from serviceloop.analytics.process_model import ProcessSpec, dump_process_yaml
 from serviceloop.insights import codedlog
 
-__all__ = ["FORMAT", "load", "spec_key", "write"]
+__all__ = ["FORMAT", "load", "load_parts", "spec_key", "write"]
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
 #: The result's frames, each a file ``<name>.arrow`` (every field but ``process`` and ``summary``).
 _FRAMES = tuple(f.name for f in fields(ConformanceResult) if f.name not in ("process", "summary"))
+#: The per-case parts' frames, each a file ``parts-<name>.arrow``.
+_PARTS = ("cases", "sequences", "visits", "wrong", "over")
+#: What :func:`load` and :func:`load_parts` refuse a folder for (they ignore it).
+_UNUSABLE = (
+    OSError,
+    KeyError,
+    TypeError,
+    ValueError,
+    pa.ArrowException,
+    pl.exceptions.PolarsError,
+)
 
 
 def spec_key(spec: ProcessSpec) -> str:
@@ -48,7 +67,39 @@ def spec_key(spec: ProcessSpec) -> str:
 
 def _folder(view: str, generation: str, version: codedlog.Version, key: str) -> Path | None:
     base = codedlog.folder_at(view, generation, version)
-    return None if base is None else base / f"conformance-{key}"
+    return None if base is None else base / f"conformance-{FORMAT}-{key}"
+
+
+def _checked(
+    view: str, generation: str, version: codedlog.Version, spec: ProcessSpec
+) -> tuple[Path, dict[str, Any]] | None:
+    """The folder stored for ``spec`` beside the stored log of ``view`` at ``generation`` and
+    ``version`` and its description, if it is of them (raises when it is damaged)."""
+    key = spec_key(spec)
+    folder = _folder(view, generation, version, key)
+    if folder is None or not folder.is_dir():
+        return None
+    raw = json.loads((folder / "result.json").read_text())
+    if (
+        raw["format"] != FORMAT
+        or raw["key"] != key
+        or raw["generation"] != generation
+        or tuple(raw["version"]) != tuple(version)
+        or raw["process"] != spec.code
+    ):
+        raise ValueError("the stored result is of another log or design")
+    return folder, raw
+
+
+def _mapped(folder: Path, name: str, raw: dict[str, Any]) -> pl.DataFrame:
+    """The frame ``name`` mapped from its file, if it is the size and holds the rows written."""
+    path = folder / f"{name}.arrow"
+    if path.stat().st_size != raw["sizes"][name]:
+        raise ValueError(f"{name}.arrow is not the size written")
+    frame = codedlog.mapped(path)  # views of the mapped file, not copied
+    if frame.height != raw["heights"][name]:
+        raise ValueError(f"{name}.arrow does not hold the rows written")
+    return frame
 
 
 def load(
@@ -56,39 +107,37 @@ def load(
 ) -> ConformanceResult | None:
     """The result stored for ``spec`` beside the stored log of ``view``, if that log is at
     ``generation`` and ``version`` and the result is whole and of them; else None."""
-    key = spec_key(spec)
-    folder = _folder(view, generation, version, key)
-    if folder is None or not folder.is_dir():
-        return None
     try:
-        raw = json.loads((folder / "result.json").read_text())
-        if (
-            raw["format"] != FORMAT
-            or raw["key"] != key
-            or raw["generation"] != generation
-            or tuple(raw["version"]) != tuple(version)
-            or raw["process"] != spec.code
-        ):
-            raise ValueError("the stored result is of another log or design")
-        frames = {}
-        for name in _FRAMES:
-            path = folder / f"{name}.arrow"
-            if path.stat().st_size != raw["sizes"][name]:
-                raise ValueError(f"{name}.arrow is not the size written")
-            frames[name] = codedlog.mapped(path)  # views of the mapped file, not copied
-            if frames[name].height != raw["heights"][name]:
-                raise ValueError(f"{name}.arrow does not hold the rows written")
+        found = _checked(view, generation, version, spec)
+        if found is None:
+            return None
+        folder, raw = found
+        frames = {name: _mapped(folder, name, raw) for name in _FRAMES}
         return ConformanceResult(process=raw["process"], summary=dict(raw["summary"]), **frames)
-    except (
-        OSError,
-        KeyError,
-        TypeError,
-        ValueError,
-        pa.ArrowException,
-        pl.exceptions.PolarsError,
-    ) as exc:
+    except _UNUSABLE as exc:
         logger.warning(
             "insights: the stored conformance of %s is unusable (%s); ignored", view, exc
+        )
+        return None
+
+
+def load_parts(
+    view: str, generation: str, version: codedlog.Version, spec: ProcessSpec
+) -> ConformanceParts | None:
+    """The per-case parts stored for ``spec`` beside the stored log of ``view`` (one per case
+    of that log, in its code order), if that log is at ``generation`` and ``version`` and they
+    are whole, of them and of the parts' shape; else None."""
+    try:
+        found = _checked(view, generation, version, spec)
+        if found is None:
+            return None
+        folder, raw = found
+        return ConformanceParts.of_frames(
+            {name: _mapped(folder, f"parts-{name}", raw) for name in _PARTS}
+        )
+    except (*_UNUSABLE, InvalidParameterError) as exc:
+        logger.warning(
+            "insights: the stored conformance parts of %s are unusable (%s); ignored", view, exc
         )
         return None
 
@@ -99,10 +148,12 @@ def write(
     version: codedlog.Version,
     spec: ProcessSpec,
     result: ConformanceResult,
+    parts: ConformanceParts,
 ) -> bool:
-    """Store ``result`` (of ``spec`` over the every-case log of ``view`` at ``generation`` and
-    ``version``) beside that log; False when the stored log is at another version (nothing is
-    written), the result is stored already or the write failed (the pages are unchanged)."""
+    """Store ``result`` and its per-case ``parts`` (of ``spec`` over the every-case log of
+    ``view`` at ``generation`` and ``version``) beside that log; False when the stored log is
+    at another version (nothing is written), the result is stored already or the write failed
+    (the pages are unchanged)."""
     key = spec_key(spec)
     folder = _folder(view, generation, version, key)
     if folder is None or folder.exists():
@@ -111,8 +162,9 @@ def write(
     try:
         tmp.mkdir()
         sizes, heights = {}, {}
-        for name in _FRAMES:
-            frame: pl.DataFrame = getattr(result, name)
+        written = {name: getattr(result, name) for name in _FRAMES}
+        written |= {f"parts-{name}": frame for name, frame in parts.frames().items()}
+        for name, frame in written.items():
             path = tmp / f"{name}.arrow"
             frame.write_ipc(path, compression="uncompressed")
             sizes[name], heights[name] = path.stat().st_size, frame.height

@@ -1,0 +1,81 @@
+"""Which cases of a kept log are, row for row, those of the stored log of every case it came from.
+
+What is computed per case over the stored coded log (:mod:`.storedconformance`: each case's
+conformance parts) holds for a case of another log as long as that case's rows are the stored
+ones. The selectors make logs from the stored one in two ways: a filter set on case attributes
+keeps some of its cases whole, by a mask (``selectors._derived``), and new events replace the
+cases they touch (``selectors._spliced``). Each tells this module, and :func:`origin` then gives,
+for every case code of the new log, its code in the stored log, or null for a case read again
+since (its rows may differ). Logs are held weakly: a log dropped takes its lineage with it.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import polars as pl
+
+from serviceloop.analytics import EventLog
+from serviceloop.insights import codedlog
+
+__all__ = ["Origin", "derived", "origin", "spliced", "stored"]
+
+#: A stored log's view, the copy's generation and the log version (what its files are keyed by).
+At = tuple[str, str, codedlog.Version]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The stored log ``at`` a log came from; ``codes``: for each of the log's case codes, the
+    case's code in the stored log when its rows are the stored ones, else null; None when every
+    case is the stored log's own, code for code (the stored log itself)."""
+
+    at: At
+    codes: pl.Series | None
+
+    def stored_codes(self, n_cases: int) -> pl.Series:
+        """:attr:`codes`, made whole for a log of ``n_cases`` cases."""
+        if self.codes is None:
+            return pl.int_range(n_cases, dtype=pl.Int64, eager=True)
+        return self.codes
+
+
+_origins: weakref.WeakKeyDictionary[EventLog, Origin] = weakref.WeakKeyDictionary()
+
+
+def origin(log: EventLog) -> Origin | None:
+    """Where ``log``'s cases came from, if it was made from a stored log of every case."""
+    return _origins.get(log)
+
+
+def stored(log: EventLog, at: At) -> None:
+    """``log`` is the stored log ``at`` (mapped from it, or just written as it)."""
+    _origins[log] = Origin(at, None)
+
+
+def derived(log: EventLog, base: EventLog, keep: pl.Series) -> None:
+    """``log`` holds the cases of ``base`` that ``keep`` (a flag per case code of ``base``)
+    marks, whole and in their order."""
+    parent = _origins.get(base)
+    if parent is None:
+        return
+    codes = parent.stored_codes(keep.len()).filter(keep)
+    _origins[log] = Origin(parent.at, codes)
+
+
+def spliced(
+    log: EventLog, old: EventLog, gone: pl.Series, fresh_keys: pl.Series, keys: pl.Series
+) -> None:
+    """``log`` is ``old`` without the cases ``gone`` marks (a flag per case code of ``old``)
+    and with the cases of ``fresh_keys`` read again; ``keys``: the case key of each code of
+    ``log`` (sorted: the staying cases keep their order)."""
+    parent = _origins.get(old)
+    if parent is None:
+        return
+    staying = parent.stored_codes(gone.len()).filter(~gone)
+    places = keys.is_in(fresh_keys.implode()).not_().arg_true()
+    if places.len() != staying.len():  # not a splice of ``old`` as described: no lineage
+        return
+    codes = pl.repeat(None, keys.len(), dtype=pl.Int64, eager=True).scatter(places, staying)
+    _origins[log] = Origin(parent.at, codes)
