@@ -420,7 +420,9 @@ def test_polars_allocator_keeps_freed_memory_unless_the_user_said_otherwise(monk
 
     monkeypatch.delenv("_RJEM_MALLOC_CONF", raising=False)
     command._keep_freed_memory()
-    assert os.environ["_RJEM_MALLOC_CONF"] == "dirty_decay_ms:5000,muzzy_decay_ms:5000,narenas:1"
+    assert os.environ["_RJEM_MALLOC_CONF"] == (
+        "dirty_decay_ms:5000,muzzy_decay_ms:5000,narenas:1,oversize_threshold:0"
+    )
     monkeypatch.setenv("_RJEM_MALLOC_CONF", "narenas:2")
     command._keep_freed_memory()
     assert os.environ["_RJEM_MALLOC_CONF"] == "narenas:2"

@@ -475,10 +475,16 @@ def _keep_freed_memory() -> None:
     Keeping it five seconds takes 30 % fewer faults for about a fifth more peak memory. One
     arena instead of one per thread (the command's two and Polars' own) lets a thread reuse
     what another freed: a third fewer faults and 100 MB less peak at a million events, a tenth
-    fewer at ten million. Set before Polars is first imported (its allocator reads it then); a
-    value the user set wins.
+    fewer at ten million. Blocks of 8 MiB and more (every column of a ten-million-event log)
+    went to a pool of their own that hands freed memory back at once, whatever the delay:
+    ``oversize_threshold:0`` keeps them in the one pool (a tenth fewer faults, 0.2 s less CPU
+    and 250 MB less peak at ten million events). Set before Polars is first imported (its
+    allocator reads it then); a value the user set wins.
     """
-    os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:5000,muzzy_decay_ms:5000,narenas:1")
+    os.environ.setdefault(
+        "_RJEM_MALLOC_CONF",
+        "dirty_decay_ms:5000,muzzy_decay_ms:5000,narenas:1,oversize_threshold:0",
+    )
 
 
 class _Parameter(NamedTuple):
