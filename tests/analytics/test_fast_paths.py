@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from serviceloop.analytics import _steps, activity_times, bottlenecks, dfg, from_polars
-from serviceloop.analytics._order import sorted_runs
+from serviceloop.analytics._order import sorted_runs, sorted_runs_of
 from serviceloop.analytics.discovery import decode_lists
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -41,6 +41,31 @@ def test_sorted_runs_quantiles_equal_polars_group_by(pairs, pools):
             pl.col("d").median(), pl.col("d").quantile(0.9, interpolation="linear").alias("q")
         )
         assert (median[i], p90[i]) == ref.row(0), group
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 6), st.one_of(st.none(), st.integers(-(10**13), 10**13))),
+        max_size=60,
+    )
+)
+def test_sorted_runs_of_a_frame_equal_sorted_runs_of_its_columns(pairs):
+    """Packed in one pass over a frame's rows, nulls left out: the same runs."""
+    frame = pl.DataFrame(
+        {"k": [k for k, _ in pairs], "v": [v for _, v in pairs]},
+        schema={"k": pl.UInt32, "v": pl.Int64},
+    )
+    got = sorted_runs_of(frame.lazy(), pl.col("k"), pl.col("v"), 7)
+    kept = frame.filter(pl.col("v").is_not_null())
+    want = sorted_runs(kept["k"], kept["v"], 7)
+    assert got is not None and want is not None
+    assert got.packed.to_list() == want.packed.to_list()
+    assert (got.bits, got.offset, got.starts) == (want.bits, want.offset, want.starts)
+    wide = pl.DataFrame(
+        {"k": [0, 1], "v": [-(2**62), 2**62]}, schema={"k": pl.UInt32, "v": pl.Int64}
+    )
+    assert sorted_runs_of(wide.lazy(), pl.col("k"), pl.col("v"), 4) is None
 
 
 def test_sorted_runs_refuse_what_does_not_fit_in_64_bits():
