@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from serviceloop.analytics import EmptyLogError, EventLog, from_polars
+from serviceloop.analytics import EmptyLogError, EventLog, conformance, from_polars
 from serviceloop.analytics._schema import C
 from serviceloop.analytics.conformance import (
     ConformanceParts,
@@ -38,6 +38,18 @@ def _assert_same(got: ConformanceResult, want: ConformanceResult) -> None:
         frame, expected = getattr(got, name), getattr(want, name)
         assert frame.schema == expected.schema, name
         assert frame.equals(expected, null_equal=True), f"{name}:\n{frame}\n{expected}"
+
+
+def _combined(pieces: list[tuple[ConformanceParts, pl.Series]]) -> list[ConformanceParts]:
+    """The pieces combined both ways: by slices (few runs of cases) and by masks."""
+    by_slices = combine_parts(pieces)
+    original = conformance.RUNS_LIMIT
+    conformance.RUNS_LIMIT = 0
+    try:
+        by_masks = combine_parts(pieces)
+    finally:
+        conformance.RUNS_LIMIT = original
+    return [by_slices, by_masks]
 
 
 def _codes_by_name(log: EventLog) -> dict[str, int]:
@@ -100,8 +112,9 @@ def _check_subset(frame: pl.DataFrame, keep: set[str]) -> None:
         return
     sub = from_polars(sub_frame, duplicates="keep")
     stored = conformance_parts(whole, SPEC)
-    parts = combine_parts([(stored, _codes_in(stored, whole, _codes_by_name(sub)))])
-    _assert_same(conformance_from_parts(sub, SPEC, parts), check_conformance(sub, SPEC))
+    want = check_conformance(sub, SPEC)
+    for parts in _combined([(stored, _codes_in(stored, whole, _codes_by_name(sub)))]):
+        _assert_same(conformance_from_parts(sub, SPEC, parts), want)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -138,13 +151,14 @@ def test_stored_parts_of_untouched_cases_and_fresh_parts_give_the_spliced_check(
         sorted(code for name, code in target.items() if name in touched_names), dtype=pl.Int64
     )
     fresh = conformance_parts(log, SPEC, cases=fresh_codes)
-    parts = combine_parts(
+    want = check_conformance(log, SPEC)
+    for parts in _combined(
         [
             (stored, _codes_in(stored, old, untouched)),
             (fresh, fresh.cases["__code"].cast(pl.Int64)),
         ]
-    )
-    _assert_same(conformance_from_parts(log, SPEC, parts), check_conformance(log, SPEC))
+    ):
+        _assert_same(conformance_from_parts(log, SPEC, parts), want)
 
 
 def test_the_parts_of_the_hand_made_log_give_its_check_for_every_subset_of_three():
@@ -174,8 +188,9 @@ def test_the_parts_hold_a_process_wider_than_63_stages(paths, keep):
         return
     sub = from_polars(sub_frame, duplicates="keep")
     stored = conformance_parts(whole, WIDE)
-    parts = combine_parts([(stored, _codes_in(stored, whole, _codes_by_name(sub)))])
-    _assert_same(conformance_from_parts(sub, WIDE, parts), check_conformance(sub, WIDE))
+    want = check_conformance(sub, WIDE)
+    for parts in _combined([(stored, _codes_in(stored, whole, _codes_by_name(sub)))]):
+        _assert_same(conformance_from_parts(sub, WIDE, parts), want)
 
 
 def test_the_stage_times_of_visits_in_pieces_equal_those_of_them_in_one():

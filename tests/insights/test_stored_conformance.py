@@ -309,3 +309,19 @@ def test_the_worker_stores_the_stage_logs_conformance_as_it_writes_the_log(
     conformance = scope.conformance()
     assert conformance is not None
     _assert_equal(conformance, check_conformance(log, _spec(live_log)))
+
+
+def test_a_filter_set_of_few_cases_is_checked_whole(
+    live_log: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below :data:`pages.PARTS_SHARE` of the stored cases, checking the log costs less than
+    picking its cases' parts: it is checked whole, with the same result."""
+    spec = _spec(live_log)
+    log, _ = _stored_log()
+    pages.conformance_of(log, spec)
+    filtered = event_log(LogFilters(priorities=("normal",)))
+    assert filtered is not None and filtered.n_cases / log.n_cases == 0.5
+    monkeypatch.setattr(pages, "PARTS_SHARE", 0.6)
+    calls = _computed(monkeypatch)
+    _assert_equal(pages.conformance_of(filtered, spec), check_conformance(filtered, spec))
+    assert calls == ["whole"]

@@ -893,23 +893,123 @@ def combine_parts(
     kept = kept.sort(_CODE).with_row_index(_POS).with_columns(pl.col(_POS).cast(pos_type))
     sequences = pl.concat([p.sequences for p, _ in pieces]).unique(maintain_order=True)
     global_ids = sequences.to_frame("__seq").with_row_index("__global")
-    case_parts: list[pl.DataFrame] = []
-    frames: dict[str, list[pl.DataFrame]] = {"visits": [], "wrong": [], "over": []}
-    for i, (parts, _) in enumerate(pieces):
-        mine = kept.filter(pl.col("__piece") == i)
-        new_pos = pl.repeat(None, parts.n_cases, dtype=pos_type, eager=True)
-        if mine.height:
-            new_pos = new_pos.scatter(mine["__row"], mine[_POS])
+    mine = [kept.filter(pl.col("__piece") == i) for i in range(len(pieces))]
+    with_sids = []
+    for parts, _ in pieces:
         remap = (
             parts.sequences.to_frame("__seq")
             .join(global_ids, on="__seq", how="left", maintain_order="left")["__global"]
             .cast(pl.UInt32)
         )
+        cases = parts.cases
+        if not remap.equals(pl.int_range(remap.len(), dtype=pl.UInt32, eager=True)):
+            cases = cases.with_columns(pl.lit(remap).gather(pl.col(_SID)).alias(_SID))
+        with_sids.append(cases)
+    runs = [_runs(m) for m in mine]
+    if all(r is not None for r in runs) and sum(len(r or ()) for r in runs) <= RUNS_LIMIT:
+        pieces_runs = [
+            (p, c, r or []) for (p, _), c, r in zip(pieces, with_sids, runs, strict=True)
+        ]
+        combined = _sliced(pieces_runs, pos_type)
+    else:
+        combined = _masked(pieces, with_sids, mine, pos_type)
+    cases = combined["cases"]
+    cases = cases.with_columns(
+        kept[_CODE].cast(cases[_CODE].dtype if cases.height else pl.Int64).alias(_CODE)
+    )
+    return ConformanceParts(
+        cases=cases,
+        sequences=sequences,
+        visits=combined["visits"],
+        wrong=combined["wrong"],
+        over=combined["over"],
+    )
+
+
+#: A combination whose kept cases make at most this many runs (cases consecutive in their parts
+#: and in the new log) is made of slices of the parts' frames; beyond, of masks.
+RUNS_LIMIT = 2_000
+_CASE_FRAMES = ("visits", "wrong", "over")
+
+
+def _runs(mine: pl.DataFrame) -> list[tuple[int, int, int]] | None:
+    """The kept cases of one piece (``__row`` in its parts, ``__pos`` in the new log, in new
+    order) as runs (first row, first position, length) consecutive in both; None when their
+    rows are not in their new order or make more than :data:`RUNS_LIMIT` runs."""
+    if mine.height == 0:
+        return []
+    rows, places = mine["__row"].cast(pl.Int64), mine[_POS].cast(pl.Int64)
+    if not rows.is_sorted():
+        return None
+    breaks = ((rows.diff() != 1) | (places.diff() != 1)).fill_null(True).arg_true()
+    if breaks.len() > RUNS_LIMIT:
+        return None
+    starts = breaks.to_list()
+    ends = [*starts[1:], mine.height]
+    first_rows, first_places = rows.gather(breaks).to_list(), places.gather(breaks).to_list()
+    return [
+        (row, place, end - start)
+        for row, place, start, end in zip(first_rows, first_places, starts, ends, strict=True)
+    ]
+
+
+def _sliced(
+    pieces: list[tuple[ConformanceParts, pl.DataFrame, list[tuple[int, int, int]]]],
+    pos_type: pl.DataType,
+) -> dict[str, pl.DataFrame]:
+    """The combined frames as slices of the pieces' frames, one per run, their positions moved
+    by a constant: a splice of a few cases into millions of rows copies nothing else."""
+    out: dict[str, list[tuple[int, pl.DataFrame]]] = {"cases": [], **{n: [] for n in _CASE_FRAMES}}
+    for parts, cases, runs in pieces:
+        if not runs:
+            continue
+        out["cases"] += [(place, cases.slice(row, length)) for row, place, length in runs]
+        firsts = pl.Series([row for row, _, _ in runs], dtype=pl.Int64)
+        lasts = pl.Series([row + length for row, _, length in runs], dtype=pl.Int64)
+        for name in _CASE_FRAMES:
+            frame: pl.DataFrame = getattr(parts, name)
+            column = frame[_POS]
+            starts = column.search_sorted(firsts.cast(column.dtype), side="left").to_list()
+            ends = column.search_sorted(lasts.cast(column.dtype), side="left").to_list()
+            for (row, place, _), start, end in zip(runs, starts, ends, strict=True):
+                if end <= start:
+                    continue
+                piece = frame.slice(start, end - start)
+                if place != row or column.dtype != pos_type:
+                    piece = piece.with_columns(
+                        (pl.col(_POS).cast(pl.Int64) + (place - row)).cast(pos_type)
+                    )
+                out[name].append((place, piece))
+    empty = pieces[0][0]
+    frames = {}
+    for name, segments in out.items():
+        segments.sort(key=lambda segment: segment[0])
+        if segments:
+            frames[name] = pl.concat(
+                [f for _, f in segments], how="vertical_relaxed", rechunk=False
+            )
+        else:
+            base = pieces[0][1] if name == "cases" else getattr(empty, name)
+            frames[name] = base.clear()
+    return frames
+
+
+def _masked(
+    pieces: list[tuple[ConformanceParts, pl.Series]],
+    cases_of: list[pl.DataFrame],
+    mine: list[pl.DataFrame],
+    pos_type: pl.DataType,
+) -> dict[str, pl.DataFrame]:
+    """The combined frames by a mask of each piece's rows and a merge (cases kept scattered:
+    a filter set's)."""
+    case_parts: list[pl.DataFrame] = []
+    frames: dict[str, list[pl.DataFrame]] = {name: [] for name in _CASE_FRAMES}
+    for (parts, _), cases, kept in zip(pieces, cases_of, mine, strict=True):
+        new_pos = pl.repeat(None, parts.n_cases, dtype=pos_type, eager=True)
+        if kept.height:
+            new_pos = new_pos.scatter(kept["__row"], kept[_POS])
         case_parts.append(
-            parts.cases.with_columns(
-                new_pos.alias(_POS),
-                pl.lit(remap).gather(pl.col(_SID)).alias(_SID),
-            ).filter(pl.col(_POS).is_not_null())
+            cases.with_columns(new_pos.alias(_POS)).filter(pl.col(_POS).is_not_null())
         )
         for name in frames:
             frame: pl.DataFrame = getattr(parts, name)
@@ -918,17 +1018,9 @@ def combine_parts(
                     pl.col(_POS).is_not_null()
                 )
             )
-    cases = pl.concat(case_parts, how="vertical_relaxed").sort(_POS)
-    cases = cases.with_columns(
-        kept[_CODE].cast(cases[_CODE].dtype if cases.height else pl.Int64).alias(_CODE)
-    ).drop(_POS)
-    return ConformanceParts(
-        cases=cases,
-        sequences=sequences,
-        visits=_merged(frames["visits"]),
-        wrong=_merged(frames["wrong"]),
-        over=_merged(frames["over"]),
-    )
+    out = {name: _merged(found) for name, found in frames.items()}
+    out["cases"] = pl.concat(case_parts, how="vertical_relaxed").sort(_POS).drop(_POS)
+    return out
 
 
 def _merged(frames: list[pl.DataFrame]) -> pl.DataFrame:

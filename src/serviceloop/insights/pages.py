@@ -132,9 +132,20 @@ def conformance_of(log: EventLog, spec: ProcessSpec) -> ConformanceResult:
         return result
     origin = lineage.origin(log)
     stored_parts = None if origin is None else storedconformance.load_parts(*origin.at, spec)
-    if origin is None or stored_parts is None:
+    if (
+        origin is None
+        or stored_parts is None
+        or log.n_cases < stored_parts.n_cases * PARTS_SHARE
+    ):
         return check_conformance(log, spec)
     return conformance_from_parts(log, spec, _parts_of(log, spec, origin, stored_parts))
+
+
+#: A log made from a stored one is checked from the stored parts when it holds at least this
+#: share of the stored log's cases; a smaller one is checked whole, which costs less than
+#: picking its cases' parts out of the stored ones (a team's 935 of a million cases: 0.03 s
+#: of CPU checked, 0.08 s from the parts).
+PARTS_SHARE = 0.25
 
 
 def _parts_of(
