@@ -107,6 +107,20 @@ def test_step_statistics_equal_the_group_by_path(monkeypatch, seed, start):
         assert_frame_equal(g, w, check_exact=True)
 
 
+@pytest.mark.parametrize("start", [False, True])
+def test_bottlenecks_alone_spare_the_cases_sort_and_equal_them_after_the_dfg(start):
+    """The bottlenecks do not show cases per pair: alone they skip the sort those are counted
+    from, and rank the same as over a log whose DFG (with cases) was computed first."""
+    frame = _log(4, start=start)
+    alone = from_polars(frame)
+    got = bottlenecks(alone)
+    assert "case_step_keys" not in alone._memo
+    after = from_polars(frame)
+    dfg(after)
+    assert_frame_equal(got, bottlenecks(after), check_exact=True)
+    assert_frame_equal(dfg(alone), dfg(after), check_exact=True)
+
+
 def test_pooled_medians_fall_back_to_their_own_sort(monkeypatch):
     """Past the pooling limit, activities get a sort of their own: same answers."""
     frame = _log(3, start=True)

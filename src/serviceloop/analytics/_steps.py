@@ -41,15 +41,22 @@ _INT = "__d_us"
 _MAX_POOLED = 4096
 
 
-def edge_times(log: EventLog, *, waiting: bool = False) -> pl.DataFrame:
+def edge_times(log: EventLog, *, waiting: bool = False, cases: bool = True) -> pl.DataFrame:
     """Per directly-follows pair (codes ``A``, ``A2``): ``count``, and ``mean/median/p90/total``
     seconds from the source's completion to the target's completion; ``cases`` too unless
-    ``waiting``. With ``waiting`` and start times, to the target's start instead."""
+    ``waiting`` with start times. With ``waiting`` and start times, to the target's start
+    instead. ``cases=False``: without ``cases`` unless they are computed already (a caller that
+    does not show them spares the sort of every step they are counted from)."""
     to_start = waiting and log.has_start
+    if not to_start and not cases and ("edges", False) not in log._memo:
+        return log.memo(
+            ("edges", False, "without cases"),
+            lambda: _edge_times(log, to_start=False, cases=False),
+        )
     return log.memo(("edges", to_start), lambda: _edge_times(log, to_start=to_start))
 
 
-def _edge_times(log: EventLog, *, to_start: bool) -> pl.DataFrame:
+def _edge_times(log: EventLog, *, to_start: bool, cases: bool = True) -> pl.DataFrame:
     n = max(1, len(log.activity_names))
     later = S2 if to_start else T2
     edge = nw.col(A).cast(nw.Int64()) * n + nw.col(A2).cast(nw.Int64())
@@ -57,20 +64,24 @@ def _edge_times(log: EventLog, *, to_start: bool) -> pl.DataFrame:
     aggs = [nw.len().alias("count"), *_stats(_D, "", sorted_=runs is not None)]
     # Distinct cases per pair: on Polars counted from the shared sorted key, not by a
     # distinct count inside this group-by (a third of its time).
-    keys = None if to_start else case_step_keys(log)
-    if not to_start and keys is None:
+    counted = cases and not to_start
+    keys = case_step_keys(log) if counted else None
+    if counted and keys is None:
         aggs.insert(1, nw.col(C).n_unique().alias("cases"))
     out = _grouped(
         log,
         log.lazy_steps()
         .filter(~nw.col(A2).is_null())
-        .select(edge.alias(_EDGE), C, seconds(nw.col(later) - nw.col(T)).alias(_D))
+        .select(
+            edge.alias(_EDGE),
+            *([C] if counted and keys is None else []),
+            seconds(nw.col(later) - nw.col(T)).alias(_D),
+        )
         .group_by(_EDGE)
         .agg(*aggs),
     )
     if keys is not None:
-        cases = _pair_cases(keys, n)
-        out = out.join(cases, on=_EDGE, how="left").select(
+        out = out.join(_pair_cases(keys, n), on=_EDGE, how="left").select(
             _EDGE, "count", "cases", pl.exclude(_EDGE, "count", "cases")
         )
     if runs is not None:

@@ -110,7 +110,7 @@ def bottlenecks(log: EventLog, *, top: int | None = None) -> pl.DataFrame:
     ('b', 'c', 'elapsed')
     """
     time = "waiting" if log.has_start else "elapsed"
-    edges = edge_times(log, waiting=True).select(
+    edges = edge_times(log, waiting=True, cases=False).select(
         pl.lit("edge").alias("kind"),
         log.decode_activity("__act").alias("source"),
         log.decode_activity("__act2").alias("target"),
