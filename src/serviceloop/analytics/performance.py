@@ -288,9 +288,7 @@ def rework_by_attribute(log: EventLog, attribute: str) -> pl.DataFrame:
         raise InvalidParameterError(
             f"unknown attribute {attribute!r}; the log has: {', '.join(log.attributes)}"
         )
-    value = log.engine.collect(
-        log.lazy_steps().filter(nw.col(FIRST)).select(C, nw.col(attribute).alias("__v"))
-    )
+    value = _first_events(log).select(C, pl.col(attribute).alias("__v"))
     # One row per case, collected from any engine: the rest is a small Polars group-by.
     cases = _case_repeats(log).select(C, pl.col("repeats").alias("__rep")).join(value, on=C)
     out = cases.group_by("__v").agg(
@@ -305,6 +303,17 @@ def rework_by_attribute(log: EventLog, attribute: str) -> pl.DataFrame:
         (pl.col("cases_with_rework") / pl.col("cases")).alias("share_with_rework"),
         pl.col("mean_repeats"),
     ).sort(["share_with_rework", attribute], descending=[True, False], nulls_last=True)
+
+
+def _first_events(log: EventLog) -> pl.DataFrame:
+    """Each case's first event (``C`` and the attributes), once per log: a page breaking rework
+    down by four attributes filtered every event four times (0.45 s at 32M events)."""
+    return log.memo(
+        "first_events",
+        lambda: log.engine.collect(
+            log.lazy_steps().filter(nw.col(FIRST)).select(C, *log.attributes)
+        ),
+    )
 
 
 def throughput(
