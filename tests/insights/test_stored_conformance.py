@@ -7,6 +7,7 @@ checking that log whole."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import fields, replace
 from pathlib import Path
@@ -139,16 +140,38 @@ def test_a_team_filter_after_new_events_takes_fresh_parts_of_the_touched_cases(
     assert calls == [1]  # the touched case alone
 
 
-def test_a_narrowed_log_is_checked_whole(live_log: Log, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "filters",
+    [
+        LogFilters(min_hours=1),
+        LogFilters(max_hours=8),  # the cases of the second and third codes go
+        LogFilters(start=dt.date(2020, 1, 1), end=dt.date(2099, 12, 31)),
+        LogFilters(top_variants=2),
+        LogFilters(priorities=("normal", "low"), min_hours=1, top_variants=3),
+    ],
+)
+@pytest.mark.parametrize("new_event", [False, True])
+def test_a_narrowed_log_is_checked_from_the_stored_parts_of_its_cases(
+    live_log: Log, monkeypatch: pytest.MonkeyPatch, filters: LogFilters, new_event: bool
+) -> None:
+    """The library's filters of whole cases keep them under their codes: their stored parts
+    are taken (and fresh parts of a case a new event touched)."""
     spec = _spec(live_log)
     log, _ = _stored_log()
     pages.conformance_of(log, spec)
+    if new_event:
+        walk(live_log.again, live_log.version, live_log.manager, [])
+        walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
+    monkeypatch.setattr(pages, "PARTS_SHARE", 0.0)
     calls = _computed(monkeypatch)
-    narrowed = event_log(LogFilters(min_hours=1))
+    narrowed = event_log(filters)
     assert narrowed is not None and stored_log_at(narrowed) is None
-    assert lineage.origin(narrowed) is None  # cases and rows of the library's filter
+    assert lineage.origin(narrowed) is not None
+    if filters.max_hours:
+        assert narrowed.n_cases == 2 and narrowed.coded()["__case"].unique().to_list() == [0, 3]
     _assert_equal(pages.conformance_of(narrowed, spec), check_conformance(narrowed, spec))
-    assert calls == ["whole"]
+    assert calls in ([], [1])  # at most the touched case, checked alone
+    assert new_event or calls == []
 
 
 def test_a_result_of_another_version_generation_or_design_is_not_used(

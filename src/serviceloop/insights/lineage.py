@@ -2,11 +2,13 @@
 
 What is computed per case over the stored coded log (:mod:`.storedconformance`: each case's
 conformance parts) holds for a case of another log as long as that case's rows are the stored
-ones. The selectors make logs from the stored one in two ways: a filter set on case attributes
-keeps some of its cases whole, by a mask (``selectors._derived``), and new events replace the
-cases they touch (``selectors._spliced``). Each tells this module, and :func:`origin` then gives,
-for every case code of the new log, its code in the stored log, or null for a case read again
-since (its rows may differ). Logs are held weakly: a log dropped takes its lineage with it.
+ones. The selectors make logs from the stored one in three ways: a filter set on case attributes
+keeps some of its cases whole, by a mask (``selectors._derived``), new events replace the cases
+they touch (``selectors._spliced``), and the library's filters of whole cases (time window, case
+duration, top variants: ``selectors.narrowed``) keep some cases under the codes they had. Each
+tells this module, and :func:`origin` then gives, for every case code of the new log, its code in
+the stored log, or null for a case read again since (its rows may differ). Logs are held weakly:
+a log dropped takes its lineage with it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import polars as pl
 from serviceloop.analytics import EventLog
 from serviceloop.insights import codedlog
 
-__all__ = ["Origin", "derived", "origin", "spliced", "stored"]
+__all__ = ["Origin", "derived", "narrowed", "origin", "spliced", "stored"]
 
 #: A stored log's view, the copy's generation and the log version (what its files are keyed by).
 At = tuple[str, str, codedlog.Version]
@@ -27,9 +29,10 @@ At = tuple[str, str, codedlog.Version]
 
 @dataclass(frozen=True)
 class Origin:
-    """The stored log ``at`` a log came from; ``codes``: for each of the log's case codes, the
-    case's code in the stored log when its rows are the stored ones, else null; None when every
-    case is the stored log's own, code for code (the stored log itself)."""
+    """The stored log ``at`` a log came from; ``codes``: by case code of the log (the log may
+    hold only some of them: a narrowed log keeps its cases' codes), the case's code in the
+    stored log when its rows are the stored ones, else null; None when every case is the stored
+    log's own, code for code (the stored log itself)."""
 
     at: At
     codes: pl.Series | None
@@ -79,3 +82,12 @@ def spliced(
         return
     codes = pl.repeat(None, keys.len(), dtype=pl.Int64, eager=True).scatter(places, staying)
     _origins[log] = Origin(parent.at, codes)
+
+
+def narrowed(log: EventLog, wider: EventLog) -> EventLog:
+    """``log`` holds some of ``wider``'s cases whole, under the codes they have there (a
+    library filter of whole cases); returns ``log``."""
+    parent = _origins.get(wider)
+    if parent is not None and log is not wider:
+        _origins[log] = Origin(parent.at, parent.stored_codes(wider.n_cases))
+    return log

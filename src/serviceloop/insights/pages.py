@@ -132,11 +132,7 @@ def conformance_of(log: EventLog, spec: ProcessSpec) -> ConformanceResult:
         return result
     origin = lineage.origin(log)
     stored_parts = None if origin is None else storedconformance.load_parts(*origin.at, spec)
-    if (
-        origin is None
-        or stored_parts is None
-        or log.n_cases < stored_parts.n_cases * PARTS_SHARE
-    ):
+    if origin is None or stored_parts is None or log.n_cases < stored_parts.n_cases * PARTS_SHARE:
         return check_conformance(log, spec)
     return conformance_from_parts(log, spec, _parts_of(log, spec, origin, stored_parts))
 
@@ -153,14 +149,18 @@ def _parts_of(
 ) -> ConformanceParts:
     """The parts of ``log``'s cases: the stored ones of its cases untouched since the stored
     log (each moved to its code in ``log``), and fresh ones of the others (their rows alone)."""
-    codes = origin.stored_codes(log.n_cases)  # per code of log: its code in the stored log
-    untouched = codes.is_not_null()
+    codes = origin.stored_codes(log.n_cases)  # by code of log: its code in the stored log
+    present = pl.int_range(log.n_cases, dtype=pl.Int64, eager=True)
+    if codes.len() != log.n_cases:  # a narrowed log: some codes, as they were
+        present = log.coded()[C].unique(maintain_order=True).cast(pl.Int64)
+    mapped = codes.gather(present)
+    untouched = mapped.is_not_null()
     code_in_log = pl.repeat(None, stored.n_cases, dtype=pl.Int64, eager=True)
     if untouched.any():
-        code_in_log = code_in_log.scatter(codes.filter(untouched), untouched.arg_true())
+        code_in_log = code_in_log.scatter(mapped.filter(untouched), present.filter(untouched))
     pieces = [(stored, code_in_log.gather(stored.cases["__code"]))]
     if not untouched.all():
-        fresh = conformance_parts(log, spec, cases=(~untouched).arg_true())
+        fresh = conformance_parts(log, spec, cases=present.filter(~untouched))
         pieces.append((fresh, fresh.cases["__code"].cast(pl.Int64)))
     return combine_parts(pieces)
 

@@ -1262,15 +1262,20 @@ def narrowed(log: EventLog, filters: LogFilters) -> EventLog | None:
     """``log`` (read with the database-level filters) narrowed by the time window, the case
     duration and the top variants; None when nothing is left."""
     if filters.start_at is not None or filters.end_at is not None:
+        wider = log
         log = filter_time(log, start=filters.start_at, end=filters.end_at, mode=filters.time_mode)
+        lineage.narrowed(log, wider)  # each filter keeps whole cases, under their codes
     if filters.min_hours is not None or filters.max_hours is not None:
+        wider = log
         log = filter_case_duration(
             log,
             min_seconds=None if filters.min_hours is None else filters.min_hours * 3600,
             max_seconds=None if filters.max_hours is None else filters.max_hours * 3600,
         )
+        lineage.narrowed(log, wider)
     if filters.top_variants is not None and log.n_events:
-        log = filter_variants(log, top=filters.top_variants)
+        wider = log
+        log = lineage.narrowed(filter_variants(log, top=filters.top_variants), wider)
     return log if log.n_events else None
 
 
