@@ -1,5 +1,6 @@
-"""The overview's rework share counts the cases the library's per-case rework marks, block by
-block of whole cases, on the log as read and on a spliced (many-chunk) log."""
+"""The overview's rework share counts the cases the library's per-case rework marks, from each
+case's activities as bits or block by block of whole cases, on the log as read and on a spliced
+(many-chunk) log."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from serviceloop import analytics
 from serviceloop.analytics._schema import C
-from serviceloop.insights.pages import cases_with_repeats
+from serviceloop.insights.pages import cases_with_repeats, repeats_by_blocks, repeats_by_masks
 
 
 def _expected(log: analytics.EventLog) -> int:
@@ -20,6 +21,8 @@ def test_cases_with_repeats_is_the_librarys_count(helpdesk: analytics.EventLog, 
     expected = _expected(helpdesk)
     assert 0 < expected < helpdesk.n_cases  # the real log has both kinds of case
     assert cases_with_repeats(helpdesk, block=block) == expected
+    assert repeats_by_blocks(helpdesk, block=block) == expected
+    assert repeats_by_masks(helpdesk) == expected
 
 
 def test_cases_with_repeats_on_a_log_in_pieces(helpdesk: analytics.EventLog) -> None:
@@ -31,6 +34,7 @@ def test_cases_with_repeats_on_a_log_in_pieces(helpdesk: analytics.EventLog) -> 
     narrowed = helpdesk._derive(coded.filter(pl.col(C) % 2 == 1))
     for log in (chunked, narrowed):
         assert cases_with_repeats(log, block=500) == _expected(log)
+        assert repeats_by_blocks(log, block=500) == repeats_by_masks(log) == _expected(log)
     assert _expected(narrowed) != _expected(helpdesk)
 
 
@@ -45,6 +49,8 @@ def test_a_log_of_one_case_repeating_an_activity() -> None:
         )
     )
     assert [cases_with_repeats(log, block=b) for b in (1, 2, 3, 100)] == [1, 1, 1, 1]
+    assert [repeats_by_blocks(log, block=b) for b in (1, 2, 3, 100)] == [1, 1, 1, 1]
+    assert repeats_by_masks(log) == 1
 
 
 @pytest.mark.parametrize("width", [63, 64, 65, 90])
@@ -67,3 +73,6 @@ def test_wide_and_narrow_logs_count_alike(width: int) -> None:
     expected = _expected(log)
     assert 0 < expected < log.n_cases
     assert [cases_with_repeats(log, block=b) for b in (5, 1 << 21)] == [expected, expected]
+    assert [repeats_by_blocks(log, block=b) for b in (5, 1 << 21)] == [expected, expected]
+    if width <= 64:  # one bit per activity
+        assert repeats_by_masks(log) == expected
