@@ -6,7 +6,7 @@ set), and the stored parts of the untouched cases with fresh parts of the touche
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import fields
+from dataclasses import fields, replace
 
 import polars as pl
 import pytest
@@ -41,15 +41,18 @@ def _assert_same(got: ConformanceResult, want: ConformanceResult) -> None:
 
 
 def _combined(pieces: list[tuple[ConformanceParts, pl.Series]]) -> list[ConformanceParts]:
-    """The pieces combined both ways: by slices (few runs of cases) and by masks."""
-    by_slices = combine_parts(pieces)
+    """The pieces combined every way: by slices (few runs of cases), the first piece's sorted
+    visits patched with those that go and come, or sorted again; and by masks."""
+    by_slices = combine_parts(pieces)  # patched, unless a visit that comes does not fit
+    unsorted = [(replace(pieces[0][0], runs=None), pieces[0][1]), *pieces[1:]]
     original = conformance.RUNS_LIMIT
     conformance.RUNS_LIMIT = 0
     try:
         by_masks = combine_parts(pieces)
     finally:
         conformance.RUNS_LIMIT = original
-    return [by_slices, by_masks]
+    assert by_masks.runs is None
+    return [by_slices, combine_parts(unsorted), by_masks]
 
 
 def _codes_by_name(log: EventLog) -> dict[str, int]:
@@ -111,7 +114,7 @@ def _check_subset(frame: pl.DataFrame, keep: set[str]) -> None:
     if sub_frame.is_empty():
         return
     sub = from_polars(sub_frame, duplicates="keep")
-    stored = conformance_parts(whole, SPEC)
+    stored = conformance_parts(whole, SPEC, runs=True)
     want = check_conformance(sub, SPEC)
     for parts in _combined([(stored, _codes_in(stored, whole, _codes_by_name(sub)))]):
         _assert_same(conformance_from_parts(sub, SPEC, parts), want)
@@ -145,7 +148,7 @@ def test_stored_parts_of_untouched_cases_and_fresh_parts_give_the_spliced_check(
     old = from_polars(old_frame, duplicates="keep")
     log = from_polars(frame, duplicates="keep")
     target = _codes_by_name(log)
-    stored = conformance_parts(old, SPEC)
+    stored = conformance_parts(old, SPEC, runs=True)
     untouched = {name: code for name, code in target.items() if name not in touched_names}
     fresh_codes = pl.Series(
         sorted(code for name, code in target.items() if name in touched_names), dtype=pl.Int64
@@ -187,7 +190,7 @@ def test_the_parts_hold_a_process_wider_than_63_stages(paths, keep):
     if sub_frame.is_empty():
         return
     sub = from_polars(sub_frame, duplicates="keep")
-    stored = conformance_parts(whole, WIDE)
+    stored = conformance_parts(whole, WIDE, runs=True)
     want = check_conformance(sub, WIDE)
     for parts in _combined([(stored, _codes_in(stored, whole, _codes_by_name(sub)))]):
         _assert_same(conformance_from_parts(sub, WIDE, parts), want)
@@ -240,6 +243,16 @@ def test_frames_of_another_shape_are_refused():
     parts = conformance_parts(from_polars(_log(ROWS), duplicates="keep"), SPEC)
     frames = parts.frames()
     assert ConformanceParts.of_frames(frames).cases.equals(parts.cases)
+    assert ConformanceParts.of_frames(frames).runs is None
+    sorted_parts = conformance_parts(from_polars(_log(ROWS), duplicates="keep"), SPEC, runs=True)
+    runs = ConformanceParts.of_frames(sorted_parts.frames()).runs
+    assert runs is not None and sorted_parts.runs is not None
+    assert runs.packed.equals(sorted_parts.runs.packed)
+    assert (runs.bits, runs.offset, runs.starts) == (
+        sorted_parts.runs.bits,
+        sorted_parts.runs.offset,
+        sorted_parts.runs.starts,
+    )
     damaged = dict(frames, visits=frames["visits"].drop("__us"))
     with pytest.raises(InvalidParameterError, match="visits"):
         ConformanceParts.of_frames(damaged)
@@ -273,3 +286,30 @@ def _empty(log: EventLog) -> EventLog:
         attributes=log.attributes,
         engine=log.engine,
     )
+
+
+def test_the_sorted_visits_of_a_splice_are_patched_and_give_its_check():
+    """Cases touched and read again (one longer than any before, which the packing of the
+    stored visits still holds, and two new ones): the stored sorted visits are patched with
+    the visits that go and come, not sorted again."""
+    old = from_polars(_log(ROWS), duplicates="keep")
+    rows = [r for r in ROWS if r[0] not in ("3", "5")]
+    rows += [("3", "Open", 0), ("3", "Work", 20), ("3", "Done", 30)]
+    rows += [("5", "open", 0), ("5", "WORK ", 1), ("5", "Check", 50), ("7", "Open", 1)]
+    rows += [("8", "Work", 2), ("8", "Done", 3)]
+    log = from_polars(_log(rows), duplicates="keep")
+    stored = conformance_parts(old, SPEC, runs=True)
+    target = _codes_by_name(log)
+    touched = {"3", "5", "7", "8"}
+    untouched = {name: code for name, code in target.items() if name not in touched}
+    fresh = conformance_parts(
+        log, SPEC, cases=pl.Series(sorted(target[n] for n in touched), dtype=pl.Int64)
+    )
+    parts = combine_parts(
+        [(stored, _codes_in(stored, old, untouched)), (fresh, fresh.cases["__code"].cast(pl.Int64))]
+    )
+    assert parts.runs is not None
+    whole = conformance_parts(log, SPEC, runs=True)
+    assert whole.runs is not None
+    assert parts.runs.packed.equals(whole.runs.packed) and parts.runs.starts == whole.runs.starts
+    _assert_same(conformance_from_parts(log, SPEC, parts), check_conformance(log, SPEC))

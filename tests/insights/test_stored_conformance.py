@@ -65,9 +65,11 @@ def _computed(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
         calls.append("whole")
         return check_conformance(log, spec)
 
-    def counted_parts(log: Any, spec: ProcessSpec, *, cases: Any = None) -> ConformanceParts:
+    def counted_parts(
+        log: Any, spec: ProcessSpec, *, cases: Any = None, runs: bool = False
+    ) -> ConformanceParts:
         calls.append("whole" if cases is None else cases.len())
-        return conformance_parts(log, spec, cases=cases)
+        return conformance_parts(log, spec, cases=cases, runs=runs)
 
     monkeypatch.setattr(pages, "check_conformance", counted)
     monkeypatch.setattr(pages, "conformance_parts", counted_parts)
@@ -228,8 +230,18 @@ def test_a_spliced_log_takes_the_stored_parts_of_its_untouched_cases(
     assert spliced is not None and stored_log_at(spliced) is None
     origin = lineage.origin(spliced)
     assert origin is not None and origin.at == at
+    patched = []
+    combine = pages.combine_parts
+
+    def seen(pieces: Any) -> ConformanceParts:
+        out = combine(pieces)
+        patched.append(out.runs is not None)
+        return out
+
+    monkeypatch.setattr(pages, "combine_parts", seen)
     _assert_equal(pages.conformance_of(spliced, spec), check_conformance(spliced, spec))
     assert calls == [1]  # the case the new event touched
+    assert patched == [True]  # the stored sorted visits patched, not sorted again
 
 
 @pytest.mark.parametrize(

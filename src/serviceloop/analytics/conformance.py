@@ -36,12 +36,12 @@ split, each part would import them back.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import polars as pl
 
-from ._order import SortedRuns, sorted_runs
+from ._order import SortedRuns, _split, sorted_runs
 from ._schema import US, A, C, S, T
 from .errors import EmptyLogError, InvalidParameterError
 from .eventlog import EventLog, from_polars
@@ -542,7 +542,11 @@ def _variants(
 
 
 def _stage_times(
-    visits: pl.DataFrame, over: pl.DataFrame, log: EventLog, d: _Design
+    visits: pl.DataFrame,
+    over: pl.DataFrame,
+    log: EventLog,
+    d: _Design,
+    runs: SortedRuns | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Time in each stage against its standard, and the visits over standard: from every stage
     visit's stage and microseconds (``visits``, in event order) and the visits over standard
@@ -558,7 +562,7 @@ def _stage_times(
     )
     over_per_stage = over.group_by(_STAGE).agg(pl.len().alias("over_standard"))
     per_stage = per_stage.join(over_per_stage, on=_STAGE, how="left").join(
-        _stage_quantiles(visits, len(d.codes)), on=_STAGE, how="left"
+        _stage_quantiles(visits, len(d.codes), runs), on=_STAGE, how="left"
     )
     stage_times = (
         pl.DataFrame(
@@ -613,16 +617,19 @@ def _stage_times(
     return stage_times, over_standard
 
 
-def _stage_quantiles(st: pl.DataFrame, n_stages: int) -> pl.DataFrame:
+def _stage_quantiles(
+    st: pl.DataFrame, n_stages: int, runs: SortedRuns | None = None
+) -> pl.DataFrame:
     """The median and 90th percentile of each stage's time (``_STAGE``, ``median_seconds``,
     ``p90_seconds``): from one sort of the visits' stages and integer durations packed together
     (:func:`._order.sorted_runs`), where Polars' group-by sorted each stage's visits apart
     (0.85 s of 1.9 s at 7.2M visits). Equal to that group-by to the bit: its rank counts the
     group's nulls (``(n - 1) * q + nulls``, nulls first), so the interpolation does too.
-    ``st``: each visit's stage, microseconds (``_US``) and seconds (``_DUR``)."""
+    ``st``: each visit's stage, microseconds (``_US``) and seconds (``_DUR``); ``runs``: its
+    measured visits sorted so already (:func:`_sorted_visits`), if they are."""
     timed = st.select(_STAGE, pl.col(_US).alias("__us"))
-    measured = timed.filter(pl.col("__us").is_not_null())
-    runs = sorted_runs(measured[_STAGE], measured["__us"], max(n_stages, 1))
+    if runs is None:
+        runs = _sorted_visits(st, n_stages)
     if runs is None:  # a stage and a duration do not fit in 64 bits together
         return st.group_by(_STAGE).agg(
             pl.col(_DUR).median().alias("median_seconds"),
@@ -658,6 +665,58 @@ def _stage_quantiles(st: pl.DataFrame, n_stages: int) -> pl.DataFrame:
             "p90_seconds": pl.Series(out[runs.n_keys :], dtype=pl.Float64),
         }
     )
+
+
+def _sorted_visits(visits: pl.DataFrame, n_stages: int) -> SortedRuns | None:
+    """The measured visits' (stage, microseconds) sorted in one pass (:func:`sorted_runs`)."""
+    measured = visits.select(_STAGE, _US).filter(pl.col(_US).is_not_null())
+    return sorted_runs(measured[_STAGE], measured[_US], max(n_stages, 1))
+
+
+def _patched(runs: SortedRuns, removed: pl.DataFrame, added: pl.DataFrame) -> SortedRuns | None:
+    """``runs`` without the visits ``removed`` and with those ``added`` (``_STAGE``, ``_US``):
+    the sorted visits of a log a few cases on, without sorting the millions it kept again (a
+    few slices and one merge); None when an added visit does not fit the packing or a removed
+    one is not there (the caller sorts them all)."""
+    n_keys = runs.n_keys
+    width = 1 << runs.bits
+
+    def packed(frame: pl.DataFrame) -> pl.Series | None:
+        frame = frame.filter(pl.col(_US).is_not_null())
+        shifted = frame[_US].cast(pl.Int64) - runs.offset
+        if frame.height and (
+            int(shifted.min()) < 0  # type: ignore[arg-type]
+            or int(shifted.max()) >= width  # type: ignore[arg-type]
+            or int(frame[_STAGE].min()) < 0  # type: ignore[arg-type]
+            or int(frame[_STAGE].max()) >= n_keys  # type: ignore[arg-type]
+        ):
+            return None
+        return (
+            frame[_STAGE].cast(pl.UInt64) * pl.Series([width], dtype=pl.UInt64)
+            + shifted.cast(pl.UInt64)
+        ).sort()
+
+    gone, new = packed(removed), packed(added)
+    if gone is None or new is None:
+        return None
+    rows: list[int] = []
+    if gone.len():
+        firsts = runs.packed.search_sorted(gone, side="left").to_list()
+        previous, repeat = None, 0
+        for value, first in zip(gone.to_list(), firsts, strict=True):
+            repeat = repeat + 1 if value == previous else 0
+            rows.append(first + repeat)
+            previous = value
+        if rows[-1] >= runs.packed.len() or not runs.packed.gather(rows).equals(gone):
+            return None
+    pieces, start = [], 0
+    for row in rows:
+        pieces.append(runs.packed.slice(start, row - start))
+        start = row + 1
+    pieces.append(runs.packed.slice(start))
+    kept = pl.concat(pieces, rechunk=False).to_frame("__p")
+    merged = kept.merge_sorted(new.to_frame("__p"), key="__p")["__p"].rechunk()
+    return _split(merged, runs.bits, runs.offset, n_keys)
 
 
 def _order_values(timed: pl.DataFrame, runs: SortedRuns, rows: list[int]) -> list[float]:
@@ -736,7 +795,10 @@ class ConformanceParts:
     unmeasured), every stage event. ``wrong``: ``__pos``, ``__first``, ``__prev``,
     ``__stage``, ``__ts``: the moves that are not allowed. ``over``: ``__pos``, ``__stage``,
     ``__at`` (entered), ``__us``: the visits over standard. Stage indices are the design's, so
-    parts are of one design (:func:`conformance_parts`' ``spec``).
+    parts are of one design (:func:`conformance_parts`' ``spec``). ``runs``: the measured
+    visits' (stage, microseconds) sorted (the stage times' median and 90th percentile are read
+    from them), when made: a combination that keeps most cases of parts with runs patches them
+    with the visits that go and come instead of sorting millions again.
     """
 
     cases: pl.DataFrame
@@ -744,6 +806,7 @@ class ConformanceParts:
     visits: pl.DataFrame
     wrong: pl.DataFrame
     over: pl.DataFrame
+    runs: SortedRuns | None = None
 
     @property
     def n_cases(self) -> int:
@@ -757,25 +820,37 @@ class ConformanceParts:
             "visits": self.visits,
             "wrong": self.wrong,
             "over": self.over,
+            "runs": pl.DataFrame(
+                {"__packed": self.runs.packed if self.runs else pl.Series([], dtype=pl.UInt64)}
+            ),
+            "runs_of": pl.DataFrame(
+                [(self.runs.bits, self.runs.offset, self.runs.n_keys)] if self.runs else [],
+                schema={"bits": pl.Int64, "offset": pl.Int64, "keys": pl.Int64},
+                orient="row",
+            ),
         }
 
     @classmethod
     def of_frames(cls, frames: dict[str, pl.DataFrame]) -> ConformanceParts:
         """The parts :meth:`frames` gave; ``InvalidParameterError`` when a frame lacks a column
         or has another type (a damaged or foreign file)."""
-        parts = cls(
+        for name, want in _PARTS_SCHEMA.items():
+            frame = frames[name]
+            got = {k: frame.schema.get(k) for k in want}
+            if any(got[k] is None or not _same_kind(got[k], want[k]) for k in want):
+                raise InvalidParameterError(f"the conformance parts' {name} frame is not theirs")
+        runs = None
+        if frames["runs_of"].height == 1:
+            bits, offset, n_keys = frames["runs_of"].row(0)
+            runs = _split(frames["runs"]["__packed"], bits, offset, n_keys)
+        return cls(
             cases=frames["cases"],
             sequences=frames["sequences"].get_column("__seq"),
             visits=frames["visits"],
             wrong=frames["wrong"],
             over=frames["over"],
+            runs=runs,
         )
-        for name, frame in parts.frames().items():
-            want = _PARTS_SCHEMA[name]
-            got = {k: frame.schema.get(k) for k in want}
-            if any(got[k] is None or not _same_kind(got[k], want[k]) for k in want):
-                raise InvalidParameterError(f"the conformance parts' {name} frame is not theirs")
-        return parts
 
 
 _INT = (pl.UInt32, pl.UInt64, pl.Int32, pl.Int64)
@@ -791,6 +866,8 @@ _PARTS_SCHEMA: dict[str, dict[str, Any]] = {
         T: (pl.Int64,),
     },
     "over": {_POS: _INT, _STAGE: (pl.Int32,), _AT: (pl.Int64,), _US: (pl.Int64,)},
+    "runs": {"__packed": (pl.UInt64,)},
+    "runs_of": {"bits": (pl.Int64,), "offset": (pl.Int64,), "keys": (pl.Int64,)},
 }
 
 
@@ -803,17 +880,21 @@ def _position_type(n: int) -> pl.DataType:
 
 
 def conformance_parts(
-    log: EventLog, spec: ProcessSpec, *, cases: pl.Series | None = None
+    log: EventLog, spec: ProcessSpec, *, cases: pl.Series | None = None, runs: bool = False
 ) -> ConformanceParts:
     """The per-case parts of checking ``log`` against ``spec``; only of the cases whose codes
     ``cases`` lists (the log's case column is sorted: whole cases are sliced out), else of every
-    case. See :class:`ConformanceParts`."""
+    case; ``runs``: with the visits sorted (what is stored to be combined later). See
+    :class:`ConformanceParts`."""
     d = _Design.of(spec)
     ev = _in_case_order(log.coded())
     if cases is not None:
         ev = _cases_of(ev, cases)
     act_stage = pl.Series(_stage_of_activities(log.activities, spec), dtype=pl.Int32)
-    return _parts(ev, act_stage, d)
+    parts = _parts(ev, act_stage, d)
+    if runs:
+        parts = replace(parts, runs=_sorted_visits(parts.visits, len(d.codes)))
+    return parts
 
 
 def _cases_of(ev: pl.DataFrame, cases: pl.Series) -> pl.DataFrame:
@@ -906,11 +987,22 @@ def combine_parts(
             cases = cases.with_columns(pl.lit(remap).gather(pl.col(_SID)).alias(_SID))
         with_sids.append(cases)
     runs = [_runs(m) for m in mine]
+    sorted_visits = None
     if all(r is not None for r in runs) and sum(len(r or ()) for r in runs) <= RUNS_LIMIT:
         pieces_runs = [
             (p, c, r or []) for (p, _), c, r in zip(pieces, with_sids, runs, strict=True)
         ]
         combined = _sliced(pieces_runs, pos_type)
+        first = pieces[0][0]
+        added = [p.visits for p, _ in pieces[1:]]
+        if first.runs is not None and sum(a.height for a in added) <= PATCH_LIMIT:
+            gone = _gone_visits(first, runs[0] or [])
+            if gone.height <= PATCH_LIMIT:
+                sorted_visits = _patched(
+                    first.runs,
+                    gone,
+                    pl.concat(added, how="vertical_relaxed") if added else first.visits.clear(),
+                )
     else:
         combined = _masked(pieces, with_sids, mine, pos_type)
     cases = combined["cases"]
@@ -923,9 +1015,35 @@ def combine_parts(
         visits=combined["visits"],
         wrong=combined["wrong"],
         over=combined["over"],
+        runs=sorted_visits,
     )
 
 
+def _gone_visits(parts: ConformanceParts, runs: list[tuple[int, int, int]]) -> pl.DataFrame:
+    """The visits of ``parts``' cases that no run keeps (rows between the runs)."""
+    column = parts.visits[_POS]
+    gaps, at = [], 0
+    for row, _, length in runs:
+        if row > at:
+            gaps.append((at, row))
+        at = row + length
+    if at < parts.n_cases:
+        gaps.append((at, parts.n_cases))
+    if not gaps:
+        return parts.visits.clear()
+    lows = column.search_sorted(pl.Series([a for a, _ in gaps]).cast(column.dtype), side="left")
+    highs = column.search_sorted(pl.Series([b for _, b in gaps]).cast(column.dtype), side="left")
+    return pl.concat(
+        [
+            parts.visits.slice(low, high - low)
+            for low, high in zip(lows.to_list(), highs.to_list(), strict=True)
+        ]
+    )
+
+
+#: The first piece's sorted visits are patched when at most this many visits go and as many
+#: come (a splice); beyond, the combined visits are sorted again.
+PATCH_LIMIT = 100_000
 #: A combination whose kept cases make at most this many runs (cases consecutive in their parts
 #: and in the new log) is made of slices of the parts' frames; beyond, of masks.
 RUNS_LIMIT = 2_000
@@ -1088,7 +1206,10 @@ def conformance_from_parts(
     deviations, bad = _deviations(wrong, skips_long, log, d)
     variants = _variants(verdicts, seqs, counts, d)
     over = parts.over.select(by_code, _STAGE, _AT, _US)
-    stage_times, over_standard = _stage_times(parts.visits, over, log, d)
+    runs = parts.runs
+    if runs is not None and runs.n_keys != max(len(d.codes), 1):
+        runs = None  # sorted for another design's stages
+    stage_times, over_standard = _stage_times(parts.visits, over, log, d, runs)
     summary = _summary(
         spec, log.n_events, parts.visits.height, activities, cases, bad, over_standard
     )

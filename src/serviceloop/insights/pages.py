@@ -128,7 +128,7 @@ def conformance_of(log: EventLog, spec: ProcessSpec) -> ConformanceResult:
         stored = storedconformance.load(*at, spec)
         if stored is not None:
             return stored
-        parts = conformance_parts(log, spec)
+        parts = conformance_parts(log, spec, runs=True)
         result = conformance_from_parts(log, spec, parts)
         storedconformance.write(*at, spec, result, parts)
         return result

@@ -14,7 +14,8 @@ it): never a wrong page, never a crash.
 
 Beside the result, each case's parts of it (:class:`~serviceloop.analytics.conformance.
 ConformanceParts`: its stage sequence, visits, wrong moves, visits over standard; 7.2M visits at
-a million cases), so a log made from the stored one (a filter set's cases, or the stored log
+a million cases; and the visits sorted by stage and time, so a splice patches them instead of
+sorting them again), so a log made from the stored one (a filter set's cases, or the stored log
 with the cases new events touched read again: :mod:`.lineage`) is checked by aggregating the
 stored parts of its untouched cases and fresh parts of the others (:func:`load_parts`).
 """
@@ -43,11 +44,11 @@ __all__ = ["FORMAT", "load", "load_parts", "spec_key", "write"]
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 2
+FORMAT = 3
 #: The result's frames, each a file ``<name>.arrow`` (every field but ``process`` and ``summary``).
 _FRAMES = tuple(f.name for f in fields(ConformanceResult) if f.name not in ("process", "summary"))
 #: The per-case parts' frames, each a file ``parts-<name>.arrow``.
-_PARTS = ("cases", "sequences", "visits", "wrong", "over")
+_PARTS = ("cases", "sequences", "visits", "wrong", "over", "runs", "runs_of")
 #: What :func:`load` and :func:`load_parts` refuse a folder for (they ignore it).
 _UNUSABLE = (
     OSError,
