@@ -360,3 +360,23 @@ def test_a_filter_set_of_few_cases_is_checked_whole(
     calls = _computed(monkeypatch)
     _assert_equal(pages.conformance_of(filtered, spec), check_conformance(filtered, spec))
     assert calls == ["whole"]
+
+
+def test_a_lineage_that_does_not_fit_the_log_is_not_used(
+    live_log: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Codes of a stored log that has fewer cases, or codes past the stored parts: the log is
+    checked whole, never a wrong page nor a crash."""
+    spec = _spec(live_log)
+    log, at = _stored_log()
+    pages.conformance_of(log, spec)
+    filtered = event_log(LogFilters(priorities=("normal",)))
+    assert filtered is not None
+    calls = _computed(monkeypatch)
+    for codes in ([0], [0, 99]):
+        lineage._origins[filtered] = lineage.Origin(at, pl.Series(codes, dtype=pl.Int64))
+        _assert_equal(pages.conformance_of(filtered, spec), check_conformance(filtered, spec))
+    assert calls == ["whole", "whole"]
+    # Nor is one passed on to a log made from it with as many flags as it has not cases.
+    lineage.derived(log, filtered, pl.Series([True] * 5))
+    assert lineage.origin(log) is not None and lineage.origin(log).codes is None  # unchanged

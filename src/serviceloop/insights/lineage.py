@@ -21,7 +21,7 @@ import polars as pl
 from serviceloop.analytics import EventLog
 from serviceloop.insights import codedlog
 
-__all__ = ["Origin", "derived", "narrowed", "origin", "spliced", "stored"]
+__all__ = ["Origin", "copied", "derived", "narrowed", "origin", "spliced", "stored"]
 
 #: A stored log's view, the copy's generation and the log version (what its files are keyed by).
 At = tuple[str, str, codedlog.Version]
@@ -61,8 +61,8 @@ def derived(log: EventLog, base: EventLog, keep: pl.Series) -> None:
     """``log`` holds the cases of ``base`` that ``keep`` (a flag per case code of ``base``)
     marks, whole and in their order."""
     parent = _origins.get(base)
-    if parent is None:
-        return
+    if parent is None or (parent.codes is not None and parent.codes.len() != keep.len()):
+        return  # not made as told: no lineage (the log is checked whole)
     codes = parent.stored_codes(keep.len()).filter(keep)
     _origins[log] = Origin(parent.at, codes)
 
@@ -74,7 +74,7 @@ def spliced(
     and with the cases of ``fresh_keys`` read again; ``keys``: the case key of each code of
     ``log`` (sorted: the staying cases keep their order)."""
     parent = _origins.get(old)
-    if parent is None:
+    if parent is None or (parent.codes is not None and parent.codes.len() != gone.len()):
         return
     staying = parent.stored_codes(gone.len()).filter(~gone)
     places = keys.is_in(fresh_keys.implode()).not_().arg_true()
@@ -91,3 +91,11 @@ def narrowed(log: EventLog, wider: EventLog) -> EventLog:
     if parent is not None and log is not wider:
         _origins[log] = Origin(parent.at, parent.stored_codes(wider.n_cases))
     return log
+
+
+def copied(log: EventLog, original: EventLog) -> None:
+    """``log`` is ``original``'s rows, case for case (e.g. its columns copied into one
+    piece): it has its lineage."""
+    parent = _origins.get(original)
+    if parent is not None:
+        _origins[log] = parent

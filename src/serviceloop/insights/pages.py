@@ -136,7 +136,10 @@ def conformance_of(log: EventLog, spec: ProcessSpec) -> ConformanceResult:
     stored_parts = None if origin is None else storedconformance.load_parts(*origin.at, spec)
     if origin is None or stored_parts is None or log.n_cases < stored_parts.n_cases * PARTS_SHARE:
         return check_conformance(log, spec)
-    return conformance_from_parts(log, spec, _parts_of(log, spec, origin, stored_parts))
+    combined = _parts_of(log, spec, origin, stored_parts)
+    if combined is None:
+        return check_conformance(log, spec)
+    return conformance_from_parts(log, spec, combined)
 
 
 #: A log made from a stored one is checked from the stored parts when it holds at least this
@@ -148,14 +151,19 @@ PARTS_SHARE = 0.25
 
 def _parts_of(
     log: EventLog, spec: ProcessSpec, origin: lineage.Origin, stored: ConformanceParts
-) -> ConformanceParts:
+) -> ConformanceParts | None:
     """The parts of ``log``'s cases: the stored ones of its cases untouched since the stored
-    log (each moved to its code in ``log``), and fresh ones of the others (their rows alone)."""
+    log (each moved to its code in ``log``), and fresh ones of the others (their rows alone);
+    None when the lineage does not fit the log or the parts (never expected)."""
     codes = origin.stored_codes(log.n_cases)  # by code of log: its code in the stored log
     present = pl.int_range(log.n_cases, dtype=pl.Int64, eager=True)
     if codes.len() != log.n_cases:  # a narrowed log: some codes, as they were
         present = log.coded()[C].unique(maintain_order=True).cast(pl.Int64)
+    if not present.len() or int(present.max()) >= codes.len():  # type: ignore[arg-type]
+        return None
     mapped = codes.gather(present)
+    if mapped.drop_nulls().len() and int(mapped.max()) >= stored.n_cases:  # type: ignore[arg-type]
+        return None
     untouched = mapped.is_not_null()
     code_in_log = pl.repeat(None, stored.n_cases, dtype=pl.Int64, eager=True)
     if untouched.any():
