@@ -51,7 +51,6 @@ def _combined(pieces: list[tuple[ConformanceParts, pl.Series]]) -> list[Conforma
         by_masks = combine_parts(pieces)
     finally:
         conformance.RUNS_LIMIT = original
-    assert by_masks.runs is None
     return [by_slices, combine_parts(unsorted), by_masks]
 
 
@@ -245,8 +244,11 @@ def test_frames_of_another_shape_are_refused():
     assert ConformanceParts.of_frames(frames).cases.equals(parts.cases)
     assert ConformanceParts.of_frames(frames).runs is None
     sorted_parts = conformance_parts(from_polars(_log(ROWS), duplicates="keep"), SPEC, runs=True)
-    runs = ConformanceParts.of_frames(sorted_parts.frames()).runs
+    again = ConformanceParts.of_frames(sorted_parts.frames())
+    runs = again.runs
     assert runs is not None and sorted_parts.runs is not None
+    assert again.runs_cases is not None and sorted_parts.runs_cases is not None
+    assert again.runs_cases.equals(sorted_parts.runs_cases)
     assert runs.packed.equals(sorted_parts.runs.packed)
     assert (runs.bits, runs.offset, runs.starts) == (
         sorted_parts.runs.bits,
@@ -305,11 +307,14 @@ def test_the_sorted_visits_of_a_splice_are_patched_and_give_its_check():
     fresh = conformance_parts(
         log, SPEC, cases=pl.Series(sorted(target[n] for n in touched), dtype=pl.Int64)
     )
-    parts = combine_parts(
-        [(stored, _codes_in(stored, old, untouched)), (fresh, fresh.cases["__code"].cast(pl.Int64))]
-    )
-    assert parts.runs is not None
     whole = conformance_parts(log, SPEC, runs=True)
     assert whole.runs is not None
-    assert parts.runs.packed.equals(whole.runs.packed) and parts.runs.starts == whole.runs.starts
-    _assert_same(conformance_from_parts(log, SPEC, parts), check_conformance(log, SPEC))
+    pieces = [
+        (stored, _codes_in(stored, old, untouched)),
+        (fresh, fresh.cases["__code"].cast(pl.Int64)),
+    ]
+    for parts in _combined(pieces)[::2]:  # by slices (patched) and by masks (masked)
+        assert parts.runs is not None
+        assert parts.runs.packed.equals(whole.runs.packed)
+        assert parts.runs.starts == whole.runs.starts
+        _assert_same(conformance_from_parts(log, SPEC, parts), check_conformance(log, SPEC))

@@ -673,32 +673,69 @@ def _sorted_visits(visits: pl.DataFrame, n_stages: int) -> SortedRuns | None:
     return sorted_runs(measured[_STAGE], measured[_US], max(n_stages, 1))
 
 
+def _sorted_visits_of_cases(
+    visits: pl.DataFrame, n_stages: int
+) -> tuple[SortedRuns, pl.Series] | None:
+    """:func:`_sorted_visits` with each sorted visit's case position beside it (what a subset
+    of the cases takes its sorted visits from by a mask, without sorting them again), packed
+    as :func:`sorted_runs` packs them; None when they do not fit 64 bits."""
+    measured = visits.select(_POS, _STAGE, _US).filter(pl.col(_US).is_not_null())
+    n_keys = max(n_stages, 1)
+    if measured.height == 0:
+        empty = SortedRuns(pl.Series([], dtype=pl.UInt64), 0, 0, [0] * (n_keys + 1))
+        return empty, pl.Series([], dtype=pl.UInt64)
+    low, high = int(measured[_US].min()), int(measured[_US].max())  # type: ignore[arg-type]
+    bits = (high - low).bit_length()
+    if bits + max(1, (n_keys - 1).bit_length()) > 64:
+        return None
+    packing = SortedRuns(pl.Series([], dtype=pl.UInt64), bits, low, [0] * (n_keys + 1))
+    packed = _pack(packing, measured)
+    if packed is None:  # a stage outside the design's (never expected)
+        return None
+    order = pl.DataFrame({"__p": packed, _POS: measured[_POS].cast(pl.UInt64)}).sort("__p")
+    return _split(order["__p"], bits, low, n_keys), order[_POS]
+
+
+def _pack(runs: SortedRuns, frame: pl.DataFrame) -> pl.Series | None:
+    """The measured visits of ``frame`` (``_STAGE``, ``_US``) packed as ``runs`` packs them,
+    in their order; None when one does not fit the packing."""
+    frame = frame.filter(pl.col(_US).is_not_null())
+    width = 1 << runs.bits
+    shifted = frame[_US].cast(pl.Int64) - runs.offset
+    if frame.height and (
+        int(shifted.min()) < 0  # type: ignore[arg-type]
+        or int(shifted.max()) >= width  # type: ignore[arg-type]
+        or int(frame[_STAGE].min()) < 0  # type: ignore[arg-type]
+        or int(frame[_STAGE].max()) >= runs.n_keys  # type: ignore[arg-type]
+    ):
+        return None
+    return frame[_STAGE].cast(pl.UInt64) * pl.Series([width], dtype=pl.UInt64) + shifted.cast(
+        pl.UInt64
+    )
+
+
+def _masked_runs(
+    runs: SortedRuns, cases: pl.Series, keep: pl.Series, added: pl.DataFrame
+) -> SortedRuns | None:
+    """``runs`` of the cases ``keep`` flags (``cases``: each sorted visit's case position) and
+    the visits ``added``: a mask and a merge, not a sort of the kept millions."""
+    new = _pack(runs, added)
+    if new is None:
+        return None
+    kept = runs.packed.filter(keep.gather(cases)).to_frame("__p")
+    merged = kept.merge_sorted(new.sort().to_frame("__p"), key="__p")["__p"].rechunk()
+    return _split(merged, runs.bits, runs.offset, runs.n_keys)
+
+
 def _patched(runs: SortedRuns, removed: pl.DataFrame, added: pl.DataFrame) -> SortedRuns | None:
     """``runs`` without the visits ``removed`` and with those ``added`` (``_STAGE``, ``_US``):
     the sorted visits of a log a few cases on, without sorting the millions it kept again (a
     few slices and one merge); None when an added visit does not fit the packing or a removed
     one is not there (the caller sorts them all)."""
-    n_keys = runs.n_keys
-    width = 1 << runs.bits
-
-    def packed(frame: pl.DataFrame) -> pl.Series | None:
-        frame = frame.filter(pl.col(_US).is_not_null())
-        shifted = frame[_US].cast(pl.Int64) - runs.offset
-        if frame.height and (
-            int(shifted.min()) < 0  # type: ignore[arg-type]
-            or int(shifted.max()) >= width  # type: ignore[arg-type]
-            or int(frame[_STAGE].min()) < 0  # type: ignore[arg-type]
-            or int(frame[_STAGE].max()) >= n_keys  # type: ignore[arg-type]
-        ):
-            return None
-        return (
-            frame[_STAGE].cast(pl.UInt64) * pl.Series([width], dtype=pl.UInt64)
-            + shifted.cast(pl.UInt64)
-        ).sort()
-
-    gone, new = packed(removed), packed(added)
+    gone, new = _pack(runs, removed), _pack(runs, added)
     if gone is None or new is None:
         return None
+    gone, new = gone.sort(), new.sort()
     rows: list[int] = []
     if gone.len():
         firsts = runs.packed.search_sorted(gone, side="left").to_list()
@@ -716,7 +753,7 @@ def _patched(runs: SortedRuns, removed: pl.DataFrame, added: pl.DataFrame) -> So
     pieces.append(runs.packed.slice(start))
     kept = pl.concat(pieces, rechunk=False).to_frame("__p")
     merged = kept.merge_sorted(new.to_frame("__p"), key="__p")["__p"].rechunk()
-    return _split(merged, runs.bits, runs.offset, n_keys)
+    return _split(merged, runs.bits, runs.offset, runs.n_keys)
 
 
 def _order_values(timed: pl.DataFrame, runs: SortedRuns, rows: list[int]) -> list[float]:
@@ -798,7 +835,8 @@ class ConformanceParts:
     parts are of one design (:func:`conformance_parts`' ``spec``). ``runs``: the measured
     visits' (stage, microseconds) sorted (the stage times' median and 90th percentile are read
     from them), when made: a combination that keeps most cases of parts with runs patches them
-    with the visits that go and come instead of sorting millions again.
+    with the visits that go and come instead of sorting millions again; ``runs_cases``: each
+    sorted visit's case position (a subset of the cases masks the runs with it).
     """
 
     cases: pl.DataFrame
@@ -807,6 +845,7 @@ class ConformanceParts:
     wrong: pl.DataFrame
     over: pl.DataFrame
     runs: SortedRuns | None = None
+    runs_cases: pl.Series | None = None
 
     @property
     def n_cases(self) -> int:
@@ -821,7 +860,19 @@ class ConformanceParts:
             "wrong": self.wrong,
             "over": self.over,
             "runs": pl.DataFrame(
-                {"__packed": self.runs.packed if self.runs else pl.Series([], dtype=pl.UInt64)}
+                {
+                    "__packed": self.runs.packed if self.runs else pl.Series([], dtype=pl.UInt64),
+                    _POS: (
+                        self.runs_cases.cast(pl.UInt64)
+                        if self.runs is not None and self.runs_cases is not None
+                        else pl.repeat(
+                            None,
+                            self.runs.packed.len() if self.runs else 0,
+                            dtype=pl.UInt64,
+                            eager=True,
+                        )
+                    ),
+                }
             ),
             "runs_of": pl.DataFrame(
                 [(self.runs.bits, self.runs.offset, self.runs.n_keys)] if self.runs else [],
@@ -839,10 +890,13 @@ class ConformanceParts:
             got = {k: frame.schema.get(k) for k in want}
             if any(got[k] is None or not _same_kind(got[k], want[k]) for k in want):
                 raise InvalidParameterError(f"the conformance parts' {name} frame is not theirs")
-        runs = None
+        runs, runs_cases = None, None
         if frames["runs_of"].height == 1:
             bits, offset, n_keys = frames["runs_of"].row(0)
             runs = _split(frames["runs"]["__packed"], bits, offset, n_keys)
+            cases_of_runs = frames["runs"][_POS]
+            if not cases_of_runs.null_count():
+                runs_cases = cases_of_runs
         return cls(
             cases=frames["cases"],
             sequences=frames["sequences"].get_column("__seq"),
@@ -850,6 +904,7 @@ class ConformanceParts:
             wrong=frames["wrong"],
             over=frames["over"],
             runs=runs,
+            runs_cases=runs_cases,
         )
 
 
@@ -866,7 +921,7 @@ _PARTS_SCHEMA: dict[str, dict[str, Any]] = {
         T: (pl.Int64,),
     },
     "over": {_POS: _INT, _STAGE: (pl.Int32,), _AT: (pl.Int64,), _US: (pl.Int64,)},
-    "runs": {"__packed": (pl.UInt64,)},
+    "runs": {"__packed": (pl.UInt64,), _POS: (pl.UInt64,)},
     "runs_of": {"bits": (pl.Int64,), "offset": (pl.Int64,), "keys": (pl.Int64,)},
 }
 
@@ -893,7 +948,9 @@ def conformance_parts(
     act_stage = pl.Series(_stage_of_activities(log.activities, spec), dtype=pl.Int32)
     parts = _parts(ev, act_stage, d)
     if runs:
-        parts = replace(parts, runs=_sorted_visits(parts.visits, len(d.codes)))
+        found = _sorted_visits_of_cases(parts.visits, len(d.codes))
+        if found is not None:
+            parts = replace(parts, runs=found[0], runs_cases=found[1])
     return parts
 
 
@@ -1005,6 +1062,21 @@ def combine_parts(
                 )
     else:
         combined = _masked(pieces, with_sids, mine, pos_type)
+        first = pieces[0][0]
+        if first.runs is not None and first.runs_cases is not None:
+            keep = pl.repeat(False, first.n_cases, eager=True)
+            if mine[0].height:
+                keep = keep.scatter(mine[0]["__row"], True)
+            added = [
+                p.visits.filter(pl.lit(pl.Series(codes.is_not_null())).gather(pl.col(_POS)))
+                for p, codes in pieces[1:]
+            ]
+            sorted_visits = _masked_runs(
+                first.runs,
+                first.runs_cases,
+                keep,
+                pl.concat(added, how="vertical_relaxed") if added else first.visits.clear(),
+            )
     cases = combined["cases"]
     cases = cases.with_columns(
         kept[_CODE].cast(cases[_CODE].dtype if cases.height else pl.Int64).alias(_CODE)

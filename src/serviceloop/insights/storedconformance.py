@@ -44,7 +44,7 @@ __all__ = ["FORMAT", "load", "load_parts", "spec_key", "write"]
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 3
+FORMAT = 4
 #: The result's frames, each a file ``<name>.arrow`` (every field but ``process`` and ``summary``).
 _FRAMES = tuple(f.name for f in fields(ConformanceResult) if f.name not in ("process", "summary"))
 #: The per-case parts' frames, each a file ``parts-<name>.arrow``.
