@@ -683,7 +683,7 @@ def _sorted_visits_of_cases(
     n_keys = max(n_stages, 1)
     if measured.height == 0:
         empty = SortedRuns(pl.Series([], dtype=pl.UInt64), 0, 0, [0] * (n_keys + 1))
-        return empty, pl.Series([], dtype=pl.UInt64)
+        return empty, pl.Series([], dtype=measured[_POS].dtype)
     low, high = int(measured[_US].min()), int(measured[_US].max())  # type: ignore[arg-type]
     bits = (high - low).bit_length()
     if bits + max(1, (n_keys - 1).bit_length()) > 64:
@@ -692,7 +692,7 @@ def _sorted_visits_of_cases(
     packed = _pack(packing, measured)
     if packed is None:  # a stage outside the design's (never expected)
         return None
-    order = pl.DataFrame({"__p": packed, _POS: measured[_POS].cast(pl.UInt64)}).sort("__p")
+    order = pl.DataFrame({"__p": packed, _POS: measured[_POS]}).sort("__p")
     return _split(order["__p"], bits, low, n_keys), order[_POS]
 
 
@@ -863,12 +863,12 @@ class ConformanceParts:
                 {
                     "__packed": self.runs.packed if self.runs else pl.Series([], dtype=pl.UInt64),
                     _POS: (
-                        self.runs_cases.cast(pl.UInt64)
+                        self.runs_cases
                         if self.runs is not None and self.runs_cases is not None
                         else pl.repeat(
                             None,
                             self.runs.packed.len() if self.runs else 0,
-                            dtype=pl.UInt64,
+                            dtype=pl.UInt32,
                             eager=True,
                         )
                     ),
@@ -921,7 +921,7 @@ _PARTS_SCHEMA: dict[str, dict[str, Any]] = {
         T: (pl.Int64,),
     },
     "over": {_POS: _INT, _STAGE: (pl.Int32,), _AT: (pl.Int64,), _US: (pl.Int64,)},
-    "runs": {"__packed": (pl.UInt64,), _POS: (pl.UInt64,)},
+    "runs": {"__packed": (pl.UInt64,), _POS: _INT},
     "runs_of": {"bits": (pl.Int64,), "offset": (pl.Int64,), "keys": (pl.Int64,)},
 }
 
