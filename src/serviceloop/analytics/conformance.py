@@ -26,8 +26,14 @@ stages, conformity, the transitions it adds) is worked out once per distinct seq
 to its cases: a million cases follow a few dozen sequences. Only the times (and the deviations'
 timestamps) are read per event. Grouping by case walks the runs of the case-sorted log.
 
-:func:`check_conformance` reads as its steps: index the design (:class:`_Design`), map activities
-to stages, take the stage events, number each case's stage sequence, judge each sequence, then
+:func:`check_conformance` is two halves. :func:`conformance_parts` takes what each case is made
+of (its stage sequence, events, visits and their times, wrong moves, visits over standard:
+:class:`ConformanceParts`); :func:`conformance_from_parts` aggregates the parts of every case of
+a log into the result. So a log whose cases are those of another (a subset of them, or the
+same cases with a few replaced by new events) is checked from the other's parts
+(:func:`combine_parts`) plus fresh parts of its new cases, with the same answer, frame for
+frame. The steps read in order: index the design (:class:`_Design`), map activities to stages,
+take the stage events, number each case's stage sequence, judge each sequence, then
 transitions, per-case results, deviations, variants, stage times and the summary, one function
 each. They stay in one module because they share the private column names and the design index;
 split, each part would import them back.
