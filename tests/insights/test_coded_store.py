@@ -80,6 +80,8 @@ def test_a_fresh_process_maps_the_stored_log_and_splices_new_events(
     kept = selectors._kept_log(filters)
     assert reads == []
     assert kept.version == event_log_version()
+    # The spliced log's pieces are copied into one, a column at a time, for the pages.
+    assert kept.log is not None and max(kept.log.coded().n_chunks("all")) == 1
     _assert_fresh(filters)
     # Fewer than REWRITE_AFTER event ids behind: not written again at each event.
     assert codedlog.stored_version(view) == (written.generation, written.version)
@@ -102,8 +104,10 @@ def test_a_stored_log_far_enough_behind_is_written_again_in_one_piece_by_the_wor
     walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
     kept = selectors._kept_log(filters)
     assert kept.version != first.version
-    assert kept.log is not None and max(kept.log.coded().n_chunks("all")) > 1  # spliced
-    # A page process does not copy its spliced log into one piece to write it: the worker does.
+    # Spliced (a whole read would have written the log again), then copied into one piece for
+    # the pages after it was left unwritten: a page process does not write a spliced log, the
+    # worker does.
+    assert kept.log is not None and max(kept.log.coded().n_chunks("all")) == 1
     assert codedlog.stored_version("stages") == (first.generation, first.version)
     selectors.coded_logs_keep()
     assert codedlog.stored_version("stages") == (kept.generation, kept.version)
