@@ -1078,6 +1078,13 @@ def _kept_log(filters: LogFilters, version: Version | None = None) -> _Kept:
                 _kept.pop(key, None)
             kept = None
             updated = _again(filters, state)
+        elif updated.log is not kept.log:
+            # Let go of the old log and what was computed over it before the spliced one (views
+            # of its columns) is copied into one piece: beside them, a page over 32M events
+            # computed again after a new event held 2.4 GB.
+            with _kept_lock:
+                if _kept.get(key) is kept:
+                    _kept.pop(key)
         kept = updated
     else:
         kept = _first(filters, state)
