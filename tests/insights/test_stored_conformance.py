@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from serviceloop.analytics import EventLog
 from serviceloop.analytics.conformance import (
     ConformanceParts,
     ConformanceResult,
@@ -380,3 +381,26 @@ def test_a_lineage_that_does_not_fit_the_log_is_not_used(
     # Nor is one passed on to a log made from it with as many flags as it has not cases.
     lineage.derived(log, filtered, pl.Series([True] * 5))
     assert lineage.origin(log) is not None and lineage.origin(log).codes is None  # unchanged
+
+
+def test_a_copy_of_the_stored_log_takes_the_stored_result(
+    live_log: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log that is the stored log's rows case for case (its columns copied into one piece)
+    keeps its lineage, and so the stored result."""
+    spec = _spec(live_log)
+    log, _ = _stored_log()
+    want = pages.conformance_of(log, spec)
+    copy = EventLog(
+        log.coded().clone(),
+        activity_names=log.activity_names,
+        case_names=log.case_names,
+        resource_names=log.resource_names,
+        attributes=log.attributes,
+        engine=log.engine,
+    )
+    lineage.copied(copy, log)
+    assert stored_log_at(copy) is None
+    calls = _computed(monkeypatch)
+    _assert_equal(pages.conformance_of(copy, spec), want)
+    assert calls == []

@@ -133,6 +133,10 @@ def conformance_of(log: EventLog, spec: ProcessSpec) -> ConformanceResult:
         storedconformance.write(*at, spec, result, parts)
         return result
     origin = lineage.origin(log)
+    if origin is not None and origin.codes is None:  # the stored log's rows, copied
+        stored = storedconformance.load(*origin.at, spec)
+        if stored is not None:
+            return stored
     stored_parts = None if origin is None else storedconformance.load_parts(*origin.at, spec)
     if origin is None or stored_parts is None or log.n_cases < stored_parts.n_cases * PARTS_SHARE:
         return check_conformance(log, spec)
