@@ -231,6 +231,8 @@ def test_parts_of_another_log_are_refused():
 
 
 def test_codes_of_another_length_or_twice_one_code_are_refused():
+    with pytest.raises(InvalidParameterError, match="no conformance parts"):
+        combine_parts([])
     parts = conformance_parts(from_polars(_log(ROWS), duplicates="keep"), SPEC)
     with pytest.raises(InvalidParameterError, match="5 codes given for 6 cases"):
         combine_parts([(parts, pl.Series(range(5), dtype=pl.Int64))])
@@ -318,3 +320,30 @@ def test_the_sorted_visits_of_a_splice_are_patched_and_give_its_check():
         assert parts.runs.packed.equals(whole.runs.packed)
         assert parts.runs.starts == whole.runs.starts
         _assert_same(conformance_from_parts(log, SPEC, parts), check_conformance(log, SPEC))
+
+
+def test_a_second_piece_keeps_only_the_cases_given_a_code():
+    """Two pieces that each drop cases: their sorted visits are those of the cases kept, by
+    slices (patched) and by masks."""
+    log = from_polars(_log(ROWS), duplicates="keep")
+    names = _codes_by_name(log)
+    first_half = {"1", "2", "3"}
+    sub = from_polars(_log([r for r in ROWS if r[0] in ("1", "3", "4")]), duplicates="keep")
+    target = _codes_by_name(sub)
+    one = conformance_parts(
+        log, SPEC, runs=True, cases=pl.Series(sorted(names[n] for n in first_half))
+    )
+    two = conformance_parts(
+        log, SPEC, runs=True, cases=pl.Series(sorted(names[n] for n in set(names) - first_half))
+    )
+    pieces = [
+        (one, _codes_in(one, log, {n: c for n, c in target.items() if n in first_half})),
+        (two, _codes_in(two, log, {n: c for n, c in target.items() if n not in first_half})),
+    ]
+    want = check_conformance(sub, SPEC)
+    whole = conformance_parts(sub, SPEC, runs=True)
+    assert whole.runs is not None
+    for parts in _combined(pieces):
+        if parts.runs is not None:
+            assert parts.runs.packed.equals(whole.runs.packed)
+        _assert_same(conformance_from_parts(sub, SPEC, parts), want)

@@ -1012,8 +1012,11 @@ def combine_parts(
     Raises
     ------
     InvalidParameterError
-        When a piece gives as many codes as it has cases not, or two cases one code.
+        When there is no piece, a piece's codes are not one per case, or two cases are given
+        one code.
     """
+    if not pieces:
+        raise InvalidParameterError("no conformance parts to combine")
     for parts, codes in pieces:
         if codes.len() != parts.n_cases:
             raise InvalidParameterError(
@@ -1057,7 +1060,7 @@ def combine_parts(
         ]
         combined = _sliced(pieces_runs, pos_type)
         first = pieces[0][0]
-        added = [p.visits for p, _ in pieces[1:]]
+        added = _kept_visits(pieces[1:])
         if first.runs is not None and sum(a.height for a in added) <= PATCH_LIMIT:
             gone = _gone_visits(first, runs[0] or [])
             if gone.height <= PATCH_LIMIT:
@@ -1073,10 +1076,7 @@ def combine_parts(
             keep = pl.repeat(False, first.n_cases, eager=True)
             if mine[0].height:
                 keep = keep.scatter(mine[0]["__row"], True)
-            added = [
-                p.visits.filter(pl.lit(pl.Series(codes.is_not_null())).gather(pl.col(_POS)))
-                for p, codes in pieces[1:]
-            ]
+            added = _kept_visits(pieces[1:])
             sorted_visits = _masked_runs(
                 first.runs,
                 first.runs_cases,
@@ -1095,6 +1095,14 @@ def combine_parts(
         over=combined["over"],
         runs=sorted_visits,
     )
+
+
+def _kept_visits(pieces: list[tuple[ConformanceParts, pl.Series]]) -> list[pl.DataFrame]:
+    """The visits of the cases each piece keeps (those given a code)."""
+    return [
+        parts.visits.filter(pl.lit(codes.is_not_null()).gather(pl.col(_POS)))
+        for parts, codes in pieces
+    ]
 
 
 def _gone_visits(parts: ConformanceParts, runs: list[tuple[int, int, int]]) -> pl.DataFrame:
