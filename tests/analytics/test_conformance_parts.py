@@ -6,7 +6,7 @@ set), and the stored parts of the untouched cases with fresh parts of the touche
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import fields, replace
+from dataclasses import replace
 
 import polars as pl
 import pytest
@@ -17,27 +17,16 @@ from serviceloop.analytics import EmptyLogError, EventLog, conformance, from_pol
 from serviceloop.analytics._schema import C
 from serviceloop.analytics.conformance import (
     ConformanceParts,
-    ConformanceResult,
     check_conformance,
     combine_parts,
     conformance_from_parts,
     conformance_parts,
 )
 from serviceloop.analytics.errors import InvalidParameterError
+from tests.conformance_checks import assert_same_conformance
 
 from .test_conformance import ROWS, SPEC, _log
 from .test_conformance_reference import ACTIVITIES, T0, WIDE
-
-FRAMES = [f.name for f in fields(ConformanceResult) if f.name not in ("process", "summary")]
-
-
-def _assert_same(got: ConformanceResult, want: ConformanceResult) -> None:
-    assert got.process == want.process
-    assert got.summary == want.summary
-    for name in FRAMES:
-        frame, expected = getattr(got, name), getattr(want, name)
-        assert frame.schema == expected.schema, name
-        assert frame.equals(expected, null_equal=True), f"{name}:\n{frame}\n{expected}"
 
 
 def _combined(pieces: list[tuple[ConformanceParts, pl.Series]]) -> list[ConformanceParts]:
@@ -116,7 +105,7 @@ def _check_subset(frame: pl.DataFrame, keep: set[str]) -> None:
     stored = conformance_parts(whole, SPEC, runs=True)
     want = check_conformance(sub, SPEC)
     for parts in _combined([(stored, _codes_in(stored, whole, _codes_by_name(sub)))]):
-        _assert_same(conformance_from_parts(sub, SPEC, parts), want)
+        assert_same_conformance(conformance_from_parts(sub, SPEC, parts), want)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -160,7 +149,7 @@ def test_stored_parts_of_untouched_cases_and_fresh_parts_give_the_spliced_check(
             (fresh, fresh.cases["__code"].cast(pl.Int64)),
         ]
     ):
-        _assert_same(conformance_from_parts(log, SPEC, parts), want)
+        assert_same_conformance(conformance_from_parts(log, SPEC, parts), want)
 
 
 def test_the_parts_of_the_hand_made_log_give_its_check_for_every_subset_of_three():
@@ -192,7 +181,7 @@ def test_the_parts_hold_a_process_wider_than_63_stages(paths, keep):
     stored = conformance_parts(whole, WIDE, runs=True)
     want = check_conformance(sub, WIDE)
     for parts in _combined([(stored, _codes_in(stored, whole, _codes_by_name(sub)))]):
-        _assert_same(conformance_from_parts(sub, WIDE, parts), want)
+        assert_same_conformance(conformance_from_parts(sub, WIDE, parts), want)
 
 
 def test_the_stage_times_of_visits_in_pieces_equal_those_of_them_in_one():
@@ -276,7 +265,7 @@ def test_the_parts_of_no_case_add_nothing():
             (none, pl.Series([], dtype=pl.Int64)),
         ]
     )
-    _assert_same(conformance_from_parts(log, SPEC, parts), check_conformance(log, SPEC))
+    assert_same_conformance(conformance_from_parts(log, SPEC, parts), check_conformance(log, SPEC))
     with pytest.raises(EmptyLogError):
         conformance_from_parts(_empty(log), SPEC, none)
 
@@ -319,7 +308,9 @@ def test_the_sorted_visits_of_a_splice_are_patched_and_give_its_check():
         assert parts.runs is not None
         assert parts.runs.packed.equals(whole.runs.packed)
         assert parts.runs.starts == whole.runs.starts
-        _assert_same(conformance_from_parts(log, SPEC, parts), check_conformance(log, SPEC))
+        assert_same_conformance(
+            conformance_from_parts(log, SPEC, parts), check_conformance(log, SPEC)
+        )
 
 
 def test_a_second_piece_keeps_only_the_cases_given_a_code():
@@ -346,4 +337,4 @@ def test_a_second_piece_keeps_only_the_cases_given_a_code():
     for parts in _combined(pieces):
         if parts.runs is not None:
             assert parts.runs.packed.equals(whole.runs.packed)
-        _assert_same(conformance_from_parts(sub, SPEC, parts), want)
+        assert_same_conformance(conformance_from_parts(sub, SPEC, parts), want)

@@ -6,7 +6,6 @@ helpdesk log."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import polars as pl
 import pytest
@@ -14,38 +13,23 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from serviceloop.analytics import from_polars
-from serviceloop.analytics.conformance import ConformanceResult, check_conformance
+from serviceloop.analytics.conformance import check_conformance
 from serviceloop.analytics.process_model import ProcessSpec, parse_process_yaml
+from tests.conformance_checks import assert_same_conformance
 
 from . import _conformance_reference as reference
 from .test_conformance import SPEC
 
 T0 = dt.datetime(2024, 3, 1, 9, 0, tzinfo=dt.UTC)
-FRAMES = (
-    "activities",
-    "transitions",
-    "cases",
-    "deviations",
-    "variants",
-    "stage_times",
-    "over_standard",
-)
 # Stage names, codes, a Chinese name, odd case and spaces, and activities that map to no stage.
 UNMAPPED = ["note", "reply"]
 ACTIVITIES = ["Open", "Work", "Check", "Done", "b", "受理", "WORK ", "done", *UNMAPPED]
 
 
-def _assert_same(new: ConformanceResult, old: Any) -> None:
-    assert new.process == old.process
-    assert new.summary == old.summary
-    for name in FRAMES:
-        got, want = getattr(new, name), getattr(old, name)
-        assert got.schema == want.schema, name
-        assert got.equals(want, null_equal=True), f"{name}:\n{got}\n{want}"
-
-
 def _check(frame: pl.DataFrame, spec: ProcessSpec) -> None:
-    _assert_same(check_conformance(frame, spec), reference.check_conformance(frame, spec))
+    assert_same_conformance(
+        check_conformance(frame, spec), reference.check_conformance(frame, spec)
+    )
 
 
 @st.composite
@@ -177,7 +161,7 @@ transitions:
     )
     new = check_conformance(helpdesk, spec)
     old = reference.check_conformance(helpdesk, spec)
-    _assert_same(new, old)
+    assert_same_conformance(new, old)
     assert new.deviations.height > 0 and new.variants.height > 10  # a log with things to find
 
 
@@ -207,7 +191,7 @@ def test_a_log_whose_case_codes_are_not_in_row_order_gives_the_same_answer(sorte
             attributes=base.attributes,
             engine=base.engine,
         )
-    _assert_same(check_conformance(base, SPEC), reference.check_conformance(base, SPEC))
+    assert_same_conformance(check_conformance(base, SPEC), reference.check_conformance(base, SPEC))
 
 
 @st.composite

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,20 +27,10 @@ from serviceloop.analytics.process_model import ProcessSpec
 from serviceloop.insights import codedlog, lineage, pages, selectors, storedconformance
 from serviceloop.insights.selectors import LogFilters, event_log, stored_log_at
 from serviceloop.processes.services import process_spec_from_version
+from tests.conformance_checks import assert_same_conformance
 from tests.insights.conftest import PAGE_CONTEXTS, Log, walk
 
 pytestmark = pytest.mark.django_db
-
-FRAMES = [f.name for f in fields(ConformanceResult) if f.name not in ("process", "summary")]
-
-
-def _assert_equal(got: ConformanceResult, want: ConformanceResult) -> None:
-    assert got.process == want.process
-    assert got.summary == want.summary
-    for name in FRAMES:
-        frame, expected = getattr(got, name), getattr(want, name)
-        assert frame.schema == expected.schema, name
-        assert frame.equals(expected), name
 
 
 def _spec(live_log: Log) -> ProcessSpec:
@@ -97,8 +87,8 @@ def test_the_stored_result_equals_one_computed_afresh(
     assert again_at == at
     stored = pages.conformance_of(log, spec)
     assert calls == ["whole"]  # taken from disk
-    _assert_equal(stored, first)
-    _assert_equal(stored, check_conformance(log, spec))
+    assert_same_conformance(stored, first)
+    assert_same_conformance(stored, check_conformance(log, spec))
 
 
 @pytest.mark.parametrize(
@@ -123,7 +113,7 @@ def test_a_filter_sets_log_is_checked_from_the_stored_parts_of_its_cases(
         return
     assert stored_log_at(filtered) is None and lineage.origin(filtered) is not None
     assert filtered.n_cases < log.n_cases
-    _assert_equal(pages.conformance_of(filtered, spec), check_conformance(filtered, spec))
+    assert_same_conformance(pages.conformance_of(filtered, spec), check_conformance(filtered, spec))
     assert calls == []  # aggregated from the stored parts, nothing checked
 
 
@@ -139,7 +129,7 @@ def test_a_team_filter_after_new_events_takes_fresh_parts_of_the_touched_cases(
     calls = _computed(monkeypatch)
     filtered = event_log(LogFilters(teams=(team.pk,)))
     assert filtered is not None and stored_log_at(filtered) is None
-    _assert_equal(pages.conformance_of(filtered, spec), check_conformance(filtered, spec))
+    assert_same_conformance(pages.conformance_of(filtered, spec), check_conformance(filtered, spec))
     assert calls == [1]  # the touched case alone
 
 
@@ -172,7 +162,7 @@ def test_a_narrowed_log_is_checked_from_the_stored_parts_of_its_cases(
     assert lineage.origin(narrowed) is not None
     if filters.max_hours:
         assert narrowed.n_cases == 2 and narrowed.coded()["__case"].unique().to_list() == [0, 3]
-    _assert_equal(pages.conformance_of(narrowed, spec), check_conformance(narrowed, spec))
+    assert_same_conformance(pages.conformance_of(narrowed, spec), check_conformance(narrowed, spec))
     assert calls in ([], [1])  # at most the touched case, checked alone
     assert new_event or calls == []
 
@@ -209,7 +199,7 @@ def test_a_result_of_another_version_generation_or_design_is_not_used(
     spliced = event_log(LogFilters())
     assert spliced is not None and stored_log_at(spliced) is None
     calls = _computed(monkeypatch)
-    _assert_equal(pages.conformance_of(spliced, spec), check_conformance(spliced, spec))
+    assert_same_conformance(pages.conformance_of(spliced, spec), check_conformance(spliced, spec))
     assert calls == ["whole"]
 
 
@@ -240,7 +230,7 @@ def test_a_spliced_log_takes_the_stored_parts_of_its_untouched_cases(
         return out
 
     monkeypatch.setattr(pages, "combine_parts", seen)
-    _assert_equal(pages.conformance_of(spliced, spec), check_conformance(spliced, spec))
+    assert_same_conformance(pages.conformance_of(spliced, spec), check_conformance(spliced, spec))
     assert calls == [1]  # the case the new event touched
     assert patched == [True]  # the stored sorted visits patched, not sorted again
 
@@ -279,7 +269,9 @@ def test_a_damaged_result_is_ignored(
         calls = _computed(monkeypatch)
         spliced = event_log(LogFilters())
         assert spliced is not None
-        _assert_equal(pages.conformance_of(spliced, spec), check_conformance(spliced, spec))
+        assert_same_conformance(
+            pages.conformance_of(spliced, spec), check_conformance(spliced, spec)
+        )
         assert calls == ["whole"]
         return
     if damage == "truncated":
@@ -300,7 +292,7 @@ def test_a_damaged_result_is_ignored(
     assert storedconformance.load(*at, spec) is None
     log, _ = _stored_log()
     calls = _computed(monkeypatch)
-    _assert_equal(pages.conformance_of(log, spec), want)
+    assert_same_conformance(pages.conformance_of(log, spec), want)
     assert calls == ["whole"]
 
 
@@ -344,7 +336,7 @@ def test_the_worker_stores_the_stage_logs_conformance_as_it_writes_the_log(
     assert calls == []  # the fresh process's first page took it from disk
     conformance = scope.conformance()
     assert conformance is not None
-    _assert_equal(conformance, check_conformance(log, _spec(live_log)))
+    assert_same_conformance(conformance, check_conformance(log, _spec(live_log)))
 
 
 def test_a_filter_set_of_few_cases_is_checked_whole(
@@ -359,7 +351,7 @@ def test_a_filter_set_of_few_cases_is_checked_whole(
     assert filtered is not None and filtered.n_cases / log.n_cases == 0.5
     monkeypatch.setattr(pages, "PARTS_SHARE", 0.6)
     calls = _computed(monkeypatch)
-    _assert_equal(pages.conformance_of(filtered, spec), check_conformance(filtered, spec))
+    assert_same_conformance(pages.conformance_of(filtered, spec), check_conformance(filtered, spec))
     assert calls == ["whole"]
 
 
@@ -376,7 +368,9 @@ def test_a_lineage_that_does_not_fit_the_log_is_not_used(
     calls = _computed(monkeypatch)
     for codes in ([0], [0, 99]):
         lineage._origins[filtered] = lineage.Origin(at, pl.Series(codes, dtype=pl.Int64))
-        _assert_equal(pages.conformance_of(filtered, spec), check_conformance(filtered, spec))
+        assert_same_conformance(
+            pages.conformance_of(filtered, spec), check_conformance(filtered, spec)
+        )
     assert calls == ["whole", "whole"]
     # Nor is one passed on to a log made from it with as many flags as it has not cases.
     lineage.derived(log, filtered, pl.Series([True] * 5))
@@ -402,5 +396,5 @@ def test_a_copy_of_the_stored_log_takes_the_stored_result(
     lineage.copied(copy, log)
     assert stored_log_at(copy) is None
     calls = _computed(monkeypatch)
-    _assert_equal(pages.conformance_of(copy, spec), want)
+    assert_same_conformance(pages.conformance_of(copy, spec), want)
     assert calls == []
