@@ -19,6 +19,8 @@ event is then appended (a priority change of an open case, through the case serv
 loaded again: the copy and the kept log take only that event; at 1M events and more the page
 kept at the older version is shown, saying so, while it is computed again in the background
 (printed: how long that took, and the load of the fresh page); below that it is computed at once.
+``--in-turn`` computes every page in turn in one such process instead, printing what it holds
+after each page and its peak so far (a long-lived worker's memory).
 The first run over a database writes the copy (minutes at 30M events): run it once before timing.
 Prints wall and CPU seconds and the process's peak memory (max RSS) per page. ``--steps stages``
 (or ``events``) times instead, in one process, each step of a page computed from the copy: the
@@ -172,6 +174,25 @@ def _steps(view: str, user: str, new_event: bool) -> None:
         computed("after one new event: ")
 
 
+def _in_turn(pages: list[str], user: str) -> None:
+    """Every page computed in turn by one process loaded as the server's worker is (the kept
+    answers deleted before each): what a long-lived worker holds between pages, and its peak."""
+    _setup(as_server=True)
+    from django.test import Client
+
+    from serviceloop.accounts.models import User
+    from serviceloop.insights import logstore
+
+    client = Client()
+    client.force_login(User.objects.get(username=user))
+    print(f"{'page':84s} {'computed':>14s} {'held':>8s} {'peak':>8s}")
+    for page in pages:
+        shutil.rmtree(logstore.store_directory() / "answers", ignore_errors=True)
+        wall, cpu = _timed(client, page)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"{page:84s} {wall:6.2f}s ({cpu:5.2f}) {_rss_mb():6.0f}MB {peak:6.0f}MB")
+
+
 def _rss_mb() -> float:
     """This process's resident memory now (Linux), in MB."""
     with open("/proc/self/statm") as handle:
@@ -226,6 +247,9 @@ def main() -> None:
     parser.add_argument(
         "--steps", choices=["stages", "events"], help="time each step of a computed page instead"
     )
+    parser.add_argument(
+        "--in-turn", action="store_true", help="compute every page in turn in one process"
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -235,6 +259,11 @@ def main() -> None:
         _setup()
         _steps(args.steps, args.user, args.new_event)
         print("wall seconds (CPU seconds of the process); load average:", os.getloadavg())
+        return
+    chosen = [PAGES[int(i)] for i in args.pages.split(",")] if args.pages else PAGES
+    if args.in_turn:
+        _in_turn(chosen, args.user)
+        print("wall seconds (CPU seconds); load average:", os.getloadavg())
         return
     _setup()
     from serviceloop.cases.models import Case, CaseEvent
@@ -246,7 +275,6 @@ def main() -> None:
     began = time.perf_counter()
     state = logstore.sync(version)  # the copy is written once, then only grown
     print(f"columnar copy brought up to date in {time.perf_counter() - began:.1f} s")
-    chosen = [PAGES[int(i)] for i in args.pages.split(",")] if args.pages else PAGES
     del CaseEvent, state
     print(
         f"{'page':66s} {'start':>14s} {'cold':>14s} {'warm':>14s} {'after 1 event':>14s} {'max RSS':>8s}"
