@@ -14,17 +14,17 @@ a log dropped takes its lineage with it.
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
 from serviceloop.analytics import EventLog
-from serviceloop.insights import codedlog
+from serviceloop.insights import codedlog, logstore
 
-__all__ = ["Origin", "copied", "derived", "narrowed", "origin", "spliced", "stored"]
+__all__ = ["Origin", "copied", "derived", "narrowed", "origin", "spliced", "stored", "stored_at"]
 
 #: A stored log's view, the copy's generation and the log version (what its files are keyed by).
-At = tuple[str, str, codedlog.Version]
+At = tuple[logstore.View, str, codedlog.Version]
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,13 @@ class Origin:
     """The stored log ``at`` a log came from; ``codes``: by case code of the log (the log may
     hold only some of them: a narrowed log keeps its cases' codes), the case's code in the
     stored log when its rows are the stored ones, else null; None when every case is the stored
-    log's own, code for code (the stored log itself)."""
+    log's own, code for code (the stored log itself, or a copy of it). ``is_stored``: the log
+    is the stored log itself (mapped from it, or just written as it), so what is computed over
+    it may be stored beside it."""
 
     at: At
     codes: pl.Series | None
+    is_stored: bool = False
 
     def stored_codes(self, n_cases: int) -> pl.Series:
         """:attr:`codes`, made whole for a log of ``n_cases`` cases."""
@@ -52,9 +55,16 @@ def origin(log: EventLog) -> Origin | None:
     return _origins.get(log)
 
 
+def stored_at(log: EventLog) -> At | None:
+    """The key of the stored log ``log`` is, if it is one (not a filtered, spliced, narrowed or
+    copied log): what is stored beside it is keyed by it."""
+    parent = _origins.get(log)
+    return parent.at if parent is not None and parent.is_stored else None
+
+
 def stored(log: EventLog, at: At) -> None:
     """``log`` is the stored log ``at`` (mapped from it, or just written as it)."""
-    _origins[log] = Origin(at, None)
+    _origins[log] = Origin(at, None, is_stored=True)
 
 
 def derived(log: EventLog, base: EventLog, keep: pl.Series) -> None:
@@ -98,4 +108,4 @@ def copied(log: EventLog, original: EventLog) -> None:
     piece): it has its lineage."""
     parent = _origins.get(original)
     if parent is not None:
-        _origins[log] = parent
+        _origins[log] = replace(parent, is_stored=False)

@@ -31,7 +31,6 @@ import datetime as dt
 import hashlib
 import logging
 import threading
-import weakref
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -718,22 +717,14 @@ def _stored_kept(view: View, state: logstore.StoreState) -> _Kept | None:
         for column, used in stored.name_counts.items():
             log.memo(("insights.name_counts", column), used.copy)
         _give_cases(log, stored.percase)
-        _stored_logs[log] = (view, stored.generation, stored.version)
-        lineage.stored(log, _stored_logs[log])
+        lineage.stored(log, (view, stored.generation, stored.version))
     return _Kept(stored.version, stored.generation, stored.cases, keys, log, staff, stored.held)
-
-
-#: The logs that are the stored coded log of a view at a version (mapped from it, or written as
-#: it): what is computed over one of them may be stored beside it (:mod:`.storedconformance`).
-_stored_logs: weakref.WeakKeyDictionary[EventLog, tuple[View, str, Version]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 def stored_log_at(log: EventLog) -> tuple[View, str, Version] | None:
     """The view, generation and version of the stored coded log ``log`` is, if it is one (not a
-    filtered or spliced log): the key of what is stored beside it."""
-    return _stored_logs.get(log)
+    filtered, spliced, narrowed or copied log): the key of what is stored beside it."""
+    return lineage.stored_at(log)
 
 
 def _keep_on_disk(filters: LogFilters, kept: _Kept, *, worker: bool = False) -> None:
@@ -741,8 +732,8 @@ def _keep_on_disk(filters: LogFilters, kept: _Kept, *, worker: bool = False) -> 
     :data:`REWRITE_AFTER` event ids behind ``kept`` (the ``worker`` also when it is
     :data:`REWRITE_AGE` seconds old). A log in pieces (spliced) is written again by the worker
     alone, each column copied into one piece as it is written: mapped in pieces, the analyses
-    would copy them beside the mapped file (1.9 GB instead of 1.4 GB at 32M events). A failed write leaves the pages as they are (the next process reads the
-    copy)."""
+    would copy them beside the mapped file (1.9 GB instead of 1.4 GB at 32M events). A failed
+    write leaves the pages as they are (the next process reads the copy)."""
     if not _every_case(filters) or kept.log is None:
         return
     on_disk = codedlog.stored_version(filters.view)
@@ -775,8 +766,7 @@ def _keep_on_disk(filters: LogFilters, kept: _Kept, *, worker: bool = False) -> 
     )
     try:
         if codedlog.write(filters.view, stored):
-            _stored_logs[log] = (filters.view, kept.generation, kept.version)
-            lineage.stored(log, _stored_logs[log])
+            lineage.stored(log, (filters.view, kept.generation, kept.version))
     except OSError as exc:
         logger.warning("insights: the coded log of %s was not written: %s", filters.view, exc)
 
@@ -1299,21 +1289,21 @@ def _give_cases(log: EventLog, per_case: pl.DataFrame) -> None:
 def narrowed(log: EventLog, filters: LogFilters) -> EventLog | None:
     """``log`` (read with the database-level filters) narrowed by the time window, the case
     duration and the top variants; None when nothing is left."""
+    # Each filter keeps whole cases, under the codes they had: their lineage goes with them.
     if filters.start_at is not None or filters.end_at is not None:
-        wider = log
-        log = filter_time(log, start=filters.start_at, end=filters.end_at, mode=filters.time_mode)
-        lineage.narrowed(log, wider)  # each filter keeps whole cases, under their codes
+        window = filter_time(
+            log, start=filters.start_at, end=filters.end_at, mode=filters.time_mode
+        )
+        log = lineage.narrowed(window, log)
     if filters.min_hours is not None or filters.max_hours is not None:
-        wider = log
-        log = filter_case_duration(
+        long_enough = filter_case_duration(
             log,
             min_seconds=None if filters.min_hours is None else filters.min_hours * 3600,
             max_seconds=None if filters.max_hours is None else filters.max_hours * 3600,
         )
-        lineage.narrowed(log, wider)
+        log = lineage.narrowed(long_enough, log)
     if filters.top_variants is not None and log.n_events:
-        wider = log
-        log = lineage.narrowed(filter_variants(log, top=filters.top_variants), wider)
+        log = lineage.narrowed(filter_variants(log, top=filters.top_variants), log)
     return log if log.n_events else None
 
 
