@@ -60,8 +60,12 @@ EXPECTED = {
     "parse_process_yaml",
     "validate_process",
     # conformance
+    "ConformanceParts",
     "ConformanceResult",
     "check_conformance",
+    "combine_parts",
+    "conformance_from_parts",
+    "conformance_parts",
     # logs bigger than memory
     "LargeLogResult",
     "mine_large_parquet",

@@ -125,6 +125,9 @@ Conformance to a process definition (``conformance``)::
         cases, deviations, variants, stage_times, over_standard).to_dict(*, top_variants, cases)
     # moves = stage events; move_fitness = allowed moves / moves; a case conforms when all its
     # moves are allowed and it skipped no mandatory stage; time standards are reported apart
+    conformance_parts(log, spec, *, cases=None, runs=False) -> ConformanceParts  # per case
+    combine_parts([(parts, codes), ...]) -> ConformanceParts  # cases of several logs, subsets
+    conformance_from_parts(log, spec, parts) -> ConformanceResult  # equal to check_conformance
 
 Offline HTML report (``report``; inlines ECharts and viz.js from ``serviceloop/static/vendor``)::
 
@@ -200,7 +203,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .conformance import ConformanceResult, check_conformance
+    from .conformance import (
+        ConformanceParts,
+        ConformanceResult,
+        check_conformance,
+        combine_parts,
+        conformance_from_parts,
+        conformance_parts,
+    )
     from .discovery import (
         ProcessMap,
         activity_frequencies,
@@ -311,7 +321,14 @@ if TYPE_CHECKING:
     from .times import activity_times, bottlenecks, rank_bottlenecks
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
-    "conformance": ("ConformanceResult", "check_conformance"),
+    "conformance": (
+        "ConformanceParts",
+        "ConformanceResult",
+        "check_conformance",
+        "combine_parts",
+        "conformance_from_parts",
+        "conformance_parts",
+    ),
     "discovery": (
         "ProcessMap",
         "activity_frequencies",
