@@ -135,7 +135,7 @@ def _one(page: str, user: str, new_event: bool) -> None:
 def _steps(view: str, user: str, new_event: bool) -> None:
     """Where a computed page's time goes: each step of the overview and handovers over the
     all-cases log of ``view``, timed in this process (and again after one new event)."""
-    from serviceloop.insights import pages, selectors
+    from serviceloop.insights import keptlogs, pages
     from serviceloop.insights.selectors import LogFilters
 
     sampler = _RssSampler()
@@ -153,10 +153,10 @@ def _steps(view: str, user: str, new_event: bool) -> None:
         return out
 
     filters = LogFilters(view=view)  # type: ignore[arg-type]
-    selectors.forget_kept_logs()
+    keptlogs.forget_kept_logs()
 
     def computed(label: str) -> None:
-        kept = step(f"{label}the log mapped (or read, coded)", lambda: selectors._kept_log(filters))
+        kept = step(f"{label}the log mapped (or read, coded)", lambda: keptlogs._kept_log(filters))
         log = kept.log
         assert log is not None
         scope = step(f"{label}version per case", lambda: pages.scope_build(filters, log))
@@ -268,7 +268,7 @@ def main() -> None:
     _setup()
     from serviceloop.cases.models import Case, CaseEvent
     from serviceloop.insights import logstore
-    from serviceloop.insights.selectors import event_log_version
+    from serviceloop.insights.keptlogs import event_log_version
 
     version = event_log_version()
     print(f"{Case.objects.count()} cases, newest event id {version[0]}")

@@ -185,7 +185,7 @@ def main() -> None:
     from serviceloop.accounts.models import User
     from serviceloop.accounts.services import api_token_create
     from serviceloop.cases.models import Case, CaseEvent
-    from serviceloop.insights.selectors import forget_kept_logs
+    from serviceloop.insights.keptlogs import forget_kept_logs
 
     settings.ALLOWED_HOSTS = ["*"]
     manager = User.objects.get(username="manager")

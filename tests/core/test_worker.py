@@ -85,7 +85,7 @@ def test_worker_runs_until_sigterm_and_then_exits_cleanly(tmp_path):
 def test_worker_keeps_the_insights_log_copy(settings, tmp_path):
     """A round writes Insights' columnar copy of the case log, so no page load has to."""
     from serviceloop.insights import logstore
-    from serviceloop.insights.selectors import event_log_version
+    from serviceloop.insights.keptlogs import event_log_version
 
     settings.INSIGHTS_LOG_DIR = str(tmp_path / "insights-log")
     CaseFactory()

@@ -22,7 +22,7 @@ from serviceloop.cases.models import Case
 from serviceloop.demo import DemoError, demo_load
 from serviceloop.demo.model import BOTTLENECK_STAGE
 from serviceloop.demo.staffing import demo_compare, demo_observed, demo_predict_more_specialists
-from serviceloop.insights.selectors import forget_kept_logs
+from serviceloop.insights.keptlogs import forget_kept_logs
 from serviceloop.insights.whatif import whatif_forget
 
 # One worker runs the module, so its module-scoped demo load happens once, not on each worker.

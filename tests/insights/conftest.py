@@ -21,8 +21,9 @@ from django.core.cache import cache
 from serviceloop.accounts.models import User
 from serviceloop.cases.models import Case, Category
 from serviceloop.cases.services import case_reopen, case_transition
-from serviceloop.insights import logstore, pages, selectors
-from serviceloop.insights.selectors import LogFilters, forget_kept_logs
+from serviceloop.insights import keptlogs, logstore, pages
+from serviceloop.insights.keptlogs import forget_kept_logs
+from serviceloop.insights.selectors import LogFilters
 from serviceloop.processes.models import ProcessVersion
 from tests.factories import (
     AgentFactory,
@@ -63,13 +64,13 @@ PAGE_CONTEXTS = {
 def whole_reads(monkeypatch: pytest.MonkeyPatch) -> list[LogFilters]:
     """The filters of every whole read of the log from the copy (read and coded) from now on."""
     reads: list[LogFilters] = []
-    read = selectors._read
+    read = keptlogs._read
 
-    def counted(filters: LogFilters, state: logstore.StoreState) -> selectors._Kept:
+    def counted(filters: LogFilters, state: logstore.StoreState) -> keptlogs._Kept:
         reads.append(filters)
         return read(filters, state)
 
-    monkeypatch.setattr(selectors, "_read", counted)
+    monkeypatch.setattr(keptlogs, "_read", counted)
     return reads
 
 

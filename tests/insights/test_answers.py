@@ -72,7 +72,7 @@ def test_a_fresh_process_finds_the_page_on_disk(live_log: Log, counted: list[int
     from django.test.utils import CaptureQueriesContext
 
     from serviceloop.insights import logstore
-    from serviceloop.insights.selectors import forget_kept_logs
+    from serviceloop.insights.keptlogs import forget_kept_logs
 
     client = Client()
     client.force_login(live_log.manager)

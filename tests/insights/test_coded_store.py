@@ -16,8 +16,9 @@ from serviceloop.accounts.models import User
 from serviceloop.cases.models import CaseEvent
 from serviceloop.cases.services import case_assign, case_reopen
 from serviceloop.core import append_only
-from serviceloop.insights import codedlog, logstore, selectors
-from serviceloop.insights.selectors import LogFilters, event_log_version, event_table
+from serviceloop.insights import codedlog, keptlogs, logstore, selectors
+from serviceloop.insights.keptlogs import event_log_version
+from serviceloop.insights.selectors import LogFilters, event_table
 from tests.factories import AgentFactory, CaseFactory
 from tests.insights.conftest import DAY0, Log, walk, whole_reads
 
@@ -26,12 +27,12 @@ pytestmark = pytest.mark.django_db
 VIEWS = ["stages", "events"]
 
 
-def _assert_fresh(filters: LogFilters) -> selectors._Kept:
+def _assert_fresh(filters: LogFilters) -> keptlogs._Kept:
     """The kept log equals the database read directly and the copy coded afresh, codes and
     names included."""
-    kept = selectors._kept_log(filters)
+    kept = keptlogs._kept_log(filters)
     assert kept.table.to_pylist() == event_table(filters).to_pylist()
-    afresh = selectors._read(filters, logstore.sync(kept.version))
+    afresh = keptlogs._read(filters, logstore.sync(kept.version))
     assert kept.log is not None and afresh.log is not None
     assert kept.log.coded().equals(afresh.log.coded())
     assert kept.log.activity_names.equals(afresh.log.activity_names)
@@ -41,14 +42,14 @@ def _assert_fresh(filters: LogFilters) -> selectors._Kept:
     assert kept.keys.equals(afresh.keys)
     assert kept.cases.sort("__case").equals(afresh.cases.sort("__case"))
     assert kept.held.sort().equals(afresh.held.sort())
-    memo = selectors.CASES_MEMO
+    memo = keptlogs.CASES_MEMO
     given, coded = kept.log.memo(memo, lambda: None), afresh.log.memo(memo, lambda: None)
     assert given.schema == coded.schema and given.equals(coded)
     return kept
 
 
 def _fresh_process() -> None:
-    selectors.forget_kept_logs()
+    keptlogs.forget_kept_logs()
 
 
 def _pointer(view: str) -> dict[str, object]:
@@ -64,7 +65,7 @@ def test_a_fresh_process_maps_the_stored_log_and_splices_new_events(
     live_log: Log, view: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     filters = LogFilters(view=view)  # type: ignore[arg-type]
-    written = selectors._kept_log(filters)
+    written = keptlogs._kept_log(filters)
     assert codedlog.stored_version(view) == (written.generation, written.version)
     _fresh_process()
     reads = whole_reads(monkeypatch)
@@ -77,7 +78,7 @@ def test_a_fresh_process_maps_the_stored_log_and_splices_new_events(
     case_assign(case=live_log.detour, assignee=live_log.agent, actor=live_log.manager)
     _fresh_process()
     reads.clear()
-    kept = selectors._kept_log(filters)
+    kept = keptlogs._kept_log(filters)
     assert reads == []
     assert kept.version == event_log_version()
     # The spliced log's pieces are copied into one, a column at a time, for the pages.
@@ -90,7 +91,7 @@ def test_a_fresh_process_maps_the_stored_log_and_splices_new_events(
     CaseFactory(actor=None, at=DAY0)
     _fresh_process()
     reads.clear()
-    selectors._kept_log(filters)
+    keptlogs._kept_log(filters)
     assert reads == [filters]
     _assert_fresh(filters)
 
@@ -99,22 +100,22 @@ def test_a_stored_log_far_enough_behind_is_written_again_in_one_piece_by_the_wor
     live_log: Log, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     filters = LogFilters()
-    first = selectors._kept_log(filters)
-    monkeypatch.setattr(selectors, "REWRITE_AFTER", 1)
+    first = keptlogs._kept_log(filters)
+    monkeypatch.setattr(keptlogs, "REWRITE_AFTER", 1)
     walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
-    kept = selectors._kept_log(filters)
+    kept = keptlogs._kept_log(filters)
     assert kept.version != first.version
     # Spliced (a whole read would have written the log again), then copied into one piece for
     # the pages after it was left unwritten: a page process does not write a spliced log, the
     # worker does.
     assert kept.log is not None and max(kept.log.coded().n_chunks("all")) == 1
     assert codedlog.stored_version("stages") == (first.generation, first.version)
-    selectors.coded_logs_keep()
+    keptlogs.coded_logs_keep()
     assert codedlog.stored_version("stages") == (kept.generation, kept.version)
     assert len(list(codedlog.directory().glob("stages-*"))) == 1  # the older folder is gone
     _fresh_process()
     reads = whole_reads(monkeypatch)
-    mapped = selectors._kept_log(filters)
+    mapped = keptlogs._kept_log(filters)
     assert mapped.version == kept.version and reads == []
     assert mapped.log is not None and max(mapped.log.coded().n_chunks("all")) == 1
     _assert_fresh(filters)
@@ -123,13 +124,13 @@ def test_a_stored_log_far_enough_behind_is_written_again_in_one_piece_by_the_wor
 def test_the_worker_writes_a_log_behind_again_once_it_is_old(
     live_log: Log, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    selectors.coded_logs_keep()
+    keptlogs.coded_logs_keep()
     written = codedlog.stored_version("events")
     walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
-    selectors.coded_logs_keep()  # one event behind, just written: left as it is
+    keptlogs.coded_logs_keep()  # one event behind, just written: left as it is
     assert codedlog.stored_version("events") == written
-    monkeypatch.setattr(selectors, "REWRITE_AGE", 0)
-    selectors.coded_logs_keep()
+    monkeypatch.setattr(keptlogs, "REWRITE_AGE", 0)
+    keptlogs.coded_logs_keep()
     assert codedlog.stored_version("events") == (written[0], event_log_version())  # type: ignore[index]
     _fresh_process()
     _assert_fresh(LogFilters(view="events"))
@@ -140,14 +141,14 @@ def test_after_an_erasure_the_stored_log_is_not_used(
     live_log: Log, view: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     filters = LogFilters(view=view)  # type: ignore[arg-type]
-    before = selectors._kept_log(filters)
+    before = keptlogs._kept_log(filters)
     oldest = CaseEvent.objects.order_by("id").first()
     assert oldest is not None
     with transaction.atomic(), append_only.lifted(CaseEvent._meta.db_table):
         models.QuerySet(CaseEvent).filter(pk=oldest.pk)._raw_delete("default")
     _fresh_process()
     reads = whole_reads(monkeypatch)
-    kept = selectors._kept_log(filters)
+    kept = keptlogs._kept_log(filters)
     assert reads == [filters]  # the copy was written again: its coded log is read afresh
     assert kept.generation != before.generation
     assert codedlog.stored_version(view) == (kept.generation, kept.version)
@@ -158,16 +159,16 @@ def test_a_rewritten_copy_makes_the_stored_log_unused(
     live_log: Log, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     filters = LogFilters(view="events")
-    before = selectors._kept_log(filters)
+    before = keptlogs._kept_log(filters)
     stored = codedlog.directory() / "events.json"
     kept_pointer = stored.read_text()
     logstore.forget()  # the copy goes (and with it the stored log); written again whole
-    selectors.forget_kept_logs()
+    keptlogs.forget_kept_logs()
     logstore.sync(event_log_version())
     codedlog.directory().mkdir(parents=True, exist_ok=True)
     stored.write_text(kept_pointer)  # a pointer of the older copy left behind
     reads = whole_reads(monkeypatch)
-    kept = selectors._kept_log(filters)
+    kept = keptlogs._kept_log(filters)
     assert reads == [filters]
     assert kept.generation != before.generation
     _assert_fresh(filters)
@@ -178,7 +179,7 @@ def test_a_stored_log_of_a_foreign_or_later_version_is_not_used(
     live_log: Log, change: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     filters = LogFilters()
-    kept = selectors._kept_log(filters)
+    kept = keptlogs._kept_log(filters)
     raw = _pointer("stages")
     if change == "foreign":
         raw["generation"] = "0" * 32
@@ -189,7 +190,7 @@ def test_a_stored_log_of_a_foreign_or_later_version_is_not_used(
     (codedlog.directory() / "stages.json").write_text(json.dumps(raw))
     _fresh_process()
     reads = whole_reads(monkeypatch)
-    selectors._kept_log(filters)
+    keptlogs._kept_log(filters)
     assert reads == [filters]
     _assert_fresh(filters)
     # Written again for this copy, so the next fresh process maps it.
@@ -203,7 +204,7 @@ def test_a_damaged_or_half_written_stored_log_is_ignored_and_written_again(
     live_log: Log, damage: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     filters = LogFilters(view="events")
-    kept = selectors._kept_log(filters)
+    kept = keptlogs._kept_log(filters)
     path = _stored_file("events")
     data = path.read_bytes()
     if damage == "truncated":
@@ -228,13 +229,13 @@ def test_a_damaged_or_half_written_stored_log_is_ignored_and_written_again(
         (codedlog.directory() / "events.0123.tmp").write_text("{")
     _fresh_process()
     reads = whole_reads(monkeypatch)
-    assert selectors._kept_log(filters).version == kept.version
+    assert keptlogs._kept_log(filters).version == kept.version
     expected = [] if damage == "half-written" else [filters]
     assert reads == expected
     _assert_fresh(filters)
     _fresh_process()
     reads.clear()
-    selectors._kept_log(filters)  # written again whole: mapped now
+    keptlogs._kept_log(filters)  # written again whole: mapped now
     assert reads == []
 
 
@@ -242,11 +243,11 @@ def test_a_renamed_person_or_team_makes_the_stored_log_unused(
     live_log: Log, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     filters = LogFilters(view="events")
-    selectors._kept_log(filters)
+    keptlogs._kept_log(filters)
     User.objects.filter(pk=live_log.agent.pk).update(username="renamed-agent")
     _fresh_process()
     reads = whole_reads(monkeypatch)
-    selectors._kept_log(filters)
+    keptlogs._kept_log(filters)
     assert reads == [filters]
     _assert_fresh(filters)
     team = live_log.standard.team
@@ -254,22 +255,22 @@ def test_a_renamed_person_or_team_makes_the_stored_log_unused(
     type(team).objects.filter(pk=team.pk).update(name="Renamed team")
     _fresh_process()
     reads.clear()
-    selectors._kept_log(filters)
+    keptlogs._kept_log(filters)
     assert reads == [filters]
     _assert_fresh(filters)
 
 
 def test_the_worker_keeps_both_views_stored(live_log: Log, monkeypatch: pytest.MonkeyPatch) -> None:
-    selectors.coded_logs_keep()
+    keptlogs.coded_logs_keep()
     version = event_log_version()
     for view in VIEWS:
         stored = codedlog.stored_version(view)
         assert stored is not None and stored[1] == version
     reads = whole_reads(monkeypatch)
-    selectors.coded_logs_keep()  # unchanged: nothing read, nothing written
+    keptlogs.coded_logs_keep()  # unchanged: nothing read, nothing written
     assert reads == []
     for view in VIEWS:
-        selectors._kept_log(LogFilters(view=view))  # type: ignore[arg-type]
+        keptlogs._kept_log(LogFilters(view=view))  # type: ignore[arg-type]
     assert reads == []
     for view in VIEWS:
         _assert_fresh(LogFilters(view=view))  # type: ignore[arg-type]
@@ -308,7 +309,7 @@ def test_filter_sets_are_derived_from_the_log_of_every_case_as_read(
     """A filter set on case attributes is taken from the log of every case by a mask and coded
     again: the same log, codes, names and types as read from the copy; also after new events
     and a reopening, from the log of every case spliced in the process."""
-    selectors._kept_log(LogFilters(view=view))  # type: ignore[arg-type]
+    keptlogs._kept_log(LogFilters(view=view))  # type: ignore[arg-type]
     for step in range(2):
         if step:
             walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
@@ -317,18 +318,18 @@ def test_filter_sets_are_derived_from_the_log_of_every_case_as_read(
             filters = _filters(live_log, view, spec)
             _fresh_process()
             if step:  # the log of every case brought up to date in this process (spliced)
-                selectors._kept_log(LogFilters(view=view))  # type: ignore[arg-type]
+                keptlogs._kept_log(LogFilters(view=view))  # type: ignore[arg-type]
             reads = whole_reads(monkeypatch)
-            kept = selectors._kept_log(filters)
+            kept = keptlogs._kept_log(filters)
             assert reads == []  # derived, not read from the copy
             monkeypatch.undo()
             _assert_as_read(kept, filters)
 
 
-def _assert_as_read(kept: selectors._Kept, filters: LogFilters) -> None:
+def _assert_as_read(kept: keptlogs._Kept, filters: LogFilters) -> None:
     """``kept`` (derived) is the log read from the copy and coded: rows, codes, names, types,
     case keys, cases and their memo; so is the log the pages get from it (narrowed)."""
-    afresh = selectors._read(filters, logstore.sync(kept.version))
+    afresh = keptlogs._read(filters, logstore.sync(kept.version))
     assert kept.table.to_pylist() == event_table(filters).to_pylist()
     if afresh.log is None:
         assert kept.log is None
@@ -340,7 +341,7 @@ def _assert_as_read(kept: selectors._Kept, filters: LogFilters) -> None:
         assert getattr(kept.log, name).equals(getattr(afresh.log, name)), name
     assert kept.keys.equals(afresh.keys)
     assert kept.cases.equals(afresh.cases)
-    memo = selectors.CASES_MEMO
+    memo = keptlogs.CASES_MEMO
     given, coded = kept.log.memo(memo, lambda: None), afresh.log.memo(memo, lambda: None)
     assert given.schema == coded.schema and given.equals(coded)
     shown, read = selectors.narrowed(kept.log, filters), selectors.narrowed(afresh.log, filters)
@@ -364,7 +365,7 @@ def test_time_windows_are_derived_from_the_log_of_every_case_as_read(
     """A time window is taken from the log of every case too (its cases by their creation, as
     the copy's read picks them), in each of its modes: the same log as read from the copy, and
     the same log narrowed to the window for the pages; also with a case attribute."""
-    selectors._kept_log(LogFilters(view=view))  # type: ignore[arg-type]
+    keptlogs._kept_log(LogFilters(view=view))  # type: ignore[arg-type]
     day = DAY0.date()
     for first, last in WINDOWS:
         for priorities in ((), ("normal",)):
@@ -377,7 +378,7 @@ def test_time_windows_are_derived_from_the_log_of_every_case_as_read(
             )
             _fresh_process()
             reads = whole_reads(monkeypatch)
-            kept = selectors._kept_log(filters)
+            kept = keptlogs._kept_log(filters)
             assert reads == []  # derived, not read from the copy
             monkeypatch.undo()
             _assert_as_read(kept, filters)
@@ -386,27 +387,27 @@ def test_time_windows_are_derived_from_the_log_of_every_case_as_read(
 def test_a_filter_set_is_derived_from_a_stored_log_behind_and_read_when_far_behind(
     live_log: Log, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    selectors._kept_log(LogFilters())
+    keptlogs._kept_log(LogFilters())
     walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
     _fresh_process()  # the stored log is one event behind, and no process keeps it
     reads = whole_reads(monkeypatch)
     filters = LogFilters(priorities=("low",))
-    selectors._kept_log(filters)
+    keptlogs._kept_log(filters)
     assert reads == []  # the stored log spliced with that event, then masked
     _assert_fresh(filters)
-    monkeypatch.setattr(selectors, "REWRITE_AFTER", 1)
+    monkeypatch.setattr(keptlogs, "REWRITE_AFTER", 1)
     _fresh_process()
     reads.clear()
-    selectors._kept_log(filters)
+    keptlogs._kept_log(filters)
     assert reads == [filters]  # too far behind: the filter set's rows are read from the copy
     # A time window too: derived from the stored log a little behind, read when far behind.
     window = LogFilters(start=DAY0.date(), end=DAY0.date())
     reads.clear()
-    selectors._kept_log(window)
+    keptlogs._kept_log(window)
     assert reads == [window]
-    monkeypatch.setattr(selectors, "REWRITE_AFTER", 1_000)
+    monkeypatch.setattr(keptlogs, "REWRITE_AFTER", 1_000)
     _fresh_process()
     reads.clear()
-    selectors._kept_log(window)
+    keptlogs._kept_log(window)
     assert reads == []
     _assert_fresh(window)

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from serviceloop.cases.models import CaseEvent
 from serviceloop.cases.services import case_assign, case_reopen
 from serviceloop.core import append_only
-from serviceloop.insights import logstore, selectors
+from serviceloop.insights import keptlogs, logstore, selectors
 from serviceloop.insights.pages import case_attributes
 from serviceloop.insights.selectors import LogFilters, event_log, event_table
 from serviceloop.processes.models import ProcessVersion
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _same_as_fresh(filters: LogFilters) -> None:
-    kept = selectors._kept_log(filters).table
+    kept = keptlogs._kept_log(filters).table
     fresh = event_table(filters)
     assert kept.to_pylist() == fresh.to_pylist()
 
@@ -37,7 +37,7 @@ def test_new_events_are_read_alone_and_give_the_fresh_answer(live_log: Log, view
     assert event_log(filters) is not None
     walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
     with CaptureQueriesContext(connection) as queries:
-        selectors._kept_log(filters)
+        keptlogs._kept_log(filters)
     event_reads = [
         q["sql"] for q in queries.captured_queries if '"cases_caseevent"."kind"' in q["sql"]
     ]
@@ -53,7 +53,7 @@ def test_cases_leaving_and_entering_the_filters_follow(live_log: Log) -> None:
     team = case.team
     assert team is not None
     filters = LogFilters(teams=(team.pk,))
-    numbers = lambda: {row["case_id"] for row in selectors._kept_log(filters).table.to_pylist()}  # noqa: E731
+    numbers = lambda: {row["case_id"] for row in keptlogs._kept_log(filters).table.to_pylist()}  # noqa: E731
     assert case.number in numbers()
     # The case goes to another team's agent: it leaves the filtered log.
     case = case_assign(case=case, assignee=AgentFactory(), actor=live_log.manager)
@@ -70,32 +70,32 @@ def test_cases_leaving_and_entering_the_filters_follow(live_log: Log) -> None:
 
 def test_a_reopening_and_a_late_commit_are_picked_up(live_log: Log) -> None:
     filters = LogFilters()
-    selectors._kept_log(filters)
+    keptlogs._kept_log(filters)
     case_reopen(case=live_log.standard, actor=live_log.manager, reason="again")
     _same_as_fresh(filters)
     # An event committed after a newer one keeps the newest id: the kept log has not seen it,
     # the count of the window below the newest id has moved, and the window is read again.
-    kept = selectors._kept_log(filters)
+    kept = keptlogs._kept_log(filters)
     state = logstore.sync(kept.version)
-    rows = selectors._stored_rows(state, "stages", None, ids=True)
+    rows = keptlogs._stored_rows(state, "stages", None, ids=True)
     late = int(rows["id"].max())  # type: ignore[arg-type]
-    without = selectors._code(rows.filter(pl.col("id") != late), kept.cases, kept.staff)
+    without = keptlogs._code(rows.filter(pl.col("id") != late), kept.cases, kept.staff)
     kept.log, kept.keys = without
     kept.held = kept.held.filter(kept.held != late)  # nor has it held the event's id
     kept.version = (kept.version[0], kept.version[1] - 1, kept.version[2])
-    assert selectors._kept_log(filters).log.n_events == rows.height  # type: ignore[union-attr]
+    assert keptlogs._kept_log(filters).log.n_events == rows.height  # type: ignore[union-attr]
     _same_as_fresh(filters)
 
 
 def test_an_erasure_reads_the_log_again(live_log: Log) -> None:
     filters = LogFilters(view="events")
-    selectors._kept_log(filters)
+    keptlogs._kept_log(filters)
     oldest = CaseEvent.objects.order_by("id").first()
     assert oldest is not None
     with transaction.atomic(), append_only.lifted(CaseEvent._meta.db_table):
         models.QuerySet(CaseEvent).filter(pk=oldest.pk)._raw_delete("default")
     _same_as_fresh(filters)
-    assert selectors._kept_log(filters).table.num_rows == CaseEvent.objects.count()
+    assert keptlogs._kept_log(filters).table.num_rows == CaseEvent.objects.count()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -138,11 +138,11 @@ def _assert_coded_as_the_general_build(filters: LogFilters) -> None:
     order, names and attributes."""
     from serviceloop.analytics import from_polars
 
-    kept = selectors._kept_log(filters)
+    kept = keptlogs._kept_log(filters)
     state = logstore.sync(kept.version)
-    fresh = selectors._read(filters, state)
-    rows = selectors._stored_rows(state, filters.view, fresh.cases["__case"])
-    general = from_polars(selectors.log_frame(rows, fresh.cases), duplicates="keep")
+    fresh = keptlogs._read(filters, state)
+    rows = keptlogs._stored_rows(state, filters.view, fresh.cases["__case"])
+    general = from_polars(keptlogs.log_frame(rows, fresh.cases), duplicates="keep")
     for log in (kept.log, fresh.log):
         assert log is not None
         assert log.coded().equals(general.coded())
@@ -151,7 +151,7 @@ def _assert_coded_as_the_general_build(filters: LogFilters) -> None:
             assert getattr(log, names).to_list() == getattr(general, names).to_list(), names
         assert log.attributes == general.attributes
         # The cases given with the log are the ones its rows carry.
-        given = log.memo(selectors.CASES_MEMO, lambda: None)
+        given = log.memo(keptlogs.CASES_MEMO, lambda: None)
         assert given.equals(case_attributes(log, "version", "status"))
     assert kept.keys.to_list() == fresh.keys.to_list()
 
@@ -179,14 +179,14 @@ def test_an_event_dated_before_its_cases_last_one_is_read_in_time_order(
     """The copy's newer file holds an event older than the case's events in the first file:
     reading the copy afresh still orders the case's rows by time."""
     filters = LogFilters(view=view)  # type: ignore[arg-type]
-    selectors._kept_log(filters)  # the copy is written: the case's events are in its first file
+    keptlogs._kept_log(filters)  # the copy is written: the case's events are in its first file
     case_reopen(
         case=live_log.standard,
         actor=live_log.manager,
         reason="dated back",
         at=live_log.standard.created_at + timedelta(minutes=30),
     )
-    selectors.forget_kept_logs()  # a fresh process reads the copy's two files
+    keptlogs.forget_kept_logs()  # a fresh process reads the copy's two files
     _same_as_fresh(filters)
 
 
@@ -203,19 +203,19 @@ def test_new_events_are_spliced_into_the_kept_log_without_reading_it_whole(
     filters = LogFilters(view=view, teams=(team.pk,))  # type: ignore[arg-type]
     everything = LogFilters(view=view)  # type: ignore[arg-type]
     for each in (filters, everything):
-        selectors._kept_log(each)
+        keptlogs._kept_log(each)
     reads = whole_reads(monkeypatch)
     walk(case, live_log.version, live_log.manager, [("analysis", 1)])
     case_reopen(case=live_log.standard, actor=live_log.manager, reason="again")
     # The team's log may meet a step or a person its cases had not (then it is read whole).
-    assert selectors._kept_log(everything).log is not None
+    assert keptlogs._kept_log(everything).log is not None
     assert reads == []
     for each in (filters, everything):
         _same_as_fresh(each)
         _assert_coded_as_the_general_build(each)
     reads.clear()
     case_assign(case=case, assignee=AgentFactory(team=team), actor=live_log.manager)
-    selectors._kept_log(everything)
+    keptlogs._kept_log(everything)
     assert reads == [everything]
     for each in (filters, everything):
         _same_as_fresh(each)
@@ -272,7 +272,7 @@ def test_a_spliced_log_is_the_log_coded_afresh(seed: int) -> None:
     old_keys = rng.sample(keys, 30)
     old_rows = rows.filter(pl.col("__case").is_in(old_keys))
     old_cases = cases.filter(pl.col("__case").is_in(old_keys))
-    old, kept_keys = selectors._code(old_rows, old_cases, staff)
+    old, kept_keys = keptlogs._code(old_rows, old_cases, staff)
     assert old is not None
     gone_keys = set(rng.sample(old_keys, rng.randint(0, 8)))
     back = set(rng.sample(sorted(gone_keys), len(gone_keys) // 2)) if gone_keys else set()
@@ -286,12 +286,12 @@ def test_a_spliced_log_is_the_log_coded_afresh(seed: int) -> None:
         pl.when(changed).then(pl.lit(2)).otherwise(pl.col("version")).alias("version"),
     )
     fresh_rows = rows.filter(pl.col("__case").is_in(fresh_keys))
-    dtypes = selectors._case_dtypes(now_cases)
-    expected, expected_keys = selectors._code(
+    dtypes = keptlogs._case_dtypes(now_cases)
+    expected, expected_keys = keptlogs._code(
         rows.filter(pl.col("__case").is_in(sorted(now_keys))), now_cases, staff
     )
     assert expected is not None
-    fresh, fresh_case_keys = selectors._code(
+    fresh, fresh_case_keys = keptlogs._code(
         fresh_rows,
         now_cases,
         staff,
@@ -300,7 +300,7 @@ def test_a_spliced_log_is_the_log_coded_afresh(seed: int) -> None:
         resource_names=old.resource_names,
     )
     same_dtypes = all(old.coded().schema[n] == d for n, d in dtypes.items())
-    spliced = selectors._spliced(
+    spliced = keptlogs._spliced(
         old,
         kept_keys,
         kept_keys.is_in(sorted(gone_keys | back)),
@@ -323,7 +323,7 @@ def test_a_spliced_log_is_the_log_coded_afresh(seed: int) -> None:
     if same_dtypes:
         assert log.coded().equals(expected.coded())
         assert log.coded().schema == expected.coded().schema
-        given = log.memo(selectors.CASES_MEMO, lambda: None)
+        given = log.memo(keptlogs.CASES_MEMO, lambda: None)
         assert given.equals(case_attributes(expected, "version", "status"))
     # The use counts kept on the spliced log (for the next splice) are its rows' counts.
     for column, names in (("__act", log.activity_names), ("__res", log.resource_names)):
@@ -345,13 +345,13 @@ def test_a_splice_that_would_drop_a_name_is_refused() -> None:
         .cast(pl.Categorical)
         .alias("activity")
     )
-    old, keys = selectors._code(rows, cases, staff)
+    old, keys = keptlogs._code(rows, cases, staff)
     assert old is not None
     assert "z" in old.activity_names.to_list()
     gone = keys == first
     no_keys = pl.Series("__case", [], pl.Int64)
-    assert selectors._spliced(old, keys, gone, None, no_keys) is None
-    assert selectors._spliced(old, keys, keys == cases["__case"][1], None, no_keys)
+    assert keptlogs._spliced(old, keys, gone, None, no_keys) is None
+    assert keptlogs._spliced(old, keys, keys == cases["__case"][1], None, no_keys)
 
 
 def test_keys_are_read_as_4_bytes_only_where_every_one_fits(tmp_path: Path) -> None:
@@ -366,15 +366,15 @@ def test_keys_are_read_as_4_bytes_only_where_every_one_fits(tmp_path: Path) -> N
         return path
 
     fits = written("fits", frame)
-    assert selectors._fits_4_bytes([fits])
-    assert selectors._fits_4_bytes([fits, written("nobody", frame.with_columns(actor=None))])
-    assert not selectors._fits_4_bytes(
+    assert keptlogs._fits_4_bytes([fits])
+    assert keptlogs._fits_4_bytes([fits, written("nobody", frame.with_columns(actor=None))])
+    assert not keptlogs._fits_4_bytes(
         [fits, written("big", frame.with_columns(pl.col("actor") + 2**32))]
     )
-    assert not selectors._fits_4_bytes(
+    assert not keptlogs._fits_4_bytes(
         [written("negative", frame.with_columns(pl.col("__case") - 1))]
     )
-    assert not selectors._fits_4_bytes([written("unknown", frame, statistics=False)])
+    assert not keptlogs._fits_4_bytes([written("unknown", frame, statistics=False)])
 
 
 def _version_numbered_from(
@@ -418,7 +418,7 @@ def test_the_version_column_is_narrow_and_a_case_of_a_wider_id_reads_the_log_who
     case of a version id beyond 65,535 cannot be spliced in as one: the log is read whole
     again, 4 bytes wide, and answers as a fresh read does."""
     filters = LogFilters(view=view)  # type: ignore[arg-type]
-    kept = selectors._kept_log(filters)
+    kept = keptlogs._kept_log(filters)
     assert kept.log is not None
     assert kept.log.coded().schema["version"] == pl.UInt16
     assert (
@@ -434,13 +434,13 @@ def test_the_version_column_is_narrow_and_a_case_of_a_wider_id_reads_the_log_who
         actor=live_log.manager,
         at=live_log.fresh.created_at + timedelta(days=1),
     )
-    state = logstore.sync(selectors.event_log_version())
-    cases = selectors._stored_cases(state, filters)
+    state = logstore.sync(keptlogs.event_log_version())
+    cases = keptlogs._stored_cases(state, filters)
     # Only the version column's type tells the splice apart from one that is taken piece-wise.
     old_schema = kept.log.coded().schema
-    changed = {n for n, d in selectors._case_dtypes(cases).items() if old_schema[n] != d}
+    changed = {n for n, d in keptlogs._case_dtypes(cases).items() if old_schema[n] != d}
     assert changed == {"version"}
-    now = selectors._kept_log(filters)
+    now = keptlogs._kept_log(filters)
     assert reads == [filters]
     assert now.log is not None
     assert now.log.coded().schema["version"] == pl.UInt32
@@ -457,7 +457,7 @@ def test_a_process_lets_go_of_logs_beyond_its_byte_budget(
     live_log: Log, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Beyond ``KEPT_BYTES`` the least recently used logs go; the one used last always stays."""
-    selectors.forget_kept_logs()
+    keptlogs.forget_kept_logs()
     stages, normal, events = (
         LogFilters(),
         LogFilters(priorities=("normal",)),
@@ -465,7 +465,7 @@ def test_a_process_lets_go_of_logs_beyond_its_byte_budget(
     )
     selectors.event_log(stages)
     selectors.event_log(normal)
-    assert list(selectors._kept) == [stages.database_key(), normal.database_key()]
-    monkeypatch.setattr(selectors, "KEPT_BYTES", 1)
+    assert list(keptlogs._kept) == [stages.database_key(), normal.database_key()]
+    monkeypatch.setattr(keptlogs, "KEPT_BYTES", 1)
     assert selectors.event_log(events) is not None
-    assert list(selectors._kept) == [events.database_key()]
+    assert list(keptlogs._kept) == [events.database_key()]

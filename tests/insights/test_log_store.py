@@ -15,15 +15,9 @@ from serviceloop.analytics import from_arrow
 from serviceloop.cases.models import CaseEvent
 from serviceloop.cases.services import case_assign, case_reopen
 from serviceloop.core import append_only
-from serviceloop.insights import logstore, pages, selectors
-from serviceloop.insights.selectors import (
-    LogFilters,
-    event_log,
-    event_log_version,
-    event_table,
-    forget_kept_logs,
-    narrowed,
-)
+from serviceloop.insights import keptlogs, logstore, pages
+from serviceloop.insights.keptlogs import event_log_version, forget_kept_logs
+from serviceloop.insights.selectors import LogFilters, event_log, event_table, narrowed
 from tests.factories import AgentFactory, CaseFactory
 from tests.insights.conftest import DAY0, PAGE_CONTEXTS, Log, walk
 
@@ -146,7 +140,7 @@ def test_late_commits_below_the_newest_id_are_taken(live_log: Log) -> None:
             frame.write_parquet(path)
     state.version = (state.version[0], state.version[1] - 1, state.version[2])
     logstore._write_state(state)
-    selectors.forget_kept_logs()
+    keptlogs.forget_kept_logs()
     again = logstore.sync(event_log_version())
     assert newest.pk in logstore.scan_rows(again, "events").collect()["id"].to_list()
     assert again.generation == state.generation

@@ -12,13 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from serviceloop.analytics import EventLog
 from serviceloop.cases.models import CaseEvent
 from serviceloop.core import append_only
-from serviceloop.insights.selectors import (
-    LOG_COLUMNS,
-    LogFilters,
-    event_log,
-    event_table,
-    forget_kept_logs,
-)
+from serviceloop.insights.keptlogs import forget_kept_logs
+from serviceloop.insights.selectors import LOG_COLUMNS, LogFilters, event_log, event_table
 from tests.factories import ServiceProcessFactory, build_process_version
 from tests.insights.conftest import DAY0, Log, walk
 

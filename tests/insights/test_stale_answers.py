@@ -15,7 +15,7 @@ from django.urls import reverse
 from serviceloop.cases.models import CaseEvent
 from serviceloop.core import append_only
 from serviceloop.insights import answers
-from serviceloop.insights.selectors import forget_kept_logs
+from serviceloop.insights.keptlogs import forget_kept_logs
 from tests.insights.conftest import Log, walk
 
 pytestmark = pytest.mark.django_db

@@ -24,8 +24,9 @@ from serviceloop.analytics.conformance import (
     conformance_parts,
 )
 from serviceloop.analytics.process_model import ProcessSpec
-from serviceloop.insights import codedlog, lineage, pages, selectors, storedconformance
-from serviceloop.insights.selectors import LogFilters, event_log, stored_log_at
+from serviceloop.insights import codedlog, keptlogs, lineage, pages, storedconformance
+from serviceloop.insights.keptlogs import stored_log_at
+from serviceloop.insights.selectors import LogFilters, event_log
 from serviceloop.processes.services import process_spec_from_version
 from tests.conformance_checks import assert_same_conformance
 from tests.insights.conftest import PAGE_CONTEXTS, Log, walk
@@ -39,7 +40,7 @@ def _spec(live_log: Log) -> ProcessSpec:
 
 def _stored_log() -> tuple[Any, tuple[str, str, codedlog.Version]]:
     """The stage log of a fresh process, mapped from the stored log, and what it is at."""
-    selectors.forget_kept_logs()
+    keptlogs.forget_kept_logs()
     log = event_log(LogFilters())
     assert log is not None
     at = stored_log_at(log)
@@ -195,7 +196,7 @@ def test_a_result_of_another_version_generation_or_design_is_not_used(
     # After new events the log is spliced in a fresh process: not the stored one; its parts
     # are under the other design's key now, so it is checked whole.
     walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
-    selectors.forget_kept_logs()
+    keptlogs.forget_kept_logs()
     spliced = event_log(LogFilters())
     assert spliced is not None and stored_log_at(spliced) is None
     calls = _computed(monkeypatch)
@@ -215,7 +216,7 @@ def test_a_spliced_log_takes_the_stored_parts_of_its_untouched_cases(
     walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
     walk(live_log.again, live_log.version, live_log.manager, [])
     if fresh_process:
-        selectors.forget_kept_logs()
+        keptlogs.forget_kept_logs()
     calls = _computed(monkeypatch)
     spliced = event_log(LogFilters())
     assert spliced is not None and stored_log_at(spliced) is None
@@ -322,7 +323,7 @@ def test_pages_with_the_stored_result_equal_pages_computed_without_it(live_log: 
 def test_the_worker_stores_the_stage_logs_conformance_as_it_writes_the_log(
     live_log: Log, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    selectors.coded_logs_keep(after_write=pages.stored_conformance_keep)
+    keptlogs.coded_logs_keep(after_write=pages.stored_conformance_keep)
     stored = codedlog.stored_version("stages")
     assert stored is not None
     at = ("stages", *stored)

@@ -73,8 +73,8 @@ def _keep_insights_log(stop: threading.Event, every: float | None) -> None:
     is None (a thread of its own: its first writing must not hold the SLA rounds back)."""
     from django.db import DatabaseError, connection
 
+    from serviceloop.insights.keptlogs import coded_logs_keep
     from serviceloop.insights.pages import stored_conformance_keep
-    from serviceloop.insights.selectors import coded_logs_keep
 
     try:
         while True:

@@ -37,13 +37,8 @@ from django.utils import timezone, translation
 
 from serviceloop.insights import logstore, pages
 from serviceloop.insights.filelock import file_lock
-from serviceloop.insights.selectors import (
-    LogFilters,
-    Version,
-    event_log_and_version,
-    log_version_key,
-    on_forget,
-)
+from serviceloop.insights.keptlogs import Version, on_forget
+from serviceloop.insights.selectors import LogFilters, event_log_and_version, log_version_key
 from serviceloop.processes.models import ProcessVersion
 
 __all__ = [

@@ -14,7 +14,7 @@ Both: ``__case``, ``id``, ``activity``, ``timestamp``, ``actor``. Case attribute
 category, priority, status), so ``cases/`` holds each case's current row (ids, not names: names
 are joined when read, so a renamed team shows its new name); the cases of newly read events are
 written again in a later file, and the last row of a case wins. An erasure (the mark of
-:func:`serviceloop.insights.selectors.event_log_version`) or a database that is not the one the
+:func:`serviceloop.insights.keptlogs.event_log_version`) or a database that is not the one the
 copy was made from makes the copy be written again whole.
 
 ``meta.json`` lists the files that make the copy; it is replaced atomically after they are

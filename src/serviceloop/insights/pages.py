@@ -35,15 +35,14 @@ from serviceloop.insights.formatting import (
     format_duration,
     format_share,
 )
+from serviceloop.insights.keptlogs import CASES_MEMO, stored_log_at
 from serviceloop.insights.process_map import Measure, discovered_dot
 from serviceloop.insights.selectors import (
-    CASES_MEMO,
     LogFilters,
     end_stage_names,
     filter_categories,
     filter_teams,
     staff_names,
-    stored_log_at,
 )
 from serviceloop.processes.flowchart import version_dot
 from serviceloop.processes.models import ProcessVersion

@@ -26,7 +26,8 @@ from django.utils import timezone
 from serviceloop.analytics import AnalyticsError
 from serviceloop.core.exceptions import ApplicationError
 from serviceloop.core.messages import Problem
-from serviceloop.insights.selectors import LogFilters, event_log, event_log_version
+from serviceloop.insights.keptlogs import event_log_version
+from serviceloop.insights.selectors import LogFilters, event_log
 
 __all__ = [
     "ARRIVAL_WEEKS",
