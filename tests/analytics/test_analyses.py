@@ -10,6 +10,7 @@ import json
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from serviceloop.analytics import (
     EmptyLogError,
@@ -218,6 +219,16 @@ def test_analyze_json_shape(small):
     assert {"throughput", "handovers", "resources", "rework_by_attribute"} <= out.keys()
     with pytest.raises(EmptyLogError):
         analyze(filter_attribute(small, "channel", ["fax"]))
+
+
+def test_analyze_variants_as_enums_and_as_strings_equal_variants(small):
+    """The result keeps its variants' activities as Enums (what the JSON and the report read);
+    its ``variants`` are those of :func:`variants`, strings, to the last row."""
+    result = analyze(small)
+    want = variants(small)
+    assert_frame_equal(result.variants, want, check_exact=True)
+    assert result.enum_variants["activities"].dtype == pl.List(pl.Enum(small.activity_names))
+    assert result.enum_variants.rows() == want.rows()
 
 
 def test_start_timestamps_split_waiting_from_processing(engine):

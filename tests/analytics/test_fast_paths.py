@@ -132,10 +132,15 @@ def test_pooled_medians_fall_back_to_their_own_sort(monkeypatch):
 def _assert_decoded_as_a_plain_lookup(lists: list[list[int]]) -> None:
     names = pl.Series(["a", "b", "c", "d", "e"])
     codes = pl.Series("v", lists, dtype=pl.List(pl.UInt8))
+    want = [[names[c] for c in lst] for lst in lists]
     got = decode_lists(codes, names)
     assert got.name == "v"
     assert got.dtype == pl.List(pl.String)
-    assert got.to_list() == [[names[c] for c in lst] for lst in lists]
+    assert got.to_list() == want
+    as_enum = decode_lists(codes, names, enum=True)
+    assert as_enum.name == "v"
+    assert as_enum.dtype == pl.List(pl.Enum(names))
+    assert as_enum.to_list() == want
 
 
 @SETTINGS
@@ -155,6 +160,7 @@ def test_decode_lists_keeps_null_lists():
     names = pl.Series(["a", "b"])
     codes = pl.Series("v", [[1, 0], None, []], dtype=pl.List(pl.UInt8))
     assert decode_lists(codes, names).to_list() == [["b", "a"], None, []]
+    assert decode_lists(codes, names, enum=True).to_list() == [["b", "a"], None, []]
 
 
 @SETTINGS

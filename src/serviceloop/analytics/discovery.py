@@ -134,11 +134,13 @@ def case_variants(log: EventLog) -> Any:
     return log.engine.case_sequences(log._events)
 
 
-def variants(log: EventLog, *, top: int | None = None) -> pl.DataFrame:
+def variants(log: EventLog, *, top: int | None = None, enum: bool = False) -> pl.DataFrame:
     """Variants (distinct activity sequences) with ``count`` and ``share`` of cases.
 
     Sorted by count, most first; ties go to the variant whose first case appears first in
     the log, so the order is the same on every run and engine. ``top`` keeps the first n.
+    ``enum=True``: each activity an Enum of the log's activity names instead of a string (the
+    same values; a JSON writer reads them without ten million strings built first).
 
     Examples
     --------
@@ -159,7 +161,8 @@ def variants(log: EventLog, *, top: int | None = None) -> pl.DataFrame:
             .agg(pl.len().alias("count"))
             .sort("count", descending=True, maintain_order=True)
         )
-        return _variant_frame(log, out if top is None else out.head(top), out["count"].sum())
+        shown = out if top is None else out.head(top)
+        return _variant_frame(log, shown, out["count"].sum(), enum=enum)
     seqs = log.engine.lazy(case_variants(log))
     grouped = seqs.group_by(VARIANT).agg(nw.len().alias("count"), nw.col(C).min().alias("__first"))
     out = log.engine.collect(grouped)
@@ -173,43 +176,41 @@ def variants(log: EventLog, *, top: int | None = None) -> pl.DataFrame:
         out = out.sort(rank)
     else:
         out = out.sort(["count", "__first"], descending=[True, False])
-    return _variant_frame(log, out if top is None else out.head(top), total)
+    return _variant_frame(log, out if top is None else out.head(top), total, enum=enum)
 
 
-def _variant_frame(log: EventLog, out: pl.DataFrame, total: Any) -> pl.DataFrame:
+def _variant_frame(log: EventLog, out: pl.DataFrame, total: Any, *, enum: bool) -> pl.DataFrame:
     """The :func:`variants` columns from the sorted codes and counts."""
     return out.select(
-        decode_lists(out[VARIANT], log.activity_names).alias("activities"),
+        decode_lists(out[VARIANT], log.activity_names, enum=enum).alias("activities"),
         pl.col("count").cast(pl.Int64),
         (pl.col("count") / total).alias("share"),
         pl.col(VARIANT).list.len().cast(pl.Int64).alias("length"),
     )
 
 
-def decode_lists(codes: pl.Series, names: pl.Series) -> pl.Series:
-    """Lists of codes -> lists of names.
+def decode_lists(codes: pl.Series, names: pl.Series, *, enum: bool = False) -> pl.Series:
+    """Lists of codes -> lists of names (``enum``: of an Enum of the distinct ``names``).
 
     Without null or empty lists (variants), the codes are flattened, looked up by position and
     put back into lists by a group-by on the list number, which is sorted, so Polars regroups
-    by slicing (885,623 variants: 0.09 s against 0.18 s for a lookup inside the lists). Other
-    lists (a flattened empty or null list would come back as a null) are looked up inside the
-    lists.
+    by slicing (885,623 variants: 0.09 s against 0.18 s for a lookup inside the lists). As
+    Enums the lookup copies one byte a name, not a string: 0.04 s and no fresh memory against
+    0.17 s and 72,000 page faults for the 8.8 million names of those variants. Other lists (a
+    flattened empty or null list would come back as a null) are looked up inside the lists.
     """
+    values = names.cast(pl.Enum(names)) if enum else names
     if codes.null_count() == 0 and (codes.is_empty() or (codes.list.len() > 0).all()):
         flat = codes.rename("__codes").to_frame().with_row_index("__list").explode("__codes")
         flat = flat.with_columns(
-            pl.col("__list").set_sorted(), names.gather(flat["__codes"]).alias("__codes")
+            pl.col("__list").set_sorted(), values.gather(flat["__codes"]).alias("__codes")
         )
         grouped = flat.group_by("__list", maintain_order=True).agg("__codes")
         return grouped["__codes"].rename(codes.name)
     inner = codes.dtype.inner if isinstance(codes.dtype, pl.List) else pl.UInt32
     lookup = pl.element().replace_strict(pl.Series(range(len(names))).cast(inner), names)
-    return (
-        codes.to_frame("__codes")
-        .select(pl.col("__codes").list.eval(lookup))
-        .to_series()
-        .rename(codes.name)
-    )
+    out = codes.to_frame("__codes").select(pl.col("__codes").list.eval(lookup)).to_series()
+    return (out.cast(pl.List(values.dtype)) if enum else out).rename(codes.name)
 
 
 @dataclass(frozen=True)

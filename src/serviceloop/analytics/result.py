@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import IO, Any
 
 import polars as pl
@@ -54,7 +55,9 @@ def discovery_parts(
 class AnalysisResult:
     """Everything :func:`analyze` computes, as Polars frames (names, seconds, UTC datetimes).
 
-    ``to_dict()`` turns it into plain JSON-ready Python at the edge.
+    ``to_dict()`` turns it into plain JSON-ready Python at the edge. ``enum_variants`` holds
+    the variants with each activity an Enum of the log's activity names; ``variants`` is the
+    same frame with strings, built on first use (the JSON and the report read the Enums).
     """
 
     events: int
@@ -65,7 +68,7 @@ class AnalysisResult:
     dfg: pl.DataFrame
     start_activities: pl.DataFrame
     end_activities: pl.DataFrame
-    variants: pl.DataFrame
+    enum_variants: pl.DataFrame
     activity_times: pl.DataFrame
     bottlenecks: pl.DataFrame
     rework: pl.DataFrame
@@ -75,6 +78,11 @@ class AnalysisResult:
     resources: pl.DataFrame
     handovers: pl.DataFrame
     rework_by_attribute: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+    @cached_property
+    def variants(self) -> pl.DataFrame:
+        """The variants as :func:`~serviceloop.analytics.discovery.variants` gives them."""
+        return self.enum_variants.with_columns(pl.col("activities").cast(pl.List(pl.String)))
 
     def json_document(self, *, top_variants: int | None = None) -> dict[str, Any]:
         """The JSON of :meth:`to_dict` with its tables still frames (for :meth:`write_json`)."""
@@ -87,7 +95,7 @@ class AnalysisResult:
                 start_activities=self.start_activities,
                 end_activities=self.end_activities,
                 dfg=self.dfg,
-                variants=self.variants,
+                variants=self.enum_variants,
                 top_variants=top_variants,
             ),
             "activity_times": self.activity_times,
@@ -196,7 +204,7 @@ def _the_rest(
     return {
         "start_activities": discovery.start_activities(log),
         "end_activities": discovery.end_activities(log),
-        "variants": discovery.variants(log),
+        "enum_variants": discovery.variants(log, enum=True),
         "rework": performance.rework(log),
         "rework_cases": performance.rework_cases(log),
         "throughput_day": performance.throughput(
