@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -139,6 +139,18 @@ class EventLog:
             if key not in self._memo:
                 self._memo[key] = compute()
         return self._memo[key]  # type: ignore[no-any-return]
+
+    def has_memo(self, key: Any) -> bool:
+        """Whether :meth:`memo` holds ``key`` already (an analysis may then take what it holds
+        instead of computing something narrower)."""
+        return key in self._memo
+
+    def give_memos(self, to: EventLog, keys: Iterable[Any]) -> None:
+        """Give ``to`` (a log of the same rows, in the same order and codes: a copy) the memos of
+        ``keys`` this log holds, so it need not compute them again."""
+        for key in keys:
+            if key in self._memo:
+                to._memo.setdefault(key, self._memo[key])
 
     def lazy_steps(self) -> Any:
         """The coded table plus the next event of the same case (computed once per log)."""

@@ -48,7 +48,7 @@ def edge_times(log: EventLog, *, waiting: bool = False, cases: bool = True) -> p
     instead. ``cases=False``: without ``cases`` unless they are computed already (a caller that
     does not show them spares the sort of every step they are counted from)."""
     to_start = waiting and log.has_start
-    if not to_start and not cases and ("edges", False) not in log._memo:
+    if not to_start and not cases and not log.has_memo(("edges", False)):
         return log.memo(
             ("edges", False, "without cases"),
             lambda: _edge_times(log, to_start=False, cases=False),

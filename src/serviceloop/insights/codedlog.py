@@ -38,10 +38,12 @@ import pyarrow as pa
 from serviceloop.analytics._schema import A, C, R
 from serviceloop.insights import logstore
 from serviceloop.insights.filelock import file_lock
+from serviceloop.insights.logstore import Version
 
 __all__ = [
     "FORMAT",
     "Stored",
+    "Version",
     "age",
     "ahead",
     "directory",
@@ -55,7 +57,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Version = tuple[int, int, int]
 FORMAT = 2
 _FILES = ("cases", "percase", "staff", "held")  # beside ``log.<i>``: one per coded column
 

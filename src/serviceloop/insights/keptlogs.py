@@ -43,6 +43,7 @@ from serviceloop.insights.logfilters import (
     LogFilters,
     View,
 )
+from serviceloop.insights.logstore import Version
 from serviceloop.processes.models import ProcessVersion
 
 __all__ = [
@@ -98,8 +99,6 @@ KEPT_BYTES = 1_000_000_000
 #: The log's memo of each case's ``case_id``, ``version`` and ``status`` (in code order), which
 #: every page's scope reads: given with the kept log, which has them per case already.
 CASES_MEMO = ("insights.cases", "version", "status")
-
-Version = tuple[int, int, int]
 
 
 def event_log_version() -> Version:
@@ -451,14 +450,10 @@ def _derived(base: _Kept, filters: LogFilters, state: logstore.StoreState) -> _K
     staff = _staff()
     if not staff.sort("actor").equals(base.staff.sort("actor")):
         return _read(filters, state)
-    if base.log is None:
-        return _Kept(
-            state.version, state.generation, cases, base.keys.clear(), None, staff, base.held
-        )
     keep_case = base.keys.is_in(cases["__case"].implode())
-    coded = base.log.coded()
-    rows = coded.select(C, A, T, R).filter(keep_case.gather(coded[C]))
-    if rows.height == 0:
+    coded = None if base.log is None else base.log.coded()
+    rows = None if coded is None else coded.select(C, A, T, R).filter(keep_case.gather(coded[C]))
+    if base.log is None or rows is None or rows.height == 0:  # no row kept
         return _Kept(
             state.version, state.generation, cases, base.keys.clear(), None, staff, base.held
         )
@@ -949,9 +944,7 @@ def _in_one_piece(kept: _Kept) -> _Kept:
         attributes=log.attributes,
         engine=log.engine,
     )
-    for memo in (CASES_MEMO, *(("insights.name_counts", column) for column in (A, R))):
-        if memo in log._memo:
-            whole._memo[memo] = log._memo[memo]
+    log.give_memos(whole, (CASES_MEMO, *(("insights.name_counts", column) for column in (A, R))))
     lineage.copied(whole, log)  # its cases' conformance parts still apply
     return dataclasses.replace(kept, log=whole)
 

@@ -19,12 +19,12 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from serviceloop.analytics import EventLog
-from serviceloop.insights import codedlog, logstore
+from serviceloop.insights import logstore
 
 __all__ = ["Origin", "copied", "derived", "narrowed", "origin", "spliced", "stored", "stored_at"]
 
 #: A stored log's view, the copy's generation and the log version (what its files are keyed by).
-At = tuple[logstore.View, str, codedlog.Version]
+At = tuple[logstore.View, str, logstore.Version]
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from typing import Literal
 
 from django.utils import timezone
 
+from serviceloop.insights.logstore import View
+
 __all__ = ["ATTRIBUTES", "LOG_COLUMNS", "LogFilters", "TimeMode", "View"]
 
-View = Literal["stages", "events"]
 TimeMode = Literal["started", "intersecting", "completed", "contained"]
 
 #: Case attributes carried by every event of the loaded log.

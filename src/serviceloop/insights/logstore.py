@@ -48,13 +48,17 @@ __all__ = [
     "LATE_WINDOW",
     "ROW_SCHEMA",
     "StoreState",
+    "Version",
+    "View",
     "scan_cases",
     "scan_rows",
     "store_directory",
     "sync",
 ]
 
+#: The two views of the log (a folder of the copy each; :mod:`serviceloop.insights.selectors`).
 View = Literal["stages", "events"]
+#: A log's version: (newest event id, events in the late window, erasure mark).
 Version = tuple[int, int, int]
 
 #: Events committed out of id order (concurrent transactions take ids before they commit) land

@@ -1,0 +1,69 @@
+"""What a log's memos tell and hand on: whether one is held, and to a copy of the same rows."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from serviceloop.analytics import EventLog, from_polars
+from serviceloop.analytics._steps import edge_times
+
+
+def _log() -> EventLog:
+    return from_polars(
+        pl.DataFrame(
+            {
+                "case_id": ["a", "a", "b"],
+                "activity": ["Open", "Close", "Open"],
+                "timestamp": ["2024-01-01 09:00", "2024-01-01 10:00", "2024-01-02 09:00"],
+            }
+        )
+    )
+
+
+def _copy(log: EventLog) -> EventLog:
+    return EventLog(
+        log.coded().clone(),
+        activity_names=log.activity_names,
+        case_names=log.case_names,
+        resource_names=log.resource_names,
+        attributes=log.attributes,
+        engine=log.engine,
+    )
+
+
+def test_has_memo_tells_a_computed_memo_from_one_not_asked_for() -> None:
+    log = _log()
+    assert not log.has_memo("cases")
+    log.memo("cases", lambda: pl.Series([1, 2]))
+    assert log.has_memo("cases")
+    assert not log.has_memo("other")
+
+
+def test_a_copy_is_given_the_memos_asked_for_that_the_log_holds() -> None:
+    log = _log()
+    held = pl.Series([1, 2])
+    log.memo("cases", lambda: held)
+    log.memo("names", lambda: pl.Series(["x"]))
+    copy = _copy(log)
+    log.give_memos(copy, ["cases", "absent"])
+    assert copy.has_memo("cases") and copy.memo("cases", lambda: None) is held
+    assert not copy.has_memo("names")  # not asked for
+    assert not copy.has_memo("absent")  # asked for, but the log holds none
+
+
+def test_a_memo_the_copy_holds_already_is_kept() -> None:
+    log, mine = _log(), pl.Series([9])
+    log.memo("cases", lambda: pl.Series([1, 2]))
+    copy = _copy(log)
+    copy.memo("cases", lambda: mine)
+    log.give_memos(copy, ["cases"])
+    assert copy.memo("cases", lambda: None) is mine
+
+
+def test_edge_times_without_cases_take_the_table_with_cases_when_it_is_held() -> None:
+    log = _log()
+    assert "cases" not in edge_times(log, cases=False).columns  # computed narrower
+    log = _log()
+    full = edge_times(log)
+    assert log.has_memo(("edges", False))
+    assert edge_times(log, cases=False) is full
