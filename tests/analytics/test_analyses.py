@@ -231,6 +231,15 @@ def test_analyze_variants_as_enums_and_as_strings_equal_variants(small):
     assert result.enum_variants.rows() == want.rows()
 
 
+def test_analyze_rework_cases_on_first_use_equal_rework_cases(small):
+    """Rework per case is computed when asked, as :func:`rework_cases` computes it; the
+    report's count of cases with rework is that frame's."""
+    result = analyze(small)
+    want = rework_cases(small)
+    assert result.cases_with_rework == int((want["repeats"] > 0).sum()) == 2
+    assert_frame_equal(result.rework_cases, want, check_exact=True)
+
+
 def test_start_timestamps_split_waiting_from_processing(engine):
     frame = pl.DataFrame(
         {

@@ -26,6 +26,7 @@ __all__ = [
     "activity_times",
     "bottlenecks",
     "case_durations",
+    "cases_with_rework",
     "duration_summary",
     "handovers",
     "resource_workload",
@@ -152,6 +153,23 @@ def rework_cases(log: EventLog) -> pl.DataFrame:
         pl.col("self_loops").fill_null(0).cast(pl.Int64),
         (pl.col("repeats") - pl.col("self_loops").fill_null(0)).cast(pl.Int64).alias("back_edges"),
     )
+
+
+def cases_with_rework(log: EventLog) -> int:
+    """How many cases repeat an activity (``repeats > 0`` in :func:`rework_cases`), without
+    the per-case frame: its self-loops and case names are a tenth of a second at ten million
+    events, for a count.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from serviceloop.analytics import from_polars
+    >>> log = from_polars(pl.DataFrame({"case_id": [1, 1, 1, 2, 2],
+    ...     "activity": ["a", "b", "a", "a", "c"], "timestamp": [0, 60, 120, 0, 30]}))
+    >>> cases_with_rework(log)
+    1
+    """
+    return int((_case_repeats(log)["repeats"] > 0).sum())
 
 
 def _case_self_loops(log: EventLog) -> pl.Series:

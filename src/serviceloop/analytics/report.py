@@ -179,8 +179,8 @@ def _report_data(
         "activity_times": _rows(result.activity_times),
         "rework": _rows(result.rework),
         "rework_cases": {
-            "with_rework": int((result.rework_cases["repeats"] > 0).sum()),
-            "cases": result.rework_cases.height,
+            "with_rework": result.cases_with_rework,
+            "cases": result.cases,
         },
         "throughput": _rows(result.throughput_week, None),
         "resources": _rows(result.resources),

@@ -57,7 +57,8 @@ class AnalysisResult:
 
     ``to_dict()`` turns it into plain JSON-ready Python at the edge. ``enum_variants`` holds
     the variants with each activity an Enum of the log's activity names; ``variants`` is the
-    same frame with strings, built on first use (the JSON and the report read the Enums).
+    same frame with strings, built on first use (the JSON and the report read the Enums), as
+    ``rework_cases`` is, from ``log``.
     """
 
     events: int
@@ -72,12 +73,23 @@ class AnalysisResult:
     activity_times: pl.DataFrame
     bottlenecks: pl.DataFrame
     rework: pl.DataFrame
-    rework_cases: pl.DataFrame
     throughput_day: pl.DataFrame
     throughput_week: pl.DataFrame
     resources: pl.DataFrame
     handovers: pl.DataFrame
+    log: EventLog = field(repr=False, compare=False)
     rework_by_attribute: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+    @cached_property
+    def rework_cases(self) -> pl.DataFrame:
+        """Rework per case (:func:`~serviceloop.analytics.performance.rework_cases`), computed
+        on first use: neither the JSON nor the report writes a row per case."""
+        return performance.rework_cases(self.log)
+
+    @cached_property
+    def cases_with_rework(self) -> int:
+        """Cases that repeat an activity: the report's count, without the per-case frame."""
+        return performance.cases_with_rework(self.log)
 
     @cached_property
     def variants(self) -> pl.DataFrame:
@@ -190,6 +202,7 @@ def analyze(
         dfg=dfg,
         activity_times=activity_times,
         bottlenecks=bottlenecks,
+        log=log,
         **rest,
     )
 
@@ -206,7 +219,6 @@ def _the_rest(
         "end_activities": discovery.end_activities(log),
         "enum_variants": discovery.variants(log, enum=True),
         "rework": performance.rework(log),
-        "rework_cases": performance.rework_cases(log),
         "throughput_day": performance.throughput(
             log, every="day", closed_activities=closed_activities, time_zone=time_zone
         ),
