@@ -74,14 +74,14 @@ def _keep_insights_log(stop: threading.Event, every: float | None) -> None:
     from django.db import DatabaseError, connection
 
     from serviceloop.insights.keptlogs import coded_logs_keep
-    from serviceloop.insights.pages import stored_conformance_keep
+    from serviceloop.insights.pages import stored_keep
 
     try:
         while True:
             try:
-                # The copy, then the coded log of every case beside it (and the stage log's
-                # conformance).
-                coded_logs_keep(after_write=stored_conformance_keep)
+                # The copy, then the coded log of every case beside it (and what the pages
+                # compute over it: the step statistics' sorts, the stage log's conformance).
+                coded_logs_keep(after_write=stored_keep)
             except (DatabaseError, OSError) as exc:
                 typer.echo(f"insights log: {exc}", err=True)
             if every is None or stop.wait(every):

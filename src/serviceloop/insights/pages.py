@@ -27,7 +27,7 @@ from serviceloop.analytics.conformance import (
     conformance_parts,
 )
 from serviceloop.analytics.process_model import ProcessSpec
-from serviceloop.insights import charts, lineage, storedconformance
+from serviceloop.insights import charts, lineage, storedconformance, storedsteps
 from serviceloop.insights.formatting import (
     activity_labeller,
     choice_label,
@@ -64,7 +64,9 @@ __all__ = [
     "rework_context",
     "scope_build",
     "stored_conformance_keep",
+    "stored_keep",
     "variants_context",
+    "with_stored_steps",
 ]
 
 REWORK_ATTRIBUTES = ("team", "category", "priority", "channel")
@@ -185,6 +187,21 @@ def stored_conformance_keep(log: EventLog) -> None:
     at = stored_log_at(log)
     if at is not None:
         scope_build(LogFilters(view=at[0]), log).conformance()
+
+
+def stored_keep(log: EventLog) -> None:
+    """What the pages compute over the stored log ``log`` (just written by the worker) and keep
+    beside it: the step statistics' sorts (:mod:`.storedsteps`) and the stage log's conformance
+    (:func:`stored_conformance_keep`)."""
+    storedsteps.keep(log)
+    stored_conformance_keep(log)
+
+
+def with_stored_steps(log: EventLog) -> bool:
+    """Give ``log`` the step statistics' sorts from those stored beside the stored log it is or
+    was made from, once per log (the process map, the bottlenecks and the rework read them:
+    two sorts of every step spared); False when there are none that fit (the analyses sort)."""
+    return log.memo("insights.stored_steps", lambda: storedsteps.install(log))
 
 
 def case_attributes(log: EventLog, *names: str) -> pl.DataFrame:
@@ -360,6 +377,7 @@ def _deviation_pairs(
 def process_map_dot(
     scope: Scope, *, measure: Measure, activities: float, paths: float
 ) -> dict[str, Any]:
+    with_stored_steps(scope.log)
     pmap = analytics.process_map(scope.log, activities=activities, paths=paths)
     conf = scope.conformance()
     pairs, starts = _deviation_pairs(conf, scope.log.activities) if conf else (set(), set())
@@ -557,6 +575,7 @@ def _stage_time_rows(scope: Scope, top: int) -> list[dict[str, Any]]:
 
 def performance_context(scope: Scope, *, top: int = 12) -> dict[str, Any]:
     log = scope.log
+    with_stored_steps(log)
     ranked = analytics.bottlenecks(log)
     paths = ranked.filter(pl.col("kind") == "edge").head(top)
     if scope.filters.view == "stages":
@@ -626,6 +645,7 @@ def performance_context(scope: Scope, *, top: int = 12) -> dict[str, Any]:
 # -- rework -------------------------------------------------------------------------------------------
 def rework_context(scope: Scope) -> dict[str, Any]:
     log = scope.log
+    with_stored_steps(log)
     per_activity = [
         {
             "activity": scope.label(row["activity"]),

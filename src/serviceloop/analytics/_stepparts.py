@@ -1,0 +1,359 @@
+"""The two sorts of every step, kept per case so a log made from another one patches them.
+
+The DFG, the activity times and the bottlenecks read their medians and 90th percentiles from the
+step durations sorted by edge (:func:`._steps._runs`), and the DFG's cases per pair and the
+rework from one integer per event sorted by case (:func:`._steps.case_step_keys`): two sorts of
+every event, 0.4-0.8 s each at 32M events, however few cases changed since they were last made.
+:class:`StepParts` keeps both with what makes them per case (each sorted step's case), so that
+:func:`install_parts` makes them for a log whose cases are mostly those of the log they came
+from (a filter set's cases, or new events spliced in): the kept cases' entries by a mask, their
+case codes moved, and the other cases' entries made from their rows and merged in (a mask and a
+merge, no sort of the kept millions). The results are what the two sorts give on that log, entry
+for entry; every statistic over them is computed as before, so the answers are the same (the
+group-bys' float sums included: they still run over the log).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from ._engine import PolarsEngine
+from ._log import EventLog
+from ._order import SortedRuns, _split
+from ._schema import A2, T2, A, C, T
+from ._steps import case_step_keys
+
+__all__ = ["StepParts", "install_parts", "step_parts"]
+
+_P, _CASE = "__packed", "__case_of"
+
+
+@dataclass(frozen=True)
+class StepParts:
+    """A log's sorted step durations by edge (``runs``) with each one's case code
+    (``runs_case``), its sorted case-step keys (``keys``), and what they were made with."""
+
+    runs: SortedRuns
+    runs_case: pl.Series  # UInt32: the case code of each entry of ``runs.packed``
+    keys: pl.Series
+    activity_names: tuple[str, ...]
+    n_cases: int
+
+
+def step_parts(log: EventLog) -> StepParts | None:
+    """The :class:`StepParts` of ``log`` (its two sorts memoised on it too); None on engines
+    other than Polars or when the durations do not fit the packing (nothing to keep)."""
+    if not isinstance(log.engine, PolarsEngine):
+        return None
+    n = max(1, len(log.activity_names))
+    made = _runs_with_cases(log, n)
+    if made is None:
+        return None
+    runs, cases = log.memo(("runs", T2), lambda: made[0]), made[1]
+    keys = case_step_keys(log)
+    if runs is None or keys is None or not runs.packed.equals(made[0].packed):
+        return None  # never expected: the same packing, sorted
+    return StepParts(
+        runs=runs,
+        runs_case=cases,
+        keys=keys,
+        activity_names=tuple(log.activities),
+        n_cases=log.n_cases,
+    )
+
+
+def _runs_with_cases(log: EventLog, n: int) -> tuple[SortedRuns, pl.Series] | None:
+    """The log's edge runs (packed as ``._steps._edge_runs`` packs them) and each entry's
+    case: the steps packed with their cases, sorted by the packed value (equal values are
+    interchangeable, so the runs are the same)."""
+    steps = log._with_next.lazy()
+    value = pl.col(T2) - pl.col(T)
+    low, high = (
+        steps.select(value.min().alias("low"), value.max().alias("high"))
+        .collect(engine="streaming")
+        .row(0)
+    )
+    if low is None:
+        empty = SortedRuns(pl.Series([], dtype=pl.UInt64), 0, 0, [0] * (n * n + 1))
+        return empty, pl.Series(_CASE, [], dtype=pl.UInt32)
+    bits = int(high - low).bit_length()
+    if bits + max(1, (n * n - 1).bit_length()) > 64:
+        return None
+    packing = SortedRuns(pl.Series([], dtype=pl.UInt64), bits, int(low), [0] * (n * n + 1))
+    ordered = _packed_steps(steps, packing, n, sort=True)
+    return _split(ordered[_P].alias(A), bits, int(low), n * n), ordered[_CASE]
+
+
+def _packed_steps(
+    frame: pl.LazyFrame, runs: SortedRuns, n: int, *, sort: bool = False
+) -> pl.DataFrame:
+    """The steps of ``frame`` packed as ``runs`` packs them (``_P``), with their case
+    (``_CASE``); raises :class:`_Unfit` when one does not fit the packing. ``sort``: sorted by
+    the packed value, by the streaming engine (a piece at a time: at 32M steps less memory than
+    sorting the frame), for steps the packing was made from (they fit)."""
+    width = pl.UInt32 if n * n < 2**32 else pl.UInt64
+    edge = pl.col(A).cast(width) * n + pl.col(A2).cast(width)
+    shifted = (pl.col(T2) - pl.col(T)).cast(pl.Int64) - runs.offset
+    steps = frame.filter(shifted.is_not_null())
+    if not sort:
+        bounds = steps.select(shifted.min().alias("low"), shifted.max().alias("high")).collect()
+        low, high = bounds.row(0)
+        if low is not None and (low < 0 or high >= 1 << runs.bits):
+            raise _Unfit
+    out = steps.select(
+        (edge.cast(pl.UInt64) * pl.lit(1 << runs.bits, pl.UInt64) + shifted.cast(pl.UInt64)).alias(
+            _P
+        ),
+        pl.col(C).cast(pl.UInt32).alias(_CASE),
+    )
+    collected = (out.sort(_P) if sort else out).collect(engine="streaming")
+    assert isinstance(collected, pl.DataFrame)
+    return collected
+
+
+class _Unfit(Exception):
+    """A step of the log does not fit the kept packing (the caller sorts afresh)."""
+
+
+def install_parts(log: EventLog, parts: StepParts, codes: pl.Series | None) -> bool:
+    """Memoise on ``log`` the two sorts made from ``parts`` (of another log): ``codes`` gives,
+    for every case code of ``log``, the code of that case in the parts' log when its rows are
+    that log's, else null (its entries are made from its rows); None: ``log`` is the parts' log
+    case for case. False, nothing memoised, when they do not fit: another engine, other
+    activity names, codes not in increasing order, a step outside the packing, or the sorts
+    memoised already (the caller's analyses then sort as before)."""
+    if not isinstance(log.engine, PolarsEngine) or tuple(log.activities) != parts.activity_names:
+        return False
+    if log.has_memo(("runs", T2)) or log.has_memo("case_step_keys"):
+        return False
+    n = max(1, len(log.activity_names))
+    if parts.runs.n_keys != n * n:
+        return False
+    try:
+        made = _made(log, parts, codes, n)
+    except _Unfit:
+        return False
+    if made is None:
+        return False
+    runs, keys = made
+    if log.memo(("runs", T2), lambda: runs) is not runs:
+        return False
+    log.memo("case_step_keys", lambda: keys)
+    return True
+
+
+#: A log whose cases are the parts' in at most this many stretches (a splice: the untouched
+#: cases between two touched ones) takes the parts' entries by slices, without a copy; more (a
+#: filter set) by a mask over every entry.
+MAX_STRETCHES = 4096
+
+
+def _made(
+    log: EventLog, parts: StepParts, codes: pl.Series | None, n: int
+) -> tuple[SortedRuns, pl.Series] | None:
+    span = n * (n + 1)
+    width = pl.UInt32 if (log.n_cases + 1) * span < 2**32 else pl.UInt64
+    if codes is None:
+        if log.n_cases != parts.n_cases:
+            return None
+        return parts.runs, parts.keys.cast(width)
+    if codes.len() != log.n_cases:  # a narrowed log keeps other codes: not made here
+        return None
+    codes = codes.cast(pl.Int64)
+    kept = codes.drop_nulls()
+    if kept.len() and (
+        int(kept.min()) < 0  # type: ignore[arg-type]
+        or int(kept.max()) >= parts.n_cases  # type: ignore[arg-type]
+        or not bool((kept.diff().drop_nulls() > 0).all())
+    ):
+        return None
+    positions = pl.int_range(log.n_cases, dtype=pl.Int64, eager=True)
+    rows = _rows_of(log, positions.filter(codes.is_null()))
+    new_runs = _packed_steps(rows.lazy(), parts.runs, n)[_P].sort()
+    new_keys = _keys_of(rows, n).cast(width)
+    stretches = _stretches(codes)
+    if stretches is not None:
+        runs = _runs_sliced(parts, codes, kept, new_runs)
+        keys = _keys_sliced(parts, stretches, new_keys, span, width)
+    else:
+        runs = _runs_masked(parts, kept, new_runs)
+        keys = _keys_masked(parts, codes, kept, new_keys, span, width)
+    return runs, keys.alias(parts.keys.name)
+
+
+def _stretches(codes: pl.Series) -> list[tuple[int, int, int | None]] | None:
+    """The log's case codes as stretches ``(first, length, shift)``: cases whose code in the
+    parts is theirs plus ``shift``, or (``shift`` None) cases made from their rows; None when
+    there are more than :data:`MAX_STRETCHES`."""
+    shift = codes - pl.int_range(codes.len(), dtype=pl.Int64, eager=True)
+    runs = shift.rle().struct.unnest()
+    if runs.height > MAX_STRETCHES:
+        return None
+    out, first = [], 0
+    for length, value in runs.select("len", "value").rows():
+        out.append((first, int(length), None if value is None else int(value)))
+        first += int(length)
+    return out
+
+
+def _keys_of(rows: pl.DataFrame, n: int) -> pl.Series:
+    """The case-step keys of ``rows`` (whole cases of the log), sorted."""
+    key = (pl.col(C).cast(pl.UInt64) * n + pl.col(A).cast(pl.UInt64)) * (n + 1) + pl.col(A2).cast(
+        pl.UInt64
+    ).fill_null(n)
+    return rows.select(key.alias(_P))[_P].sort()
+
+
+def _runs_sliced(parts: StepParts, codes: pl.Series, kept: pl.Series, new: pl.Series) -> SortedRuns:
+    """The sorted runs without the entries of the parts' cases the log does not keep (found
+    by their cases) and with ``new`` (sorted) put in their places: slices of the parts'
+    entries, not a copy of them."""
+    runs = parts.runs
+    gone = _kept_flags(parts, kept).not_().arg_true()
+    removed = (
+        parts.runs_case.is_in(gone.cast(pl.UInt32).implode()).arg_true().to_list()
+        if gone.len()
+        else []
+    )
+    packed = _spliced(runs.packed, removed, new)
+    return _split(packed.alias(runs.packed.name), runs.bits, runs.offset, runs.n_keys)
+
+
+def _spliced(values: pl.Series, removed: list[int], new: pl.Series) -> pl.Series:
+    """``values`` (sorted) without the entries at ``removed`` and with ``new`` (sorted) where
+    they sort: slices of ``values``, their chunks not copied."""
+    at = values.search_sorted(new.cast(values.dtype), side="left").to_list() if new.len() else []
+    events = sorted([(r, 1, 0) for r in removed] + [(a, 0, i) for i, a in enumerate(at)])
+    pieces, start = [], 0
+    for index, kind, i in events:
+        if index > start:
+            pieces.append(values.slice(start, index - start))
+        start = max(start, index)
+        if kind:
+            start = index + 1
+        else:
+            pieces.append(new.slice(i, 1).cast(values.dtype))
+    pieces.append(values.slice(start))
+    return pl.concat(pieces, rechunk=False) if len(pieces) > 1 else pieces[0]
+
+
+def _keys_sliced(
+    parts: StepParts,
+    stretches: list[tuple[int, int, int | None]],
+    new: pl.Series,
+    span: int,
+    width: pl.DataType | type[pl.DataType],
+) -> pl.Series:
+    """The sorted case-step keys of the log: each stretch of kept cases a slice of the parts'
+    keys (moved to the log's codes when they differ), each stretch of fresh cases a slice of
+    ``new``."""
+    keys = parts.keys
+    bounds: list[int] = []
+    for first, length, shift in stretches:
+        if shift is not None:
+            bounds += [(first + shift) * span, (first + shift + length) * span]
+    found = (
+        keys.search_sorted(
+            pl.Series(bounds, dtype=pl.UInt64).cast(keys.dtype), side="left"
+        ).to_list()
+        if bounds and keys.len()
+        else [0] * len(bounds)
+    )
+    fresh_bounds = [
+        b for first, length, shift in stretches if shift is None
+        for b in (first * span, (first + length) * span)
+    ]  # fmt: skip
+    fresh_found = (
+        new.search_sorted(
+            pl.Series(fresh_bounds, dtype=pl.UInt64).cast(new.dtype), side="left"
+        ).to_list()
+        if fresh_bounds and new.len()
+        else [0] * len(fresh_bounds)
+    )
+    pieces = []
+    kept_i = fresh_i = 0
+    for _first, _length, shift in stretches:
+        if shift is None:
+            lo, hi = fresh_found[fresh_i], fresh_found[fresh_i + 1]
+            fresh_i += 2
+            pieces.append(new.slice(lo, hi - lo))
+            continue
+        lo, hi = found[kept_i], found[kept_i + 1]
+        kept_i += 2
+        piece = keys.slice(lo, hi - lo).cast(width)
+        if shift > 0:
+            piece = piece - pl.Series([shift * span], dtype=width)
+        elif shift < 0:
+            piece = piece + pl.Series([-shift * span], dtype=width)
+        pieces.append(piece)
+    pieces = [p for p in pieces if p.len()] or [new.clear()]
+    return pl.concat(pieces, rechunk=False) if len(pieces) > 1 else pieces[0]
+
+
+def _runs_masked(parts: StepParts, kept: pl.Series, new: pl.Series) -> SortedRuns:
+    """The sorted runs of the kept cases by a mask over every entry's case, ``new`` merged in."""
+    runs = parts.runs
+    keep = _kept_flags(parts, kept)
+    packed = (
+        pl.LazyFrame({_P: runs.packed, _CASE: parts.runs_case})
+        .filter(pl.lit(keep).gather(pl.col(_CASE)))
+        .select(_P)
+        .collect(engine="streaming")[_P]
+    )
+    packed = _merged(packed, new)
+    return _split(packed.alias(runs.packed.name), runs.bits, runs.offset, runs.n_keys)
+
+
+def _keys_masked(
+    parts: StepParts,
+    codes: pl.Series,
+    kept: pl.Series,
+    new: pl.Series,
+    span: int,
+    width: pl.DataType | type[pl.DataType],
+) -> pl.Series:
+    """The sorted case-step keys of the kept cases, each moved from its code in the parts to its
+    code in the log (the codes increase with the parts', so the keys stay sorted), by a mask
+    over every key; ``new`` merged in."""
+    keep = _kept_flags(parts, kept)
+    in_log = pl.int_range(codes.len(), dtype=pl.Int64, eager=True).filter(codes.is_not_null())
+    moved = pl.repeat(0, parts.n_cases, dtype=pl.Int64, eager=True).scatter(
+        kept, (in_log - kept) * span
+    )
+    case = pl.col(_P) // span
+    keys = (
+        pl.LazyFrame({_P: parts.keys})
+        .filter(pl.lit(keep).gather(case))
+        .select((pl.col(_P).cast(pl.Int64) + pl.lit(moved).gather(case)).cast(width))
+        .collect(engine="streaming")[_P]
+    )
+    return _merged(keys, new)
+
+
+def _kept_flags(parts: StepParts, kept: pl.Series) -> pl.Series:
+    """A flag per case of the parts: whether the log keeps it."""
+    return pl.repeat(False, parts.n_cases, dtype=pl.Boolean, eager=True).scatter(kept, True)
+
+
+def _merged(values: pl.Series, new: pl.Series) -> pl.Series:
+    if not new.len():
+        return values
+    if new.len() <= MAX_STRETCHES:
+        return _spliced(values, [], new)
+    frame = values.to_frame(_P).merge_sorted(new.cast(values.dtype).to_frame(_P), key=_P)
+    return frame[_P]
+
+
+def _rows_of(log: EventLog, cases: pl.Series) -> pl.DataFrame:
+    """The next-event table's rows of ``cases`` (codes, increasing): each case is one run of
+    rows, found by a search, not a filter of every event."""
+    steps: pl.DataFrame = log._with_next
+    if not cases.len():
+        return steps.clear()
+    column = steps[C]
+    wanted = cases.cast(column.dtype)
+    starts = column.search_sorted(wanted, side="left").to_list()
+    ends = column.search_sorted(wanted, side="right").to_list()
+    return pl.concat([steps.slice(a, b - a) for a, b in zip(starts, ends, strict=True)])
