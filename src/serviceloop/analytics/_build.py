@@ -66,7 +66,13 @@ def build_log(
             if col not in available:
                 raise MissingColumnError(col, available, path=path)
     keep = [*dict.fromkeys([*(c for c in mapped if c), *attrs])]
-    if row_index is None:
+    # Rows numbered here are their own positions: the file order is then the position the
+    # grouping hands back anyway, and a row's number is its position (no column of them).
+    numbered = row_index is None and lifecycle is None
+    if numbered:
+        frame = frame.select(keep)
+        top = frame.height
+    elif row_index is None:
         frame = frame.select(keep).with_row_index(I)
         top = frame.height
     else:
@@ -74,9 +80,11 @@ def build_log(
         top = int(frame[I].max() or 0) + 1  # type: ignore[arg-type]
     # 32-bit positions and codes sort and group faster than 64-bit ones (and use half the memory).
     idx = pl.UInt32 if top < 2**32 else pl.UInt64
-    frame = frame.with_columns(pl.col(I).cast(idx))
+    if not numbered:
+        frame = frame.with_columns(pl.col(I).cast(idx))
     if frame.height == 0:
         raise EmptyLogError(f"{path or 'the log'} has no events")
+    row_col = None if numbered else I
 
     if lifecycle is not None:
         frame = _apply_lifecycle(frame, case, activity, timestamp, lifecycle, start_timestamp)
@@ -87,15 +95,16 @@ def build_log(
         if frame[col].null_count():  # kept with the column: no pass over the rows
             nulls = frame[col].is_null()
             at = int(nulls.arg_true()[0])
+            row = at if row_col is None else int(frame[row_col][at])
             raise MissingValueError(
-                column=col, row=int(frame[I][at]) + row_offset, count=int(nulls.sum()), path=path
+                column=col, row=row + row_offset, count=int(nulls.sum()), path=path
             )
     case_str = frame[case].cast(pl.String)
     # Grouping the rows by case (the longest step) runs beside the coding of the other columns.
     grouping = beside(lambda: _case_order(_case_key(case_str, exact=False), idx))
     try:
         ts_opts: dict[str, Any] = {
-            "row_col": I,
+            "row_col": row_col,
             "row_offset": row_offset,
             "timestamp_format": mapping.timestamp_format,
             "day_first": mapping.day_first,
@@ -119,9 +128,6 @@ def build_log(
             grouping()  # not left running behind the error
         raise
 
-    # Rows numbered here are their own positions: the file order is then the position the
-    # grouping hands back anyway, one column fewer to reorder.
-    numbered = row_index is None and lifecycle is None
     kept = [*([] if numbered else [I]), *dict.fromkeys(attrs)]
     base = frame.select(kept).with_columns(*cols) if kept else pl.DataFrame(cols)
     order = grouping()

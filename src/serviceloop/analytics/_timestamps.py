@@ -76,7 +76,7 @@ def to_epoch_us(
     frame: pl.DataFrame,
     column: str,
     *,
-    row_col: str,
+    row_col: str | None,
     row_offset: int,
     timestamp_format: str | None,
     day_first: bool,
@@ -85,7 +85,8 @@ def to_epoch_us(
 ) -> pl.Series:
     """Return ``frame[column]`` as UTC epoch microseconds; raise on the first bad cell.
 
-    ``row_col`` holds each row's 0-based position, reported as ``row + row_offset``.
+    ``row_col`` holds each row's 0-based position, reported as ``row + row_offset``; None:
+    each row is at its own position.
 
     Examples
     --------
@@ -119,7 +120,7 @@ def to_epoch_us(
                 at = int(present.arg_true()[0]) if present.any() else 0
                 raise TimestampParseError(
                     column=column,
-                    row=int(frame[row_col][at]) + row_offset,
+                    row=_row(frame, row_col, at) + row_offset,
                     value=str(s[at]) if present.any() else "",
                     format=None,
                     path=path,
@@ -134,7 +135,7 @@ def to_epoch_us(
             at = int(bad.arg_true()[0])
             raise TimestampParseError(
                 column=column,
-                row=int(frame[row_col][at]) + row_offset,
+                row=_row(frame, row_col, at) + row_offset,
                 value=str(s[at]),
                 format=fmt,
                 path=path,
@@ -142,3 +143,8 @@ def to_epoch_us(
     else:
         raise InvalidParameterError(f"column {column!r} has type {dtype}, not a timestamp")
     return out.alias(column)
+
+
+def _row(frame: pl.DataFrame, row_col: str | None, at: int) -> int:
+    """The 0-based source row of the frame's row ``at``."""
+    return at if row_col is None else int(frame[row_col][at])
