@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
@@ -37,6 +38,7 @@ from serviceloop.analytics import (
     throughput,
     variants,
 )
+from serviceloop.analytics.performance import _UTC
 
 MONDAY = 1_704_067_200  # 2024-01-01 00:00 UTC, a Monday
 DAY = 86_400
@@ -321,3 +323,12 @@ def test_throughput_days_begin_where_the_time_zone_says(across_dst):
     ]
     with pytest.raises(InvalidParameterError, match="unknown time zone 'Mars/Olympus'"):
         throughput(across_dst, time_zone="Mars/Olympus")
+
+
+@pytest.mark.parametrize("zone", sorted(_UTC))
+def test_throughput_in_the_names_of_utc_equals_it_without_a_zone(across_dst, zone):
+    """The zones that are UTC under another name skip the offsets: the same days."""
+    assert ZoneInfo(zone).utcoffset(dt.datetime(2024, 7, 1)) == dt.timedelta(0)
+    for every in ("day", "week"):
+        want = throughput(across_dst, every=every)
+        assert_frame_equal(throughput(across_dst, every=every, time_zone=zone), want)

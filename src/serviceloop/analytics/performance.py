@@ -37,6 +37,9 @@ __all__ = [
 ]
 
 _DAY = 86_400 * US
+_UTC = frozenset(
+    {"UTC", "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "UCT", "Universal", "Zulu"}
+)
 
 
 def _utc(col: str) -> pl.Expr:
@@ -421,7 +424,7 @@ def _local(utc_us: nw.Expr, zone: ZoneInfo | None, log: EventLog) -> nw.Expr:
     the log's time span (none for a zone without daylight saving): plain arithmetic that every
     engine runs, no time-zone database needed on the workers.
     """
-    if zone is None:
+    if zone is None or zone.key in _UTC:  # no offset ever: no pass over the log for its span
         return utc_us
     span = log.engine.collect(
         log.lazy_steps().select(nw.col(T).min().alias("lo"), nw.col(T).max().alias("hi"))
