@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from serviceloop.analytics import (
     EventLog,
+    activity_frequencies,
     activity_times,
     bottlenecks,
     dfg,
@@ -25,7 +26,14 @@ from serviceloop.analytics import (
 from serviceloop.analytics import _stepparts as stepparts
 from serviceloop.analytics._schema import A2, T2, A, C
 from serviceloop.analytics._stepparts import install_parts, step_parts
-from serviceloop.analytics._steps import arrival_times, case_step_keys, edge_times, own_times
+from serviceloop.analytics._steps import (
+    PAIR_CASES,
+    arrival_times,
+    case_step_keys,
+    edge_times,
+    own_times,
+)
+from serviceloop.analytics.discovery import ACTIVITY_COUNTS
 
 T0 = dt.datetime(2024, 3, 1, 8, tzinfo=dt.UTC)
 ACTIVITIES = ("a", "b", "c", "d")
@@ -107,7 +115,9 @@ def _analyses(log: EventLog) -> list[pl.DataFrame]:
         bottlenecks(log),
         rework(log),
         rework_by_attribute(log, "team"),
+        activity_frequencies(log),
         process_map(log, activities=0.8, paths=0.7).edges,
+        process_map(log, activities=0.8, paths=0.7).nodes,
     ]
 
 
@@ -143,6 +153,8 @@ def _check(whole: list, rows: list, untouched: set[str], starts: bool, sliced: b
     finally:
         stepparts.MAX_STRETCHES = original
     assert installed
+    # By slices the counts per pair and per activity are patched too; by a mask, counted.
+    assert log.has_memo(PAIR_CASES) is sliced and log.has_memo(ACTIVITY_COUNTS) is sliced
     _assert_same(log, fresh)
 
 
@@ -183,6 +195,7 @@ def test_the_log_itself_takes_the_parts_as_they_are():
     edge_times(fresh)
     assert install_parts(log, parts, None)
     assert log.memo(("runs", T2), _absent) is parts.runs
+    assert log.memo(PAIR_CASES, _absent) is parts.pairs
     _assert_same(log, fresh)
 
 

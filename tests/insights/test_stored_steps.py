@@ -172,7 +172,7 @@ def test_the_worker_stores_them_as_it_writes_the_logs(live_log: Log) -> None:
         stored = codedlog.stored_version(view)
         assert stored is not None
         assert storedsteps.load(view, *stored) is not None
-    assert storedsteps.FORMAT == 1 and len(list(codedlog.directory().glob("*/steps-1"))) == 2
+    assert len(list(codedlog.directory().glob(f"*/steps-{storedsteps.FORMAT}"))) == 2
 
 
 def _folder(at: tuple[str, str, codedlog.Version]) -> Path:
@@ -210,6 +210,10 @@ DAMAGES = {
         f, "runs", pl.read_ipc(f / "runs.arrow").rename({"case": "other"})
     ),
     "foreign keys": lambda f: _rewrite_as(f, "keys", pl.read_ipc(f / "keys.arrow").cast(pl.Int64)),
+    "foreign pairs": lambda f: _rewrite_as(
+        f, "pairs", pl.read_ipc(f / "pairs.arrow").cast({"cases": pl.Int64})
+    ),
+    "activities missing": lambda f: (f / "activities.arrow").unlink(),
     "another generation": lambda f: _with_json(f, generation="another"),
     "another version": lambda f: _with_json(f, version=[1, 2, 3]),
     "another format": lambda f: _with_json(f, format=0),

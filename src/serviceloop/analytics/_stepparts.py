@@ -23,9 +23,10 @@ from ._engine import PolarsEngine
 from ._log import EventLog
 from ._order import SortedRuns, _split
 from ._schema import A2, T2, A, C, T
-from ._steps import case_step_keys
+from ._steps import _EDGE, PAIR_CASES, _pair_cases, case_step_keys
+from .discovery import ACTIVITY_COUNTS
 
-__all__ = ["StepParts", "install_parts", "step_parts"]
+__all__ = ["StepParts", "activity_counts", "install_parts", "step_parts"]
 
 _P, _CASE = "__packed", "__case_of"
 
@@ -40,6 +41,10 @@ class StepParts:
     keys: pl.Series
     activity_names: tuple[str, ...]
     n_cases: int
+    #: Cases per directly-follows pair (``_EDGE``: Int64, ``cases``: UInt32), from ``keys``.
+    pairs: pl.DataFrame
+    #: Events and cases per activity (``A``: Int64, ``count``, ``cases``: UInt32), from ``keys``.
+    activities: pl.DataFrame
 
 
 def step_parts(log: EventLog) -> StepParts | None:
@@ -61,7 +66,21 @@ def step_parts(log: EventLog) -> StepParts | None:
         keys=keys,
         activity_names=tuple(log.activities),
         n_cases=log.n_cases,
+        pairs=log.memo(PAIR_CASES, lambda: _pair_cases(keys, n)),
+        activities=activity_counts(keys, n),
     )
+
+
+def activity_counts(keys: pl.Series, n: int) -> pl.DataFrame:
+    """Events and cases per activity code (``A``: Int64, ``count``, ``cases``: UInt32) from
+    sorted case-step keys (of whole cases): a key per event, a run of keys per case and
+    activity."""
+    of = keys // (n + 1)  # case * n + activity: each case's activities are runs
+    frame = pl.DataFrame({A: (of % n).cast(pl.Int64), "__first": of != of.shift(1)})
+    out = frame.group_by(A).agg(
+        pl.len().alias("count"), pl.col("__first").fill_null(True).sum().alias("cases")
+    )
+    return out.with_columns(pl.col("count").cast(pl.UInt32), pl.col("cases").cast(pl.UInt32))
 
 
 def _runs_with_cases(log: EventLog, n: int) -> tuple[SortedRuns, pl.Series] | None:
@@ -137,10 +156,15 @@ def install_parts(log: EventLog, parts: StepParts, codes: pl.Series | None) -> b
         return False
     if made is None:
         return False
-    runs, keys = made
+    runs, keys, counts = made
     if log.memo(("runs", T2), lambda: runs) is not runs:
         return False
     log.memo("case_step_keys", lambda: keys)
+    if counts is not None:
+        pairs, activities = counts
+        log.memo(PAIR_CASES, lambda: pairs)
+        dtype = log.coded().schema[A]
+        log.memo(ACTIVITY_COUNTS, lambda: activities.with_columns(pl.col(A).cast(dtype)))
     return True
 
 
@@ -150,15 +174,17 @@ def install_parts(log: EventLog, parts: StepParts, codes: pl.Series | None) -> b
 MAX_STRETCHES = 4096
 
 
-def _made(
-    log: EventLog, parts: StepParts, codes: pl.Series | None, n: int
-) -> tuple[SortedRuns, pl.Series] | None:
+#: The sorts of a log, and its cases per pair and per activity when made from the parts'.
+_Made = tuple[SortedRuns, pl.Series, tuple[pl.DataFrame, pl.DataFrame] | None]
+
+
+def _made(log: EventLog, parts: StepParts, codes: pl.Series | None, n: int) -> _Made | None:
     span = n * (n + 1)
     width = pl.UInt32 if (log.n_cases + 1) * span < 2**32 else pl.UInt64
     if codes is None:
         if log.n_cases != parts.n_cases:
             return None
-        return parts.runs, parts.keys.cast(width)
+        return parts.runs, parts.keys.cast(width), (parts.pairs, parts.activities)
     if codes.len() != log.n_cases:  # a narrowed log keeps other codes: not made here
         return None
     codes = codes.cast(pl.Int64)
@@ -174,13 +200,58 @@ def _made(
     new_runs = _packed_steps(rows.lazy(), parts.runs, n)[_P].sort()
     new_keys = _keys_of(rows, n).cast(width)
     stretches = _stretches(codes)
-    if stretches is not None:
-        runs = _runs_sliced(parts, codes, kept, new_runs)
-        keys = _keys_sliced(parts, stretches, new_keys, span, width)
-    else:
+    if stretches is None:  # a filter set: its counts are the library's, over its keys
         runs = _runs_masked(parts, kept, new_runs)
         keys = _keys_masked(parts, codes, kept, new_keys, span, width)
-    return runs, keys.alias(parts.keys.name)
+        return runs, keys.alias(parts.keys.name), None
+    gone = _kept_flags(parts, kept).not_().arg_true()
+    runs = _runs_sliced(parts, gone, new_runs)
+    keys = _keys_sliced(parts, stretches, new_keys, span, width)
+    return runs, keys.alias(parts.keys.name), _counts_patched(parts, gone, new_keys, n, span)
+
+
+def _counts_patched(
+    parts: StepParts, gone: pl.Series, new: pl.Series, n: int, span: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The parts' cases per pair and events and cases per activity, less those of the cases
+    ``gone`` (their keys: slices of the parts') and plus those of the ``new`` keys."""
+    keys = parts.keys
+    if gone.len():
+        bounds = pl.concat([gone * span, (gone + 1) * span]).cast(keys.dtype)
+        found = keys.search_sorted(bounds, side="left").to_list()
+        half = gone.len()
+        old = pl.concat(
+            [keys.slice(a, b - a) for a, b in zip(found[:half], found[half:], strict=True)]
+            + [keys.clear()]
+        )
+    else:
+        old = keys.clear()
+    old, new = old.cast(pl.UInt64).alias(_EDGE), new.cast(pl.UInt64).alias(_EDGE)
+    pairs = _less_plus(parts.pairs, _pair_cases(old, n), _pair_cases(new, n), _EDGE, ["cases"])
+    activities = _less_plus(
+        parts.activities,
+        activity_counts(old, n),
+        activity_counts(new, n),
+        A,
+        ["count", "cases"],
+    )
+    return pairs, activities
+
+
+def _less_plus(
+    base: pl.DataFrame, less: pl.DataFrame, plus: pl.DataFrame, key: str, counts: list[str]
+) -> pl.DataFrame:
+    """``base``'s counts per ``key`` less ``less``'s and plus ``plus``'s; keys left without any
+    dropped (a count of none is no row, as a group-by gives)."""
+    signed = [
+        frame.select(pl.col(key).cast(pl.Int64), *(pl.col(c).cast(pl.Int64) * sign for c in counts))
+        for frame, sign in ((base, 1), (less, -1), (plus, 1))
+    ]
+    out = pl.concat(signed).group_by(key).agg(pl.col(c).sum() for c in counts)
+    out = out.filter(pl.col(counts[-1]) > 0)
+    return out.select(
+        pl.col(key).cast(base.schema[key]), *(pl.col(c).cast(base.schema[c]) for c in counts)
+    )
 
 
 def _stretches(codes: pl.Series) -> list[tuple[int, int, int | None]] | None:
@@ -206,12 +277,11 @@ def _keys_of(rows: pl.DataFrame, n: int) -> pl.Series:
     return rows.select(key.alias(_P))[_P].sort()
 
 
-def _runs_sliced(parts: StepParts, codes: pl.Series, kept: pl.Series, new: pl.Series) -> SortedRuns:
-    """The sorted runs without the entries of the parts' cases the log does not keep (found
-    by their cases) and with ``new`` (sorted) put in their places: slices of the parts'
-    entries, not a copy of them."""
+def _runs_sliced(parts: StepParts, gone: pl.Series, new: pl.Series) -> SortedRuns:
+    """The sorted runs without the entries of the parts' cases ``gone`` (found by their
+    cases) and with ``new`` (sorted) put in their places: slices of the parts' entries, not a
+    copy of them."""
     runs = parts.runs
-    gone = _kept_flags(parts, kept).not_().arg_true()
     removed = (
         parts.runs_case.is_in(gone.cast(pl.UInt32).implode()).arg_true().to_list()
         if gone.len()

@@ -35,6 +35,8 @@ from ._schema import A2, S2, T2, A, C, S, T
 __all__ = ["arrival_times", "case_step_keys", "edge_times", "own_times"]
 
 _EDGE = "__edge"
+#: The memo of the cases per directly-follows pair (``_EDGE``, ``cases``), on Polars.
+PAIR_CASES = "pair_cases"
 _D = "__d"
 _INT = "__d_us"
 # Groups pooled from the edge runs at most this many (group, run) cells; beyond, a sort of its own.
@@ -81,7 +83,8 @@ def _edge_times(log: EventLog, *, to_start: bool, cases: bool = True) -> pl.Data
         .agg(*aggs),
     )
     if keys is not None:
-        out = out.join(_pair_cases(keys, n), on=_EDGE, how="left").select(
+        pairs = log.memo(PAIR_CASES, lambda: _pair_cases(keys, n))
+        out = out.join(pairs, on=_EDGE, how="left").select(
             _EDGE, "count", "cases", pl.exclude(_EDGE, "count", "cases")
         )
     if runs is not None:

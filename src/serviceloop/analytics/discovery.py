@@ -30,6 +30,8 @@ __all__ = [
 ]
 
 _DUR = "__dur"
+#: The memo of the events and cases per activity code (``A``, ``count``, ``cases``).
+ACTIVITY_COUNTS = "activity_frequencies"
 
 
 def dfg(log: EventLog) -> pl.DataFrame:
@@ -119,8 +121,12 @@ def activity_frequencies(log: EventLog) -> pl.DataFrame:
     >>> activity_frequencies(log).row(0)
     ('a', 3, 2)
     """
-    out = log.engine.collect(
-        log.lazy().group_by(A).agg(nw.len().alias("count"), nw.col(C).n_unique().alias("cases"))
+    # Memoised: a log made from another may be given it from that log's (Insights' kept logs).
+    out = log.memo(
+        ACTIVITY_COUNTS,
+        lambda: log.engine.collect(
+            log.lazy().group_by(A).agg(nw.len().alias("count"), nw.col(C).n_unique().alias("cases"))
+        ),
     )
     return out.select(
         log.decode_activity(A).alias("activity"),

@@ -41,8 +41,13 @@ __all__ = ["FORMAT", "PARTS_SHARE", "install", "keep", "load", "write"]
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 1
-_FILES = ("runs", "keys")
+FORMAT = 2
+_FILES = ("runs", "keys", "pairs", "activities")
+#: The columns and types of the counts' frames (as :class:`StepParts` has them).
+_COUNTS = {
+    "pairs": {"__edge": pl.Int64, "cases": pl.UInt32},
+    "activities": {"__act": pl.Int64, "count": pl.UInt32, "cases": pl.UInt32},
+}
 #: A log made from the stored one takes the stored sorts when it holds at least this share of
 #: the stored log's cases; a smaller one sorts its own steps, which costs less than masking
 #: every stored step.
@@ -76,6 +81,8 @@ def write(view: str, generation: str, version: codedlog.Version, parts: StepPart
     frames = {
         "runs": pl.DataFrame({"packed": parts.runs.packed, "case": parts.runs_case}).rechunk(),
         "keys": parts.keys.to_frame("keys").rechunk(),
+        "pairs": parts.pairs,
+        "activities": parts.activities,
     }
     try:
         tmp.mkdir()
@@ -120,7 +127,10 @@ def load(view: str, generation: str, version: codedlog.Version) -> StepParts | N
             or tuple(raw["version"]) != tuple(version)
         ):
             raise ValueError("they are of another log")
-        runs, keys = (_mapped(folder, name, raw) for name in _FILES)
+        runs, keys, pairs, activities = (_mapped(folder, name, raw) for name in _FILES)
+        for name, frame in (("pairs", pairs), ("activities", activities)):
+            if dict(frame.schema) != _COUNTS[name]:
+                raise ValueError(f"{name}.arrow does not hold the counts written")
         packed, cases = runs["packed"], runs["case"]
         if packed.dtype != pl.UInt64 or cases.dtype != pl.UInt32:
             raise ValueError("runs.arrow does not hold packed steps and their cases")
@@ -135,6 +145,8 @@ def load(view: str, generation: str, version: codedlog.Version) -> StepParts | N
             keys=keys["keys"].alias("__edge"),
             activity_names=tuple(str(name) for name in raw["activity_names"]),
             n_cases=int(raw["n_cases"]),
+            pairs=pairs,
+            activities=activities,
         )
     except _UNUSABLE as exc:
         logger.warning("insights: the stored step statistics of %s are unusable (%s)", view, exc)
