@@ -142,16 +142,24 @@ def install_parts(log: EventLog, parts: StepParts, codes: pl.Series | None) -> b
     that log's, else null (its entries are made from its rows); None: ``log`` is the parts' log
     case for case. False, nothing memoised, when they do not fit: another engine, other
     activity names, codes not in increasing order, a step outside the packing, or the sorts
-    memoised already (the caller's analyses then sort as before)."""
-    if not isinstance(log.engine, PolarsEngine) or tuple(log.activities) != parts.activity_names:
+    memoised already (the caller's analyses then sort as before). A log of fewer activity
+    names (a filter set whose cases never had some) takes the entries with their codes moved."""
+    if not isinstance(log.engine, PolarsEngine):
         return False
     if log.has_memo(("runs", T2)) or log.has_memo("case_step_keys"):
         return False
-    n = max(1, len(log.activity_names))
-    if parts.runs.n_keys != n * n:
+    names = tuple(log.activities)
+    at = {name: code for code, name in enumerate(names)}
+    recoded = None
+    if names != parts.activity_names:
+        if codes is None or not set(names) <= set(parts.activity_names):
+            return False
+        recoded = pl.Series([at.get(name) for name in parts.activity_names], dtype=pl.Int64)
+    kept_n = max(1, len(parts.activity_names))
+    if parts.runs.n_keys != kept_n * kept_n:
         return False
     try:
-        made = _made(log, parts, codes, n)
+        made = _made(log, parts, codes, max(1, len(names)), recoded)
     except _Unfit:
         return False
     if made is None:
@@ -178,7 +186,11 @@ MAX_STRETCHES = 4096
 _Made = tuple[SortedRuns, pl.Series, tuple[pl.DataFrame, pl.DataFrame] | None]
 
 
-def _made(log: EventLog, parts: StepParts, codes: pl.Series | None, n: int) -> _Made | None:
+def _made(
+    log: EventLog, parts: StepParts, codes: pl.Series | None, n: int, recoded: pl.Series | None
+) -> _Made | None:
+    """What :func:`install_parts` memoises; ``n``: the log's activities; ``recoded``: each of
+    the parts' activity codes in the log (null: not there), None when they are the same."""
     span = n * (n + 1)
     width = pl.UInt32 if (log.n_cases + 1) * span < 2**32 else pl.UInt64
     if codes is None:
@@ -199,10 +211,10 @@ def _made(log: EventLog, parts: StepParts, codes: pl.Series | None, n: int) -> _
     rows = _rows_of(log, positions.filter(codes.is_null()))
     new_runs = _packed_steps(rows.lazy(), parts.runs, n)[_P].sort()
     new_keys = _keys_of(rows, n).cast(width)
-    stretches = _stretches(codes)
+    stretches = _stretches(codes) if recoded is None else None
     if stretches is None:  # a filter set: its counts are the library's, over its keys
-        runs = _runs_masked(parts, kept, new_runs)
-        keys = _keys_masked(parts, codes, kept, new_keys, span, width)
+        runs = _runs_masked(parts, kept, new_runs, n, recoded)
+        keys = _keys_masked(parts, codes, kept, new_keys, n, width, recoded)
         return runs, keys.alias(parts.keys.name), None
     gone = _kept_flags(parts, kept).not_().arg_true()
     runs = _runs_sliced(parts, gone, new_runs)
@@ -362,18 +374,37 @@ def _keys_sliced(
     return pl.concat(pieces, rechunk=False) if len(pieces) > 1 else pieces[0]
 
 
-def _runs_masked(parts: StepParts, kept: pl.Series, new: pl.Series) -> SortedRuns:
-    """The sorted runs of the kept cases by a mask over every entry's case, ``new`` merged in."""
+def _runs_masked(
+    parts: StepParts, kept: pl.Series, new: pl.Series, n: int, recoded: pl.Series | None
+) -> SortedRuns:
+    """The sorted runs of the kept cases by a mask over every entry's case, their edges moved
+    to the log's activity codes when ``recoded`` (the order of the edges stays: the codes keep
+    the names' order), ``new`` merged in."""
     runs = parts.runs
     keep = _kept_flags(parts, kept)
-    packed = (
-        pl.LazyFrame({_P: runs.packed, _CASE: parts.runs_case})
-        .filter(pl.lit(keep).gather(pl.col(_CASE)))
-        .select(_P)
-        .collect(engine="streaming")[_P]
+    entries = pl.LazyFrame({_P: runs.packed, _CASE: parts.runs_case}).filter(
+        pl.lit(keep).gather(pl.col(_CASE))
     )
+    if recoded is not None:
+        width = 1 << runs.bits
+        old_n = max(1, len(parts.activity_names))
+        edges = pl.Series(
+            [
+                None if a is None or b is None else (a * n + b) * width
+                for a in recoded.to_list()
+                for b in recoded.to_list()
+            ][: old_n * old_n],
+            dtype=pl.UInt64,
+        )
+        entries = entries.select(
+            (pl.lit(edges).gather(pl.col(_P) // width) + pl.col(_P) % width).alias(_P)
+        )
+    packed = entries.select(_P).collect(engine="streaming")[_P]
+    if packed.null_count():  # a kept case with an activity the log has not (never expected)
+        raise _Unfit
     packed = _merged(packed, new)
-    return _split(packed.alias(runs.packed.name), runs.bits, runs.offset, runs.n_keys)
+    n_keys = runs.n_keys if recoded is None else n * n
+    return _split(packed.alias(runs.packed.name), runs.bits, runs.offset, n_keys)
 
 
 def _keys_masked(
@@ -381,25 +412,46 @@ def _keys_masked(
     codes: pl.Series,
     kept: pl.Series,
     new: pl.Series,
-    span: int,
+    n: int,
     width: pl.DataType | type[pl.DataType],
+    recoded: pl.Series | None,
 ) -> pl.Series:
     """The sorted case-step keys of the kept cases, each moved from its code in the parts to its
-    code in the log (the codes increase with the parts', so the keys stay sorted), by a mask
-    over every key; ``new`` merged in."""
+    code in the log (the codes increase with the parts', so the keys stay sorted), and its
+    activities to their codes in the log when ``recoded``, by a mask over every key; ``new``
+    merged in."""
     keep = _kept_flags(parts, kept)
     in_log = pl.int_range(codes.len(), dtype=pl.Int64, eager=True).filter(codes.is_not_null())
-    moved = pl.repeat(0, parts.n_cases, dtype=pl.Int64, eager=True).scatter(
-        kept, (in_log - kept) * span
-    )
-    case = pl.col(_P) // span
+    old_n = max(1, len(parts.activity_names))
+    old_span, span = old_n * (old_n + 1), n * (n + 1)
+    case = pl.col(_P) // old_span
+    if recoded is None:  # the same activities: only the case moves
+        moved = pl.repeat(0, parts.n_cases, dtype=pl.Int64, eager=True).scatter(
+            kept, (in_log - kept) * span
+        )
+        key = pl.col(_P).cast(pl.Int64) + pl.lit(moved).gather(case)
+    else:
+        to = recoded.to_list()
+        rest = pl.Series(
+            [
+                None if to[a] is None or (b < old_n and to[b] is None)
+                else to[a] * (n + 1) + (n if b == old_n else to[b])
+                for a in range(old_n)
+                for b in range(old_n + 1)
+            ],
+            dtype=pl.Int64,
+        )  # fmt: skip
+        base = pl.repeat(0, parts.n_cases, dtype=pl.Int64, eager=True).scatter(kept, in_log * span)
+        key = pl.lit(base).gather(case) + pl.lit(rest).gather(pl.col(_P) % old_span)
     keys = (
         pl.LazyFrame({_P: parts.keys})
         .filter(pl.lit(keep).gather(case))
-        .select((pl.col(_P).cast(pl.Int64) + pl.lit(moved).gather(case)).cast(width))
+        .select(key.alias(_P))
         .collect(engine="streaming")[_P]
     )
-    return _merged(keys, new)
+    if keys.null_count():  # a kept case with an activity the log has not (never expected)
+        raise _Unfit
+    return _merged(keys.cast(width), new)
 
 
 def _kept_flags(parts: StepParts, kept: pl.Series) -> pl.Series:
