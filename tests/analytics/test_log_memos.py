@@ -67,3 +67,36 @@ def test_edge_times_without_cases_take_the_table_with_cases_when_it_is_held() ->
     full = edge_times(log)
     assert log.has_memo(("edges", False))
     assert edge_times(log, cases=False) is full
+
+
+def test_drop_memos_lets_go_of_what_keep_refuses_and_of_the_next_event_table() -> None:
+    log = _log()
+    big, small = pl.Series(range(1000)), pl.Series([1])
+    log.memo("big", lambda: big)
+    log.memo("small", lambda: small)
+    log.lazy_steps()  # the next-event table, made once
+    assert "_with_next" in log.__dict__
+    weighed: dict[str, int] = {}
+
+    def keep(key: str, size: int) -> bool:
+        weighed[key] = size
+        return size < 100
+
+    log.drop_memos(keep)
+    assert weighed == {"big": 8000, "small": 8}
+    assert not log.has_memo("big") and log.memo("small", lambda: None) is small
+    assert "_with_next" not in log.__dict__
+    again = pl.Series([2])
+    assert log.memo("big", lambda: again) is again  # asked again: computed again
+    assert len(log.lazy_steps().collect()) == log.n_events
+
+
+def test_a_memo_dropped_while_it_is_computed_is_still_given_to_its_caller() -> None:
+    log = _log()
+    made = pl.Series([7])
+
+    def compute() -> pl.Series:
+        log.drop_memos(lambda key, size: False)  # another thread, meanwhile
+        return made
+
+    assert log.memo("racing", compute) is made

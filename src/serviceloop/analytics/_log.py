@@ -28,6 +28,7 @@ from ._schema import (
 __all__ = ["EventLog"]
 
 T_ = TypeVar("T_")
+_MISSING = object()
 
 
 class EventLog:
@@ -131,14 +132,29 @@ class EventLog:
         """``compute()`` once per log: analyses that need the same intermediate table (the DFG,
         the bottlenecks and the activity times all group the same steps) share it. Safe when
         analyses run in threads (:func:`analyze` does): each key is computed by one of them."""
-        if key in self._memo:
-            return self._memo[key]  # type: ignore[no-any-return]
+        found = self._memo.get(key, _MISSING)
+        if found is not _MISSING:
+            return found  # type: ignore[no-any-return]
         with self._memo_guard:
             lock = self._memo_locks.setdefault(key, threading.RLock())
         with lock:
-            if key not in self._memo:
-                self._memo[key] = compute()
-        return self._memo[key]  # type: ignore[no-any-return]
+            # Held here, not read back: another thread may drop it meanwhile (drop_memos).
+            found = self._memo.get(key, _MISSING)
+            if found is _MISSING:
+                found = compute()
+                self._memo[key] = found
+        return found  # type: ignore[no-any-return]
+
+    def drop_memos(self, keep: Callable[[Any, int], bool]) -> None:
+        """Let go of the memos ``keep(key, bytes)`` refuses (``bytes`` as :meth:`held_bytes`
+        weighs the memo alone), and of the next-event table (a shift of each column: milliseconds
+        to make again, a third of the log's bytes to hold): what a cache of logs holds between
+        uses. An analysis running meanwhile keeps what it holds; asked again, a memo is computed
+        again."""
+        for key, value in list(self._memo.items()):
+            if not keep(key, _bytes_of(value)):
+                self._memo.pop(key, None)
+        self.__dict__.pop("_with_next", None)
 
     def has_memo(self, key: Any) -> bool:
         """Whether :meth:`memo` holds ``key`` already (an analysis may then take what it holds

@@ -37,7 +37,7 @@ from django.utils import timezone, translation
 
 from serviceloop.insights import logstore, pages
 from serviceloop.insights.filelock import file_lock
-from serviceloop.insights.keptlogs import Version, on_forget
+from serviceloop.insights.keptlogs import Version, computing_page, on_forget
 from serviceloop.insights.selectors import LogFilters, event_log_and_version, log_version_key
 from serviceloop.processes.models import ProcessVersion
 
@@ -199,11 +199,12 @@ on_forget.append(_answers.clear)
 
 def _compute(key: PageKey, filters: LogFilters, build: Builder, at: LogAt) -> Answer | None:
     began = timezone.now()
-    log, version = event_log_and_version(filters, at)
-    if log is None:
-        return None
-    scope = pages.scope_build(filters, log)
-    answer = Answer(ScopeShown.of(scope), build(scope), version, began)
+    with computing_page():  # then the kept logs let go of what only this page needed
+        log, version = event_log_and_version(filters, at)
+        if log is None:
+            return None
+        scope = pages.scope_build(filters, log)
+        answer = Answer(ScopeShown.of(scope), build(scope), version, began)
     _answers.put(key, answer)
     return answer
 

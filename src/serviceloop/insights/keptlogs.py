@@ -17,7 +17,8 @@ import datetime as dt
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -52,8 +53,10 @@ __all__ = [
     "KEPT_LOGS",
     "REWRITE_AFTER",
     "REWRITE_AGE",
+    "SMALL_MEMO",
     "Version",
     "coded_logs_keep",
+    "computing_page",
     "event_log_version",
     "forget_kept_logs",
     "log_frame",
@@ -93,9 +96,11 @@ def _staff() -> pl.DataFrame:
 LATE_WINDOW = logstore.LATE_WINDOW
 #: Sets of filters kept per process (least recently used dropped first)...
 KEPT_LOGS = 6
-#: ...and the bytes their logs and what pages computed over them may hold together beyond the
-#: one used last: a server process serving every page and view at 30M events stays under 2 GB.
-KEPT_BYTES = 1_000_000_000
+#: ...and the bytes their logs and the memos kept over them (:data:`SMALL_MEMO`) may hold
+#: together, the one used last included (it always stays): the log of every event at 32M events
+#: (0.8 GB) is then kept alone, so a page over it computes beside nothing else, and a server
+#: process computing every page in turn stays under 1.6 GB.
+KEPT_BYTES = 800_000_000
 #: The log's memo of each case's ``case_id``, ``version`` and ``status`` (in code order), which
 #: every page's scope reads: given with the kept log, which has them per case already.
 CASES_MEMO = ("insights.cases", "version", "status")
@@ -416,75 +421,84 @@ def _again(filters: LogFilters, state: logstore.StoreState) -> _Kept:
     if not _every_case(filters):
         base = _every_case_log(filters.view, state)
         if base is not None:
-            return _derived(base, filters, state)
+            return _derived(*base, filters, state)
     return _read(filters, state)
 
 
-def _every_case_log(view: View, state: logstore.StoreState) -> _Kept | None:
+def _every_case_log(view: View, state: logstore.StoreState) -> tuple[_Kept, bool] | None:
     """The log of every case at ``state``, kept in this process or mapped from disk (spliced
     with the events since it was written, when it is fewer than :data:`REWRITE_AFTER` event ids
-    behind); None when neither is at hand."""
+    behind), and whether it is the caller's alone (mapped for it: not kept); None when neither
+    is at hand."""
     with _kept_lock:
         kept = _kept.get(LogFilters(view=view).database_key())
     if kept is not None and (kept.generation, kept.version) == (state.generation, state.version):
-        return kept
+        return kept, False
     on_disk = codedlog.stored_version(view)
     if on_disk is None or on_disk[0] != state.generation:
         return None
     if state.version[0] - on_disk[1][0] >= REWRITE_AFTER:
         return None  # far behind: reading the filter set's rows costs less than the splice
     stored = _stored_kept(view, state)
-    if stored is None or stored.version == state.version:
-        return stored
-    return _brought_up_to_date(stored, LogFilters(view=view), state)  # None: read the set
+    if stored is not None and stored.version != state.version:
+        stored = _brought_up_to_date(stored, LogFilters(view=view), state)  # None: read the set
+    return None if stored is None else (stored, True)
 
 
-def _derived(base: _Kept, filters: LogFilters, state: logstore.StoreState) -> _Kept:
+def _derived(base: _Kept, owned: bool, filters: LogFilters, state: logstore.StoreState) -> _Kept:
     """The log of ``filters`` taken from the log of every case by a mask and coded again, the
     log :func:`_read` would code from the copy: the cases the copy's case rows keep (by their
     attributes and, for a time window, their creation time, as :func:`_read` picks them), their
     rows, codes renumbered, the steps and people named by the rows kept alone, the case
     attributes typed by the kept cases (at 32M events reading 60 % of the copy took 8 s of CPU,
-    a year's window 3.5 s of wall time)."""
+    a year's window 3.5 s of wall time). A column at a time; ``owned``: ``base`` is this call's
+    alone (mapped for it), so each of its columns is let go of once its rows are taken (its file
+    pages leave the process: taking 60 % of the cases of 32M events peaked 0.3 GB lower, 1.4 GB)."""
     cases = _stored_cases(state, filters)
     staff = _staff()
     if not staff.sort("actor").equals(base.staff.sort("actor")):
         return _read(filters, state)
     keep_case = base.keys.is_in(cases["__case"].implode())
     coded = None if base.log is None else base.log.coded()
-    rows = None if coded is None else coded.select(C, A, T, R).filter(keep_case.gather(coded[C]))
-    if base.log is None or rows is None or rows.height == 0:  # no row kept
+    keep_row = None if coded is None else keep_case.gather(coded[C])
+    if base.log is None or coded is None or keep_row is None or not keep_row.any():  # no row
         return _Kept(
             state.version, state.generation, cases, base.keys.clear(), None, staff, base.held
         )
+    take = coded.drop_in_place if owned else coded.get_column
+
+    def rows(column: str) -> pl.Series:
+        assert keep_row is not None
+        return take(column).filter(keep_row)
+
     order = base.keys.filter(keep_case).to_frame("__case")
     dtypes = _case_dtypes(cases)
     per_case = order.join(cases, on="__case", how="left", maintain_order="left")
     per_case = per_case.with_columns(per_case[name].cast(dtypes[name]) for name in dtypes)
-    code_type = pl.UInt32 if rows.height < 2**32 else pl.UInt64
-    codes = rows[C].rle_id().cast(code_type)
+    code_type = pl.UInt32 if keep_row.sum() < 2**32 else pl.UInt64
+    codes = rows(C).rle_id().cast(code_type)
 
-    def renamed(column: str, names: pl.Series) -> tuple[pl.Series, pl.Series]:
-        """The rows' codes of ``column`` by the names they use alone (sorted as ``names``)."""
-        used = rows[column].drop_nulls().unique().sort()
+    def renamed(values: pl.Series, names: pl.Series) -> tuple[pl.Series, pl.Series]:
+        """The codes ``values`` by the names they use alone (sorted as ``names``)."""
+        used = values.drop_nulls().unique().sort()
         kept_names = names.gather(used)
         width = pl.Series(dtype=pl.Enum(kept_names)).to_physical().dtype
         if used.len() == names.len():  # every name still used: the codes stay as they are
-            return rows[column].cast(width), kept_names
+            return values.cast(width), kept_names
         # Each old code's new one by position (null for a name no kept row uses), gathered:
         # a replace of every row's code took 0.3 s at 19M rows.
-        lookup = pl.Series(column, [None] * names.len(), dtype=width).scatter(
+        lookup = pl.Series(values.name, [None] * names.len(), dtype=width).scatter(
             used, pl.Series(range(used.len())).cast(width)
         )
-        return lookup.gather(rows[column]), kept_names
+        return lookup.gather(values), kept_names
 
-    activity, activity_names = renamed(A, base.log.activity_names)
+    activity, activity_names = renamed(rows(A), base.log.activity_names)
     resource_names = base.log.resource_names
     if resource_names is None:
-        resource = rows[R]
+        resource = rows(R)
     else:
-        resource, resource_names = renamed(R, resource_names)
-    log = _coded_log(codes, activity, rows[T], resource, per_case, activity_names, resource_names)
+        resource, resource_names = renamed(rows(R), resource_names)
+    log = _coded_log(codes, activity, rows(T), resource, per_case, activity_names, resource_names)
     lineage.derived(log, base.log, keep_case)
     return _Kept(state.version, state.generation, cases, order["__case"], log, staff, base.held)
 
@@ -889,9 +903,10 @@ def _kept_log(filters: LogFilters, version: Version | None = None) -> _Kept:
     if kept is not None and kept.version == version:
         return kept
     state = logstore.sync(version)
+    if kept is not None and (kept.generation, kept.version) == (state.generation, state.version):
+        return kept
+    _make_room(filters, state)
     if kept is not None and kept.generation == state.generation:
-        if kept.version == state.version:
-            return kept
         updated = _brought_up_to_date(kept, filters, state)
         if updated is None:  # let go of the old log (and what was computed over it) first
             with _kept_lock:
@@ -920,6 +935,71 @@ def _kept_log(filters: LogFilters, version: Version | None = None) -> _Kept:
 
 def _held_bytes() -> int:
     return sum(kept.log.held_bytes() for kept in _kept.values() if kept.log is not None)
+
+
+def _make_room(filters: LogFilters, state: logstore.StoreState) -> None:
+    """Before the log of ``filters`` is made (or brought up to date), let go of the other kept
+    logs, least recently used first, until they hold at most half of :data:`KEPT_BYTES`: the
+    making holds the new log and what it is made from beside them (deriving 60 % of the cases of
+    32M events beside another such log and a few smaller ones peaked at 1.9 GB). Kept: the log
+    of ``filters`` (a splice reads it) and the current log of every case of its view (a
+    filter set is derived from it)."""
+    own, base = filters.database_key(), LogFilters(view=filters.view).database_key()
+    now = (state.generation, state.version)
+    with _kept_lock:
+        for key, kept in list(_kept.items()):
+            if _held_bytes() <= KEPT_BYTES // 2:
+                break
+            if key == own or (key == base and (kept.generation, kept.version) == now):
+                continue
+            del _kept[key]
+
+
+#: Between pages a kept log holds, beside its rows, only the memos worth their bytes: each case's
+#: attributes and the names' row counts (what a splice reads), the conformance check (seconds to
+#: compute again), and any of at most :data:`SMALL_MEMO` bytes (a page's own tables). The rest
+#: (the next-event table, the steps sorted by edge and by case, the counts per case and activity:
+#: 0.6-0.9 GB at 32M events, under a second each to compute again) goes once no page is being
+#: computed: the pages computed over them are kept as answers.
+SMALL_MEMO = 16 * 2**20
+_KEPT_MEMOS = (CASES_MEMO[0], "insights.name_counts", "insights.conformance")
+#: Memos that stand for others they gave the log (the stored step sorts): they go every time, so
+#: that what they gave is given again once it went.
+_GIVING_MEMOS = ("insights.stored_steps",)
+
+_computing = 0
+_computing_lock = threading.Lock()
+
+
+@contextmanager
+def computing_page() -> Iterator[None]:
+    """Around the computing of a page over kept logs: when the last page computing in this process
+    is done, every kept log lets go of the memos not worth holding (:data:`SMALL_MEMO`). Pages
+    computed at once (threads) keep theirs until the last one is done."""
+    global _computing
+    with _computing_lock:
+        _computing += 1
+    try:
+        yield
+    finally:
+        with _computing_lock:  # held while letting go, so that no page starts meanwhile
+            _computing -= 1
+            if not _computing:
+                _drop_memos()
+
+
+def _drop_memos() -> None:
+    with _kept_lock:
+        logs = [kept.log for kept in _kept.values() if kept.log is not None]
+    for log in logs:
+        log.drop_memos(_worth_keeping)
+
+
+def _worth_keeping(key: Any, size: int) -> bool:
+    head = key[0] if isinstance(key, tuple) and key else key
+    if head in _GIVING_MEMOS:
+        return False
+    return head in _KEPT_MEMOS or size <= SMALL_MEMO
 
 
 def _in_one_piece(kept: _Kept) -> _Kept:
