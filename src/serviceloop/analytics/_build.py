@@ -255,7 +255,10 @@ def _grouped(
     codes, positions, firsts = order
     if positions.is_sorted():  # a log grouped by case already: nothing moves
         return base.with_columns(codes, positions), firsts
-    return base.select(pl.all().gather(positions)).with_columns(codes, positions), firsts
+    # A Parquet log's columns come in one piece per row group; gathering from many pieces
+    # looks up each row's piece first: joined first, the gather takes a third of the CPU
+    # (0.16 -> 0.10 s at ten million events, 81 pieces, the join included).
+    return base.rechunk().select(pl.all().gather(positions)).with_columns(codes, positions), firsts
 
 
 def _shared_sort(coded: pl.DataFrame) -> pl.DataFrame:
