@@ -263,3 +263,28 @@ def test_a_subset_without_some_activities_takes_the_entries_under_its_codes(slic
     kept = [r for r in rows if r[0] in ("x", "y")]  # no "d": the codes of the others move
     _check(rows, kept, {"x", "y"}, False, sliced)
     assert _log(kept, False).activities == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("sliced", [False, True])
+def test_each_sort_is_made_only_when_asked_for(sliced):
+    """The bottlenecks read the runs alone, the rework the keys alone: a log takes the one
+    asked for, and the other later, each equal to its own."""
+    rows = [*EVERY, ("x", "a", 0, 0), ("x", "c", 7, 0), ("y", "b", 1, 0), ("y", "b", 9, 0)]
+    again = [r for r in rows if r[0] != "y"] + [("y", "c", 2, 0)]
+    source, log, fresh = _log(rows, False), _log(again, False), _log(again, False)
+    parts = step_parts(source)
+    assert parts is not None
+    codes = _codes(log, source, {"keep", "x"})
+    original = stepparts.MAX_STRETCHES
+    stepparts.MAX_STRETCHES = original if sliced else 0
+    try:
+        assert install_parts(log, parts, codes, ("runs",))
+        assert log.has_memo(("runs", T2)) and not log.has_memo("case_step_keys")
+        assert not log.has_memo(PAIR_CASES)
+        assert install_parts(log, parts, codes, ("keys",))
+        assert log.has_memo("case_step_keys") and log.has_memo(PAIR_CASES) is sliced
+        assert not install_parts(log, parts, codes)  # both there: nothing to give
+    finally:
+        stepparts.MAX_STRETCHES = original
+    edge_times(fresh)
+    _assert_same(log, fresh)

@@ -172,17 +172,29 @@ class _Unfit(Exception):
     """A step of the log does not fit the kept packing (the caller sorts afresh)."""
 
 
-def install_parts(log: EventLog, parts: StepParts, codes: pl.Series | None) -> bool:
-    """Memoise on ``log`` the two sorts made from ``parts`` (of another log): ``codes`` gives,
-    for every case code of ``log``, the code of that case in the parts' log when its rows are
-    that log's, else null (its entries are made from its rows); None: ``log`` is the parts' log
-    case for case. False, nothing memoised, when they do not fit: another engine, other
-    activity names, codes not in increasing order, a step outside the packing, or the sorts
-    memoised already (the caller's analyses then sort as before). A log of fewer activity
-    names (a filter set whose cases never had some) takes the entries with their codes moved."""
+#: The two sorts :func:`install_parts` makes: each one's memo on the log.
+SORTS = {"runs": ("runs", T2), "keys": "case_step_keys"}
+
+
+def install_parts(
+    log: EventLog,
+    parts: StepParts,
+    codes: pl.Series | None,
+    sorts: tuple[str, ...] = ("runs", "keys"),
+) -> bool:
+    """Memoise on ``log`` the ``sorts`` (of :data:`SORTS`: the edge runs, the case-step keys
+    with the cases per pair and per activity) made from ``parts`` (of another log): ``codes``
+    gives, for every case code of ``log``, the code of that case in the parts' log when its
+    rows are that log's, else null (its entries are made from its rows); None: ``log`` is the
+    parts' log case for case. False, nothing memoised, when they do not fit: another engine,
+    other activity names, codes not in increasing order, a step outside the packing, or the
+    sorts memoised already (the caller's analyses then sort as before). A log of fewer
+    activity names (a filter set whose cases never had some) takes the entries with their
+    codes moved."""
     if not isinstance(log.engine, PolarsEngine):
         return False
-    if log.has_memo(("runs", T2)) or log.has_memo("case_step_keys"):
+    wanted = tuple(sort for sort in sorts if not log.has_memo(SORTS[sort]))
+    if not wanted:
         return False
     names = tuple(log.activities)
     at = {name: code for code, name in enumerate(names)}
@@ -195,17 +207,19 @@ def install_parts(log: EventLog, parts: StepParts, codes: pl.Series | None) -> b
     if parts.runs.n_keys != kept_n * kept_n:
         return False
     try:
-        made = _made(log, parts, codes, max(1, len(names)), recoded)
+        made = _made(log, parts, codes, max(1, len(names)), recoded, wanted)
     except _Unfit:
         return False
     if made is None:
         return False
-    runs, keys, counts = made
-    if log.memo(("runs", T2), lambda: runs) is not runs:
-        return False
-    log.memo("case_step_keys", lambda: keys)
-    if counts is not None:
-        pairs, activities = counts
+    if made.runs is not None:
+        runs = made.runs
+        log.memo(SORTS["runs"], lambda: runs)
+    if made.keys is not None:
+        keys = made.keys
+        log.memo(SORTS["keys"], lambda: keys)
+    if made.counts is not None:
+        pairs, activities = made.counts
         log.memo(PAIR_CASES, lambda: pairs)
         dtype = log.coded().schema[A]
         log.memo(ACTIVITY_COUNTS, lambda: activities.with_columns(pl.col(A).cast(dtype)))
@@ -218,21 +232,37 @@ def install_parts(log: EventLog, parts: StepParts, codes: pl.Series | None) -> b
 MAX_STRETCHES = 4096
 
 
-#: The sorts of a log, and its cases per pair and per activity when made from the parts'.
-_Made = tuple[SortedRuns, pl.Series, tuple[pl.DataFrame, pl.DataFrame] | None]
+@dataclass(frozen=True)
+class _Made:
+    """The sorts made for a log (None: not asked for), and its cases per pair and per activity
+    when they come with the keys cheaply (by slices)."""
+
+    runs: SortedRuns | None
+    keys: pl.Series | None
+    counts: tuple[pl.DataFrame, pl.DataFrame] | None
 
 
 def _made(
-    log: EventLog, parts: StepParts, codes: pl.Series | None, n: int, recoded: pl.Series | None
+    log: EventLog,
+    parts: StepParts,
+    codes: pl.Series | None,
+    n: int,
+    recoded: pl.Series | None,
+    sorts: tuple[str, ...],
 ) -> _Made | None:
     """What :func:`install_parts` memoises; ``n``: the log's activities; ``recoded``: each of
     the parts' activity codes in the log (null: not there), None when they are the same."""
     span = n * (n + 1)
     width = pl.UInt32 if (log.n_cases + 1) * span < 2**32 else pl.UInt64
+    with_runs, with_keys = "runs" in sorts, "keys" in sorts
     if codes is None:
         if log.n_cases != parts.n_cases:
             return None
-        return parts.runs, parts.keys.cast(width), (parts.pairs, parts.activities)
+        return _Made(
+            parts.runs if with_runs else None,
+            parts.keys.cast(width) if with_keys else None,
+            (parts.pairs, parts.activities) if with_keys else None,
+        )
     if codes.len() != log.n_cases:  # a narrowed log keeps other codes: not made here
         return None
     codes = codes.cast(pl.Int64)
@@ -245,17 +275,24 @@ def _made(
         return None
     positions = pl.int_range(log.n_cases, dtype=pl.Int64, eager=True)
     rows = _rows_of(log, positions.filter(codes.is_null()))
-    new_runs = _packed_steps(rows.lazy(), parts.runs, n)[_P].sort()
+    new_runs = _packed_steps(rows.lazy(), parts.runs, n)[_P].sort()  # checks they fit
     new_keys = _keys_of(rows, n).cast(width)
     stretches = _stretches(codes) if recoded is None else None
+    name = parts.keys.name
     if stretches is None:  # a filter set: its counts are the library's, over its keys
-        runs = _runs_masked(parts, kept, new_runs, n, recoded)
-        keys = _keys_masked(parts, codes, kept, new_keys, n, width, recoded)
-        return runs, keys.alias(parts.keys.name), None
+        return _Made(
+            _runs_masked(parts, kept, new_runs, n, recoded) if with_runs else None,
+            _keys_masked(parts, codes, kept, new_keys, n, width, recoded).alias(name)
+            if with_keys
+            else None,
+            None,
+        )
     gone = _kept_flags(parts, kept).not_().arg_true()
-    runs = _runs_sliced(parts, gone, new_runs)
-    keys = _keys_sliced(parts, stretches, new_keys, span, width)
-    return runs, keys.alias(parts.keys.name), _counts_patched(parts, gone, new_keys, n, span)
+    return _Made(
+        _runs_sliced(parts, gone, new_runs) if with_runs else None,
+        _keys_sliced(parts, stretches, new_keys, span, width).alias(name) if with_keys else None,
+        _counts_patched(parts, gone, new_keys, n, span) if with_keys else None,
+    )
 
 
 def _counts_patched(

@@ -197,11 +197,14 @@ def stored_keep(log: EventLog) -> None:
     stored_conformance_keep(log)
 
 
-def with_stored_steps(log: EventLog) -> bool:
-    """Give ``log`` the step statistics' sorts from those stored beside the stored log it is or
-    was made from, once per log (the process map, the bottlenecks and the rework read them:
-    two sorts of every step spared); False when there are none that fit (the analyses sort)."""
-    return log.memo("insights.stored_steps", lambda: storedsteps.install(log))
+def with_stored_steps(log: EventLog, *sorts: str) -> bool:
+    """Give ``log`` the step statistics' ``sorts`` (``"runs"``: the durations by pair, which
+    the map's medians, the waits and the activity times read; ``"keys"``: one key per event by
+    case, which the map's cases per pair and the rework read; both when none is named) from
+    those stored beside the stored log it is or was made from, once per log; False when there
+    are none that fit (the analyses sort)."""
+    wanted = sorts or ("runs", "keys")
+    return log.memo(("insights.stored_steps", wanted), lambda: storedsteps.install(log, wanted))
 
 
 def case_attributes(log: EventLog, *names: str) -> pl.DataFrame:
@@ -575,7 +578,7 @@ def _stage_time_rows(scope: Scope, top: int) -> list[dict[str, Any]]:
 
 def performance_context(scope: Scope, *, top: int = 12) -> dict[str, Any]:
     log = scope.log
-    with_stored_steps(log)
+    with_stored_steps(log, "runs")
     ranked = analytics.bottlenecks(log)
     paths = ranked.filter(pl.col("kind") == "edge").head(top)
     if scope.filters.view == "stages":
@@ -645,7 +648,7 @@ def performance_context(scope: Scope, *, top: int = 12) -> dict[str, Any]:
 # -- rework -------------------------------------------------------------------------------------------
 def rework_context(scope: Scope) -> dict[str, Any]:
     log = scope.log
-    with_stored_steps(log)
+    with_stored_steps(log, "keys")
     per_activity = [
         {
             "activity": scope.label(row["activity"]),

@@ -179,10 +179,11 @@ def keep(log: EventLog) -> None:
         write(*at, parts)
 
 
-def install(log: EventLog) -> bool:
-    """Give ``log`` the step sorts made from the stored parts, when it is the stored log or was
-    made from it (:mod:`.lineage`) and holds at least :data:`PARTS_SHARE` of its cases; False
-    (nothing given: the analyses sort as before) otherwise."""
+def install(log: EventLog, sorts: tuple[str, ...] = ("runs", "keys")) -> bool:
+    """Give ``log`` the step ``sorts`` (of :data:`~serviceloop.analytics._stepparts.SORTS`)
+    made from the stored parts, when it is the stored log or was made from it (:mod:`.lineage`)
+    and holds at least :data:`PARTS_SHARE` of its cases; False (nothing given: the analyses
+    sort as before) otherwise."""
     at = lineage.stored_at(log)
     origin = lineage.origin(log)
     if at is None and origin is None:
@@ -191,8 +192,8 @@ def install(log: EventLog) -> bool:
     if parts is None:
         return False
     if at is not None:
-        return install_parts(log, parts, None)
+        return install_parts(log, parts, None, sorts)
     assert origin is not None
     if log.n_cases < parts.n_cases * PARTS_SHARE:
         return False
-    return install_parts(log, parts, origin.codes)
+    return install_parts(log, parts, origin.codes, sorts)
