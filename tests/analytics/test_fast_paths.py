@@ -175,6 +175,7 @@ def test_cases_per_pair_and_rework_counts_equal_a_plain_count(rows):
     """The DFG's cases per pair and rework's events per case and activity come from one sorted
     key (``case_step_keys``); a plain count over each case's trace says the same."""
     from serviceloop.analytics import rework, rework_cases
+    from serviceloop.analytics.performance import cases_with_rework
 
     frame = pl.DataFrame(
         {
@@ -208,6 +209,7 @@ def test_cases_per_pair_and_rework_counts_equal_a_plain_count(rows):
         str(c): sum(n - 1 for n in cnt.values()) for c, cnt in zip(traces, counts, strict=True)
     }
     assert dict(rework_cases(log).select("case_id", "repeats").iter_rows()) == repeats
+    assert cases_with_rework(log) == sum(n > 0 for n in repeats.values())
 
 
 def test_an_error_in_either_half_of_analyze_is_raised(monkeypatch):
