@@ -21,7 +21,7 @@ from django.core.cache import cache
 from serviceloop.accounts.models import User
 from serviceloop.cases.models import Case, Category
 from serviceloop.cases.services import case_reopen, case_transition
-from serviceloop.insights import keptlogs, logstore, pages
+from serviceloop.insights import logcoding, logstore, pages
 from serviceloop.insights.keptlogs import forget_kept_logs
 from serviceloop.insights.selectors import LogFilters
 from serviceloop.processes.models import ProcessVersion
@@ -64,13 +64,13 @@ PAGE_CONTEXTS = {
 def whole_reads(monkeypatch: pytest.MonkeyPatch) -> list[LogFilters]:
     """The filters of every whole read of the log from the copy (read and coded) from now on."""
     reads: list[LogFilters] = []
-    read = keptlogs._read
+    read = logcoding._read
 
-    def counted(filters: LogFilters, state: logstore.StoreState) -> keptlogs._Kept:
+    def counted(filters: LogFilters, state: logstore.StoreState) -> logcoding._Kept:
         reads.append(filters)
         return read(filters, state)
 
-    monkeypatch.setattr(keptlogs, "_read", counted)
+    monkeypatch.setattr(logcoding, "_read", counted)
     return reads
 
 

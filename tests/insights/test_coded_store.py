@@ -16,7 +16,7 @@ from serviceloop.accounts.models import User
 from serviceloop.cases.models import CaseEvent
 from serviceloop.cases.services import case_assign, case_reopen
 from serviceloop.core import append_only
-from serviceloop.insights import codedlog, keptlogs, logstore, selectors
+from serviceloop.insights import codedlog, keptlogs, logcoding, logstore, selectors, storedlogs
 from serviceloop.insights.keptlogs import event_log_version
 from serviceloop.insights.selectors import LogFilters, event_table
 from tests.factories import AgentFactory, CaseFactory
@@ -27,12 +27,12 @@ pytestmark = pytest.mark.django_db
 VIEWS = ["stages", "events"]
 
 
-def _assert_fresh(filters: LogFilters) -> keptlogs._Kept:
+def _assert_fresh(filters: LogFilters) -> logcoding._Kept:
     """The kept log equals the database read directly and the copy coded afresh, codes and
     names included."""
     kept = keptlogs._kept_log(filters)
     assert kept.table.to_pylist() == event_table(filters).to_pylist()
-    afresh = keptlogs._read(filters, logstore.sync(kept.version))
+    afresh = logcoding._read(filters, logstore.sync(kept.version))
     assert kept.log is not None and afresh.log is not None
     assert kept.log.coded().equals(afresh.log.coded())
     assert kept.log.activity_names.equals(afresh.log.activity_names)
@@ -42,7 +42,7 @@ def _assert_fresh(filters: LogFilters) -> keptlogs._Kept:
     assert kept.keys.equals(afresh.keys)
     assert kept.cases.sort("__case").equals(afresh.cases.sort("__case"))
     assert kept.held.sort().equals(afresh.held.sort())
-    memo = keptlogs.CASES_MEMO
+    memo = logcoding.CASES_MEMO
     given, coded = kept.log.memo(memo, lambda: None), afresh.log.memo(memo, lambda: None)
     assert given.schema == coded.schema and given.equals(coded)
     return kept
@@ -101,7 +101,7 @@ def test_a_stored_log_far_enough_behind_is_written_again_in_one_piece_by_the_wor
 ) -> None:
     filters = LogFilters()
     first = keptlogs._kept_log(filters)
-    monkeypatch.setattr(keptlogs, "REWRITE_AFTER", 1)
+    monkeypatch.setattr(storedlogs, "REWRITE_AFTER", 1)
     walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
     kept = keptlogs._kept_log(filters)
     assert kept.version != first.version
@@ -129,7 +129,7 @@ def test_the_worker_writes_a_log_behind_again_once_it_is_old(
     walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
     keptlogs.coded_logs_keep()  # one event behind, just written: left as it is
     assert codedlog.stored_version("events") == written
-    monkeypatch.setattr(keptlogs, "REWRITE_AGE", 0)
+    monkeypatch.setattr(storedlogs, "REWRITE_AGE", 0)
     keptlogs.coded_logs_keep()
     assert codedlog.stored_version("events") == (written[0], event_log_version())  # type: ignore[index]
     _fresh_process()
@@ -326,10 +326,10 @@ def test_filter_sets_are_derived_from_the_log_of_every_case_as_read(
             _assert_as_read(kept, filters)
 
 
-def _assert_as_read(kept: keptlogs._Kept, filters: LogFilters) -> None:
+def _assert_as_read(kept: logcoding._Kept, filters: LogFilters) -> None:
     """``kept`` (derived) is the log read from the copy and coded: rows, codes, names, types,
     case keys, cases and their memo; so is the log the pages get from it (narrowed)."""
-    afresh = keptlogs._read(filters, logstore.sync(kept.version))
+    afresh = logcoding._read(filters, logstore.sync(kept.version))
     assert kept.table.to_pylist() == event_table(filters).to_pylist()
     if afresh.log is None:
         assert kept.log is None
@@ -341,7 +341,7 @@ def _assert_as_read(kept: keptlogs._Kept, filters: LogFilters) -> None:
         assert getattr(kept.log, name).equals(getattr(afresh.log, name)), name
     assert kept.keys.equals(afresh.keys)
     assert kept.cases.equals(afresh.cases)
-    memo = keptlogs.CASES_MEMO
+    memo = logcoding.CASES_MEMO
     given, coded = kept.log.memo(memo, lambda: None), afresh.log.memo(memo, lambda: None)
     assert given.schema == coded.schema and given.equals(coded)
     shown, read = selectors.narrowed(kept.log, filters), selectors.narrowed(afresh.log, filters)
@@ -395,7 +395,7 @@ def test_a_filter_set_is_derived_from_a_stored_log_behind_and_read_when_far_behi
     keptlogs._kept_log(filters)
     assert reads == []  # the stored log spliced with that event, then masked
     _assert_fresh(filters)
-    monkeypatch.setattr(keptlogs, "REWRITE_AFTER", 1)
+    monkeypatch.setattr(storedlogs, "REWRITE_AFTER", 1)
     _fresh_process()
     reads.clear()
     keptlogs._kept_log(filters)
@@ -405,7 +405,7 @@ def test_a_filter_set_is_derived_from_a_stored_log_behind_and_read_when_far_behi
     reads.clear()
     keptlogs._kept_log(window)
     assert reads == [window]
-    monkeypatch.setattr(keptlogs, "REWRITE_AFTER", 1_000)
+    monkeypatch.setattr(storedlogs, "REWRITE_AFTER", 1_000)
     _fresh_process()
     reads.clear()
     keptlogs._kept_log(window)

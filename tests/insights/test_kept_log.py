@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from serviceloop.cases.models import CaseEvent
 from serviceloop.cases.services import case_assign, case_reopen
 from serviceloop.core import append_only
-from serviceloop.insights import keptlogs, logstore, selectors
+from serviceloop.insights import copyrows, keptlogs, logcoding, logstore, selectors, splicing
 from serviceloop.insights.pages import case_attributes
 from serviceloop.insights.selectors import LogFilters, event_log, event_table
 from serviceloop.processes.models import ProcessVersion
@@ -77,9 +77,9 @@ def test_a_reopening_and_a_late_commit_are_picked_up(live_log: Log) -> None:
     # the count of the window below the newest id has moved, and the window is read again.
     kept = keptlogs._kept_log(filters)
     state = logstore.sync(kept.version)
-    rows = keptlogs._stored_rows(state, "stages", None, ids=True)
+    rows = copyrows._stored_rows(state, "stages", None, ids=True)
     late = int(rows["id"].max())  # type: ignore[arg-type]
-    without = keptlogs._code(rows.filter(pl.col("id") != late), kept.cases, kept.staff)
+    without = logcoding._code(rows.filter(pl.col("id") != late), kept.cases, kept.staff)
     kept.log, kept.keys = without
     kept.held = kept.held.filter(kept.held != late)  # nor has it held the event's id
     kept.version = (kept.version[0], kept.version[1] - 1, kept.version[2])
@@ -140,9 +140,9 @@ def _assert_coded_as_the_general_build(filters: LogFilters) -> None:
 
     kept = keptlogs._kept_log(filters)
     state = logstore.sync(kept.version)
-    fresh = keptlogs._read(filters, state)
-    rows = keptlogs._stored_rows(state, filters.view, fresh.cases["__case"])
-    general = from_polars(keptlogs.log_frame(rows, fresh.cases), duplicates="keep")
+    fresh = logcoding._read(filters, state)
+    rows = copyrows._stored_rows(state, filters.view, fresh.cases["__case"])
+    general = from_polars(logcoding.log_frame(rows, fresh.cases), duplicates="keep")
     for log in (kept.log, fresh.log):
         assert log is not None
         assert log.coded().equals(general.coded())
@@ -151,7 +151,7 @@ def _assert_coded_as_the_general_build(filters: LogFilters) -> None:
             assert getattr(log, names).to_list() == getattr(general, names).to_list(), names
         assert log.attributes == general.attributes
         # The cases given with the log are the ones its rows carry.
-        given = log.memo(keptlogs.CASES_MEMO, lambda: None)
+        given = log.memo(logcoding.CASES_MEMO, lambda: None)
         assert given.equals(case_attributes(log, "version", "status"))
     assert kept.keys.to_list() == fresh.keys.to_list()
 
@@ -272,7 +272,7 @@ def test_a_spliced_log_is_the_log_coded_afresh(seed: int) -> None:
     old_keys = rng.sample(keys, 30)
     old_rows = rows.filter(pl.col("__case").is_in(old_keys))
     old_cases = cases.filter(pl.col("__case").is_in(old_keys))
-    old, kept_keys = keptlogs._code(old_rows, old_cases, staff)
+    old, kept_keys = logcoding._code(old_rows, old_cases, staff)
     assert old is not None
     gone_keys = set(rng.sample(old_keys, rng.randint(0, 8)))
     back = set(rng.sample(sorted(gone_keys), len(gone_keys) // 2)) if gone_keys else set()
@@ -286,12 +286,12 @@ def test_a_spliced_log_is_the_log_coded_afresh(seed: int) -> None:
         pl.when(changed).then(pl.lit(2)).otherwise(pl.col("version")).alias("version"),
     )
     fresh_rows = rows.filter(pl.col("__case").is_in(fresh_keys))
-    dtypes = keptlogs._case_dtypes(now_cases)
-    expected, expected_keys = keptlogs._code(
+    dtypes = logcoding._case_dtypes(now_cases)
+    expected, expected_keys = logcoding._code(
         rows.filter(pl.col("__case").is_in(sorted(now_keys))), now_cases, staff
     )
     assert expected is not None
-    fresh, fresh_case_keys = keptlogs._code(
+    fresh, fresh_case_keys = logcoding._code(
         fresh_rows,
         now_cases,
         staff,
@@ -300,7 +300,7 @@ def test_a_spliced_log_is_the_log_coded_afresh(seed: int) -> None:
         resource_names=old.resource_names,
     )
     same_dtypes = all(old.coded().schema[n] == d for n, d in dtypes.items())
-    spliced = keptlogs._spliced(
+    spliced = splicing._spliced(
         old,
         kept_keys,
         kept_keys.is_in(sorted(gone_keys | back)),
@@ -323,7 +323,7 @@ def test_a_spliced_log_is_the_log_coded_afresh(seed: int) -> None:
     if same_dtypes:
         assert log.coded().equals(expected.coded())
         assert log.coded().schema == expected.coded().schema
-        given = log.memo(keptlogs.CASES_MEMO, lambda: None)
+        given = log.memo(logcoding.CASES_MEMO, lambda: None)
         assert given.equals(case_attributes(expected, "version", "status"))
     # The use counts kept on the spliced log (for the next splice) are its rows' counts.
     for column, names in (("__act", log.activity_names), ("__res", log.resource_names)):
@@ -345,13 +345,13 @@ def test_a_splice_that_would_drop_a_name_is_refused() -> None:
         .cast(pl.Categorical)
         .alias("activity")
     )
-    old, keys = keptlogs._code(rows, cases, staff)
+    old, keys = logcoding._code(rows, cases, staff)
     assert old is not None
     assert "z" in old.activity_names.to_list()
     gone = keys == first
     no_keys = pl.Series("__case", [], pl.Int64)
-    assert keptlogs._spliced(old, keys, gone, None, no_keys) is None
-    assert keptlogs._spliced(old, keys, keys == cases["__case"][1], None, no_keys)
+    assert splicing._spliced(old, keys, gone, None, no_keys) is None
+    assert splicing._spliced(old, keys, keys == cases["__case"][1], None, no_keys)
 
 
 def test_keys_are_read_as_4_bytes_only_where_every_one_fits(tmp_path: Path) -> None:
@@ -366,15 +366,15 @@ def test_keys_are_read_as_4_bytes_only_where_every_one_fits(tmp_path: Path) -> N
         return path
 
     fits = written("fits", frame)
-    assert keptlogs._fits_4_bytes([fits])
-    assert keptlogs._fits_4_bytes([fits, written("nobody", frame.with_columns(actor=None))])
-    assert not keptlogs._fits_4_bytes(
+    assert copyrows._fits_4_bytes([fits])
+    assert copyrows._fits_4_bytes([fits, written("nobody", frame.with_columns(actor=None))])
+    assert not copyrows._fits_4_bytes(
         [fits, written("big", frame.with_columns(pl.col("actor") + 2**32))]
     )
-    assert not keptlogs._fits_4_bytes(
+    assert not copyrows._fits_4_bytes(
         [written("negative", frame.with_columns(pl.col("__case") - 1))]
     )
-    assert not keptlogs._fits_4_bytes([written("unknown", frame, statistics=False)])
+    assert not copyrows._fits_4_bytes([written("unknown", frame, statistics=False)])
 
 
 def _version_numbered_from(
@@ -435,10 +435,10 @@ def test_the_version_column_is_narrow_and_a_case_of_a_wider_id_reads_the_log_who
         at=live_log.fresh.created_at + timedelta(days=1),
     )
     state = logstore.sync(keptlogs.event_log_version())
-    cases = keptlogs._stored_cases(state, filters)
+    cases = copyrows._stored_cases(state, filters)
     # Only the version column's type tells the splice apart from one that is taken piece-wise.
     old_schema = kept.log.coded().schema
-    changed = {n for n, d in keptlogs._case_dtypes(cases).items() if old_schema[n] != d}
+    changed = {n for n, d in logcoding._case_dtypes(cases).items() if old_schema[n] != d}
     assert changed == {"version"}
     now = keptlogs._kept_log(filters)
     assert reads == [filters]

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from serviceloop.analytics._schema import T2
-from serviceloop.insights import keptlogs, pages
+from serviceloop.insights import keptlogs, logcoding, pages
 from serviceloop.insights.selectors import LogFilters, event_log
 from tests.insights.conftest import PAGE_CONTEXTS, Log, walk
 
@@ -26,7 +26,7 @@ def _context(filters: LogFilters, page: str) -> dict[str, Any]:
         return PAGE_CONTEXTS[page](pages.scope_build(filters, log))
 
 
-def _every_case(view: str) -> keptlogs._Kept:
+def _every_case(view: str) -> logcoding._Kept:
     return keptlogs._kept[LogFilters(view=view).database_key()]  # type: ignore[arg-type]
 
 
@@ -42,7 +42,7 @@ def test_between_pages_a_kept_log_holds_only_the_memos_worth_their_bytes(
     in_turn = {page: _context(filters, page) for page in PAGE_CONTEXTS}
     log = _every_case(view).log
     assert log is not None
-    assert log.has_memo(keptlogs.CASES_MEMO)
+    assert log.has_memo(logcoding.CASES_MEMO)
     assert not log.has_memo(("runs", T2)) and not log.has_memo("case_step_keys")
     assert not log.has_memo("insights.stored_steps")  # given again with the sorts it gave
     assert "_with_next" not in log.__dict__
@@ -92,7 +92,7 @@ def test_the_server_lets_go_of_memos_after_each_page(
     log = _every_case("stages").log
     assert log is not None
     assert not log.has_memo(("runs", T2)) and "_with_next" not in log.__dict__
-    assert log.has_memo(keptlogs.CASES_MEMO)
+    assert log.has_memo(logcoding.CASES_MEMO)
 
 
 def test_before_a_log_is_made_the_other_logs_go_down_to_half_the_budget(
@@ -116,7 +116,7 @@ def test_before_a_log_is_made_the_other_logs_go_down_to_half_the_budget(
     beside: list[list[str]] = []
     derived = keptlogs._derived
 
-    def recorded(*args: Any) -> keptlogs._Kept:
+    def recorded(*args: Any) -> logcoding._Kept:
         beside.append(list(keptlogs._kept))
         return derived(*args)
 
@@ -133,7 +133,7 @@ def test_before_a_log_is_made_the_other_logs_go_down_to_half_the_budget(
     spliced: list[list[str]] = []
     brought = keptlogs._brought_up_to_date
 
-    def recorded_splice(*args: Any) -> keptlogs._Kept | None:
+    def recorded_splice(*args: Any) -> logcoding._Kept | None:
         spliced.append(list(keptlogs._kept))
         return brought(*args)
 

@@ -25,8 +25,8 @@ from serviceloop.analytics.conformance import (
 )
 from serviceloop.analytics.process_model import ProcessSpec
 from serviceloop.insights import codedlog, keptlogs, lineage, pages, storedconformance
-from serviceloop.insights.keptlogs import stored_log_at
 from serviceloop.insights.selectors import LogFilters, event_log
+from serviceloop.insights.storedlogs import stored_log_at
 from serviceloop.processes.services import process_spec_from_version
 from tests.conformance_checks import assert_same_conformance
 from tests.insights.conftest import PAGE_CONTEXTS, Log, walk

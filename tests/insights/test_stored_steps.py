@@ -20,8 +20,8 @@ from serviceloop.analytics import EventLog, _steps
 from serviceloop.analytics._schema import T2
 from serviceloop.analytics._steps import case_step_keys
 from serviceloop.insights import codedlog, keptlogs, lineage, pages, storedsteps
-from serviceloop.insights.keptlogs import stored_log_at
 from serviceloop.insights.selectors import LogFilters, event_log
+from serviceloop.insights.storedlogs import stored_log_at
 from tests.insights.conftest import PAGE_CONTEXTS, Log, walk
 
 pytestmark = pytest.mark.django_db

@@ -37,7 +37,8 @@ from django.utils import timezone, translation
 
 from serviceloop.insights import logstore, pages
 from serviceloop.insights.filelock import file_lock
-from serviceloop.insights.keptlogs import Version, computing_page, on_forget
+from serviceloop.insights.keptlogs import computing_page, on_forget
+from serviceloop.insights.logstore import Version
 from serviceloop.insights.selectors import LogFilters, event_log_and_version, log_version_key
 from serviceloop.processes.models import ProcessVersion
 

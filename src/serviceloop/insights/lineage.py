@@ -3,8 +3,8 @@
 What is computed per case over the stored coded log (:mod:`.storedconformance`: each case's
 conformance parts) holds for a case of another log as long as that case's rows are the stored
 ones. The kept logs are made from the stored one in three ways: a filter set on case attributes
-keeps some of its cases whole, by a mask (``keptlogs._derived``), new events replace the cases
-they touch (``keptlogs._spliced``), and the library's filters of whole cases (time window, case
+keeps some of its cases whole, by a mask (``derivedlogs._derived``), new events replace the cases
+they touch (``splicing._spliced``), and the library's filters of whole cases (time window, case
 duration, top variants: ``selectors.narrowed``) keep some cases under the codes they had. Each
 tells this module, and :func:`origin` then gives, for every case code of the new log, its code in
 the stored log, or null for a case read again since (its rows may differ). Logs are held weakly:

@@ -35,7 +35,7 @@ from serviceloop.insights.formatting import (
     format_duration,
     format_share,
 )
-from serviceloop.insights.keptlogs import CASES_MEMO, stored_log_at
+from serviceloop.insights.logcoding import CASES_MEMO
 from serviceloop.insights.process_map import Measure, discovered_dot
 from serviceloop.insights.selectors import (
     LogFilters,
@@ -44,6 +44,7 @@ from serviceloop.insights.selectors import (
     filter_teams,
     staff_names,
 )
+from serviceloop.insights.storedlogs import stored_log_at
 from serviceloop.processes.flowchart import version_dot
 from serviceloop.processes.models import ProcessVersion
 from serviceloop.processes.selectors import process_version_get

@@ -45,19 +45,15 @@ from serviceloop.cases.eventlog import (
 )
 from serviceloop.cases.models import Case, Category
 from serviceloop.insights import lineage, logstore
-from serviceloop.insights.keptlogs import (
-    _CASE_SCHEMA,
-    Version,
-    _Kept,
-    _kept_log,
-    _staff,
-    event_log_version,
-)
+from serviceloop.insights.copyrows import _CASE_SCHEMA, _staff
+from serviceloop.insights.keptlogs import _kept_log, event_log_version
+from serviceloop.insights.logcoding import _Kept
 from serviceloop.insights.logfilters import (
     ATTRIBUTES,
     LOG_COLUMNS,
     LogFilters,
 )
+from serviceloop.insights.logstore import Version
 from serviceloop.processes.models import ProcessVersion, Stage
 
 __all__ = [
