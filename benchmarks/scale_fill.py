@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -122,6 +123,8 @@ EVENT_COLUMNS = ["case_id", "kind", "activity", "timestamp", "actor_id", "lifecy
 
 
 def _django() -> None:
+    # A throw-away key, as the other benchmark scripts use: it signs nothing this script keeps.
+    os.environ.setdefault("SERVICELOOP_SECRET_KEY", secrets.token_urlsafe(50))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serviceloop.settings")
     import django
 
