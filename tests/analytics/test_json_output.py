@@ -9,6 +9,8 @@ import math
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from serviceloop.analytics import analyze, from_polars
 from serviceloop.analytics._json import to_python, write_json
@@ -88,58 +90,104 @@ def test_every_variant_is_written(n_cases):
     assert variants == result.to_dict()["variants"]
 
 
-@pytest.mark.parametrize("rows", [2, 3, 5, 6])
-def test_a_big_frame_written_in_two_halves_reads_back_the_same(monkeypatch, rows):
-    """Frames from ``_HALVES_FROM`` rows on are rendered as two halves at once and joined."""
+_TEXT = st.text(alphabet=st.sampled_from(["a", "Z", "中", '"', "\\", "\n", "\x01", "\u2028", " "]))
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(
+        st.tuples(st.lists(_TEXT, min_size=1, max_size=4), st.integers(0, 10**6), st.floats()),
+        min_size=2,
+        max_size=40,
+    ),
+    piece_rows=st.integers(1, 12),
+    pipe_bytes=st.integers(1, 300),
+    into_file=st.booleans(),
+)
+def test_a_big_frame_written_in_pieces_is_polars_own_json(
+    monkeypatch, tmp_path, rows, piece_rows, pipe_bytes, into_file
+):
+    """Frames from ``_PIECES_FROM`` rows on are rendered a piece at a time, each through a pipe
+    of ``_PIPE_BYTES``, and joined: byte for byte what Polars writes in one go, in memory or
+    into a file between what was written before and after."""
     from serviceloop.analytics import _json
 
     frame = pl.DataFrame(
         {
-            "activities": [[f"a{i}", "中"] for i in range(rows)],
-            "count": list(range(rows)),
-            "share": [i / 7 for i in range(rows)],
-        }
+            "activities": [r[0] for r in rows],
+            "count": [r[1] for r in rows],
+            "share": [r[2] for r in rows],
+        },
+        schema={"activities": pl.List(pl.String), "count": pl.Int64, "share": pl.Float64},
     )
     whole = io.BytesIO()
-    write_json({"variants": frame}, whole)
-    monkeypatch.setattr(_json, "_HALVES_FROM", 2)
-    halves = io.BytesIO()
-    write_json({"variants": frame}, halves)
-    assert halves.getvalue() == whole.getvalue()
-    assert json.loads(halves.getvalue()) == to_python({"variants": frame})
+    frame.write_json(whole)
+    monkeypatch.setattr(_json, "_PIECES_FROM", 2)
+    monkeypatch.setattr(_json, "_PIECE_ROWS", piece_rows)
+    monkeypatch.setattr(_json, "_PIPE_BYTES", pipe_bytes)
+    if into_file:
+        path = tmp_path / "out.json"
+        with path.open("wb") as fh:
+            fh.write(b"[")
+            write_json(frame, fh)
+            fh.write(b"]")
+        assert path.read_bytes() == b"[" + whole.getvalue() + b"]"
+    else:
+        pieces = io.BytesIO()
+        write_json(frame, pieces)
+        assert pieces.getvalue() == whole.getvalue()
 
 
-@pytest.mark.parametrize("kernel_copy", [True, False], ids=["copy_file_range", "read-write"])
-@pytest.mark.parametrize("rows", [2, 5])
-def test_a_big_frame_into_a_file_is_copied_in_by_halves(monkeypatch, tmp_path, kernel_copy, rows):
-    """Into a regular file the first half is written straight in and the second to a file of
-    its own, copied in: the bytes are the same as in memory, around what was written before
-    and after, and the scratch file is gone."""
+def test_a_piece_that_fails_is_raised_and_leaves_nothing_running(monkeypatch):
+    """A writer's error reaches the caller; the other pieces' writers are stopped (their pipes
+    closed) and waited for: no thread and no descriptor is left behind."""
     import os
+    import threading
 
     from serviceloop.analytics import _json
 
-    frame = pl.DataFrame(
-        {
-            "activities": [[f"a{i}", "中", 'q"b'] for i in range(rows)],
-            "count": list(range(rows)),
-            "share": [i / 7 for i in range(rows)],
-        }
-    )
-    doc = {"before": 1, "variants": frame, "after": [frame.head(1)]}
-    whole = io.BytesIO()
-    write_json(doc, whole)
-    monkeypatch.setattr(_json, "_HALVES_FROM", 2)
-    if not kernel_copy:
+    frame = pl.DataFrame({"a": [[str(i)] * 50 for i in range(200)]})
+    monkeypatch.setattr(_json, "_PIECES_FROM", 2)
+    monkeypatch.setattr(_json, "_PIECE_ROWS", 10)
+    monkeypatch.setattr(_json, "_PIPE_BYTES", 64)
+    render = _json._render_into
 
-        def refused(*args, **kwargs):
-            raise OSError(18, "Invalid cross-device link")
+    def failing(piece: pl.DataFrame, write_end: int) -> None:
+        if piece["a"][0][0] == "30":
+            os.close(write_end)
+            raise RuntimeError("disk on fire")
+        render(piece, write_end)
 
-        monkeypatch.setattr(os, "copy_file_range", refused, raising=False)
-    path = tmp_path / "out.json"
-    with path.open("wb") as fh:
-        fh.write(b"[")
-        write_json(doc, fh)
-        fh.write(b"]")
-    assert path.read_bytes() == b"[" + whole.getvalue() + b"]"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+    monkeypatch.setattr(_json, "_render_into", failing)
+    threads, fds = threading.active_count(), len(os.listdir("/proc/self/fd"))
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        write_json(frame, io.BytesIO())
+    assert threading.active_count() == threads
+    assert len(os.listdir("/proc/self/fd")) == fds
+
+
+def test_an_output_that_fails_stops_every_piece(monkeypatch):
+    """When the output refuses a write, the writers blocked on their pipes are stopped too."""
+    import os
+    import threading
+
+    from serviceloop.analytics import _json
+
+    frame = pl.DataFrame({"a": [[str(i)] * 50 for i in range(200)]})
+    monkeypatch.setattr(_json, "_PIECES_FROM", 2)
+    monkeypatch.setattr(_json, "_PIECE_ROWS", 10)
+    monkeypatch.setattr(_json, "_PIPE_BYTES", 64)
+
+    class Full(io.BytesIO):
+        def write(self, data):  # type: ignore[override]
+            if self.tell() > 500:
+                raise OSError(28, "No space left on device")
+            return super().write(data)
+
+    threads, fds = threading.active_count(), len(os.listdir("/proc/self/fd"))
+    with pytest.raises(OSError, match="No space left"):
+        write_json(frame, Full())
+    assert threading.active_count() == threads
+    assert len(os.listdir("/proc/self/fd")) == fds

@@ -10,23 +10,29 @@ take milliseconds instead of seconds. Both give the same content (NaN and infini
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
 import math
 import os
-import stat
-import tempfile
-from collections.abc import Mapping
+import sys
+from collections import deque
+from collections.abc import Callable, Mapping
 from typing import IO, Any, cast
 
 import polars as pl
 
 from ._threads import beside
 
+if sys.platform != "win32":
+    import fcntl
+
 __all__ = ["clean", "records", "to_python", "write_json"]
 
-_HALVES_FROM = 50_000  # rows: below, one writer is quick enough
+_PIECES_FROM = 50_000  # rows: below, one writer is quick enough
+_PIECE_ROWS = 65_536  # rows rendered at a time beyond that (about 14 MiB of variants)
+_PIPE_BYTES = 1 << 20  # what a pipe between a piece's writer and the output holds
 
 
 def clean(v: Any) -> Any:
@@ -71,10 +77,10 @@ def write_json(doc: Any, out: IO[bytes]) -> None:
     if isinstance(doc, pl.DataFrame):
         if doc.height == 0:
             out.write(b"[]")
-        elif doc.height < _HALVES_FROM:
+        elif doc.height < _PIECES_FROM:
             _json_ready(doc).write_json(cast("io.IOBase", out))  # any binary stream
         else:
-            _write_halves(_json_ready(doc), out)
+            _write_pieces(_json_ready(doc), out)
     elif isinstance(doc, Mapping):
         out.write(b"{")
         for i, (key, value) in enumerate(doc.items()):
@@ -95,80 +101,85 @@ def write_json(doc: Any, out: IO[bytes]) -> None:
         out.write(_dumps(clean(doc)))
 
 
-def _write_halves(frame: pl.DataFrame, out: IO[bytes]) -> None:
-    """A big frame (all the variants of a million cases) written as two halves at once: Polars'
-    writer uses one core and releases the GIL, so the second half is rendered beside the first
-    and the two arrays are joined into one.
+def _write_pieces(frame: pl.DataFrame, out: IO[bytes]) -> None:
+    """A big frame (all the variants of a million cases) rendered in pieces of about
+    ``_PIECE_ROWS`` rows, two at once beside the one being written (Polars' writer uses one
+    core and releases the GIL), each copied into ``out`` in order.
 
-    Into a file, the first half is written by Polars straight into ``out`` and the second to a
-    file of its own, copied in by the kernel: rendered in memory, the ten-million-event log's
-    190 MiB of variants took a fifth of a million fresh pages (each a page fault) and two more
-    copies; both halves to files of their own, a copy of the first half more.
+    Polars writes each piece into a pipe of its own, straight from its buffer, and this thread
+    copies it on through one small buffer: the writer's buffers are the same few sizes again
+    and again, so the allocator reuses what it holds. Rendered as two halves (95 MiB each for
+    the ten-million-event log's variants) they took 50,000-65,000 fresh pages, and the second
+    went through a scratch file copied in by the kernel.
     """
-    half = frame.height // 2
-    if _file_descriptor(out) is None:
-        second = beside(lambda: _rendered(frame.slice(half)))
-        first = _rendered(frame.slice(0, half))
-        out.write(first[:-1])  # without its closing "]"
-        out.write(b",")
-        out.write(second()[1:])  # without its opening "["
-        return
-    with tempfile.TemporaryDirectory(prefix=".serviceloop-json-", dir=_folder(out)) as folder:
-        path = os.path.join(folder, "second.json")
-        second_done = beside(lambda: frame.slice(half).write_json(path))
+    count = max(2, -(-frame.height // _PIECE_ROWS))
+    size = -(-frame.height // count)
+    starts = list(range(0, frame.height, size))
+    ahead: deque[tuple[io.FileIO, Callable[[], None]]] = deque()
+
+    def render(start: int) -> None:
+        piece = frame.slice(start, size)
+        read_end, write_end = os.pipe()
+        _widen(write_end)
+        reader = open(read_end, "rb", buffering=0)  # noqa: SIM115 - closed once copied
         try:
-            frame.slice(0, half).write_json(cast("io.IOBase", out))  # straight into the file
-        finally:
-            second_done()
-        out.seek(out.tell() - 1)  # over its closing "]"
-        out.write(b",")
-        _append(out, path, 1, os.path.getsize(path) - 1)  # without its opening "["
+            ahead.append((reader, beside(lambda: _render_into(piece, write_end))))
+        except BaseException:
+            os.close(write_end)
+            reader.close()
+            raise
 
-
-def _file_descriptor(out: IO[bytes]) -> int | None:
-    """``out``'s descriptor when it is a regular file (not a pipe, a terminal or memory)."""
+    buffer = bytearray(_PIPE_BYTES)
     try:
-        fd = out.fileno()
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        return None
-    return fd if stat.S_ISREG(os.fstat(fd).st_mode) else None
+        out.write(b"[")
+        for start in starts[:3]:
+            render(start)
+        for i in range(len(starts)):
+            reader, rendered = ahead[0]
+            if i:
+                out.write(b",")
+            _copy_inside(reader, out, buffer)
+            ahead.popleft()
+            reader.close()
+            rendered()  # raises what the writer raised
+            if i + 3 < len(starts):
+                render(starts[i + 3])
+        out.write(b"]")
+    finally:
+        while ahead:  # none left running behind an error: a closed pipe stops its writer
+            reader, rendered = ahead.popleft()
+            reader.close()
+            with contextlib.suppress(BaseException):
+                rendered()
 
 
-def _folder(out: IO[bytes]) -> str | None:
-    """The folder of the file ``out`` writes (the same file system: the kernel copies without
-    reading the bytes into this process), or None for the system's temporary folder."""
-    name = getattr(out, "name", None)
-    return os.path.dirname(os.path.abspath(name)) if isinstance(name, str) else None
+def _widen(pipe: int) -> None:
+    """Let a pipe hold ``_PIPE_BYTES`` (Linux; 64 KiB by default): fewer, bigger copies."""
+    resize = getattr(fcntl, "F_SETPIPE_SZ", None) if sys.platform != "win32" else None
+    if resize is not None:
+        with contextlib.suppress(OSError):  # above the system's maximum: the default size
+            fcntl.fcntl(pipe, resize, _PIPE_BYTES)
 
 
-def _append(out: IO[bytes], source: str, start: int, length: int) -> None:
-    """Copy ``length`` bytes of the file ``source`` from ``start`` to where ``out`` stands."""
-    out.flush()
-    fd = out.fileno()
-    position = out.tell()
-    copy = getattr(os, "copy_file_range", None)  # Linux; elsewhere, and across file systems
-    with open(source, "rb") as src:  # on older kernels, through a buffer
-        done = 0
-        while done < length:
-            if copy is not None:
-                try:
-                    n = copy(src.fileno(), fd, length - done, start + done)
-                except OSError:
-                    copy = None
-                    continue
-            else:
-                src.seek(start + done)
-                n = os.write(fd, src.read(min(length - done, 1 << 24)))
-            if n <= 0:
-                raise OSError(f"could not copy {source} into the output")
-            done += n
-    out.seek(position + length)
+def _render_into(frame: pl.DataFrame, write_end: int) -> None:
+    """Polars writes a real file's descriptor itself, not through Python's ``write``."""
+    with open(write_end, "wb") as fh:
+        frame.write_json(fh)
 
 
-def _rendered(frame: pl.DataFrame) -> memoryview:
-    buffer = io.BytesIO()
-    frame.write_json(buffer)
-    return buffer.getbuffer()
+def _copy_inside(reader: io.FileIO, out: IO[bytes], buffer: bytearray) -> None:
+    """Copy one rendered JSON array from a pipe into ``out`` without its "[" and "]"."""
+    view = memoryview(buffer)
+    opening, closing = True, b""
+    while n := reader.readinto(buffer):
+        chunk = view[1:n] if opening else view[:n]
+        opening = False
+        if not chunk:
+            continue
+        if closing:
+            out.write(closing)
+        out.write(chunk[:-1])
+        closing = bytes(chunk[-1:])  # held back until more comes: the last one is the "]"
 
 
 def _dumps(value: Any) -> bytes:
