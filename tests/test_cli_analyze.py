@@ -500,3 +500,30 @@ def test_the_script_imports_only_the_command_it_runs():
     for command in ("manage", "demo", "export-log", "worker", "analyze", "simulate", "staffing",
                     "predict"):  # fmt: skip
         assert f" {command} " in listed.stdout
+
+
+def test_outputs_replace_existing_files_removed_first(tmp_path, monkeypatch):
+    """An existing output is removed before the new one is renamed over its name (renamed over
+    an existing file, ext4 writes the new one out to disk before the rename returns); a
+    symbolic link is replaced, not followed, as a rename replaces it; nothing else is left."""
+    from serviceloop.commands import analyze as command
+
+    out, page, elsewhere = tmp_path / "out.json", tmp_path / "report.html", tmp_path / "kept.html"
+    out.write_bytes(b"old json")
+    elsewhere.write_bytes(b"old page")
+    page.symlink_to(elsewhere)
+    renamed = []
+
+    def replace(src, dst):
+        renamed.append((Path(src).name, Path(dst).name, os.path.lexists(dst)))
+        os.rename(src, dst)
+
+    monkeypatch.setattr(command.os, "replace", replace)
+    result = _run(str(HELPDESK), *HELPDESK_ARGS, "--json", str(out), "--report", str(page))
+    assert result.exit_code == 0, result.output
+    assert renamed == [("report.html.partial", "report.html", False),
+                       ("out.json.partial", "out.json", False)]  # fmt: skip
+    assert json.loads(out.read_bytes())["events"] > 0
+    assert not page.is_symlink() and page.read_bytes().startswith(b"<!DOCTYPE html>")
+    assert elsewhere.read_bytes() == b"old page"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.html", "out.json", "report.html"]

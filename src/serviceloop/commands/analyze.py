@@ -119,10 +119,23 @@ def _write_atomically(outputs: dict[Path, Callable[[IO[bytes]], None]]) -> None:
             with partials[path].open("wb") as fh:
                 write(fh)
         for path, partial in partials.items():
-            os.replace(partial, path)
+            _replace(partial, path)
     finally:
         for partial in partials.values():
             partial.unlink(missing_ok=True)
+
+
+def _replace(partial: Path, path: Path) -> None:
+    """Put ``partial`` in place of ``path``, the file it replaces first removed.
+
+    Renamed over an existing file, a new file is written out to disk before the rename
+    returns (ext4's ``auto_da_alloc``, which guards editors' saves against a crash): 0.06-0.14 s
+    for the 190 MiB of JSON of a ten-million-event log. Removed first, it is written out in
+    the background like any new file; an output of this command is made again by running it.
+    """
+    if path.is_file():
+        path.unlink(missing_ok=True)
+    os.replace(partial, path)
 
 
 def _page_writer(page: str) -> Callable[[IO[bytes]], None]:
