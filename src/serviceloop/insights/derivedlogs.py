@@ -9,7 +9,7 @@ from serviceloop.analytics._schema import A, C, R, T
 from serviceloop.insights import lineage, logcoding, logstore
 from serviceloop.insights.copyrows import _staff, _stored_cases
 from serviceloop.insights.logcoding import _case_dtypes, _coded_log, _Kept
-from serviceloop.insights.logfilters import LogFilters
+from serviceloop.insights.logfilters import ATTRIBUTES, LogFilters
 
 
 def _derived(base: _Kept, owned: bool, filters: LogFilters, state: logstore.StoreState) -> _Kept:
@@ -32,6 +32,7 @@ def _derived(base: _Kept, owned: bool, filters: LogFilters, state: logstore.Stor
         return _Kept(
             state.version, state.generation, cases, base.keys.clear(), None, staff, base.held
         )
+    schema = coded.schema
     take = coded.drop_in_place if owned else coded.get_column
 
     def rows(column: str) -> pl.Series:
@@ -65,6 +66,12 @@ def _derived(base: _Kept, owned: bool, filters: LogFilters, state: logstore.Stor
         resource = rows(R)
     else:
         resource, resource_names = renamed(rows(R), resource_names)
-    log = _coded_log(codes, activity, rows(T), resource, per_case, activity_names, resource_names)
+    # A case attribute whose type the kept cases keep (its values all still used) is taken
+    # from the base's rows, where each case's rows hold its value: a filter of each, not a
+    # gather by case (0.3 s at 19M rows for the normal-priority cases of 32M events).
+    given = {name: rows(name) for name in ATTRIBUTES if schema[name] == per_case.schema[name]}
+    log = _coded_log(
+        codes, activity, rows(T), resource, per_case, activity_names, resource_names, given
+    )
     lineage.derived(log, base.log, keep_case)
     return _Kept(state.version, state.generation, cases, order["__case"], log, staff, base.held)

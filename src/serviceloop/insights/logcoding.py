@@ -237,9 +237,12 @@ def _coded_log(
     per_case: pl.DataFrame,
     activity_names: pl.Series,
     resource_names: pl.Series | None,
+    given: dict[str, pl.Series] | None = None,
 ) -> EventLog:
     """The engine's log of coded rows in case order (``codes``: each row's case code, from
-    0), each case's attributes from ``per_case`` (in code order) gathered onto its rows."""
+    0), each case's attributes from ``per_case`` (in code order) gathered onto its rows, but
+    those ``given`` per row already (of the type ``per_case`` has them)."""
+    given = given or {}
     row_type = pl.UInt64 if codes.dtype == pl.UInt64 else pl.UInt32  # row numbers as codes
     frame = pl.DataFrame(
         {
@@ -251,7 +254,10 @@ def _coded_log(
         }
     ).with_columns(
         pl.col(C).set_sorted(),
-        *(per_case[name].gather(codes).alias(name) for name in ATTRIBUTES),
+        *(
+            given[name].alias(name) if name in given else per_case[name].gather(codes).alias(name)
+            for name in ATTRIBUTES
+        ),
     )
     log = EventLog(
         frame,
