@@ -22,7 +22,7 @@ def test_cases_with_repeats_is_the_librarys_count(helpdesk: analytics.EventLog, 
     assert 0 < expected < helpdesk.n_cases  # the real log has both kinds of case
     assert cases_with_repeats(helpdesk, block=block) == expected
     assert repeats_by_blocks(helpdesk, block=block) == expected
-    assert repeats_by_masks(helpdesk) == expected
+    assert repeats_by_masks(helpdesk, block=block) == expected
 
 
 def test_cases_with_repeats_on_a_log_in_pieces(helpdesk: analytics.EventLog) -> None:
@@ -34,7 +34,9 @@ def test_cases_with_repeats_on_a_log_in_pieces(helpdesk: analytics.EventLog) -> 
     narrowed = helpdesk._derive(coded.filter(pl.col(C) % 2 == 1))
     for log in (chunked, narrowed):
         assert cases_with_repeats(log, block=500) == _expected(log)
-        assert repeats_by_blocks(log, block=500) == repeats_by_masks(log) == _expected(log)
+        assert (
+            repeats_by_blocks(log, block=500) == repeats_by_masks(log, block=500) == _expected(log)
+        )
     assert _expected(narrowed) != _expected(helpdesk)
 
 
@@ -50,7 +52,7 @@ def test_a_log_of_one_case_repeating_an_activity() -> None:
     )
     assert [cases_with_repeats(log, block=b) for b in (1, 2, 3, 100)] == [1, 1, 1, 1]
     assert [repeats_by_blocks(log, block=b) for b in (1, 2, 3, 100)] == [1, 1, 1, 1]
-    assert repeats_by_masks(log) == 1
+    assert [repeats_by_masks(log, block=b) for b in (1, 2, 3, 100)] == [1, 1, 1, 1]
 
 
 @pytest.mark.parametrize("width", [63, 64, 65, 90])
@@ -75,4 +77,4 @@ def test_wide_and_narrow_logs_count_alike(width: int) -> None:
     assert [cases_with_repeats(log, block=b) for b in (5, 1 << 21)] == [expected, expected]
     assert [repeats_by_blocks(log, block=b) for b in (5, 1 << 21)] == [expected, expected]
     if width <= 64:  # one bit per activity
-        assert repeats_by_masks(log) == expected
+        assert [repeats_by_masks(log, block=b) for b in (5, 1 << 21)] == [expected, expected]
