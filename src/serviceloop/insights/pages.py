@@ -323,7 +323,11 @@ def repeats_by_blocks(log: EventLog, *, block: int = REPEAT_BLOCK) -> int:
 def overview_context(scope: Scope) -> dict[str, Any]:
     log = scope.log
     status = scope.cases.select("case_id", "status")
-    durations = analytics.case_durations(log).join(status, on="case_id", how="left")
+    durations = analytics.case_durations(log)
+    if durations["case_id"].equals(status["case_id"]):  # both in code order: side by side
+        durations = durations.with_columns(status["status"])  # (a join took 0.3 s at 1M cases)
+    else:
+        durations = durations.join(status, on="case_id", how="left")
     closed = durations.filter(pl.col("status") == "closed")["duration_seconds"]
     with_rework = cases_with_repeats(log)
     ends = end_stage_names()
