@@ -466,6 +466,7 @@ def test_the_script_runs_analyze_without_typer_and_writes_all_its_output(tmp_pat
     assert out.returncode == 0, out.stderr[-2000:]
     imported = [line.rsplit("|", 1)[-1].strip() for line in out.stderr.decode().splitlines()]
     assert "click" in imported and not [m for m in imported if m.split(".")[0] == "typer"]
+    assert "polars" in imported and "importlib.metadata" not in imported  # see _defer_import
     by_typer = _run(str(HELPDESK), *args)
     assert json.loads(out.stdout) == json.loads(by_typer.stdout)
 
@@ -527,3 +528,98 @@ def test_outputs_replace_existing_files_removed_first(tmp_path, monkeypatch):
     assert not page.is_symlink() and page.read_bytes().startswith(b"<!DOCTYPE html>")
     assert elsewhere.read_bytes() == b"old page"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.html", "out.json", "report.html"]
+
+
+def test_the_report_is_rendered_while_the_json_is_written(tmp_path, monkeypatch):
+    """The report's page (Python, holding the GIL) is rendered while the JSON's writer runs in
+    a thread beside it, not after it; both are complete when renamed into place."""
+    import threading
+
+    from serviceloop.commands import analyze as command
+
+    json_started = threading.Event()
+    write_json = command._json_writer
+
+    def json_writer(document):
+        write = write_json(document)
+
+        def started_then_write(fh):
+            json_started.set()
+            write(fh)
+
+        return started_then_write
+
+    render = report_module.render_report
+
+    def render_beside_json(*args, **kwargs):
+        assert json_started.wait(10), "the JSON was not being written beside the report"
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(command, "_json_writer", json_writer)
+    monkeypatch.setattr(report_module, "render_report", render_beside_json)
+    out, page = tmp_path / "out.json", tmp_path / "report.html"
+    result = _run(str(HELPDESK), *HELPDESK_ARGS, "--json", str(out), "--report", str(page))
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_bytes())["events"] > 0
+    assert page.read_bytes().rstrip().endswith(b"</html>")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json", "report.html"]
+
+
+@pytest.mark.parametrize("failing", ["json", "report"])
+def test_a_failing_output_waits_for_the_other_and_replaces_nothing(tmp_path, failing):
+    """Written at once, either output failing leaves both old files as they were and no
+    ``.partial`` behind, only after the other writer has finished; its error is raised."""
+    import threading
+    import time
+
+    from serviceloop.commands import analyze as command
+
+    out, page = tmp_path / "out.json", tmp_path / "report.html"
+    out.write_bytes(b"old json")
+    page.write_bytes(b"old page")
+    finished = threading.Event()
+
+    def slow(fh):
+        time.sleep(0.2)
+        fh.write(b"new")
+        finished.set()
+
+    def broken(fh):
+        fh.write(b"half")
+        raise OSError(28, "No space left on device")
+
+    writers = {page: slow, out: broken} if failing == "json" else {page: broken, out: slow}
+    with pytest.raises(OSError, match="No space left"):
+        command._write_atomically(writers)
+    assert finished.is_set()
+    assert out.read_bytes() == b"old json" and page.read_bytes() == b"old page"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json", "report.html"]
+
+
+def test_a_deferred_module_is_imported_on_first_use():
+    """The stand-in ``analyze`` puts in place of ``importlib.metadata`` (which ``import polars``
+    would load for nothing) gives the real module's answers by every way of asking, then is
+    replaced by it; a module already imported is left as it is."""
+    code = """
+import importlib, sys
+from serviceloop.commands.analyze import _defer_import
+_defer_import("importlib.metadata")
+stand_in = sys.modules["importlib.metadata"]
+import polars
+assert sys.modules["importlib.metadata"] is stand_in, "polars used it"
+import importlib.metadata as md
+from importlib import metadata
+assert md is stand_in and metadata is stand_in and "zipfile" not in sys.modules
+from importlib.metadata import version
+real = sys.modules["importlib.metadata"]
+assert real is not stand_in and importlib.metadata is real and "zipfile" in sys.modules
+assert version("polars") == polars.__version__ == md.version("polars")
+assert md.distributions is real.distributions
+_defer_import("importlib.metadata")
+assert sys.modules["importlib.metadata"] is real
+print("ok")
+"""
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
