@@ -549,14 +549,14 @@ def test_the_report_is_rendered_while_the_json_is_written(tmp_path, monkeypatch)
 
         return started_then_write
 
-    render = report_module.render_report
+    render = report_module.render_page
 
     def render_beside_json(*args, **kwargs):
         assert json_started.wait(10), "the JSON was not being written beside the report"
         return render(*args, **kwargs)
 
     monkeypatch.setattr(command, "_json_writer", json_writer)
-    monkeypatch.setattr(report_module, "render_report", render_beside_json)
+    monkeypatch.setattr(report_module, "render_page", render_beside_json)
     out, page = tmp_path / "out.json", tmp_path / "report.html"
     result = _run(str(HELPDESK), *HELPDESK_ARGS, "--json", str(out), "--report", str(page))
     assert result.exit_code == 0, result.output

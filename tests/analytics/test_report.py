@@ -14,6 +14,7 @@ from serviceloop.analytics import analyze, check_conformance, from_polars, parse
 from serviceloop.analytics.report import (
     ReportAssetsError,
     load_assets,
+    render_page,
     render_report,
     write_report,
 )
@@ -190,3 +191,32 @@ def test_the_report_module_loads_without_the_analyses():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_page_as_bytes_is_the_report_encoded(tmp_path):
+    """The command writes :func:`render_page`'s bytes, put together without decoding the
+    scripts: the same page as :func:`render_report`'s string in UTF-8, non-ASCII included
+    (names, title, scripts), the scripts' ``</script`` and ``<!--`` escaped in any case."""
+    (tmp_path / "echarts.min.js").write_text('var e = "é → </Script> <!-- ✓";', encoding="utf-8")
+    (tmp_path / "viz-global.js").write_text('var Viz = "ſ </sCRIPT";', encoding="utf-8")
+    named = from_polars(
+        pl.DataFrame(
+            {
+                "case_id": [1, 1, 2, 2],
+                "activity": ["Prüfung <b>", "Fertig → ✓", "Prüfung <b>", "Fertig → ✓"],
+                "timestamp": [0, 60, 0, 120],
+            }
+        )
+    )
+    result = analyze(named)
+    assets = load_assets(tmp_path)
+    as_bytes = render_page(named, result, title="Bericht «1» <x>", assets=assets)
+    as_text = render_report(named, result, title="Bericht «1» <x>", assets=assets)
+
+    def undated(page: bytes) -> bytes:
+        return re.sub(rb'"generated":"[^"]*"', b"", page)
+
+    assert undated(as_bytes) == undated(as_text.encode("utf-8"))
+    assert 'var e = "é → <\\/Script> <\\!-- ✓";'.encode() in as_bytes
+    assert 'var Viz = "ſ <\\/sCRIPT";'.encode() in as_bytes
+    assert "Prüfung \\u003cb\\u003e".encode() in as_bytes

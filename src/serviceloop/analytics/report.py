@@ -31,7 +31,14 @@ if TYPE_CHECKING:  # a report without conformance loads neither conformance nor 
     from .process_model import ProcessSpec
     from .result import AnalysisResult
 
-__all__ = ["ReportAssets", "ReportAssetsError", "load_assets", "render_report", "write_report"]
+__all__ = [
+    "ReportAssets",
+    "ReportAssetsError",
+    "load_assets",
+    "render_page",
+    "render_report",
+    "write_report",
+]
 
 _TEMPLATE = Path(__file__).with_name("_report_template.html")
 _ASSET_FILES = {"echarts": "echarts.min.js", "viz": "viz-global.js"}
@@ -52,10 +59,12 @@ class ReportAssetsError(AnalyticsError):
 
 @dataclass(frozen=True)
 class ReportAssets:
-    """The JavaScript inlined into every report."""
+    """The JavaScript inlined into every report, as the files' UTF-8 bytes: the page is put
+    together and written as bytes, never decoded and encoded again (2.3 MB of scripts that
+    are not all ASCII: 0.008 s of CPU a report)."""
 
-    echarts: str
-    viz: str
+    echarts: bytes
+    viz: bytes
 
 
 def load_assets(directory: str | Path | None = None) -> ReportAssets:
@@ -66,7 +75,7 @@ def load_assets(directory: str | Path | None = None) -> ReportAssets:
     ReportAssetsError
         When a file is missing, with the command that installs them.
     """
-    found: dict[str, str] = {}
+    found: dict[str, bytes] = {}
     missing: list[str] = []
     for key, name in _ASSET_FILES.items():
         candidates = (
@@ -76,7 +85,7 @@ def load_assets(directory: str | Path | None = None) -> ReportAssets:
         )
         for candidate in candidates:
             if candidate.is_file():
-                found[key] = candidate.read_text(encoding="utf-8")
+                found[key] = candidate.read_bytes()
                 break
         else:
             missing.append(name)
@@ -90,10 +99,11 @@ def load_assets(directory: str | Path | None = None) -> ReportAssets:
     return ReportAssets(echarts=found["echarts"], viz=found["viz"])
 
 
-def _inline_js(code: str) -> str:
-    """JavaScript safe inside ``<script>``: no ``</script`` or ``<!--`` can end the element."""
-    code = re.sub(r"</(script)", r"<\\/\1", code, flags=re.IGNORECASE)
-    return code.replace("<!--", "<\\!--")
+def _inline_js(code: bytes) -> bytes:
+    """JavaScript safe inside ``<script>``: no ``</script`` or ``<!--`` can end the element
+    (an HTML parser ends it on ``</script`` in any ASCII case, which is what matches here)."""
+    code = re.sub(rb"</(script)", rb"<\\/\1", code, flags=re.IGNORECASE)
+    return code.replace(b"<!--", b"<\\!--")
 
 
 def _json_for_html(data: Any) -> str:
@@ -238,17 +248,31 @@ def render_report(
     ...                                 "timestamp": [0, 60]}))
     >>> page = render_report(log, analyze(log), title="demo")  # doctest: +SKIP
     """
+    page = render_page(log, result, conformance=conformance, spec=spec, title=title, assets=assets)
+    return page.decode("utf-8")
+
+
+def render_page(
+    log: EventLog,
+    result: AnalysisResult,
+    *,
+    conformance: ConformanceResult | None = None,
+    spec: ProcessSpec | None = None,
+    title: str = "Event log",
+    assets: ReportAssets | None = None,
+) -> bytes:
+    """:func:`render_report`'s page as the UTF-8 bytes written to a file."""
     assets = assets or load_assets()
     data = _report_data(log, result, conformance, spec, title)
     parts = {
-        "TITLE": html.escape(title),
-        "DATA": _json_for_html(data),
-        "ECHARTS": _inline_js(assets.echarts),
-        "VIZ": _inline_js(assets.viz),
+        b"TITLE": html.escape(title).encode("utf-8"),
+        b"DATA": _json_for_html(data).encode("utf-8"),
+        b"ECHARTS": _inline_js(assets.echarts),
+        b"VIZ": _inline_js(assets.viz),
     }
-    template = _TEMPLATE.read_text(encoding="utf-8")
+    template = _TEMPLATE.read_bytes()
     # One pass, so nothing inserted is scanned for markers again.
-    return re.sub(r"\{\{(TITLE|DATA|ECHARTS|VIZ)\}\}", lambda m: parts[m.group(1)], template)
+    return re.sub(rb"\{\{(TITLE|DATA|ECHARTS|VIZ)\}\}", lambda m: parts[m.group(1)], template)
 
 
 def write_report(
@@ -262,10 +286,10 @@ def write_report(
 ) -> Path:
     """Render and write the report to ``path`` (whole file or nothing); returns the path."""
     p = Path(path)
-    page = render_report(log, result, conformance=conformance, spec=spec, title=title or p.stem)
+    page = render_page(log, result, conformance=conformance, spec=spec, title=title or p.stem)
     partial = p.with_name(p.name + ".partial")
     try:
-        partial.write_text(page, encoding="utf-8")
+        partial.write_bytes(page)
         partial.replace(p)
     finally:
         partial.unlink(missing_ok=True)

@@ -162,11 +162,11 @@ def _replace(partial: Path, path: Path) -> None:
     os.replace(partial, path)
 
 
-def _page_writer(render: Callable[[], str]) -> Callable[[IO[bytes]], None]:
+def _page_writer(render: Callable[[], bytes]) -> Callable[[IO[bytes]], None]:
     """The report's page, rendered as it is written (beside the JSON: see _write_atomically)."""
 
     def write(fh: IO[bytes]) -> None:
-        fh.write(render().encode("utf-8"))
+        fh.write(render())
 
     return write
 
@@ -439,9 +439,9 @@ def analyze(
             from serviceloop.analytics import load_process_yaml
 
             spec = load_process_yaml(process)
-        render: Callable[[], str] | None = None
+        render: Callable[[], bytes] | None = None
         if report is not None:
-            from serviceloop.analytics.report import load_assets, render_report
+            from serviceloop.analytics.report import load_assets, render_page
 
             assets = load_assets()  # fail before the long work when they are missing
         if large:
@@ -472,7 +472,7 @@ def analyze(
                 progress.update(task, advance=1)
                 if report is not None:
                     render = functools.partial(
-                        render_report,
+                        render_page,
                         event_log,
                         result,
                         conformance=conformance,
