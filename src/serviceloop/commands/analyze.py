@@ -546,7 +546,7 @@ def _defer_import(name: str) -> None:
 
     package, _, attribute = name.rpartition(".")
     stand_in = types.ModuleType(name, "Imported when first used.")
-    lock = threading.Lock()
+    lock = threading.RLock()  # reentrant, should the real import reach the stand-in
 
     def first_use(key: str) -> Any:
         with lock:
