@@ -136,6 +136,26 @@ def test_the_worker_writes_a_log_behind_again_once_it_is_old(
     _assert_fresh(LogFilters(view="events"))
 
 
+def test_the_worker_writes_a_log_at_once_when_pages_could_not_splice_the_new_events(
+    live_log: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keptlogs.coded_logs_keep()
+    written = {view: codedlog.stored_version(view) for view in VIEWS}
+    walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
+    keptlogs.coded_logs_keep()  # a step the pages splice: left as it is, young and close
+    assert {view: codedlog.stored_version(view) for view in VIEWS} == written
+    # A person the stored logs do not code: every page process would read the whole copy.
+    case_assign(case=live_log.detour, assignee=AgentFactory(), actor=live_log.manager)
+    keptlogs.coded_logs_keep()
+    for view in VIEWS:
+        assert codedlog.stored_version(view) == (written[view][0], event_log_version())  # type: ignore[index]
+    _fresh_process()
+    reads = whole_reads(monkeypatch)
+    for view in VIEWS:
+        _assert_fresh(LogFilters(view=view))  # type: ignore[arg-type]
+    assert reads == [LogFilters(view=view) for view in VIEWS]  # _assert_fresh's own reads
+
+
 @pytest.mark.parametrize("view", VIEWS)
 def test_after_an_erasure_the_stored_log_is_not_used(
     live_log: Log, view: str, monkeypatch: pytest.MonkeyPatch

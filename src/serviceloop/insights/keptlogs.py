@@ -138,9 +138,10 @@ def coded_logs_keep(after_write: Callable[[EventLog], None] | None = None) -> No
     """Keep the coded log of every case on disk, both views, for the worker's copy-keeping
     thread (so page loads seldom code the whole copy, and map it in one piece): written when
     none is stored, or brought up to date and written again when it is :data:`REWRITE_AFTER`
-    event ids behind or :data:`REWRITE_AGE` seconds old and behind. ``after_write`` is given
-    each log just written (what is computed over it may be stored beside it). Nothing stays in
-    this process."""
+    event ids behind, :data:`REWRITE_AGE` seconds old and behind, or behind by events the
+    pages cannot splice onto it. ``after_write`` is given each log just written (what is
+    computed over it may be stored beside it). Nothing stays in this process but the last
+    state found to splice."""
     state = logstore.sync(event_log_version())
     for view in ("stages", "events"):
         on_disk = codedlog.stored_version(view)
@@ -148,8 +149,10 @@ def coded_logs_keep(after_write: Callable[[EventLog], None] | None = None) -> No
             if not codedlog.ahead(state.version, on_disk[1]):
                 continue
             age = codedlog.age(view)
-            if state.version[0] - on_disk[1][0] < storedlogs.REWRITE_AFTER and (
-                age is not None and age < storedlogs.REWRITE_AGE
+            if (
+                state.version[0] - on_disk[1][0] < storedlogs.REWRITE_AFTER
+                and (age is not None and age < storedlogs.REWRITE_AGE)
+                and _splices(view, state)
             ):
                 continue
         filters = LogFilters(view=view)
@@ -158,6 +161,29 @@ def coded_logs_keep(after_write: Callable[[EventLog], None] | None = None) -> No
         if after_write is not None and kept.log is not None and stored_log_at(kept.log):
             after_write(kept.log)
         del kept
+
+
+#: Per view, the copy's generation and version last found to splice onto the stored log.
+_spliced_at: dict[View, tuple[str, Version]] = {}
+
+
+def _splices(view: View, state: logstore.StoreState) -> bool:
+    """Whether a page can bring the stored log of ``view`` up to ``state`` by a splice. It
+    cannot when the new events name an activity, a person or a category the stored log does
+    not code (the codes of every row would move) or touch too many cases: every page process
+    would then read the whole copy (8-9 s of CPU and 2.5 GB at 32M events) until the log is
+    written again, so the worker writes it at once. Tried once per version of the copy."""
+    if _spliced_at.get(view) == (state.generation, state.version):
+        return True
+    stored = _stored_kept(view, state)
+    if stored is None:
+        return False
+    if stored.version != state.version:
+        stored = _brought_up_to_date(stored, LogFilters(view=view), state)
+        if stored is None:
+            return False
+    _spliced_at[view] = (state.generation, state.version)
+    return True
 
 
 def _kept_log(filters: LogFilters, version: Version | None = None) -> _Kept:

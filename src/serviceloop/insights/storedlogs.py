@@ -80,9 +80,9 @@ def stored_log_at(log: EventLog) -> tuple[View, str, Version] | None:
 
 def _keep_on_disk(filters: LogFilters, kept: _Kept, *, worker: bool = False) -> None:
     """Write the coded log of every case when none of this copy is stored, or the stored one is
-    :data:`REWRITE_AFTER` event ids behind ``kept`` (the ``worker`` also when it is
-    :data:`REWRITE_AGE` seconds old). A log in pieces (spliced) is written again by the worker
-    alone, each column copied into one piece as it is written: mapped in pieces, the analyses
+    :data:`REWRITE_AFTER` event ids behind ``kept`` (the ``worker``: whenever it is behind, the
+    worker having chosen when, see ``keptlogs.coded_logs_keep``). A log in pieces (spliced) is
+    written again by the worker alone, each column copied into one piece as it is written: mapped in pieces, the analyses
     would copy them beside the mapped file (1.9 GB instead of 1.4 GB at 32M events). A failed
     write leaves the pages as they are (the next process reads the copy)."""
     if not _every_case(filters) or kept.log is None:
@@ -93,9 +93,7 @@ def _keep_on_disk(filters: LogFilters, kept: _Kept, *, worker: bool = False) -> 
         assert on_disk is not None
         if not codedlog.ahead(kept.version, on_disk[1]):
             return
-        behind = kept.version[0] - on_disk[1][0]
-        age = codedlog.age(filters.view)
-        if behind < REWRITE_AFTER and not (worker and age is not None and age >= REWRITE_AGE):
+        if kept.version[0] - on_disk[1][0] < REWRITE_AFTER and not worker:
             return
     log = kept.log
     coded = log.coded()
