@@ -26,6 +26,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -284,3 +285,38 @@ def folder_at(view: str, generation: str, version: Version) -> Path | None:
         return directory() / str(raw["folder"])
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def write_beside(
+    folder: Path, frames: Mapping[str, pl.DataFrame], raw: dict[str, Any], manifest: str
+) -> None:
+    """Write what is computed over a stored log beside it: each of ``frames`` as
+    ``<name>.arrow`` (uncompressed, to be mapped) and ``raw`` with their sizes and heights as
+    the JSON ``manifest``, into a folder renamed into place as ``folder`` last, so a reader sees
+    all of it or none. Raises when the write fails or another process put ``folder`` there
+    first (nothing of this write is left)."""
+    tmp = folder.with_name(f"{folder.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        tmp.mkdir()
+        sizes, heights = {}, {}
+        for name, frame in frames.items():
+            path = tmp / f"{name}.arrow"
+            frame.write_ipc(path, compression="uncompressed")
+            sizes[name], heights[name] = path.stat().st_size, frame.height
+        (tmp / manifest).write_text(json.dumps({**raw, "sizes": sizes, "heights": heights}))
+        os.rename(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def mapped_beside(folder: Path, name: str, raw: dict[str, Any]) -> pl.DataFrame:
+    """The frame ``name`` written by :func:`write_beside`, mapped from its file (views of the
+    file, not copied), if it is the size and holds the rows its manifest ``raw`` says."""
+    path = folder / f"{name}.arrow"
+    if path.stat().st_size != raw["sizes"][name]:
+        raise ValueError(f"{name}.arrow is not the size written")
+    frame = mapped(path)
+    if frame.height != raw["heights"][name]:
+        raise ValueError(f"{name}.arrow does not hold the rows written")
+    return frame

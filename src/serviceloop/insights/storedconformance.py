@@ -25,9 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
-import uuid
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -92,17 +89,6 @@ def _checked(
     return folder, raw
 
 
-def _mapped(folder: Path, name: str, raw: dict[str, Any]) -> pl.DataFrame:
-    """The frame ``name`` mapped from its file, if it is the size and holds the rows written."""
-    path = folder / f"{name}.arrow"
-    if path.stat().st_size != raw["sizes"][name]:
-        raise ValueError(f"{name}.arrow is not the size written")
-    frame = codedlog.mapped(path)  # views of the mapped file, not copied
-    if frame.height != raw["heights"][name]:
-        raise ValueError(f"{name}.arrow does not hold the rows written")
-    return frame
-
-
 def load(
     view: str, generation: str, version: codedlog.Version, spec: ProcessSpec
 ) -> ConformanceResult | None:
@@ -113,7 +99,7 @@ def load(
         if found is None:
             return None
         folder, raw = found
-        frames = {name: _mapped(folder, name, raw) for name in _FRAMES}
+        frames = {name: codedlog.mapped_beside(folder, name, raw) for name in _FRAMES}
         return ConformanceResult(process=raw["process"], summary=dict(raw["summary"]), **frames)
     except _UNUSABLE as exc:
         logger.warning(
@@ -134,7 +120,7 @@ def load_parts(
             return None
         folder, raw = found
         return ConformanceParts.of_frames(
-            {name: _mapped(folder, f"parts-{name}", raw) for name in _PARTS}
+            {name: codedlog.mapped_beside(folder, f"parts-{name}", raw) for name in _PARTS}
         )
     except (*_UNUSABLE, InvalidParameterError) as exc:
         logger.warning(
@@ -159,31 +145,20 @@ def write(
     folder = _folder(view, generation, version, key)
     if folder is None or folder.exists():
         return False
-    tmp = folder.with_name(f"{folder.name}.{uuid.uuid4().hex}.tmp")
+    raw = {
+        "format": FORMAT,
+        "key": key,
+        "generation": generation,
+        "version": list(version),
+        "process": result.process,
+        "summary": result.summary,
+    }
     try:
-        tmp.mkdir()
-        sizes, heights = {}, {}
         written = {name: getattr(result, name) for name in _FRAMES}
         written |= {f"parts-{name}": frame for name, frame in parts.frames().items()}
-        for name, frame in written.items():
-            path = tmp / f"{name}.arrow"
-            frame.write_ipc(path, compression="uncompressed")
-            sizes[name], heights[name] = path.stat().st_size, frame.height
-        raw = {
-            "format": FORMAT,
-            "key": key,
-            "generation": generation,
-            "version": list(version),
-            "process": result.process,
-            "summary": result.summary,
-            "sizes": sizes,
-            "heights": heights,
-        }
-        (tmp / "result.json").write_text(json.dumps(raw))
-        os.rename(tmp, folder)  # fails when another process put its result there first
+        codedlog.write_beside(folder, written, raw, "result.json")
     except (OSError, TypeError, ValueError, pl.exceptions.PolarsError) as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not folder.exists():
+        if not folder.exists():  # else another process stored it first
             logger.warning("insights: the conformance of %s was not stored: %s", view, exc)
         return False
     return True

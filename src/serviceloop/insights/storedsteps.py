@@ -23,11 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import uuid
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -75,7 +71,6 @@ def write(view: str, generation: str, version: codedlog.Version, parts: StepPart
     folder = _folder(view, generation, version)
     if folder is None or folder.exists():
         return False
-    tmp = folder.with_name(f"{folder.name}.{uuid.uuid4().hex}.tmp")
     # Written as they are (a few pieces each, as sorted): one copy more of 0.5 GB in the
     # worker would cost more than a mapped column of a few chunks costs a page.
     frames = {
@@ -84,30 +79,20 @@ def write(view: str, generation: str, version: codedlog.Version, parts: StepPart
         "pairs": parts.pairs,
         "activities": parts.activities,
     }
+    raw = {
+        "format": FORMAT,
+        "generation": generation,
+        "version": list(version),
+        "activity_names": list(parts.activity_names),
+        "n_cases": parts.n_cases,
+        "bits": parts.runs.bits,
+        "offset": parts.runs.offset,
+        "n_keys": parts.runs.n_keys,
+    }
     try:
-        tmp.mkdir()
-        sizes, heights = {}, {}
-        for name, frame in frames.items():
-            path = tmp / f"{name}.arrow"
-            frame.write_ipc(path, compression="uncompressed")
-            sizes[name], heights[name] = path.stat().st_size, frame.height
-        raw = {
-            "format": FORMAT,
-            "generation": generation,
-            "version": list(version),
-            "activity_names": list(parts.activity_names),
-            "n_cases": parts.n_cases,
-            "bits": parts.runs.bits,
-            "offset": parts.runs.offset,
-            "n_keys": parts.runs.n_keys,
-            "sizes": sizes,
-            "heights": heights,
-        }
-        (tmp / "steps.json").write_text(json.dumps(raw))
-        os.rename(tmp, folder)  # fails when another process put its parts there first
+        codedlog.write_beside(folder, frames, raw, "steps.json")
     except (OSError, TypeError, ValueError, pl.exceptions.PolarsError) as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not folder.exists():
+        if not folder.exists():  # else another process stored them first
             logger.warning("insights: the step statistics of %s were not stored: %s", view, exc)
         return False
     return True
@@ -127,7 +112,9 @@ def load(view: str, generation: str, version: codedlog.Version) -> StepParts | N
             or tuple(raw["version"]) != tuple(version)
         ):
             raise ValueError("they are of another log")
-        runs, keys, pairs, activities = (_mapped(folder, name, raw) for name in _FILES)
+        runs, keys, pairs, activities = (
+            codedlog.mapped_beside(folder, name, raw) for name in _FILES
+        )
         for name, frame in (("pairs", pairs), ("activities", activities)):
             if dict(frame.schema) != _COUNTS[name]:
                 raise ValueError(f"{name}.arrow does not hold the counts written")
@@ -155,17 +142,6 @@ def load(view: str, generation: str, version: codedlog.Version) -> StepParts | N
 
 def _runs(packed: pl.Series, bits: int, offset: int, n_keys: int) -> SortedRuns:
     return _split(packed.alias("__act"), bits, offset, n_keys)
-
-
-def _mapped(folder: Path, name: str, raw: dict[str, Any]) -> pl.DataFrame:
-    """The frame ``name`` mapped from its file, if it is the size and holds the rows written."""
-    path = folder / f"{name}.arrow"
-    if path.stat().st_size != raw["sizes"][name]:
-        raise ValueError(f"{name}.arrow is not the size written")
-    frame = codedlog.mapped(path)  # views of the mapped file, not copied
-    if frame.height != raw["heights"][name]:
-        raise ValueError(f"{name}.arrow does not hold the rows written")
-    return frame
 
 
 def keep(log: EventLog) -> None:
