@@ -537,6 +537,8 @@ def _defer_import(name: str) -> None:
     included) imports the real one, puts it in its place (``sys.modules`` and its package) and
     answers from it; later lookups through the stand-in are answered from the real module. Only
     the ``analyze`` script runs this (a fresh process); a module already imported is left.
+    (``importlib.util.LazyLoader`` would not do: ``import importlib.metadata`` reads the
+    module's ``__spec__``, which makes a lazy module run at once.)
     """
     if name in sys.modules:
         return
