@@ -43,6 +43,7 @@ from serviceloop.insights.logstore import Version
 
 __all__ = [
     "FORMAT",
+    "UNREADABLE",
     "Stored",
     "Version",
     "age",
@@ -52,8 +53,10 @@ __all__ = [
     "folder_at",
     "load",
     "mapped",
+    "mapped_beside",
     "stored_version",
     "write",
+    "write_beside",
 ]
 
 logger = logging.getLogger(__name__)
@@ -81,6 +84,18 @@ class Stored:
     held: pl.Series
     names: dict[str, dict[str, str]]
     name_counts: dict[str, np.ndarray]
+
+
+#: What makes a stored file be ignored (damaged, truncated, of another shape): the caller reads
+#: or computes afresh instead.
+UNREADABLE = (
+    OSError,
+    KeyError,
+    TypeError,
+    ValueError,
+    pa.ArrowException,
+    pl.exceptions.PolarsError,
+)
 
 
 def directory() -> Path:
@@ -162,7 +177,7 @@ def load(view: str, generation: str) -> Stored | None:
             names={key: dict(value) for key, value in raw["names"].items()},
             name_counts=counts,
         )
-    except (OSError, KeyError, TypeError, ValueError, pa.ArrowException, pl.exceptions.PolarsError):
+    except UNREADABLE:
         logger.warning("insights: the stored coded log of %s is damaged; ignored", view)
         return None
 

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pyarrow as pa
 
 from serviceloop.analytics.conformance import ConformanceParts, ConformanceResult
 from serviceloop.analytics.errors import InvalidParameterError
@@ -46,15 +45,6 @@ FORMAT = 4
 _FRAMES = tuple(f.name for f in fields(ConformanceResult) if f.name not in ("process", "summary"))
 #: The per-case parts' frames, each a file ``parts-<name>.arrow``.
 _PARTS = ("cases", "sequences", "visits", "wrong", "over", "runs", "runs_of")
-#: What :func:`load` and :func:`load_parts` refuse a folder for (they ignore it).
-_UNUSABLE = (
-    OSError,
-    KeyError,
-    TypeError,
-    ValueError,
-    pa.ArrowException,
-    pl.exceptions.PolarsError,
-)
 
 
 def spec_key(spec: ProcessSpec) -> str:
@@ -101,7 +91,7 @@ def load(
         folder, raw = found
         frames = {name: codedlog.mapped_beside(folder, name, raw) for name in _FRAMES}
         return ConformanceResult(process=raw["process"], summary=dict(raw["summary"]), **frames)
-    except _UNUSABLE as exc:
+    except codedlog.UNREADABLE as exc:
         logger.warning(
             "insights: the stored conformance of %s is unusable (%s); ignored", view, exc
         )
@@ -122,7 +112,7 @@ def load_parts(
         return ConformanceParts.of_frames(
             {name: codedlog.mapped_beside(folder, f"parts-{name}", raw) for name in _PARTS}
         )
-    except (*_UNUSABLE, InvalidParameterError) as exc:
+    except (*codedlog.UNREADABLE, InvalidParameterError) as exc:
         logger.warning(
             "insights: the stored conformance parts of %s are unusable (%s); ignored", view, exc
         )

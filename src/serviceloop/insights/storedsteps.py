@@ -26,7 +26,6 @@ import logging
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
 
 from serviceloop.analytics import EventLog
 from serviceloop.analytics._order import SortedRuns, _split
@@ -48,15 +47,6 @@ _COUNTS = {
 #: the stored log's cases; a smaller one sorts its own steps, which costs less than masking
 #: every stored step.
 PARTS_SHARE = 0.25
-#: What :func:`load` refuses a folder for (it is ignored).
-_UNUSABLE = (
-    OSError,
-    KeyError,
-    TypeError,
-    ValueError,
-    pa.ArrowException,
-    pl.exceptions.PolarsError,
-)
 
 
 def _folder(view: str, generation: str, version: codedlog.Version) -> Path | None:
@@ -135,7 +125,7 @@ def load(view: str, generation: str, version: codedlog.Version) -> StepParts | N
             pairs=pairs,
             activities=activities,
         )
-    except _UNUSABLE as exc:
+    except codedlog.UNREADABLE as exc:
         logger.warning("insights: the stored step statistics of %s are unusable (%s)", view, exc)
         return None
 
