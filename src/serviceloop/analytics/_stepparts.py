@@ -394,6 +394,14 @@ def _spliced(values: pl.Series, removed: list[int], new: pl.Series) -> pl.Series
     return pl.concat(pieces, rechunk=False) if len(pieces) > 1 else pieces[0]
 
 
+def _positions(column: pl.Series, bounds: list[int]) -> list[int]:
+    """Where each of ``bounds`` would go in the sorted ``column`` (before equal values)."""
+    if not bounds or not column.len():
+        return [0] * len(bounds)
+    found = column.search_sorted(pl.Series(bounds, dtype=pl.UInt64).cast(column.dtype), side="left")
+    return found.to_list()
+
+
 def _keys_sliced(
     parts: StepParts,
     stretches: list[tuple[int, int, int | None]],
@@ -409,24 +417,12 @@ def _keys_sliced(
     for first, length, shift in stretches:
         if shift is not None:
             bounds += [(first + shift) * span, (first + shift + length) * span]
-    found = (
-        keys.search_sorted(
-            pl.Series(bounds, dtype=pl.UInt64).cast(keys.dtype), side="left"
-        ).to_list()
-        if bounds and keys.len()
-        else [0] * len(bounds)
-    )
+    found = _positions(keys, bounds)
     fresh_bounds = [
         b for first, length, shift in stretches if shift is None
         for b in (first * span, (first + length) * span)
     ]  # fmt: skip
-    fresh_found = (
-        new.search_sorted(
-            pl.Series(fresh_bounds, dtype=pl.UInt64).cast(new.dtype), side="left"
-        ).to_list()
-        if fresh_bounds and new.len()
-        else [0] * len(fresh_bounds)
-    )
+    fresh_found = _positions(new, fresh_bounds)
     pieces = []
     kept_i = fresh_i = 0
     for _first, _length, shift in stretches:
