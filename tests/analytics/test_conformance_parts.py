@@ -25,6 +25,7 @@ from serviceloop.analytics.conformance import (
 from serviceloop.analytics.errors import InvalidParameterError
 from tests.conformance_checks import assert_same_conformance
 
+from ._logs import timed_frame, timed_rows
 from .test_conformance import ROWS, SPEC, _log
 from .test_conformance_reference import ACTIVITIES, T0, WIDE
 
@@ -57,43 +58,14 @@ def _codes_in(
     return pl.Series([target.get(name) for name in names], dtype=pl.Int64)
 
 
-@st.composite
-def _rows(draw: st.DrawFn, cases: int = 12) -> list[tuple[int, str, int, int]]:
+def _rows(cases: int = 12) -> st.SearchStrategy[list[tuple[int, str, int, int]]]:
     """(case, activity, minutes after T0, minutes the step took): equal times, repeated and
     unmapped steps, cases of unmapped steps only."""
-    n = draw(st.integers(1, 50))
-    return draw(
-        st.lists(
-            st.tuples(
-                st.integers(0, cases),
-                st.sampled_from(ACTIVITIES),
-                st.integers(0, 300),
-                st.integers(0, 90),
-            ),
-            min_size=n,
-            max_size=n,
-        )
-    )
+    return timed_rows(sizes=(1, 50), cases=cases, activities=ACTIVITIES, minutes=300)
 
 
 def _frame(rows: list[tuple[int, str, int, int]], starts: bool) -> pl.DataFrame:
-    frame = pl.DataFrame(
-        {
-            "case_id": [f"c{r[0]}" for r in rows],
-            "activity": [r[1] for r in rows],
-            "timestamp": [T0 + dt.timedelta(minutes=r[2]) for r in rows],
-        },
-        schema={"case_id": pl.String, "activity": pl.String, "timestamp": pl.Datetime("us", "UTC")},
-    )
-    if starts:
-        frame = frame.with_columns(
-            pl.Series(
-                "start_timestamp",
-                [T0 + dt.timedelta(minutes=r[2] - r[3]) for r in rows],
-                dtype=pl.Datetime("us", "UTC"),
-            )
-        )
-    return frame
+    return timed_frame([(f"c{c}", a, m, took) for c, a, m, took in rows], T0, starts=starts)
 
 
 def _check_subset(frame: pl.DataFrame, keep: set[str]) -> None:

@@ -35,6 +35,8 @@ from serviceloop.analytics._steps import (
 )
 from serviceloop.analytics.discovery import ACTIVITY_COUNTS
 
+from ._logs import timed_frame, timed_rows
+
 T0 = dt.datetime(2024, 3, 1, 8, tzinfo=dt.UTC)
 ACTIVITIES = ("a", "b", "c", "d")
 #: A case that is never touched or dropped and holds every activity, so the logs compared have
@@ -43,52 +45,19 @@ ACTIVITIES = ("a", "b", "c", "d")
 EVERY = [("keep", "a", 0, 0), ("keep", "b", 0, 0), ("keep", "c", 600, 0), ("keep", "d", 600, 0)]
 
 
-@st.composite
-def _rows(draw: st.DrawFn, cases: int = 10, tag: str = "c") -> list[tuple[str, str, int, int]]:
+def _rows(cases: int = 10, tag: str = "c") -> st.SearchStrategy[list[tuple[str, str, int, int]]]:
     """(case, activity, minutes after T0, minutes the step took): equal times, repeats, one-event
     cases."""
-    n = draw(st.integers(0, 40))
-    return [
-        (f"{tag}{case}", activity, minute, took)
-        for case, activity, minute, took in draw(
-            st.lists(
-                st.tuples(
-                    st.integers(0, cases),
-                    st.sampled_from(ACTIVITIES),
-                    st.integers(0, 600),
-                    st.integers(0, 90),
-                ),
-                min_size=n,
-                max_size=n,
-            )
-        )
-    ]
+    return timed_rows(sizes=(0, 40), cases=cases, activities=ACTIVITIES, minutes=600).map(
+        lambda rows: [
+            (f"{tag}{case}", activity, minute, took) for case, activity, minute, took in rows
+        ]
+    )
 
 
 def _log(rows: list[tuple[str, str, int, int]], starts: bool) -> EventLog:
-    frame = pl.DataFrame(
-        {
-            "case_id": [r[0] for r in rows],
-            "activity": [r[1] for r in rows],
-            "timestamp": [T0 + dt.timedelta(minutes=r[2]) for r in rows],
-            "team": [f"t{len(r[0]) % 2}" for r in rows],
-        },
-        schema={
-            "case_id": pl.String,
-            "activity": pl.String,
-            "timestamp": pl.Datetime("us", "UTC"),
-            "team": pl.String,
-        },
-    )
-    if starts:
-        frame = frame.with_columns(
-            pl.Series(
-                "start_timestamp",
-                [T0 + dt.timedelta(minutes=r[2] - r[3]) for r in rows],
-                dtype=pl.Datetime("us", "UTC"),
-            )
-        )
-    return from_polars(frame, duplicates="keep")
+    team = [f"t{len(r[0]) % 2}" for r in rows]
+    return from_polars(timed_frame(rows, T0, starts=starts, team=team), duplicates="keep")
 
 
 def _codes(log: EventLog, source: EventLog, untouched: set[str]) -> pl.Series:
