@@ -1,5 +1,6 @@
-"""Logs for the tests that hold a log made another way (from stored parts, spliced) against one
-made plainly: drawn rows with step times, and their frame."""
+"""Logs for the tests that hold a log made another way (from stored parts, spliced, copied)
+against one made plainly: drawn rows with step times, their frame, and a log of other events
+under the same names."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from collections.abc import Sequence
 
 import polars as pl
 from hypothesis import strategies as st
+
+from serviceloop.analytics import EventLog
 
 #: The frame's columns; a start timestamp and string attributes come after them.
 SCHEMA = {"case_id": pl.String, "activity": pl.String, "timestamp": pl.Datetime("us", "UTC")}
@@ -66,3 +69,21 @@ def timed_frame(
             )
         )
     return frame
+
+
+def with_events(log: EventLog, events: pl.DataFrame) -> EventLog:
+    """A log of ``events`` under ``log``'s names, attributes and engine: none of its memos, no
+    lineage (it sorts its own steps, checks its own conformance)."""
+    return EventLog(
+        events,
+        activity_names=log.activity_names,
+        case_names=log.case_names,
+        resource_names=log.resource_names,
+        attributes=log.attributes,
+        engine=log.engine,
+    )
+
+
+def copy_of(log: EventLog) -> EventLog:
+    """A log of the same rows, copied (see :func:`with_events`)."""
+    return with_events(log, log.coded().clone())

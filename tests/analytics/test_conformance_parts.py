@@ -25,7 +25,7 @@ from serviceloop.analytics.conformance import (
 from serviceloop.analytics.errors import InvalidParameterError
 from tests.conformance_checks import assert_same_conformance
 
-from ._logs import timed_frame, timed_rows
+from ._logs import timed_frame, timed_rows, with_events
 from .test_conformance import ROWS, SPEC, _log
 from .test_conformance_reference import ACTIVITIES, T0, WIDE
 
@@ -239,18 +239,7 @@ def test_the_parts_of_no_case_add_nothing():
     )
     assert_same_conformance(conformance_from_parts(log, SPEC, parts), check_conformance(log, SPEC))
     with pytest.raises(EmptyLogError):
-        conformance_from_parts(_empty(log), SPEC, none)
-
-
-def _empty(log: EventLog) -> EventLog:
-    return EventLog(
-        log.coded().clear(),
-        activity_names=log.activity_names,
-        case_names=log.case_names,
-        resource_names=log.resource_names,
-        attributes=log.attributes,
-        engine=log.engine,
-    )
+        conformance_from_parts(with_events(log, log.coded().clear()), SPEC, none)
 
 
 def test_the_sorted_visits_of_a_splice_are_patched_and_give_its_check():

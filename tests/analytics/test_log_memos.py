@@ -7,6 +7,8 @@ import polars as pl
 from serviceloop.analytics import EventLog, from_polars
 from serviceloop.analytics._steps import edge_times
 
+from ._logs import copy_of
+
 
 def _log() -> EventLog:
     return from_polars(
@@ -17,17 +19,6 @@ def _log() -> EventLog:
                 "timestamp": ["2024-01-01 09:00", "2024-01-01 10:00", "2024-01-02 09:00"],
             }
         )
-    )
-
-
-def _copy(log: EventLog) -> EventLog:
-    return EventLog(
-        log.coded().clone(),
-        activity_names=log.activity_names,
-        case_names=log.case_names,
-        resource_names=log.resource_names,
-        attributes=log.attributes,
-        engine=log.engine,
     )
 
 
@@ -44,7 +35,7 @@ def test_a_copy_is_given_the_memos_asked_for_that_the_log_holds() -> None:
     held = pl.Series([1, 2])
     log.memo("cases", lambda: held)
     log.memo("names", lambda: pl.Series(["x"]))
-    copy = _copy(log)
+    copy = copy_of(log)
     log.give_memos(copy, ["cases", "absent"])
     assert copy.has_memo("cases") and copy.memo("cases", lambda: None) is held
     assert not copy.has_memo("names")  # not asked for
@@ -54,7 +45,7 @@ def test_a_copy_is_given_the_memos_asked_for_that_the_log_holds() -> None:
 def test_a_memo_the_copy_holds_already_is_kept() -> None:
     log, mine = _log(), pl.Series([9])
     log.memo("cases", lambda: pl.Series([1, 2]))
-    copy = _copy(log)
+    copy = copy_of(log)
     copy.memo("cases", lambda: mine)
     log.give_memos(copy, ["cases"])
     assert copy.memo("cases", lambda: None) is mine

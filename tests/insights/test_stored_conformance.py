@@ -16,7 +16,6 @@ from typing import Any
 import polars as pl
 import pytest
 
-from serviceloop.analytics import EventLog
 from serviceloop.analytics.conformance import (
     ConformanceParts,
     ConformanceResult,
@@ -28,6 +27,7 @@ from serviceloop.insights import codedlog, keptlogs, lineage, pages, storedconfo
 from serviceloop.insights.selectors import LogFilters, event_log
 from serviceloop.insights.storedlogs import stored_log_at
 from serviceloop.processes.services import process_spec_from_version
+from tests.analytics._logs import copy_of
 from tests.conformance_checks import assert_same_conformance
 from tests.insights.conftest import PAGE_CONTEXTS, Log, walk
 
@@ -386,14 +386,7 @@ def test_a_copy_of_the_stored_log_takes_the_stored_result(
     spec = _spec(live_log)
     log, _ = _stored_log()
     want = pages.conformance_of(log, spec)
-    copy = EventLog(
-        log.coded().clone(),
-        activity_names=log.activity_names,
-        case_names=log.case_names,
-        resource_names=log.resource_names,
-        attributes=log.attributes,
-        engine=log.engine,
-    )
+    copy = copy_of(log)
     lineage.copied(copy, log)
     assert stored_log_at(copy) is None
     calls = _computed(monkeypatch)

@@ -22,6 +22,7 @@ from serviceloop.analytics._steps import case_step_keys
 from serviceloop.insights import codedlog, keptlogs, lineage, pages, storedsteps
 from serviceloop.insights.selectors import LogFilters, event_log
 from serviceloop.insights.storedlogs import stored_log_at
+from tests.analytics._logs import copy_of
 from tests.insights.conftest import PAGE_CONTEXTS, Log, walk
 
 pytestmark = pytest.mark.django_db
@@ -46,18 +47,6 @@ def _stored_log(view: str) -> tuple[EventLog, tuple[str, str, codedlog.Version]]
     return log, at
 
 
-def _own(log: EventLog) -> EventLog:
-    """A log of the same rows that sorts its own steps (no lineage)."""
-    return EventLog(
-        log.coded().clone(),
-        activity_names=log.activity_names,
-        case_names=log.case_names,
-        resource_names=log.resource_names,
-        attributes=log.attributes,
-        engine=log.engine,
-    )
-
-
 def _figures(log: EventLog, filters: LogFilters) -> list[Any]:
     """The step pages' contexts and the library's frames they come from."""
     scope = pages.scope_build(filters, log)
@@ -75,7 +64,7 @@ def _figures(log: EventLog, filters: LogFilters) -> list[Any]:
 def _assert_same(log: EventLog, filters: LogFilters, *, taken: bool) -> None:
     """``log`` takes the stored sorts (``taken``: it sorts none of its steps) or not, and its
     figures are those of a log that sorts its own steps."""
-    own = _own(log)
+    own = copy_of(log)
     assert pages.with_stored_steps(log) is taken
     if taken:
         with pytest.MonkeyPatch.context() as patch:
@@ -161,7 +150,7 @@ def test_a_narrowed_log_sorts_its_own_steps(live_log: Log) -> None:
 
 def test_a_copy_of_the_stored_log_takes_them_as_they_are(live_log: Log) -> None:
     log, _ = _stored_log("events")
-    copy = _own(log)
+    copy = copy_of(log)
     lineage.copied(copy, log)
     _assert_same(copy, LogFilters(view="events"), taken=True)
 
