@@ -29,7 +29,7 @@ from serviceloop.insights.storedlogs import stored_log_at
 from serviceloop.processes.services import process_spec_from_version
 from tests.analytics._logs import copy_of
 from tests.conformance_checks import assert_same_conformance
-from tests.insights.conftest import PAGE_CONTEXTS, Log, walk
+from tests.insights.conftest import PAGE_CONTEXTS, Log, rewrite_stored, walk
 
 pytestmark = pytest.mark.django_db
 
@@ -263,7 +263,12 @@ def test_a_damaged_result_is_ignored(
         elif damage == "parts missing":
             (folder / "parts-sequences.arrow").unlink()
         else:  # a frame of the right size and rows but another column
-            _rewrite_as(folder, "parts-visits", pl.read_ipc(visits).rename({"__us": "__other"}))
+            rewrite_stored(
+                folder,
+                "parts-visits",
+                pl.read_ipc(visits).rename({"__us": "__other"}),
+                "result.json",
+            )
         assert storedconformance.load_parts(*at, spec) is None
         assert storedconformance.load(*at, spec) is not None  # the result itself is whole
         walk(live_log.fresh, live_log.version, live_log.manager, [("analysis", 1)])
@@ -295,16 +300,6 @@ def test_a_damaged_result_is_ignored(
     calls = _computed(monkeypatch)
     assert_same_conformance(pages.conformance_of(log, spec), want)
     assert calls == ["whole"]
-
-
-def _rewrite_as(folder: Path, name: str, frame: pl.DataFrame) -> None:
-    """``frame`` written as the file ``name`` with its size and rows recorded (a foreign frame
-    that passes the size checks)."""
-    path = folder / f"{name}.arrow"
-    frame.write_ipc(path, compression="uncompressed")
-    raw = json.loads((folder / "result.json").read_text())
-    raw["sizes"][name], raw["heights"][name] = path.stat().st_size, frame.height
-    (folder / "result.json").write_text(json.dumps(raw))
 
 
 def test_pages_with_the_stored_result_equal_pages_computed_without_it(live_log: Log) -> None:

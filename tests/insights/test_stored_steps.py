@@ -23,7 +23,7 @@ from serviceloop.insights import codedlog, keptlogs, lineage, pages, storedsteps
 from serviceloop.insights.selectors import LogFilters, event_log
 from serviceloop.insights.storedlogs import stored_log_at
 from tests.analytics._logs import copy_of
-from tests.insights.conftest import PAGE_CONTEXTS, Log, walk
+from tests.insights.conftest import PAGE_CONTEXTS, Log, rewrite_stored, walk
 
 pytestmark = pytest.mark.django_db
 
@@ -170,16 +170,6 @@ def _folder(at: tuple[str, str, codedlog.Version]) -> Path:
     return folder / f"steps-{storedsteps.FORMAT}"
 
 
-def _rewrite_as(folder: Path, name: str, frame: pl.DataFrame) -> None:
-    """``frame`` written as the file ``name`` with its size and rows recorded (a foreign frame
-    that passes the size checks)."""
-    path = folder / f"{name}.arrow"
-    frame.write_ipc(path, compression="uncompressed")
-    raw = json.loads((folder / "steps.json").read_text())
-    raw["sizes"][name], raw["heights"][name] = path.stat().st_size, frame.height
-    (folder / "steps.json").write_text(json.dumps(raw))
-
-
 def _with_json(folder: Path, **changes: Any) -> None:
     raw = json.loads((folder / "steps.json").read_text())
     (folder / "steps.json").write_text(json.dumps(raw | changes))
@@ -195,12 +185,14 @@ DAMAGES = {
     "keys missing": lambda f: (f / "keys.arrow").unlink(),
     "description missing": lambda f: (f / "steps.json").unlink(),
     "description cut": lambda f: (f / "steps.json").write_text((f / "steps.json").read_text()[:40]),
-    "foreign runs": lambda f: _rewrite_as(
-        f, "runs", pl.read_ipc(f / "runs.arrow").rename({"case": "other"})
+    "foreign runs": lambda f: rewrite_stored(
+        f, "runs", pl.read_ipc(f / "runs.arrow").rename({"case": "other"}), "steps.json"
     ),
-    "foreign keys": lambda f: _rewrite_as(f, "keys", pl.read_ipc(f / "keys.arrow").cast(pl.Int64)),
-    "foreign pairs": lambda f: _rewrite_as(
-        f, "pairs", pl.read_ipc(f / "pairs.arrow").cast({"cases": pl.Int64})
+    "foreign keys": lambda f: rewrite_stored(
+        f, "keys", pl.read_ipc(f / "keys.arrow").cast(pl.Int64), "steps.json"
+    ),
+    "foreign pairs": lambda f: rewrite_stored(
+        f, "pairs", pl.read_ipc(f / "pairs.arrow").cast({"cases": pl.Int64}), "steps.json"
     ),
     "activities missing": lambda f: (f / "activities.arrow").unlink(),
     "another generation": lambda f: _with_json(f, generation="another"),
