@@ -82,9 +82,10 @@ def _keep_on_disk(filters: LogFilters, kept: _Kept, *, worker: bool = False) -> 
     """Write the coded log of every case when none of this copy is stored, or the stored one is
     :data:`REWRITE_AFTER` event ids behind ``kept`` (the ``worker``: whenever it is behind, the
     worker having chosen when, see ``keptlogs.coded_logs_keep``). A log in pieces (spliced) is
-    written again by the worker alone, each column copied into one piece as it is written: mapped in pieces, the analyses
-    would copy them beside the mapped file (1.9 GB instead of 1.4 GB at 32M events). A failed
-    write leaves the pages as they are (the next process reads the copy)."""
+    written again by the worker alone, each column copied into one piece as it is written:
+    mapped in pieces, the analyses would copy them beside the mapped file (1.9 GB instead of
+    1.4 GB at 32M events). A failed write leaves the pages as they are (the next process reads
+    the copy)."""
     if not _every_case(filters) or kept.log is None:
         return
     on_disk = codedlog.stored_version(filters.view)
