@@ -33,6 +33,8 @@ __all__ = [
     "Engine",
     "PolarsEngine",
     "SparkEngine",
+    "case_first_row",
+    "case_last_row",
     "get_engine",
 ]
 
@@ -79,6 +81,16 @@ class Engine(Protocol):
         """Keep (or drop) the events of the cases whose codes are given, order unchanged."""
 
 
+def case_first_row() -> pl.Expr:
+    """Whether a row is its case's first, in rows sorted by case (the coded log's order)."""
+    return (pl.col(C).shift(1) != pl.col(C)).fill_null(True)
+
+
+def case_last_row() -> pl.Expr:
+    """Whether a row is its case's last, in rows sorted by case."""
+    return (pl.col(C).shift(-1) != pl.col(C)).fill_null(True)
+
+
 class PolarsEngine:
     """The embedded default: the table is an eager Polars frame sorted by (case, time, row)."""
 
@@ -97,7 +109,7 @@ class PolarsEngine:
         cols = [c for c in (A, T, S, R) if c in native.columns]
         return native.with_columns(
             *[pl.when(same).then(pl.col(c).shift(-1)).alias(_NEXT[c]) for c in cols],
-            (pl.col(C).shift(1) != pl.col(C)).fill_null(True).alias(FIRST),
+            case_first_row().alias(FIRST),
         )
 
     def case_sequences(self, native: pl.DataFrame) -> pl.DataFrame:

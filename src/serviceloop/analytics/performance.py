@@ -15,7 +15,7 @@ import narwhals as nw
 import polars as pl
 
 from ._durations import duration_stats, seconds
-from ._engine import COUNT, FIRST, PolarsEngine
+from ._engine import COUNT, FIRST, PolarsEngine, case_first_row, case_last_row
 from ._schema import A2, R2, T2, US, A, C, R, S, T
 from ._steps import case_step_keys
 from .errors import InvalidParameterError
@@ -93,8 +93,7 @@ def _case_ends(log: EventLog) -> pl.DataFrame:
     def compute() -> pl.DataFrame:
         events = log._events
         codes = events[C]
-        first = (codes.shift(1) != codes).fill_null(True)
-        last = (codes.shift(-1) != codes).fill_null(True)
+        first, last = events.select(case_first_row(), case_last_row().alias("last")).get_columns()
         starts = first.arg_true()
         ends = pl.Series([events.height], dtype=starts.dtype)
         return pl.DataFrame(
@@ -362,9 +361,9 @@ def _first_events(log: EventLog) -> pl.DataFrame:
     down by four attributes filtered every event four times (0.45 s at 32M events). On Polars
     the rows where the case changes, not the next-event table's first-event flag."""
     if isinstance(log.engine, PolarsEngine):
-        first = (pl.col(C).shift(1) != pl.col(C)).fill_null(True)
         return log.memo(
-            "first_events", lambda: log._events.select(C, *log.attributes).filter(first)
+            "first_events",
+            lambda: log._events.select(C, *log.attributes).filter(case_first_row()),
         )
     return log.memo(
         "first_events",
